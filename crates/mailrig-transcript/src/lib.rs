@@ -1,0 +1,59 @@
+//! The mailrig scenario format and transcript engine. No I/O.
+//!
+//! A *scenario* is an RFC-style transcript of one or more SMTP/IMAP sessions (`C:` and `S:`
+//! lines, `@` directives, a metadata header) that runs in both directions: mailrig can play the
+//! client against a real server, or the server against a real client. A [`Transcript`] is what
+//! actually happened on the wire. [`verify`] checks a transcript against a scenario and returns
+//! a [`Report`] whose failures render as readable diffs.
+//!
+//! This crate never touches sockets, files or clocks: callers pass text, bytes and timestamps.
+//!
+//! # Layout
+//!
+//! - [`scenario`]: the data model of a parsed scenario.
+//! - [`parse`](mod@parse): text to [`Scenario`], with `file:line:col` errors ([`ParseError`]).
+//! - [`print`](mod@print): the canonical printer (`parse(print(s)) == s`).
+//! - [`pattern`]: compiling lines into matchers, matching bytes, rendering lines to send.
+//! - [`framing`]: splitting a byte stream into protocol lines (IMAP literals included).
+//! - [`transcript`]: the record of a session: writes, TLS start, close, timestamps.
+//! - [`verify`](mod@verify): scenario + transcript to a [`Report`] of verdicts and diffs.
+//! - [`report`]: rendering a [`Report`] with diffs.
+//! - [`record`]: printing a transcript as a scenario, optionally redacted for snapshots.
+//!
+//! # Example
+//!
+//! ```
+//! use mailrig_transcript::{parse, print};
+//!
+//! let text = "\
+//! name: noop
+//! sessions: a=imap
+//!
+//! C: A1 NOOP
+//! S: A1 OK ${_:text=NOOP completed}
+//! ";
+//! let scenario = parse("noop.scenario", text).unwrap();
+//! assert_eq!(print(&scenario), text);
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+mod error;
+pub mod framing;
+pub mod parse;
+pub mod pattern;
+pub mod print;
+pub mod record;
+pub mod report;
+pub mod scenario;
+pub mod transcript;
+pub mod verify;
+
+pub use error::ParseError;
+pub use parse::{parse, parse_bytes};
+pub use print::print;
+pub use scenario::Scenario;
+pub use transcript::{SessionRecord, Transcript};
+pub use verify::{Report, verify};

@@ -1,0 +1,293 @@
+//! Lines as patterns: matching received bytes against a [`Line`], and rendering a line to the
+//! bytes mailrig sends.
+//!
+//! Matching rules (`docs/scenario-format.md`, "Matching"): letters compare ASCII
+//! case-insensitively outside double-quoted strings and literals (RFC 9051 §4 and RFC 5321 §2.4
+//! make keywords case-insensitive) unless the line is written `=`; holes match their class and
+//! never CR or LF; a named hole binds on first match and must match the same bytes afterwards;
+//! back-references match the bound bytes exactly.
+
+use std::collections::BTreeMap;
+
+use crate::scenario::{Class, Line, Part};
+
+/// Values bound by captures and run variables, by name.
+pub type Bindings = BTreeMap<String, Vec<u8>>;
+
+/// Upper bound on backtracking steps for one line, so hostile input cannot stall a match.
+const STEP_BUDGET: usize = 200_000;
+
+/// A line compiled for matching.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    elems: Vec<Elem>,
+}
+
+#[derive(Debug, Clone)]
+enum Elem {
+    /// A byte; `fold` compares ASCII letters case-insensitively.
+    Byte {
+        byte: u8,
+        fold: bool,
+    },
+    /// Exact bytes (literal content).
+    Exact(Vec<u8>),
+    Hole {
+        name: Option<String>,
+        class: Class,
+    },
+    Ref(String),
+}
+
+/// Why a line cannot be compiled or rendered; these are harness errors, not mismatches.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    /// A back-reference names a value that is neither captured nor supplied by the run.
+    #[error("`${{{0}}}` has no value: it is not captured before this line and the run does not set it")]
+    Unbound(String),
+    /// A hole in a line that mailrig must send has no value.
+    #[error("a hole in a line mailrig sends has no value (write `${{_:text=VALUE}}`)")]
+    NoValue,
+    /// A `{{{file:...}}}` literal was not loaded with `Scenario::load_literals`.
+    #[error("the literal file `{0}` was not loaded")]
+    NotLoaded(String),
+}
+
+/// One piece of what mailrig writes for a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Bytes to write.
+    Bytes(Vec<u8>),
+    /// End the current write here (`${|}`).
+    Split,
+    /// Wait for the server's `+` continuation request before writing on (synchronizing
+    /// literal, RFC 9051 §4.3).
+    AwaitContinuation,
+}
+
+/// The result of matching one received line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// Captures bound by this match that were not bound before.
+    pub bound: Bindings,
+}
+
+impl Pattern {
+    /// Compiles a line. `normalize_reply_separator` turns an SMTP `250-` into `250 ` so reply
+    /// lines can match in any order.
+    pub fn compile(line: &Line, normalize_reply_separator: bool) -> Result<Pattern, PatternError> {
+        let mut elems = Vec::new();
+        let mut in_quote = false;
+        let mut escaped = false;
+        for part in &line.parts {
+            match part {
+                Part::Text(bytes) => {
+                    for &byte in bytes {
+                        let fold = !line.exact_case && !in_quote && byte.is_ascii_alphabetic();
+                        elems.push(Elem::Byte { byte, fold });
+                        if in_quote && byte == b'\\' && !escaped {
+                            escaped = true;
+                            continue;
+                        }
+                        if byte == b'"' && !escaped {
+                            in_quote = !in_quote;
+                        }
+                        escaped = false;
+                    }
+                }
+                Part::Hole(hole) => elems.push(Elem::Hole {
+                    name: hole.name.clone(),
+                    class: hole.class,
+                }),
+                Part::Ref(name) => elems.push(Elem::Ref(name.clone())),
+                Part::Split => {}
+                Part::Literal(literal) => {
+                    let bytes = literal.wire_bytes().ok_or_else(|| not_loaded(literal))?;
+                    elems.push(Elem::Exact(bytes));
+                }
+            }
+        }
+        if line.crlf {
+            elems.push(Elem::Exact(b"\r\n".to_vec()));
+        }
+        if normalize_reply_separator {
+            normalize_separator(&mut elems);
+        }
+        Ok(Pattern { elems })
+    }
+
+    /// Matches a whole received line (including its CRLF) against the pattern.
+    ///
+    /// On success returns the new bindings; on failure returns how many bytes of `input`
+    /// matched before the pattern could not go on (for pointing at the difference).
+    pub fn matches(&self, input: &[u8], bindings: &Bindings) -> Result<Match, usize> {
+        let mut m = Matcher {
+            elems: &self.elems,
+            input,
+            bindings,
+            bound: Bindings::new(),
+            budget: STEP_BUDGET,
+            furthest: 0,
+        };
+        if m.run(0, 0) {
+            Ok(Match { bound: m.bound })
+        } else {
+            Err(m.furthest)
+        }
+    }
+}
+
+/// Applies an SMTP reply's `250-` → `250 ` normalization to the actual bytes too.
+pub fn normalize_reply_line(line: &[u8]) -> Vec<u8> {
+    let mut out = line.to_vec();
+    if out.len() >= 4 && out[..3].iter().all(u8::is_ascii_digit) && out[3] == b'-' {
+        out[3] = b' ';
+    }
+    out
+}
+
+fn normalize_separator(elems: &mut [Elem]) {
+    let digits = elems
+        .iter()
+        .take(3)
+        .all(|e| matches!(e, Elem::Byte { byte, .. } if byte.is_ascii_digit()));
+    if digits
+        && let Some(Elem::Byte { byte, .. }) = elems.get_mut(3)
+        && *byte == b'-'
+    {
+        *byte = b' ';
+    }
+}
+
+fn not_loaded(literal: &crate::scenario::Literal) -> PatternError {
+    match &literal.source {
+        crate::scenario::LiteralSource::File { path, .. } => PatternError::NotLoaded(path.clone()),
+        crate::scenario::LiteralSource::Inline(_) => PatternError::NotLoaded(String::new()),
+    }
+}
+
+struct Matcher<'a> {
+    elems: &'a [Elem],
+    input: &'a [u8],
+    bindings: &'a Bindings,
+    bound: Bindings,
+    budget: usize,
+    furthest: usize,
+}
+
+impl Matcher<'_> {
+    fn run(&mut self, ei: usize, ii: usize) -> bool {
+        self.furthest = self.furthest.max(ii);
+        if self.budget == 0 {
+            return false;
+        }
+        self.budget -= 1;
+        let Some(elem) = self.elems.get(ei) else {
+            return ii == self.input.len();
+        };
+        match elem {
+            Elem::Byte { byte, fold } => {
+                let Some(&got) = self.input.get(ii) else {
+                    return false;
+                };
+                let same = if *fold {
+                    got.eq_ignore_ascii_case(byte)
+                } else {
+                    got == *byte
+                };
+                same && self.run(ei + 1, ii + 1)
+            }
+            Elem::Exact(bytes) => self.input[ii..].starts_with(bytes) && self.run(ei + 1, ii + bytes.len()),
+            Elem::Ref(name) => {
+                let value = self.value(name).cloned().unwrap_or_default();
+                self.input[ii..].starts_with(&value) && self.run(ei + 1, ii + value.len())
+            }
+            Elem::Hole { name, class } => self.hole(ei, ii, name.as_deref(), *class),
+        }
+    }
+
+    fn value(&self, name: &str) -> Option<&Vec<u8>> {
+        self.bound.get(name).or_else(|| self.bindings.get(name))
+    }
+
+    fn hole(&mut self, ei: usize, ii: usize, name: Option<&str>, class: Class) -> bool {
+        if let Some(name) = name
+            && let Some(value) = self.value(name).cloned()
+        {
+            return self.input[ii..].starts_with(&value) && self.run(ei + 1, ii + value.len());
+        }
+        let max = self.input[ii..].iter().take_while(|b| class.admits(**b)).count();
+        let min = usize::from(!class.admits_empty());
+        for len in min..=max {
+            if let Some(name) = name {
+                self.bound
+                    .insert(name.to_owned(), self.input[ii..ii + len].to_vec());
+            }
+            if self.run(ei + 1, ii + len) {
+                return true;
+            }
+            if let Some(name) = name {
+                self.bound.remove(name);
+            }
+            if self.budget == 0 {
+                return false;
+            }
+        }
+        false
+    }
+}
+
+/// Renders a line mailrig sends, binding the values of named holes into `bindings`.
+pub fn render(line: &Line, bindings: &mut Bindings) -> Result<Vec<Output>, PatternError> {
+    let mut out: Vec<Output> = Vec::new();
+    let push = |out: &mut Vec<Output>, bytes: &[u8]| match out.last_mut() {
+        Some(Output::Bytes(b)) => b.extend_from_slice(bytes),
+        _ => out.push(Output::Bytes(bytes.to_vec())),
+    };
+    for part in &line.parts {
+        match part {
+            Part::Text(bytes) => push(&mut out, bytes),
+            Part::Hole(hole) => {
+                let value = hole.value.as_ref().ok_or(PatternError::NoValue)?;
+                if let Some(name) = &hole.name {
+                    bindings
+                        .entry(name.clone())
+                        .or_insert_with(|| value.as_bytes().to_vec());
+                }
+                push(&mut out, value.as_bytes());
+            }
+            Part::Ref(name) => {
+                let value = bindings
+                    .get(name)
+                    .ok_or_else(|| PatternError::Unbound(name.clone()))?;
+                push(&mut out, &value.clone());
+            }
+            Part::Split => out.push(Output::Split),
+            Part::Literal(literal) => {
+                let wire = literal.wire_bytes().ok_or_else(|| not_loaded(literal))?;
+                let header_len = wire.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
+                push(&mut out, &wire[..header_len]);
+                if !literal.non_sync {
+                    out.push(Output::AwaitContinuation);
+                }
+                push(&mut out, &wire[header_len..]);
+            }
+        }
+    }
+    if line.crlf {
+        push(&mut out, b"\r\n");
+    }
+    Ok(out)
+}
+
+/// A line's text as written, for messages (the first physical line for inline literals).
+pub fn display(line: &Line) -> String {
+    crate::print::text(&line.parts, line.crlf)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests;

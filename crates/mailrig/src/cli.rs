@@ -1,0 +1,215 @@
+//! Subcommands and their exit codes: 0 success, 1 findings (invalid or unformatted
+//! scenarios), 2 usage or I/O error.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use mailrig_transcript::{ParseError, Scenario, parse_bytes, print};
+
+/// mailrig: a test harness for SMTP and IMAP clients and servers.
+///
+/// Scenarios are RFC-style `C:`/`S:` transcripts (see docs/scenario-format.md). Exit codes:
+/// 0 success, 1 findings (an invalid or unformatted scenario), 2 usage or I/O error.
+#[derive(Debug, Parser)]
+#[command(name = "mailrig", version, about, long_about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate scenario files: syntax, sessions, captures, literal files and fixtures.
+    ///
+    /// Directories are searched recursively for `*.scenario` files. Each error is reported as
+    /// `file:line:col` with the offending line, what was expected and a hint.
+    Check {
+        /// Scenario files or directories.
+        #[arg(required = true, value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+        /// Print nothing for valid files, only errors and the summary.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Rewrite scenario files in canonical form (the form `mailrig record` writes).
+    ///
+    /// Directories are searched recursively for `*.scenario` files. Comments and single blank
+    /// lines are kept.
+    Fmt {
+        /// Scenario files or directories.
+        #[arg(required = true, value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+        /// Change nothing; list the files that are not in canonical form and exit 1 if any.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+/// Runs a parsed command line.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check { paths, quiet } => check(&paths, quiet),
+        Command::Fmt { paths, check } => fmt(&paths, check),
+    }
+}
+
+fn check(paths: &[PathBuf], quiet: bool) -> anyhow::Result<ExitCode> {
+    let files = scenario_files(paths)?;
+    let mut invalid = 0;
+    for file in &files {
+        match load(file)? {
+            Ok(_) if quiet => {}
+            Ok(_) => println!("ok    {}", file.display()),
+            Err(error) => {
+                invalid += 1;
+                eprintln!("{error}\n");
+            }
+        }
+    }
+    println!(
+        "checked {} scenario(s): {} valid, {invalid} invalid",
+        files.len(),
+        files.len() - invalid
+    );
+    Ok(if invalid == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn fmt(paths: &[PathBuf], check_only: bool) -> anyhow::Result<ExitCode> {
+    let files = scenario_files(paths)?;
+    let mut findings = 0;
+    for file in &files {
+        let original = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let scenario = match parse_bytes(&file.display().to_string(), &original) {
+            Ok(scenario) => scenario,
+            Err(error) => {
+                findings += 1;
+                eprintln!("{error}\n");
+                continue;
+            }
+        };
+        let canonical = print(&scenario);
+        if canonical.as_bytes() == original {
+            continue;
+        }
+        if check_only {
+            findings += 1;
+            println!("not formatted: {}", file.display());
+        } else {
+            std::fs::write(file, canonical).with_context(|| format!("cannot write {}", file.display()))?;
+            println!("formatted {}", file.display());
+        }
+    }
+    if check_only && findings == 0 {
+        println!("{} scenario(s) in canonical form", files.len());
+    }
+    Ok(if findings == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Parses a scenario and loads what it refers to. The outer error is I/O on the file itself;
+/// the inner one is a finding in it.
+fn load(file: &Path) -> anyhow::Result<Result<Scenario, ParseError>> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let name = file.display().to_string();
+    let mut scenario = match parse_bytes(&name, &bytes) {
+        Ok(scenario) => scenario,
+        Err(error) => return Ok(Err(error)),
+    };
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let source = String::from_utf8_lossy(&bytes);
+    if let Err((pos, message)) = scenario.load_literals(|path| {
+        std::fs::read(dir.join(path)).map_err(|e| format!("cannot read literal file `{path}`: {e}"))
+    }) {
+        let line = source.lines().nth(pos.line - 1).unwrap_or("");
+        return Ok(Err(finding(
+            &name,
+            pos,
+            line,
+            message,
+            "a file path relative to the scenario file",
+        )));
+    }
+    if let Some(fixture) = &scenario.header.fixture
+        && !dir.join(fixture).exists()
+    {
+        let (number, line) = source
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.starts_with("fixture:"))
+            .unwrap_or((0, ""));
+        let pos = mailrig_transcript::scenario::Pos {
+            line: number + 1,
+            col: 10,
+        };
+        let message = format!("the fixture `{fixture}` does not exist");
+        return Ok(Err(finding(
+            &name,
+            pos,
+            line,
+            message,
+            "a path relative to the scenario file",
+        )));
+    }
+    Ok(Ok(scenario))
+}
+
+fn finding(
+    file: &str,
+    pos: mailrig_transcript::scenario::Pos,
+    line: &str,
+    message: String,
+    expected: &str,
+) -> ParseError {
+    ParseError {
+        file: file.to_owned(),
+        pos,
+        len: line.chars().count().saturating_sub(pos.col - 1).max(1),
+        source_line: line.to_owned(),
+        message,
+        expected: Some(expected.to_owned()),
+        hint: None,
+    }
+}
+
+/// Expands directories into their `*.scenario` files, sorted; files are taken as given.
+fn scenario_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if meta.is_dir() {
+            let before = files.len();
+            walk(path, &mut files)?;
+            if files.len() == before {
+                bail!("no .scenario files under {}", path.display());
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let mut entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read directory {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "scenario") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
