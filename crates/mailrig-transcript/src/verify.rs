@@ -706,9 +706,11 @@ impl Run {
         let start = self.sessions[session].history.len();
         let mut received: Vec<Vec<u8>> = Vec::new();
         loop {
-            let result = match_group(untagged, &received, ordered, &self.bindings);
+            let mut result = match_group(untagged, &received, ordered, &self.bindings);
             let hard = !result.forbidden.is_empty() || (!extra && result.unexpected().next().is_some());
             if hard {
+                // Lines still missing may simply not have arrived yet: report only what broke.
+                result.missing.clear();
                 return Some(self.group_failure(
                     scenario,
                     session,
@@ -733,11 +735,15 @@ impl Run {
                 Some(line) if terminated => {
                     self.take(session, Side::Server, &line);
                     if !result.missing.is_empty() {
-                        received.push(line);
                         let reason = "required untagged lines did not arrive before the tagged response";
-                        return Some(
-                            self.group_failure(scenario, session, expects, &received, &result, start, reason),
-                        );
+                        let mut f =
+                            self.group_failure(scenario, session, expects, &received, &result, start, reason);
+                        let last = &expects[expects.len() - 1];
+                        f.diff.push(match last.pattern.matches(&line, &self.bindings) {
+                            Ok(_) => DiffLine::Matched(Side::Server, line),
+                            Err(_) => DiffLine::Unexpected(Side::Server, line),
+                        });
+                        return Some(f);
                     }
                     self.bindings.extend(result.bound.clone());
                     let last = &expects[expects.len() - 1];

@@ -1,1 +1,543 @@
+//! Session simulations: a scenario, a hand-built transcript, and the verdict. Failures are
+//! snapshotted as rendered reports, because the diff is what users read.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use super::*;
+use crate::report::render;
+use crate::scenario::Protocol;
+
+/// One recorded event, for building transcripts tersely.
+enum Ev<'a> {
+    C(&'a str),
+    S(&'a str),
+    Tls,
+    Close(Side),
+    /// Advance the clock by this many milliseconds.
+    Wait(u64),
+}
+
+fn session(name: &str, protocol: Protocol, events: &[Ev<'_>]) -> SessionRecord {
+    let mut record = SessionRecord::new(name, protocol);
+    let mut now = Duration::ZERO;
+    for event in events {
+        match event {
+            Ev::C(text) => {
+                record.data(now, Side::Client, text.as_bytes());
+            }
+            Ev::S(text) => {
+                record.data(now, Side::Server, text.as_bytes());
+            }
+            Ev::Tls => {
+                record.tls_started(now);
+            }
+            Ev::Close(side) => {
+                record.closed(now, *side);
+            }
+            Ev::Wait(ms) => now += Duration::from_millis(*ms),
+        }
+    }
+    record
+}
+
+fn scenario(text: &str) -> Scenario {
+    crate::parse("test.scenario", text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn check(text: &str, sessions: Vec<SessionRecord>) -> (Report, String) {
+    let s = scenario(text);
+    let vars: BTreeMap<String, String> = [("user", "alice"), ("password", "secret")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let report = verify(&s, &Transcript { sessions }, &vars).unwrap_or_else(|e| panic!("{e}"));
+    let rendered = render(&report, "test.scenario", text);
+    (report, rendered)
+}
+
+const FLAG_SYNC: &str = r"name: flag-sync
+sessions: a=imap, b=imap
+plays: client
+
+a C: A1 STORE 1 +FLAGS (\Seen)
+a S: * 1 FETCH (FLAGS (\Seen))
+a S: A1 OK ${_}
+b C: B1 NOOP
+b S: * 1 FETCH (FLAGS (\Seen))
+b S: B1 OK ${_}
+";
+
+#[test]
+fn two_sessions_pass() {
+    let a = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A1 STORE 1 +FLAGS (\\Seen)\r\n"),
+            Ev::S("* 1 FETCH (FLAGS (\\Seen))\r\nA1 OK done\r\n"),
+        ],
+    );
+    let b = session(
+        "b",
+        Protocol::Imap,
+        &[
+            Ev::C("B1 NOOP\r\n"),
+            Ev::S("* 1 FETCH (FLAGS (\\Seen))\r\nB1 OK done\r\n"),
+        ],
+    );
+    let (report, rendered) = check(FLAG_SYNC, vec![a, b]);
+    assert!(report.passed(), "{rendered}");
+}
+
+#[test]
+fn missing_flag_update_in_second_session() {
+    let a = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A1 STORE 1 +FLAGS (\\Seen)\r\n"),
+            Ev::S("* 1 FETCH (FLAGS (\\Seen))\r\nA1 OK done\r\n"),
+        ],
+    );
+    let b = session(
+        "b",
+        Protocol::Imap,
+        &[
+            Ev::C("B1 NOOP\r\n"),
+            Ev::S("* 1 FETCH (FLAGS ())\r\nB1 OK NOOP completed\r\n"),
+        ],
+    );
+    let (report, rendered) = check(FLAG_SYNC, vec![a, b]);
+    assert!(!report.passed());
+    assert_eq!(report.sessions[0].outcome, Outcome::Pass);
+    insta::assert_snapshot!(rendered);
+}
+
+const SELECT: &str = r"name: select
+sessions: a=imap
+plays: client
+
+C: A2 SELECT INBOX
+S: * 2 EXISTS
+S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
+S?: * OK [UNSEEN 1] ${_}
+S!: * ${_} EXPUNGE
+S: A2 OK [READ-WRITE] ${_}
+";
+
+#[test]
+fn untagged_lines_match_in_any_order_with_extras() {
+    let a = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A2 SELECT INBOX\r\n"),
+            Ev::S("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* OK [UIDNEXT 3] next\r\n"),
+            Ev::S("* 2 EXISTS\r\nA2 OK [READ-WRITE] SELECT completed\r\n"),
+        ],
+    );
+    let (report, rendered) = check(SELECT, vec![a]);
+    assert!(report.passed(), "{rendered}");
+}
+
+#[test]
+fn forbidden_untagged_line_fails() {
+    let a = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A2 SELECT INBOX\r\n"),
+            Ev::S(
+                "* 2 EXISTS\r\n* 1 EXPUNGE\r\n* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\nA2 OK [READ-WRITE] ok\r\n",
+            ),
+        ],
+    );
+    let (report, rendered) = check(SELECT, vec![a]);
+    assert!(!report.passed());
+    insta::assert_snapshot!(rendered);
+}
+
+#[test]
+fn strict_order_and_no_extra() {
+    let text = "name: strict\nsessions: a=imap\nplays: client\n\nC: A1 NOOP\n@match ordered no-extra\nS: * 1 EXISTS\nS: * 1 RECENT\nS: A1 OK ${_}\n";
+    let in_order = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A1 NOOP\r\n"),
+            Ev::S("* 1 EXISTS\r\n* 1 RECENT\r\nA1 OK done\r\n"),
+        ],
+    );
+    assert!(check(text, vec![in_order]).0.passed());
+    let swapped = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A1 NOOP\r\n"),
+            Ev::S("* 1 RECENT\r\n* 1 EXISTS\r\nA1 OK done\r\n"),
+        ],
+    );
+    assert!(!check(text, vec![swapped]).0.passed());
+    let extra = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A1 NOOP\r\n"),
+            Ev::S("* 1 EXISTS\r\n* 1 RECENT\r\n* OK hi\r\nA1 OK done\r\n"),
+        ],
+    );
+    let (report, rendered) = check(text, vec![extra]);
+    assert!(!report.passed());
+    insta::assert_snapshot!(rendered);
+}
+
+#[test]
+fn tagged_response_differs() {
+    let text =
+        "name: login\nsessions: a=imap\nplays: client\n\nC: A1 LOGIN ${user} ${password}\nS: A1 OK ${_}\n";
+    let a = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A1 LOGIN alice secret\r\n"),
+            Ev::S("A1 NO [AUTHENTICATIONFAILED] nope\r\n"),
+        ],
+    );
+    let (report, rendered) = check(text, vec![a]);
+    assert!(!report.passed());
+    insta::assert_snapshot!(rendered);
+}
+
+const EHLO: &str = "name: ehlo\nsessions: s=smtp\nplays: client\n\nC: EHLO c.example.test\nS: 250-mx.example.test\nS: 250-PIPELINING\nS: 250 8BITMIME\n";
+
+#[test]
+fn smtp_multiline_reply_is_one_ordered_unit() {
+    let exact = session(
+        "s",
+        Protocol::Smtp,
+        &[
+            Ev::C("EHLO c.example.test\r\n"),
+            Ev::S("250-mx.example.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n"),
+        ],
+    );
+    assert!(check(EHLO, vec![exact]).0.passed());
+    let reordered = session(
+        "s",
+        Protocol::Smtp,
+        &[
+            Ev::C("EHLO c.example.test\r\n"),
+            Ev::S("250-mx.example.test\r\n250-8BITMIME\r\n250 PIPELINING\r\n"),
+        ],
+    );
+    let (report, rendered) = check(EHLO, vec![reordered]);
+    assert!(!report.passed());
+    insta::assert_snapshot!(rendered);
+}
+
+#[test]
+fn ehlo_keywords_in_any_order_among_others() {
+    let text = "name: ehlo\nsessions: s=smtp\nplays: client\n\nC: EHLO c\n@match unordered extra\nS: 250-${_}\nS: 250-PIPELINING\nS: 250 8BITMIME\n";
+    let reply = "250-mx.example.test Hello\r\n250-8BITMIME\r\n250-SIZE 1000\r\n250 PIPELINING\r\n";
+    let s = session("s", Protocol::Smtp, &[Ev::C("EHLO c\r\n"), Ev::S(reply)]);
+    assert!(check(text, vec![s]).0.passed());
+    let missing = session(
+        "s",
+        Protocol::Smtp,
+        &[Ev::C("EHLO c\r\n"), Ev::S("250-mx\r\n250 8BITMIME\r\n")],
+    );
+    assert!(!check(text, vec![missing]).0.passed());
+}
+
+#[test]
+fn smtp_pipelined_commands_then_replies() {
+    let text = "name: p\nsessions: s=smtp\nplays: client\n\nC: MAIL FROM:<a@example.test>\nC: RCPT TO:<b@example.test>\nC: DATA\nS: 250 ${_}\nS: 250 ${_}\nS: 354 ${_}\n";
+    let s = session(
+        "s",
+        Protocol::Smtp,
+        &[
+            Ev::C("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n"),
+            Ev::S("250 ok\r\n250 ok\r\n354 go\r\n"),
+        ],
+    );
+    assert!(check(text, vec![s]).0.passed());
+}
+
+#[test]
+fn captures_flow_across_sessions() {
+    let text = "name: uid\nsessions: a=imap, b=imap\nplays: client\n\na C: A1 UID SEARCH ALL\na S: * SEARCH ${uid:num}\na S: A1 OK ${_}\nb C: B1 UID FETCH ${uid} FLAGS\nb S: * 1 FETCH (UID ${uid} FLAGS ())\nb S: B1 OK ${_}\n";
+    let a = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A1 UID SEARCH ALL\r\n"),
+            Ev::S("* SEARCH 17\r\nA1 OK done\r\n"),
+        ],
+    );
+    let good = session(
+        "b",
+        Protocol::Imap,
+        &[
+            Ev::C("B1 UID FETCH 17 FLAGS\r\n"),
+            Ev::S("* 1 FETCH (UID 17 FLAGS ())\r\nB1 OK done\r\n"),
+        ],
+    );
+    assert!(check(text, vec![a.clone(), good]).0.passed());
+    let wrong = session(
+        "b",
+        Protocol::Imap,
+        &[
+            Ev::C("B1 UID FETCH 17 FLAGS\r\n"),
+            Ev::S("* 1 FETCH (UID 18 FLAGS ())\r\nB1 OK done\r\n"),
+        ],
+    );
+    assert!(!check(text, vec![a, wrong]).0.passed());
+}
+
+const STARTTLS: &str = "name: tls\nsessions: s=smtp\nplays: client\n\nC: STARTTLS\nS: 220 ${_}\n@starttls\nC: EHLO c\nS: 250 ${_}\n";
+
+#[test]
+fn starttls_boundary() {
+    let ok = session(
+        "s",
+        Protocol::Smtp,
+        &[
+            Ev::C("STARTTLS\r\n"),
+            Ev::S("220 go\r\n"),
+            Ev::Tls,
+            Ev::C("EHLO c\r\n"),
+            Ev::S("250 hi\r\n"),
+        ],
+    );
+    assert!(check(STARTTLS, vec![ok]).0.passed());
+    let plain = session(
+        "s",
+        Protocol::Smtp,
+        &[
+            Ev::C("STARTTLS\r\n"),
+            Ev::S("220 go\r\n"),
+            Ev::C("EHLO c\r\n"),
+            Ev::S("250 hi\r\n"),
+        ],
+    );
+    let (report, _) = check(STARTTLS, vec![plain]);
+    assert!(report.failure().unwrap().reason.contains("stayed in plaintext"));
+}
+
+#[test]
+fn plaintext_pipelined_after_starttls_is_reported() {
+    // The command-injection class of "Why TLS is better without STARTTLS" (USENIX Security 2021).
+    let injected = session(
+        "s",
+        Protocol::Smtp,
+        &[
+            Ev::C("STARTTLS\r\nRSET\r\n"),
+            Ev::S("220 go\r\n"),
+            Ev::Tls,
+            Ev::C("EHLO c\r\n"),
+            Ev::S("250 hi\r\n"),
+        ],
+    );
+    let (report, rendered) = check(STARTTLS, vec![injected]);
+    assert!(!report.passed());
+    insta::assert_snapshot!(rendered);
+}
+
+#[test]
+fn implicit_tls_needs_a_handshake_first() {
+    let text = "name: imaps\nsessions: a=imaps\nplays: client\n\nS: * OK ${_}\n";
+    let ok = session("a", Protocol::Imaps, &[Ev::Tls, Ev::S("* OK hi\r\n")]);
+    assert!(check(text, vec![ok]).0.passed());
+    let plain = session("a", Protocol::Imaps, &[Ev::S("* OK hi\r\n")]);
+    assert!(!check(text, vec![plain]).0.passed());
+}
+
+#[test]
+fn close_directive() {
+    let text = "name: bye\nsessions: a=imap\nplays: client\n\nC: A9 LOGOUT\nS: * BYE ${_}\nS: A9 OK ${_}\n@close server\n";
+    let closed = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A9 LOGOUT\r\n"),
+            Ev::S("* BYE bye\r\nA9 OK done\r\n"),
+            Ev::Close(Side::Server),
+        ],
+    );
+    assert!(check(text, vec![closed]).0.passed());
+    let open = session(
+        "a",
+        Protocol::Imap,
+        &[Ev::C("A9 LOGOUT\r\n"), Ev::S("* BYE bye\r\nA9 OK done\r\n")],
+    );
+    let (report, _) = check(text, vec![open]);
+    assert!(report.failure().unwrap().reason.contains("stayed open"));
+    let chatty = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A9 LOGOUT\r\n"),
+            Ev::S("* BYE bye\r\nA9 OK done\r\n* OK more\r\n"),
+            Ev::Close(Side::Server),
+        ],
+    );
+    assert!(!check(text, vec![chatty]).0.passed());
+}
+
+#[test]
+fn early_close_is_named() {
+    let text = "name: x\nsessions: a=imap\nplays: client\n\nC: A1 NOOP\nS: A1 OK ${_}\n";
+    let closed = session(
+        "a",
+        Protocol::Imap,
+        &[Ev::C("A1 NOOP\r\n"), Ev::Close(Side::Server)],
+    );
+    let (report, rendered) = check(text, vec![closed]);
+    assert!(!report.passed());
+    insta::assert_snapshot!(rendered);
+}
+
+const IDLE: &str = "name: idle\nsessions: a=imap, s=smtp\nplays: client\n\na C: A1 IDLE\na S: + ${_}\ns C: QUIT\ns S: 221 ${_}\na @within 500ms\na S: * ${_:num} EXISTS\na C: DONE\na S: A1 OK ${_}\n";
+
+fn idle_transcript(push_delay: u64) -> Vec<SessionRecord> {
+    let a = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A1 IDLE\r\n"),
+            Ev::S("+ idling\r\n"),
+            Ev::Wait(100 + push_delay),
+            Ev::S("* 4 EXISTS\r\n"),
+            Ev::C("DONE\r\n"),
+            Ev::S("A1 OK done\r\n"),
+        ],
+    );
+    let s = session(
+        "s",
+        Protocol::Smtp,
+        &[
+            Ev::Wait(50),
+            Ev::C("QUIT\r\n"),
+            Ev::Wait(50),
+            Ev::S("221 bye\r\n"),
+        ],
+    );
+    vec![a, s]
+}
+
+#[test]
+fn within_checks_push_latency() {
+    assert!(check(IDLE, idle_transcript(200)).0.passed());
+    let (report, rendered) = check(IDLE, idle_transcript(900));
+    assert!(!report.passed());
+    assert!(
+        report.failure().unwrap().reason.contains("after 900 ms"),
+        "{rendered}"
+    );
+}
+
+const APPEND: &str =
+    "name: append\nsessions: a=imap\nplays: client\n\nC: A1 APPEND INBOX {{{\nHi\n}}}\nS: A1 OK ${_}\n";
+
+#[test]
+fn synchronizing_literal_implies_a_continuation() {
+    let ok = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A1 APPEND INBOX {4}\r\n"),
+            Ev::S("+ go\r\n"),
+            Ev::C("Hi\r\n\r\n"),
+            Ev::S("A1 OK done\r\n"),
+        ],
+    );
+    assert!(check(APPEND, vec![ok]).0.passed());
+    let no_plus = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A1 APPEND INBOX {4}\r\nHi\r\n\r\n"),
+            Ev::S("A1 OK done\r\n"),
+        ],
+    );
+    let (report, _) = check(APPEND, vec![no_plus]);
+    assert!(report.failure().unwrap().reason.contains("continuation"));
+}
+
+#[test]
+fn client_line_mismatch_points_at_the_difference() {
+    let text = "name: client\nsessions: s=smtp\nplays: server\n\nS: 220 ${_:text=mx ready}\nC: MAIL FROM:<alice@example.test>\nS: 250 ${_:text=ok}\n";
+    let s = session(
+        "s",
+        Protocol::Smtp,
+        &[
+            Ev::S("220 mx ready\r\n"),
+            Ev::C("MAIL FROM: <alice@example.test>\r\n"),
+        ],
+    );
+    let (report, rendered) = check(text, vec![s]);
+    assert!(!report.passed());
+    insta::assert_snapshot!(rendered);
+}
+
+#[test]
+fn later_sessions_are_reported_unfinished() {
+    let text = "name: u\nsessions: a=imap, b=imap\nplays: client\n\na C: A1 NOOP\na S: A1 OK ${_}\nb C: B1 NOOP\nb S: B1 OK ${_}\n";
+    let a = session("a", Protocol::Imap, &[Ev::C("A1 NOOP\r\n"), Ev::S("A1 BAD\r\n")]);
+    let b = session(
+        "b",
+        Protocol::Imap,
+        &[Ev::C("B1 NOOP\r\n"), Ev::S("B1 OK done\r\n")],
+    );
+    let (report, _) = check(text, vec![a, b]);
+    assert!(matches!(report.sessions[0].outcome, Outcome::Fail(_)));
+    assert_eq!(report.sessions[1].outcome, Outcome::Unfinished);
+}
+
+#[test]
+fn unset_variable_is_a_harness_error() {
+    let s = scenario("name: v\nsessions: a=imap\nplays: client\n\nC: A1 LOGIN ${user} x\n");
+    let t = Transcript {
+        sessions: vec![session("a", Protocol::Imap, &[])],
+    };
+    assert_eq!(
+        verify(&s, &t, &BTreeMap::new()),
+        Err(VerifyError::UnsetVariable("user".into()))
+    );
+}
+
+#[test]
+fn missing_session_is_a_harness_error() {
+    let s = scenario(FLAG_SYNC);
+    let t = Transcript {
+        sessions: vec![session("a", Protocol::Imap, &[])],
+    };
+    assert_eq!(
+        verify(&s, &t, &BTreeMap::new()),
+        Err(VerifyError::MissingSession("b".into()))
+    );
+}
+
+#[test]
+fn write_boundaries_do_not_change_the_verdict() {
+    let a = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A1 STORE 1 +FLAGS (\\Seen)\r\n"),
+            Ev::S("* 1 FETCH (FLAGS (\\Seen))\r\nA1 OK done\r\n"),
+        ],
+    );
+    let b = session(
+        "b",
+        Protocol::Imap,
+        &[
+            Ev::C("B1 NOOP\r\n"),
+            Ev::S("* 1 FETCH (FLAGS (\\Seen))\r\nB1 OK done\r\n"),
+        ],
+    );
+    for sizes in [&[1][..], &[2, 3], &[7, 1, 13]] {
+        let split = vec![a.resegmented(sizes), b.resegmented(sizes)];
+        assert!(check(FLAG_SYNC, split).0.passed());
+    }
+}
