@@ -51,6 +51,9 @@ pub mod scenario;
 pub mod transcript;
 pub mod verify;
 
+#[cfg(test)]
+mod proptests;
+
 pub use error::ParseError;
 pub use parse::{parse, parse_bytes};
 pub use print::print;

@@ -63,6 +63,12 @@ struct Parser<'a> {
     next: usize,
     scenario: Scenario,
     in_body: bool,
+    /// A header field has been read.
+    fields_seen: bool,
+    /// A blank line followed the last header field.
+    after_blank: bool,
+    /// Comments and blank lines after the header's blank line, before the first step.
+    pending: Vec<Item>,
     bound: HashSet<String>,
 }
 
@@ -89,6 +95,9 @@ impl<'a> Parser<'a> {
             next: 0,
             scenario: Scenario::default(),
             in_body: false,
+            fields_seen: false,
+            after_blank: false,
+            pending: Vec::new(),
             bound: HashSet::new(),
         }
     }
@@ -102,6 +111,7 @@ impl<'a> Parser<'a> {
         }
         if !self.in_body {
             self.finish_header(self.lines.len().max(1))?;
+            self.scenario.body = std::mem::take(&mut self.pending);
         }
         while self.scenario.body.last() == Some(&Item::Blank) {
             self.scenario.body.pop();
@@ -119,17 +129,25 @@ impl<'a> Parser<'a> {
         let trimmed = raw.trim_start();
         let indent = raw.len() - trimmed.len();
         if trimmed.is_empty() {
-            let body = &mut self.scenario.body;
-            if self.in_body && !body.is_empty() && body.last() != Some(&Item::Blank) {
+            self.after_blank |= self.fields_seen;
+            let body = if self.in_body {
+                &mut self.scenario.body
+            } else {
+                &mut self.pending
+            };
+            if !body.is_empty() && body.last() != Some(&Item::Blank) {
                 body.push(Item::Blank);
             }
             return Ok(());
         }
         if let Some(comment) = trimmed.strip_prefix('#') {
-            if self.in_body {
-                self.scenario.body.push(Item::Comment(comment.to_owned()));
-            } else {
-                self.scenario.header.comments.push(comment.to_owned());
+            let comment = comment.to_owned();
+            match (self.in_body, self.after_blank) {
+                (true, _) => self.scenario.body.push(Item::Comment(comment)),
+                // After the header's blank line a comment belongs to the body, unless another
+                // header field follows (then it moves up with the header's comments).
+                (false, true) => self.pending.push(Item::Comment(comment)),
+                (false, false) => self.scenario.header.comments.push(comment),
             }
             return Ok(());
         }
@@ -145,11 +163,19 @@ impl<'a> Parser<'a> {
                     .expected("a `C:`/`S:` line, a directive or a comment")
                     .hint("move header fields above the first line of the exchange"));
             }
+            self.fields_seen = true;
+            self.after_blank = false;
+            for item in std::mem::take(&mut self.pending) {
+                if let Item::Comment(c) = item {
+                    self.scenario.header.comments.push(c);
+                }
+            }
             return self.header_field(number, raw, indent, key);
         }
         if !self.in_body {
             self.finish_header(number)?;
             self.in_body = true;
+            self.scenario.body = std::mem::take(&mut self.pending);
         }
         self.step(number, raw, indent)
     }
@@ -711,7 +737,15 @@ impl<'a> Parser<'a> {
         }
         let Some(spec) = spec else {
             if name == "_" {
-                return self.hole(number, col, None, Class::Text, None, ctx);
+                return self.hole(
+                    number,
+                    col,
+                    expr.chars().count() + 3,
+                    None,
+                    Class::Text,
+                    None,
+                    ctx,
+                );
             }
             if !self.bound.contains(name) && !BUILTIN_VARS.contains(&name) && !self.is_var(name) {
                 return Err(self.error(number, col, format!("`{name}` is not captured before this line, nor a variable"))
@@ -740,7 +774,7 @@ impl<'a> Parser<'a> {
             return Err(err);
         };
         let name = (name != "_").then(|| name.to_owned());
-        self.hole(number, col, name, class, value, ctx)
+        self.hole(number, col, expr.chars().count() + 3, name, class, value, ctx)
     }
 
     fn is_var(&self, name: &str) -> bool {
@@ -751,6 +785,7 @@ impl<'a> Parser<'a> {
         &mut self,
         number: usize,
         col: usize,
+        span: usize,
         name: Option<String>,
         class: Class,
         value: Option<String>,
@@ -777,7 +812,7 @@ impl<'a> Parser<'a> {
             };
             return Err(self
                 .error(number, col - 2, format!("mailrig sends `{}:` lines when it plays the {role}, but this hole has no value to send", ctx.side.letter()))
-                .len(3 + name.as_deref().unwrap_or("_").len() + 1 + class.keyword().len())
+                .len(span)
                 .expected(format!("a value: `${{{}:{}=VALUE}}`", name.as_deref().unwrap_or("_"), class.keyword()))
                 .hint(format!("or declare that mailrig only plays the other side: `plays: {}`", ctx.side.peer().word())));
         }
@@ -905,3 +940,6 @@ pub(crate) fn is_session_name(name: &str) -> bool {
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,250 @@
+//! Parser tests: what every construct parses to, and how every kind of error is reported.
+
+use super::*;
+use crate::scenario::Side;
+
+fn ok(text: &str) -> Scenario {
+    parse("t.scenario", text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn err(text: &str) -> String {
+    match parse("t.scenario", text) {
+        Ok(s) => panic!("parsed, but should not: {s:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn first_line(s: &Scenario) -> &Line {
+    match &s.steps().next().expect("a step").kind {
+        StepKind::Line(l) => l,
+        StepKind::Directive(d) => panic!("directive {d:?}"),
+    }
+}
+
+const HEAD: &str = "name: t\nsessions: a=imap\nplays: client\n\n";
+
+#[test]
+fn header_fields() {
+    let s = ok(
+        "# top comment\nname: x\nsummary: what it does\nrfc: RFC 9051 §6.4.6, RFC 3501 §6.4.6\nsessions: a=imap, s=smtps\nrequires: imap:IDLE, smtp:PIPELINING\ntags: a, b\ntags: c\nfixture: f.toml\nvars: user=bob, k=v\nplays: server\n",
+    );
+    let h = &s.header;
+    assert_eq!(h.comments, vec![" top comment"]);
+    assert_eq!(h.name, "x");
+    assert_eq!(h.rfc, vec!["RFC 9051 §6.4.6", "RFC 3501 §6.4.6"]);
+    assert_eq!(
+        h.sessions[1],
+        SessionDecl {
+            name: "s".into(),
+            protocol: Protocol::Smtps
+        }
+    );
+    assert_eq!(
+        h.requires[0],
+        Requirement {
+            family: Family::Imap,
+            capability: "IDLE".into()
+        }
+    );
+    assert_eq!(h.tags, vec!["a", "b", "c"]);
+    assert_eq!(
+        h.vars,
+        vec![("user".into(), "bob".into()), ("k".into(), "v".into())]
+    );
+    assert_eq!(h.plays, Some(Role::Server));
+}
+
+#[test]
+fn line_prefixes_and_modifiers() {
+    let s = ok(&format!("{HEAD}C: A1 NOOP\nS?: * 1 RECENT\nS!=: * BYE\nC:\n"));
+    let lines: Vec<&Line> = s
+        .steps()
+        .map(|st| match &st.kind {
+            StepKind::Line(l) => l,
+            _ => panic!(),
+        })
+        .collect();
+    assert_eq!(
+        (lines[0].side, lines[0].presence, lines[0].exact_case),
+        (Side::Client, Presence::Required, false)
+    );
+    assert_eq!(lines[1].presence, Presence::Optional);
+    assert_eq!(
+        (lines[2].presence, lines[2].exact_case),
+        (Presence::Forbidden, true)
+    );
+    assert!(lines[3].parts.is_empty() && lines[3].crlf);
+}
+
+#[test]
+fn text_holes_escapes_and_dollars() {
+    let s = ok(&format!(
+        "{HEAD}S: $$x ${{_}} ${{n:num}} ${{n}} ${{\\r\\n\\x00}}${{|}}a$b${{nocrlf}}\n"
+    ));
+    let l = first_line(&s);
+    assert_eq!(
+        l.parts,
+        vec![
+            Part::Text(b"$x ".to_vec()),
+            Part::Hole(Hole {
+                name: None,
+                class: Class::Text,
+                value: None
+            }),
+            Part::Text(b" ".to_vec()),
+            Part::Hole(Hole {
+                name: Some("n".into()),
+                class: Class::Num,
+                value: None
+            }),
+            Part::Text(b" ".to_vec()),
+            Part::Ref("n".into()),
+            Part::Text(b" \r\n\x00".to_vec()),
+            Part::Split,
+            Part::Text(b"a$b".to_vec()),
+        ]
+    );
+    assert!(!l.crlf);
+}
+
+#[test]
+fn inline_literal_continues_the_line() {
+    let s = ok(&format!(
+        "{HEAD}C: A1 APPEND INBOX {{{{{{\nline one\n\n}}}}}} {{{{{{+file:m.eml}}}}}})\nS: A1 OK\n"
+    ));
+    let l = first_line(&s);
+    assert_eq!(l.parts.len(), 5);
+    assert_eq!(l.parts[4], Part::Text(b")".to_vec()));
+    assert_eq!(
+        l.parts[1],
+        Part::Literal(Literal {
+            non_sync: false,
+            source: LiteralSource::Inline(vec!["line one".into(), String::new()])
+        })
+    );
+    assert_eq!(l.parts[2], Part::Text(b" ".to_vec()));
+    assert!(
+        matches!(&l.parts[3], Part::Literal(Literal { non_sync: true, source: LiteralSource::File { path, .. } }) if path == "m.eml")
+    );
+    assert_eq!(s.steps().count(), 2);
+}
+
+#[test]
+fn directives() {
+    let s = ok(&format!(
+        "{HEAD}@starttls\n@close server\n@within 500ms\n@sleep 2s\n@match unordered no-extra\nS: * OK\n"
+    ));
+    let kinds: Vec<&StepKind> = s.steps().map(|s| &s.kind).collect();
+    assert_eq!(kinds[0], &StepKind::Directive(Directive::StartTls));
+    assert_eq!(kinds[1], &StepKind::Directive(Directive::Close(Side::Server)));
+    assert_eq!(
+        kinds[2],
+        &StepKind::Directive(Directive::Within(std::time::Duration::from_millis(500)))
+    );
+    assert_eq!(
+        kinds[3],
+        &StepKind::Directive(Directive::Sleep(std::time::Duration::from_secs(2)))
+    );
+    assert_eq!(
+        kinds[4],
+        &StepKind::Directive(Directive::Match(MatchMode {
+            ordered: Some(false),
+            extra: Some(false)
+        }))
+    );
+}
+
+#[test]
+fn sessions_by_prefix_and_crlf_files() {
+    let s = ok("name: t\r\nsessions: a=imap, b=imap\r\nplays: client\r\n\r\na C: A1 NOOP\r\nb   S: * OK\r\n");
+    let sessions: Vec<usize> = s.steps().map(|s| s.session).collect();
+    assert_eq!(sessions, vec![0, 1]);
+}
+
+#[test]
+fn positions_point_at_the_step() {
+    let s = ok("name: t\nsessions: a=imap, b=imap\nplays: client\n\nb C: B1 NOOP\n");
+    assert_eq!(s.steps().next().map(|s| s.pos), Some(Pos { line: 5, col: 3 }));
+}
+
+/// Every kind of error, rendered as users see it.
+#[test]
+fn errors_are_positioned_and_explained() {
+    let cases: &[(&str, &str)] = &[
+        ("missing name", "sessions: a=imap\n\nC: A1 NOOP\n"),
+        ("missing sessions", "name: t\n\nC: A1 NOOP\n"),
+        ("misspelled header field", "name: t\nsesions: a=imap\n"),
+        ("unknown protocol", "name: t\nsessions: a=imapp\n"),
+        ("session named like a prefix", "name: t\nsessions: C=imap\n"),
+        (
+            "requirement without protocol",
+            "name: t\nsessions: a=imap\nrequires: IDLE\n",
+        ),
+        (
+            "header after the exchange",
+            &format!("{HEAD}C: A1 NOOP\ntags: x\n"),
+        ),
+        ("not a step", &format!("{HEAD}A1 NOOP\n")),
+        (
+            "unknown session",
+            "name: t\nsessions: a=imap, b=imap\nplays: client\n\nc C: A1 NOOP\n",
+        ),
+        (
+            "line without session",
+            "name: t\nsessions: a=imap, b=imap\nplays: client\n\nC: A1 NOOP\n",
+        ),
+        ("missing space after prefix", &format!("{HEAD}C:A1 NOOP\n")),
+        ("bad modifier", &format!("{HEAD}S?!: * OK\n")),
+        ("unknown directive", &format!("{HEAD}@starttl\n")),
+        ("bad duration", &format!("{HEAD}@within soon\n")),
+        ("close without side", &format!("{HEAD}@close\n")),
+        (
+            "match not before S:",
+            &format!("{HEAD}@match ordered\nC: A1 NOOP\n"),
+        ),
+        ("unterminated expression", &format!("{HEAD}S: * ${{n:num\n")),
+        ("unknown class", &format!("{HEAD}S: * ${{n:nmu}} EXISTS\n")),
+        ("unknown escape", &format!("{HEAD}C: A1${{\\q}}\n")),
+        (
+            "unbound reference",
+            &format!("{HEAD}C: A1 FETCH ${{uid}} FLAGS\n"),
+        ),
+        (
+            "hole without value in a sent line",
+            &format!("{HEAD}C: ${{tag:atom}} NOOP\n"),
+        ),
+        (
+            "hole without value, both roles",
+            "name: t\nsessions: a=imap\n\nS: * OK ${_}\n",
+        ),
+        (
+            "value outside its class",
+            &format!("{HEAD}C: A1 FETCH ${{n:num=x}}\n"),
+        ),
+        ("nocrlf not at the end", &format!("{HEAD}C: A1${{nocrlf}} NOOP\n")),
+        (
+            "unterminated literal",
+            &format!("{HEAD}C: A1 APPEND INBOX {{{{{{\nSubject: x\n"),
+        ),
+        (
+            "malformed literal",
+            &format!("{HEAD}C: A1 APPEND INBOX {{{{{{x\n"),
+        ),
+        (
+            "literal in SMTP",
+            "name: t\nsessions: s=smtp\nplays: client\n\nC: DATA {{{\nx\n}}}\n",
+        ),
+    ];
+    let mut out = String::new();
+    for (what, text) in cases {
+        out.push_str(&format!("## {what}\n{}\n\n", err(text)));
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn invalid_utf8_is_an_error_not_a_panic() {
+    let e = parse_bytes("t.scenario", b"name: t\nsessions: a=imap\n\nC: A1 \xff\n").unwrap_err();
+    assert_eq!((e.pos.line, e.pos.col), (4, 7));
+    assert!(e.to_string().contains("not valid UTF-8"));
+}
