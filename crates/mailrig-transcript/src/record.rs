@@ -76,6 +76,8 @@ struct SessionState {
     held: Vec<Vec<u8>>,
     /// Client tags seen so far and their numbers (`${tagN}`).
     tags: Vec<(Vec<u8>, usize)>,
+    /// Inside a SASL exchange: client lines are credentials.
+    in_sasl: bool,
 }
 
 struct Recorder {
@@ -113,6 +115,7 @@ impl Recorder {
                 server: Pending::default(),
                 held: Vec::new(),
                 tags: Vec::new(),
+                in_sasl: false,
             })
             .collect();
         Recorder {
@@ -425,7 +428,7 @@ static VOLATILE: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             |_| vec![hole(Class::Text)],
         ),
         (
-            r"(?i)((?:UIDVALIDITY|RFC822\.SIZE|HIGHESTMODSEQ|MODSEQ \(?) ?)\d+",
+            r"(?i)((?:UIDVALIDITY|RFC822\.SIZE|HIGHESTMODSEQ|MODSEQ \(?|APPENDUID|COPYUID) ?)\d+",
             |c| vec![group(c, 1), hole(Class::Num)],
         ),
         (
@@ -441,9 +444,14 @@ static VOLATILE: LazyLock<Vec<Rule>> = LazyLock::new(|| {
 
 /// Credentials in client commands: IMAP LOGIN, AUTHENTICATE with an initial response, SMTP AUTH.
 static CREDENTIALS: LazyLock<Rule> = LazyLock::new(|| {
-    let re = Regex::new(r"(?i)^((?:\S+ )?(?:LOGIN|AUTHENTICATE \S+|AUTH \S+) ).+$")
+    let re = Regex::new(r"(?i)^(\s*(?:\S+ )?(?:LOGIN|AUTHENTICATE \S+|AUTH \S+) )[^\r\n]+(\r\n)?$")
         .expect("static regex is valid");
-    (re, |c| vec![group(c, 1), hole(Class::Text)])
+    (re, |c| vec![group(c, 1), hole(Class::Text), group(c, 2)])
+});
+
+/// A command that starts a SASL exchange: `AUTH PLAIN`, `A1 AUTHENTICATE LOGIN`.
+static SASL_START: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:\S+ )?AUTH(?:ENTICATE)? \S+\s*(?:\r\n)?$").expect("static regex is valid")
 });
 
 /// Applies a rule to every text part.
@@ -481,8 +489,16 @@ impl Recorder {
             text = self.redact_tag(session, side, &text, &mut parts);
         }
         let mut rest = vec![Part::Text(text)];
+        let state = &mut self.sessions[session];
+        if side == Side::Client && state.in_sasl {
+            // A SASL exchange (RFC 4954 §4, RFC 9051 §6.2.2): every client line is a credential.
+            return vec![hole(Class::Text)];
+        }
         if side == Side::Client {
+            state.in_sasl = SASL_START.is_match(bytes);
             rest = apply(&CREDENTIALS, rest);
+        } else if !(bytes.starts_with(b"+") || bytes.starts_with(b"334")) {
+            state.in_sasl = false;
         }
         for rule in VOLATILE.iter() {
             rest = apply(rule, rest);
@@ -529,3 +545,6 @@ fn redact_text(line: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+#[cfg(test)]
+mod tests;

@@ -454,6 +454,30 @@ impl Scenario {
         })
     }
 
+    /// Why the scenario must be skipped against a target advertising these IMAP capabilities
+    /// and SMTP EHLO keywords, or `None` when every `requires:` entry is met.
+    ///
+    /// A scenario whose requirement is not met is reported as skipped with this reason, never
+    /// as passed. Comparison is case-insensitive; an EHLO keyword matches on its first word
+    /// (`AUTH` is met by `AUTH PLAIN LOGIN`).
+    pub fn unmet_requirement(&self, imap: &[&str], smtp: &[&str]) -> Option<String> {
+        self.header.requires.iter().find_map(|req| {
+            let (advertised, what) = match req.family {
+                Family::Imap => (imap, "IMAP capability"),
+                Family::Smtp => (smtp, "SMTP extension"),
+            };
+            let wanted = &req.capability;
+            let met = advertised.iter().any(|a| {
+                a.eq_ignore_ascii_case(wanted)
+                    || (req.family == Family::Smtp
+                        && a.split_whitespace()
+                            .next()
+                            .is_some_and(|w| w.eq_ignore_ascii_case(wanted)))
+            });
+            (!met).then(|| format!("the target does not advertise the {what} {wanted}"))
+        })
+    }
+
     /// Finds a session by name.
     pub fn session_index(&self, name: &str) -> Option<usize> {
         self.header.sessions.iter().position(|s| s.name == name)
@@ -482,5 +506,52 @@ pub fn format_duration(d: Duration) -> String {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unmet_requirements_give_a_reason() {
+        let mut s = Scenario::default();
+        s.header.requires = vec![
+            Requirement {
+                family: Family::Imap,
+                capability: "IDLE".into(),
+            },
+            Requirement {
+                family: Family::Smtp,
+                capability: "AUTH".into(),
+            },
+        ];
+        assert_eq!(
+            s.unmet_requirement(&["IMAP4rev1", "idle"], &["PIPELINING", "AUTH PLAIN LOGIN"]),
+            None
+        );
+        assert_eq!(
+            s.unmet_requirement(&["IMAP4rev1"], &["AUTH PLAIN"]).as_deref(),
+            Some("the target does not advertise the IMAP capability IDLE")
+        );
+        assert_eq!(
+            s.unmet_requirement(&["IDLE"], &["AUTHX"]).as_deref(),
+            Some("the target does not advertise the SMTP extension AUTH")
+        );
+    }
+
+    #[test]
+    fn durations_round_trip() {
+        for text in ["0ms", "1ms", "500ms", "1s", "90s", "2m"] {
+            let d = parse_duration(text).expect("valid");
+            assert_eq!(format_duration(d), if text == "90s" { "90s" } else { text });
+        }
+        assert_eq!(
+            parse_duration("1500ms").map(format_duration).as_deref(),
+            Some("1500ms")
+        );
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("ms"), None);
+        assert_eq!(parse_duration("99999999999999999999s"), None);
     }
 }
