@@ -3,7 +3,7 @@
 //! A *scenario* is an RFC-style transcript of one or more SMTP/IMAP sessions (`C:` and `S:`
 //! lines, `@` directives, a metadata header) that runs in both directions: mailrig can play the
 //! client against a real server, or the server against a real client. A [`Transcript`] is what
-//! actually happened on the wire. [`verify`] checks a transcript against a scenario and returns
+//! actually happened on the wire. [`verify()`] checks a transcript against a scenario and returns
 //! a [`Report`] whose failures render as readable diffs.
 //!
 //! This crate never touches sockets, files or clocks: callers pass text, bytes and timestamps.
@@ -39,6 +39,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
+// A `ParseError` carries the offending line for its message; it is built once per bad file, on
+// a cold path, so its size does not matter and boxing would only complicate field access.
+#![allow(clippy::result_large_err)]
 
 mod error;
 pub mod framing;
@@ -58,5 +61,11 @@ pub use error::ParseError;
 pub use parse::{parse, parse_bytes};
 pub use print::print;
 pub use scenario::Scenario;
+
 pub use transcript::{SessionRecord, Transcript};
 pub use verify::{Report, verify};
+
+/// The README's Rust examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

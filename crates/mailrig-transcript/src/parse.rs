@@ -573,11 +573,10 @@ impl<'a> Parser<'a> {
 
     /// Whether mailrig ever sends lines of `side` (given the header's `plays:`).
     fn role_sends(&self, side: Side) -> bool {
-        match (self.scenario.header.plays, side) {
-            (None, _) => true,
-            (Some(Role::Client), Side::Client) | (Some(Role::Server), Side::Server) => true,
-            _ => false,
-        }
+        matches!(
+            (self.scenario.header.plays, side),
+            (None, _) | (Some(Role::Client), Side::Client) | (Some(Role::Server), Side::Server)
+        )
     }
 
     /// Parses the text of a line from byte offset `from` of `raw`, following `{{{` blocks.
@@ -737,15 +736,12 @@ impl<'a> Parser<'a> {
         }
         let Some(spec) = spec else {
             if name == "_" {
-                return self.hole(
-                    number,
-                    col,
-                    expr.chars().count() + 3,
-                    None,
-                    Class::Text,
-                    None,
-                    ctx,
-                );
+                let hole = Hole {
+                    name: None,
+                    class: Class::Text,
+                    value: None,
+                };
+                return self.hole(number, col, expr.chars().count() + 3, hole, ctx);
             }
             if !self.bound.contains(name) && !BUILTIN_VARS.contains(&name) && !self.is_var(name) {
                 return Err(self.error(number, col, format!("`{name}` is not captured before this line, nor a variable"))
@@ -774,23 +770,30 @@ impl<'a> Parser<'a> {
             return Err(err);
         };
         let name = (name != "_").then(|| name.to_owned());
-        self.hole(number, col, expr.chars().count() + 3, name, class, value, ctx)
+        self.hole(
+            number,
+            col,
+            expr.chars().count() + 3,
+            Hole { name, class, value },
+            ctx,
+        )
     }
 
     fn is_var(&self, name: &str) -> bool {
         self.scenario.header.vars.iter().any(|(n, _)| n == name)
     }
 
+    /// Checks a hole (its value fits its class; it has one if mailrig sends the line) and
+    /// records its capture name as bound. `span` is the length of the whole `${...}`.
     fn hole(
         &mut self,
         number: usize,
         col: usize,
         span: usize,
-        name: Option<String>,
-        class: Class,
-        value: Option<String>,
+        hole: Hole,
         ctx: TextCtx,
     ) -> Result<Expr, ParseError> {
+        let Hole { name, class, value } = hole;
         if let Some(v) = &value {
             let fits = (v.is_empty() && class.admits_empty())
                 || (!v.is_empty() && v.bytes().all(|b| class.admits(b)));

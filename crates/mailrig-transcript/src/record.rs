@@ -398,8 +398,11 @@ fn trim_crlf(parts: &mut Vec<Part>) {
     }
 }
 
+/// How a rule turns a regex match into parts.
+type Replace = fn(&regex::bytes::Captures<'_>) -> Vec<Part>;
+
 /// A rule that replaces a volatile value: the regex, and how its captures become parts.
-type Rule = (Regex, fn(&regex::bytes::Captures<'_>) -> Vec<Part>);
+type Rule = (Regex, Replace);
 
 fn hole(class: Class) -> Part {
     Part::Hole(Hole {
@@ -415,7 +418,7 @@ fn group(c: &regex::bytes::Captures<'_>, i: usize) -> Part {
 
 /// Values that change between runs: dates, UIDVALIDITY, sizes, modseqs, ports.
 static VOLATILE: LazyLock<Vec<Rule>> = LazyLock::new(|| {
-    let rules: [(&str, fn(&regex::bytes::Captures<'_>) -> Vec<Part>); 4] = [
+    let rules: [(&str, Replace); 4] = [
         (r#""\d{1,2}-[A-Za-z]{3}-\d{4} \d\d:\d\d:\d\d [+-]\d{4}""#, |_| {
             vec![
                 Part::Text(b"\"".to_vec()),

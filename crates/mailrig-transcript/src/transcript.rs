@@ -1,7 +1,7 @@
 //! What actually happened on the wire: per session, the ordered writes of both peers (with
 //! their boundaries), the TLS start, the close, and when each happened.
 //!
-//! Servers and the runner record into a [`Transcript`]; [`crate::verify`] checks it against a
+//! Servers and the runner record into a [`Transcript`]; [`crate::verify()`] checks it against a
 //! scenario and [`crate::record`] prints it as one.
 
 use std::time::Duration;

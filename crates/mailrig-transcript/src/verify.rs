@@ -976,7 +976,7 @@ fn match_group(
 
 /// Splits a run of `S:` lines into groups: IMAP up to each tagged/continuation line, SMTP one
 /// reply each (up to a line without `NNN-`).
-fn groups<'a, 's>(run: &'a [&'s Step], family: Family) -> Vec<Vec<&'s Step>> {
+fn groups<'s>(run: &[&'s Step], family: Family) -> Vec<Vec<&'s Step>> {
     let mut groups = Vec::new();
     let mut current = Vec::new();
     for step in run {

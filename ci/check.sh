@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Every gate CI enforces, in order of cost. Run it locally before pushing: `bash ci/check.sh`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export CARGO_TERM_COLOR=never
+
+step() {
+  echo
+  echo "=== $1"
+  local start=$SECONDS
+  shift
+  "$@"
+  echo "--- ok in $((SECONDS - start))s"
+}
+
+no_io_in_protocol_crates() {
+  # Invariant (ARCHITECTURE.md): protocol crates never do network I/O or depend on a runtime.
+  local crate
+  for crate in mailrig-transcript; do
+    if cargo tree --locked -p "$crate" -e normal --prefix none | grep -Eq '^(tokio|mio|socket2|async-std) '; then
+      echo "$crate depends on an I/O runtime:" >&2
+      cargo tree --locked -p "$crate" -e normal -i tokio >&2 || true
+      return 1
+    fi
+  done
+}
+
+step "rustfmt" cargo fmt --all --check
+step "protocol crates do no I/O" no_io_in_protocol_crates
+step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+# The README's test command, with --locked.
+step "tests" cargo test --workspace --locked
+step "rustdoc" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+# The README's main-job command: every shipped scenario is valid and canonical.
+step "shipped scenarios" cargo run --locked -q -p mailrig -- check --quiet scenarios/
+step "shipped scenarios are formatted" cargo run --locked -q -p mailrig -- fmt --check scenarios/
