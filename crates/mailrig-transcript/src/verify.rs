@@ -17,6 +17,8 @@ use crate::scenario::{
 };
 use crate::transcript::{EventKind, SessionRecord, Transcript};
 
+const UNTAGGED_MISSING: &str = "required untagged lines did not arrive before the tagged response";
+
 /// How many exchanged lines before a failure the report shows.
 const HISTORY: usize = 8;
 
@@ -697,98 +699,107 @@ impl Run {
         ordered: bool,
         extra: bool,
     ) -> Option<Failure> {
-        let terminated = expects.last().is_some_and(|e| is_terminal(e.line));
-        let untagged = if terminated {
-            &expects[..expects.len() - 1]
-        } else {
-            expects
+        let ctx = GroupCtx {
+            scenario,
+            session,
+            ordered,
+            extra,
+            start: self.sessions[session].history.len(),
         };
-        let start = self.sessions[session].history.len();
+        match expects.split_last() {
+            Some((last, untagged)) if is_terminal(last.line) => self.imap_tagged_group(&ctx, untagged, last),
+            _ => self.imap_open_group(&ctx, expects),
+        }
+    }
+
+    /// Untagged lines up to a tagged (or `+`) response: read them all, then match once.
+    fn imap_tagged_group(
+        &mut self,
+        ctx: &GroupCtx<'_>,
+        untagged: &[Expect<'_>],
+        last: &Expect<'_>,
+    ) -> Option<Failure> {
+        let mut received = Vec::new();
+        let terminal = loop {
+            let Some(line) = self.sessions[ctx.session].peek(Side::Server) else {
+                break None;
+            };
+            self.take(ctx.session, Side::Server, &line);
+            if !line.starts_with(b"*") {
+                break Some(line);
+            }
+            received.push(line);
+        };
+        let result = match_group(untagged, &received, ctx.ordered, &self.bindings);
+        let Some(line) = terminal else {
+            let reason = format!(
+                "the tagged response never arrived: {}",
+                self.sessions[ctx.session].end_reason(Side::Server)
+            );
+            let mut f = self.group_failure(ctx, untagged, &received, &result, &reason);
+            f.pos = last.pos;
+            f.diff.push(DiffLine::Missing(written(last.line)));
+            return Some(f);
+        };
+        if let Some(reason) = group_problem(&result, ctx.extra, UNTAGGED_MISSING) {
+            let mut f = self.group_failure(ctx, untagged, &received, &result, reason);
+            f.diff.push(match last.pattern.matches(&line, &self.bindings) {
+                Ok(_) => DiffLine::Matched(Side::Server, line),
+                Err(_) => DiffLine::Unexpected(Side::Server, line),
+            });
+            return Some(f);
+        }
+        self.bindings.extend(result.bound.clone());
+        let matched = match last.pattern.matches(&line, &self.bindings) {
+            Ok(m) => {
+                self.bindings.extend(m.bound);
+                return None;
+            }
+            Err(matched) => matched,
+        };
+        let mut f = self.group_failure(ctx, untagged, &received, &result, "the tagged response differs");
+        f.pos = last.pos;
+        f.diff.push(DiffLine::Missing(written(last.line)));
+        f.diff.push(DiffLine::Unexpected(Side::Server, line.clone()));
+        f.closest = Some(Closest {
+            expected: crate::pattern::display(last.line),
+            received: line,
+            matched,
+        });
+        Some(f)
+    }
+
+    /// Untagged lines with no tagged response after them (an IDLE push, a greeting): read
+    /// until every required line has arrived, never past a tagged line.
+    fn imap_open_group(&mut self, ctx: &GroupCtx<'_>, expects: &[Expect<'_>]) -> Option<Failure> {
         let mut received: Vec<Vec<u8>> = Vec::new();
         loop {
-            let mut result = match_group(untagged, &received, ordered, &self.bindings);
-            let hard = !result.forbidden.is_empty() || (!extra && result.unexpected().next().is_some());
-            if hard {
+            let mut result = match_group(expects, &received, ctx.ordered, &self.bindings);
+            if !result.forbidden.is_empty() || (!ctx.extra && result.unexpected().next().is_some()) {
                 // Lines still missing may simply not have arrived yet: report only what broke.
                 result.missing.clear();
-                return Some(self.group_failure(
-                    scenario,
-                    session,
-                    expects,
-                    &received,
-                    &result,
-                    start,
-                    "the server sent lines this group does not allow",
-                ));
+                let reason = group_problem(&result, ctx.extra, "").unwrap_or_default();
+                return Some(self.group_failure(ctx, expects, &received, &result, reason));
             }
-            let next = self.sessions[session].peek(Side::Server);
-            let untagged_next = next.as_ref().is_some_and(|l| l.starts_with(b"*"));
-            if !terminated && result.missing.is_empty() {
+            if result.missing.is_empty() {
                 self.bindings.extend(result.bound);
                 return None;
             }
-            match next {
-                Some(line) if untagged_next => {
-                    self.take(session, Side::Server, &line);
+            match self.sessions[ctx.session].peek(Side::Server) {
+                Some(line) if line.starts_with(b"*") => {
+                    self.take(ctx.session, Side::Server, &line);
                     received.push(line);
                 }
-                Some(line) if terminated => {
-                    self.take(session, Side::Server, &line);
-                    if !result.missing.is_empty() {
-                        let reason = "required untagged lines did not arrive before the tagged response";
-                        let mut f =
-                            self.group_failure(scenario, session, expects, &received, &result, start, reason);
-                        let last = &expects[expects.len() - 1];
-                        f.diff.push(match last.pattern.matches(&line, &self.bindings) {
-                            Ok(_) => DiffLine::Matched(Side::Server, line),
-                            Err(_) => DiffLine::Unexpected(Side::Server, line),
-                        });
-                        return Some(f);
-                    }
-                    self.bindings.extend(result.bound.clone());
-                    let last = &expects[expects.len() - 1];
-                    let Err(matched) = last
-                        .pattern
-                        .matches(&line, &self.bindings)
-                        .map(|m| self.bindings.extend(m.bound))
-                    else {
-                        return None;
-                    };
-                    let mut f = self.group_failure(
-                        scenario,
-                        session,
-                        expects,
-                        &received,
-                        &result,
-                        start,
-                        "the tagged response differs",
-                    );
-                    f.pos = last.pos;
-                    f.diff.push(DiffLine::Missing(written(last.line)));
-                    f.diff.push(DiffLine::Unexpected(Side::Server, line.clone()));
-                    f.closest = Some(Closest {
-                        expected: crate::pattern::display(last.line),
-                        received: line,
-                        matched,
-                    });
-                    return Some(f);
-                }
-                other => {
-                    let reason = match &other {
+                next => {
+                    let reason = match next {
                         Some(_) => "required untagged lines did not arrive before the next tagged response"
                             .to_owned(),
                         None => format!(
                             "expected lines did not arrive: {}",
-                            self.sessions[session].end_reason(Side::Server)
+                            self.sessions[ctx.session].end_reason(Side::Server)
                         ),
                     };
-                    let mut f =
-                        self.group_failure(scenario, session, expects, &received, &result, start, &reason);
-                    if terminated {
-                        f.diff
-                            .push(DiffLine::Missing(written(expects[expects.len() - 1].line)));
-                    }
-                    return Some(f);
+                    return Some(self.group_failure(ctx, expects, &received, &result, &reason));
                 }
             }
         }
@@ -836,29 +847,40 @@ impl Run {
                 self.sessions[session].end_reason(Side::Server)
             )
         } else {
-            "the server's reply differs".to_owned()
+            match group_problem(&result, true, "") {
+                Some(forbidden) if !result.forbidden.is_empty() => forbidden.to_owned(),
+                _ => "the server's reply differs".to_owned(),
+            }
         };
-        Some(self.group_failure(scenario, session, expects, &received, &result, start, &reason))
+        let ctx = GroupCtx {
+            scenario,
+            session,
+            ordered,
+            extra,
+            start,
+        };
+        Some(self.group_failure(&ctx, expects, &received, &result, &reason))
     }
 
     #[allow(clippy::too_many_arguments)]
     fn group_failure(
         &self,
-        scenario: &Scenario,
-        session: usize,
+        ctx: &GroupCtx<'_>,
         expects: &[Expect<'_>],
         received: &[Vec<u8>],
         result: &GroupResult,
-        start: usize,
         reason: &str,
     ) -> Failure {
-        let live = &self.sessions[session];
-        let shown = live.history.len() - start;
+        let live = &self.sessions[ctx.session];
+        let shown = live.history.len() - ctx.start;
         let pos = result
-            .missing
+            .forbidden
             .first()
-            .or(result.forbidden.first().map(|(_, e)| e))
-            .map_or(expects[0].pos, |i| expects[*i].pos);
+            .map(|(_, e)| e)
+            .or(result.missing.first())
+            .map_or(expects.first().map_or(Pos::default(), |e| e.pos), |i| {
+                expects[*i].pos
+            });
         let mut diff: Vec<DiffLine> = result
             .missing
             .iter()
@@ -879,13 +901,37 @@ impl Run {
             .first()
             .and_then(|&e| closest(&expects[e], received, result, &self.bindings));
         Failure {
-            session: scenario.sessions()[session].name.clone(),
+            session: ctx.scenario.sessions()[ctx.session].name.clone(),
             pos,
             reason: reason.to_owned(),
             diff,
             closest,
             history: live.recent_history(shown),
         }
+    }
+}
+
+/// What a group is being matched in, for reporting.
+struct GroupCtx<'a> {
+    scenario: &'a Scenario,
+    session: usize,
+    ordered: bool,
+    extra: bool,
+    /// The session's history length before the group: lines after it belong to the group.
+    start: usize,
+}
+
+/// What is wrong with a matched group, if anything: a forbidden line, then lines that are not
+/// allowed, then missing lines (described by `missing`).
+fn group_problem(result: &GroupResult, extra: bool, missing: &'static str) -> Option<&'static str> {
+    if !result.forbidden.is_empty() {
+        Some("the server sent a line that must not appear here")
+    } else if !extra && result.unexpected().next().is_some() {
+        Some("the server sent lines the scenario does not list, and this group allows no extra lines")
+    } else if !result.missing.is_empty() {
+        Some(missing)
+    } else {
+        None
     }
 }
 
