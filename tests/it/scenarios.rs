@@ -90,7 +90,7 @@ fn explain(scenario: &Scenario) -> String {
 }
 
 fn directive(d: &Directive) -> String {
-    format!("@ {d:?}")
+    mailrig_transcript::print::directive(d)
 }
 
 fn part(part: &Part) -> String {

@@ -121,6 +121,17 @@ impl Pattern {
     /// On success returns the new bindings; on failure returns how many bytes of `input`
     /// matched before the pattern could not go on (for pointing at the difference).
     pub fn matches(&self, input: &[u8], bindings: &Bindings) -> Result<Match, usize> {
+        self.run(input, bindings, false).map(|(m, _)| m)
+    }
+
+    /// Matches the pattern against the start of `input`, which may go on after the match
+    /// (for lines matched against a raw byte stream). Returns the bindings and the length of
+    /// the shortest match.
+    pub fn matches_prefix(&self, input: &[u8], bindings: &Bindings) -> Result<(Match, usize), usize> {
+        self.run(input, bindings, true)
+    }
+
+    fn run(&self, input: &[u8], bindings: &Bindings, prefix: bool) -> Result<(Match, usize), usize> {
         let mut m = Matcher {
             elems: &self.elems,
             input,
@@ -128,13 +139,25 @@ impl Pattern {
             bound: Bindings::new(),
             budget: STEP_BUDGET,
             furthest: 0,
+            prefix,
+            end: 0,
         };
         if m.run(0, 0) {
-            Ok(Match { bound: m.bound })
+            Ok((Match { bound: m.bound }, m.end))
         } else {
             Err(m.furthest)
         }
     }
+}
+
+/// Whether a line must be matched against the raw byte stream rather than as one framed line:
+/// it contains CR or LF bytes of its own (`${\r\n}`, `${\n}`) or does not end with CRLF.
+pub fn is_raw(line: &Line) -> bool {
+    !line.crlf
+        || line
+            .parts
+            .iter()
+            .any(|p| matches!(p, Part::Text(t) if t.iter().any(|b| matches!(b, b'\r' | b'\n'))))
 }
 
 /// Applies an SMTP reply's `250-` → `250 ` normalization to the actual bytes too.
@@ -173,6 +196,10 @@ struct Matcher<'a> {
     bound: Bindings,
     budget: usize,
     furthest: usize,
+    /// Accept a match that stops before the end of the input.
+    prefix: bool,
+    /// Where the successful match ended.
+    end: usize,
 }
 
 impl Matcher<'_> {
@@ -183,7 +210,8 @@ impl Matcher<'_> {
         }
         self.budget -= 1;
         let Some(elem) = self.elems.get(ei) else {
-            return ii == self.input.len();
+            self.end = ii;
+            return self.prefix || ii == self.input.len();
         };
         match elem {
             Elem::Byte { byte, fold } => {

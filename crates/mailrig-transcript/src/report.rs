@@ -46,20 +46,17 @@ fn render_failure(failure: &Failure, file: &str, source: &str, out: &mut String)
             let _ = writeln!(out, "{n:>width$} | {text}");
         }
     }
-    if let Some(text) = lines.get(line - 1) {
-        let len = text.chars().count().saturating_sub(failure.pos.col - 1).max(1);
-        let _ = writeln!(
-            out,
-            "{pad} | {}{}",
-            " ".repeat(failure.pos.col - 1),
-            "^".repeat(len)
-        );
+    if let Some(text) = lines.get(line.saturating_sub(1)).filter(|_| line > 0) {
+        let indent = failure.pos.col.saturating_sub(1);
+        let len = text.chars().count().saturating_sub(indent).max(1);
+        let _ = writeln!(out, "{pad} | {}{}", " ".repeat(indent), "^".repeat(len));
     }
     if !failure.history.is_empty() || !failure.diff.is_empty() {
         let _ = writeln!(
             out,
-            "{pad} = exchange in session {} (`-` expected, missing; `+` received, not expected; `!` must not appear):",
-            failure.session
+            "{pad} = exchange in session {}{}:",
+            failure.session,
+            legend(&failure.diff)
         );
         for (side, bytes) in &failure.history {
             let _ = writeln!(out, "{pad}       {}: {}", side.letter(), show_line(bytes));
@@ -73,11 +70,35 @@ fn render_failure(failure: &Failure, file: &str, source: &str, out: &mut String)
     }
 }
 
+/// Explains the diff markers that appear in `diff`.
+fn legend(diff: &[DiffLine]) -> String {
+    let mut parts = Vec::new();
+    let has = |f: fn(&DiffLine) -> bool| diff.iter().any(f);
+    if has(|d| matches!(d, DiffLine::Missing(_))) {
+        parts.push("`-` expected, missing");
+    }
+    if has(|d| matches!(d, DiffLine::Unexpected(..))) {
+        parts.push("`+` received, not expected");
+    }
+    if has(|d| matches!(d, DiffLine::Allowed(..))) {
+        parts.push("`~` received, not listed, allowed");
+    }
+    if has(|d| matches!(d, DiffLine::Forbidden(..))) {
+        parts.push("`!` must not appear");
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join("; "))
+    }
+}
+
 fn diff_line(diff: &DiffLine) -> String {
     match diff {
         DiffLine::Matched(side, bytes) => format!("  {}: {}", side.letter(), show_line(bytes)),
         DiffLine::Missing(written) => format!("- {written}"),
         DiffLine::Unexpected(side, bytes) => format!("+ {}: {}", side.letter(), show_line(bytes)),
+        DiffLine::Allowed(side, bytes) => format!("~ {}: {}", side.letter(), show_line(bytes)),
         DiffLine::Forbidden(side, bytes, rule) => {
             format!("! {}: {}    (matches `{rule}`)", side.letter(), show_line(bytes))
         }

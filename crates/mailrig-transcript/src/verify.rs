@@ -77,6 +77,8 @@ pub enum DiffLine {
     Missing(String),
     /// Received, not expected.
     Unexpected(Side, Vec<u8>),
+    /// Received, not listed in the scenario, and allowed (the group accepts extra lines).
+    Allowed(Side, Vec<u8>),
     /// Received, and the scenario says it must not appear (the `!` line that matched it).
     Forbidden(Side, Vec<u8>, String),
 }
@@ -533,61 +535,61 @@ impl Run {
         let before = self.clock;
         for step in run {
             let expect = self.compile(step, false)?;
-            let live = &self.sessions[session];
-            let next = live.peek(Side::Client);
-            let matched = next.as_ref().and_then(|l| {
-                expect
-                    .pattern
-                    .matches(l, &self.bindings)
-                    .ok()
-                    .map(|m| (l.clone(), m))
-            });
-            match (expect.line.presence, matched) {
-                (Presence::Forbidden, Some((line, _))) => {
-                    let mut f = self.fail(
-                        scenario,
-                        session,
-                        expect.pos,
-                        "the client sent a line that must not appear here".to_owned(),
-                    );
-                    f.diff = vec![DiffLine::Forbidden(Side::Client, line, written(expect.line))];
-                    return Ok(Some(f));
-                }
-                (Presence::Optional | Presence::Forbidden, None) => {}
-                (Presence::Required, None) => {
-                    return Ok(Some(self.mismatch(scenario, session, &expect, next)));
-                }
-                (Presence::Required | Presence::Optional, Some((line, m))) => {
-                    self.bindings.extend(m.bound);
-                    self.take(session, Side::Client, &line);
-                    if let Some(f) = self.continuations(scenario, session, &expect) {
-                        return Ok(Some(f));
-                    }
-                }
+            let consumed = match self.single_line(scenario, session, Side::Client, &expect) {
+                Ok(consumed) => consumed,
+                Err(f) => return Ok(Some(f)),
+            };
+            if consumed && let Some(f) = self.continuations(scenario, session, &expect) {
+                return Ok(Some(f));
             }
         }
         Ok(self.check_within(scenario, session, Side::Client, run[0].pos, before))
     }
 
-    /// A required `C:` line that did not match (or did not arrive).
-    fn mismatch(
-        &self,
+    /// Matches one line against the start of `side`'s remaining stream (any number of
+    /// physical lines, with or without a final CRLF): every `C:` line, and raw `S:` lines.
+    /// Returns whether the line was consumed.
+    fn single_line(
+        &mut self,
         scenario: &Scenario,
         session: usize,
+        side: Side,
         expect: &Expect<'_>,
-        got: Option<Vec<u8>>,
-    ) -> Failure {
+    ) -> Result<bool, Failure> {
         let live = &self.sessions[session];
-        let Some(got) = got else {
-            let mut f = self.fail(
-                scenario,
-                session,
-                expect.pos,
-                format!(
-                    "this client line never arrived: {}",
-                    live.end_reason(Side::Client)
-                ),
+        let stream = live.stream(side);
+        let rest = &stream.bytes[stream.cursor..live.limit(side)];
+        let matched = match expect.pattern.matches_prefix(rest, &self.bindings) {
+            Ok((m, len)) if len > 0 || rest.is_empty() => Some((rest[..len].to_vec(), m)),
+            _ => None,
+        };
+        match (expect.line.presence, matched) {
+            (Presence::Forbidden, Some((line, _))) => {
+                let reason = format!("the {} sent a line that must not appear here", side.word());
+                let mut f = self.fail(scenario, session, expect.pos, reason);
+                f.diff = vec![DiffLine::Forbidden(side, line, written(expect.line))];
+                Err(f)
+            }
+            (Presence::Optional | Presence::Forbidden, None) => Ok(false),
+            (Presence::Required, None) => Err(self.mismatch(scenario, session, side, expect)),
+            (Presence::Required | Presence::Optional, Some((line, m))) => {
+                self.bindings.extend(m.bound);
+                self.take(session, side, &line);
+                Ok(true)
+            }
+        }
+    }
+
+    /// A required line that did not match (or did not arrive).
+    fn mismatch(&self, scenario: &Scenario, session: usize, side: Side, expect: &Expect<'_>) -> Failure {
+        let live = &self.sessions[session];
+        let Some(got) = live.peek(side) else {
+            let reason = format!(
+                "this {} line never arrived: {}",
+                side.word(),
+                live.end_reason(side)
             );
+            let mut f = self.fail(scenario, session, expect.pos, reason);
             f.diff = vec![DiffLine::Missing(written(expect.line))];
             return f;
         };
@@ -595,7 +597,7 @@ impl Run {
             scenario,
             session,
             expect.pos,
-            "the client sent something else".to_owned(),
+            format!("the {} sent something else", side.word()),
         );
         let matched = expect.pattern.matches(&got, &self.bindings).err().unwrap_or(0);
         f.closest = Some(Closest {
@@ -605,7 +607,7 @@ impl Run {
         });
         f.diff = vec![
             DiffLine::Missing(written(expect.line)),
-            DiffLine::Unexpected(Side::Client, got),
+            DiffLine::Unexpected(side, got),
         ];
         f
     }
@@ -670,16 +672,27 @@ impl Run {
         let family = self.sessions[session].family;
         let before = self.clock;
         for group in groups(run, family) {
+            if let [step] = group.as_slice()
+                && let StepKind::Line(line) = &step.kind
+                && crate::pattern::is_raw(line)
+            {
+                let expect = self.compile(step, false)?;
+                if let Err(f) = self.single_line(scenario, session, Side::Server, &expect) {
+                    return Ok(Some(f));
+                }
+                continue;
+            }
             let mode = self.sessions[session].mode.take().unwrap_or_default();
             let (ordered, extra) = match family {
                 Family::Imap => (mode.ordered.unwrap_or(false), mode.extra.unwrap_or(true)),
                 Family::Smtp => (mode.ordered.unwrap_or(true), mode.extra.unwrap_or(false)),
             };
             let normalize = family == Family::Smtp && !ordered;
-            let expects = group
+            let compiled = group
                 .iter()
                 .map(|s| self.compile(s, normalize))
                 .collect::<Result<Vec<_>, _>>()?;
+            let expects: Vec<&Expect<'_>> = compiled.iter().collect();
             let failure = match family {
                 Family::Imap => self.imap_group(scenario, session, &expects, ordered, extra),
                 Family::Smtp => self.smtp_reply(scenario, session, &expects, ordered, extra, normalize),
@@ -695,7 +708,7 @@ impl Run {
         &mut self,
         scenario: &Scenario,
         session: usize,
-        expects: &[Expect<'_>],
+        expects: &[&Expect<'_>],
         ordered: bool,
         extra: bool,
     ) -> Option<Failure> {
@@ -706,8 +719,17 @@ impl Run {
             extra,
             start: self.sessions[session].history.len(),
         };
-        match expects.split_last() {
-            Some((last, untagged)) if is_terminal(last.line) => self.imap_tagged_group(&ctx, untagged, last),
+        // The group's closing line is its last required line; optional and forbidden lines
+        // written after it still belong to the group.
+        let closing = expects
+            .iter()
+            .rposition(|e| e.line.presence == Presence::Required);
+        match closing {
+            Some(i) if is_terminal(expects[i].line) => {
+                let mut untagged = expects.to_vec();
+                let last = untagged.remove(i);
+                self.imap_tagged_group(&ctx, &untagged, last)
+            }
             _ => self.imap_open_group(&ctx, expects),
         }
     }
@@ -716,7 +738,7 @@ impl Run {
     fn imap_tagged_group(
         &mut self,
         ctx: &GroupCtx<'_>,
-        untagged: &[Expect<'_>],
+        untagged: &[&Expect<'_>],
         last: &Expect<'_>,
     ) -> Option<Failure> {
         let mut received = Vec::new();
@@ -771,7 +793,7 @@ impl Run {
 
     /// Untagged lines with no tagged response after them (an IDLE push, a greeting): read
     /// until every required line has arrived, never past a tagged line.
-    fn imap_open_group(&mut self, ctx: &GroupCtx<'_>, expects: &[Expect<'_>]) -> Option<Failure> {
+    fn imap_open_group(&mut self, ctx: &GroupCtx<'_>, expects: &[&Expect<'_>]) -> Option<Failure> {
         let mut received: Vec<Vec<u8>> = Vec::new();
         loop {
             let mut result = match_group(expects, &received, ctx.ordered, &self.bindings);
@@ -809,7 +831,7 @@ impl Run {
         &mut self,
         scenario: &Scenario,
         session: usize,
-        expects: &[Expect<'_>],
+        expects: &[&Expect<'_>],
         ordered: bool,
         extra: bool,
         normalize: bool,
@@ -866,7 +888,7 @@ impl Run {
     fn group_failure(
         &self,
         ctx: &GroupCtx<'_>,
-        expects: &[Expect<'_>],
+        expects: &[&Expect<'_>],
         received: &[Vec<u8>],
         result: &GroupResult,
         reason: &str,
@@ -893,6 +915,7 @@ impl Run {
                     DiffLine::Forbidden(Side::Server, line.clone(), written(expects[*e].line))
                 }
                 (Some(_), None) => DiffLine::Matched(Side::Server, line.clone()),
+                (None, None) if ctx.extra => DiffLine::Allowed(Side::Server, line.clone()),
                 (None, None) => DiffLine::Unexpected(Side::Server, line.clone()),
             });
         }
@@ -942,27 +965,33 @@ fn closest(
     result: &GroupResult,
     bindings: &Bindings,
 ) -> Option<Closest> {
+    let written = crate::pattern::display(expect.line);
     let unassigned = |i: &usize| result.assigned.get(*i).copied().flatten().is_none();
-    let candidates: Vec<usize> = (0..received.len()).filter(unassigned).collect();
-    let best = candidates
-        .iter()
-        .map(|&i| {
-            (
-                expect.pattern.matches(&received[i], bindings).err().unwrap_or(0),
-                i,
-            )
+    // Rank by how far the pattern got, then by how much of the line's end agrees.
+    let best = (0..received.len())
+        .filter(unassigned)
+        .map(|i| {
+            let matched = expect.pattern.matches(&received[i], bindings).err().unwrap_or(0);
+            let line = received[i].strip_suffix(b"\r\n").unwrap_or(&received[i]);
+            let suffix = line
+                .iter()
+                .rev()
+                .zip(written.bytes().rev())
+                .take_while(|(a, b)| a.eq_ignore_ascii_case(b))
+                .count();
+            ((matched, suffix, std::cmp::Reverse(i)), i, matched)
         })
-        .max_by_key(|(matched, i)| (*matched, std::cmp::Reverse(*i)))?;
+        .max_by_key(|(key, _, _)| *key)?;
     Some(Closest {
-        expected: crate::pattern::display(expect.line),
+        expected: written,
         received: received[best.1].clone(),
-        matched: best.0,
+        matched: best.2,
     })
 }
 
 /// Matches received lines against a group of expected lines.
 fn match_group(
-    expects: &[Expect<'_>],
+    expects: &[&Expect<'_>],
     received: &[Vec<u8>],
     ordered: bool,
     bindings: &Bindings,
@@ -1023,12 +1052,20 @@ fn match_group(
 /// Splits a run of `S:` lines into groups: IMAP up to each tagged/continuation line, SMTP one
 /// reply each (up to a line without `NNN-`).
 fn groups<'s>(run: &[&'s Step], family: Family) -> Vec<Vec<&'s Step>> {
-    let mut groups = Vec::new();
+    let mut groups: Vec<Vec<&'s Step>> = Vec::new();
     let mut current = Vec::new();
     for step in run {
         let StepKind::Line(line) = &step.kind else {
             continue;
         };
+        if crate::pattern::is_raw(line) {
+            // Raw lines are matched alone, against the byte stream.
+            if !current.is_empty() {
+                groups.push(std::mem::take(&mut current));
+            }
+            groups.push(vec![*step]);
+            continue;
+        }
         current.push(*step);
         let ends = match family {
             Family::Imap => is_terminal(line),
@@ -1038,10 +1075,20 @@ fn groups<'s>(run: &[&'s Step], family: Family) -> Vec<Vec<&'s Step>> {
             groups.push(std::mem::take(&mut current));
         }
     }
-    if !current.is_empty() {
-        groups.push(current);
+    // `S?:`/`S!:` lines written after a group's closing line belong to that group.
+    let trailing = current
+        .iter()
+        .all(|s| matches!(&s.kind, StepKind::Line(l) if l.presence != Presence::Required));
+    match groups.last_mut() {
+        Some(last) if trailing && !is_raw_group(last) => last.extend(current),
+        _ if !current.is_empty() => groups.push(current),
+        _ => {}
     }
     groups
+}
+
+fn is_raw_group(group: &[&Step]) -> bool {
+    matches!(group, [step] if matches!(&step.kind, StepKind::Line(l) if crate::pattern::is_raw(l)))
 }
 
 /// A required IMAP line that is not untagged: a tagged response or a continuation request.

@@ -541,3 +541,122 @@ fn write_boundaries_do_not_change_the_verdict() {
         assert!(check(FLAG_SYNC, split).0.passed());
     }
 }
+
+#[test]
+fn raw_client_lines_match_the_byte_stream() {
+    // Lines with their own line breaks, or without a final CRLF, match the stream as written.
+    let text = "name: raw\nsessions: s=smtp\nplays: client\n\nC: one${\\n}${nocrlf}\nC: .${\\n}${nocrlf}\nC: MAIL FROM:<a@b>\nC: NOOP${\\r\\n}NOOP\nS: 250 ${_}\n";
+    let ok = session(
+        "s",
+        Protocol::Smtp,
+        &[
+            Ev::C("one\n.\nMAIL FROM:<a@b>\r\nNOOP\r\nNOOP\r\n"),
+            Ev::S("250 ok\r\n"),
+        ],
+    );
+    let (report, rendered) = check(text, vec![ok]);
+    assert!(report.passed(), "{rendered}");
+    let crlf = session(
+        "s",
+        Protocol::Smtp,
+        &[
+            Ev::C("one\r\n.\nMAIL FROM:<a@b>\r\nNOOP\r\nNOOP\r\n"),
+            Ev::S("250 ok\r\n"),
+        ],
+    );
+    assert!(!check(text, vec![crlf]).0.passed());
+}
+
+#[test]
+fn raw_server_line_is_matched_alone() {
+    let text = "name: raw\nsessions: s=smtp\nplays: client\n\nC: EHLO x\nS: 250-a${\\n}250 b\n";
+    let bare_lf = session(
+        "s",
+        Protocol::Smtp,
+        &[Ev::C("EHLO x\r\n"), Ev::S("250-a\n250 b\r\n")],
+    );
+    assert!(check(text, vec![bare_lf]).0.passed());
+    let proper = session(
+        "s",
+        Protocol::Smtp,
+        &[Ev::C("EHLO x\r\n"), Ev::S("250-a\r\n250 b\r\n")],
+    );
+    assert!(!check(text, vec![proper]).0.passed());
+}
+
+#[test]
+fn explicit_literal_announcement_with_written_continuation() {
+    // The RFC's own style: the announcement, the server's `+`, then the data as a line.
+    let text = "name: lit\nsessions: a=imap\nplays: client\n\nC: A1 LOGIN {5}\nS: + ${_}\nC: alice secret\nS: A1 OK ${_}\n";
+    let a = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A1 LOGIN {5}\r\n"),
+            Ev::S("+ go\r\n"),
+            Ev::C("alice secret\r\n"),
+            Ev::S("A1 OK done\r\n"),
+        ],
+    );
+    let (report, rendered) = check(text, vec![a]);
+    assert!(report.passed(), "{rendered}");
+}
+
+#[test]
+fn forbidden_line_after_the_tagged_response_still_belongs_to_its_group() {
+    let text = "name: t\nsessions: a=imap\nplays: client\n\nC: A1 NOOP\nS: A1 OK ${_}\nS!: * ${_} EXPUNGE\n";
+    let clean = session(
+        "a",
+        Protocol::Imap,
+        &[Ev::C("A1 NOOP\r\n"), Ev::S("* 2 EXISTS\r\nA1 OK done\r\n")],
+    );
+    assert!(check(text, vec![clean]).0.passed());
+    let expunge = session(
+        "a",
+        Protocol::Imap,
+        &[Ev::C("A1 NOOP\r\n"), Ev::S("* 1 EXPUNGE\r\nA1 OK done\r\n")],
+    );
+    let (report, rendered) = check(text, vec![expunge]);
+    assert!(!report.passed());
+    insta::assert_snapshot!(rendered);
+}
+
+#[test]
+fn forbidden_line_after_the_last_reply_line_belongs_to_the_reply() {
+    let text = "name: t\nsessions: s=smtp\nplays: client\n\nC: EHLO x\n@match unordered extra\nS: 250-${_}\nS: 250 AUTH ${_}\nS!: 250 STARTTLS\n";
+    let after_tls = session(
+        "s",
+        Protocol::Smtp,
+        &[
+            Ev::C("EHLO x\r\n"),
+            Ev::S("250-mx\r\n250-AUTH PLAIN\r\n250 SIZE 10\r\n"),
+        ],
+    );
+    assert!(check(text, vec![after_tls]).0.passed());
+    let leaky = session(
+        "s",
+        Protocol::Smtp,
+        &[
+            Ev::C("EHLO x\r\n"),
+            Ev::S("250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n"),
+        ],
+    );
+    let (report, _) = check(text, vec![leaky]);
+    assert!(report.failure().unwrap().reason.contains("must not appear"));
+}
+
+#[test]
+fn allowed_extra_lines_are_marked_as_allowed() {
+    let text = "name: t\nsessions: a=imap\nplays: client\n\nC: A1 NOOP\nS: * 3 EXISTS\nS: A1 OK ${_}\n";
+    let a = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A1 NOOP\r\n"),
+            Ev::S("* 1 RECENT\r\n* 2 EXISTS\r\nA1 OK done\r\n"),
+        ],
+    );
+    let (report, rendered) = check(text, vec![a]);
+    assert!(!report.passed());
+    insta::assert_snapshot!(rendered);
+}
