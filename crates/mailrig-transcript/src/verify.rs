@@ -922,7 +922,7 @@ impl Run {
         let closest = result
             .missing
             .first()
-            .and_then(|&e| closest(&expects[e], received, result, &self.bindings));
+            .and_then(|&e| closest(expects[e], received, result, &self.bindings));
         Failure {
             session: ctx.scenario.sessions()[ctx.session].name.clone(),
             pos,
@@ -1029,13 +1029,13 @@ fn match_group(
         } else {
             let free = |p: Presence| {
                 (0..expects.len()).find(|&ei| {
-                    !taken[ei] && expects[ei].line.presence == p && matches(&expects[ei], &scope).is_some()
+                    !taken[ei] && expects[ei].line.presence == p && matches(expects[ei], &scope).is_some()
                 })
             };
             free(Presence::Required).or_else(|| free(Presence::Optional))
         };
         if let Some(ei) = found {
-            let m = matches(&expects[ei], &scope).expect("matched just above");
+            let m = matches(expects[ei], &scope).expect("matched just above");
             scope.extend(m.bound.clone());
             result.bound.extend(m.bound);
             taken[ei] = true;
