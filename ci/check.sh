@@ -28,9 +28,19 @@ no_io_in_protocol_crates() {
 step "rustfmt" cargo fmt --all --check
 step "protocol crates do no I/O" no_io_in_protocol_crates
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
-# The README's test command, with --locked.
-step "tests" cargo test --workspace --locked
+# The README's test command, with --locked. Its output is kept to print a total at the end.
+tests() {
+  cargo test --workspace --locked 2>&1 | tee "${TEST_LOG}"
+  return "${PIPESTATUS[0]}"
+}
+TEST_LOG=$(mktemp)
+trap 'rm -f "${TEST_LOG}"' EXIT
+step "tests" tests
 step "rustdoc" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 # The README's main-job command: every shipped scenario is valid and canonical.
 step "shipped scenarios" cargo run --locked -q -p mailrig -- check --quiet scenarios/
 step "shipped scenarios are formatted" cargo run --locked -q -p mailrig -- fmt --check scenarios/
+
+# One closing line for the whole run: the sum of every `test result:` line above.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
+     END { printf "%d passed, %d failed\n", p, f }' "${TEST_LOG}"
