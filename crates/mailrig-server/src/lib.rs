@@ -1,1 +1,21 @@
-//! placeholder
+//! tokio + rustls drivers for mailrig's fake servers: listeners, TLS, connection limits,
+//! graceful shutdown, and a recorded transcript of every connection.
+//!
+//! The protocol logic lives in sans-IO crates (`mailrig-smtp`, later `mailrig-imap`); this
+//! crate owns sockets, TLS and time.
+//!
+//! # Layout
+//!
+//! - [`tls`]: the generated CA and `localhost` certificate, or PEM files; rustls configs.
+//! - [`conn`]: the per-connection loop and the [`conn::ReplyHook`] fault seam.
+//! - [`listen`]: binding listeners, accepting, shutting down.
+//! - [`recorder`]: every connection recorded as a transcript.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod conn;
+pub mod listen;
+pub mod recorder;
+pub mod tls;

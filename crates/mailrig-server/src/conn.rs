@@ -1,0 +1,253 @@
+//! The connection driver: runs one sans-IO session over a TCP (or TLS) stream.
+//!
+//! The loop is the one every sans-IO protocol crate expects: read → `handle_input` → drain the
+//! session's actions → write. Every byte in both directions, the TLS start and the close are
+//! recorded. Each reply passes through [`ReplyHook`], the seam where faults will delay, split,
+//! corrupt or replace replies.
+
+use std::time::Duration;
+
+use mailrig_transcript::scenario::Side;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+
+use crate::recorder::Recorder;
+
+/// What a session asks its driver to do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Write these bytes (one complete reply).
+    Write(Vec<u8>),
+    /// Run the server side of a TLS handshake now (STARTTLS), then call `tls_started`.
+    StartTls,
+    /// Close the connection.
+    Close,
+}
+
+/// A sans-IO server session the driver can run.
+pub trait Protocol: Send {
+    /// Feeds bytes received from the client.
+    fn handle_input(&mut self, input: &[u8]);
+    /// The next action, if any. Call until `None` after every input.
+    fn poll_action(&mut self) -> Option<Action>;
+    /// The STARTTLS handshake completed.
+    fn tls_started(&mut self);
+    /// The server is shutting down or the client was idle too long: say goodbye (421 / BYE).
+    fn shutdown(&mut self);
+}
+
+/// What happens to one reply on its way out. The default writes it unchanged.
+pub trait ReplyHook: Send {
+    /// Returns the writes to perform for `reply` (empty: drop it), with a delay before each.
+    fn reply(&mut self, reply: Vec<u8>) -> Vec<(Duration, Vec<u8>)> {
+        vec![(Duration::ZERO, reply)]
+    }
+}
+
+/// Writes every reply as it is.
+#[derive(Debug, Default)]
+pub struct Passthrough;
+
+impl ReplyHook for Passthrough {}
+
+/// Limits applied to every connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Close a connection (after a goodbye) when the client sends nothing for this long.
+    pub idle_timeout: Duration,
+    /// How long a TLS handshake may take.
+    pub handshake_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            idle_timeout: Duration::from_secs(300),
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The stream, before or after TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+    /// Transiently, while the handshake owns the socket.
+    Upgrading,
+}
+
+impl Stream {
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf).await,
+            Stream::Tls(s) => s.read(buf).await,
+            Stream::Upgrading => Ok(0),
+        }
+    }
+
+    async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.write_all(bytes).await,
+            Stream::Tls(s) => {
+                s.write_all(bytes).await?;
+                s.flush().await
+            }
+            Stream::Upgrading => Ok(()),
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        let _ = match self {
+            Stream::Plain(s) => s.shutdown().await,
+            Stream::Tls(s) => s.shutdown().await,
+            Stream::Upgrading => Ok(()),
+        };
+    }
+}
+
+/// Everything a connection needs besides its session.
+pub struct Connection {
+    /// The accepted socket.
+    pub socket: TcpStream,
+    /// TLS for STARTTLS or implicit TLS; `None` when TLS is off.
+    pub tls: Option<TlsAcceptor>,
+    /// Start with a TLS handshake (SMTPS, IMAPS).
+    pub implicit_tls: bool,
+    /// Where the transcript goes.
+    pub recorder: Recorder,
+    /// Connection limits.
+    pub limits: Limits,
+    /// Flips to `true` when the server shuts down.
+    pub shutdown: watch::Receiver<bool>,
+    /// The fault seam.
+    pub hook: Box<dyn ReplyHook>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("socket", &self.socket)
+            .field("tls", &self.tls.is_some())
+            .field("implicit_tls", &self.implicit_tls)
+            .field("recorder", &self.recorder)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a connection ended early; logged, never propagated further.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    /// The socket failed.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// The TLS handshake failed or timed out.
+    #[error("TLS handshake failed: {0}")]
+    Handshake(String),
+}
+
+/// The parts of a [`Connection`] the loop uses once the socket became a [`Stream`].
+struct Ctx {
+    tls: Option<TlsAcceptor>,
+    recorder: Recorder,
+    limits: Limits,
+    shutdown: watch::Receiver<bool>,
+    hook: Box<dyn ReplyHook>,
+}
+
+/// Runs `session` on `conn` until either side closes.
+pub async fn drive(conn: Connection, session: &mut dyn Protocol) -> Result<(), ConnError> {
+    let Connection {
+        socket,
+        tls,
+        implicit_tls,
+        recorder,
+        limits,
+        shutdown,
+        hook,
+    } = conn;
+    let _ = socket.set_nodelay(true);
+    let mut conn = Ctx {
+        tls,
+        recorder,
+        limits,
+        shutdown,
+        hook,
+    };
+    let mut stream = Stream::Plain(socket);
+    if implicit_tls {
+        stream = handshake(&mut conn, stream).await?;
+    }
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut shutting_down = false;
+    loop {
+        if flush(&mut conn, &mut stream, session).await? {
+            return Ok(());
+        }
+        tokio::select! {
+            read = tokio::time::timeout(conn.limits.idle_timeout, stream.read(&mut buf)) => match read {
+                Ok(Ok(0)) | Ok(Err(_)) => {
+                    conn.recorder.closed(Side::Client);
+                    return Ok(());
+                }
+                Ok(Ok(n)) => {
+                    conn.recorder.data(Side::Client, &buf[..n]);
+                    session.handle_input(&buf[..n]);
+                }
+                Err(_) => session.shutdown(),
+            },
+            _ = conn.shutdown.changed(), if !shutting_down => {
+                shutting_down = true;
+                session.shutdown();
+            }
+        }
+    }
+}
+
+/// Performs the session's queued actions. Returns `true` once the connection is closed.
+async fn flush(conn: &mut Ctx, stream: &mut Stream, session: &mut dyn Protocol) -> Result<bool, ConnError> {
+    while let Some(action) = session.poll_action() {
+        match action {
+            Action::Write(reply) => {
+                for (delay, bytes) in conn.hook.reply(reply) {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    stream.write_all(&bytes).await?;
+                    conn.recorder.data(Side::Server, &bytes);
+                }
+            }
+            Action::StartTls => {
+                let plain = std::mem::replace(stream, Stream::Upgrading);
+                *stream = handshake(conn, plain).await?;
+                session.tls_started();
+            }
+            Action::Close => {
+                stream.shutdown().await;
+                conn.recorder.closed(Side::Server);
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+async fn handshake(conn: &mut Ctx, stream: Stream) -> Result<Stream, ConnError> {
+    let (Stream::Plain(socket), Some(acceptor)) = (stream, conn.tls.clone()) else {
+        return Err(ConnError::Handshake(
+            "TLS is not configured for this listener".to_owned(),
+        ));
+    };
+    let accept = tokio::time::timeout(conn.limits.handshake_timeout, acceptor.accept(socket));
+    match accept.await {
+        Ok(Ok(tls)) => {
+            conn.recorder.tls_started();
+            Ok(Stream::Tls(Box::new(tls)))
+        }
+        Ok(Err(e)) => Err(ConnError::Handshake(e.to_string())),
+        Err(_) => Err(ConnError::Handshake("timed out".to_owned())),
+    }
+}
