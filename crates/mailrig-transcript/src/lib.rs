@@ -14,6 +14,7 @@
 //! - [`parse`](mod@parse): text to [`Scenario`], with `file:line:col` errors ([`ParseError`]).
 //! - [`print`](mod@print): the canonical printer (`parse(print(s)) == s`).
 //! - [`pattern`]: compiling lines into matchers, matching bytes, rendering lines to send.
+//! - [`play`]: playing a scenario's client side against an in-process server.
 //! - [`framing`]: splitting a byte stream into protocol lines (IMAP literals included).
 //! - [`transcript`]: the record of a session: writes, TLS start, close, timestamps.
 //! - [`verify`](mod@verify): scenario + transcript to a [`Report`] of verdicts and diffs.
@@ -47,6 +48,7 @@ mod error;
 pub mod framing;
 pub mod parse;
 pub mod pattern;
+pub mod play;
 pub mod print;
 pub mod record;
 pub mod report;
@@ -63,7 +65,7 @@ pub use print::print;
 pub use scenario::Scenario;
 
 pub use transcript::{SessionRecord, Transcript};
-pub use verify::{Report, verify};
+pub use verify::{Report, verify, verify_prefix};
 
 /// The README's Rust examples are compiled and run as doctests.
 #[cfg(doctest)]

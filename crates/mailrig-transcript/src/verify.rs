@@ -135,6 +135,18 @@ pub fn verify(
     transcript: &Transcript,
     vars: &BTreeMap<String, String>,
 ) -> Result<Report, VerifyError> {
+    verify_prefix(scenario, transcript, vars, usize::MAX).map(|(report, _)| report)
+}
+
+/// Verifies only the first `steps` steps (lines and directives) of `scenario`, and returns the
+/// values bound so far too. A player that sends `C:` lines uses it to learn captures (a UID,
+/// a tag) before rendering the next line.
+pub fn verify_prefix(
+    scenario: &Scenario,
+    transcript: &Transcript,
+    vars: &BTreeMap<String, String>,
+    steps: usize,
+) -> Result<(Report, Bindings), VerifyError> {
     let bindings = initial_bindings(scenario, vars)?;
     let mut sessions = Vec::new();
     for decl in scenario.sessions() {
@@ -148,7 +160,7 @@ pub fn verify(
         bindings,
         clock: Duration::ZERO,
     };
-    let steps: Vec<&Step> = scenario.steps().collect();
+    let steps: Vec<&Step> = scenario.steps().take(steps).collect();
     let failure = run.all(scenario, &steps)?;
     let failed_at = failure.as_ref().map(|(i, _)| *i);
     let mut failure = failure.map(|(_, f)| f);
@@ -170,10 +182,11 @@ pub fn verify(
             }
         })
         .collect();
-    Ok(Report {
+    let report = Report {
         scenario: scenario.header.name.clone(),
         sessions: verdicts,
-    })
+    };
+    Ok((report, run.bindings))
 }
 
 fn initial_bindings(scenario: &Scenario, vars: &BTreeMap<String, String>) -> Result<Bindings, VerifyError> {
