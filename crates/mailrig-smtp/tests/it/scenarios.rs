@@ -1,0 +1,150 @@
+//! The shipped SMTP scenarios (`scenarios/smtp`, `scenarios/security`), played by
+//! mailrig-transcript's client player against a session with the default configuration.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use mailrig_smtp::{Config, Output, Session};
+use mailrig_transcript::parse;
+use mailrig_transcript::play::{Target, play_client};
+use mailrig_transcript::report::render;
+use mailrig_transcript::scenario::Protocol;
+
+use crate::support::TestBackend;
+
+/// One session per scenario session name, each with the test backend.
+#[derive(Default)]
+struct Sessions {
+    open: HashMap<String, (Session, TestBackend, bool)>,
+}
+
+impl Target for Sessions {
+    fn connect(&mut self, session: &str, protocol: Protocol) {
+        let config = Config {
+            hostname: "mail.example.test".into(),
+            implicit_tls: protocol == Protocol::Smtps,
+            ..Config::default()
+        };
+        self.open.insert(
+            session.to_owned(),
+            (Session::new(config), TestBackend::default(), false),
+        );
+    }
+
+    fn send(&mut self, session: &str, bytes: &[u8]) {
+        if let Some((s, backend, _)) = self.open.get_mut(session) {
+            s.handle_input(bytes, backend);
+        }
+    }
+
+    fn receive(&mut self, session: &str) -> Vec<Vec<u8>> {
+        let mut writes = Vec::new();
+        if let Some((s, _, closed)) = self.open.get_mut(session) {
+            while let Some(output) = s.poll_output() {
+                match output {
+                    Output::Data(bytes) => writes.push(bytes),
+                    Output::Close => *closed = true,
+                    Output::StartTls => {}
+                }
+            }
+        }
+        writes
+    }
+
+    fn start_tls(&mut self, session: &str) {
+        if let Some((s, _, _)) = self.open.get_mut(session) {
+            s.tls_started();
+        }
+    }
+
+    fn close(&mut self, session: &str) {
+        if let Some((_, _, closed)) = self.open.get_mut(session) {
+            *closed = true;
+        }
+    }
+
+    fn is_closed(&mut self, session: &str) -> bool {
+        self.open.get(session).is_some_and(|(_, _, closed)| *closed)
+    }
+}
+
+fn play(relative: &str) -> Sessions {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(relative);
+    let text = std::fs::read_to_string(&path).expect("scenario readable");
+    let scenario = parse(relative, &text).expect("scenario parses");
+    let vars: BTreeMap<String, String> = [
+        ("user", "alice"),
+        ("password", "secret"),
+        ("user2", "bob"),
+        ("password2", "hunter2"),
+        ("domain", "example.test"),
+        ("host", "127.0.0.1"),
+        ("port", "25"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let mut target = Sessions::default();
+    let played = play_client(&scenario, &mut target, &vars).expect("plays");
+    assert!(
+        played.report.passed(),
+        "{}",
+        render(&played.report, relative, &text)
+    );
+    target
+}
+
+fn delivered(target: &Sessions) -> usize {
+    target.open.values().map(|(_, b, _)| b.delivered.len()).sum()
+}
+
+#[test]
+fn ehlo_keywords() {
+    play("smtp/ehlo-keywords.scenario");
+}
+
+#[test]
+fn pipelining() {
+    assert_eq!(delivered(&play("smtp/pipelining.scenario")), 1);
+}
+
+#[test]
+fn dot_stuffing() {
+    let target = play("smtp/send-dot-stuffing.scenario");
+    let (_, backend, _) = target.open.values().next().expect("one session");
+    let data = String::from_utf8_lossy(&backend.delivered[0].data).into_owned();
+    for unstuffed in [
+        "\r\n.hidden in plain sight\r\n",
+        "DATA:\r\n.\r\nThe",
+        "two dots:\r\n..\r\nA dot",
+    ] {
+        assert!(data.contains(unstuffed), "{data}");
+    }
+}
+
+#[test]
+fn smtps_submission() {
+    let target = play("smtp/smtps-submission.scenario");
+    let (_, backend, _) = target.open.values().next().expect("one session");
+    assert_eq!(backend.delivered[0].authenticated_as.as_deref(), Some("alice"));
+    assert!(backend.delivered[0].tls);
+}
+
+#[test]
+fn starttls() {
+    play("smtp/starttls.scenario");
+}
+
+#[test]
+fn smtp_smuggling() {
+    assert_eq!(delivered(&play("security/smtp-smuggling.scenario")), 1);
+}
+
+#[test]
+fn starttls_injection() {
+    let target = play("security/starttls-injection.scenario");
+    let (session, _, _) = target.open.values().next().expect("one session");
+    assert_eq!(session.discarded_after_starttls(), "NOOP\r\n".len());
+}
