@@ -10,6 +10,8 @@
 //! - [`conn`]: the per-connection loop and the [`conn::ReplyHook`] fault seam.
 //! - [`listen`]: binding listeners, accepting, shutting down.
 //! - [`recorder`]: every connection recorded as a transcript.
+//! - [`server`]: a set of listeners sharing one store ([`Server`]).
+//! - [`smtp`]: the SMTP services, backed by the store.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -18,4 +20,9 @@
 pub mod conn;
 pub mod listen;
 pub mod recorder;
+pub mod server;
+pub mod smtp;
 pub mod tls;
+
+pub use server::{Server, ServerConfig, ServerError, Service, TlsSetting};
+pub use smtp::SmtpOptions;

@@ -1,0 +1,232 @@
+//! A running set of fake mail servers sharing one store: what `mailrig serve` and the `Rig`
+//! test API start.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mailrig_store::Store;
+use mailrig_transcript::Transcript;
+use mailrig_transcript::scenario::Protocol as Wire;
+use tokio::sync::Notify;
+use tokio_rustls::TlsAcceptor;
+
+use crate::conn::Limits;
+use crate::listen::{Bound, ListenerSpec, Listeners, Shared};
+use crate::recorder::Recordings;
+use crate::smtp::{SmtpOptions, smtp_factory};
+use crate::tls::{Identity, TlsError};
+
+/// The kinds of listener a server can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// SMTP relay (port 25 style): plaintext, STARTTLS offered, no AUTH required.
+    Smtp,
+    /// Message submission (RFC 6409, port 587 style): STARTTLS offered, AUTH required.
+    Submission,
+    /// Submission over implicit TLS (RFC 8314, port 465 style): AUTH required.
+    Smtps,
+}
+
+impl Service {
+    /// Every service, in the order ready files list them.
+    pub const ALL: [Service; 3] = [Service::Smtp, Service::Submission, Service::Smtps];
+
+    /// The key used in ready files and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Smtp => "smtp",
+            Service::Submission => "submission",
+            Service::Smtps => "smtps",
+        }
+    }
+
+    /// What its sessions are recorded as.
+    pub fn wire(self) -> Wire {
+        match self {
+            Service::Smtp => Wire::Smtp,
+            Service::Submission => Wire::Submission,
+            Service::Smtps => Wire::Smtps,
+        }
+    }
+
+    /// Whether it needs a TLS identity to run at all.
+    pub fn needs_tls(self) -> bool {
+        self == Service::Smtps
+    }
+}
+
+/// Where TLS material comes from.
+#[derive(Debug, Clone, Default)]
+pub enum TlsSetting {
+    /// Generate a CA and a `localhost` certificate at start (the default).
+    #[default]
+    Generate,
+    /// Use this identity (e.g. loaded from PEM files, or shared between servers).
+    Identity(Identity),
+    /// No TLS: STARTTLS is not offered and implicit-TLS listeners cannot start.
+    Off,
+}
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Listeners to start, each on its address (port 0 picks a free port).
+    pub listeners: Vec<(Service, SocketAddr)>,
+    /// TLS material.
+    pub tls: TlsSetting,
+    /// SMTP behaviour shared by the SMTP listeners.
+    pub smtp: SmtpOptions,
+    /// Per-connection limits.
+    pub limits: Limits,
+    /// Connections per listener.
+    pub max_connections: usize,
+    /// The mail store the servers share.
+    pub store: Store,
+}
+
+impl ServerConfig {
+    /// Every SMTP service on 127.0.0.1 with a free port, TLS generated, default behaviour.
+    pub fn loopback(store: Store) -> ServerConfig {
+        let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        ServerConfig {
+            listeners: Service::ALL.iter().map(|s| (*s, any)).collect(),
+            tls: TlsSetting::Generate,
+            smtp: SmtpOptions::default(),
+            limits: Limits::default(),
+            max_connections: 1000,
+            store,
+        }
+    }
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// TLS material could not be made or loaded.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// A listener could not bind.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// An implicit-TLS listener was asked for with TLS off.
+    #[error("the {0} listener needs TLS, but TLS is off")]
+    NeedsTls(&'static str),
+}
+
+/// Running servers. Dropping it without [`Server::shutdown`] aborts the connections.
+#[derive(Debug)]
+pub struct Server {
+    listeners: Listeners,
+    identity: Option<Identity>,
+    store: Store,
+    recordings: Recordings,
+    delivered: Arc<Notify>,
+}
+
+impl Server {
+    /// Binds every listener and starts serving.
+    pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
+        let identity = match config.tls {
+            TlsSetting::Generate => Some(Identity::shared()?),
+            TlsSetting::Identity(identity) => Some(identity),
+            TlsSetting::Off => None,
+        };
+        let tls = match &identity {
+            Some(identity) => Some(TlsAcceptor::from(identity.server_config()?)),
+            None => None,
+        };
+        let recordings = Recordings::new();
+        let delivered = Arc::new(Notify::new());
+        let mut specs = Vec::new();
+        for (service, addr) in &config.listeners {
+            if service.needs_tls() && tls.is_none() {
+                return Err(ServerError::NeedsTls(service.name()));
+            }
+            let factory = smtp_factory(
+                *service,
+                &config.smtp,
+                config.store.clone(),
+                tls.is_some(),
+                delivered.clone(),
+            );
+            specs.push(ListenerSpec {
+                name: service.name(),
+                addr: *addr,
+                wire: service.wire(),
+                factory,
+            });
+        }
+        let shared = Shared {
+            tls,
+            limits: config.limits,
+            max_connections: config.max_connections,
+            recordings: recordings.clone(),
+        };
+        let listeners = Listeners::start(specs, shared).await?;
+        Ok(Server {
+            listeners,
+            identity,
+            store: config.store,
+            recordings,
+            delivered,
+        })
+    }
+
+    /// The bound listeners.
+    pub fn listeners(&self) -> &[Bound] {
+        self.listeners.bound()
+    }
+
+    /// The address of one service, if it runs.
+    pub fn addr(&self, service: Service) -> Option<SocketAddr> {
+        self.listeners
+            .bound()
+            .iter()
+            .find(|b| b.name == service.name())
+            .map(|b| b.addr)
+    }
+
+    /// The CA certificate clients should trust (PEM), when TLS is on.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.identity.as_ref().map(Identity::ca_pem)
+    }
+
+    /// The shared mail store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Notified (`notify_waiters`) after every message an SMTP session accepted and stored.
+    pub fn delivered(&self) -> &Arc<Notify> {
+        &self.delivered
+    }
+
+    /// Every connection so far, recorded.
+    pub fn transcript(&self) -> Transcript {
+        self.recordings.transcript()
+    }
+
+    /// Says goodbye to every session (421), closes the listeners and waits up to `grace`.
+    pub async fn shutdown(self, grace: Duration) {
+        self.listeners.shutdown(grace).await;
+    }
+}
+
+/// Shared so that the many servers a test suite starts reuse one generated identity.
+pub(crate) fn shared_identity() -> Result<Identity, TlsError> {
+    static IDENTITY: std::sync::OnceLock<Identity> = std::sync::OnceLock::new();
+    if let Some(identity) = IDENTITY.get() {
+        return Ok(identity.clone());
+    }
+    let identity = Identity::generate()?;
+    Ok(IDENTITY.get_or_init(|| identity).clone())
+}
+
+impl Identity {
+    /// One generated identity per process, made on first use and reused after (generating
+    /// keys is the slowest part of starting a server).
+    pub fn shared() -> Result<Identity, TlsError> {
+        shared_identity()
+    }
+}

@@ -1,0 +1,224 @@
+//! The SMTP services: `mailrig_smtp::Session` driven over a connection, backed by the store.
+//!
+//! Accepted mail goes into INBOX of every local recipient and into the store's envelope log,
+//! before the session replies 250 (RFC 5321 §4.1.1.4: the 250 means the server has taken
+//! responsibility for the message).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use mailrig_smtp::{Backend, Config, DeliveryError, Envelope, Output, RecipientCheck, Session};
+use mailrig_store::Store;
+use tokio::sync::Notify;
+
+use crate::conn::{Action, Protocol};
+use crate::listen::SessionFactory;
+use crate::server::Service;
+
+/// SMTP behaviour shared by the SMTP listeners of a server.
+#[derive(Debug, Clone, Default)]
+pub struct SmtpOptions {
+    /// The session configuration (personality: extensions, limits, policies). Per service,
+    /// mailrig adjusts `implicit_tls`, `tls_available` and (for submission) `require_auth`.
+    pub config: Config,
+    /// Mock OAuth tokens accepted by XOAUTH2/OAUTHBEARER, by login. A user without an entry
+    /// is accepted with a token equal to their password.
+    pub tokens: BTreeMap<String, String>,
+    /// Prepend `Return-Path:` and `Received:` trace headers (RFC 5321 §4.4) to stored mail.
+    pub trace_headers: bool,
+}
+
+
+/// Makes the session factory for one SMTP service.
+pub(crate) fn smtp_factory(
+    service: Service,
+    options: &SmtpOptions,
+    store: Store,
+    tls: bool,
+    delivered: Arc<Notify>,
+) -> SessionFactory {
+    let mut config = options.config.clone();
+    config.implicit_tls = service == Service::Smtps;
+    config.tls_available = tls && service != Service::Smtps && config.extensions.starttls;
+    if service != Service::Smtp {
+        config.require_auth = true;
+    }
+    let tokens = Arc::new(options.tokens.clone());
+    let trace = options.trace_headers;
+    static SESSIONS: AtomicU64 = AtomicU64::new(1);
+    Arc::new(move |_| {
+        let id = SESSIONS.fetch_add(1, Ordering::Relaxed);
+        let backend = StoreBackend {
+            store: store.clone(),
+            session_id: id,
+            tokens: tokens.clone(),
+            trace,
+            delivered: delivered.clone(),
+        };
+        let mut session_config = config.clone();
+        session_config.nonce = id;
+        Box::new(SmtpSession {
+            session: Session::new(session_config),
+            backend,
+        })
+    })
+}
+
+/// One SMTP connection: the sans-IO session and its store backend.
+struct SmtpSession {
+    session: Session,
+    backend: StoreBackend,
+}
+
+impl Protocol for SmtpSession {
+    fn handle_input(&mut self, input: &[u8]) {
+        self.session.handle_input(input, &mut self.backend);
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        Some(match self.session.poll_output()? {
+            Output::Data(bytes) => Action::Write(bytes),
+            Output::StartTls => Action::StartTls,
+            Output::Close => Action::Close,
+        })
+    }
+
+    fn tls_started(&mut self) {
+        self.session.tls_started();
+    }
+
+    fn shutdown(&mut self) {
+        self.session.shutdown();
+    }
+}
+
+/// The store, seen from an SMTP session.
+struct StoreBackend {
+    store: Store,
+    session_id: u64,
+    tokens: Arc<BTreeMap<String, String>>,
+    trace: bool,
+    /// Woken after every accepted message (for `wait_for_message`).
+    delivered: Arc<Notify>,
+}
+
+impl Backend for StoreBackend {
+    fn authenticate(&mut self, login: &str, password: &str) -> bool {
+        self.store.authenticate(login, password)
+    }
+
+    fn cram_md5_secret(&mut self, login: &str) -> Option<String> {
+        self.store.password(login)
+    }
+
+    fn check_token(&mut self, login: &str, token: &str) -> bool {
+        match self.tokens.get(login) {
+            Some(expected) => expected == token,
+            None => self.store.authenticate(login, token),
+        }
+    }
+
+    fn recipient(&mut self, address: &str) -> RecipientCheck {
+        match self.store.resolve(address) {
+            Some(_) => RecipientCheck::Local,
+            None => RecipientCheck::Unknown,
+        }
+    }
+
+    fn deliver(&mut self, envelope: &Envelope) -> Result<(), DeliveryError> {
+        let now = unix_now();
+        let data = if self.trace {
+            with_trace_headers(envelope, now)
+        } else {
+            envelope.data.clone()
+        };
+        let mut delivered_to: Vec<String> = Vec::new();
+        for rcpt in &envelope.rcpt_to {
+            let Some(login) = self.store.resolve(rcpt) else {
+                continue;
+            };
+            if delivered_to.contains(&login) {
+                continue;
+            }
+            self.store
+                .deliver(&login, data.clone(), now)
+                .map_err(|e| DeliveryError::Temporary(e.to_string()))?;
+            delivered_to.push(login);
+        }
+        self.store.record_envelope(mailrig_store::Envelope {
+            session_id: self.session_id,
+            mail_from: envelope.mail_from.clone(),
+            rcpt_to: envelope.rcpt_to.clone(),
+            data: data.into(),
+            received_at: now,
+        });
+        self.delivered.notify_waiters();
+        Ok(())
+    }
+}
+
+fn with_trace_headers(envelope: &Envelope, now: i64) -> Vec<u8> {
+    let helo = envelope.helo.as_deref().unwrap_or("unknown");
+    let with = match (envelope.tls, envelope.authenticated_as.is_some()) {
+        (false, false) => "ESMTP",
+        (true, false) => "ESMTPS",
+        (false, true) => "ESMTPA",
+        (true, true) => "ESMTPSA",
+    };
+    let mut out = format!(
+        "Return-Path: <{}>\r\nReceived: from {helo} by mailrig with {with}; {}\r\n",
+        envelope.mail_from,
+        rfc5322_date(now)
+    )
+    .into_bytes();
+    out.extend_from_slice(&envelope.data);
+    out
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// `Thu, 26 Nov 2026 19:31:41 +0000` (RFC 5322 §3.3), in UTC.
+pub(crate) fn rfc5322_date(unix: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let weekday = DAYS[days.rem_euclid(7) as usize];
+    let month_name = MONTHS[(month - 1) as usize];
+    format!(
+        "{weekday}, {day} {month_name} {year} {:02}:{:02}:{:02} +0000",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc5322() {
+        assert_eq!(rfc5322_date(0), "Thu, 1 Jan 1970 00:00:00 +0000");
+        assert_eq!(rfc5322_date(1_795_721_501), "Thu, 26 Nov 2026 19:31:41 +0000");
+        assert_eq!(rfc5322_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
+    }
+}
