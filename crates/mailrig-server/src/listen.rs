@@ -174,9 +174,9 @@ fn serve(
     };
     connections.spawn(
         async move {
-            tracing::debug!("connected");
+            tracing::info!("connected");
             match conn::drive(conn, session.as_mut()).await {
-                Ok(()) => tracing::debug!("closed"),
+                Ok(()) => tracing::info!("closed"),
                 Err(e) => tracing::info!(error = %e, "connection ended"),
             }
             drop(permit);

@@ -30,7 +30,6 @@ pub struct SmtpOptions {
     pub trace_headers: bool,
 }
 
-
 /// Makes the session factory for one SMTP service.
 pub(crate) fn smtp_factory(
     service: Service,

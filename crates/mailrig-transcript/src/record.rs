@@ -27,11 +27,15 @@ pub struct RecordOptions {
     /// credentials) with holes, for snapshots. The result documents a run; it is not meant to
     /// be replayed.
     pub redact: bool,
+    /// Replace credentials (IMAP `LOGIN` and `AUTHENTICATE`, SMTP `AUTH`, and every client line
+    /// of a SASL exchange) with holes, keeping everything else exact. Implied by `redact`.
+    pub redact_credentials: bool,
 }
 
 /// Converts a transcript into a scenario.
 pub fn to_scenario(transcript: &Transcript, options: &RecordOptions) -> Scenario {
     let mut recorder = Recorder::new(transcript, options.redact);
+    recorder.redact_credentials = options.redact || options.redact_credentials;
     for (session, event) in merged(transcript) {
         recorder.event(session, event);
     }
@@ -85,6 +89,7 @@ struct Recorder {
     decls: Vec<SessionDecl>,
     body: Vec<Item>,
     redact: bool,
+    redact_credentials: bool,
     tag_count: usize,
 }
 
@@ -123,6 +128,7 @@ impl Recorder {
             decls,
             body: Vec::new(),
             redact,
+            redact_credentials: redact,
             tag_count: 0,
         }
     }
@@ -312,7 +318,16 @@ impl Recorder {
             return;
         }
         if !self.redact {
-            push_text(parts, bytes);
+            if self.redact_credentials {
+                for part in self.credentials(session, side, bytes) {
+                    match part {
+                        Part::Text(t) => push_text(parts, &t),
+                        other => parts.push(other),
+                    }
+                }
+            } else {
+                push_text(parts, bytes);
+            }
             return;
         }
         let first = parts.is_empty();
@@ -491,23 +506,37 @@ impl Recorder {
         if first && self.sessions[session].family == Family::Imap {
             text = self.redact_tag(session, side, &text, &mut parts);
         }
-        let mut rest = vec![Part::Text(text)];
-        let state = &mut self.sessions[session];
-        if side == Side::Client && state.in_sasl {
-            // A SASL exchange (RFC 4954 §4, RFC 9051 §6.2.2): every client line is a credential.
-            return vec![hole(Class::Text)];
-        }
-        if side == Side::Client {
-            state.in_sasl = SASL_START.is_match(bytes);
-            rest = apply(&CREDENTIALS, rest);
-        } else if !(bytes.starts_with(b"+") || bytes.starts_with(b"334")) {
-            state.in_sasl = false;
-        }
+        let mut rest = self.credentials(session, side, &text);
         for rule in VOLATILE.iter() {
             rest = apply(rule, rest);
         }
         parts.extend(rest);
         parts
+    }
+
+    /// Replaces credentials in one stretch of text with holes.
+    fn credentials(&mut self, session: usize, side: Side, bytes: &[u8]) -> Vec<Part> {
+        let state = &mut self.sessions[session];
+        if side == Side::Client && state.in_sasl {
+            // A SASL exchange (RFC 4954 §4, RFC 9051 §6.2.2): every client line is a credential.
+            let crlf = if bytes.ends_with(b"\r\n") {
+                &b"\r\n"[..]
+            } else {
+                &b""[..]
+            };
+            return vec![hole(Class::Text), Part::Text(crlf.to_vec())]
+                .into_iter()
+                .filter(|p| !matches!(p, Part::Text(t) if t.is_empty()))
+                .collect();
+        }
+        if side == Side::Client {
+            state.in_sasl = SASL_START.is_match(bytes);
+            return apply(&CREDENTIALS, vec![Part::Text(bytes.to_vec())]);
+        }
+        if !(bytes.starts_with(b"+") || bytes.starts_with(b"334")) {
+            state.in_sasl = false;
+        }
+        vec![Part::Text(bytes.to_vec())]
     }
 
     /// Replaces an IMAP tag at the start of a line with `${tagN}`.

@@ -33,6 +33,13 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Start fake SMTP servers sharing one in-memory store (IMAP comes next).
+    ///
+    /// Listens on 127.0.0.1 by default: smtp 2525, submission 2587, smtps 2465. Prints the
+    /// addresses, users and the CA file to trust, logs one line per session and message, and
+    /// stops cleanly on Ctrl-C. With port 0 and --ready-file, scripts learn the ports from the
+    /// JSON file.
+    Serve(Box<crate::serve::ServeArgs>),
     /// Rewrite scenario files in canonical form (the form `mailrig record` writes).
     ///
     /// Directories are searched recursively for `*.scenario` files. Comments and single blank
@@ -52,7 +59,23 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { paths, quiet } => check(&paths, quiet),
         Command::Fmt { paths, check } => fmt(&paths, check),
+        Command::Serve(args) => {
+            init_logging();
+            crate::serve::serve(*args)
+        }
     }
+}
+
+/// Logs to stderr, one line per event; `RUST_LOG` adjusts the level (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .compact()
+        .init();
 }
 
 fn check(paths: &[PathBuf], quiet: bool) -> anyhow::Result<ExitCode> {

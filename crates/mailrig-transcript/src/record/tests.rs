@@ -83,6 +83,7 @@ fn recording_reads_like_a_scenario() {
         &RecordOptions {
             name: "recorded".into(),
             redact: false,
+            redact_credentials: false,
         },
     );
     insta::assert_snapshot!(text);
@@ -96,6 +97,7 @@ fn recording_verifies_against_its_own_transcript() {
         &RecordOptions {
             name: "recorded".into(),
             redact: false,
+            redact_credentials: false,
         },
     );
     let scenario = crate::parse("recorded.scenario", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -114,6 +116,7 @@ fn redacted_recording_is_stable() {
         &RecordOptions {
             name: "recorded".into(),
             redact: true,
+            redact_credentials: true,
         },
     );
     insta::assert_snapshot!(text);
@@ -137,6 +140,7 @@ fn binary_literal_stays_escaped_and_keeps_its_continuation() {
         &RecordOptions {
             name: "bin".into(),
             redact: false,
+            redact_credentials: false,
         },
     );
     assert_eq!(
@@ -149,4 +153,18 @@ fn binary_literal_stays_escaped_and_keeps_its_continuation() {
             .expect("verifiable")
             .passed()
     );
+}
+
+#[test]
+fn credentials_only_redaction_keeps_everything_else_exact() {
+    let options = RecordOptions {
+        name: "r".into(),
+        redact: false,
+        redact_credentials: true,
+    };
+    let text = print_transcript(&sample(), &options);
+    assert!(text.contains("a C: A002 LOGIN ${_}"), "{text}");
+    assert!(!text.contains("c2VjcmV0"), "{text}");
+    assert!(text.contains("a C: A001 STARTTLS"), "tags stay");
+    assert!(text.contains("APPENDUID 1764100000 7"), "other values stay");
 }

@@ -1,0 +1,25 @@
+//! mailrig: fake SMTP servers (IMAP next) for your tests, and the `mailrig` command.
+//!
+//! [`Rig`] starts mailrig's fake servers inside a test, on `127.0.0.1` with free ports, in a
+//! few milliseconds; [`blocking::Rig`] does the same for synchronous tests. Messages accepted
+//! over SMTP land in the [`Store`], where tests inspect them or wait for them
+//! ([`Rig::wait_for_message`]); every connection is recorded as a transcript.
+//!
+//! # Layout
+//!
+//! - [`rig`]: the async test API.
+//! - [`blocking`]: the same for synchronous tests.
+//!
+//! The crates underneath: `mailrig-transcript` (the scenario format), `mailrig-smtp` (the
+//! sans-IO SMTP session), `mailrig-store` (the mail store), `mailrig-server` (sockets and TLS).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod blocking;
+pub mod rig;
+
+pub use mailrig_server::{Service, SmtpOptions, tls::Identity};
+pub use mailrig_store::{Envelope, Message, Store, User};
+pub use rig::{Rig, RigBuilder, RigError};

@@ -1,0 +1,270 @@
+//! The `Rig` test API: mailrig's fake servers inside your own `cargo test`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use mailrig_server::tls::Identity;
+use mailrig_server::{Server, ServerConfig, ServerError, Service, SmtpOptions, TlsSetting};
+use mailrig_store::fixture::{FixtureError, Seed};
+use mailrig_store::{Envelope, Message, Store, StoreError, User};
+use mailrig_transcript::Transcript;
+use mailrig_transcript::record::{RecordOptions, print_transcript};
+
+/// The users a rig has when the builder names none: `alice` and `bob` on `example.test`,
+/// both with the password `secret`.
+pub const DEFAULT_USERS: [(&str, &str, &str); 2] = [
+    ("alice", "secret", "alice@example.test"),
+    ("bob", "secret", "bob@example.test"),
+];
+
+/// Configures a [`Rig`]. Every listener binds `127.0.0.1` on a free port.
+#[derive(Debug, Default)]
+pub struct RigBuilder {
+    users: Vec<User>,
+    tls: TlsSetting,
+    smtp: SmtpOptions,
+    services: Option<Vec<Service>>,
+    seeds: Vec<(Seed, std::path::PathBuf)>,
+    error: Option<RigError>,
+}
+
+/// Why a rig could not start or answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RigError {
+    /// The servers could not start.
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    /// A user or message could not be stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A fixture could not be read or applied.
+    #[error("fixture {path}: {source}")]
+    Fixture {
+        /// The fixture file.
+        path: String,
+        /// Why.
+        source: FixtureError,
+    },
+    /// `wait_for_message` gave up.
+    #[error("no matching message arrived within {0:?}")]
+    Timeout(Duration),
+}
+
+impl RigBuilder {
+    /// Adds a user (the default users are then not created).
+    pub fn user(mut self, login: &str, password: &str, address: &str) -> Self {
+        self.users.push(User::new(login, password, [address]));
+        self
+    }
+
+    /// Turns TLS off: no STARTTLS, no SMTPS listener.
+    pub fn without_tls(mut self) -> Self {
+        self.tls = TlsSetting::Off;
+        self
+    }
+
+    /// Uses this TLS identity instead of the generated one.
+    pub fn tls_identity(mut self, identity: Identity) -> Self {
+        self.tls = TlsSetting::Identity(identity);
+        self
+    }
+
+    /// Adjusts SMTP behaviour: extensions on or off, limits, policies (a "personality").
+    pub fn smtp(mut self, adjust: impl FnOnce(&mut SmtpOptions)) -> Self {
+        adjust(&mut self.smtp);
+        self
+    }
+
+    /// Runs only these services (default: all that the TLS setting allows).
+    pub fn services(mut self, services: &[Service]) -> Self {
+        self.services = Some(services.to_vec());
+        self
+    }
+
+    /// Seeds the store from a TOML fixture (`docs/fixtures.md`); message files are read
+    /// relative to it.
+    pub fn fixture(mut self, path: impl AsRef<Path>) -> Self {
+        let path = path.as_ref();
+        match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| Seed::from_toml(&t).map_err(|e| e.to_string()))
+        {
+            Ok(seed) => self
+                .seeds
+                .push((seed, path.parent().unwrap_or(Path::new(".")).to_owned())),
+            Err(reason) => {
+                let source = FixtureError::Load {
+                    index: 0,
+                    path: path.display().to_string(),
+                    reason,
+                };
+                self.error.get_or_insert(RigError::Fixture {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        }
+        self
+    }
+
+    /// Binds every listener on `127.0.0.1` (port 0) and starts serving.
+    pub async fn start(self) -> Result<Rig, RigError> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        let store = Store::new();
+        let users = if self.users.is_empty() && self.seeds.is_empty() {
+            DEFAULT_USERS
+                .iter()
+                .map(|(l, p, a)| User::new(l, p, [*a]))
+                .collect()
+        } else {
+            self.users
+        };
+        for user in users {
+            store.add_user(user)?;
+        }
+        for (seed, dir) in &self.seeds {
+            store
+                .apply(seed, |file| {
+                    std::fs::read(dir.join(file)).map_err(|e| e.to_string())
+                })
+                .map_err(|source| RigError::Fixture {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+        }
+        let mut config = ServerConfig::loopback(store);
+        let tls_off = matches!(self.tls, TlsSetting::Off);
+        config.tls = self.tls;
+        config.smtp = self.smtp;
+        let services = self.services.unwrap_or_else(|| Service::ALL.to_vec());
+        config
+            .listeners
+            .retain(|(s, _)| services.contains(s) && !(tls_off && s.needs_tls()));
+        Ok(Rig {
+            server: Server::start(config).await?,
+        })
+    }
+}
+
+/// Running fake mail servers and the store behind them.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+///
+/// let rig = mailrig::Rig::builder().start().await?;
+/// let mut smtp = BufReader::new(tokio::net::TcpStream::connect(rig.smtp_addr()).await?);
+/// let mut line = String::new();
+/// smtp.read_line(&mut line).await?; // 220 greeting
+/// smtp.get_mut().write_all(b"HELO me\r\nMAIL FROM:<bob@example.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n").await?;
+/// smtp.get_mut().write_all(b"Subject: hi\r\n\r\nhello\r\n.\r\nQUIT\r\n").await?;
+///
+/// let mail = rig.wait_for_message(|m| m.rcpt_to.contains(&"alice@example.test".to_owned()), Duration::from_secs(5)).await?;
+/// assert_eq!(&*mail.data, b"Subject: hi\r\n\r\nhello\r\n");
+/// assert_eq!(rig.messages("alice")[0].raw, mail.data);
+/// rig.stop().await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Rig {
+    server: Server,
+}
+
+impl Rig {
+    /// Starts configuring a rig.
+    pub fn builder() -> RigBuilder {
+        RigBuilder::default()
+    }
+
+    /// The address of a service. Panics if the service is not running (a test bug).
+    ///
+    /// # Panics
+    ///
+    /// When `service` was left out with [`RigBuilder::services`] or needs TLS that is off.
+    pub fn addr(&self, service: Service) -> SocketAddr {
+        match self.server.addr(service) {
+            Some(addr) => addr,
+            None => panic!("the {} service is not running in this rig", service.name()),
+        }
+    }
+
+    /// SMTP (STARTTLS offered when TLS is on).
+    pub fn smtp_addr(&self) -> SocketAddr {
+        self.addr(Service::Smtp)
+    }
+
+    /// Submission (AUTH required, STARTTLS offered).
+    pub fn submission_addr(&self) -> SocketAddr {
+        self.addr(Service::Submission)
+    }
+
+    /// SMTPS (implicit TLS, AUTH required).
+    pub fn smtps_addr(&self) -> SocketAddr {
+        self.addr(Service::Smtps)
+    }
+
+    /// The CA certificate (PEM) clients should trust; `None` with TLS off.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.server.ca_pem()
+    }
+
+    /// The store: users, mailboxes, messages, envelopes.
+    pub fn store(&self) -> &Store {
+        self.server.store()
+    }
+
+    /// The messages in a user's INBOX (empty for an unknown user).
+    pub fn messages(&self, login: &str) -> Vec<Message> {
+        self.store()
+            .messages(login, "INBOX")
+            .map(|s| s.messages)
+            .unwrap_or_default()
+    }
+
+    /// Waits until a message accepted over SMTP satisfies `predicate`, and returns it. Returns
+    /// as soon as it arrives (no polling); checks messages accepted before the call too.
+    pub async fn wait_for_message<P>(&self, predicate: P, timeout: Duration) -> Result<Envelope, RigError>
+    where
+        P: Fn(&Envelope) -> bool,
+    {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.server.delivered().notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(found) = self.store().envelopes().into_iter().find(|e| predicate(e)) {
+                return Ok(found);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Err(RigError::Timeout(timeout));
+            }
+        }
+    }
+
+    /// Every connection so far, as recorded.
+    pub fn transcript(&self) -> Transcript {
+        self.server.transcript()
+    }
+
+    /// Every connection so far as a scenario, with run-to-run values (dates, ports, tags,
+    /// credentials) replaced by holes: ready for `insta::assert_snapshot!`.
+    pub fn redacted_transcript(&self) -> String {
+        let options = RecordOptions {
+            name: "rig".to_owned(),
+            redact: true,
+            redact_credentials: true,
+        };
+        print_transcript(&self.transcript(), &options)
+    }
+
+    /// Says goodbye to open sessions and stops the listeners.
+    pub async fn stop(self) {
+        self.server.shutdown(Duration::from_secs(2)).await;
+    }
+}

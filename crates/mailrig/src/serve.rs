@@ -1,0 +1,312 @@
+//! `mailrig serve`: the fake servers from a shell, with fixed ports, printed credentials, a
+//! CA file, one log line per session and message, and an optional JSON ready file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use mailrig::{Service, SmtpOptions, Store, User};
+use mailrig_server::tls::Identity;
+use mailrig_server::{Server, ServerConfig, TlsSetting};
+use mailrig_smtp::Mechanism;
+use mailrig_store::fixture::Seed;
+use mailrig_transcript::record::{RecordOptions, print_transcript};
+
+/// `mailrig serve` options.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// SMTP listener (STARTTLS offered, no AUTH required). `off` disables it.
+    #[arg(long, default_value = "127.0.0.1:2525", value_name = "ADDR|off")]
+    smtp: String,
+    /// Submission listener (AUTH required, STARTTLS offered). `off` disables it.
+    #[arg(long, default_value = "127.0.0.1:2587", value_name = "ADDR|off")]
+    submission: String,
+    /// SMTPS listener (implicit TLS, AUTH required). `off` disables it.
+    #[arg(long, default_value = "127.0.0.1:2465", value_name = "ADDR|off")]
+    smtps: String,
+    /// A user as LOGIN:PASSWORD:ADDRESS (repeatable). Default: alice and bob on example.test,
+    /// password `secret`.
+    #[arg(long = "user", value_name = "LOGIN:PASSWORD:ADDRESS")]
+    users: Vec<String>,
+    /// Seed the store from a TOML fixture (docs/fixtures.md); repeatable.
+    #[arg(long = "fixture", value_name = "FILE")]
+    fixtures: Vec<PathBuf>,
+    /// Turn TLS off (no STARTTLS, no SMTPS listener).
+    #[arg(long)]
+    no_tls: bool,
+    /// Serve this certificate chain (PEM) instead of a generated one; needs --key.
+    #[arg(long, value_name = "PEM", requires = "key")]
+    cert: Option<PathBuf>,
+    /// The private key (PEM) for --cert.
+    #[arg(long, value_name = "PEM", requires = "cert")]
+    key: Option<PathBuf>,
+    /// Turn an SMTP extension off (repeatable): pipelining, size, 8bitmime, smtputf8,
+    /// enhancedstatuscodes, chunking, dsn, starttls, auth, or one AUTH mechanism (plain,
+    /// login, cram-md5, xoauth2, oauthbearer).
+    #[arg(long = "disable", value_name = "EXTENSION")]
+    disabled: Vec<String>,
+    /// Require AUTH before MAIL on the SMTP listener too.
+    #[arg(long)]
+    require_auth: bool,
+    /// Allow AUTH before TLS.
+    #[arg(long)]
+    allow_plaintext_auth: bool,
+    /// Accept mail for any recipient (not only known users; unknown ones are logged only).
+    #[arg(long)]
+    accept_any_recipient: bool,
+    /// Largest message accepted, in bytes (SIZE).
+    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
+    max_message_size: usize,
+    /// Prepend Return-Path: and Received: headers to stored messages.
+    #[arg(long)]
+    trace_headers: bool,
+    /// Write each received message (messages/N.eml), the CA (ca.pem) and, at exit, every
+    /// session's transcript (transcripts/NAME.scenario) here.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Once every listener accepts connections, write a JSON object with each listener's
+    /// "HOST:PORT", "ca" (the CA file) and "users" here.
+    #[arg(long, value_name = "FILE")]
+    ready_file: Option<PathBuf>,
+}
+
+pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let store = Store::new();
+    let users = users(&args.users)?;
+    for user in &users {
+        store.add_user(user.clone())?;
+    }
+    for path in &args.fixtures {
+        seed(&store, path)?;
+    }
+    let mut config = ServerConfig::loopback(store.clone());
+    config.listeners = listeners(&args)?;
+    config.tls = tls(&args)?;
+    config.smtp = smtp_options(&args)?;
+    let server = Server::start(config).await?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("mailrig-{}", std::process::id())));
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let out = std::fs::canonicalize(&out).unwrap_or(out);
+    let ca = match server.ca_pem() {
+        Some(pem) => {
+            let path = out.join("ca.pem");
+            std::fs::write(&path, pem).with_context(|| format!("cannot write {}", path.display()))?;
+            Some(path)
+        }
+        None => None,
+    };
+    announce(&server, &store, ca.as_deref());
+    if let Some(path) = &args.ready_file {
+        write_ready_file(path, &server, &store, ca.as_deref())?;
+    }
+    let saver = tokio::spawn(save_messages(
+        server.delivered().clone(),
+        store.clone(),
+        args.out.clone(),
+    ));
+    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    eprintln!("mailrig: stopping");
+    saver.abort();
+    let transcript = server.transcript();
+    server.shutdown(Duration::from_secs(2)).await;
+    if let Some(dir) = &args.out {
+        save_messages_now(&store, dir, &mut 0)?;
+        save_transcripts(&transcript, dir)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn users(specs: &[String]) -> anyhow::Result<Vec<User>> {
+    if specs.is_empty() {
+        return Ok(mailrig::rig::DEFAULT_USERS
+            .iter()
+            .map(|(l, p, a)| User::new(l, p, [*a]))
+            .collect());
+    }
+    specs
+        .iter()
+        .map(|spec| match spec.splitn(3, ':').collect::<Vec<_>>().as_slice() {
+            [login, password, address] if !login.is_empty() => Ok(User::new(login, password, [*address])),
+            _ => {
+                bail!("--user {spec}: expected LOGIN:PASSWORD:ADDRESS, e.g. alice:secret:alice@example.test")
+            }
+        })
+        .collect()
+}
+
+fn seed(store: &Store, path: &Path) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read fixture {}", path.display()))?;
+    let seed = Seed::from_toml(&text).with_context(|| format!("fixture {}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    store
+        .apply(&seed, |file| {
+            std::fs::read(dir.join(file)).map_err(|e| e.to_string())
+        })
+        .with_context(|| format!("fixture {}", path.display()))
+}
+
+fn listeners(args: &ServeArgs) -> anyhow::Result<Vec<(Service, SocketAddr)>> {
+    let mut out = Vec::new();
+    for (service, value) in [
+        (Service::Smtp, &args.smtp),
+        (Service::Submission, &args.submission),
+        (Service::Smtps, &args.smtps),
+    ] {
+        if value == "off" || (args.no_tls && service.needs_tls()) {
+            continue;
+        }
+        let addr: SocketAddr = value
+            .parse()
+            .with_context(|| format!("--{} {value}: expected HOST:PORT or off", service.name()))?;
+        out.push((service, addr));
+    }
+    if out.is_empty() {
+        bail!("every listener is off: nothing to serve");
+    }
+    Ok(out)
+}
+
+fn tls(args: &ServeArgs) -> anyhow::Result<TlsSetting> {
+    Ok(match (&args.cert, &args.key) {
+        _ if args.no_tls => TlsSetting::Off,
+        (Some(cert), Some(key)) => TlsSetting::Identity(Identity::from_pem_files(cert, key, None)?),
+        _ => TlsSetting::Generate,
+    })
+}
+
+fn smtp_options(args: &ServeArgs) -> anyhow::Result<SmtpOptions> {
+    let mut options = SmtpOptions::default();
+    let config = &mut options.config;
+    config.require_auth = args.require_auth;
+    config.require_tls_for_auth = !args.allow_plaintext_auth;
+    config.accept_any_recipient = args.accept_any_recipient;
+    config.max_message_size = Some(args.max_message_size);
+    options.trace_headers = args.trace_headers;
+    let ext = &mut config.extensions;
+    for name in &args.disabled {
+        match name.to_ascii_lowercase().as_str() {
+            "pipelining" => ext.pipelining = false,
+            "size" => ext.size = false,
+            "8bitmime" => ext.eight_bit_mime = false,
+            "smtputf8" => ext.smtputf8 = false,
+            "enhancedstatuscodes" => ext.enhanced_status_codes = false,
+            "chunking" => ext.chunking = false,
+            "dsn" => ext.dsn = false,
+            "starttls" => ext.starttls = false,
+            "auth" => ext.auth.clear(),
+            other => match Mechanism::from_name(other) {
+                Some(mechanism) => ext.auth.retain(|m| *m != mechanism),
+                None => bail!("--disable {other}: not an SMTP extension or AUTH mechanism mailrig knows"),
+            },
+        }
+    }
+    Ok(options)
+}
+
+/// Prints what is running, for people.
+fn announce(server: &Server, store: &Store, ca: Option<&Path>) {
+    println!("mailrig is serving (Ctrl-C stops it)");
+    for bound in server.listeners() {
+        println!("  {:<11} {}", bound.name, bound.addr);
+    }
+    match ca {
+        Some(path) => println!(
+            "  CA          {} (trust it in your client; the certificate names localhost)",
+            path.display()
+        ),
+        None => println!("  TLS         off"),
+    }
+    for user in store.users() {
+        println!(
+            "  user        {} / {}  <{}>",
+            user.login,
+            user.password,
+            user.addresses.join(", ")
+        );
+    }
+}
+
+fn write_ready_file(path: &Path, server: &Server, store: &Store, ca: Option<&Path>) -> anyhow::Result<()> {
+    let mut ready = serde_json::Map::new();
+    for bound in server.listeners() {
+        ready.insert(bound.name.to_owned(), bound.addr.to_string().into());
+    }
+    ready.insert("ca".to_owned(), ca.map(|p| p.display().to_string()).into());
+    let users: Vec<serde_json::Value> = store
+        .users()
+        .iter()
+        .map(
+            |u| serde_json::json!({"login": u.login, "password": u.password, "address": u.addresses.first()}),
+        )
+        .collect();
+    ready.insert("users".to_owned(), users.into());
+    let text = serde_json::to_string_pretty(&serde_json::Value::Object(ready))?;
+    // Write then rename, so a script polling for the file never reads half of it.
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, text).with_context(|| format!("cannot write {}", partial.display()))?;
+    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Logs every accepted message and, with `--out`, writes it as `messages/N.eml`.
+async fn save_messages(delivered: std::sync::Arc<tokio::sync::Notify>, store: Store, out: Option<PathBuf>) {
+    let mut seen = 0;
+    loop {
+        let notified = delivered.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        for envelope in store.envelopes().iter().skip(seen) {
+            tracing::info!(session = envelope.session_id, from = %envelope.mail_from, to = ?envelope.rcpt_to, bytes = envelope.data.len(), "message accepted");
+        }
+        if let Some(dir) = &out
+            && let Err(e) = save_messages_now(&store, dir, &mut seen)
+        {
+            tracing::warn!(error = %e, "cannot save a message");
+        }
+        seen = store.envelopes().len().max(seen);
+        notified.await;
+    }
+}
+
+fn save_messages_now(store: &Store, dir: &Path, seen: &mut usize) -> anyhow::Result<()> {
+    let messages = dir.join("messages");
+    std::fs::create_dir_all(&messages)?;
+    let envelopes = store.envelopes();
+    for (i, envelope) in envelopes.iter().enumerate().skip(*seen) {
+        std::fs::write(messages.join(format!("{:04}.eml", i + 1)), &envelope.data)?;
+    }
+    *seen = envelopes.len();
+    Ok(())
+}
+
+fn save_transcripts(transcript: &mailrig_transcript::Transcript, dir: &Path) -> anyhow::Result<()> {
+    let target = dir.join("transcripts");
+    std::fs::create_dir_all(&target)?;
+    for session in &transcript.sessions {
+        let one = mailrig_transcript::Transcript {
+            sessions: vec![session.clone()],
+        };
+        let options = RecordOptions {
+            name: session.name.clone(),
+            redact: false,
+            redact_credentials: true,
+        };
+        let text = print_transcript(&one, &options);
+        std::fs::write(target.join(format!("{}.scenario", session.name)), text)?;
+    }
+    Ok(())
+}
