@@ -2,3 +2,6 @@
 
 // Every shipped scenario: how mailrig reads it, snapshotted.
 mod scenarios;
+
+// Real SMTP clients as subprocesses against a Rig.
+mod smtp_clients;

@@ -344,9 +344,17 @@ impl Recorder {
             self.drain(session, Side::Client, true);
             self.drain(session, Side::Server, true);
         }
+        // A recording whose client lines lost their credentials can only be replayed as the
+        // server (the client supplies them); say so, so the file stays a valid scenario.
+        let client_holes = self.body.iter().any(|item| {
+            matches!(item, Item::Step(Step { kind: StepKind::Line(l), .. })
+                if l.side == Side::Client && l.parts.iter().any(|p| matches!(p, Part::Hole(_))))
+        });
+        let plays = (client_holes && !self.redact).then_some(crate::scenario::Role::Server);
         let header = Header {
             name,
             sessions: self.decls,
+            plays,
             ..Header::default()
         };
         Scenario {

@@ -167,4 +167,6 @@ fn credentials_only_redaction_keeps_everything_else_exact() {
     assert!(!text.contains("c2VjcmV0"), "{text}");
     assert!(text.contains("a C: A001 STARTTLS"), "tags stay");
     assert!(text.contains("APPENDUID 1764100000 7"), "other values stay");
+    let scenario = crate::parse("r.scenario", &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(scenario.header.plays, Some(crate::scenario::Role::Server));
 }
