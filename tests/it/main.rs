@@ -5,3 +5,6 @@ mod scenarios;
 
 // Real SMTP clients as subprocesses against a Rig.
 mod smtp_clients;
+
+// Hostile clients over real sockets: STARTTLS injection, smuggling, huge lines.
+mod hostile;

@@ -180,3 +180,130 @@ fn shipped_scenarios_are_valid_and_canonical() {
         .assert()
         .success();
 }
+
+/// Reads one SMTP reply (all its lines).
+fn smtp_reply(reader: &mut impl std::io::BufRead) -> String {
+    let mut all = String::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("read");
+        all.push_str(&line);
+        if line.len() < 4 || line.as_bytes()[3] != b'-' {
+            return all;
+        }
+    }
+}
+
+#[test]
+fn serve_writes_a_ready_file_stores_mail_and_stops_cleanly_on_sigint() {
+    use std::io::{BufReader, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    let out = dir.path().join("out");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("mailrig"))
+        .args([
+            "serve",
+            "--smtp",
+            "127.0.0.1:0",
+            "--submission",
+            "127.0.0.1:0",
+            "--smtps",
+            "127.0.0.1:0",
+        ])
+        .args(["--user", "carol:pw:carol@example.test", "--ready-file"])
+        .arg(&ready)
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mailrig serve starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(std::time::Instant::now() < deadline, "no ready file within 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let info: serde_json::Value = serde_json::from_str(&fs::read_to_string(&ready).unwrap()).expect("JSON");
+    for key in ["smtp", "submission", "smtps"] {
+        assert!(
+            info[key].as_str().is_some_and(|a| a.starts_with("127.0.0.1:")),
+            "{key} in {info}"
+        );
+    }
+    let ca = info["ca"].as_str().expect("ca path");
+    assert!(
+        fs::read_to_string(ca)
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+    assert_eq!(info["users"][0]["login"], "carol");
+    assert_eq!(info["users"][0]["address"], "carol@example.test");
+
+    let smtp = std::net::TcpStream::connect(info["smtp"].as_str().unwrap()).expect("connect");
+    let mut smtp = BufReader::new(smtp);
+    assert!(smtp_reply(&mut smtp).starts_with("220 "));
+    smtp.get_mut()
+        .write_all(b"EHLO t\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<carol@example.test>\r\nDATA\r\n")
+        .unwrap();
+    for code in ["250", "250", "250", "354"] {
+        assert!(smtp_reply(&mut smtp).starts_with(code));
+    }
+    smtp.get_mut()
+        .write_all(b"Subject: cli\r\n\r\nhi\r\n.\r\nQUIT\r\n")
+        .unwrap();
+    assert!(smtp_reply(&mut smtp).starts_with("250 "));
+    assert!(smtp_reply(&mut smtp).starts_with("221 "));
+
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("exits");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("carol / pw"), "credentials are printed: {stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("message accepted"),
+        "one log line per message: {stderr}"
+    );
+    assert_eq!(
+        fs::read(out.join("messages/0001.eml")).unwrap(),
+        b"Subject: cli\r\n\r\nhi\r\n"
+    );
+    let transcript = fs::read_to_string(out.join("transcripts/smtp1.scenario")).expect("transcript written");
+    assert!(
+        transcript.contains("C: RCPT TO:<carol@example.test>"),
+        "{transcript}"
+    );
+    mailrig()
+        .arg("check")
+        .arg(out.join("transcripts"))
+        .assert()
+        .success();
+}
+
+#[test]
+fn serve_rejects_bad_options_with_exit_2() {
+    mailrig()
+        .args(["serve", "--user", "nocolons"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("LOGIN:PASSWORD:ADDRESS"));
+    mailrig()
+        .args(["serve", "--smtp", "off", "--submission", "off", "--smtps", "off"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nothing to serve"));
+    mailrig()
+        .args(["serve", "--disable", "teleport"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("teleport"));
+}
