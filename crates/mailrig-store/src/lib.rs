@@ -342,6 +342,13 @@ impl Store {
             .clone()
     }
 
+    /// The messages accepted over SMTP after the first `start` ones (cheap for watchers that
+    /// remember how many they have seen).
+    pub fn envelopes_since(&self, start: usize) -> Vec<Envelope> {
+        let envelopes = self.inner.envelopes.lock().unwrap_or_else(PoisonError::into_inner);
+        envelopes.get(start..).map(<[Envelope]>::to_vec).unwrap_or_default()
+    }
+
     /// How many messages have been accepted over SMTP so far.
     pub fn version(&self) -> u64 {
         self.inner.version.load(Ordering::SeqCst)

@@ -40,6 +40,9 @@ enum Command {
     /// stops cleanly on Ctrl-C. With port 0 and --ready-file, scripts learn the ports from the
     /// JSON file.
     Serve(Box<crate::serve::ServeArgs>),
+    /// Measure performance (see docs/performance.md); build with --release for real numbers.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
     /// Rewrite scenario files in canonical form (the form `mailrig record` writes).
     ///
     /// Directories are searched recursively for `*.scenario` files. Comments and single blank
@@ -59,6 +62,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { paths, quiet } => check(&paths, quiet),
         Command::Fmt { paths, check } => fmt(&paths, check),
+        Command::Bench(command) => crate::bench::bench(command),
         Command::Serve(args) => {
             init_logging();
             crate::serve::serve(*args)

@@ -234,11 +234,14 @@ impl Rig {
         P: Fn(&Envelope) -> bool,
     {
         let deadline = tokio::time::Instant::now() + timeout;
+        let mut seen = 0;
         loop {
             let notified = self.server.delivered().notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Some(found) = self.store().envelopes().into_iter().find(|e| predicate(e)) {
+            let fresh = self.store().envelopes_since(seen);
+            seen += fresh.len();
+            if let Some(found) = fresh.into_iter().find(|e| predicate(e)) {
                 return Ok(found);
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {

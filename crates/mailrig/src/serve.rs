@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -14,6 +16,7 @@ use mailrig_server::{Server, ServerConfig, TlsSetting};
 use mailrig_smtp::Mechanism;
 use mailrig_store::fixture::Seed;
 use mailrig_transcript::record::{RecordOptions, print_transcript};
+use tokio::sync::Notify;
 
 /// `mailrig serve` options.
 #[derive(Debug, Args)]
@@ -113,18 +116,22 @@ async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.ready_file {
         write_ready_file(path, &server, &store, ca.as_deref())?;
     }
+    let saved = Arc::new(AtomicUsize::new(0));
     let saver = tokio::spawn(save_messages(
         server.delivered().clone(),
         store.clone(),
         args.out.clone(),
+        saved.clone(),
     ));
     tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
     eprintln!("mailrig: stopping");
     saver.abort();
     let transcript = server.transcript();
     server.shutdown(Duration::from_secs(2)).await;
+    // The saver may have been stopped mid-way: save (and log) whatever it had not reached.
+    let mut seen = saved.load(Ordering::SeqCst);
+    save_messages_now(&store, args.out.as_deref(), &mut seen)?;
     if let Some(dir) = &args.out {
-        save_messages_now(&store, dir, &mut 0)?;
         save_transcripts(&transcript, dir)?;
     }
     Ok(ExitCode::SUCCESS)
@@ -263,33 +270,37 @@ fn write_ready_file(path: &Path, server: &Server, store: &Store, ca: Option<&Pat
 }
 
 /// Logs every accepted message and, with `--out`, writes it as `messages/N.eml`.
-async fn save_messages(delivered: std::sync::Arc<tokio::sync::Notify>, store: Store, out: Option<PathBuf>) {
-    let mut seen = 0;
+async fn save_messages(delivered: Arc<Notify>, store: Store, out: Option<PathBuf>, saved: Arc<AtomicUsize>) {
     loop {
         let notified = delivered.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        for envelope in store.envelopes().iter().skip(seen) {
-            tracing::info!(session = envelope.session_id, from = %envelope.mail_from, to = ?envelope.rcpt_to, bytes = envelope.data.len(), "message accepted");
-        }
-        if let Some(dir) = &out
-            && let Err(e) = save_messages_now(&store, dir, &mut seen)
-        {
+        let mut seen = saved.load(Ordering::SeqCst);
+        if let Err(e) = save_messages_now(&store, out.as_deref(), &mut seen) {
             tracing::warn!(error = %e, "cannot save a message");
         }
-        seen = store.envelopes().len().max(seen);
+        saved.store(seen, Ordering::SeqCst);
         notified.await;
     }
 }
 
-fn save_messages_now(store: &Store, dir: &Path, seen: &mut usize) -> anyhow::Result<()> {
-    let messages = dir.join("messages");
-    std::fs::create_dir_all(&messages)?;
-    let envelopes = store.envelopes();
-    for (i, envelope) in envelopes.iter().enumerate().skip(*seen) {
-        std::fs::write(messages.join(format!("{:04}.eml", i + 1)), &envelope.data)?;
+/// Logs (and with `dir`, saves) the messages accepted since the first `seen`.
+fn save_messages_now(store: &Store, dir: Option<&Path>, seen: &mut usize) -> anyhow::Result<()> {
+    let fresh = store.envelopes_since(*seen);
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir.join("messages"))?;
     }
-    *seen = envelopes.len();
+    for (offset, envelope) in fresh.iter().enumerate() {
+        let number = *seen + offset + 1;
+        tracing::info!(number, session = envelope.session_id, from = %envelope.mail_from, to = ?envelope.rcpt_to, bytes = envelope.data.len(), "message accepted");
+        if let Some(dir) = dir {
+            std::fs::write(
+                dir.join("messages").join(format!("{number:04}.eml")),
+                &envelope.data,
+            )?;
+        }
+    }
+    *seen += fresh.len();
     Ok(())
 }
 
