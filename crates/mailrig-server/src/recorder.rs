@@ -1,16 +1,25 @@
 //! Recording every connection as a [`SessionRecord`], retrievable while the server runs.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use mailrig_transcript::scenario::{Protocol, Side};
 use mailrig_transcript::{SessionRecord, Transcript};
 
-/// All sessions recorded by one server, in the order they started.
+/// All sessions recorded by one server, in the order they started. With a limit, only the
+/// most recent sessions are kept, so a long-running server's memory stays bounded.
 #[derive(Debug, Clone)]
 pub struct Recordings {
     start: Instant,
-    sessions: Arc<Mutex<Vec<Arc<Mutex<SessionRecord>>>>>,
+    sessions: Arc<Mutex<Kept>>,
+}
+
+#[derive(Debug, Default)]
+struct Kept {
+    sessions: VecDeque<Arc<Mutex<SessionRecord>>>,
+    started: usize,
+    limit: Option<usize>,
 }
 
 /// The recording of one connection.
@@ -29,26 +38,44 @@ impl Recordings {
         }
     }
 
+    /// Keeps only the `limit` most recent sessions (`None`: all).
+    pub fn with_limit(limit: Option<usize>) -> Recordings {
+        let recordings = Recordings::new();
+        recordings.lock().limit = limit;
+        recordings
+    }
+
     /// Starts recording a new connection named `{protocol}{n}` (`smtp1`, `imaps3`, ...).
     pub fn begin(&self, protocol: Protocol) -> Recorder {
-        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        let name = format!("{}{}", protocol.keyword(), sessions.len() + 1);
+        let mut kept = self.lock();
+        kept.started += 1;
+        let name = format!("{}{}", protocol.keyword(), kept.started);
         let record = Arc::new(Mutex::new(SessionRecord::new(name, protocol)));
-        sessions.push(record.clone());
+        kept.sessions.push_back(record.clone());
+        if let Some(limit) = kept.limit {
+            while kept.sessions.len() > limit {
+                kept.sessions.pop_front();
+            }
+        }
         Recorder {
             start: self.start,
             record,
         }
     }
 
-    /// A copy of everything recorded so far.
+    /// A copy of everything recorded (and kept) so far.
     pub fn transcript(&self) -> Transcript {
-        let sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        let sessions = sessions
+        let kept = self.lock();
+        let sessions = kept
+            .sessions
             .iter()
             .map(|r| r.lock().unwrap_or_else(PoisonError::into_inner).clone())
             .collect();
         Transcript { sessions }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -91,5 +118,25 @@ impl Recorder {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SessionRecord> {
         self.record.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_keeps_the_most_recent_sessions_and_names_stay_unique() {
+        let recordings = Recordings::with_limit(Some(2));
+        for _ in 0..3 {
+            recordings.begin(Protocol::Smtp).data(Side::Client, b"x");
+        }
+        let names: Vec<String> = recordings
+            .transcript()
+            .sessions
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["smtp2", "smtp3"]);
     }
 }

@@ -83,6 +83,8 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// The mail store the servers share.
     pub store: Store,
+    /// Keep the transcripts of at most this many recent sessions (`None`: every session).
+    pub keep_transcripts: Option<usize>,
 }
 
 impl ServerConfig {
@@ -96,6 +98,7 @@ impl ServerConfig {
             limits: Limits::default(),
             max_connections: 1000,
             store,
+            keep_transcripts: None,
         }
     }
 }
@@ -136,7 +139,7 @@ impl Server {
             Some(identity) => Some(TlsAcceptor::from(identity.server_config()?)),
             None => None,
         };
-        let recordings = Recordings::new();
+        let recordings = Recordings::with_limit(config.keep_transcripts);
         let delivered = Arc::new(Notify::new());
         let mut specs = Vec::new();
         for (service, addr) in &config.listeners {

@@ -128,10 +128,10 @@ impl Backend for StoreBackend {
 
     fn deliver(&mut self, envelope: &Envelope) -> Result<(), DeliveryError> {
         let now = unix_now();
-        let data = if self.trace {
-            with_trace_headers(envelope, now)
+        let data: Arc<[u8]> = if self.trace {
+            with_trace_headers(envelope, now).into()
         } else {
-            envelope.data.clone()
+            envelope.data.as_slice().into()
         };
         let mut delivered_to: Vec<String> = Vec::new();
         for rcpt in &envelope.rcpt_to {
@@ -141,6 +141,7 @@ impl Backend for StoreBackend {
             if delivered_to.contains(&login) {
                 continue;
             }
+            // Every mailbox and the envelope log share one copy of the bytes.
             self.store
                 .deliver(&login, data.clone(), now)
                 .map_err(|e| DeliveryError::Temporary(e.to_string()))?;
@@ -150,7 +151,7 @@ impl Backend for StoreBackend {
             session_id: self.session_id,
             mail_from: envelope.mail_from.clone(),
             rcpt_to: envelope.rcpt_to.clone(),
-            data: data.into(),
+            data,
             received_at: now,
         });
         self.delivered.notify_waiters();

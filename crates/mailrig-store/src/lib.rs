@@ -278,7 +278,7 @@ impl Store {
         &self,
         login: &str,
         mailbox: &str,
-        raw: Vec<u8>,
+        raw: impl Into<Arc<[u8]>>,
         flags: BTreeSet<String>,
         internal_date: i64,
     ) -> Result<Appended, StoreError> {
@@ -305,7 +305,14 @@ impl Store {
     }
 
     /// Delivers a message to the user's INBOX, with no flags.
-    pub fn deliver(&self, login: &str, raw: Vec<u8>, internal_date: i64) -> Result<Appended, StoreError> {
+    /// `raw` may be an `Arc<[u8]>` shared with other mailboxes or the envelope log, so one
+    /// message sent to many recipients is kept once.
+    pub fn deliver(
+        &self,
+        login: &str,
+        raw: impl Into<Arc<[u8]>>,
+        internal_date: i64,
+    ) -> Result<Appended, StoreError> {
         self.append(login, "INBOX", raw, BTreeSet::new(), internal_date)
     }
 
@@ -345,8 +352,15 @@ impl Store {
     /// The messages accepted over SMTP after the first `start` ones (cheap for watchers that
     /// remember how many they have seen).
     pub fn envelopes_since(&self, start: usize) -> Vec<Envelope> {
-        let envelopes = self.inner.envelopes.lock().unwrap_or_else(PoisonError::into_inner);
-        envelopes.get(start..).map(<[Envelope]>::to_vec).unwrap_or_default()
+        let envelopes = self
+            .inner
+            .envelopes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        envelopes
+            .get(start..)
+            .map(<[Envelope]>::to_vec)
+            .unwrap_or_default()
     }
 
     /// How many messages have been accepted over SMTP so far.

@@ -70,6 +70,9 @@ pub(crate) struct ServeArgs {
     /// session's transcript (transcripts/NAME.scenario) here.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Keep the transcripts of this many recent sessions in memory (and in --out at exit).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    keep_transcripts: usize,
     /// Once every listener accepts connections, write a JSON object with each listener's
     /// "HOST:PORT", "ca" (the CA file) and "users" here.
     #[arg(long, value_name = "FILE")]
@@ -97,6 +100,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.listeners = listeners(&args)?;
     config.tls = tls(&args)?;
     config.smtp = smtp_options(&args)?;
+    config.keep_transcripts = Some(args.keep_transcripts);
     let server = Server::start(config).await?;
     let out = args
         .out
