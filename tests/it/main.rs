@@ -8,3 +8,6 @@ mod smtp_clients;
 
 // Hostile clients over real sockets: STARTTLS injection, smuggling, huge lines.
 mod hostile;
+
+// The Rig test API: fixtures, waiting for mail, redacted transcripts.
+mod rig;

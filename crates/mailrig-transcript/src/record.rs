@@ -24,8 +24,8 @@ pub struct RecordOptions {
     /// The scenario's `name:`.
     pub name: String,
     /// Replace values that change from run to run (tags, dates, UIDVALIDITY, ports, sizes,
-    /// credentials) with holes, for snapshots. The result documents a run; it is not meant to
-    /// be replayed.
+    /// credentials) with holes and leave out write boundaries, for snapshots. The result
+    /// documents a run; it is not meant to be replayed.
     pub redact: bool,
     /// Replace credentials (IMAP `LOGIN` and `AUTHENTICATE`, SMTP `AUTH`, and every client line
     /// of a SASL exchange) with holes, keeping everything else exact. Implied by `redact`.
@@ -242,7 +242,8 @@ impl Recorder {
             trim_crlf(&mut parts);
         }
         let continues_run = matches!(self.body.last(), Some(Item::Step(Step { session: s, kind: StepKind::Line(l), .. })) if *s == session && l.side == side);
-        if continues_run && starts_write {
+        // Write boundaries depend on timing, so snapshots (redacted output) leave them out.
+        if continues_run && starts_write && !self.redact {
             parts.insert(0, Part::Split);
         }
         let line = Line {
@@ -270,7 +271,7 @@ impl Recorder {
         let mut parts = Vec::new();
         let mut all_inline = true;
         let mut start = 0;
-        let mut cuts: Vec<usize> = splits.to_vec();
+        let mut cuts: Vec<usize> = if self.redact { Vec::new() } else { splits.to_vec() };
         let literals = if family == Family::Imap {
             literal_spans(bytes)
         } else {
