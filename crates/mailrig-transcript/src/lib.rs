@@ -66,8 +66,3 @@ pub use scenario::Scenario;
 
 pub use transcript::{SessionRecord, Transcript};
 pub use verify::{Report, verify, verify_prefix};
-
-/// The README's Rust examples are compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;

@@ -23,3 +23,8 @@ pub mod rig;
 pub use mailrig_server::{Service, SmtpOptions, tls::Identity};
 pub use mailrig_store::{Envelope, Message, Store, User};
 pub use rig::{Rig, RigBuilder, RigError};
+
+/// The README's Rust examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
