@@ -1,277 +1,313 @@
-//! Seeding a store: a TOML description of users and messages, `.eml` files, mbox files.
-//! Parsing only; the caller reads files (`docs/fixtures.md` documents the TOML format).
+//! Seeding a store from a TOML description (`docs/fixtures.md` documents the format). This
+//! module only parses; the caller reads message files through the `load` callback.
 
-use std::collections::BTreeSet;
+use std::ops::Range;
 
 use serde::Deserialize;
+use toml::Spanned;
 
-use crate::{Store, StoreError, User};
+use crate::mailbox_name::INBOX;
+use crate::mbox::{crlf, maildir_flags, parse_mbox};
+use crate::{Flags, SpecialUse, Store, StoreError, User};
 
-/// A parsed TOML fixture.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A parsed, checked TOML fixture: users, extra mailboxes and messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Seed {
-    /// Users to create.
-    #[serde(default)]
-    pub users: Vec<SeedUser>,
-    /// Extra mailboxes to create (besides the default ones).
-    #[serde(default)]
+    /// `[[users]]`: users to create, each with the default mailboxes.
+    pub users: Vec<User>,
+    /// `[[mailboxes]]`: mailboxes to create besides the default ones.
     pub mailboxes: Vec<SeedMailbox>,
-    /// Messages to append, in order.
-    #[serde(default)]
+    /// `[[messages]]`: messages to append, in order.
     pub messages: Vec<SeedMessage>,
 }
 
-/// `[[users]]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedUser {
-    /// Login name.
-    pub login: String,
-    /// Password.
-    pub password: String,
-    /// Addresses delivered to this user.
-    #[serde(default)]
-    pub addresses: Vec<String>,
-}
-
-/// `[[mailboxes]]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One `[[mailboxes]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedMailbox {
-    /// Whose.
+    /// Whose (a login).
     pub user: String,
-    /// Its name (`/` separates levels).
+    /// Its full name (`/` separates levels; missing levels above are created).
     pub name: String,
+    /// Its special-use attribute (`special_use = "\\Archive"`).
+    pub special_use: Option<SpecialUse>,
+    /// Whether to subscribe it (`subscribed`, default true).
+    pub subscribed: bool,
 }
 
-/// `[[messages]]`: exactly one of `file` and `raw`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One `[[messages]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedMessage {
-    /// Whose.
+    /// Whose (a login).
     pub user: String,
-    /// Which mailbox (default `INBOX`).
-    #[serde(default = "inbox")]
+    /// Which mailbox (`mailbox`, default `INBOX`).
     pub mailbox: String,
-    /// A file with the message, relative to the fixture file, read byte for byte.
-    pub file: Option<String>,
-    /// The message inline; bare LF line endings become CRLF.
-    pub raw: Option<String>,
-    /// Flags and keywords, e.g. `["\\Seen", "$Important"]`.
-    #[serde(default)]
-    pub flags: Vec<String>,
-    /// Internal date, unix seconds (default 0).
-    #[serde(default)]
+    /// Where the bytes come from.
+    pub source: MessageSource,
+    /// Its flags (`flags`), added to those of a maildir file name.
+    pub flags: Flags,
+    /// Its internal date in unix seconds (`internal_date`, default 0).
     pub internal_date: i64,
 }
 
-fn inbox() -> String {
-    "INBOX".to_owned()
+/// Where a seeded message's bytes come from: exactly one of `file`, `raw` and `mbox`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageSource {
+    /// `file = "..."`: one message, read byte for byte through `load`. A maildir info suffix
+    /// in the name (`...:2,FS`) adds flags (see [`maildir_flags`]).
+    File(String),
+    /// `raw = """..."""`: the message inline; bare LF line endings were turned into CRLF.
+    Raw(Vec<u8>),
+    /// `mbox = "..."`: every message of an mbox file read through `load` (see
+    /// [`parse_mbox`]), all with the entry's flags and internal date.
+    Mbox(String),
 }
 
-/// Why a fixture could not be used.
+/// Why a fixture could not be parsed or applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FixtureError {
-    /// The TOML is malformed or has unknown fields.
+    /// The TOML is malformed, has an unknown field, or a value is invalid (a flag, a special
+    /// use, a message with no or several sources). Positions are 1-based.
     #[error("line {line}, column {col}: {message}")]
     Toml {
         /// 1-based line.
         line: usize,
-        /// 1-based column.
+        /// 1-based column, in characters.
         col: usize,
         /// What is wrong.
         message: String,
     },
-    /// A message has neither or both of `file` and `raw`.
-    #[error("message {0}: give exactly one of `file` and `raw`")]
-    MessageSource(usize),
-    /// A file could not be loaded.
+    /// A message file could not be loaded.
     #[error("message {index}: cannot read {path}: {reason}")]
     Load {
-        /// Which message (0-based).
+        /// Which message (0-based, in file order).
         index: usize,
-        /// The file.
+        /// The file, as written in the fixture.
         path: String,
-        /// Why.
+        /// Why, as `load` said.
         reason: String,
     },
-    /// The store refused an operation.
+    /// The store refused a user or mailbox (e.g. a user that exists already).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The store refused a message (e.g. its user or mailbox does not exist).
+    #[error("message {index}: {source}")]
+    Message {
+        /// Which message (0-based, in file order).
+        index: usize,
+        /// Why.
+        source: StoreError,
+    },
 }
 
 impl Seed {
-    /// Parses a TOML fixture.
+    /// Parses and checks a TOML fixture. Every error carries a line and column.
     pub fn from_toml(text: &str) -> Result<Seed, FixtureError> {
-        toml::from_str(text).map_err(|e| {
-            let (line, col) = e.span().map_or((1, 1), |span| line_col(text, span.start));
-            FixtureError::Toml {
-                line,
-                col,
-                message: e.message().to_owned(),
-            }
+        let raw: RawSeed = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            error_at(text, span, e.message().trim_end())
+        })?;
+        let at = |span: Range<usize>, message: String| error_at(text, span, &message);
+        Ok(Seed {
+            users: raw.users.into_iter().map(RawUser::into_user).collect(),
+            mailboxes: raw
+                .mailboxes
+                .into_iter()
+                .map(|m| m.into_inner().check(&at))
+                .collect::<Result<_, _>>()?,
+            messages: raw
+                .messages
+                .into_iter()
+                .map(|m| RawMessage::check(m, &at))
+                .collect::<Result<_, _>>()?,
         })
     }
 }
 
 impl Store {
-    /// Creates the seed's users and mailboxes and appends its messages. `load` reads a
-    /// message file given as written in the fixture.
+    /// Creates the seed's users and mailboxes, then appends its messages in order. `load`
+    /// reads a `file` or `mbox` path exactly as written in the fixture (resolving it, e.g.
+    /// against the fixture's directory, is the caller's business).
     pub fn apply<F>(&self, seed: &Seed, mut load: F) -> Result<(), FixtureError>
     where
         F: FnMut(&str) -> Result<Vec<u8>, String>,
     {
         for user in &seed.users {
-            self.add_user(User::new(&user.login, &user.password, user.addresses.clone()))?;
+            self.add_user(user.clone())?;
         }
         for mailbox in &seed.mailboxes {
-            self.create_mailbox(&mailbox.user, &mailbox.name)?;
+            match mailbox.special_use {
+                Some(special_use) => {
+                    self.create_special_use_mailbox(&mailbox.user, &mailbox.name, special_use)?
+                }
+                None => self.create_mailbox(&mailbox.user, &mailbox.name)?,
+            }
+            if mailbox.subscribed {
+                self.subscribe(&mailbox.user, &mailbox.name)?;
+            }
         }
         for (index, message) in seed.messages.iter().enumerate() {
-            let raw = match (&message.file, &message.raw) {
-                (Some(path), None) => load(path).map_err(|reason| FixtureError::Load {
-                    index,
-                    path: path.clone(),
-                    reason,
-                })?,
-                (None, Some(raw)) => crlf(raw.as_bytes()),
-                _ => return Err(FixtureError::MessageSource(index)),
-            };
-            let flags: BTreeSet<String> = message.flags.iter().cloned().collect();
-            self.append(&message.user, &message.mailbox, raw, flags, message.internal_date)?;
+            self.apply_message(index, message, &mut load)?;
+        }
+        Ok(())
+    }
+
+    fn apply_message<F>(&self, index: usize, message: &SeedMessage, load: &mut F) -> Result<(), FixtureError>
+    where
+        F: FnMut(&str) -> Result<Vec<u8>, String>,
+    {
+        let mut load = |path: &String| {
+            load(path).map_err(|reason| FixtureError::Load {
+                index,
+                path: path.clone(),
+                reason,
+            })
+        };
+        let mut flags = message.flags.clone();
+        let bodies = match &message.source {
+            MessageSource::Raw(raw) => vec![raw.clone()],
+            MessageSource::File(path) => {
+                flags.extend(maildir_flags(path).iter());
+                vec![load(path)?]
+            }
+            MessageSource::Mbox(path) => parse_mbox(&load(path)?),
+        };
+        for raw in bodies {
+            self.append(
+                &message.user,
+                &message.mailbox,
+                raw,
+                flags.clone(),
+                message.internal_date,
+            )
+            .map_err(|source| FixtureError::Message { index, source })?;
         }
         Ok(())
     }
 }
 
-/// Splits an mbox file into messages (mboxo and mboxrd): a line starting with `From ` at the
-/// start of the file or after a blank line begins a message; `>From ` (and `>>From `, ...)
-/// lose one `>`. Messages with bare LF line endings get CRLF.
-pub fn parse_mbox(bytes: &[u8]) -> Vec<Vec<u8>> {
-    let mut messages: Vec<Vec<u8>> = Vec::new();
-    let mut current: Option<Vec<u8>> = None;
-    let mut previous_blank = true;
-    for line in bytes.split_inclusive(|b| *b == b'\n') {
-        let content = line.strip_suffix(b"\n").unwrap_or(line);
-        let content = content.strip_suffix(b"\r").unwrap_or(content);
-        if previous_blank && content.starts_with(b"From ") {
-            if let Some(done) = current.take() {
-                messages.push(finish_mbox_message(done));
-            }
-            current = Some(Vec::new());
-            previous_blank = false;
-            continue;
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSeed {
+    #[serde(default)]
+    users: Vec<RawUser>,
+    #[serde(default)]
+    mailboxes: Vec<Spanned<RawMailbox>>,
+    #[serde(default)]
+    messages: Vec<Spanned<RawMessage>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    login: String,
+    password: String,
+    #[serde(default)]
+    addresses: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMailbox {
+    user: String,
+    name: String,
+    special_use: Option<Spanned<String>>,
+    subscribed: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMessage {
+    user: String,
+    mailbox: Option<String>,
+    file: Option<String>,
+    raw: Option<String>,
+    mbox: Option<String>,
+    #[serde(default)]
+    flags: Vec<Spanned<String>>,
+    #[serde(default)]
+    internal_date: i64,
+}
+
+impl RawUser {
+    fn into_user(self) -> User {
+        User {
+            login: self.login,
+            password: self.password,
+            addresses: self.addresses,
         }
-        previous_blank = content.is_empty();
-        let Some(message) = current.as_mut() else { continue };
-        let unquoted = match content.iter().position(|b| *b != b'>') {
-            Some(n) if n > 0 && content[n..].starts_with(b"From ") => &content[1..],
-            _ => content,
+    }
+}
+
+impl RawMailbox {
+    fn check<E>(self, at: &E) -> Result<SeedMailbox, FixtureError>
+    where
+        E: Fn(Range<usize>, String) -> FixtureError,
+    {
+        let special_use = match self.special_use {
+            None => None,
+            Some(text) => Some(
+                SpecialUse::parse(text.get_ref())
+                    .ok_or_else(|| at(text.span(), format!("unknown special use {:?}", text.get_ref())))?,
+            ),
         };
-        message.extend_from_slice(unquoted);
-        message.extend_from_slice(b"\r\n");
+        Ok(SeedMailbox {
+            user: self.user,
+            name: self.name,
+            special_use,
+            subscribed: self.subscribed.unwrap_or(true),
+        })
     }
-    if let Some(done) = current {
-        messages.push(finish_mbox_message(done));
-    }
-    messages
 }
 
-/// Drops the blank line that separates a message from the next `From ` line.
-fn finish_mbox_message(mut message: Vec<u8>) -> Vec<u8> {
-    if message.ends_with(b"\r\n\r\n") {
-        message.truncate(message.len() - 2);
-    }
-    message
-}
-
-/// Turns bare LF into CRLF; CRLF stays.
-fn crlf(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 40);
-    for (i, b) in bytes.iter().enumerate() {
-        if *b == b'\n' && (i == 0 || bytes[i - 1] != b'\r') {
-            out.push(b'\r');
+impl RawMessage {
+    fn check<E>(spanned: Spanned<RawMessage>, at: &E) -> Result<SeedMessage, FixtureError>
+    where
+        E: Fn(Range<usize>, String) -> FixtureError,
+    {
+        let span = spanned.span();
+        let message = spanned.into_inner();
+        let source = match (message.file, message.raw, message.mbox) {
+            (Some(file), None, None) => MessageSource::File(file),
+            (None, Some(raw), None) => MessageSource::Raw(crlf(raw.as_bytes())),
+            (None, None, Some(mbox)) => MessageSource::Mbox(mbox),
+            _ => {
+                let problem = "a message needs exactly one of `file`, `raw` and `mbox`";
+                return Err(at(span, problem.to_owned()));
+            }
+        };
+        let mut flags = Flags::new();
+        for flag in message.flags {
+            let parsed = flag
+                .get_ref()
+                .parse()
+                .map_err(|e| at(flag.span(), format!("{e}")))?;
+            flags.insert(parsed);
         }
-        out.push(*b);
+        Ok(SeedMessage {
+            user: message.user,
+            mailbox: message.mailbox.unwrap_or_else(|| INBOX.to_owned()),
+            source,
+            flags,
+            internal_date: message.internal_date,
+        })
     }
-    out
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
+/// An error at the start of `span` in `text`.
+fn error_at(text: &str, span: Range<usize>, message: &str) -> FixtureError {
+    let mut start = span.start.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let before = &text[..start];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
+    FixtureError::Toml {
+        line,
+        col,
+        message: message.to_owned(),
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SEED: &str = r#"
-[[users]]
-login = "alice"
-password = "secret"
-addresses = ["alice@example.test"]
-
-[[mailboxes]]
-user = "alice"
-name = "Archive/2026"
-
-[[messages]]
-user = "alice"
-raw = """
-Subject: one
-
-hello
-"""
-flags = ["\\Seen"]
-
-[[messages]]
-user = "alice"
-mailbox = "Archive/2026"
-file = "two.eml"
-internal_date = 1700000000
-"#;
-
-    #[test]
-    fn seed_applies_users_mailboxes_and_messages() {
-        let seed = Seed::from_toml(SEED).expect("valid");
-        let store = Store::new();
-        store
-            .apply(&seed, |path| {
-                if path == "two.eml" {
-                    Ok(b"Subject: two\r\n\r\n".to_vec())
-                } else {
-                    Err("missing".into())
-                }
-            })
-            .expect("applies");
-        let inbox = store.messages("alice", "INBOX").expect("inbox");
-        assert_eq!(&*inbox.messages[0].raw, b"Subject: one\r\n\r\nhello\r\n");
-        assert!(inbox.messages[0].flags.contains("\\Seen"));
-        let archive = store.messages("alice", "Archive/2026").expect("archive");
-        assert_eq!(archive.messages[0].internal_date, 1_700_000_000);
-    }
-
-    #[test]
-    fn seed_errors_have_positions() {
-        let err = Seed::from_toml("[[users]]\nlogin = \"a\"\npasword = \"x\"\n").expect_err("unknown field");
-        assert!(matches!(err, FixtureError::Toml { line: 3, .. }), "{err}");
-        let seed = Seed::from_toml("[[messages]]\nuser = \"a\"\n").expect("parses");
-        assert_eq!(
-            Store::new().apply(&seed, |_| Ok(Vec::new())),
-            Err(FixtureError::MessageSource(0))
-        );
-    }
-
-    #[test]
-    fn mbox_splits_and_unescapes() {
-        let mbox = b"From a@b Mon Jan  1 00:00:00 2024\nSubject: 1\n\n>From here\nbody\n\nFrom c@d Mon Jan  1 00:00:00 2024\nSubject: 2\n\n>>From quoted twice\n";
-        let messages = parse_mbox(mbox);
-        assert_eq!(messages.len(), 2);
-        assert_eq!(messages[0], b"Subject: 1\r\n\r\nFrom here\r\nbody\r\n".to_vec());
-        assert_eq!(messages[1], b"Subject: 2\r\n\r\n>From quoted twice\r\n".to_vec());
-    }
-}
+mod tests;

@@ -1,0 +1,303 @@
+//! [`Store`] itself: the user table, address resolution, the SMTP envelope log, and the
+//! store-wide version counter with its wakers.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+
+use crate::feed::WakeFn;
+use crate::mailbox::Mailbox;
+use crate::tree::Account;
+use crate::{SpecialUse, StoreError};
+
+/// How many unread changes a mailbox's log keeps by default before a lagging watch gets
+/// [`Change::Resync`](crate::Change::Resync).
+pub const DEFAULT_CHANGE_LOG_LIMIT: usize = 10_000;
+
+/// A shared, thread-safe mail store. Cloning is cheap (an `Arc`) and clones share the data.
+#[derive(Clone, Default)]
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// The shared state. Lock order: `users`, then an account's mailbox table, then one or two
+/// mailboxes (two in ascending UIDVALIDITY order). `envelopes` and `wakers` are leaves.
+pub(crate) struct Inner {
+    users: RwLock<BTreeMap<String, Arc<Account>>>,
+    envelopes: Mutex<Vec<Envelope>>,
+    /// Bumped for every accepted message (see [`Store::version`]).
+    version: AtomicU64,
+    /// Source of UIDVALIDITY values: unique store-wide, so a recreated mailbox gets a new one.
+    uidvalidity: AtomicU32,
+    /// Source of watch and waker ids.
+    ids: AtomicU64,
+    wakers: Mutex<BTreeMap<u64, WakeFn>>,
+    change_log_limit: usize,
+}
+
+/// A user: login, password and the addresses mail for them is delivered to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The login name (IMAP LOGIN, SMTP AUTH).
+    pub login: String,
+    /// The password, kept in clear: this is a test server.
+    pub password: String,
+    /// Addresses delivered to this user's INBOX.
+    pub addresses: Vec<String>,
+}
+
+/// A message accepted by the SMTP server, as the client sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The server session that accepted it.
+    pub session_id: u64,
+    /// The reverse-path (`MAIL FROM`), without angle brackets; empty for `<>`.
+    pub mail_from: String,
+    /// Every accepted forward-path (`RCPT TO`).
+    pub rcpt_to: Vec<String>,
+    /// The message data as stored.
+    pub data: Arc<[u8]>,
+    /// When it was accepted (unix seconds).
+    pub received_at: i64,
+}
+
+/// Keeps a store-wide waker registered (see [`Store::on_message`]); dropping it unregisters.
+#[must_use = "dropping the registration unregisters the waker"]
+pub struct WakerRegistration {
+    inner: Weak<Inner>,
+    id: u64,
+}
+
+impl User {
+    /// A user with these addresses.
+    pub fn new<I, S>(login: &str, password: &str, addresses: I) -> User
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        User {
+            login: login.to_owned(),
+            password: password.to_owned(),
+            addresses: addresses.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl Default for Inner {
+    fn default() -> Inner {
+        Inner {
+            users: RwLock::default(),
+            envelopes: Mutex::default(),
+            version: AtomicU64::new(0),
+            uidvalidity: AtomicU32::new(0),
+            ids: AtomicU64::new(0),
+            wakers: Mutex::default(),
+            change_log_limit: DEFAULT_CHANGE_LOG_LIMIT,
+        }
+    }
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new() -> Store {
+        Store::default()
+    }
+
+    /// An empty store whose mailbox change logs keep at most `limit` unread changes (at
+    /// least 1); a watch further behind gets [`Change::Resync`](crate::Change::Resync).
+    pub fn with_change_log_limit(limit: usize) -> Store {
+        let inner = Inner {
+            change_log_limit: limit,
+            ..Inner::default()
+        };
+        Store {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Adds a user with the default mailboxes ([`DEFAULT_MAILBOXES`]: INBOX, Sent, Drafts,
+    /// Trash, Junk, with their special uses), all subscribed.
+    ///
+    /// [`DEFAULT_MAILBOXES`]: crate::DEFAULT_MAILBOXES
+    pub fn add_user(&self, user: User) -> Result<(), StoreError> {
+        let mut users = self.inner.users.write().unwrap_or_else(PoisonError::into_inner);
+        if users.contains_key(&user.login) {
+            return Err(StoreError::UserExists(user.login));
+        }
+        let account = Account::new(user.clone(), |name, special_use| {
+            self.new_mailbox(name, special_use)
+        });
+        users.insert(user.login, Arc::new(account));
+        Ok(())
+    }
+
+    /// Every user, by login.
+    pub fn users(&self) -> Vec<User> {
+        let users = self.inner.users.read().unwrap_or_else(PoisonError::into_inner);
+        users.values().map(|a| a.user.clone()).collect()
+    }
+
+    /// Whether `login` exists and `password` is theirs.
+    pub fn authenticate(&self, login: &str, password: &str) -> bool {
+        self.account(login).is_ok_and(|a| a.user.password == password)
+    }
+
+    /// The password of `login` (for challenge-response mechanisms such as CRAM-MD5).
+    pub fn password(&self, login: &str) -> Option<String> {
+        self.account(login).ok().map(|a| a.user.password.clone())
+    }
+
+    /// The login whose addresses include `address`: the domain compared case-insensitively,
+    /// the local part exactly (RFC 5321 §2.4). A bare login also resolves to itself.
+    pub fn resolve(&self, address: &str) -> Option<String> {
+        let users = self.inner.users.read().unwrap_or_else(PoisonError::into_inner);
+        if users.contains_key(address) {
+            return Some(address.to_owned());
+        }
+        users
+            .values()
+            .find(|a| a.user.addresses.iter().any(|known| same_address(known, address)))
+            .map(|a| a.user.login.clone())
+    }
+
+    /// Records a message accepted over SMTP (after it was delivered), bumps
+    /// [`version`](Store::version) and runs the store-wide wakers.
+    pub fn record_envelope(&self, envelope: Envelope) {
+        self.inner
+            .envelopes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(envelope);
+        self.messages_accepted(1);
+    }
+
+    /// Every message accepted over SMTP, in order.
+    pub fn envelopes(&self) -> Vec<Envelope> {
+        self.inner
+            .envelopes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The messages accepted over SMTP after the first `start` ones (cheap for watchers that
+    /// remember how many they have seen).
+    pub fn envelopes_since(&self, start: usize) -> Vec<Envelope> {
+        let envelopes = self
+            .inner
+            .envelopes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        envelopes
+            .get(start..)
+            .map(<[Envelope]>::to_vec)
+            .unwrap_or_default()
+    }
+
+    /// A counter bumped once for every accepted message: each recorded envelope and each
+    /// message added to a mailbox (append, delivery, copy, move). It only grows; compare it
+    /// before and after waiting to know whether anything arrived.
+    pub fn version(&self) -> u64 {
+        self.inner.version.load(Ordering::SeqCst)
+    }
+
+    /// Runs `waker` after every bump of [`version`](Store::version), outside every lock, on
+    /// the thread that made the change; until the returned registration is dropped. Pair it
+    /// with `version` so a wait never misses a message: read the version, check, then wait
+    /// for a wake-up unless the version moved meanwhile.
+    pub fn on_message(&self, waker: Arc<dyn Fn() + Send + Sync>) -> WakerRegistration {
+        let id = self.next_id();
+        self.inner
+            .wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, waker);
+        WakerRegistration {
+            inner: Arc::downgrade(&self.inner),
+            id,
+        }
+    }
+
+    /// Bumps the version by `count` and runs the store-wide wakers (if `count > 0`).
+    pub(crate) fn messages_accepted(&self, count: usize) {
+        if count == 0 {
+            return;
+        }
+        self.inner.version.fetch_add(count as u64, Ordering::SeqCst);
+        let wakers: Vec<WakeFn> = self
+            .inner
+            .wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        wake(&wakers);
+    }
+
+    pub(crate) fn account(&self, login: &str) -> Result<Arc<Account>, StoreError> {
+        let users = self.inner.users.read().unwrap_or_else(PoisonError::into_inner);
+        users
+            .get(login)
+            .cloned()
+            .ok_or_else(|| StoreError::NoSuchUser(login.to_owned()))
+    }
+
+    /// A new, empty mailbox with a fresh UIDVALIDITY.
+    pub(crate) fn new_mailbox(&self, name: &str, special_use: Option<SpecialUse>) -> Arc<Mailbox> {
+        let uidvalidity = self.inner.uidvalidity.fetch_add(1, Ordering::SeqCst) + 1;
+        Arc::new(Mailbox::new(
+            name,
+            uidvalidity,
+            special_use,
+            self.inner.change_log_limit,
+        ))
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
+        self.inner.ids.fetch_add(1, Ordering::SeqCst)
+    }
+}
+
+/// Runs wakers; call it with no lock held.
+pub(crate) fn wake(wakers: &[WakeFn]) {
+    for waker in wakers {
+        waker();
+    }
+}
+
+/// Compares addresses: local parts exactly, domains case-insensitively.
+fn same_address(a: &str, b: &str) -> bool {
+    match (a.rsplit_once('@'), b.rsplit_once('@')) {
+        (Some((la, da)), Some((lb, db))) => la == lb && da.eq_ignore_ascii_case(db),
+        _ => a == b,
+    }
+}
+
+impl Drop for WakerRegistration {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner
+                .wakers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&self.id);
+        }
+    }
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // No locks here: a Debug print must not deadlock against a writer.
+        f.debug_struct("Store")
+            .field("version", &self.version())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for WakerRegistration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WakerRegistration").field("id", &self.id).finish()
+    }
+}

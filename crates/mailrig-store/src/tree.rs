@@ -1,0 +1,277 @@
+//! Each user's mailbox table: CREATE, DELETE, RENAME, LIST and subscriptions (RFC 9051
+//! §6.3.4–§6.3.9). The table maps full names to mailboxes and sits behind its own `RwLock`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::mailbox::Mailbox;
+use crate::mailbox_name::{self, DEFAULT_MAILBOXES, INBOX, SEPARATOR};
+use crate::store::wake;
+use crate::{SpecialUse, Store, StoreError, User};
+
+/// A mailbox as LIST shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxInfo {
+    /// Its full name, `/` separating levels.
+    pub name: String,
+    /// Its special-use attribute (`\Sent`, ...), if any.
+    pub special_use: Option<SpecialUse>,
+    /// Whether the name is subscribed.
+    pub subscribed: bool,
+    /// Whether mailboxes exist below it (`\HasChildren`, else `\HasNoChildren`).
+    pub has_children: bool,
+}
+
+/// A user and their mailboxes.
+#[derive(Debug)]
+pub(crate) struct Account {
+    pub(crate) user: User,
+    tree: RwLock<Tree>,
+}
+
+/// The mailbox table. Every mailbox is selectable: creating `a/b` creates `a` too.
+#[derive(Debug, Default)]
+struct Tree {
+    mailboxes: BTreeMap<String, Arc<Mailbox>>,
+    /// Subscribed names; they may outlive their mailbox (RFC 9051 §6.3.7).
+    subscribed: BTreeSet<String>,
+}
+
+impl Account {
+    /// An account with the default mailboxes, all subscribed; `make` creates a mailbox.
+    pub(crate) fn new<F>(user: User, mut make: F) -> Account
+    where
+        F: FnMut(&str, Option<SpecialUse>) -> Arc<Mailbox>,
+    {
+        let mut tree = Tree::default();
+        for (name, special_use) in DEFAULT_MAILBOXES {
+            tree.mailboxes.insert(name.to_owned(), make(name, special_use));
+            tree.subscribed.insert(name.to_owned());
+        }
+        Account {
+            user,
+            tree: RwLock::new(tree),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Tree> {
+        self.tree.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Tree> {
+        self.tree.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Store {
+    /// Creates a mailbox, and any missing mailboxes above it (`a/b/c` creates `a` and
+    /// `a/b`). A trailing `/` is dropped; a first level spelled `inbox` in any case means
+    /// `INBOX`. The new mailbox is not subscribed.
+    pub fn create_mailbox(&self, login: &str, name: &str) -> Result<(), StoreError> {
+        self.create(login, name, None)
+    }
+
+    /// Creates a mailbox with a special-use attribute (RFC 6154 §3, `CREATE ... USE`).
+    pub fn create_special_use_mailbox(
+        &self,
+        login: &str,
+        name: &str,
+        special_use: SpecialUse,
+    ) -> Result<(), StoreError> {
+        self.create(login, name, Some(special_use))
+    }
+
+    /// Deletes a mailbox and its messages (RFC 9051 §6.3.5). INBOX cannot be deleted, nor a
+    /// mailbox with mailboxes below it ([`StoreError::HasChildren`]). Watches of the mailbox
+    /// report [`Change::MailboxDeleted`]. Subscriptions are kept. Recreating the name gives a
+    /// new UIDVALIDITY.
+    ///
+    /// [`Change::MailboxDeleted`]: crate::Change::MailboxDeleted
+    pub fn delete_mailbox(&self, login: &str, name: &str) -> Result<(), StoreError> {
+        let name = mailbox_name::canonical(name);
+        if name == INBOX {
+            return Err(StoreError::CannotDeleteInbox);
+        }
+        let account = self.account(login)?;
+        let mailbox = {
+            let mut tree = account.write();
+            if tree.has_children(&name) {
+                return Err(StoreError::HasChildren(name.into_owned()));
+            }
+            tree.mailboxes
+                .remove(name.as_ref())
+                .ok_or_else(|| StoreError::NoSuchMailbox(name.into_owned()))?
+        };
+        let wakers = {
+            let mut state = mailbox.lock();
+            state.delete();
+            state.feed.take_wakers()
+        };
+        wake(&wakers);
+        Ok(())
+    }
+
+    /// Renames a mailbox and every mailbox below it (RFC 9051 §6.3.6), creating missing
+    /// mailboxes above the new name and moving subscriptions along. Messages, UIDs and
+    /// UIDVALIDITY are kept; watches report [`Change::Renamed`].
+    ///
+    /// Renaming INBOX instead moves all its messages to a new mailbox of that name (new
+    /// UIDs, a new UIDVALIDITY) and leaves INBOX empty; mailboxes below INBOX stay.
+    ///
+    /// [`Change::Renamed`]: crate::Change::Renamed
+    pub fn rename_mailbox(&self, login: &str, from: &str, to: &str) -> Result<(), StoreError> {
+        let from = mailbox_name::canonical(from);
+        let to = mailbox_name::new_name(to)?;
+        if from == INBOX {
+            self.create_mailbox(login, &to)?;
+            return self.transfer(login, INBOX, &to, None, true).map(|_| ());
+        }
+        let account = self.account(login)?;
+        let moved = account
+            .write()
+            .rename(&from, &to, |name| self.new_mailbox(name, None))?;
+        for (name, mailbox) in moved {
+            let wakers = {
+                let mut state = mailbox.lock();
+                state.rename(&name);
+                state.feed.take_wakers()
+            };
+            wake(&wakers);
+        }
+        Ok(())
+    }
+
+    /// The user's mailboxes, by name.
+    pub fn list_mailboxes(&self, login: &str) -> Result<Vec<MailboxInfo>, StoreError> {
+        let account = self.account(login)?;
+        let tree = account.read();
+        let info = tree.mailboxes.iter().map(|(name, mailbox)| MailboxInfo {
+            name: name.clone(),
+            special_use: mailbox.special_use,
+            subscribed: tree.subscribed.contains(name),
+            has_children: tree.has_children(name),
+        });
+        Ok(info.collect())
+    }
+
+    /// Subscribes to a name (RFC 9051 §6.3.7); it need not exist. Subscribing twice is fine.
+    pub fn subscribe(&self, login: &str, name: &str) -> Result<(), StoreError> {
+        let name = mailbox_name::new_name(name)?;
+        self.account(login)?.write().subscribed.insert(name);
+        Ok(())
+    }
+
+    /// Unsubscribes from a name (RFC 9051 §6.3.8). Unsubscribing a name that is not
+    /// subscribed is fine.
+    pub fn unsubscribe(&self, login: &str, name: &str) -> Result<(), StoreError> {
+        let name = mailbox_name::canonical(name);
+        self.account(login)?.write().subscribed.remove(name.as_ref());
+        Ok(())
+    }
+
+    /// Every subscribed name, existing or not, alphabetically (for `LIST (SUBSCRIBED)`).
+    pub fn subscriptions(&self, login: &str) -> Result<Vec<String>, StoreError> {
+        let account = self.account(login)?;
+        let tree = account.read();
+        Ok(tree.subscribed.iter().cloned().collect())
+    }
+
+    /// The mailbox now called `name`.
+    pub(crate) fn mailbox(&self, login: &str, name: &str) -> Result<Arc<Mailbox>, StoreError> {
+        let account = self.account(login)?;
+        let tree = account.read();
+        tree.mailboxes
+            .get(mailbox_name::canonical(name).as_ref())
+            .cloned()
+            .ok_or_else(|| StoreError::NoSuchMailbox(name.to_owned()))
+    }
+
+    fn create(&self, login: &str, name: &str, special_use: Option<SpecialUse>) -> Result<(), StoreError> {
+        let name = mailbox_name::new_name(name)?;
+        let account = self.account(login)?;
+        let mut tree = account.write();
+        if tree.mailboxes.contains_key(&name) {
+            return Err(StoreError::MailboxExists(name));
+        }
+        tree.create_ancestors(&name, |parent| self.new_mailbox(parent, None));
+        let mailbox = self.new_mailbox(&name, special_use);
+        tree.mailboxes.insert(name, mailbox);
+        Ok(())
+    }
+}
+
+impl Tree {
+    fn has_children(&self, name: &str) -> bool {
+        let prefix = format!("{name}{SEPARATOR}");
+        self.mailboxes
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|(child, _)| child.starts_with(&prefix))
+    }
+
+    fn create_ancestors<F>(&mut self, name: &str, mut make: F)
+    where
+        F: FnMut(&str) -> Arc<Mailbox>,
+    {
+        for parent in mailbox_name::ancestors(name) {
+            if !self.mailboxes.contains_key(parent) {
+                self.mailboxes.insert(parent.to_owned(), make(parent));
+            }
+        }
+    }
+
+    /// Moves `from` and everything below it to `to`; returns each moved mailbox with its new
+    /// name. Checks everything before changing anything.
+    fn rename<F>(&mut self, from: &str, to: &str, make: F) -> Result<Vec<(String, Arc<Mailbox>)>, StoreError>
+    where
+        F: FnMut(&str) -> Arc<Mailbox>,
+    {
+        if !self.mailboxes.contains_key(from) {
+            return Err(StoreError::NoSuchMailbox(from.to_owned()));
+        }
+        if self.mailboxes.contains_key(to) {
+            return Err(StoreError::MailboxExists(to.to_owned()));
+        }
+        if mailbox_name::is_within(to, from) {
+            return Err(StoreError::InvalidMailboxName {
+                name: to.to_owned(),
+                reason: "inside the mailbox being renamed",
+            });
+        }
+        let renamed = |old: &str| format!("{to}{}", &old[from.len()..]);
+        let olds: Vec<String> = self
+            .mailboxes
+            .keys()
+            .filter(|name| mailbox_name::is_within(name, from))
+            .cloned()
+            .collect();
+        if let Some(taken) = olds
+            .iter()
+            .map(|old| renamed(old))
+            .find(|new| self.mailboxes.contains_key(new))
+        {
+            return Err(StoreError::MailboxExists(taken));
+        }
+        let mut moved = Vec::with_capacity(olds.len());
+        for old in &olds {
+            if let Some(mailbox) = self.mailboxes.remove(old) {
+                moved.push((renamed(old), mailbox));
+            }
+        }
+        for (new, mailbox) in &moved {
+            self.mailboxes.insert(new.clone(), mailbox.clone());
+        }
+        self.create_ancestors(to, make);
+        let subscribed: Vec<String> = self
+            .subscribed
+            .iter()
+            .filter(|name| mailbox_name::is_within(name, from))
+            .cloned()
+            .collect();
+        for old in subscribed {
+            self.subscribed.remove(&old);
+            self.subscribed.insert(renamed(&old));
+        }
+        Ok(moved)
+    }
+}
