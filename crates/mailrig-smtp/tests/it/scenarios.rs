@@ -148,3 +148,33 @@ fn starttls_injection() {
     let (session, _, _) = target.open.values().next().expect("one session");
     assert_eq!(session.discarded_after_starttls(), "NOOP\r\n".len());
 }
+
+#[test]
+fn bad_sequence() {
+    assert_eq!(delivered(&play("smtp/bad-sequence.scenario")), 1);
+}
+
+#[test]
+fn unknown_recipient() {
+    let target = play("smtp/unknown-recipient.scenario");
+    let (_, backend, _) = target.open.values().next().expect("one session");
+    assert_eq!(
+        backend.delivered[0].rcpt_to,
+        vec!["alice@example.test".to_owned()]
+    );
+}
+
+#[test]
+fn auth() {
+    let target = play("smtp/auth.scenario");
+    let (session, _, _) = target.open.values().next().expect("one session");
+    assert_eq!(session.authenticated_as(), Some("alice"));
+}
+
+#[test]
+fn chunking() {
+    let target = play("smtp/chunking.scenario");
+    let (_, backend, _) = target.open.values().next().expect("one session");
+    assert_eq!(backend.delivered[0].data, b"Subject: chunks\r\n\r\n.body\r\n");
+    assert!(backend.delivered[0].chunked);
+}
