@@ -9,6 +9,7 @@
 //!
 //! - [`rig`]: the async test API.
 //! - [`blocking`]: the same for synchronous tests.
+//! - [`import`]: existing mail (`.eml`, mbox, Maildir) into a user's INBOX.
 //!
 //! The crates underneath: `mailrig-transcript` (the scenario format), `mailrig-smtp` (the
 //! sans-IO SMTP session), `mailrig-store` (the mail store), `mailrig-server` (sockets and TLS).
@@ -18,6 +19,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod blocking;
+pub mod import;
 pub mod rig;
 
 pub use mailrig_server::{Service, SmtpOptions, tls::Identity};

@@ -26,6 +26,7 @@ pub struct RigBuilder {
     smtp: SmtpOptions,
     services: Option<Vec<Service>>,
     seeds: Vec<(Seed, std::path::PathBuf)>,
+    imports: Vec<(String, std::path::PathBuf)>,
     error: Option<RigError>,
 }
 
@@ -46,6 +47,9 @@ pub enum RigError {
         /// Why.
         source: FixtureError,
     },
+    /// Existing mail could not be imported.
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     /// `wait_for_message` gave up.
     #[error("no matching message arrived within {0:?}")]
     Timeout(Duration),
@@ -108,6 +112,13 @@ impl RigBuilder {
         self
     }
 
+    /// Imports existing mail into `login`'s INBOX: an `.eml` file, an mbox file or a Maildir
+    /// directory (see [`crate::import::import`]).
+    pub fn import(mut self, login: &str, path: impl AsRef<Path>) -> Self {
+        self.imports.push((login.to_owned(), path.as_ref().to_owned()));
+        self
+    }
+
     /// Binds every listener on `127.0.0.1` (port 0) and starts serving.
     pub async fn start(self) -> Result<Rig, RigError> {
         if let Some(error) = self.error {
@@ -134,6 +145,9 @@ impl RigBuilder {
                     path: dir.display().to_string(),
                     source,
                 })?;
+        }
+        for (login, path) in &self.imports {
+            crate::import::import(&store, login, path)?;
         }
         let mut config = ServerConfig::loopback(store);
         let tls_off = matches!(self.tls, TlsSetting::Off);

@@ -37,6 +37,10 @@ pub(crate) struct ServeArgs {
     /// Seed the store from a TOML fixture (docs/fixtures.md); repeatable.
     #[arg(long = "fixture", value_name = "FILE")]
     fixtures: Vec<PathBuf>,
+    /// Import existing mail into a user's INBOX: LOGIN:PATH where PATH is an .eml file, an
+    /// mbox file or a Maildir directory (repeatable).
+    #[arg(long = "import", value_name = "LOGIN:PATH")]
+    imports: Vec<String>,
     /// Turn TLS off (no STARTTLS, no SMTPS listener).
     #[arg(long)]
     no_tls: bool,
@@ -95,6 +99,14 @@ async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     for path in &args.fixtures {
         seed(&store, path)?;
+    }
+    for spec in &args.imports {
+        let Some((login, path)) = spec.split_once(':') else {
+            bail!("--import {spec}: expected LOGIN:PATH, e.g. alice:mail/Maildir");
+        };
+        let count = mailrig::import::import(&store, login, Path::new(path))
+            .with_context(|| format!("--import {spec}"))?;
+        println!("imported {count} message(s) into {login}'s INBOX from {path}");
     }
     let mut config = ServerConfig::loopback(store.clone());
     config.listeners = listeners(&args)?;
