@@ -205,6 +205,12 @@ impl Server {
         &self.delivered
     }
 
+    /// The recordings handle; it outlives [`Server::shutdown`], so the goodbyes of the last
+    /// sessions can be read after it.
+    pub fn recordings(&self) -> &Recordings {
+        &self.recordings
+    }
+
     /// Every connection so far, recorded.
     pub fn transcript(&self) -> Transcript {
         self.recordings.transcript()

@@ -37,7 +37,7 @@ enum Command {
     ///
     /// Listens on 127.0.0.1 by default: smtp 2525, submission 2587, smtps 2465. Prints the
     /// addresses, users and the CA file to trust, logs one line per session and message, and
-    /// stops cleanly on Ctrl-C. With port 0 and --ready-file, scripts learn the ports from the
+    /// stops cleanly on Ctrl-C or SIGTERM. With port 0 and --ready-file, scripts learn the ports from the
     /// JSON file.
     Serve(Box<crate::serve::ServeArgs>),
     /// Measure performance (see docs/performance.md); build with --release for real numbers.

@@ -93,7 +93,12 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = Store::new();
-    let users = users(&args.users)?;
+    // A fixture brings its own users; the default ones would clash with them.
+    let users = if args.users.is_empty() && !args.fixtures.is_empty() {
+        Vec::new()
+    } else {
+        users(&args.users)?
+    };
     for user in &users {
         store.add_user(user.clone())?;
     }
@@ -139,11 +144,12 @@ async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         args.out.clone(),
         saved.clone(),
     ));
-    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    stop_signal().await?;
     eprintln!("mailrig: stopping");
     saver.abort();
-    let transcript = server.transcript();
+    let recordings = server.recordings().clone();
     server.shutdown(Duration::from_secs(2)).await;
+    let transcript = recordings.transcript();
     // The saver may have been stopped mid-way: save (and log) whatever it had not reached.
     let mut seen = saved.load(Ordering::SeqCst);
     save_messages_now(&store, args.out.as_deref(), &mut seen)?;
@@ -151,6 +157,16 @@ async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         save_transcripts(&transcript, dir)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM.
+async fn stop_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot wait for SIGTERM")?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted.context("cannot wait for Ctrl-C"),
+        _ = term.recv() => Ok(()),
+    }
 }
 
 fn users(specs: &[String]) -> anyhow::Result<Vec<User>> {

@@ -195,7 +195,7 @@ fn smtp_reply(reader: &mut impl std::io::BufRead) -> String {
 }
 
 #[test]
-fn serve_writes_a_ready_file_stores_mail_and_stops_cleanly_on_sigint() {
+fn serve_writes_a_ready_file_stores_mail_and_stops_cleanly_on_sigterm() {
     use std::io::{BufReader, Write};
 
     let dir = tempfile::tempdir().unwrap();
@@ -278,7 +278,7 @@ fn serve_writes_a_ready_file_stores_mail_and_stops_cleanly_on_sigint() {
     assert!(curl.status.success(), "{}", String::from_utf8_lossy(&curl.stderr));
 
     let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(status.success());
