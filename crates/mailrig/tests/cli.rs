@@ -342,3 +342,51 @@ fn serve_rejects_bad_options_with_exit_2() {
         .code(2)
         .stderr(predicate::str::contains("teleport"));
 }
+
+#[test]
+fn serve_with_a_fixture_uses_the_fixture_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/stores/basic.toml");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("mailrig"))
+        .args([
+            "serve",
+            "--smtp",
+            "127.0.0.1:0",
+            "--submission",
+            "off",
+            "--smtps",
+            "off",
+            "--fixture",
+        ])
+        .arg(&fixture)
+        .arg("--ready-file")
+        .arg(&ready)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mailrig serve starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(std::time::Instant::now() < deadline, "no ready file within 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let info: serde_json::Value = serde_json::from_str(&fs::read_to_string(&ready).unwrap()).expect("JSON");
+    let logins: Vec<&str> = info["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["login"].as_str().unwrap())
+        .collect();
+    assert_eq!(logins, ["alice", "bob"]);
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    let output = child.wait_with_output().expect("exits");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
