@@ -1,0 +1,238 @@
+//! Command syntax (RFC 9051 §9 `command`, §4 data formats): a tag, a command name and
+//! arguments made of atoms, quoted strings, literals and parenthesized lists.
+//!
+//! Read first: RFC 9051 §4.1 (atoms), §4.3 (strings: quoted and literal), §4.4 (lists).
+//! Arguments are tokenized generically here and interpreted by each command handler.
+
+use crate::error::SyntaxError;
+
+/// One parsed command: `command = tag SP (command-any / ...) CRLF`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Command {
+    /// The client's tag.
+    pub(crate) tag: String,
+    /// The command name, upper-cased; `UID FETCH` etc. are joined by one space.
+    pub(crate) name: String,
+    /// The arguments.
+    pub(crate) args: Vec<Token>,
+}
+
+/// An argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Token {
+    /// `atom` (may include a `[section]` part, as in `BODY.PEEK[]`), or `NIL`.
+    Atom(String),
+    /// `quoted` or `literal` (its bytes).
+    String(Vec<u8>),
+    /// `"(" ... ")"`.
+    List(Vec<Token>),
+}
+
+impl Token {
+    /// The token as an `astring` (atom or string), if it is one.
+    pub(crate) fn astring(&self) -> Option<String> {
+        match self {
+            Token::Atom(atom) => Some(atom.clone()),
+            Token::String(bytes) => String::from_utf8(bytes.clone()).ok(),
+            Token::List(_) => None,
+        }
+    }
+}
+
+/// `tag = 1*<any ASTRING-CHAR except "+">` (so no list-wildcards either): the tag of a line, if it has a valid one.
+pub(crate) fn tag(line: &[u8]) -> Option<String> {
+    let end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
+    let tag = &line[..end];
+    let valid = !tag.is_empty()
+        && tag
+            .iter()
+            .all(|&b| is_atom_char(b) && !b"+%*".contains(&b) || b == b']');
+    valid.then(|| String::from_utf8_lossy(tag).into_owned())
+}
+
+/// Parses a framed command (literals inline, final CRLF removed).
+pub(crate) fn parse(input: &[u8]) -> Result<Command, SyntaxError> {
+    let tag = tag(input).ok_or(SyntaxError::Tag)?;
+    let mut p = Parser {
+        input,
+        pos: tag.len(),
+    };
+    p.space()?;
+    let mut name = p.atom()?.to_ascii_uppercase();
+    if name == "UID" {
+        p.space()?;
+        name = format!("UID {}", p.atom()?.to_ascii_uppercase());
+    }
+    let mut args = Vec::new();
+    while p.pos < input.len() {
+        p.space()?;
+        args.push(p.token(0)?);
+    }
+    Ok(Command { tag, name, args })
+}
+
+/// `ATOM-CHAR = <any CHAR except atom-specials>`; `]` is allowed (`resp-specials` only
+/// matter in astrings, and it is common in tags).
+fn is_atom_char(b: u8) -> bool {
+    b > b' ' && b < 0x7f && !b"(){%*\"\\]".contains(&b) || b == b'%' || b == b'*'
+}
+
+/// Lists nest at most this deep.
+const MAX_DEPTH: usize = 16;
+
+struct Parser<'a> {
+    input: &'a [u8],
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.input.get(self.pos).copied()
+    }
+
+    fn space(&mut self) -> Result<(), SyntaxError> {
+        if self.peek() == Some(b' ') {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(SyntaxError::Expected("a space"))
+        }
+    }
+
+    fn token(&mut self, depth: usize) -> Result<Token, SyntaxError> {
+        match self.peek() {
+            Some(b'(') => self.list(depth),
+            Some(b'"') => self.quoted().map(Token::String),
+            Some(b'{') => self.literal().map(Token::String),
+            _ => self.atom().map(Token::Atom),
+        }
+    }
+
+    fn list(&mut self, depth: usize) -> Result<Token, SyntaxError> {
+        if depth >= MAX_DEPTH {
+            return Err(SyntaxError::TooDeep);
+        }
+        self.pos += 1;
+        let mut items = Vec::new();
+        loop {
+            match self.peek() {
+                Some(b')') => {
+                    self.pos += 1;
+                    return Ok(Token::List(items));
+                }
+                None => return Err(SyntaxError::Expected("\")\"")),
+                _ => {
+                    if !items.is_empty() {
+                        self.space()?;
+                    }
+                    items.push(self.token(depth + 1)?);
+                }
+            }
+        }
+    }
+
+    /// `quoted = DQUOTE *QUOTED-CHAR DQUOTE`, `QUOTED-CHAR = ... / "\" quoted-specials`.
+    fn quoted(&mut self) -> Result<Vec<u8>, SyntaxError> {
+        self.pos += 1;
+        let mut out = Vec::new();
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    let next = self.input.get(self.pos + 1).copied();
+                    match next {
+                        Some(c @ (b'"' | b'\\')) => out.push(c),
+                        _ => return Err(SyntaxError::Expected("a quoted-special after \\")),
+                    }
+                    self.pos += 2;
+                }
+                Some(b'\r' | b'\n') | None => return Err(SyntaxError::Expected("'\"'")),
+                Some(c) => {
+                    out.push(c);
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+
+    /// `literal = "{" number64 ["+"] "}" CRLF *CHAR8`; the framer put the data inline.
+    fn literal(&mut self) -> Result<Vec<u8>, SyntaxError> {
+        let close = self.input[self.pos..]
+            .iter()
+            .position(|&b| b == b'}')
+            .ok_or(SyntaxError::Expected("\"}\""))?;
+        let header = &self.input[self.pos..=self.pos + close];
+        let (size, _) =
+            crate::framing::literal_announcement(header).ok_or(SyntaxError::Expected("a literal"))?;
+        let start = self.pos + close + 1;
+        if self.input.get(start..start + 2) != Some(b"\r\n") {
+            return Err(SyntaxError::Expected("CRLF after a literal"));
+        }
+        let size = usize::try_from(size).map_err(|_| SyntaxError::Expected("a literal"))?;
+        let data = self
+            .input
+            .get(start + 2..start + 2 + size)
+            .ok_or(SyntaxError::Expected("literal data"))?;
+        self.pos = start + 2 + size;
+        Ok(data.to_vec())
+    }
+
+    /// `atom = 1*ATOM-CHAR`, also taking a leading `\` (`flag-extension`), a `[...]`
+    /// section and a `<...>` partial whole.
+    fn atom(&mut self) -> Result<String, SyntaxError> {
+        let start = self.pos;
+        while let Some(b) = self.peek() {
+            if b == b'[' {
+                let close = self.input[self.pos..]
+                    .iter()
+                    .position(|&b| b == b']')
+                    .ok_or(SyntaxError::Expected("\"]\""))?;
+                self.pos += close + 1;
+            } else if is_atom_char(b) || self.pos > start && b == b']' || self.pos == start && b == b'\\' {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+        if self.pos == start {
+            return Err(SyntaxError::Expected("an atom"));
+        }
+        std::str::from_utf8(&self.input[start..self.pos])
+            .map(str::to_owned)
+            .map_err(|_| SyntaxError::Expected("an atom"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_arguments() {
+        let c = parse(b"a1 uid fetch 1:* (FLAGS BODY.PEEK[]) \"x\\\"y\" {2}\r\nab").unwrap();
+        assert_eq!(c.tag, "a1");
+        assert_eq!(c.name, "UID FETCH");
+        assert_eq!(
+            c.args,
+            vec![
+                Token::Atom("1:*".into()),
+                Token::List(vec![
+                    Token::Atom("FLAGS".into()),
+                    Token::Atom("BODY.PEEK[]".into())
+                ]),
+                Token::String(b"x\"y".to_vec()),
+                Token::String(b"ab".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_unbalanced() {
+        assert!(parse(b"a FETCH 1 (FLAGS").is_err());
+        assert!(parse(b"a FETCH 1 FLAGS)").is_err());
+        assert!(parse(b"+ NOOP").is_err());
+    }
+}

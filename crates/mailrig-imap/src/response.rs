@@ -1,0 +1,131 @@
+//! Response formatting (RFC 9051 §7): strings, flag lists and dates as the server writes them.
+
+use mailrig_store::Flags;
+
+/// `astring`/`string` output: an atom-safe name as is, else quoted, else a literal.
+pub(crate) fn string(out: &mut Vec<u8>, text: &[u8]) {
+    let quotable = text
+        .iter()
+        .all(|&b| b != b'\r' && b != b'\n' && b != 0 && b < 0x80);
+    if quotable {
+        out.push(b'"');
+        for &b in text {
+            if b == b'"' || b == b'\\' {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(format!("{{{}}}\r\n", text.len()).as_bytes());
+        out.extend_from_slice(text);
+    }
+}
+
+/// `flag-list = "(" [flag *(SP flag)] ")"`.
+pub(crate) fn flag_list(flags: &Flags) -> String {
+    let names: Vec<String> = flags.iter().map(|f| f.as_str().to_owned()).collect();
+    format!("({})", names.join(" "))
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// `date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE`,
+/// in UTC.
+pub(crate) fn date_time(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let month = MONTHS[usize::try_from(m - 1).unwrap_or(0).min(11)];
+    format!(
+        "\"{d:>2}-{month}-{y:04} {:02}:{:02}:{:02} +0000\"",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// Parses a `date-time` (without quotes) into unix seconds.
+pub(crate) fn parse_date_time(text: &str) -> Option<i64> {
+    let (date, rest) = text.trim_start().split_once(' ')?;
+    let (time, zone) = rest.split_once(' ')?;
+    let mut parts = date.split('-');
+    let day: i64 = parts.next()?.parse().ok()?;
+    let month = parts.next()?;
+    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))? as i64 + 1;
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut hms = time.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, mi, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if zone.len() != 5
+        || !(1..=9999).contains(&year)
+        || !(1..=31).contains(&day)
+        || h > 23
+        || mi > 59
+        || s > 60
+    {
+        return None;
+    }
+    let sign = match zone.as_bytes()[0] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let z: i64 = zone.get(1..)?.parse().ok()?;
+    let offset = sign * (z / 100 * 3600 + z % 100 * 60);
+    Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + mi * 60 + s - offset)
+}
+
+/// Howard Hinnant's `days_from_civil`.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Howard Hinnant's `civil_from_days`.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(date_time(1_700_000_000), "\"14-Nov-2023 22:13:20 +0000\"");
+        assert_eq!(parse_date_time("14-Nov-2023 23:13:20 +0100"), Some(1_700_000_000));
+        assert_eq!(parse_date_time(" 4-Jan-1970 00:00:00 +0000"), Some(3 * 86_400));
+        assert_eq!(parse_date_time("bogus"), None);
+    }
+
+    #[test]
+    fn strings() {
+        let mut out = Vec::new();
+        string(&mut out, b"a\"b");
+        string(&mut out, b"\r\n");
+        assert_eq!(out, b"\"a\\\"b\"{2}\r\n\r\n");
+    }
+}

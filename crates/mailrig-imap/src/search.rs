@@ -1,0 +1,230 @@
+//! SEARCH and UID SEARCH (RFC 9051 §6.4.4, answered with RFC 3501 §7.2.5 `* SEARCH`):
+//! flags, sizes, sequence and UID sets, internal dates, header and text substrings, and
+//! NOT/OR/parenthesized AND groups.
+
+use mailrig_store::{Flag, Message};
+
+use crate::command::{Command, Token};
+use crate::error::SyntaxError;
+use crate::response::parse_date_time;
+use crate::section::{body, field_name, fields};
+use crate::sequence::SequenceSet;
+use crate::session::{Completion, Session};
+
+/// How deep NOT/OR/groups may nest (a long `NOT NOT NOT ...` chain must not overflow the
+/// stack).
+const MAX_DEPTH: usize = 64;
+
+/// `search-key`, the subset this server understands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Key {
+    All,
+    Flag(Flag, bool),
+    Larger(u64),
+    Smaller(u64),
+    Sequence(SequenceSet),
+    Uid(SequenceSet),
+    /// BEFORE/ON/SINCE on the internal date: (start of day, which).
+    Date(i64, DateTest),
+    /// A header field (empty name: any of SUBJECT/FROM/...) containing a string.
+    Header(String, Vec<u8>),
+    Body(Vec<u8>),
+    Text(Vec<u8>),
+    Not(Box<Key>),
+    Or(Box<Key>, Box<Key>),
+    And(Vec<Key>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DateTest {
+    Before,
+    On,
+    Since,
+}
+
+impl Session {
+    /// `search = "SEARCH" [SP "CHARSET" SP charset] 1*(SP search-key)`.
+    pub(crate) fn search(
+        &mut self,
+        command: &Command,
+        uid: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<Completion, Completion> {
+        let mut args = &command.args[..];
+        if let [Token::Atom(charset), name, rest @ ..] = args
+            && charset.eq_ignore_ascii_case("CHARSET")
+        {
+            let name = name.astring().unwrap_or_default().to_ascii_uppercase();
+            if name != "UTF-8" && name != "US-ASCII" {
+                return Err(Completion::no(
+                    "[BADCHARSET (UTF-8 US-ASCII)] unsupported charset",
+                ));
+            }
+            args = rest;
+        }
+        if args.is_empty() {
+            return Err(SyntaxError::Arguments.into());
+        }
+        let mut tokens = args.iter();
+        let mut keys = Vec::new();
+        while tokens.len() > 0 {
+            keys.push(search_key(&mut tokens, 0)?);
+        }
+        let key = Key::And(keys);
+        let store = self.store.clone();
+        let (login, name, selected) = self.selection()?;
+        let uids = selected.uids();
+        let snapshot = store.messages(&login, &name)?;
+        let mut found = Vec::new();
+        for (i, &message_uid) in uids.iter().enumerate() {
+            let Ok(at) = snapshot.messages.binary_search_by_key(&message_uid, |m| m.uid) else {
+                continue;
+            };
+            if matches(&key, i, uids, &snapshot.messages[at]) {
+                found.push(if uid {
+                    message_uid.to_string()
+                } else {
+                    (i + 1).to_string()
+                });
+            }
+        }
+        let mut line = String::from("* SEARCH");
+        for number in found {
+            line.push(' ');
+            line.push_str(&number);
+        }
+        out.extend_from_slice(format!("{line}\r\n").as_bytes());
+        Ok(Completion::ok(format!("{} completed", command.name)))
+    }
+}
+
+/// Parses one `search-key` from `tokens`.
+fn search_key(tokens: &mut std::slice::Iter<'_, Token>, depth: usize) -> Result<Key, Completion> {
+    if depth > MAX_DEPTH {
+        return Err(SyntaxError::TooDeep.into());
+    }
+    let bad = || Completion::from(SyntaxError::Arguments);
+    let token = tokens.next().ok_or_else(bad)?;
+    let atom = match token {
+        Token::List(items) => {
+            let mut inner = items.iter();
+            let mut keys = Vec::new();
+            while inner.len() > 0 {
+                keys.push(search_key(&mut inner, depth + 1)?);
+            }
+            return if keys.is_empty() {
+                Err(bad())
+            } else {
+                Ok(Key::And(keys))
+            };
+        }
+        Token::String(_) => return Err(bad()),
+        Token::Atom(atom) => atom.to_ascii_uppercase(),
+    };
+    let mut string = || -> Result<Vec<u8>, Completion> {
+        match tokens.next() {
+            Some(Token::Atom(a)) => Ok(a.as_bytes().to_vec()),
+            Some(Token::String(s)) => Ok(s.clone()),
+            _ => Err(bad()),
+        }
+    };
+    let flag = |name: &str, set: bool| -> Result<Key, Completion> {
+        let flag = name.parse::<Flag>().map_err(|_| bad())?;
+        Ok(Key::Flag(flag, set))
+    };
+    let key = match atom.as_str() {
+        "ALL" => Key::All,
+        "ANSWERED" | "DELETED" | "DRAFT" | "FLAGGED" | "SEEN" => flag(&format!("\\{atom}"), true)?,
+        "UNANSWERED" | "UNDELETED" | "UNDRAFT" | "UNFLAGGED" | "UNSEEN" => {
+            flag(&format!("\\{}", &atom[2..]), false)?
+        }
+        "KEYWORD" | "UNKEYWORD" => {
+            let name = String::from_utf8(string()?).map_err(|_| bad())?;
+            flag(&name, atom == "KEYWORD")?
+        }
+        "LARGER" | "SMALLER" => {
+            let n = String::from_utf8(string()?)
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(bad)?;
+            if atom == "LARGER" {
+                Key::Larger(n)
+            } else {
+                Key::Smaller(n)
+            }
+        }
+        "UID" => {
+            let set = String::from_utf8(string()?).map_err(|_| bad())?;
+            Key::Uid(SequenceSet::parse(&set)?)
+        }
+        "BEFORE" | "ON" | "SINCE" => {
+            let date = String::from_utf8(string()?).map_err(|_| bad())?;
+            let day = parse_date_time(&format!("{date} 00:00:00 +0000")).ok_or_else(bad)?;
+            let test = match atom.as_str() {
+                "BEFORE" => DateTest::Before,
+                "ON" => DateTest::On,
+                _ => DateTest::Since,
+            };
+            Key::Date(day, test)
+        }
+        "SUBJECT" | "FROM" | "TO" | "CC" | "BCC" => Key::Header(atom.clone(), string()?),
+        "HEADER" => {
+            let name = String::from_utf8(string()?).map_err(|_| bad())?;
+            Key::Header(name, string()?)
+        }
+        "BODY" => Key::Body(string()?),
+        "TEXT" => Key::Text(string()?),
+        "NOT" => Key::Not(Box::new(search_key(tokens, depth + 1)?)),
+        "OR" => {
+            let a = search_key(tokens, depth + 1)?;
+            let b = search_key(tokens, depth + 1)?;
+            Key::Or(Box::new(a), Box::new(b))
+        }
+        _ => Key::Sequence(SequenceSet::parse(&atom)?),
+    };
+    Ok(key)
+}
+
+/// Whether the message at position `i` (UIDs of all messages in `uids`) matches `key`.
+fn matches(key: &Key, i: usize, uids: &[u32], message: &Message) -> bool {
+    match key {
+        Key::All => true,
+        Key::Flag(flag, set) => message.flags.contains(flag) == *set,
+        Key::Larger(n) => message.size > *n,
+        Key::Smaller(n) => message.size < *n,
+        Key::Sequence(set) => {
+            let count = u32::try_from(uids.len()).unwrap_or(u32::MAX);
+            u32::try_from(i + 1).is_ok_and(|n| set.contains(n, count))
+        }
+        Key::Uid(set) => set.contains(message.uid, uids.last().copied().unwrap_or(0)),
+        Key::Date(day, test) => match test {
+            DateTest::Before => message.internal_date < *day,
+            DateTest::On => (*day..*day + 86_400).contains(&message.internal_date),
+            DateTest::Since => message.internal_date >= *day,
+        },
+        Key::Header(name, value) => header_contains(&message.raw, name, value),
+        Key::Body(value) => contains(body(&message.raw), value),
+        Key::Text(value) => contains(&message.raw, value),
+        Key::Not(key) => !matches(key, i, uids, message),
+        Key::Or(a, b) => matches(a, i, uids, message) || matches(b, i, uids, message),
+        Key::And(keys) => keys.iter().all(|key| matches(key, i, uids, message)),
+    }
+}
+
+/// Whether a header field called `name` contains `value` (ASCII case-insensitively),
+/// continuation lines included.
+fn header_contains(raw: &[u8], name: &str, value: &[u8]) -> bool {
+    let header = &raw[..raw.len() - body(raw).len()];
+    fields(header).iter().any(|field| {
+        let colon = field.iter().position(|&b| b == b':').unwrap_or(0);
+        field_name(field).eq_ignore_ascii_case(name.as_bytes()) && contains(&field[colon..], value)
+    })
+}
+
+/// ASCII case-insensitive substring test.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || haystack
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+}

@@ -1,0 +1,179 @@
+//! Body sections (RFC 9051 §6.4.5 `section`, `partial`): `BODY[]`, `BODY[HEADER]`,
+//! `BODY[TEXT]`, `BODY[HEADER.FIELDS (...)]`, `BODY[HEADER.FIELDS.NOT (...)]`, each with an
+//! optional `<origin.count>`, and their RFC822 aliases. MIME part numbers are not supported.
+
+/// Which bytes of a message a FETCH body item returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Section {
+    /// The whole message.
+    Full,
+    /// The header, with its terminating empty line.
+    Header,
+    /// The body.
+    Text,
+    /// Only the header fields named (or, with `not`, all others), then an empty line.
+    HeaderFields {
+        /// Field names, upper-cased.
+        names: Vec<String>,
+        /// `HEADER.FIELDS.NOT`.
+        not: bool,
+    },
+}
+
+/// A parsed body fetch item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BodyItem {
+    /// `BODY.PEEK` (or `RFC822.HEADER`): does not set `\Seen`.
+    pub(crate) peek: bool,
+    pub(crate) section: Section,
+    /// `<origin.count>`.
+    pub(crate) partial: Option<(usize, usize)>,
+    /// The item's name in the response (`BODY[HEADER]<0>`, `RFC822`, ...).
+    pub(crate) name: String,
+}
+
+impl BodyItem {
+    /// Parses `"BODY" [".PEEK"] section [partial]` or an RFC822 alias (upper-cased input);
+    /// `None` if `item` is not a body item this server knows.
+    pub(crate) fn parse(item: &str) -> Option<BodyItem> {
+        let alias = |peek, section, name: &str| BodyItem {
+            peek,
+            section,
+            partial: None,
+            name: name.to_owned(),
+        };
+        match item {
+            "RFC822" => return Some(alias(false, Section::Full, "RFC822")),
+            "RFC822.HEADER" => return Some(alias(true, Section::Header, "RFC822.HEADER")),
+            "RFC822.TEXT" => return Some(alias(false, Section::Text, "RFC822.TEXT")),
+            _ => {}
+        }
+        let (peek, rest) = match item.strip_prefix("BODY.PEEK[") {
+            Some(rest) => (true, rest),
+            None => (false, item.strip_prefix("BODY[")?),
+        };
+        let (inner, after) = rest.split_once(']')?;
+        let section = match inner {
+            "" => Section::Full,
+            "HEADER" => Section::Header,
+            "TEXT" => Section::Text,
+            _ => {
+                let (not, list) = match inner.strip_prefix("HEADER.FIELDS.NOT ") {
+                    Some(list) => (true, list),
+                    None => (false, inner.strip_prefix("HEADER.FIELDS ")?),
+                };
+                let names = list.strip_prefix('(')?.strip_suffix(')')?;
+                let names: Vec<String> = names
+                    .split(' ')
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if names.is_empty() {
+                    return None;
+                }
+                Section::HeaderFields { names, not }
+            }
+        };
+        let partial = match after {
+            "" => None,
+            _ => {
+                let (origin, count) = after.strip_prefix('<')?.strip_suffix('>')?.split_once('.')?;
+                let count: usize = count.parse().ok()?;
+                (count > 0).then_some(())?;
+                Some((origin.parse().ok()?, count))
+            }
+        };
+        let mut name = format!("BODY[{inner}]");
+        if let Some((origin, _)) = partial {
+            name.push_str(&format!("<{origin}>"));
+        }
+        Some(BodyItem {
+            peek,
+            section,
+            partial,
+            name,
+        })
+    }
+
+    /// The bytes this item returns for a message.
+    pub(crate) fn extract(&self, raw: &[u8]) -> Vec<u8> {
+        let text = body(raw);
+        let header = &raw[..raw.len() - text.len()];
+        let bytes = match &self.section {
+            Section::Full => raw.to_vec(),
+            Section::Header => header.to_vec(),
+            Section::Text => text.to_vec(),
+            Section::HeaderFields { names, not } => {
+                let mut out = Vec::new();
+                for field in fields(header) {
+                    let name = field_name(&field);
+                    let listed = names.iter().any(|n| n.as_bytes().eq_ignore_ascii_case(name));
+                    if listed != *not {
+                        out.extend_from_slice(&field);
+                    }
+                }
+                out.extend_from_slice(b"\r\n");
+                out
+            }
+        };
+        match self.partial {
+            Some((origin, count)) => {
+                let start = origin.min(bytes.len());
+                let end = start.saturating_add(count).min(bytes.len());
+                bytes[start..end].to_vec()
+            }
+            None => bytes,
+        }
+    }
+}
+
+/// The message after its header (RFC 5322 §2.1: the first empty line); empty if none.
+pub(crate) fn body(raw: &[u8]) -> &[u8] {
+    raw.windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(&[][..], |at| &raw[at + 4..])
+}
+
+/// The header's fields, each with its continuation lines and line ends.
+pub(crate) fn fields(header: &[u8]) -> Vec<Vec<u8>> {
+    let mut fields: Vec<Vec<u8>> = Vec::new();
+    for line in header.split_inclusive(|&b| b == b'\n') {
+        match (line.first(), fields.last_mut()) {
+            (Some(b' ' | b'\t'), Some(field)) => field.extend_from_slice(line),
+            (Some(b'\r' | b'\n'), _) | (None, _) => {}
+            (Some(_), _) => fields.push(line.to_vec()),
+        }
+    }
+    fields
+}
+
+/// A field's name (before the colon; the whole field if it has none).
+pub(crate) fn field_name(field: &[u8]) -> &[u8] {
+    let colon = field.iter().position(|&b| b == b':').unwrap_or(field.len());
+    field[..colon].trim_ascii()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RAW: &[u8] = b"From: a\r\nSubject: b\r\n c\r\nTo: d\r\n\r\nbody\r\n";
+
+    #[test]
+    fn sections() {
+        let get = |item: &str| BodyItem::parse(item).expect("a known item").extract(RAW);
+        assert_eq!(get("BODY[TEXT]"), b"body\r\n");
+        assert_eq!(
+            get("BODY.PEEK[HEADER]"),
+            b"From: a\r\nSubject: b\r\n c\r\nTo: d\r\n\r\n"
+        );
+        assert_eq!(get("BODY[HEADER.FIELDS (SUBJECT)]"), b"Subject: b\r\n c\r\n\r\n");
+        assert_eq!(get("BODY[HEADER.FIELDS.NOT (SUBJECT TO)]"), b"From: a\r\n\r\n");
+        assert_eq!(get("BODY[]<2.3>"), b"om:");
+        assert_eq!(
+            BodyItem::parse("BODY[]<2.3>").map(|b| b.name),
+            Some("BODY[]<2>".to_owned())
+        );
+        assert_eq!(BodyItem::parse("BODY[1.2]"), None);
+    }
+}

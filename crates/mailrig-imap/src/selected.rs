@@ -1,0 +1,444 @@
+//! Selected-state commands and synchronization: FETCH (RFC 9051 §6.4.5), STORE (§6.4.6),
+//! EXPUNGE (§6.4.3, RFC 4315 UID EXPUNGE), COPY (§6.4.7), MOVE (RFC 6851), CLOSE (§6.4.1), UNSELECT (RFC 3691), and the
+//! reporting of changes made by other sessions (§7.5.1, §5.2, §7.4.1 EXPUNGE arithmetic).
+//!
+//! Read first: RFC 9051 §7.5.1: EXPUNGE is never sent while responding to FETCH, STORE or
+//! SEARCH, because the client's sequence numbers must stay valid until the command ends.
+//! Changes are read from the store's feed ([`Watch`]) in order; when expunges may not be sent
+//! yet, the feed is read up to the first expunge and the rest waits in `pending`.
+
+use std::collections::{HashSet, VecDeque};
+
+use mailrig_store::{Change, Flag, FlagOp, Flags, Message, Watch};
+
+use crate::command::{Command, Token};
+use crate::error::SyntaxError;
+use crate::mailbox::parse_flags;
+use crate::response::{date_time, flag_list};
+use crate::section::BodyItem;
+use crate::sequence::SequenceSet;
+use crate::session::{Completion, Session};
+
+/// The selected mailbox as this session's client knows it.
+#[derive(Debug)]
+pub(crate) struct Selected {
+    pub(crate) watch: Watch,
+    /// UIDs by sequence number (index 0 is message 1), as last reported to the client.
+    uids: Vec<u32>,
+    read_only: bool,
+    /// Changes read from the feed but not reported yet.
+    pending: VecDeque<Change>,
+    /// Modification sequences of flag changes this session made and already reported.
+    own: HashSet<u64>,
+}
+
+impl Selected {
+    pub(crate) fn new(watch: Watch, uids: Vec<u32>, read_only: bool) -> Selected {
+        Selected {
+            watch,
+            uids,
+            read_only,
+            pending: VecDeque::new(),
+            own: HashSet::new(),
+        }
+    }
+
+    /// UIDs by sequence number, as the client knows them.
+    pub(crate) fn uids(&self) -> &[u32] {
+        &self.uids
+    }
+
+    pub(crate) fn has_pending(&self) -> bool {
+        !self.pending.is_empty() || self.watch.has_changes()
+    }
+
+    /// Writes the untagged responses for the changes since the last call: `EXISTS` for new
+    /// messages, `FETCH (FLAGS .. UID ..)` for flag changes, and `EXPUNGE` (only if
+    /// `expunges`) with sequence numbers as the client counts them at that point. Returns
+    /// whether the mailbox was deleted.
+    pub(crate) fn sync(&mut self, out: &mut Vec<u8>, expunges: bool) -> bool {
+        self.pending.extend(self.watch.poll());
+        let mut exists = false;
+        while let Some(change) = self.pending.front() {
+            let ordered = matches!(
+                change,
+                Change::Expunged { .. } | Change::Resync | Change::MailboxDeleted
+            );
+            if ordered && !expunges {
+                break;
+            }
+            let Some(change) = self.pending.pop_front() else {
+                break;
+            };
+            match change {
+                Change::Added(message) => {
+                    if self.uids.last().is_none_or(|&last| last < message.uid) {
+                        self.uids.push(message.uid);
+                        exists = true;
+                    }
+                }
+                Change::Flags { uid, flags, modseq } => {
+                    if self.own.remove(&modseq) {
+                        continue;
+                    }
+                    if let Ok(i) = self.uids.binary_search(&uid) {
+                        self.flush_exists(out, &mut exists);
+                        let line = format!("* {} FETCH (FLAGS {} UID {uid})\r\n", i + 1, flag_list(&flags));
+                        out.extend_from_slice(line.as_bytes());
+                    }
+                }
+                Change::Expunged { uid, .. } => {
+                    if let Ok(i) = self.uids.binary_search(&uid) {
+                        self.flush_exists(out, &mut exists);
+                        self.uids.remove(i);
+                        out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
+                    }
+                }
+                Change::Renamed { .. } => {}
+                Change::MailboxDeleted => {
+                    self.flush_exists(out, &mut exists);
+                    return true;
+                }
+                Change::Resync => self.resync(out, &mut exists),
+            }
+        }
+        self.flush_exists(out, &mut exists);
+        false
+    }
+
+    fn flush_exists(&self, out: &mut Vec<u8>, exists: &mut bool) {
+        if std::mem::take(exists) {
+            out.extend_from_slice(format!("* {} EXISTS\r\n", self.uids.len()).as_bytes());
+        }
+    }
+
+    /// The feed lost changes: compare the client's view with a fresh snapshot, expunging
+    /// from the highest sequence number down so each number is right when sent.
+    fn resync(&mut self, out: &mut Vec<u8>, exists: &mut bool) {
+        self.pending.clear();
+        // Own changes the feed dropped will never be seen; all flags are re-sent below.
+        self.own.clear();
+        let Ok(snapshot) = self.watch.snapshot() else {
+            return;
+        };
+        let live: HashSet<u32> = snapshot.messages.iter().map(|m| m.uid).collect();
+        for i in (0..self.uids.len()).rev() {
+            if !live.contains(&self.uids[i]) {
+                self.uids.remove(i);
+                out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
+            }
+        }
+        for message in &snapshot.messages {
+            if self.uids.last().is_none_or(|&last| last < message.uid) {
+                self.uids.push(message.uid);
+                *exists = true;
+            }
+        }
+        self.flush_exists(out, exists);
+        for message in &snapshot.messages {
+            if let Ok(i) = self.uids.binary_search(&message.uid) {
+                let line = format!(
+                    "* {} FETCH (FLAGS {} UID {})\r\n",
+                    i + 1,
+                    flag_list(&message.flags),
+                    message.uid
+                );
+                out.extend_from_slice(line.as_bytes());
+            }
+        }
+    }
+
+    /// Positions named by a sequence set (UIDs for `uid`).
+    fn positions(&self, set: &Token, uid: bool) -> Result<Vec<usize>, Completion> {
+        let Token::Atom(text) = set else {
+            return Err(SyntaxError::SequenceSet.into());
+        };
+        let set = SequenceSet::parse(text)?;
+        if uid {
+            Ok(set.uid_positions(&self.uids))
+        } else {
+            Ok(set.positions(self.uids.len())?)
+        }
+    }
+}
+
+/// One FETCH data item this server knows (`fetch-att`, RFC 9051 §6.4.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Item {
+    Flags,
+    Uid,
+    InternalDate,
+    Size,
+    /// `BODY[section]<partial>`, `BODY.PEEK[...]`, `RFC822`, `RFC822.HEADER`, `RFC822.TEXT`.
+    Body(BodyItem),
+}
+
+fn fetch_items(token: &Token) -> Result<Vec<Item>, Completion> {
+    let atoms: Vec<&Token> = match token {
+        Token::List(items) => items.iter().collect(),
+        atom => vec![atom],
+    };
+    let mut items = Vec::new();
+    for atom in atoms {
+        let Token::Atom(name) = atom else {
+            return Err(SyntaxError::Arguments.into());
+        };
+        match name.to_ascii_uppercase().as_str() {
+            "FAST" => items.extend([Item::Flags, Item::InternalDate, Item::Size]),
+            "FLAGS" => items.push(Item::Flags),
+            "UID" => items.push(Item::Uid),
+            "INTERNALDATE" => items.push(Item::InternalDate),
+            "RFC822.SIZE" => items.push(Item::Size),
+            other => match BodyItem::parse(other) {
+                Some(body) => items.push(Item::Body(body)),
+                None => return Err(Completion::bad(format!("unsupported FETCH item {other}"))),
+            },
+        }
+    }
+    Ok(items)
+}
+
+impl Session {
+    /// Runs a selected-state command.
+    pub(crate) fn selected_command(
+        &mut self,
+        command: &Command,
+        out: &mut Vec<u8>,
+    ) -> Result<Completion, Completion> {
+        match command.name.as_str() {
+            "FETCH" => self.fetch(command, false, out),
+            "UID FETCH" => self.fetch(command, true, out),
+            "STORE" => self.store_command(command, false, out),
+            "UID STORE" => self.store_command(command, true, out),
+            "EXPUNGE" | "UID EXPUNGE" => self.expunge(command),
+            "COPY" | "UID COPY" | "MOVE" | "UID MOVE" => self.copy(command, out),
+            "SEARCH" => self.search(command, false, out),
+            "UID SEARCH" => self.search(command, true, out),
+            "CLOSE" | "UNSELECT" => {
+                if !command.args.is_empty() {
+                    return Err(SyntaxError::Arguments.into());
+                }
+                let selected = self.selected.take();
+                // RFC 9051 §6.4.1: CLOSE expunges silently, unless selected read-only.
+                if let (Some(selected), Some(login)) = (selected, &self.login)
+                    && command.name == "CLOSE"
+                    && !selected.read_only
+                {
+                    let name = selected.watch.mailbox_name();
+                    // A deleted mailbox has nothing left to expunge, so the error is moot.
+                    let _ = self.store.expunge(login, &name, None);
+                }
+                Ok(Completion::ok(format!("{} completed", command.name)))
+            }
+            _ => Err(SyntaxError::UnknownCommand.into()),
+        }
+    }
+
+    /// The login, the selected mailbox's name and the selection itself.
+    pub(crate) fn selection(&mut self) -> Result<(String, String, &mut Selected), Completion> {
+        let login = self.authenticated()?.to_owned();
+        let selected = self
+            .selected
+            .as_mut()
+            .ok_or_else(|| Completion::bad("no mailbox selected"))?;
+        let name = selected.watch.mailbox_name();
+        Ok((login, name, selected))
+    }
+
+    /// `fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att / "(" ... ")")`.
+    fn fetch(&mut self, command: &Command, uid: bool, out: &mut Vec<u8>) -> Result<Completion, Completion> {
+        let [set, items] = &command.args[..] else {
+            return Err(SyntaxError::Arguments.into());
+        };
+        let mut items = fetch_items(items)?;
+        if uid && !items.contains(&Item::Uid) {
+            items.insert(0, Item::Uid);
+        }
+        let store = self.store.clone();
+        let (login, name, selected) = self.selection()?;
+        let positions = selected.positions(set, uid)?;
+        let uids: Vec<u32> = positions.iter().map(|&i| selected.uids[i]).collect();
+        let marks_seen = items
+            .iter()
+            .any(|item| matches!(item, Item::Body(body) if !body.peek));
+        if marks_seen && !selected.read_only {
+            // BODY[] sets \Seen (RFC 9051 §6.4.5); the new flags go in this response.
+            let seen = Flags::from([Flag::Seen]);
+            let update = store.store_flags(&login, &name, &uids, FlagOp::Add, &seen, None)?;
+            selected.own.extend(update.changed.iter().map(|c| c.modseq));
+            if !items.contains(&Item::Flags) {
+                items.push(Item::Flags);
+            }
+        }
+        let snapshot = store.messages(&login, &name)?;
+        for (&i, &uid) in positions.iter().zip(&uids) {
+            // A message expunged by another session but not yet reported is left out.
+            if let Ok(found) = snapshot.messages.binary_search_by_key(&uid, |m| m.uid) {
+                fetch_response(out, i + 1, &snapshot.messages[found], &items);
+            }
+        }
+        Ok(Completion::ok(format!("{} completed", command.name)))
+    }
+
+    /// `store = "STORE" SP sequence-set SP store-att-flags`,
+    /// `store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))`.
+    fn store_command(
+        &mut self,
+        command: &Command,
+        uid: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<Completion, Completion> {
+        let [set, Token::Atom(kind), flags @ ..] = &command.args[..] else {
+            return Err(SyntaxError::Arguments.into());
+        };
+        let flags = match flags {
+            [Token::List(list)] => parse_flags(list)?,
+            [] => return Err(SyntaxError::Arguments.into()),
+            atoms => parse_flags(atoms)?,
+        };
+        let kind = kind.to_ascii_uppercase();
+        let (kind, silent) = match kind.strip_suffix(".SILENT") {
+            Some(kind) => (kind, true),
+            None => (kind.as_str(), false),
+        };
+        let op = match kind {
+            "FLAGS" => FlagOp::Replace,
+            "+FLAGS" => FlagOp::Add,
+            "-FLAGS" => FlagOp::Remove,
+            _ => return Err(SyntaxError::Arguments.into()),
+        };
+        let store = self.store.clone();
+        let (login, name, selected) = self.selection()?;
+        if selected.read_only {
+            return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
+        }
+        let positions = selected.positions(set, uid)?;
+        let uids: Vec<u32> = positions.iter().map(|&i| selected.uids[i]).collect();
+        let update = store.store_flags(&login, &name, &uids, op, &flags, None)?;
+        selected.own.extend(update.changed.iter().map(|c| c.modseq));
+        if !silent {
+            let snapshot = store.messages(&login, &name)?;
+            let items = if uid {
+                &[Item::Flags, Item::Uid][..]
+            } else {
+                &[Item::Flags][..]
+            };
+            for (&i, &uid) in positions.iter().zip(&uids) {
+                if let Ok(found) = snapshot.messages.binary_search_by_key(&uid, |m| m.uid) {
+                    fetch_response(out, i + 1, &snapshot.messages[found], items);
+                }
+            }
+        }
+        Ok(Completion::ok(format!("{} completed", command.name)))
+    }
+
+    /// EXPUNGE, or `uid-expunge = "UID" SP "EXPUNGE" SP sequence-set`. The EXPUNGE
+    /// responses come from the feed when the command ends, like everyone else's.
+    fn expunge(&mut self, command: &Command) -> Result<Completion, Completion> {
+        let store = self.store.clone();
+        let (login, name, selected) = self.selection()?;
+        if selected.read_only {
+            return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
+        }
+        let uids = match (&command.args[..], command.name.as_str()) {
+            ([], "EXPUNGE") => None,
+            ([set], "UID EXPUNGE") => {
+                let positions = selected.positions(set, true)?;
+                Some(positions.iter().map(|&i| selected.uids[i]).collect::<Vec<u32>>())
+            }
+            _ => return Err(SyntaxError::Arguments.into()),
+        };
+        store.expunge(&login, &name, uids.as_deref())?;
+        Ok(Completion::ok(format!("{} completed", command.name)))
+    }
+}
+
+impl Session {
+    /// `copy = "COPY" SP sequence-set SP mailbox` (RFC 9051 §6.4.7, RFC 4315 COPYUID);
+    /// `move = "MOVE" SP sequence-set SP mailbox` (RFC 6851 §3.3: `* OK [COPYUID ...]`,
+    /// then the EXPUNGE responses, from the feed, then the tagged OK).
+    fn copy(&mut self, command: &Command, out: &mut Vec<u8>) -> Result<Completion, Completion> {
+        let [set, to] = &command.args[..] else {
+            return Err(SyntaxError::Arguments.into());
+        };
+        let to = to.astring().ok_or(SyntaxError::Arguments)?;
+        let moving = command.name.ends_with("MOVE");
+        let uid = command.name.starts_with("UID");
+        let store = self.store.clone();
+        let (login, name, selected) = self.selection()?;
+        if moving && selected.read_only {
+            return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
+        }
+        let positions = selected.positions(set, uid)?;
+        let uids: Vec<u32> = positions.iter().map(|&i| selected.uids[i]).collect();
+        let copied = if moving {
+            store.move_messages(&login, &name, &to, &uids)?
+        } else {
+            store.copy_messages(&login, &name, &to, &uids)?
+        };
+        let code = if copied.dest.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "[COPYUID {} {} {}] ",
+                copied.uidvalidity,
+                uid_set(&copied.source),
+                uid_set(&copied.dest)
+            )
+        };
+        if moving {
+            out.extend_from_slice(format!("* OK {code}moved\r\n").as_bytes());
+            return Ok(Completion::ok(format!("{} completed", command.name)));
+        }
+        Ok(Completion::ok(format!("{code}{} completed", command.name)))
+    }
+}
+
+/// `uid-set` (RFC 4315 §4), in the order given (COPYUID pairs source and destination UIDs
+/// by position), with runs of consecutive UIDs as ranges.
+fn uid_set(uids: &[u32]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let mut j = i;
+        while j + 1 < uids.len() && uids[j + 1] == uids[j].wrapping_add(1) {
+            j += 1;
+        }
+        if i == j {
+            parts.push(uids[i].to_string());
+        } else {
+            parts.push(format!("{}:{}", uids[i], uids[j]));
+        }
+        i = j + 1;
+    }
+    parts.join(",")
+}
+
+/// `message-data = nz-number SP "FETCH" SP msg-att`.
+fn fetch_response(out: &mut Vec<u8>, seq: usize, message: &Message, items: &[Item]) {
+    out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
+    let mut seen = Vec::new();
+    for item in items {
+        if seen.contains(item) {
+            continue;
+        }
+        seen.push(item.clone());
+        if seen.len() > 1 {
+            out.push(b' ');
+        }
+        let text = match item {
+            Item::Flags => format!("FLAGS {}", flag_list(&message.flags)),
+            Item::Uid => format!("UID {}", message.uid),
+            Item::InternalDate => format!("INTERNALDATE {}", date_time(message.internal_date)),
+            Item::Size => format!("RFC822.SIZE {}", message.size),
+            Item::Body(body) => {
+                let bytes = body.extract(&message.raw);
+                out.extend_from_slice(format!("{} {{{}}}\r\n", body.name, bytes.len()).as_bytes());
+                out.extend_from_slice(&bytes);
+                continue;
+            }
+        };
+        out.extend_from_slice(text.as_bytes());
+    }
+    out.extend_from_slice(b")\r\n");
+}

@@ -1,0 +1,95 @@
+//! Sequence sets (RFC 9051 §9 `sequence-set`, §6.4.8 for UIDs): `1:3,5,7:*`.
+
+use crate::error::SyntaxError;
+
+/// `sequence-set = (seq-number / seq-range) ["," sequence-set]`; `*` is `None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SequenceSet(Vec<(Option<u32>, Option<u32>)>);
+
+impl SequenceSet {
+    /// Parses a sequence set. Zero is invalid (`seq-number = nz-number / "*"`).
+    pub(crate) fn parse(text: &str) -> Result<SequenceSet, SyntaxError> {
+        let number = |part: &str| -> Result<Option<u32>, SyntaxError> {
+            if part == "*" {
+                return Ok(None);
+            }
+            match part.parse::<u32>() {
+                Ok(n) if n > 0 && part.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(n)),
+                _ => Err(SyntaxError::SequenceSet),
+            }
+        };
+        let mut ranges = Vec::new();
+        for item in text.split(',') {
+            let range = match item.split_once(':') {
+                Some((a, b)) => (number(a)?, number(b)?),
+                None => {
+                    let n = number(item)?;
+                    (n, n)
+                }
+            };
+            ranges.push(range);
+        }
+        Ok(SequenceSet(ranges))
+    }
+
+    /// The positions (0-based) of the messages with these sequence numbers among `count`
+    /// messages, ascending. A number above `count` is an error (RFC 9051 §6.4.5 answers BAD).
+    pub(crate) fn positions(&self, count: usize) -> Result<Vec<usize>, SyntaxError> {
+        let max = u32::try_from(count).unwrap_or(u32::MAX);
+        let mut out = Vec::new();
+        for &(a, b) in &self.0 {
+            let (a, b) = (a.unwrap_or(max), b.unwrap_or(max));
+            let (lo, hi) = (a.min(b), a.max(b));
+            if hi > max || lo == 0 {
+                return Err(SyntaxError::SequenceSet);
+            }
+            out.extend((lo..=hi).map(|n| n as usize - 1));
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Whether `n` is in the set, `*` standing for `last` (no range test allocates).
+    pub(crate) fn contains(&self, n: u32, last: u32) -> bool {
+        self.0.iter().any(|&(a, b)| {
+            let (a, b) = (a.unwrap_or(last), b.unwrap_or(last));
+            (a.min(b)..=a.max(b)).contains(&n)
+        })
+    }
+
+    /// The positions of the messages whose UIDs (ascending, in `uids`) are in the set. `*`
+    /// is the largest UID; `n:*` always includes the last message (RFC 9051 §6.4.8).
+    pub(crate) fn uid_positions(&self, uids: &[u32]) -> Vec<usize> {
+        let Some(&last) = uids.last() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for &(a, b) in &self.0 {
+            let (a, b) = (a.unwrap_or(last), b.unwrap_or(last));
+            let (lo, hi) = (a.min(b), a.max(b));
+            let start = uids.partition_point(|&u| u < lo);
+            let end = uids.partition_point(|&u| u <= hi);
+            out.extend(start..end);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves() {
+        let set = SequenceSet::parse("2:*,1").unwrap();
+        assert_eq!(set.positions(3).unwrap(), vec![0, 1, 2]);
+        assert!(SequenceSet::parse("4").unwrap().positions(3).is_err());
+        assert!(SequenceSet::parse("0").is_err());
+        let uids = [3, 7, 9];
+        assert_eq!(SequenceSet::parse("4:8").unwrap().uid_positions(&uids), vec![1]);
+        assert_eq!(SequenceSet::parse("100:*").unwrap().uid_positions(&uids), vec![2]);
+    }
+}

@@ -1,0 +1,435 @@
+//! The IMAP server session: bytes in, responses and driver actions out. No I/O, no clock.
+//!
+//! Read first: RFC 9051 §3 (states: not authenticated, authenticated, selected, logout),
+//! §2.2.2 (every command ends with a tagged response), §6.1 (any-state commands), §6.2
+//! (STARTTLS, AUTHENTICATE, LOGIN), §7.1 (status responses), RFC 4959 (SASL-IR).
+//!
+//! Like the SMTP session, [`Mode`] says how the next input is read (commands, a SASL
+//! response, IDLE's DONE, nothing while TLS starts); the protocol state is the pair
+//! (`login`, `selected`), because most commands are valid in several states and only
+//! their checks differ. The not-authenticated commands are in [`auth`].
+
+mod auth;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use mailrig_store::{SEPARATOR, Store, StoreError};
+
+use crate::command::{self, Command, Token};
+use crate::config::Config;
+use crate::error::SyntaxError;
+use crate::framing::{Frame, Framer};
+use crate::selected::Selected;
+
+/// What the session asks its driver to do, in order. See [`Session::poll_output`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Write these bytes: one command's complete responses (untagged lines, then the tagged
+    /// one), one continuation request, or a batch of unsolicited updates.
+    Data(Vec<u8>),
+    /// Run the server side of the TLS handshake now, then call [`Session::tls_started`].
+    /// Input received until then is discarded.
+    StartTls,
+    /// Close the connection (after writing everything before this).
+    Close,
+}
+
+/// A sans-IO IMAP server session for one connection.
+///
+/// The driver loop: read bytes → [`handle_input`](Session::handle_input) → drain
+/// [`poll_output`](Session::poll_output) until `None`, performing each [`Output`] in order.
+/// While the client IDLEs, also call `poll_output` when the waker registered with
+/// [`Session::set_waker`] runs (or whenever [`Session::has_pending_updates`] says so): it
+/// pushes other sessions' changes.
+#[derive(Debug)]
+pub struct Session {
+    pub(crate) config: Config,
+    pub(crate) store: Store,
+    framer: Framer,
+    mode: Mode,
+    tls: bool,
+    /// The authenticated user (authenticated and selected states).
+    pub(crate) login: Option<String>,
+    /// The selected mailbox (selected state).
+    pub(crate) selected: Option<Selected>,
+    output: VecDeque<Output>,
+    /// Unix seconds, as last told by the driver (APPEND's default internal date).
+    pub(crate) now: i64,
+}
+
+/// How the next input is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Mode {
+    /// Command lines.
+    Commands,
+    /// An AUTHENTICATE response line for the command with this tag, at this step.
+    Sasl(String, auth::SaslStep),
+    /// `DONE` ends the IDLE command with this tag (RFC 2177).
+    Idle(String),
+    /// STARTTLS was accepted: everything is discarded until TLS starts.
+    AwaitTls,
+    /// LOGOUT or shutdown: nothing more is read.
+    Closed,
+}
+
+/// How a command completed: `tag OK/NO/BAD [code] text`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Completion {
+    status: &'static str,
+    text: String,
+}
+
+impl Completion {
+    /// `OK text` (`text` may start with a `[code]`).
+    pub(crate) fn ok(text: impl Into<String>) -> Completion {
+        Completion {
+            status: "OK",
+            text: text.into(),
+        }
+    }
+
+    /// `NO text`.
+    pub(crate) fn no(text: impl Into<String>) -> Completion {
+        Completion {
+            status: "NO",
+            text: text.into(),
+        }
+    }
+
+    /// `BAD text`.
+    pub(crate) fn bad(text: impl Into<String>) -> Completion {
+        Completion {
+            status: "BAD",
+            text: text.into(),
+        }
+    }
+}
+
+impl From<SyntaxError> for Completion {
+    fn from(error: SyntaxError) -> Completion {
+        Completion::bad(error.to_string())
+    }
+}
+
+impl From<StoreError> for Completion {
+    /// The RFC 5530 response code for each refusal.
+    fn from(error: StoreError) -> Completion {
+        let code = match &error {
+            StoreError::NoSuchMailbox(_) => "[TRYCREATE] ",
+            StoreError::MailboxExists(_) => "[ALREADYEXISTS] ",
+            StoreError::HasChildren(_) => "[HASCHILDREN] ",
+            StoreError::InvalidMailboxName { .. } => "[CANNOT] ",
+            StoreError::CannotDeleteInbox => "[CANNOT] ",
+            StoreError::UidsExhausted(_) => "[LIMIT] ",
+            StoreError::NoSuchUser(_) | StoreError::UserExists(_) => "",
+        };
+        Completion::no(format!("{code}{error}"))
+    }
+}
+
+impl Session {
+    /// A new session over `store`; the greeting is queued.
+    pub fn new(config: Config, store: Store) -> Session {
+        let framer = Framer::new(config.max_line, config.max_literal);
+        let mut session = Session {
+            config,
+            store,
+            framer,
+            mode: Mode::Commands,
+            tls: false,
+            login: None,
+            selected: None,
+            output: VecDeque::new(),
+            now: 0,
+        };
+        session.login = session.config.preauth.clone();
+        let status = if session.login.is_some() { "PREAUTH" } else { "OK" };
+        let greeting = format!(
+            "* {status} [CAPABILITY {}] {}\r\n",
+            session.capabilities(),
+            session.config.greeting
+        );
+        session.output.push_back(Output::Data(greeting.into_bytes()));
+        session
+    }
+
+    /// Handles bytes from the client. Commands are executed in order as soon as they are
+    /// complete; responses are queued for [`Session::poll_output`].
+    pub fn handle_input(&mut self, mut input: &[u8]) {
+        while !input.is_empty() {
+            if matches!(self.mode, Mode::AwaitTls | Mode::Closed) {
+                // RFC 9051 §6.2.1: plaintext pipelined behind STARTTLS is never executed.
+                return;
+            }
+            let (frame, used) = self.framer.next(input);
+            input = &input[used..];
+            if let Some(frame) = frame {
+                self.frame(frame);
+            }
+        }
+    }
+
+    /// The next thing to do, or `None` when there is nothing until more input arrives (or,
+    /// while the client IDLEs, until the store changes). Call it after every
+    /// [`Session::handle_input`] and whenever the waker set by [`Session::set_waker`] runs.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if self.output.is_empty() && matches!(self.mode, Mode::Idle(_)) {
+            let mut out = Vec::new();
+            self.sync(&mut out, true);
+            if !out.is_empty() {
+                self.output.push_back(Output::Data(out));
+            }
+            if self.mode == Mode::Closed {
+                self.output.push_back(Output::Close);
+            }
+        }
+        self.output.pop_front()
+    }
+
+    /// The TLS handshake the session asked for with [`Output::StartTls`] is done: read
+    /// commands again (RFC 9051 §6.2.1: no new greeting).
+    pub fn tls_started(&mut self) {
+        self.tls = true;
+        self.framer.reset();
+        if self.mode == Mode::AwaitTls {
+            self.mode = Mode::Commands;
+        }
+    }
+
+    /// Ends the session from the server side (shutdown): `* BYE`, then close.
+    pub fn shutdown(&mut self) {
+        if self.mode != Mode::Closed {
+            self.mode = Mode::Closed;
+            self.output
+                .push_back(Output::Data(b"* BYE server shutting down\r\n".to_vec()));
+            self.output.push_back(Output::Close);
+        }
+    }
+
+    /// Sets the current time (unix seconds), used as APPEND's default internal date.
+    pub fn set_time(&mut self, now: i64) {
+        self.now = now;
+    }
+
+    /// Whether the selected mailbox has changes this session has not reported yet.
+    pub fn has_pending_updates(&self) -> bool {
+        self.selected.as_ref().is_some_and(Selected::has_pending)
+    }
+
+    /// Runs `waker` after each later change to the selected mailbox (see
+    /// [`mailrig_store::Watch::set_waker`]). Returns `false` if no mailbox is selected. The
+    /// registration ends with the selection, so register again after SELECT.
+    pub fn set_waker(&self, waker: Arc<dyn Fn() + Send + Sync>) -> bool {
+        match &self.selected {
+            Some(selected) => {
+                selected.watch.set_waker(waker);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the session has ended (LOGOUT or shutdown).
+    pub fn is_closed(&self) -> bool {
+        self.mode == Mode::Closed
+    }
+
+    /// The capabilities to advertise now (RFC 9051 §6.1.1).
+    fn capabilities(&self) -> String {
+        let mut caps =
+            String::from("IMAP4rev1 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE");
+        if self.login.is_none() {
+            if !self.tls && self.config.starttls {
+                caps.push_str(" STARTTLS");
+            }
+            if self.login_disabled() {
+                caps.push_str(" LOGINDISABLED");
+            } else {
+                caps.push_str(" AUTH=PLAIN AUTH=LOGIN");
+            }
+        }
+        caps
+    }
+
+    fn login_disabled(&self) -> bool {
+        self.config.login_disabled_before_tls && !self.tls
+    }
+
+    fn push(&mut self, bytes: Vec<u8>) {
+        self.output.push_back(Output::Data(bytes));
+    }
+
+    fn frame(&mut self, frame: Frame) {
+        match frame {
+            Frame::Continue => self.push(b"+ Ready for literal data\r\n".to_vec()),
+            Frame::LineTooLong { head } => self.refuse(&head, "BAD line too long"),
+            Frame::LiteralTooBig { head, .. } => self.refuse(&head, "NO [TOOBIG] literal too large"),
+            Frame::Command(line) => match std::mem::replace(&mut self.mode, Mode::Commands) {
+                Mode::Commands => self.command(&line),
+                Mode::Sasl(tag, step) => self.sasl_response(&tag, step, &line),
+                Mode::Idle(tag) => self.idle_done(&tag, &line),
+                mode @ (Mode::AwaitTls | Mode::Closed) => self.mode = mode,
+            },
+        }
+    }
+
+    /// Answers input that was too big: the command it belongs to (a SASL response or IDLE's
+    /// DONE belong to the command that asked for them) ends with `text`.
+    fn refuse(&mut self, head: &[u8], text: &str) {
+        match std::mem::replace(&mut self.mode, Mode::Commands) {
+            Mode::Sasl(tag, _) | Mode::Idle(tag) => self.push(format!("{tag} {text}\r\n").into_bytes()),
+            Mode::Commands => self.reject(head, text),
+            mode @ (Mode::AwaitTls | Mode::Closed) => self.mode = mode,
+        }
+    }
+
+    /// Answers a command that could not be read with its tag, or `*` without one.
+    fn reject(&mut self, line: &[u8], text: &str) {
+        let tag = command::tag(line).unwrap_or_else(|| "*".to_owned());
+        self.push(format!("{tag} {text}\r\n").into_bytes());
+    }
+
+    fn command(&mut self, line: &[u8]) {
+        let command = match command::parse(line) {
+            Ok(command) => command,
+            Err(error) => return self.reject(line, &format!("BAD {error}")),
+        };
+        let mut out = Vec::new();
+        let completion = self.dispatch(&command, &mut out).unwrap_or_else(|c| c);
+        if matches!(self.mode, Mode::Sasl(..) | Mode::Idle(_)) {
+            // A continuation request: the command completes later.
+            return self.push(out);
+        }
+        // RFC 9051 §7.5.1: no EXPUNGE while responding to FETCH, STORE or SEARCH.
+        let expunges = !matches!(command.name.as_str(), "FETCH" | "STORE" | "SEARCH");
+        if self.mode == Mode::Commands && command.name != "LOGOUT" {
+            self.sync(&mut out, expunges);
+        }
+        out.extend_from_slice(
+            format!("{} {} {}\r\n", command.tag, completion.status, completion.text).as_bytes(),
+        );
+        self.push(out);
+        match self.mode {
+            Mode::AwaitTls => self.output.push_back(Output::StartTls),
+            Mode::Closed => self.output.push_back(Output::Close),
+            _ => {}
+        }
+    }
+
+    fn dispatch(&mut self, command: &Command, out: &mut Vec<u8>) -> Result<Completion, Completion> {
+        let args = command.args.len();
+        let no_args = || {
+            if args == 0 {
+                Ok(())
+            } else {
+                Err(Completion::from(SyntaxError::Arguments))
+            }
+        };
+        match command.name.as_str() {
+            "CAPABILITY" => {
+                no_args()?;
+                out.extend_from_slice(format!("* CAPABILITY {}\r\n", self.capabilities()).as_bytes());
+                Ok(Completion::ok("CAPABILITY completed"))
+            }
+            "NOOP" | "CHECK" => {
+                no_args()?;
+                Ok(Completion::ok(format!("{} completed", command.name)))
+            }
+            "LOGOUT" => {
+                no_args()?;
+                out.extend_from_slice(b"* BYE mailrig logging out\r\n");
+                self.mode = Mode::Closed;
+                self.selected = None;
+                Ok(Completion::ok("LOGOUT completed"))
+            }
+            "ID" => {
+                // RFC 2971 §3.1: `id = "ID" SP id-params-list`, the client's list or NIL.
+                match &command.args[..] {
+                    [Token::List(_)] => {}
+                    [Token::Atom(nil)] if nil.eq_ignore_ascii_case("NIL") => {}
+                    _ => return Err(SyntaxError::Arguments.into()),
+                }
+                out.extend_from_slice(b"* ID (\"name\" \"mailrig\")\r\n");
+                Ok(Completion::ok("ID completed"))
+            }
+            "NAMESPACE" => {
+                no_args()?;
+                self.authenticated()?;
+                // RFC 2342 §5: one personal namespace, no others.
+                out.extend_from_slice(format!("* NAMESPACE ((\"\" \"{SEPARATOR}\")) NIL NIL\r\n").as_bytes());
+                Ok(Completion::ok("NAMESPACE completed"))
+            }
+            "ENABLE" => {
+                // RFC 5161 §3.1: no extension needs enabling yet, so none is listed.
+                if args == 0 {
+                    return Err(SyntaxError::Arguments.into());
+                }
+                self.authenticated()?;
+                out.extend_from_slice(b"* ENABLED\r\n");
+                Ok(Completion::ok("ENABLE completed"))
+            }
+            "STARTTLS" => self.starttls(args),
+            "LOGIN" => self.login_command(command),
+            "AUTHENTICATE" => self.authenticate(command, out),
+            "IDLE" => {
+                no_args()?;
+                self.authenticated()?;
+                out.extend_from_slice(b"+ idling\r\n");
+                self.mode = Mode::Idle(command.tag.clone());
+                Ok(Completion::ok("IDLE"))
+            }
+            "SELECT" | "EXAMINE" | "CREATE" | "DELETE" | "RENAME" | "SUBSCRIBE" | "UNSUBSCRIBE" | "LIST"
+            | "LSUB" | "STATUS" | "APPEND" => {
+                self.authenticated()?;
+                self.mailbox_command(command, out)
+            }
+            "FETCH" | "UID FETCH" | "STORE" | "UID STORE" | "EXPUNGE" | "UID EXPUNGE" | "SEARCH"
+            | "UID SEARCH" | "COPY" | "UID COPY" | "MOVE" | "UID MOVE" | "CLOSE" | "UNSELECT" => {
+                if self.selected.is_none() {
+                    return Err(Completion::bad("no mailbox selected"));
+                }
+                self.selected_command(command, out)
+            }
+            _ => Err(SyntaxError::UnknownCommand.into()),
+        }
+    }
+
+    /// Fails unless a user is logged in.
+    pub(crate) fn authenticated(&self) -> Result<&str, Completion> {
+        self.login
+            .as_deref()
+            .ok_or_else(|| Completion::bad("not authenticated"))
+    }
+
+    fn idle_done(&mut self, tag: &str, line: &[u8]) {
+        let mut out = Vec::new();
+        self.sync(&mut out, true);
+        if line.eq_ignore_ascii_case(b"DONE") {
+            out.extend_from_slice(format!("{tag} OK IDLE terminated\r\n").as_bytes());
+        } else {
+            out.extend_from_slice(format!("{tag} BAD expected DONE\r\n").as_bytes());
+        }
+        self.push(out);
+        if self.mode == Mode::Closed {
+            self.output.push_back(Output::Close);
+        }
+    }
+
+    /// Reports the selected mailbox's changes (see `selected.rs`); a deleted mailbox ends
+    /// the session.
+    fn sync(&mut self, out: &mut Vec<u8>, expunges: bool) {
+        let Some(selected) = &mut self.selected else {
+            return;
+        };
+        if selected.sync(out, expunges) {
+            out.extend_from_slice(b"* BYE selected mailbox was deleted\r\n");
+            self.selected = None;
+            self.mode = Mode::Closed;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
