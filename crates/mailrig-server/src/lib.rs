@@ -25,4 +25,4 @@ pub mod smtp;
 pub mod tls;
 
 pub use server::{Server, ServerConfig, ServerError, Service, TlsSetting};
-pub use smtp::SmtpOptions;
+pub use smtp::{SmtpOptions, StoreBackend};

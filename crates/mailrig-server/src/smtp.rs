@@ -93,14 +93,32 @@ impl Protocol for SmtpSession {
     }
 }
 
-/// The store, seen from an SMTP session.
-struct StoreBackend {
+/// The store, seen from an SMTP session: authentication against the store's users, recipient
+/// checks, and delivery into INBOX of every local recipient plus the envelope log.
+///
+/// Public so that in-process drivers (tests, the scenario player) can run an SMTP session
+/// against the same store as the servers without sockets.
+#[derive(Debug)]
+pub struct StoreBackend {
     store: Store,
     session_id: u64,
     tokens: Arc<BTreeMap<String, String>>,
     trace: bool,
     /// Woken after every accepted message (for `wait_for_message`).
     delivered: Arc<Notify>,
+}
+
+impl StoreBackend {
+    /// A backend over `store` with no trace headers and no mock tokens.
+    pub fn new(store: Store, session_id: u64) -> Self {
+        Self {
+            store,
+            session_id,
+            tokens: Arc::default(),
+            trace: false,
+            delivered: Arc::default(),
+        }
+    }
 }
 
 impl Backend for StoreBackend {
