@@ -3,8 +3,14 @@
 // Every shipped scenario: how mailrig reads it, snapshotted.
 mod scenarios;
 
+// Running real clients as subprocesses.
+mod support;
+
 // Real SMTP clients as subprocesses against a Rig.
 mod smtp_clients;
+
+// Real IMAP clients (curl, Python's imaplib) as subprocesses against a Rig.
+mod imap_clients;
 
 // Hostile clients over real sockets: STARTTLS injection, smuggling, huge lines.
 mod hostile;

@@ -2,12 +2,12 @@
 //! each message checked byte for byte in the store. `ci/setup.sh` installs the clients; a
 //! missing client fails the test with the command to install it.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use mailrig::blocking::Rig;
+
+use crate::support::{port, python, run, s};
 
 const MESSAGE: &[u8] = b"From: alice@example.test\r\nTo: bob@example.test\r\nSubject: e2e\r\n\r\nfirst line\r\n.starts with a dot\r\nlast line\r\n";
 
@@ -43,50 +43,6 @@ impl Fixture {
         );
         envelope.data.to_vec()
     }
-}
-
-fn run(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut command = Command::new(program);
-    command
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {program} ({e}); install it with `bash ci/setup.sh`"));
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input)
-            .expect("write stdin");
-    }
-    drop(child.stdin.take());
-    let output = child.wait_with_output().expect("wait");
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed: {}\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn python(script: &str, args: &[&str]) -> Output {
-    let mut all = vec!["-c", script];
-    all.extend_from_slice(args);
-    run("python3", &all, None)
-}
-
-fn port(addr: std::net::SocketAddr) -> String {
-    addr.port().to_string()
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
 }
 
 #[test]

@@ -16,6 +16,9 @@ pub struct Config {
     pub preauth: Option<String>,
     /// The text of the greeting after `* OK [CAPABILITY ...]`.
     pub greeting: String,
+    /// The connection started with a TLS handshake (IMAPS, RFC 8314): the session is secure
+    /// from the greeting on, so STARTTLS is not offered and LOGIN is allowed.
+    pub implicit_tls: bool,
 }
 
 impl Default for Config {
@@ -27,6 +30,7 @@ impl Default for Config {
             max_literal: 32 * 1024 * 1024,
             preauth: None,
             greeting: "mailrig ready".to_owned(),
+            implicit_tls: false,
         }
     }
 }

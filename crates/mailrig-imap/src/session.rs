@@ -132,12 +132,13 @@ impl Session {
     /// A new session over `store`; the greeting is queued.
     pub fn new(config: Config, store: Store) -> Session {
         let framer = Framer::new(config.max_line, config.max_literal);
+        let tls = config.implicit_tls;
         let mut session = Session {
             config,
             store,
             framer,
             mode: Mode::Commands,
-            tls: false,
+            tls,
             login: None,
             selected: None,
             output: VecDeque::new(),

@@ -5,12 +5,13 @@
 //! recorded. Each reply passes through [`ReplyHook`], the seam where faults will delay, split,
 //! corrupt or replace replies.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use mailrig_transcript::scenario::Side;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
@@ -37,6 +38,11 @@ pub trait Protocol: Send {
     fn tls_started(&mut self);
     /// The server is shutting down or the client was idle too long: say goodbye (421 / BYE).
     fn shutdown(&mut self);
+    /// Notified when the session has something to say without new input (an IMAP session
+    /// in IDLE learning of a delivery); the driver then drains [`Protocol::poll_action`].
+    fn wakeup(&self) -> Option<Arc<Notify>> {
+        None
+    }
 }
 
 /// What happens to one reply on its way out. The default writes it unchanged.
@@ -56,8 +62,11 @@ impl ReplyHook for Passthrough {}
 /// Limits applied to every connection.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Close a connection (after a goodbye) when the client sends nothing for this long.
+    /// Close an SMTP connection (after a goodbye) when the client sends nothing for this long
+    /// (RFC 5321 §4.5.3.2 suggests 5 minutes).
     pub idle_timeout: Duration,
+    /// The same for IMAP connections; RFC 9051 §5.4 says at least 30 minutes.
+    pub imap_idle_timeout: Duration,
     /// How long a TLS handshake may take.
     pub handshake_timeout: Duration,
 }
@@ -66,6 +75,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             idle_timeout: Duration::from_secs(300),
+            imap_idle_timeout: Duration::from_secs(30 * 60),
             handshake_timeout: Duration::from_secs(10),
         }
     }
@@ -183,6 +193,7 @@ pub async fn drive(conn: Connection, session: &mut dyn Protocol) -> Result<(), C
     }
     let mut buf = vec![0u8; 16 * 1024];
     let mut shutting_down = false;
+    let wakeup = session.wakeup();
     loop {
         if flush(&mut conn, &mut stream, session).await? {
             return Ok(());
@@ -203,7 +214,16 @@ pub async fn drive(conn: Connection, session: &mut dyn Protocol) -> Result<(), C
                 shutting_down = true;
                 session.shutdown();
             }
+            () = woken(wakeup.as_deref()) => {}
         }
+    }
+}
+
+/// Waits for the session's wake-up call; never returns for sessions without one.
+async fn woken(wakeup: Option<&Notify>) {
+    match wakeup {
+        Some(notify) => notify.notified().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -1,7 +1,7 @@
 //! tokio + rustls drivers for mailrig's fake servers: listeners, TLS, connection limits,
 //! graceful shutdown, and a recorded transcript of every connection.
 //!
-//! The protocol logic lives in sans-IO crates (`mailrig-smtp`, later `mailrig-imap`); this
+//! The protocol logic lives in sans-IO crates (`mailrig-smtp`, `mailrig-imap`); this
 //! crate owns sockets, TLS and time.
 //!
 //! # Layout
@@ -12,17 +12,20 @@
 //! - [`recorder`]: every connection recorded as a transcript.
 //! - [`server`]: a set of listeners sharing one store ([`Server`]).
 //! - [`smtp`]: the SMTP services, backed by the store.
+//! - [`imap`]: the IMAP services over the same store, woken by its change feed.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod conn;
+pub mod imap;
 pub mod listen;
 pub mod recorder;
 pub mod server;
 pub mod smtp;
 pub mod tls;
 
+pub use imap::ImapOptions;
 pub use server::{Server, ServerConfig, ServerError, Service, TlsSetting};
 pub use smtp::{SmtpOptions, StoreBackend};

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mailrig_transcript::scenario::Protocol as Wire;
+use mailrig_transcript::scenario::{Family, Protocol as Wire};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
@@ -170,13 +170,17 @@ fn serve(
         tracing::warn!(listener = spec.name, %peer, "too many connections; refusing");
         session.shutdown();
     }
+    let mut limits = shared.limits;
+    if spec.wire.family() == Family::Imap {
+        limits.idle_timeout = limits.imap_idle_timeout;
+    }
     let span = tracing::info_span!("session", name = %recorder.name(), listener = spec.name, %peer);
     let conn = Connection {
         socket,
         tls: shared.tls.clone(),
         implicit_tls: spec.wire.implicit_tls(),
         recorder,
-        limits: shared.limits,
+        limits,
         shutdown: stop,
         hook: Box::new(Passthrough),
     };

@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
 
 use crate::conn::Limits;
+use crate::imap::{ImapOptions, imap_factory};
 use crate::listen::{Bound, ListenerSpec, Listeners, Shared};
 use crate::recorder::Recordings;
 use crate::smtp::{SmtpOptions, smtp_factory};
@@ -26,11 +27,21 @@ pub enum Service {
     Submission,
     /// Submission over implicit TLS (RFC 8314, port 465 style): AUTH required.
     Smtps,
+    /// IMAP (port 143 style): plaintext, STARTTLS offered.
+    Imap,
+    /// IMAP over implicit TLS (RFC 8314, port 993 style).
+    Imaps,
 }
 
 impl Service {
     /// Every service, in the order ready files list them.
-    pub const ALL: [Service; 3] = [Service::Smtp, Service::Submission, Service::Smtps];
+    pub const ALL: [Service; 5] = [
+        Service::Smtp,
+        Service::Submission,
+        Service::Smtps,
+        Service::Imap,
+        Service::Imaps,
+    ];
 
     /// The key used in ready files and logs.
     pub fn name(self) -> &'static str {
@@ -38,6 +49,8 @@ impl Service {
             Service::Smtp => "smtp",
             Service::Submission => "submission",
             Service::Smtps => "smtps",
+            Service::Imap => "imap",
+            Service::Imaps => "imaps",
         }
     }
 
@@ -47,12 +60,19 @@ impl Service {
             Service::Smtp => Wire::Smtp,
             Service::Submission => Wire::Submission,
             Service::Smtps => Wire::Smtps,
+            Service::Imap => Wire::Imap,
+            Service::Imaps => Wire::Imaps,
         }
     }
 
     /// Whether it needs a TLS identity to run at all.
     pub fn needs_tls(self) -> bool {
-        self == Service::Smtps
+        matches!(self, Service::Smtps | Service::Imaps)
+    }
+
+    /// Whether it speaks IMAP (else SMTP).
+    pub fn is_imap(self) -> bool {
+        matches!(self, Service::Imap | Service::Imaps)
     }
 }
 
@@ -77,6 +97,8 @@ pub struct ServerConfig {
     pub tls: TlsSetting,
     /// SMTP behaviour shared by the SMTP listeners.
     pub smtp: SmtpOptions,
+    /// IMAP behaviour shared by the IMAP listeners.
+    pub imap: ImapOptions,
     /// Per-connection limits.
     pub limits: Limits,
     /// Connections per listener.
@@ -88,13 +110,14 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// Every SMTP service on 127.0.0.1 with a free port, TLS generated, default behaviour.
+    /// Every service (SMTP and IMAP) on 127.0.0.1 with a free port, TLS generated, default behaviour.
     pub fn loopback(store: Store) -> ServerConfig {
         let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
         ServerConfig {
             listeners: Service::ALL.iter().map(|s| (*s, any)).collect(),
             tls: TlsSetting::Generate,
             smtp: SmtpOptions::default(),
+            imap: ImapOptions::default(),
             limits: Limits::default(),
             max_connections: 1000,
             store,
@@ -146,13 +169,17 @@ impl Server {
             if service.needs_tls() && tls.is_none() {
                 return Err(ServerError::NeedsTls(service.name()));
             }
-            let factory = smtp_factory(
-                *service,
-                &config.smtp,
-                config.store.clone(),
-                tls.is_some(),
-                delivered.clone(),
-            );
+            let factory = if service.is_imap() {
+                imap_factory(*service, &config.imap, config.store.clone(), tls.is_some())
+            } else {
+                smtp_factory(
+                    *service,
+                    &config.smtp,
+                    config.store.clone(),
+                    tls.is_some(),
+                    delivered.clone(),
+                )
+            };
             specs.push(ListenerSpec {
                 name: service.name(),
                 addr: *addr,
@@ -216,7 +243,7 @@ impl Server {
         self.recordings.transcript()
     }
 
-    /// Says goodbye to every session (421), closes the listeners and waits up to `grace`.
+    /// Says goodbye to every session (421, `* BYE`), closes the listeners and waits up to `grace`.
     pub async fn shutdown(self, grace: Duration) {
         self.listeners.shutdown(grace).await;
     }

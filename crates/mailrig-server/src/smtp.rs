@@ -195,7 +195,7 @@ fn with_trace_headers(envelope: &Envelope, now: i64) -> Vec<u8> {
     out
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

@@ -63,6 +63,25 @@ impl Rig {
         self.rig().smtps_addr()
     }
 
+    /// See [`crate::Rig::addr`].
+    ///
+    /// # Panics
+    ///
+    /// When the service is not running (a test bug).
+    pub fn addr(&self, service: crate::Service) -> SocketAddr {
+        self.rig().addr(service)
+    }
+
+    /// See [`crate::Rig::imap_addr`].
+    pub fn imap_addr(&self) -> SocketAddr {
+        self.rig().imap_addr()
+    }
+
+    /// See [`crate::Rig::imaps_addr`].
+    pub fn imaps_addr(&self) -> SocketAddr {
+        self.rig().imaps_addr()
+    }
+
     /// See [`crate::Rig::ca_pem`].
     pub fn ca_pem(&self) -> Option<&str> {
         self.rig().ca_pem()

@@ -33,9 +33,10 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
-    /// Start fake SMTP servers sharing one in-memory store (IMAP comes next).
+    /// Start fake SMTP and IMAP servers sharing one in-memory store.
     ///
-    /// Listens on 127.0.0.1 by default: smtp 2525, submission 2587, smtps 2465. Prints the
+    /// Listens on 127.0.0.1 by default: smtp 2525, submission 2587, smtps 2465, imap 2143,
+    /// imaps 2993. Prints the
     /// addresses, users and the CA file to trust, logs one line per session and message, and
     /// stops cleanly on Ctrl-C or SIGTERM. With port 0 and --ready-file, scripts learn the ports from the
     /// JSON file.

@@ -22,7 +22,7 @@ pub mod blocking;
 pub mod import;
 pub mod rig;
 
-pub use mailrig_server::{Service, SmtpOptions, tls::Identity};
+pub use mailrig_server::{ImapOptions, Service, SmtpOptions, tls::Identity};
 pub use mailrig_store::{Envelope, Message, Store, User};
 pub use rig::{Rig, RigBuilder, RigError};
 

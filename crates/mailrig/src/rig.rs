@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use mailrig_server::tls::Identity;
-use mailrig_server::{Server, ServerConfig, ServerError, Service, SmtpOptions, TlsSetting};
+use mailrig_server::{ImapOptions, Server, ServerConfig, ServerError, Service, SmtpOptions, TlsSetting};
 use mailrig_store::fixture::{FixtureError, Seed};
 use mailrig_store::{Envelope, Message, Store, StoreError, User};
 use mailrig_transcript::Transcript;
@@ -24,6 +24,7 @@ pub struct RigBuilder {
     users: Vec<User>,
     tls: TlsSetting,
     smtp: SmtpOptions,
+    imap: ImapOptions,
     services: Option<Vec<Service>>,
     seeds: Vec<(Seed, std::path::PathBuf)>,
     imports: Vec<(String, std::path::PathBuf)>,
@@ -62,7 +63,7 @@ impl RigBuilder {
         self
     }
 
-    /// Turns TLS off: no STARTTLS, no SMTPS listener.
+    /// Turns TLS off: no STARTTLS, no SMTPS or IMAPS listener.
     pub fn without_tls(mut self) -> Self {
         self.tls = TlsSetting::Off;
         self
@@ -77,6 +78,12 @@ impl RigBuilder {
     /// Adjusts SMTP behaviour: extensions on or off, limits, policies (a "personality").
     pub fn smtp(mut self, adjust: impl FnOnce(&mut SmtpOptions)) -> Self {
         adjust(&mut self.smtp);
+        self
+    }
+
+    /// Adjusts IMAP behaviour: extensions on or off, limits, policies (a "personality").
+    pub fn imap(mut self, adjust: impl FnOnce(&mut ImapOptions)) -> Self {
+        adjust(&mut self.imap);
         self
     }
 
@@ -153,6 +160,7 @@ impl RigBuilder {
         let tls_off = matches!(self.tls, TlsSetting::Off);
         config.tls = self.tls;
         config.smtp = self.smtp;
+        config.imap = self.imap;
         let services = self.services.unwrap_or_else(|| Service::ALL.to_vec());
         config
             .listeners
@@ -221,6 +229,16 @@ impl Rig {
     /// SMTPS (implicit TLS, AUTH required).
     pub fn smtps_addr(&self) -> SocketAddr {
         self.addr(Service::Smtps)
+    }
+
+    /// IMAP (STARTTLS offered when TLS is on).
+    pub fn imap_addr(&self) -> SocketAddr {
+        self.addr(Service::Imap)
+    }
+
+    /// IMAPS (implicit TLS).
+    pub fn imaps_addr(&self) -> SocketAddr {
+        self.addr(Service::Imaps)
     }
 
     /// The CA certificate (PEM) clients should trust; `None` with TLS off.

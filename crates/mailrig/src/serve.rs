@@ -30,6 +30,12 @@ pub(crate) struct ServeArgs {
     /// SMTPS listener (implicit TLS, AUTH required). `off` disables it.
     #[arg(long, default_value = "127.0.0.1:2465", value_name = "ADDR|off")]
     smtps: String,
+    /// IMAP listener (STARTTLS offered). `off` disables it.
+    #[arg(long, default_value = "127.0.0.1:2143", value_name = "ADDR|off")]
+    imap: String,
+    /// IMAPS listener (implicit TLS). `off` disables it.
+    #[arg(long, default_value = "127.0.0.1:2993", value_name = "ADDR|off")]
+    imaps: String,
     /// A user as LOGIN:PASSWORD:ADDRESS (repeatable). Default: alice and bob on example.test,
     /// password `secret`.
     #[arg(long = "user", value_name = "LOGIN:PASSWORD:ADDRESS")]
@@ -41,7 +47,8 @@ pub(crate) struct ServeArgs {
     /// mbox file or a Maildir directory (repeatable).
     #[arg(long = "import", value_name = "LOGIN:PATH")]
     imports: Vec<String>,
-    /// Turn TLS off (no STARTTLS, no SMTPS listener).
+    /// Turn TLS off (no STARTTLS, no SMTPS or IMAPS listener; LOGIN and AUTH then work in
+    /// plaintext).
     #[arg(long)]
     no_tls: bool,
     /// Serve this certificate chain (PEM) instead of a generated one; needs --key.
@@ -58,7 +65,8 @@ pub(crate) struct ServeArgs {
     /// Require AUTH before MAIL on the SMTP listener too.
     #[arg(long)]
     require_auth: bool,
-    /// Allow AUTH before TLS.
+    /// Allow SMTP AUTH and IMAP LOGIN/AUTHENTICATE before TLS (refused by default: the
+    /// server advertises LOGINDISABLED and hides AUTH until STARTTLS).
     #[arg(long)]
     allow_plaintext_auth: bool,
     /// Accept mail for any recipient (not only known users; unknown ones are logged only).
@@ -117,6 +125,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.listeners = listeners(&args)?;
     config.tls = tls(&args)?;
     config.smtp = smtp_options(&args)?;
+    config.imap.config.login_disabled_before_tls = !args.allow_plaintext_auth;
     config.keep_transcripts = Some(args.keep_transcripts);
     let server = Server::start(config).await?;
     let out = args
@@ -205,6 +214,8 @@ fn listeners(args: &ServeArgs) -> anyhow::Result<Vec<(Service, SocketAddr)>> {
         (Service::Smtp, &args.smtp),
         (Service::Submission, &args.submission),
         (Service::Smtps, &args.smtps),
+        (Service::Imap, &args.imap),
+        (Service::Imaps, &args.imaps),
     ] {
         if value == "off" || (args.no_tls && service.needs_tls()) {
             continue;

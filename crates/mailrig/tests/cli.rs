@@ -210,6 +210,10 @@ fn serve_writes_a_ready_file_stores_mail_and_stops_cleanly_on_sigterm() {
             "127.0.0.1:0",
             "--smtps",
             "127.0.0.1:0",
+            "--imap",
+            "127.0.0.1:0",
+            "--imaps",
+            "127.0.0.1:0",
         ])
         .args(["--user", "carol:pw:carol@example.test", "--ready-file"])
         .arg(&ready)
@@ -225,7 +229,7 @@ fn serve_writes_a_ready_file_stores_mail_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let info: serde_json::Value = serde_json::from_str(&fs::read_to_string(&ready).unwrap()).expect("JSON");
-    for key in ["smtp", "submission", "smtps"] {
+    for key in ["smtp", "submission", "smtps", "imap", "imaps"] {
         assert!(
             info[key].as_str().is_some_and(|a| a.starts_with("127.0.0.1:")),
             "{key} in {info}"
@@ -277,6 +281,16 @@ fn serve_writes_a_ready_file_stores_mail_and_stops_cleanly_on_sigterm() {
         .expect("curl runs (install it with `bash ci/setup.sh`)");
     assert!(curl.status.success(), "{}", String::from_utf8_lossy(&curl.stderr));
 
+    // And read the first message back over IMAP (STARTTLS), as the same user.
+    let imap = info["imap"].as_str().unwrap().replace("127.0.0.1", "localhost");
+    let curl = std::process::Command::new("curl")
+        .args(["-sS", "--ssl-reqd", "--cacert", ca, "--user", "carol:pw", "--url"])
+        .arg(format!("imap://{imap}/INBOX;UID=1"))
+        .output()
+        .expect("curl runs");
+    assert!(curl.status.success(), "{}", String::from_utf8_lossy(&curl.stderr));
+    assert_eq!(curl.stdout, b"Subject: cli\r\n\r\nhi\r\n");
+
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -312,6 +326,13 @@ fn serve_writes_a_ready_file_stores_mail_and_stops_cleanly_on_sigterm() {
         submission.contains("C: AUTH ") && !submission.contains("Y2Fyb2w"),
         "credentials redacted: {submission}"
     );
+    let imap = fs::read_to_string(out.join("transcripts/imap3.scenario")).expect("curl's IMAP session");
+    assert!(
+        imap.contains("@starttls")
+            && imap.contains("C: A004 AUTHENTICATE PLAIN ${_}")
+            && !imap.contains("AGNhcm9s"),
+        "IMAP session recorded, LOGIN redacted: {imap}"
+    );
     let transcript = fs::read_to_string(out.join("transcripts/smtp1.scenario")).expect("transcript written");
     assert!(
         transcript.contains("C: RCPT TO:<carol@example.test>"),
@@ -333,6 +354,7 @@ fn serve_rejects_bad_options_with_exit_2() {
         .stderr(predicate::str::contains("LOGIN:PASSWORD:ADDRESS"));
     mailrig()
         .args(["serve", "--smtp", "off", "--submission", "off", "--smtps", "off"])
+        .args(["--imap", "off", "--imaps", "off"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("nothing to serve"));
@@ -356,6 +378,10 @@ fn serve_with_a_fixture_uses_the_fixture_users() {
             "--submission",
             "off",
             "--smtps",
+            "off",
+            "--imap",
+            "off",
+            "--imaps",
             "off",
             "--fixture",
         ])

@@ -1,0 +1,103 @@
+//! The IMAP services: `mailrig_imap::Session` driven over a connection, over the shared store.
+//!
+//! An IMAP session must also speak when the client is silent: a session in IDLE is told about
+//! messages delivered over SMTP or flags changed by another session at once (RFC 9051
+//! §6.3.13). The store's change feed calls a waker; the waker notifies the connection's
+//! driver ([`Protocol::wakeup`]), which then drains the session's output.
+
+use std::sync::Arc;
+
+use mailrig_imap::{Config, Output, Session};
+use mailrig_store::Store;
+use tokio::sync::Notify;
+
+use crate::conn::{Action, Protocol};
+use crate::listen::SessionFactory;
+use crate::server::Service;
+use crate::smtp::unix_now;
+
+/// IMAP behaviour shared by the IMAP listeners of a server.
+#[derive(Debug, Clone)]
+pub struct ImapOptions {
+    /// The session configuration (personality: extensions, limits, policies). Per service,
+    /// mailrig sets `implicit_tls`; with TLS off it turns `starttls` and
+    /// `login_disabled_before_tls` off (there would be no way to log in).
+    pub config: Config,
+}
+
+impl Default for ImapOptions {
+    /// Secure by default, like the SMTP side: no LOGIN or AUTHENTICATE before TLS
+    /// (`LOGINDISABLED`, RFC 9051 §6.2.3).
+    fn default() -> Self {
+        ImapOptions {
+            config: Config {
+                login_disabled_before_tls: true,
+                ..Config::default()
+            },
+        }
+    }
+}
+
+/// Makes the session factory for one IMAP service.
+pub(crate) fn imap_factory(
+    service: Service,
+    options: &ImapOptions,
+    store: Store,
+    tls: bool,
+) -> SessionFactory {
+    let mut config = options.config.clone();
+    config.implicit_tls = service == Service::Imaps;
+    config.starttls = config.starttls && tls && service != Service::Imaps;
+    config.login_disabled_before_tls = config.login_disabled_before_tls && tls;
+    Arc::new(move |_| {
+        let mut session = Session::new(config.clone(), store.clone());
+        session.set_time(unix_now());
+        Box::new(ImapSession {
+            session,
+            wake: Arc::new(Notify::new()),
+        })
+    })
+}
+
+/// One IMAP connection: the sans-IO session and the notifier its store watch wakes.
+struct ImapSession {
+    session: Session,
+    wake: Arc<Notify>,
+}
+
+impl ImapSession {
+    /// Registers the waker with the selected mailbox's watch (again: a new SELECT makes a
+    /// new watch).
+    fn register_waker(&self) {
+        let wake = self.wake.clone();
+        self.session.set_waker(Arc::new(move || wake.notify_one()));
+    }
+}
+
+impl Protocol for ImapSession {
+    fn handle_input(&mut self, input: &[u8]) {
+        self.session.set_time(unix_now());
+        self.session.handle_input(input);
+        self.register_waker();
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        Some(match self.session.poll_output()? {
+            Output::Data(bytes) => Action::Write(bytes),
+            Output::StartTls => Action::StartTls,
+            Output::Close => Action::Close,
+        })
+    }
+
+    fn tls_started(&mut self) {
+        self.session.tls_started();
+    }
+
+    fn shutdown(&mut self) {
+        self.session.shutdown();
+    }
+
+    fn wakeup(&self) -> Option<Arc<Notify>> {
+        Some(self.wake.clone())
+    }
+}

@@ -1,0 +1,219 @@
+//! Real IMAP clients (curl, Python's imaplib) as subprocesses against a `Rig`: mailbox listing,
+//! fetching by UID, flag changes, and two sessions that must see each other's changes and
+//! mail delivered over SMTP. `ci/setup.sh` installs curl; python3 is part of the base image.
+
+use std::path::PathBuf;
+
+use mailrig::Service;
+use mailrig::blocking::Rig;
+use mailrig_store::{Flag, Flags};
+
+use crate::support::{port, python, run, s};
+
+const MESSAGE: &[u8] = b"From: bob@example.test\r\nTo: alice@example.test\r\nSubject: imap e2e\r\n\r\nfirst line\r\nsecond line\r\n";
+
+struct Fixture {
+    rig: Rig,
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// A rig with one message in alice's INBOX (UID 1).
+    fn start(builder: mailrig::RigBuilder) -> Fixture {
+        let rig = Rig::start(builder).expect("rig starts");
+        rig.store()
+            .deliver("alice", MESSAGE, 1_700_000_000)
+            .expect("seed message");
+        let dir = tempfile::tempdir().expect("temp dir");
+        if let Some(pem) = rig.ca_pem() {
+            std::fs::write(dir.path().join("ca.pem"), pem).expect("write CA");
+        }
+        Fixture { rig, dir }
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// curl against `url` with STARTTLS required and the rig's CA trusted.
+    fn curl(&self, url: &str, extra: &[&str]) -> String {
+        let ca = self.ca();
+        let mut args = vec![
+            "-sS",
+            "--ssl-reqd",
+            "--cacert",
+            s(&ca),
+            "-u",
+            "alice:secret",
+            "--url",
+            url,
+        ];
+        args.extend_from_slice(extra);
+        String::from_utf8(run("curl", &args, None).stdout).expect("utf-8 output")
+    }
+
+    /// The flags of the first message in alice's INBOX.
+    fn alice_flags(&self) -> Flags {
+        self.rig.messages("alice")[0].flags.clone()
+    }
+}
+
+fn imap_url(addr: std::net::SocketAddr, path: &str) -> String {
+    format!("imap://localhost:{}/{path}", port(addr))
+}
+
+#[test]
+fn curl_lists_examines_fetches_by_uid_and_stores_over_starttls() {
+    let f = Fixture::start(mailrig::Rig::builder());
+    let addr = f.rig.imap_addr();
+
+    let list = f.curl(&imap_url(addr, ""), &[]);
+    assert_eq!(
+        list,
+        "* LIST (\\HasNoChildren \\Drafts) \"/\" \"Drafts\"\r\n\
+         * LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\n\
+         * LIST (\\HasNoChildren \\Junk) \"/\" \"Junk\"\r\n\
+         * LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\"\r\n\
+         * LIST (\\HasNoChildren \\Trash) \"/\" \"Trash\"\r\n",
+        "LIST with special-use attributes"
+    );
+
+    let examine = f.curl(&imap_url(addr, ""), &["-X", "EXAMINE INBOX"]);
+    assert!(examine.contains("* 1 EXISTS\r\n"), "EXAMINE output:\n{examine}");
+
+    let fetched = f.curl(&imap_url(addr, "INBOX;UID=1"), &[]);
+    assert_eq!(
+        fetched.as_bytes(),
+        MESSAGE,
+        "curl fetched the message byte for byte"
+    );
+    assert!(
+        f.alice_flags().contains(&Flag::Seen),
+        "fetching BODY[] set \\Seen (curl does not PEEK)"
+    );
+
+    f.curl(&imap_url(addr, "INBOX"), &["-X", "STORE 1 +FLAGS (\\Flagged)"]);
+    assert!(
+        f.alice_flags().contains(&Flag::Flagged),
+        "STORE via curl reached the store"
+    );
+}
+
+#[test]
+fn curl_fetches_over_implicit_tls() {
+    let f = Fixture::start(mailrig::Rig::builder());
+    let url = format!("imaps://localhost:{}/INBOX;UID=1", port(f.rig.imaps_addr()));
+    let fetched = f.curl(&url, &[]);
+    assert_eq!(fetched.as_bytes(), MESSAGE);
+}
+
+#[test]
+fn curl_cannot_log_in_before_tls_by_default() {
+    let f = Fixture::start(mailrig::Rig::builder());
+    let url = imap_url(f.rig.imap_addr(), "INBOX;UID=1");
+    // Without --ssl-reqd curl does not upgrade, and the server refuses LOGIN in plaintext.
+    let output = std::process::Command::new("curl")
+        .args(["-sS", "-u", "alice:secret", "--url", &url])
+        .output()
+        .expect("run curl; install it with `bash ci/setup.sh`");
+    assert!(!output.status.success(), "plaintext login must fail");
+    assert!(f.alice_flags().is_empty(), "nothing was fetched");
+}
+
+/// Two imaplib sessions (`a`, `b`) on alice's INBOX, plus SMTP delivery with smtplib. Python
+/// asserts each step; the test checks the store afterwards.
+const TWO_SESSIONS: &str = r#"
+import imaplib, smtplib, socket, ssl, sys
+mode, imap_port, smtp_port, ca = sys.argv[1:5]
+context = ssl.create_default_context(cafile=ca) if ca else None
+
+def connect():
+    if mode == "imaps":
+        c = imaplib.IMAP4_SSL("localhost", int(imap_port), ssl_context=context, timeout=10)
+    else:
+        c = imaplib.IMAP4("localhost", int(imap_port), timeout=10)
+        if mode == "starttls":
+            c.starttls(ssl_context=context)
+    c.login("alice", "secret")
+    return c
+
+def check(cond, what):
+    if not cond:
+        sys.exit("FAILED: " + what)
+
+a, b = connect(), connect()
+typ, data = a.append("INBOX", None, None, b"Subject: appended\r\n\r\nby a\r\n")
+check(typ == "OK" and b"APPENDUID" in data[0], "APPEND with APPENDUID: %r" % data)
+check(a.select("INBOX") == ("OK", [b"2"]), "a sees 2 messages")
+check(b.select("INBOX") == ("OK", [b"2"]), "b sees 2 messages")
+
+# A flag set in a reaches b at its NOOP.
+check(a.store("2", "+FLAGS", "(\\Seen)")[0] == "OK", "STORE in a")
+b.noop()
+fetches = b.untagged_responses.pop("FETCH", [])
+check(any(b"\\Seen" in f and f.startswith(b"2 ") for f in fetches), "b saw the flag: %r" % fetches)
+
+# b IDLEs; a message delivered over SMTP is pushed to it as EXISTS.
+b.send(b"I1 IDLE\r\n")
+check(b.readline().startswith(b"+"), "IDLE continuation")
+smtp = smtplib.SMTP("localhost", int(smtp_port), timeout=10)
+smtp.sendmail("bob@example.test", ["alice@example.test"], b"Subject: pushed\r\n\r\nwhile idling\r\n")
+smtp.quit()
+pushed = []
+while b"EXISTS" not in b"".join(pushed):
+    pushed.append(b.readline())
+check(b"* 3 EXISTS\r\n" in pushed, "EXISTS pushed during IDLE: %r" % pushed)
+b.send(b"DONE\r\n")
+line = b.readline()
+while line.startswith(b"*"):
+    line = b.readline()
+check(line.startswith(b"I1 OK"), "IDLE ended: %r" % line)
+
+# An expunge in a reaches b at its NOOP, as EXPUNGE 1.
+check(a.store("1", "+FLAGS", "(\\Deleted)")[0] == "OK", "STORE \\Deleted in a")
+check(a.expunge()[0] == "OK", "EXPUNGE in a")
+b.noop()
+check(b.untagged_responses.pop("EXPUNGE", []) == [b"1"], "b saw EXPUNGE 1")
+b.untagged_responses.pop("FETCH", None)  # the \Deleted flag update, seen before the expunge
+typ, data = b.fetch("1:*", "(UID FLAGS)")
+check(typ == "OK" and len(data) == 2, "b now has 2 messages: %r" % data)
+a.logout(); b.logout()
+print("ok")
+"#;
+
+fn two_sessions(rig: &Rig, mode: &str, service: Service, ca: &str) {
+    let imap = port(rig.addr(service));
+    let smtp = port(rig.smtp_addr());
+    let output = python(TWO_SESSIONS, &[mode, &imap, &smtp, ca]);
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "ok\n");
+    let inbox = rig.messages("alice");
+    let raw: Vec<&[u8]> = inbox.iter().map(|m| &*m.raw).collect();
+    assert_eq!(
+        raw,
+        [
+            &b"Subject: appended\r\n\r\nby a\r\n"[..],
+            b"Subject: pushed\r\n\r\nwhile idling\r\n"
+        ],
+        "the seeded message was expunged; the appended and the delivered ones remain, byte for byte"
+    );
+    assert!(inbox[0].flags.contains(&Flag::Seen));
+}
+
+#[test]
+fn python_imaplib_two_sessions_over_starttls() {
+    let f = Fixture::start(mailrig::Rig::builder());
+    two_sessions(&f.rig, "starttls", Service::Imap, s(&f.ca()));
+}
+
+#[test]
+fn python_imaplib_two_sessions_over_implicit_tls() {
+    let f = Fixture::start(mailrig::Rig::builder());
+    two_sessions(&f.rig, "imaps", Service::Imaps, s(&f.ca()));
+}
+
+#[test]
+fn python_imaplib_two_sessions_in_plaintext_when_allowed() {
+    let builder = mailrig::Rig::builder().imap(|o| o.config.login_disabled_before_tls = false);
+    let f = Fixture::start(builder);
+    two_sessions(&f.rig, "plain", Service::Imap, "");
+}
