@@ -1,5 +1,6 @@
-//! Hostile SMTP clients over real sockets: STARTTLS command injection, SMTP smuggling, a
-//! 10 MB line. Each gets an error or nothing, never a crash, and other sessions go on.
+//! Hostile clients over real sockets. SMTP: STARTTLS command injection, SMTP smuggling, a
+//! 10 MB line. IMAP: malformed commands, a 2 GiB literal, a 10 MB line, a client that stops
+//! reading. Each gets an error or nothing, never a crash, and other sessions go on.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -144,4 +145,163 @@ fn a_ten_megabyte_line_gets_an_error_and_other_sessions_carry_on() {
         .get_mut()
         .set_read_timeout(Some(Duration::from_millis(100)));
     let _ = hostile.read_to_end(&mut rest);
+}
+
+// ---- IMAP ----
+
+/// An IMAP rig that allows LOGIN in plaintext (these tests are about framing, not TLS).
+fn imap_rig() -> Rig {
+    let builder = mailrig::Rig::builder().imap(|o| o.config.login_disabled_before_tls = false);
+    Rig::start(builder).expect("rig")
+}
+
+fn imap_connect(rig: &Rig) -> BufReader<TcpStream> {
+    let stream = TcpStream::connect(rig.imap_addr()).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut reader = BufReader::new(stream);
+    let mut greeting = String::new();
+    reader.read_line(&mut greeting).expect("greeting");
+    assert!(greeting.starts_with("* OK "), "{greeting}");
+    reader
+}
+
+/// Reads lines up to and including the one that starts with `tag ` (or a `+` continuation
+/// when `tag` is `+`); returns that last line.
+fn imap_until(reader: &mut BufReader<TcpStream>, tag: &str) -> String {
+    loop {
+        let mut line = String::new();
+        let n = reader.read_line(&mut line).expect("read a response");
+        assert!(n > 0, "connection closed while waiting for {tag}");
+        if line.starts_with(&format!("{tag} ")) {
+            return line;
+        }
+    }
+}
+
+fn imap_login(reader: &mut BufReader<TcpStream>) {
+    send(reader, b"L1 LOGIN alice secret\r\nL2 SELECT INBOX\r\n");
+    assert!(imap_until(reader, "L1").starts_with("L1 OK"));
+    assert!(imap_until(reader, "L2").starts_with("L2 OK"));
+}
+
+#[test]
+fn imap_malformed_commands_get_bad_and_the_session_goes_on() {
+    let rig = imap_rig();
+    rig.store()
+        .deliver("alice", &b"Subject: x\r\n\r\nx\r\n"[..], 0)
+        .expect("seed");
+    let mut c = imap_connect(&rig);
+    imap_login(&mut c);
+    let cases: [(&[u8], &str); 6] = [
+        (b"a1 FETCH 1 (FLAGS\r\n", "a1 BAD"),
+        (b"a2 FETCH 1 (FLAGS))\r\n", "a2 BAD"),
+        (b"a3 NOOP garbage\r\n", "a3 BAD"),
+        (b"a4 FETCH 1 BODY[HEADER.FIELDS (Subject]\r\n", "a4 BAD"),
+        (b"a5 \x01\xff\xfe(((\r\n", "a5 BAD"),
+        (b"a6 UID FETCH 1:* (FLAGS)\r\n", "a6 OK"),
+    ];
+    for (command, expected) in cases {
+        send(&mut c, command);
+        let tag = expected.split(' ').next().expect("tag");
+        let answer = imap_until(&mut c, tag);
+        assert!(
+            answer.starts_with(expected),
+            "{:?} → {answer}",
+            String::from_utf8_lossy(command)
+        );
+    }
+    send(&mut c, b"\x00\x01 nonsense without a tag\r\nz NOOP\r\n");
+    assert!(
+        imap_until(&mut c, "*").starts_with("* BAD"),
+        "an untaggable line gets * BAD"
+    );
+    assert!(imap_until(&mut c, "z").starts_with("z OK"));
+}
+
+#[test]
+fn imap_a_literal_announcing_two_gigabytes_is_refused_before_any_byte_is_buffered() {
+    let rig = imap_rig();
+    let mut c = imap_connect(&rig);
+    imap_login(&mut c);
+    send(&mut c, b"a1 APPEND INBOX {2147483648}\r\n");
+    let answer = imap_until(&mut c, "a1");
+    assert!(answer.starts_with("a1 NO [TOOBIG]"), "{answer}");
+    // No continuation was sent, so the client may go on with the next command.
+    send(&mut c, b"a2 NOOP\r\n");
+    assert!(imap_until(&mut c, "a2").starts_with("a2 OK"));
+    // A LITERAL+ announcement that large is refused at once as well; its bytes would be skipped.
+    send(&mut c, b"a3 APPEND INBOX {2147483648+}\r\n");
+    assert!(imap_until(&mut c, "a3").starts_with("a3 NO [TOOBIG]"));
+    let mut other = imap_connect(&rig);
+    imap_login(&mut other);
+    assert!(rig.messages("alice").is_empty(), "nothing was stored");
+}
+
+#[test]
+fn imap_a_ten_megabyte_line_gets_bad_and_other_sessions_carry_on() {
+    let rig = imap_rig();
+    let mut hostile = imap_connect(&rig);
+    imap_login(&mut hostile);
+    let mut other = imap_connect(&rig);
+    let writer = hostile.get_ref().try_clone().expect("clone");
+    let flood = std::thread::spawn(move || {
+        let mut writer = writer;
+        let _ = writer.write_all(b"big APPEND INBOX (");
+        let chunk = vec![b'A'; 64 * 1024];
+        for _ in 0..160 {
+            if writer.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+        let _ = writer.write_all(b"\r\nafter NOOP\r\n");
+    });
+    let answer = imap_until(&mut hostile, "big");
+    assert!(answer.starts_with("big BAD"), "{answer}");
+    imap_login(&mut other);
+    flood.join().expect("flood thread");
+    assert!(
+        imap_until(&mut hostile, "after").starts_with("after OK"),
+        "the session works again after the long line"
+    );
+}
+
+#[test]
+fn imap_a_client_that_stops_reading_does_not_stall_the_others() {
+    let rig = imap_rig();
+    let body = vec![b'x'; 512 * 1024];
+    let mut message = b"Subject: big\r\n\r\n".to_vec();
+    message.extend_from_slice(&body);
+    rig.store().deliver("alice", message, 0).expect("seed");
+    let mut stuck = imap_connect(&rig);
+    imap_login(&mut stuck);
+    // 200 pipelined FETCHes of 512 KiB each (100 MiB of responses), never read: the server's
+    // writes block on the full socket buffer and it stops reading this client.
+    let writer = stuck.get_ref().try_clone().expect("clone");
+    let pipeline = std::thread::spawn(move || {
+        let mut writer = writer;
+        writer
+            .set_write_timeout(Some(Duration::from_secs(5)))
+            .expect("write timeout");
+        for i in 0..200 {
+            if writer
+                .write_all(format!("f{i} FETCH 1 BODY.PEEK[]\r\n").as_bytes())
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    let mut other = imap_connect(&rig);
+    imap_login(&mut other);
+    send(&mut other, b"n1 FETCH 1 (RFC822.SIZE)\r\nn2 NOOP\r\n");
+    let size = imap_until(&mut other, "n1");
+    assert!(size.starts_with("n1 OK"), "{size}");
+    assert!(imap_until(&mut other, "n2").starts_with("n2 OK"));
+    pipeline.join().expect("pipeline thread");
+    drop(stuck);
+    // The stuck session is gone; a new one is served normally.
+    let mut again = imap_connect(&rig);
+    imap_login(&mut again);
 }
