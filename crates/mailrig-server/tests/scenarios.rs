@@ -192,28 +192,8 @@ fn imap_append_literal() {
 }
 
 #[test]
-fn imap_implicit_tls() {
-    play("imap/implicit-tls.scenario");
-}
-
-#[test]
-fn imap_login_select_fetch() {
-    play("imap/login-select-fetch.scenario");
-}
-
-#[test]
-fn imap_starttls() {
-    play("imap/starttls.scenario");
-}
-
-#[test]
 fn flows_expunge_seen_by_other() {
     assert_eq!(inbox_len(&play("flows/expunge-seen-by-other.scenario")), 1);
-}
-
-#[test]
-fn flows_flag_sync() {
-    play("flows/flag-sync.scenario");
 }
 
 #[test]
@@ -224,6 +204,69 @@ fn flows_idle_push() {
 #[test]
 fn flows_send_then_fetch() {
     assert_eq!(inbox_len(&play("flows/send-then-fetch.scenario")), 1);
+}
+
+/// One `#[test]` per scenario that only has to pass.
+macro_rules! scenarios {
+    ($($name:ident => $file:literal,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                play($file);
+            }
+        )*
+        /// The scenarios played by the tests this macro makes.
+        const PLAIN: &[&str] = &[$($file,)*];
+    };
+}
+
+scenarios! {
+    imap_implicit_tls => "imap/implicit-tls.scenario",
+    imap_login_select_fetch => "imap/login-select-fetch.scenario",
+    imap_starttls => "imap/starttls.scenario",
+    flows_flag_sync => "flows/flag-sync.scenario",
+    imap_bad_commands => "imap/bad-commands.scenario",
+    imap_wrong_state => "imap/wrong-state.scenario",
+    imap_mailbox_hierarchy => "imap/mailbox-hierarchy.scenario",
+    imap_status => "imap/status.scenario",
+    imap_store_flags => "imap/store-flags.scenario",
+    imap_search => "imap/search.scenario",
+    imap_copy_move => "imap/copy-move.scenario",
+    imap_uid_expunge => "imap/uid-expunge.scenario",
+    imap_examine_read_only => "imap/examine-read-only.scenario",
+    imap_literal_plus_append => "imap/literal-plus-append.scenario",
+    imap_close_unselect => "imap/close-unselect.scenario",
+    flows_move_seen_by_other => "flows/move-seen-by-other.scenario",
+    flows_idle_flags => "flows/idle-flags.scenario",
+    flows_uid_stability => "flows/uid-stability.scenario",
+}
+
+/// The scenarios played by tests that check more than the report.
+const CHECKED: &[&str] = &[
+    "imap/append-literal.scenario",
+    "flows/expunge-seen-by-other.scenario",
+    "flows/idle-push.scenario",
+    "flows/send-then-fetch.scenario",
+];
+
+/// A new scenario under `scenarios/imap` or `scenarios/flows` gets a test here.
+#[test]
+fn every_scenario_is_played() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let mut found = Vec::new();
+    for dir in ["imap", "flows"] {
+        for entry in std::fs::read_dir(root.join(dir)).expect("scenario directory readable") {
+            let name = entry.expect("directory entry").file_name();
+            let name = name.to_string_lossy();
+            if name.ends_with(".scenario") {
+                found.push(format!("{dir}/{name}"));
+            }
+        }
+    }
+    found.sort();
+    let mut played: Vec<String> = PLAIN.iter().chain(CHECKED).map(|f| (*f).to_owned()).collect();
+    played.sort();
+    assert_eq!(found, played);
 }
 
 /// A broken server: [`Servers`], except that the server lines of session `session` for which
@@ -344,5 +387,16 @@ fn idle_push_fails_without_exists() {
         // INBOX is empty when selected (`* 0 EXISTS`); the pushed line is `* 1 EXISTS`.
         |line| line == b"* 1 EXISTS\r\n",
         "EXISTS",
+    );
+}
+
+/// The IDLEing session never gets the FETCH for the flag the other session stored.
+#[test]
+fn idle_flags_fails_without_pushed_fetch() {
+    assert_fails(
+        "flows/idle-flags.scenario",
+        "b",
+        |line| is_untagged(line, " FETCH "),
+        "FETCH (${_}FLAGS (${_}\\Flagged${_})${_})",
     );
 }
