@@ -1,0 +1,402 @@
+//! The shipped IMAP and cross-protocol scenarios (`scenarios/imap`, `scenarios/flows`),
+//! played by mailrig-transcript's client player against mailrig's own sans-IO IMAP and SMTP
+//! sessions over one shared store, with no sockets. SMTP sessions deliver through
+//! [`StoreBackend`], so a message sent in an `s=smtp` session reaches the `a=imap` sessions.
+//!
+//! The last tests play scenarios against deliberately broken targets (a wrapper that loses
+//! some server lines) and check that the report fails and names the missing line: the
+//! scenarios' checks bite.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use mailrig_server::smtp::StoreBackend;
+use mailrig_store::{Store, User};
+use mailrig_transcript::parse;
+use mailrig_transcript::play::{Played, Target, play_client};
+use mailrig_transcript::report::render;
+use mailrig_transcript::scenario::Protocol;
+use mailrig_transcript::verify::{DiffLine, Outcome};
+
+/// A fixed clock (2024-01-01T00:00:00Z), so APPEND's internal dates are deterministic.
+const NOW: i64 = 1_704_067_200;
+
+/// One server-side session of either protocol.
+enum Conn {
+    Imap(mailrig_imap::Session),
+    Smtp(mailrig_smtp::Session, StoreBackend),
+}
+
+/// A connection and whether either side has closed it.
+struct Open {
+    conn: Conn,
+    closed: bool,
+}
+
+/// mailrig's model servers in process: one session per scenario session, one store.
+struct Servers {
+    store: Store,
+    open: HashMap<String, Open>,
+    next_id: u64,
+}
+
+impl Servers {
+    /// Users alice/secret (alice@example.test) and bob/hunter2 (bob@example.test).
+    fn new() -> Servers {
+        let store = Store::new();
+        store
+            .add_user(User::new("alice", "secret", ["alice@example.test"]))
+            .expect("fresh store");
+        store
+            .add_user(User::new("bob", "hunter2", ["bob@example.test"]))
+            .expect("fresh store");
+        Servers {
+            store,
+            open: HashMap::new(),
+            next_id: 1,
+        }
+    }
+}
+
+impl Target for Servers {
+    fn connect(&mut self, session: &str, protocol: Protocol) {
+        let conn = match protocol {
+            Protocol::Imap | Protocol::Imaps => {
+                let mut imap =
+                    mailrig_imap::Session::new(mailrig_imap::Config::default(), self.store.clone());
+                imap.set_time(NOW);
+                Conn::Imap(imap)
+            }
+            Protocol::Smtp | Protocol::Submission | Protocol::Smtps => {
+                let config = mailrig_smtp::Config {
+                    hostname: "mail.example.test".into(),
+                    implicit_tls: protocol == Protocol::Smtps,
+                    require_auth: protocol != Protocol::Smtp,
+                    ..mailrig_smtp::Config::default()
+                };
+                let backend = StoreBackend::new(self.store.clone(), self.next_id);
+                Conn::Smtp(mailrig_smtp::Session::new(config), backend)
+            }
+        };
+        self.next_id += 1;
+        self.open.insert(session.to_owned(), Open { conn, closed: false });
+    }
+
+    fn send(&mut self, session: &str, bytes: &[u8]) {
+        match self.open.get_mut(session).map(|open| &mut open.conn) {
+            Some(Conn::Imap(imap)) => imap.handle_input(bytes),
+            Some(Conn::Smtp(smtp, backend)) => smtp.handle_input(bytes, backend),
+            None => {}
+        }
+    }
+
+    /// Drains the session's output. For an IDLEing IMAP session `poll_output` also pushes
+    /// other sessions' changes (EXISTS after an SMTP delivery), as the waker would trigger.
+    fn receive(&mut self, session: &str) -> Vec<Vec<u8>> {
+        let mut writes = Vec::new();
+        let Some(open) = self.open.get_mut(session) else {
+            return writes;
+        };
+        match &mut open.conn {
+            Conn::Imap(imap) => {
+                while let Some(output) = imap.poll_output() {
+                    match output {
+                        mailrig_imap::Output::Data(bytes) => writes.push(bytes),
+                        mailrig_imap::Output::Close => open.closed = true,
+                        mailrig_imap::Output::StartTls => {}
+                    }
+                }
+            }
+            Conn::Smtp(smtp, _) => {
+                while let Some(output) = smtp.poll_output() {
+                    match output {
+                        mailrig_smtp::Output::Data(bytes) => writes.push(bytes),
+                        mailrig_smtp::Output::Close => open.closed = true,
+                        mailrig_smtp::Output::StartTls => {}
+                    }
+                }
+            }
+        }
+        writes
+    }
+
+    fn start_tls(&mut self, session: &str) {
+        match self.open.get_mut(session).map(|open| &mut open.conn) {
+            Some(Conn::Imap(imap)) => imap.tls_started(),
+            Some(Conn::Smtp(smtp, _)) => smtp.tls_started(),
+            None => {}
+        }
+    }
+
+    fn close(&mut self, session: &str) {
+        if let Some(open) = self.open.get_mut(session) {
+            open.closed = true;
+        }
+    }
+
+    fn is_closed(&mut self, session: &str) -> bool {
+        self.open.get(session).is_some_and(|open| open.closed)
+    }
+}
+
+/// Reads and parses `scenarios/RELATIVE`, plays it against `target`; returns the play and the
+/// rendered report.
+fn play_against(relative: &str, target: &mut dyn Target) -> (Played, String) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(relative);
+    let text = std::fs::read_to_string(&path).expect("scenario readable");
+    let mut scenario = parse(relative, &text).expect("scenario parses");
+    let dir = path.parent().expect("a scenario is in a directory").to_owned();
+    scenario
+        .load_literals(|file| std::fs::read(dir.join(file)).map_err(|e| e.to_string()))
+        .expect("the scenario's literal files are readable");
+    let vars: BTreeMap<String, String> = [
+        ("user", "alice"),
+        ("password", "secret"),
+        ("user2", "bob"),
+        ("password2", "hunter2"),
+        ("domain", "example.test"),
+        ("host", "127.0.0.1"),
+        ("port", "143"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let played = play_client(&scenario, target, &vars).expect("plays");
+    let rendered = render(&played.report, relative, &text);
+    (played, rendered)
+}
+
+/// Plays `scenarios/RELATIVE` against a fresh [`Servers`] and asserts that it passes.
+fn play(relative: &str) -> Servers {
+    let mut target = Servers::new();
+    let (played, rendered) = play_against(relative, &mut target);
+    assert!(played.report.passed(), "{rendered}");
+    target
+}
+
+/// The number of messages in alice's INBOX at the end.
+fn inbox_len(target: &Servers) -> usize {
+    target
+        .store
+        .messages("alice", "INBOX")
+        .expect("alice has an INBOX")
+        .messages
+        .len()
+}
+
+#[test]
+fn imap_append_literal() {
+    assert_eq!(inbox_len(&play("imap/append-literal.scenario")), 1);
+}
+
+#[test]
+fn flows_expunge_seen_by_other() {
+    assert_eq!(inbox_len(&play("flows/expunge-seen-by-other.scenario")), 1);
+}
+
+#[test]
+fn flows_idle_push() {
+    assert_eq!(inbox_len(&play("flows/idle-push.scenario")), 1);
+}
+
+#[test]
+fn flows_send_then_fetch() {
+    assert_eq!(inbox_len(&play("flows/send-then-fetch.scenario")), 1);
+}
+
+/// One `#[test]` per scenario that only has to pass.
+macro_rules! scenarios {
+    ($($name:ident => $file:literal,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                play($file);
+            }
+        )*
+        /// The scenarios played by the tests this macro makes.
+        const PLAIN: &[&str] = &[$($file,)*];
+    };
+}
+
+scenarios! {
+    imap_implicit_tls => "imap/implicit-tls.scenario",
+    imap_login_select_fetch => "imap/login-select-fetch.scenario",
+    imap_starttls => "imap/starttls.scenario",
+    flows_flag_sync => "flows/flag-sync.scenario",
+    imap_bad_commands => "imap/bad-commands.scenario",
+    imap_wrong_state => "imap/wrong-state.scenario",
+    imap_mailbox_hierarchy => "imap/mailbox-hierarchy.scenario",
+    imap_status => "imap/status.scenario",
+    imap_store_flags => "imap/store-flags.scenario",
+    imap_search => "imap/search.scenario",
+    imap_copy_move => "imap/copy-move.scenario",
+    imap_uid_expunge => "imap/uid-expunge.scenario",
+    imap_examine_read_only => "imap/examine-read-only.scenario",
+    imap_literal_plus_append => "imap/literal-plus-append.scenario",
+    imap_close_unselect => "imap/close-unselect.scenario",
+    flows_move_seen_by_other => "flows/move-seen-by-other.scenario",
+    flows_idle_flags => "flows/idle-flags.scenario",
+    flows_uid_stability => "flows/uid-stability.scenario",
+}
+
+/// The scenarios played by tests that check more than the report.
+const CHECKED: &[&str] = &[
+    "imap/append-literal.scenario",
+    "flows/expunge-seen-by-other.scenario",
+    "flows/idle-push.scenario",
+    "flows/send-then-fetch.scenario",
+];
+
+/// A new scenario under `scenarios/imap` or `scenarios/flows` gets a test here.
+#[test]
+fn every_scenario_is_played() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let mut found = Vec::new();
+    for dir in ["imap", "flows"] {
+        for entry in std::fs::read_dir(root.join(dir)).expect("scenario directory readable") {
+            let name = entry.expect("directory entry").file_name();
+            let name = name.to_string_lossy();
+            if name.ends_with(".scenario") {
+                found.push(format!("{dir}/{name}"));
+            }
+        }
+    }
+    found.sort();
+    let mut played: Vec<String> = PLAIN.iter().chain(CHECKED).map(|f| (*f).to_owned()).collect();
+    played.sort();
+    assert_eq!(found, played);
+}
+
+/// A broken server: [`Servers`], except that the server lines of session `session` for which
+/// `drop` holds are lost.
+struct Lossy<F> {
+    inner: Servers,
+    session: &'static str,
+    drop: F,
+}
+
+impl<F: Fn(&[u8]) -> bool> Target for Lossy<F> {
+    fn connect(&mut self, session: &str, protocol: Protocol) {
+        self.inner.connect(session, protocol);
+    }
+
+    fn send(&mut self, session: &str, bytes: &[u8]) {
+        self.inner.send(session, bytes);
+    }
+
+    /// Splits each write into lines and leaves out the dropped ones (none of the lines
+    /// these tests drop carries a literal).
+    fn receive(&mut self, session: &str) -> Vec<Vec<u8>> {
+        let writes = self.inner.receive(session);
+        if session != self.session {
+            return writes;
+        }
+        writes
+            .into_iter()
+            .map(|write| {
+                write
+                    .split_inclusive(|&b| b == b'\n')
+                    .filter(|line| !(self.drop)(line))
+                    .flatten()
+                    .copied()
+                    .collect::<Vec<u8>>()
+            })
+            .filter(|write| !write.is_empty())
+            .collect()
+    }
+
+    fn start_tls(&mut self, session: &str) {
+        self.inner.start_tls(session);
+    }
+
+    fn close(&mut self, session: &str) {
+        self.inner.close(session);
+    }
+
+    fn is_closed(&mut self, session: &str) -> bool {
+        self.inner.is_closed(session)
+    }
+}
+
+/// Plays `relative` against a target that loses some of `session`'s lines, and asserts that
+/// the report fails in `session` with `missing` among the expected lines never received.
+fn assert_fails<F: Fn(&[u8]) -> bool>(relative: &str, session: &'static str, drop: F, missing: &str) {
+    let mut target = Lossy {
+        inner: Servers::new(),
+        session,
+        drop,
+    };
+    let (played, rendered) = play_against(relative, &mut target);
+    assert!(!played.report.passed(), "a lossy server passed:\n{rendered}");
+    let failed = played
+        .report
+        .sessions
+        .iter()
+        .find(|s| matches!(s.outcome, Outcome::Fail(_)))
+        .expect("a session failed");
+    let Outcome::Fail(failure) = &failed.outcome else {
+        unreachable!("found by the match above")
+    };
+    assert_eq!(failure.session, session, "{rendered}");
+    let named = failure
+        .diff
+        .iter()
+        .any(|line| matches!(line, DiffLine::Missing(text) if text.contains(missing)));
+    assert!(
+        named,
+        "the report does not name `{missing}` as missing:\n{rendered}"
+    );
+    assert!(rendered.contains(missing), "{rendered}");
+}
+
+fn is_untagged(line: &[u8], word: &str) -> bool {
+    let text = String::from_utf8_lossy(line).to_ascii_uppercase();
+    text.starts_with("* ") && text.contains(word)
+}
+
+/// Session b never hears of the other session's flag change.
+#[test]
+fn flag_sync_fails_without_unsolicited_fetch() {
+    assert_fails(
+        "flows/flag-sync.scenario",
+        "b",
+        |line| is_untagged(line, " FETCH "),
+        "FETCH (${_}FLAGS (\\Seen)${_})",
+    );
+}
+
+/// Session b never hears of the other session's expunge.
+#[test]
+fn expunge_seen_by_other_fails_without_expunge() {
+    assert_fails(
+        "flows/expunge-seen-by-other.scenario",
+        "b",
+        |line| is_untagged(line, " EXPUNGE"),
+        "${gone} EXPUNGE",
+    );
+}
+
+/// The IDLEing session never gets the EXISTS for the delivered message.
+#[test]
+fn idle_push_fails_without_exists() {
+    assert_fails(
+        "flows/idle-push.scenario",
+        "a",
+        // INBOX is empty when selected (`* 0 EXISTS`); the pushed line is `* 1 EXISTS`.
+        |line| line == b"* 1 EXISTS\r\n",
+        "EXISTS",
+    );
+}
+
+/// The IDLEing session never gets the FETCH for the flag the other session stored.
+#[test]
+fn idle_flags_fails_without_pushed_fetch() {
+    assert_fails(
+        "flows/idle-flags.scenario",
+        "b",
+        |line| is_untagged(line, " FETCH "),
+        "FETCH (${_}FLAGS (${_}\\Flagged${_})${_})",
+    );
+}
