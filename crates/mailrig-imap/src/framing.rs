@@ -119,7 +119,8 @@ impl Framer {
         }
         // A complete line: strip CRLF (or a bare LF) and look for a literal announcement.
         self.command.pop();
-        if self.command.last() == Some(&b'\r') {
+        // A CR that ends a literal's data is data, not part of this line's end.
+        if self.command.len() > self.line_start && self.command.last() == Some(&b'\r') {
             self.command.pop();
         }
         let line = &self.command[self.line_start..];
@@ -200,6 +201,17 @@ mod tests {
                 Frame::Continue,
                 Frame::Command(b"b LOGIN {3}\r\nbob {2+}\r\npw".to_vec()),
             ]
+        );
+    }
+
+    /// Found by tests/codec_oracle.rs: a literal ending in CR, then a bare LF, used to panic.
+    #[test]
+    fn literal_ending_in_cr_then_lf() {
+        let mut f = Framer::new(100, 100);
+        let got = frames(&mut f, b"a APPEND INBOX {5+}\r\nx\r\ny\r\n");
+        assert_eq!(
+            got,
+            vec![Frame::Command(b"a APPEND INBOX {5+}\r\nx\r\ny\r".to_vec())]
         );
     }
 

@@ -14,7 +14,10 @@
 //! - `selected.rs`: selected-state commands (FETCH, STORE, EXPUNGE, COPY, MOVE, CLOSE,
 //!   UNSELECT, their UID forms) and the synchronization of other sessions' changes (RFC 9051
 //!   §7.5.1).
-//! - `search.rs`: SEARCH and UID SEARCH. `section.rs`: FETCH body sections and partials.
+//! - `search.rs`: SEARCH and UID SEARCH. `section.rs`: FETCH body sections (by part number
+//!   too) and partials.
+//! - `mime.rs`: BODYSTRUCTURE and BODY, the MIME part tree (over mail-parser);
+//!   `envelope.rs`: ENVELOPE and address lists.
 //! - `framing.rs`: lines and literals (sync and LITERAL+), with size caps.
 //! - `command.rs`: tag, command name and argument tokens.
 //! - `sequence.rs`: sequence sets.
@@ -48,9 +51,11 @@
 
 mod command;
 mod config;
+mod envelope;
 mod error;
 mod framing;
 mod mailbox;
+mod mime;
 mod response;
 mod search;
 mod section;

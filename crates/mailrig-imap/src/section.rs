@@ -1,6 +1,13 @@
 //! Body sections (RFC 9051 §6.4.5 `section`, `partial`): `BODY[]`, `BODY[HEADER]`,
-//! `BODY[TEXT]`, `BODY[HEADER.FIELDS (...)]`, `BODY[HEADER.FIELDS.NOT (...)]`, each with an
-//! optional `<origin.count>`, and their RFC822 aliases. MIME part numbers are not supported.
+//! `BODY[TEXT]`, `BODY[HEADER.FIELDS (...)]`, `BODY[HEADER.FIELDS.NOT (...)]`, the same after a
+//! part number (`BODY[2.1]`, `BODY[2.MIME]`, `BODY[2.HEADER]`), each with an optional
+//! `<origin.count>`, and their RFC822 aliases.
+//!
+//! A part that does not exist, or `HEADER`/`TEXT` of a part that is not `message/rfc822`,
+//! gives an empty string: RFC 9051 §6.4.5 has no error for it, and an empty string keeps
+//! `BODY[...]` a valid `nstring` that every client reads (Dovecot 2.3 does the same).
+
+use crate::mime::Part;
 
 /// Which bytes of a message a FETCH body item returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,6 +18,8 @@ pub(crate) enum Section {
     Header,
     /// The body.
     Text,
+    /// After a part number: the part's MIME header.
+    Mime,
     /// Only the header fields named (or, with `not`, all others), then an empty line.
     HeaderFields {
         /// Field names, upper-cased.
@@ -25,6 +34,8 @@ pub(crate) enum Section {
 pub(crate) struct BodyItem {
     /// `BODY.PEEK` (or `RFC822.HEADER`): does not set `\Seen`.
     pub(crate) peek: bool,
+    /// `section-part`: part numbers, empty for the whole message.
+    pub(crate) part: Vec<u32>,
     pub(crate) section: Section,
     /// `<origin.count>`.
     pub(crate) partial: Option<(usize, usize)>,
@@ -38,6 +49,7 @@ impl BodyItem {
     pub(crate) fn parse(item: &str) -> Option<BodyItem> {
         let alias = |peek, section, name: &str| BodyItem {
             peek,
+            part: Vec::new(),
             section,
             partial: None,
             name: name.to_owned(),
@@ -53,14 +65,16 @@ impl BodyItem {
             None => (false, item.strip_prefix("BODY[")?),
         };
         let (inner, after) = rest.split_once(']')?;
-        let section = match inner {
+        let (part, text) = section_part(inner)?;
+        let section = match text {
             "" => Section::Full,
+            "MIME" if !part.is_empty() => Section::Mime,
             "HEADER" => Section::Header,
             "TEXT" => Section::Text,
             _ => {
-                let (not, list) = match inner.strip_prefix("HEADER.FIELDS.NOT ") {
+                let (not, list) = match text.strip_prefix("HEADER.FIELDS.NOT ") {
                     Some(list) => (true, list),
-                    None => (false, inner.strip_prefix("HEADER.FIELDS ")?),
+                    None => (false, text.strip_prefix("HEADER.FIELDS ")?),
                 };
                 let names = list.strip_prefix('(')?.strip_suffix(')')?;
                 let names: Vec<String> = names
@@ -89,6 +103,7 @@ impl BodyItem {
         }
         Some(BodyItem {
             peek,
+            part,
             section,
             partial,
             name,
@@ -97,10 +112,43 @@ impl BodyItem {
 
     /// The bytes this item returns for a message.
     pub(crate) fn extract(&self, raw: &[u8]) -> Vec<u8> {
-        let text = body(raw);
-        let header = &raw[..raw.len() - text.len()];
-        let bytes = match &self.section {
-            Section::Full => raw.to_vec(),
+        let bytes = if self.part.is_empty() {
+            let text = body(raw);
+            self.message_section(raw, &raw[..raw.len() - text.len()], text)
+        } else {
+            self.part_section(raw)
+        };
+        match self.partial {
+            Some((origin, count)) => {
+                let start = origin.min(bytes.len());
+                let end = start.saturating_add(count).min(bytes.len());
+                bytes[start..end].to_vec()
+            }
+            None => bytes,
+        }
+    }
+
+    /// The section of one part of the message (see the module doc for missing parts).
+    fn part_section(&self, raw: &[u8]) -> Vec<u8> {
+        let Some(located) = Part::parse(raw).locate(&self.part) else {
+            return Vec::new();
+        };
+        let slice = |range: std::ops::Range<usize>| raw.get(range).unwrap_or_default();
+        match (&self.section, located.message) {
+            (Section::Full, _) => slice(located.body).to_vec(),
+            (Section::Mime, _) => slice(located.mime).to_vec(),
+            (_, Some((header, text))) => {
+                self.message_section(slice(header.start..text.end), slice(header), slice(text))
+            }
+            (_, None) => Vec::new(),
+        }
+    }
+
+    /// `HEADER`, `TEXT`, `HEADER.FIELDS` or the whole of a message (the top-level one or an
+    /// encapsulated one) split into `header` and `text`.
+    fn message_section(&self, message: &[u8], header: &[u8], text: &[u8]) -> Vec<u8> {
+        match &self.section {
+            Section::Full | Section::Mime => message.to_vec(),
             Section::Header => header.to_vec(),
             Section::Text => text.to_vec(),
             Section::HeaderFields { names, not } => {
@@ -115,16 +163,31 @@ impl BodyItem {
                 out.extend_from_slice(b"\r\n");
                 out
             }
-        };
-        match self.partial {
-            Some((origin, count)) => {
-                let start = origin.min(bytes.len());
-                let end = start.saturating_add(count).min(bytes.len());
-                bytes[start..end].to_vec()
-            }
-            None => bytes,
         }
     }
+}
+
+/// `section-part = nz-number *("." nz-number)` at the start of a section, and the rest
+/// (`section-text`, after a dot); `None` for a zero or out-of-range part number.
+fn section_part(inner: &str) -> Option<(Vec<u32>, &str)> {
+    let mut part = Vec::new();
+    let mut rest = inner;
+    while rest.starts_with(|c: char| c.is_ascii_digit()) {
+        let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let number: u32 = rest[..end].parse().ok()?;
+        if number == 0 {
+            return None;
+        }
+        part.push(number);
+        rest = &rest[end..];
+        match rest.strip_prefix('.') {
+            Some(after) if !after.is_empty() => rest = after,
+            Some(_) => return None,
+            None if rest.is_empty() => break,
+            None => return None,
+        }
+    }
+    Some((part, rest))
 }
 
 /// The message after its header (RFC 5322 §2.1: the first empty line); empty if none.
@@ -174,6 +237,13 @@ mod tests {
             BodyItem::parse("BODY[]<2.3>").map(|b| b.name),
             Some("BODY[]<2>".to_owned())
         );
-        assert_eq!(BodyItem::parse("BODY[1.2]"), None);
+        assert_eq!(
+            BodyItem::parse("BODY[1.2.MIME]").map(|b| (b.part, b.section)),
+            Some((vec![1, 2], Section::Mime))
+        );
+        assert_eq!(BodyItem::parse("BODY[0]"), None);
+        assert_eq!(BodyItem::parse("BODY[1..2]"), None);
+        assert_eq!(BodyItem::parse("BODY[1TEXT]"), None);
+        assert_eq!(BodyItem::parse("BODY[99999999999]"), None);
     }
 }

@@ -12,8 +12,10 @@ use std::collections::{HashSet, VecDeque};
 use mailrig_store::{Change, Flag, FlagOp, Flags, Message, Watch};
 
 use crate::command::{Command, Token};
+use crate::envelope::envelope;
 use crate::error::SyntaxError;
 use crate::mailbox::parse_flags;
+use crate::mime::body_structure;
 use crate::response::{date_time, flag_list};
 use crate::section::BodyItem;
 use crate::sequence::SequenceSet;
@@ -169,6 +171,12 @@ enum Item {
     Uid,
     InternalDate,
     Size,
+    /// `ENVELOPE`.
+    Envelope,
+    /// `BODYSTRUCTURE` (`extensible`) or `BODY`.
+    Structure {
+        extensible: bool,
+    },
     /// `BODY[section]<partial>`, `BODY.PEEK[...]`, `RFC822`, `RFC822.HEADER`, `RFC822.TEXT`.
     Body(BodyItem),
 }
@@ -185,6 +193,15 @@ fn fetch_items(token: &Token) -> Result<Vec<Item>, Completion> {
         };
         match name.to_ascii_uppercase().as_str() {
             "FAST" => items.extend([Item::Flags, Item::InternalDate, Item::Size]),
+            "ALL" | "FULL" => {
+                items.extend([Item::Flags, Item::InternalDate, Item::Size, Item::Envelope]);
+                if name.eq_ignore_ascii_case("FULL") {
+                    items.push(Item::Structure { extensible: false });
+                }
+            }
+            "ENVELOPE" => items.push(Item::Envelope),
+            "BODYSTRUCTURE" => items.push(Item::Structure { extensible: true }),
+            "BODY" => items.push(Item::Structure { extensible: false }),
             "FLAGS" => items.push(Item::Flags),
             "UID" => items.push(Item::Uid),
             "INTERNALDATE" => items.push(Item::InternalDate),
@@ -431,6 +448,16 @@ fn fetch_response(out: &mut Vec<u8>, seq: usize, message: &Message, items: &[Ite
             Item::Uid => format!("UID {}", message.uid),
             Item::InternalDate => format!("INTERNALDATE {}", date_time(message.internal_date)),
             Item::Size => format!("RFC822.SIZE {}", message.size),
+            Item::Envelope => {
+                out.extend_from_slice(b"ENVELOPE ");
+                out.extend_from_slice(&envelope(&message.raw));
+                continue;
+            }
+            Item::Structure { extensible } => {
+                out.extend_from_slice(if *extensible { b"BODYSTRUCTURE " } else { b"BODY " });
+                out.extend_from_slice(&body_structure(&message.raw, *extensible));
+                continue;
+            }
             Item::Body(body) => {
                 let bytes = body.extract(&message.raw);
                 out.extend_from_slice(format!("{} {{{}}}\r\n", body.name, bytes.len()).as_bytes());

@@ -566,8 +566,56 @@ fn fetch_sections_and_partials() {
          a OK FETCH completed\r\n* 1 FETCH (RFC822.HEADER {23}\r\nFrom: a\r\nSubject: b\r\n\r\n)\r\n\
          b OK FETCH completed\r\n"
     );
-    let text = exchange(&mut session, b"c FETCH 1 (ENVELOPE)\r\n");
-    assert_eq!(text, "c BAD unsupported FETCH item ENVELOPE\r\n");
+    let text = exchange(&mut session, b"c FETCH 1 (BINARY[1])\r\n");
+    assert_eq!(text, "c BAD unsupported FETCH item BINARY[1]\r\n");
+}
+
+/// ENVELOPE, BODYSTRUCTURE, BODY, the ALL and FULL macros, and sections by part number
+/// (RFC 9051 §6.4.5); the expected bytes were checked against Dovecot 2.3.19.
+#[test]
+fn fetch_structure_and_part_sections() {
+    let store = store();
+    let raw = include_bytes!("../../../../fixtures/messages/rfc822-attachment.eml");
+    store.deliver("alice", raw.to_vec(), 0).expect("INBOX exists");
+    let mut session = selected(&store);
+    let text = exchange(&mut session, b"a FETCH 1 (BODY)\r\nb FETCH 1 ALL\r\n");
+    let body = r#"(("text" "plain" ("charset" "utf-8") NIL NIL "8bit" 18 0)("message" "rfc822" NIL NIL "Forwarded message" "7bit" 275 ("Tue, 02 Jan 2024 12:00:00 +0000" "Lunch" (("Frank" NIL "frank" "example.test")) (("Frank" NIL "frank" "example.test")) (("Frank" NIL "frank" "example.test")) (("Dave" NIL "dave" "example.test")) NIL NIL "<plan-1@example.test>" "<lunch-1@example.test>") ("text" "plain" ("charset" "us-ascii" "format" "flowed") NIL NIL "7bit" 23 2) 10) "mixed")"#;
+    let envelope = r#"("Wed, 03 Jan 2024 08:00:00 +0000" "Fwd: Lunch" (("Dave" NIL "dave" "example.test")) (("Dave" NIL "dave" "example.test")) (("Dave" NIL "dave" "example.test")) (("Alice" NIL "alice" "example.test")(NIL NIL "bob" "example.test")) (("Erin" NIL "erin" "example.test")) NIL NIL "<fwd-1@example.test>")"#;
+    let fast = "FLAGS () INTERNALDATE \" 1-Jan-1970 00:00:00 +0000\" RFC822.SIZE 750";
+    assert_eq!(
+        text,
+        format!(
+            "* 1 FETCH (BODY {body})\r\na OK FETCH completed\r\n\
+             * 1 FETCH ({fast} ENVELOPE {envelope})\r\nb OK FETCH completed\r\n"
+        )
+    );
+    let text = exchange(&mut session, b"c FETCH 1 FULL\r\n");
+    assert_eq!(
+        text,
+        format!("* 1 FETCH ({fast} ENVELOPE {envelope} BODY {body})\r\nc OK FETCH completed\r\n")
+    );
+    let text = exchange(
+        &mut session,
+        b"d FETCH 1 (BODY.PEEK[2.MIME] BODY.PEEK[2.TEXT] BODY.PEEK[2.HEADER.FIELDS (SUBJECT FROM)] \
+          BODY.PEEK[2.1]<6.3> BODY.PEEK[2.2] BODY.PEEK[1.HEADER] BODY.PEEK[1])\r\n",
+    );
+    assert_eq!(
+        text,
+        "* 1 FETCH (BODY[2.MIME] {72}\r\nContent-Type: message/rfc822\r\nContent-Description: Forwarded message\r\n\r\n \
+         BODY[2.TEXT] {23}\r\nLunch at noon?\r\nFrank\r\n \
+         BODY[2.HEADER.FIELDS (SUBJECT FROM)] {52}\r\nFrom: Frank <frank@example.test>\r\nSubject: Lunch\r\n\r\n \
+         BODY[2.1]<6> {3}\r\nat  BODY[2.2] {0}\r\n BODY[1.HEADER] {0}\r\n \
+         BODY[1] {18}\r\nSee below. Gr\u{fc}\u{df}e)\r\nd OK FETCH completed\r\n"
+    );
+    let text = exchange(
+        &mut session,
+        b"e FETCH 1 BODY[0]\r\nf FETCH 1 BODY[1.]\r\ng FETCH 1 BODY[MIME]\r\n",
+    );
+    assert_eq!(
+        text,
+        "e BAD unsupported FETCH item BODY[0]\r\nf BAD unsupported FETCH item BODY[1.]\r\n\
+         g BAD unsupported FETCH item BODY[MIME]\r\n"
+    );
 }
 
 /// A client's view of the selected mailbox, kept up to date only from untagged responses.
