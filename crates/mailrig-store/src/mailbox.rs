@@ -263,16 +263,15 @@ impl MailboxState {
     }
 
     /// Claims the unclaimed recent UIDs up to `up_to` (at most the last UID given out) for
-    /// one session; returns them as a range, empty if another session was first.
-    pub(crate) fn claim_recent(&mut self, up_to: u32) -> RangeInclusive<u32> {
+    /// one session; returns them as a range, `None` if another session was first.
+    pub(crate) fn claim_recent(&mut self, up_to: u32) -> Option<RangeInclusive<u32>> {
         let up_to = up_to.min(self.uidnext.saturating_sub(1));
         if up_to <= self.recent_claimed {
-            // An empty range.
-            return 1..=0;
+            return None;
         }
         let claimed = self.recent_claimed + 1..=up_to;
         self.recent_claimed = up_to;
-        claimed
+        Some(claimed)
     }
 
     /// Adds a message with the next UID.

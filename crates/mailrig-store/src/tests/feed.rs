@@ -252,16 +252,16 @@ fn recent_is_claimed_once() {
     assert_eq!(store.status("alice", "INBOX").expect("INBOX").recent, 3);
     let one = store.watch("alice", "INBOX").expect("INBOX");
     let two = store.watch("alice", "INBOX").expect("INBOX");
-    assert_eq!(one.claim_recent(2), 1..=2);
+    assert_eq!(one.claim_recent(2), Some(1..=2));
     assert_eq!(store.status("alice", "INBOX").expect("INBOX").recent, 1);
     // Beyond the last UID given out is clamped; what one claimed, the other cannot.
-    assert_eq!(two.claim_recent(10), 3..=3);
-    assert!(one.claim_recent(3).is_empty());
+    assert_eq!(two.claim_recent(10), Some(3..=3));
+    assert_eq!(one.claim_recent(3), None);
     assert_eq!(store.status("alice", "INBOX").expect("INBOX").recent, 0);
     // A copy is a new message, recent again.
     store
         .copy_messages("alice", "INBOX", "INBOX", &[1])
         .expect("INBOX");
     assert_eq!(store.status("alice", "INBOX").expect("INBOX").recent, 1);
-    assert_eq!(one.claim_recent(u32::MAX), 4..=4);
+    assert_eq!(one.claim_recent(u32::MAX), Some(4..=4));
 }
