@@ -8,18 +8,20 @@
 //! # Layout
 //!
 //! - `session.rs`: [`Session`], [`Output`]; input modes, dispatch, any-state commands
-//!   (CAPABILITY, NOOP, LOGOUT), IDLE; `session/auth.rs`: STARTTLS, LOGIN, AUTHENTICATE PLAIN.
+//!   (CAPABILITY, NOOP, LOGOUT, ENABLE), IDLE; `session/auth.rs`: STARTTLS, LOGIN,
+//!   AUTHENTICATE (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER); `session/oauth.rs`: the OAuth messages.
 //! - `mailbox.rs`: authenticated-state commands (SELECT, EXAMINE, CREATE, DELETE, RENAME,
 //!   SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND).
 //! - `selected.rs`: selected-state commands (FETCH, STORE, EXPUNGE, COPY, MOVE, CLOSE,
 //!   UNSELECT, their UID forms) and the synchronization of other sessions' changes (RFC 9051
 //!   §7.5.1).
-//! - `search.rs`: SEARCH and UID SEARCH. `section.rs`: FETCH body sections and partials.
+//! - `recent.rs`: IMAP4rev1's `\Recent` messages of a selection.
+//! - `search.rs`: SEARCH and UID SEARCH (ESEARCH answers in IMAP4rev2). `section.rs`: FETCH body sections and partials.
 //! - `framing.rs`: lines and literals (sync and LITERAL+), with size caps.
 //! - `command.rs`: tag, command name and argument tokens.
 //! - `sequence.rs`: sequence sets.
 //! - `response.rs`: strings, flag lists, dates.
-//! - `config.rs`: [`Config`]. `error.rs`: [`SyntaxError`].
+//! - `config.rs`: [`Config`], [`Extensions`], [`Versions`]. `error.rs`: [`SyntaxError`].
 //!
 //! # Example
 //!
@@ -51,6 +53,7 @@ mod config;
 mod error;
 mod framing;
 mod mailbox;
+mod recent;
 mod response;
 mod search;
 mod section;
@@ -58,6 +61,6 @@ mod selected;
 mod sequence;
 mod session;
 
-pub use config::Config;
+pub use config::{Config, Extensions, Versions};
 pub use error::SyntaxError;
 pub use session::{Output, Session};

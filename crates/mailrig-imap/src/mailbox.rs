@@ -7,6 +7,7 @@ use mailrig_store::{Flag, Flags, MailboxInfo, SEPARATOR};
 
 use crate::command::{Command, Token};
 use crate::error::SyntaxError;
+use crate::recent::Recent;
 use crate::response::{self, flag_list};
 use crate::selected::Selected;
 use crate::session::{Completion, Session};
@@ -89,16 +90,22 @@ impl Session {
         } else {
             format!("{} \\*)", &list[..list.len() - 1])
         };
-        let unseen = snapshot
-            .messages
-            .iter()
-            .position(|m| !m.flags.contains(&Flag::Seen));
-        let mut text = format!(
-            "* FLAGS {list}\r\n* {} EXISTS\r\n* 0 RECENT\r\n",
-            snapshot.messages.len()
-        );
-        if let Some(unseen) = unseen {
-            text.push_str(&format!("* OK [UNSEEN {}] first unseen\r\n", unseen + 1));
+        let uids: Vec<u32> = snapshot.messages.iter().map(|m| m.uid).collect();
+        let mut text = format!("* FLAGS {list}\r\n* {} EXISTS\r\n", uids.len());
+        // IMAP4rev1 only (RFC 9051 Appendix E): RECENT, and the UNSEEN response code.
+        let mut recent = (!self.rev2).then(|| Recent::new(!read_only));
+        if let Some(recent) = &mut recent {
+            if let Some(&last) = uids.last() {
+                recent.claim(&watch, last);
+            }
+            text.push_str(&format!("* {} RECENT\r\n", recent.count(&uids)));
+            let unseen = snapshot
+                .messages
+                .iter()
+                .position(|m| !m.flags.contains(&Flag::Seen));
+            if let Some(unseen) = unseen {
+                text.push_str(&format!("* OK [UNSEEN {}] first unseen\r\n", unseen + 1));
+            }
         }
         text.push_str(&format!(
             "* OK [UIDVALIDITY {}] UIDs valid\r\n* OK [UIDNEXT {}] predicted next UID\r\n\
@@ -106,8 +113,18 @@ impl Session {
             snapshot.uidvalidity, snapshot.uidnext
         ));
         out.extend_from_slice(text.as_bytes());
-        let uids = snapshot.messages.iter().map(|m| m.uid).collect();
-        self.selected = Some(Selected::new(watch, uids, read_only));
+        if self.rev2 {
+            // RFC 9051 §6.3.2: "The server MUST return a LIST response with the mailbox name."
+            let name = watch.mailbox_name();
+            let special_use = self.config.extensions.special_use;
+            let infos = self.store.list_mailboxes(login)?;
+            if let Some(info) = infos.iter().find(|info| info.name == name) {
+                list_line(out, info, special_use);
+            }
+        }
+        let mut selected = Selected::new(watch, uids, read_only);
+        selected.recent = recent;
+        self.selected = Some(selected);
         Ok(if read_only {
             Completion::ok("[READ-ONLY] EXAMINE completed")
         } else {
@@ -141,9 +158,10 @@ impl Session {
             }
             return Ok(Completion::ok("LSUB completed"));
         }
+        let special_use = self.config.extensions.special_use;
         for info in self.store.list_mailboxes(login)? {
             if wildcard_match(pattern.as_bytes(), info.name.as_bytes()) {
-                list_line(out, &info);
+                list_line(out, &info, special_use);
             }
         }
         Ok(Completion::ok("LIST completed"))
@@ -170,7 +188,7 @@ impl Session {
                 "UNSEEN" => status.unseen as u64,
                 "DELETED" => status.deleted as u64,
                 "SIZE" => status.size,
-                "RECENT" => 0,
+                "RECENT" => status.recent as u64,
                 _ => return Err(Completion::bad(format!("unknown STATUS item {item}"))),
             };
             parts.push(format!("{item} {value}"));
@@ -206,6 +224,9 @@ impl Session {
         }
         let login = self.authenticated()?;
         let appended = self.store.append(login, &name, message.clone(), flags, date)?;
+        if !self.config.extensions.uidplus {
+            return Ok(Completion::ok("APPEND completed"));
+        }
         Ok(Completion::ok(format!(
             "[APPENDUID {} {}] APPEND completed",
             appended.uidvalidity, appended.uid
@@ -221,11 +242,13 @@ fn one_mailbox(command: &Command) -> Result<String, Completion> {
     }
 }
 
-/// `flag-list` contents: system flags and keywords (`\Recent` cannot be set).
+/// `flag-list` contents: system flags and keywords. `\Recent` cannot be set and is ignored
+/// (RFC 3501 §2.3.2).
 pub(crate) fn parse_flags(tokens: &[Token]) -> Result<Flags, Completion> {
     let mut names = Vec::new();
     for token in tokens {
         match token {
+            Token::Atom(name) if name.eq_ignore_ascii_case("\\Recent") => {}
             Token::Atom(name) => names.push(name.as_str()),
             _ => return Err(Completion::bad("invalid flag")),
         }
@@ -234,14 +257,14 @@ pub(crate) fn parse_flags(tokens: &[Token]) -> Result<Flags, Completion> {
 }
 
 /// `mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox`.
-fn list_line(out: &mut Vec<u8>, info: &MailboxInfo) {
+fn list_line(out: &mut Vec<u8>, info: &MailboxInfo, special_use: bool) {
     let mut attributes = vec![if info.has_children {
         "\\HasChildren"
     } else {
         "\\HasNoChildren"
     }];
-    if let Some(special_use) = info.special_use {
-        attributes.push(special_use.as_str());
+    if let Some(attribute) = info.special_use.filter(|_| special_use) {
+        attributes.push(attribute.as_str());
     }
     out.extend_from_slice(format!("* LIST ({}) \"{SEPARATOR}\" ", attributes.join(" ")).as_bytes());
     response::string(out, info.name.as_bytes());
