@@ -56,7 +56,11 @@ impl Session {
         out: &mut Vec<u8>,
     ) -> Result<Completion, Completion> {
         let mut args = &command.args[..];
-        let mut returns = Returns::default();
+        // Without RETURN, ESEARCH answers with ALL (RFC 9051 §6.4.4).
+        let mut returns = Returns {
+            all: true,
+            ..Returns::default()
+        };
         if let [Token::Atom(word), Token::List(options), rest @ ..] = args
             && self.rev2
             && word.eq_ignore_ascii_case("RETURN")

@@ -4,6 +4,7 @@ use mailrig_store::{Flags, Store, User};
 use proptest::prelude::*;
 
 use super::*;
+use crate::config::{Extensions, Versions};
 
 fn store() -> Store {
     let store = Store::new();
@@ -720,3 +721,7 @@ fn a_watch_that_falls_behind_resyncs() {
     let uids: Vec<Option<u32>> = view.messages.iter().map(|m| m.0).collect();
     assert_eq!(uids, vec![Some(2), Some(4)]);
 }
+
+mod auth;
+mod extensions;
+mod versions;
