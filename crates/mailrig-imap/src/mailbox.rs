@@ -119,7 +119,7 @@ impl Session {
             let special_use = self.config.extensions.special_use;
             let infos = self.store.list_mailboxes(login)?;
             if let Some(info) = infos.iter().find(|info| info.name == name) {
-                list_line(out, info, special_use);
+                list_line(out, info, special_use, false);
             }
         }
         let mut selected = Selected::new(watch, uids, read_only);
@@ -132,25 +132,37 @@ impl Session {
         })
     }
 
-    /// `list = "LIST" SP mailbox SP list-mailbox`.
+    /// `list = "LIST" SP mailbox SP list-mailbox` (RFC 3501), and in IMAP4rev2 `list =
+    /// "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]` (RFC 9051
+    /// §6.3.9, LIST-EXTENDED): `\Subscribed` only on request.
     fn list(&mut self, command: &Command, out: &mut Vec<u8>) -> Result<Completion, Completion> {
-        let [reference, pattern] = &command.args[..] else {
-            return Err(SyntaxError::Arguments.into());
+        let options = if self.rev2 && command.name == "LIST" {
+            ListOptions::parse(&command.args)?
+        } else {
+            ListOptions::basic(&command.args)?
         };
-        let (Some(reference), Some(pattern)) = (reference.astring(), pattern.astring()) else {
-            return Err(SyntaxError::Arguments.into());
-        };
-        if pattern.is_empty() {
+        if options.patterns.iter().all(String::is_empty) {
             let line = format!("* {} (\\Noselect) \"{SEPARATOR}\" \"\"\r\n", command.name);
             out.extend_from_slice(line.as_bytes());
             return Ok(Completion::ok(format!("{} completed", command.name)));
         }
         let login = self.authenticated()?;
-        let pattern = format!("{reference}{pattern}");
+        // A mailbox matching several patterns is listed once (RFC 5258 §3).
+        let patterns: Vec<String> = options
+            .patterns
+            .iter()
+            .filter(|pattern| !pattern.is_empty())
+            .map(|pattern| format!("{}{pattern}", options.reference))
+            .collect();
+        let matching = |name: &str| {
+            patterns
+                .iter()
+                .any(|pattern| wildcard_match(pattern.as_bytes(), name.as_bytes()))
+        };
         if command.name == "LSUB" {
             // RFC 3501 §6.3.9 (LSUB is deprecated in RFC 9051): subscribed names only.
             for name in self.store.subscriptions(login)? {
-                if wildcard_match(pattern.as_bytes(), name.as_bytes()) {
+                if matching(&name) {
                     out.extend_from_slice(format!("* LSUB () \"{SEPARATOR}\" ").as_bytes());
                     response::string(out, name.as_bytes());
                     out.extend_from_slice(b"\r\n");
@@ -159,10 +171,16 @@ impl Session {
             return Ok(Completion::ok("LSUB completed"));
         }
         let special_use = self.config.extensions.special_use;
+        let subscriptions = self.store.subscriptions(login)?;
         for info in self.store.list_mailboxes(login)? {
-            if wildcard_match(pattern.as_bytes(), info.name.as_bytes()) {
-                list_line(out, &info, special_use);
+            let subscribed = subscriptions.contains(&info.name);
+            if !matching(&info.name)
+                || options.subscribed_only && !subscribed
+                || options.special_use_only && info.special_use.is_none()
+            {
+                continue;
             }
+            list_line(out, &info, special_use, subscribed && options.subscribed);
         }
         Ok(Completion::ok("LIST completed"))
     }
@@ -256,13 +274,100 @@ pub(crate) fn parse_flags(tokens: &[Token]) -> Result<Flags, Completion> {
     Flags::parse(names).map_err(|e| Completion::bad(e.to_string()))
 }
 
+/// What a LIST command asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ListOptions {
+    reference: String,
+    patterns: Vec<String>,
+    /// `list-select-opt` SUBSCRIBED: only subscribed mailboxes.
+    subscribed_only: bool,
+    /// `list-select-opt` SPECIAL-USE (RFC 6154 §3): only special-use mailboxes.
+    special_use_only: bool,
+    /// `\Subscribed` is returned (`RETURN (SUBSCRIBED)`, or the SUBSCRIBED selection).
+    subscribed: bool,
+}
+
+impl ListOptions {
+    /// `mailbox SP list-mailbox`.
+    fn basic(args: &[Token]) -> Result<ListOptions, Completion> {
+        let [reference, pattern] = args else {
+            return Err(SyntaxError::Arguments.into());
+        };
+        let (Some(reference), Some(pattern)) = (reference.astring(), pattern.astring()) else {
+            return Err(SyntaxError::Arguments.into());
+        };
+        Ok(ListOptions {
+            reference,
+            patterns: vec![pattern],
+            ..ListOptions::default()
+        })
+    }
+
+    /// `[list-select-opts SP] mailbox SP mbox-or-pat [SP list-return-opts]`,
+    /// `mbox-or-pat = list-mailbox / patterns`, `patterns = "(" list-mailbox *(SP
+    /// list-mailbox) ")"`. RETURN (STATUS ...) (LIST-STATUS) is not supported.
+    fn parse(mut args: &[Token]) -> Result<ListOptions, Completion> {
+        let mut options = ListOptions::default();
+        if let [Token::List(select), rest @ ..] = args {
+            for option in select {
+                match atom(option)?.as_str() {
+                    "SUBSCRIBED" => {
+                        options.subscribed_only = true;
+                        options.subscribed = true;
+                    }
+                    "SPECIAL-USE" => options.special_use_only = true,
+                    "REMOTE" | "RECURSIVEMATCH" => {}
+                    other => return Err(Completion::bad(format!("unsupported LIST option {other}"))),
+                }
+            }
+            args = rest;
+        }
+        if let [rest @ .., Token::Atom(word), Token::List(returns)] = args
+            && word.eq_ignore_ascii_case("RETURN")
+        {
+            for option in returns {
+                match atom(option)?.as_str() {
+                    "SUBSCRIBED" => options.subscribed = true,
+                    "CHILDREN" | "SPECIAL-USE" => {}
+                    other => return Err(Completion::bad(format!("unsupported RETURN option {other}"))),
+                }
+            }
+            args = rest;
+        }
+        let [reference, patterns] = args else {
+            return Err(SyntaxError::Arguments.into());
+        };
+        options.reference = reference.astring().ok_or(SyntaxError::Arguments)?;
+        options.patterns = match patterns {
+            Token::List(items) if !items.is_empty() => items
+                .iter()
+                .map(Token::astring)
+                .collect::<Option<Vec<String>>>()
+                .ok_or(SyntaxError::Arguments)?,
+            other => vec![other.astring().ok_or(SyntaxError::Arguments)?],
+        };
+        Ok(options)
+    }
+}
+
+/// An option atom, upper-cased.
+fn atom(token: &Token) -> Result<String, Completion> {
+    match token {
+        Token::Atom(atom) => Ok(atom.to_ascii_uppercase()),
+        _ => Err(SyntaxError::Arguments.into()),
+    }
+}
+
 /// `mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox`.
-fn list_line(out: &mut Vec<u8>, info: &MailboxInfo, special_use: bool) {
+fn list_line(out: &mut Vec<u8>, info: &MailboxInfo, special_use: bool, subscribed: bool) {
     let mut attributes = vec![if info.has_children {
         "\\HasChildren"
     } else {
         "\\HasNoChildren"
     }];
+    if subscribed {
+        attributes.push("\\Subscribed");
+    }
     if let Some(attribute) = info.special_use.filter(|_| special_use) {
         attributes.push(attribute.as_str());
     }

@@ -210,3 +210,36 @@ fn status_deleted_and_size() {
         "* STATUS \"INBOX\" (MESSAGES 2 DELETED 1 SIZE 40 UNSEEN 2)\r\na OK STATUS completed\r\n"
     );
 }
+
+#[test]
+fn rev2_list_returns_subscribed_on_request() {
+    let store = store();
+    store.create_mailbox("alice", "Work").expect("a new name");
+    let mut session = login(&store, config(Versions::Rev2));
+    let text = exchange(
+        &mut session,
+        b"a LIST \"\" (Sent Work)\r\nb LIST \"\" (Sent Work) RETURN (SUBSCRIBED)\r\n\
+          c LIST (SUBSCRIBED) \"\" (S* T*)\r\nd LIST (SPECIAL-USE) \"\" * RETURN (CHILDREN)\r\n\
+          e LIST \"\" * RETURN (STATUS (MESSAGES))\r\nf LIST \"\" \"\"\r\n",
+    );
+    assert_eq!(
+        text,
+        "* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\"\r\n* LIST (\\HasNoChildren) \"/\" \"Work\"\r\n\
+         a OK LIST completed\r\n\
+         * LIST (\\HasNoChildren \\Subscribed \\Sent) \"/\" \"Sent\"\r\n* LIST (\\HasNoChildren) \"/\" \"Work\"\r\n\
+         b OK LIST completed\r\n\
+         * LIST (\\HasNoChildren \\Subscribed \\Sent) \"/\" \"Sent\"\r\n\
+         * LIST (\\HasNoChildren \\Subscribed \\Trash) \"/\" \"Trash\"\r\nc OK LIST completed\r\n\
+         * LIST (\\HasNoChildren \\Drafts) \"/\" \"Drafts\"\r\n* LIST (\\HasNoChildren \\Junk) \"/\" \"Junk\"\r\n\
+         * LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\"\r\n* LIST (\\HasNoChildren \\Trash) \"/\" \"Trash\"\r\n\
+         d OK LIST completed\r\n\
+         e BAD unsupported RETURN option STATUS\r\n\
+         * LIST (\\Noselect) \"/\" \"\"\r\nf OK LIST completed\r\n"
+    );
+    // IMAP4rev1 has no LIST-EXTENDED syntax.
+    let mut rev1 = login(&store, config(Versions::Rev1));
+    assert_eq!(
+        exchange(&mut rev1, b"g LIST \"\" * RETURN (SUBSCRIBED)\r\n"),
+        "g BAD invalid arguments\r\n"
+    );
+}
