@@ -1,4 +1,8 @@
-//! [`Config`]: the personality switches and limits of a session.
+//! [`Config`]: the personality switches and limits of a session: [`Extensions`] (what is
+//! advertised and accepted), [`Versions`] (IMAP4rev1, IMAP4rev2 or both) and mock OAuth
+//! tokens.
+
+use std::collections::BTreeMap;
 
 /// How a [`Session`](crate::Session) behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +23,101 @@ pub struct Config {
     /// The connection started with a TLS handshake (IMAPS, RFC 8314): the session is secure
     /// from the greeting on, so STARTTLS is not offered and LOGIN is allowed.
     pub implicit_tls: bool,
+    /// The extensions advertised in CAPABILITY and accepted.
+    pub extensions: Extensions,
+    /// Which protocol versions are offered (RFC 9051 Appendix E lists the differences).
+    pub versions: Versions,
+    /// Mock OAuth 2.0 bearer tokens for AUTHENTICATE XOAUTH2 and OAUTHBEARER, by login. A
+    /// user without an entry is accepted with a token equal to their password.
+    pub tokens: BTreeMap<String, String>,
+}
+
+/// The IMAP extensions a session offers. One switched off is not listed in CAPABILITY and
+/// is not accepted: its commands get `BAD` like unknown commands, its syntax is refused and
+/// its response codes and attributes are left out. The switches win over IMAP4rev2 (which
+/// includes most of these), so a deliberately incomplete IMAP4rev2 server can be faked.
+///
+/// The default turns everything on; [`Extensions::none()`] turns everything off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extensions {
+    /// `IDLE` (RFC 2177).
+    pub idle: bool,
+    /// `UIDPLUS` (RFC 4315): `UID EXPUNGE` and the `APPENDUID`/`COPYUID` response codes.
+    pub uidplus: bool,
+    /// `MOVE` (RFC 6851): `MOVE` and `UID MOVE`.
+    pub r#move: bool,
+    /// `LITERAL+` (RFC 7888): non-synchronizing literals `{n+}` of any size. Without it,
+    /// IMAP4rev2's `LITERAL-` (at most 4096 bytes) is offered if IMAP4rev2 is, and `{n+}` is
+    /// refused with `BAD` otherwise.
+    pub literal_plus: bool,
+    /// `ENABLE` (RFC 5161), needed to switch to IMAP4rev2 when both versions are offered.
+    pub enable: bool,
+    /// `ID` (RFC 2971).
+    pub id: bool,
+    /// `NAMESPACE` (RFC 2342).
+    pub namespace: bool,
+    /// `SPECIAL-USE` (RFC 6154): `\Sent`, `\Trash`, ... attributes in LIST.
+    pub special_use: bool,
+    /// `UNSELECT` (RFC 3691).
+    pub unselect: bool,
+    /// `SASL-IR` (RFC 4959): an initial response on the AUTHENTICATE line.
+    pub sasl_ir: bool,
+    /// `CONDSTORE` (RFC 7162).
+    pub condstore: bool,
+    /// `QRESYNC` (RFC 7162).
+    pub qresync: bool,
+}
+
+/// Which IMAP versions a session speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Versions {
+    /// IMAP4rev1 only (RFC 3501): `\Recent`, `* SEARCH`.
+    Rev1,
+    /// IMAP4rev2 only (RFC 9051), from the first command.
+    Rev2,
+    /// Both (`IMAP4rev1 IMAP4rev2` in CAPABILITY): IMAP4rev1 until the client sends
+    /// `ENABLE IMAP4rev2` (RFC 9051 §6.3.1).
+    #[default]
+    Both,
+}
+
+impl Extensions {
+    /// Every switch off.
+    pub fn none() -> Extensions {
+        Extensions {
+            idle: false,
+            uidplus: false,
+            r#move: false,
+            literal_plus: false,
+            enable: false,
+            id: false,
+            namespace: false,
+            special_use: false,
+            unselect: false,
+            sasl_ir: false,
+            condstore: false,
+            qresync: false,
+        }
+    }
+}
+
+impl Default for Extensions {
+    fn default() -> Extensions {
+        Extensions {
+            idle: true,
+            uidplus: true,
+            r#move: true,
+            literal_plus: true,
+            enable: true,
+            id: true,
+            namespace: true,
+            special_use: true,
+            unselect: true,
+            sasl_ir: true,
+            condstore: true,
+            qresync: true,
+        }
+    }
 }
 
 impl Default for Config {
@@ -31,6 +130,9 @@ impl Default for Config {
             preauth: None,
             greeting: "mailrig ready".to_owned(),
             implicit_tls: false,
+            extensions: Extensions::default(),
+            versions: Versions::default(),
+            tokens: BTreeMap::new(),
         }
     }
 }

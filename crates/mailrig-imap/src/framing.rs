@@ -23,6 +23,15 @@ pub(crate) enum Frame {
         /// Whether it was a LITERAL+ literal, whose data the client sends regardless.
         non_sync: bool,
     },
+    /// A non-synchronizing literal was announced but is not allowed (no LITERAL+), or is
+    /// larger than LITERAL-'s limit; its data is skipped and the command so far dropped.
+    NonSyncRefused {
+        /// The command so far (to find the tag).
+        head: Vec<u8>,
+        /// Whether some non-synchronizing literals are allowed (LITERAL-: this one was too
+        /// big).
+        too_big: bool,
+    },
 }
 
 /// Splits a byte stream into commands.
@@ -40,6 +49,9 @@ pub(crate) struct Framer {
     discarding: bool,
     /// Literal bytes to skip (a refused LITERAL+ literal).
     skip: u64,
+    /// The largest non-synchronizing literal allowed: `None` with LITERAL+, 4096 with
+    /// LITERAL- (RFC 7888 §4), `Some(0)` with neither.
+    non_sync_limit: Option<u64>,
 }
 
 /// How many bytes of a discarded line are kept to find its tag.
@@ -56,12 +68,20 @@ impl Framer {
             literal: 0,
             discarding: false,
             skip: 0,
+            non_sync_limit: None,
         }
+    }
+
+    /// Sets the largest non-synchronizing literal allowed (`None`: any size).
+    pub(crate) fn set_non_sync_limit(&mut self, limit: Option<u64>) {
+        self.non_sync_limit = limit;
     }
 
     /// Forgets everything buffered (after STARTTLS).
     pub(crate) fn reset(&mut self) {
+        let limit = self.non_sync_limit;
         *self = Framer::new(self.max_line, self.max_literal);
+        self.non_sync_limit = limit;
     }
 
     /// Consumes bytes from `input` until one frame is found; returns it and the bytes used.
@@ -136,6 +156,16 @@ impl Framer {
 
     /// Handles `{size}` / `{size+}` at the end of the line just read.
     fn announce(&mut self, size: u64, non_sync: bool) -> Option<Frame> {
+        if let Some(limit) = self.non_sync_limit.filter(|&limit| non_sync && size > limit) {
+            let mut head = std::mem::take(&mut self.command);
+            head.truncate(HEAD);
+            self.reset();
+            self.skip = size;
+            return Some(Frame::NonSyncRefused {
+                head,
+                too_big: limit > 0,
+            });
+        }
         let total = self.command.len() as u64 + size;
         if size > self.max_literal as u64 || total > self.max_literal.saturating_add(self.max_line) as u64 {
             let mut head = std::mem::take(&mut self.command);
@@ -232,6 +262,30 @@ mod tests {
         let got = frames(&mut f, &input);
         assert!(matches!(&got[0], Frame::LineTooLong { head } if head.starts_with(b"t1 ")));
         assert_eq!(got[1], Frame::Command(b"t2 NOOP".to_vec()));
+    }
+
+    #[test]
+    fn non_sync_literals_can_be_refused() {
+        let mut f = Framer::new(100, 10_000);
+        f.set_non_sync_limit(Some(0));
+        let got = frames(&mut f, b"a APPEND INBOX {3+}\r\nabc\r\nb NOOP\r\n");
+        assert_eq!(
+            got,
+            vec![
+                Frame::NonSyncRefused {
+                    head: b"a APPEND INBOX {3+}".to_vec(),
+                    too_big: false
+                },
+                Frame::Command(b"".to_vec()),
+                Frame::Command(b"b NOOP".to_vec()),
+            ]
+        );
+        f.set_non_sync_limit(Some(4096));
+        let got = frames(&mut f, b"c APPEND INBOX {4096+}\r\n");
+        assert_eq!(got, vec![]);
+        f.reset();
+        let got = frames(&mut f, b"d APPEND INBOX {4097+}\r\n");
+        assert!(matches!(&got[..], [Frame::NonSyncRefused { too_big: true, .. }]));
     }
 
     proptest::proptest! {

@@ -8,21 +8,23 @@
 //! # Layout
 //!
 //! - `session.rs`: [`Session`], [`Output`]; input modes, dispatch, any-state commands
-//!   (CAPABILITY, NOOP, LOGOUT), IDLE; `session/auth.rs`: STARTTLS, LOGIN, AUTHENTICATE PLAIN.
+//!   (CAPABILITY, NOOP, LOGOUT, ENABLE), IDLE; `session/auth.rs`: STARTTLS, LOGIN,
+//!   AUTHENTICATE (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER); `session/oauth.rs`: the OAuth messages.
 //! - `mailbox.rs`: authenticated-state commands (SELECT, EXAMINE, CREATE, DELETE, RENAME,
 //!   SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND).
 //! - `selected.rs`: selected-state commands (FETCH, STORE, EXPUNGE, COPY, MOVE, CLOSE,
 //!   UNSELECT, their UID forms) and the synchronization of other sessions' changes (RFC 9051
 //!   §7.5.1).
-//! - `search.rs`: SEARCH and UID SEARCH. `section.rs`: FETCH body sections (by part number
-//!   too) and partials.
+//! - `search.rs`: SEARCH and UID SEARCH (ESEARCH answers in IMAP4rev2). `section.rs`: FETCH
+//!   body sections (by part number too) and partials.
 //! - `mime.rs`: BODYSTRUCTURE and BODY, the MIME part tree (over mail-parser);
 //!   `envelope.rs`: ENVELOPE and address lists.
+//! - `recent.rs`: IMAP4rev1's `\Recent` messages of a selection.
 //! - `framing.rs`: lines and literals (sync and LITERAL+), with size caps.
 //! - `command.rs`: tag, command name and argument tokens.
 //! - `sequence.rs`: sequence sets.
 //! - `response.rs`: strings, flag lists, dates.
-//! - `config.rs`: [`Config`]. `error.rs`: [`SyntaxError`].
+//! - `config.rs`: [`Config`], [`Extensions`], [`Versions`]. `error.rs`: [`SyntaxError`].
 //!
 //! # Example
 //!
@@ -56,6 +58,7 @@ mod error;
 mod framing;
 mod mailbox;
 mod mime;
+mod recent;
 mod response;
 mod search;
 mod section;
@@ -63,6 +66,6 @@ mod selected;
 mod sequence;
 mod session;
 
-pub use config::Config;
+pub use config::{Config, Extensions, Versions};
 pub use error::SyntaxError;
 pub use session::{Output, Session};

@@ -7,6 +7,7 @@ use mailrig_store::{Flag, Flags, MailboxInfo, SEPARATOR};
 
 use crate::command::{Command, Token};
 use crate::error::SyntaxError;
+use crate::recent::Recent;
 use crate::response::{self, flag_list};
 use crate::selected::Selected;
 use crate::session::{Completion, Session};
@@ -89,16 +90,22 @@ impl Session {
         } else {
             format!("{} \\*)", &list[..list.len() - 1])
         };
-        let unseen = snapshot
-            .messages
-            .iter()
-            .position(|m| !m.flags.contains(&Flag::Seen));
-        let mut text = format!(
-            "* FLAGS {list}\r\n* {} EXISTS\r\n* 0 RECENT\r\n",
-            snapshot.messages.len()
-        );
-        if let Some(unseen) = unseen {
-            text.push_str(&format!("* OK [UNSEEN {}] first unseen\r\n", unseen + 1));
+        let uids: Vec<u32> = snapshot.messages.iter().map(|m| m.uid).collect();
+        let mut text = format!("* FLAGS {list}\r\n* {} EXISTS\r\n", uids.len());
+        // IMAP4rev1 only (RFC 9051 Appendix E): RECENT, and the UNSEEN response code.
+        let mut recent = (!self.rev2).then(|| Recent::new(!read_only));
+        if let Some(recent) = &mut recent {
+            if let Some(&last) = uids.last() {
+                recent.claim(&watch, last);
+            }
+            text.push_str(&format!("* {} RECENT\r\n", recent.count(&uids)));
+            let unseen = snapshot
+                .messages
+                .iter()
+                .position(|m| !m.flags.contains(&Flag::Seen));
+            if let Some(unseen) = unseen {
+                text.push_str(&format!("* OK [UNSEEN {}] first unseen\r\n", unseen + 1));
+            }
         }
         text.push_str(&format!(
             "* OK [UIDVALIDITY {}] UIDs valid\r\n* OK [UIDNEXT {}] predicted next UID\r\n\
@@ -106,8 +113,18 @@ impl Session {
             snapshot.uidvalidity, snapshot.uidnext
         ));
         out.extend_from_slice(text.as_bytes());
-        let uids = snapshot.messages.iter().map(|m| m.uid).collect();
-        self.selected = Some(Selected::new(watch, uids, read_only));
+        if self.rev2 {
+            // RFC 9051 §6.3.2: "The server MUST return a LIST response with the mailbox name."
+            let name = watch.mailbox_name();
+            let special_use = self.config.extensions.special_use;
+            let infos = self.store.list_mailboxes(login)?;
+            if let Some(info) = infos.iter().find(|info| info.name == name) {
+                list_line(out, info, special_use, false);
+            }
+        }
+        let mut selected = Selected::new(watch, uids, read_only);
+        selected.recent = recent;
+        self.selected = Some(selected);
         Ok(if read_only {
             Completion::ok("[READ-ONLY] EXAMINE completed")
         } else {
@@ -115,25 +132,37 @@ impl Session {
         })
     }
 
-    /// `list = "LIST" SP mailbox SP list-mailbox`.
+    /// `list = "LIST" SP mailbox SP list-mailbox` (RFC 3501), and in IMAP4rev2 `list =
+    /// "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]` (RFC 9051
+    /// §6.3.9, LIST-EXTENDED): `\Subscribed` only on request.
     fn list(&mut self, command: &Command, out: &mut Vec<u8>) -> Result<Completion, Completion> {
-        let [reference, pattern] = &command.args[..] else {
-            return Err(SyntaxError::Arguments.into());
+        let options = if self.rev2 && command.name == "LIST" {
+            ListOptions::parse(&command.args)?
+        } else {
+            ListOptions::basic(&command.args)?
         };
-        let (Some(reference), Some(pattern)) = (reference.astring(), pattern.astring()) else {
-            return Err(SyntaxError::Arguments.into());
-        };
-        if pattern.is_empty() {
+        if options.patterns.iter().all(String::is_empty) {
             let line = format!("* {} (\\Noselect) \"{SEPARATOR}\" \"\"\r\n", command.name);
             out.extend_from_slice(line.as_bytes());
             return Ok(Completion::ok(format!("{} completed", command.name)));
         }
         let login = self.authenticated()?;
-        let pattern = format!("{reference}{pattern}");
+        // A mailbox matching several patterns is listed once (RFC 5258 §3).
+        let patterns: Vec<String> = options
+            .patterns
+            .iter()
+            .filter(|pattern| !pattern.is_empty())
+            .map(|pattern| format!("{}{pattern}", options.reference))
+            .collect();
+        let matching = |name: &str| {
+            patterns
+                .iter()
+                .any(|pattern| wildcard_match(pattern.as_bytes(), name.as_bytes()))
+        };
         if command.name == "LSUB" {
             // RFC 3501 §6.3.9 (LSUB is deprecated in RFC 9051): subscribed names only.
             for name in self.store.subscriptions(login)? {
-                if wildcard_match(pattern.as_bytes(), name.as_bytes()) {
+                if matching(&name) {
                     out.extend_from_slice(format!("* LSUB () \"{SEPARATOR}\" ").as_bytes());
                     response::string(out, name.as_bytes());
                     out.extend_from_slice(b"\r\n");
@@ -141,10 +170,17 @@ impl Session {
             }
             return Ok(Completion::ok("LSUB completed"));
         }
+        let special_use = self.config.extensions.special_use;
+        let subscriptions = self.store.subscriptions(login)?;
         for info in self.store.list_mailboxes(login)? {
-            if wildcard_match(pattern.as_bytes(), info.name.as_bytes()) {
-                list_line(out, &info);
+            let subscribed = subscriptions.contains(&info.name);
+            if !matching(&info.name)
+                || options.subscribed_only && !subscribed
+                || options.special_use_only && info.special_use.is_none()
+            {
+                continue;
             }
+            list_line(out, &info, special_use, subscribed && options.subscribed);
         }
         Ok(Completion::ok("LIST completed"))
     }
@@ -170,7 +206,7 @@ impl Session {
                 "UNSEEN" => status.unseen as u64,
                 "DELETED" => status.deleted as u64,
                 "SIZE" => status.size,
-                "RECENT" => 0,
+                "RECENT" => status.recent as u64,
                 _ => return Err(Completion::bad(format!("unknown STATUS item {item}"))),
             };
             parts.push(format!("{item} {value}"));
@@ -206,6 +242,9 @@ impl Session {
         }
         let login = self.authenticated()?;
         let appended = self.store.append(login, &name, message.clone(), flags, date)?;
+        if !self.config.extensions.uidplus {
+            return Ok(Completion::ok("APPEND completed"));
+        }
         Ok(Completion::ok(format!(
             "[APPENDUID {} {}] APPEND completed",
             appended.uidvalidity, appended.uid
@@ -221,11 +260,13 @@ fn one_mailbox(command: &Command) -> Result<String, Completion> {
     }
 }
 
-/// `flag-list` contents: system flags and keywords (`\Recent` cannot be set).
+/// `flag-list` contents: system flags and keywords. `\Recent` cannot be set and is ignored
+/// (RFC 3501 §2.3.2).
 pub(crate) fn parse_flags(tokens: &[Token]) -> Result<Flags, Completion> {
     let mut names = Vec::new();
     for token in tokens {
         match token {
+            Token::Atom(name) if name.eq_ignore_ascii_case("\\Recent") => {}
             Token::Atom(name) => names.push(name.as_str()),
             _ => return Err(Completion::bad("invalid flag")),
         }
@@ -233,15 +274,102 @@ pub(crate) fn parse_flags(tokens: &[Token]) -> Result<Flags, Completion> {
     Flags::parse(names).map_err(|e| Completion::bad(e.to_string()))
 }
 
+/// What a LIST command asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ListOptions {
+    reference: String,
+    patterns: Vec<String>,
+    /// `list-select-opt` SUBSCRIBED: only subscribed mailboxes.
+    subscribed_only: bool,
+    /// `list-select-opt` SPECIAL-USE (RFC 6154 §3): only special-use mailboxes.
+    special_use_only: bool,
+    /// `\Subscribed` is returned (`RETURN (SUBSCRIBED)`, or the SUBSCRIBED selection).
+    subscribed: bool,
+}
+
+impl ListOptions {
+    /// `mailbox SP list-mailbox`.
+    fn basic(args: &[Token]) -> Result<ListOptions, Completion> {
+        let [reference, pattern] = args else {
+            return Err(SyntaxError::Arguments.into());
+        };
+        let (Some(reference), Some(pattern)) = (reference.astring(), pattern.astring()) else {
+            return Err(SyntaxError::Arguments.into());
+        };
+        Ok(ListOptions {
+            reference,
+            patterns: vec![pattern],
+            ..ListOptions::default()
+        })
+    }
+
+    /// `[list-select-opts SP] mailbox SP mbox-or-pat [SP list-return-opts]`,
+    /// `mbox-or-pat = list-mailbox / patterns`, `patterns = "(" list-mailbox *(SP
+    /// list-mailbox) ")"`. RETURN (STATUS ...) (LIST-STATUS) is not supported.
+    fn parse(mut args: &[Token]) -> Result<ListOptions, Completion> {
+        let mut options = ListOptions::default();
+        if let [Token::List(select), rest @ ..] = args {
+            for option in select {
+                match atom(option)?.as_str() {
+                    "SUBSCRIBED" => {
+                        options.subscribed_only = true;
+                        options.subscribed = true;
+                    }
+                    "SPECIAL-USE" => options.special_use_only = true,
+                    "REMOTE" | "RECURSIVEMATCH" => {}
+                    other => return Err(Completion::bad(format!("unsupported LIST option {other}"))),
+                }
+            }
+            args = rest;
+        }
+        if let [rest @ .., Token::Atom(word), Token::List(returns)] = args
+            && word.eq_ignore_ascii_case("RETURN")
+        {
+            for option in returns {
+                match atom(option)?.as_str() {
+                    "SUBSCRIBED" => options.subscribed = true,
+                    "CHILDREN" | "SPECIAL-USE" => {}
+                    other => return Err(Completion::bad(format!("unsupported RETURN option {other}"))),
+                }
+            }
+            args = rest;
+        }
+        let [reference, patterns] = args else {
+            return Err(SyntaxError::Arguments.into());
+        };
+        options.reference = reference.astring().ok_or(SyntaxError::Arguments)?;
+        options.patterns = match patterns {
+            Token::List(items) if !items.is_empty() => items
+                .iter()
+                .map(Token::astring)
+                .collect::<Option<Vec<String>>>()
+                .ok_or(SyntaxError::Arguments)?,
+            other => vec![other.astring().ok_or(SyntaxError::Arguments)?],
+        };
+        Ok(options)
+    }
+}
+
+/// An option atom, upper-cased.
+fn atom(token: &Token) -> Result<String, Completion> {
+    match token {
+        Token::Atom(atom) => Ok(atom.to_ascii_uppercase()),
+        _ => Err(SyntaxError::Arguments.into()),
+    }
+}
+
 /// `mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox`.
-fn list_line(out: &mut Vec<u8>, info: &MailboxInfo) {
+fn list_line(out: &mut Vec<u8>, info: &MailboxInfo, special_use: bool, subscribed: bool) {
     let mut attributes = vec![if info.has_children {
         "\\HasChildren"
     } else {
         "\\HasNoChildren"
     }];
-    if let Some(special_use) = info.special_use {
-        attributes.push(special_use.as_str());
+    if subscribed {
+        attributes.push("\\Subscribed");
+    }
+    if let Some(attribute) = info.special_use.filter(|_| special_use) {
+        attributes.push(attribute.as_str());
     }
     out.extend_from_slice(format!("* LIST ({}) \"{SEPARATOR}\" ", attributes.join(" ")).as_bytes());
     response::string(out, info.name.as_bytes());

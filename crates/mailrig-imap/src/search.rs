@@ -1,13 +1,16 @@
-//! SEARCH and UID SEARCH (RFC 9051 §6.4.4, answered with RFC 3501 §7.2.5 `* SEARCH`):
-//! flags, sizes, sequence and UID sets, internal dates, header and text substrings, and
-//! NOT/OR/parenthesized AND groups.
+//! SEARCH and UID SEARCH (RFC 9051 §6.4.4): flags, sizes, sequence and UID sets, internal
+//! dates, header and text substrings, NOT/OR/parenthesized AND groups, and IMAP4rev1's
+//! RECENT/NEW/OLD (RFC 3501 §6.4.4). Answered with RFC 3501 §7.2.5 `* SEARCH` in IMAP4rev1,
+//! and with RFC 9051 §7.3.4 `* ESEARCH` (`RETURN (MIN MAX ALL COUNT)`) in IMAP4rev2.
 
 use mailrig_store::{Flag, Message};
 
 use crate::command::{Command, Token};
 use crate::error::SyntaxError;
+use crate::recent::Recent;
 use crate::response::parse_date_time;
 use crate::section::{body, field_name, fields};
+use crate::selected::uid_set;
 use crate::sequence::SequenceSet;
 use crate::session::{Completion, Session};
 
@@ -30,6 +33,8 @@ enum Key {
     Header(String, Vec<u8>),
     Body(Vec<u8>),
     Text(Vec<u8>),
+    /// `RECENT` (`true`) or `OLD` (`false`): this session's `\Recent` messages or not.
+    Recent(bool),
     Not(Box<Key>),
     Or(Box<Key>, Box<Key>),
     And(Vec<Key>),
@@ -51,6 +56,18 @@ impl Session {
         out: &mut Vec<u8>,
     ) -> Result<Completion, Completion> {
         let mut args = &command.args[..];
+        // Without RETURN, ESEARCH answers with ALL (RFC 9051 §6.4.4).
+        let mut returns = Returns {
+            all: true,
+            ..Returns::default()
+        };
+        if let [Token::Atom(word), Token::List(options), rest @ ..] = args
+            && self.rev2
+            && word.eq_ignore_ascii_case("RETURN")
+        {
+            returns = Returns::parse(options)?;
+            args = rest;
+        }
         if let [Token::Atom(charset), name, rest @ ..] = args
             && charset.eq_ignore_ascii_case("CHARSET")
         {
@@ -74,27 +91,89 @@ impl Session {
         let store = self.store.clone();
         let (login, name, selected) = self.selection()?;
         let uids = selected.uids();
+        let recent = selected.recent.as_ref();
         let snapshot = store.messages(&login, &name)?;
         let mut found = Vec::new();
         for (i, &message_uid) in uids.iter().enumerate() {
             let Ok(at) = snapshot.messages.binary_search_by_key(&message_uid, |m| m.uid) else {
                 continue;
             };
-            if matches(&key, i, uids, &snapshot.messages[at]) {
+            if matches(&key, i, uids, &snapshot.messages[at], recent) {
                 found.push(if uid {
-                    message_uid.to_string()
+                    message_uid
                 } else {
-                    (i + 1).to_string()
+                    u32::try_from(i + 1).unwrap_or(u32::MAX)
                 });
             }
         }
-        let mut line = String::from("* SEARCH");
-        for number in found {
-            line.push(' ');
-            line.push_str(&number);
+        if self.rev2 {
+            returns.write(out, &command.tag, uid, &found);
+        } else {
+            let mut line = String::from("* SEARCH");
+            for number in found {
+                line.push_str(&format!(" {number}"));
+            }
+            out.extend_from_slice(format!("{line}\r\n").as_bytes());
+        }
+        Ok(Completion::ok(format!("{} completed", command.name)))
+    }
+}
+
+/// `search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"`
+/// (RFC 9051 §6.4.4): what an ESEARCH response carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Returns {
+    min: bool,
+    max: bool,
+    all: bool,
+    count: bool,
+}
+
+impl Returns {
+    /// `search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE" / ...`; SAVE (SEARCHRES)
+    /// is not supported. An empty list means ALL.
+    fn parse(options: &[Token]) -> Result<Returns, Completion> {
+        let mut returns = Returns::default();
+        for option in options {
+            let Token::Atom(option) = option else {
+                return Err(SyntaxError::Arguments.into());
+            };
+            match option.to_ascii_uppercase().as_str() {
+                "MIN" => returns.min = true,
+                "MAX" => returns.max = true,
+                "ALL" => returns.all = true,
+                "COUNT" => returns.count = true,
+                other => return Err(Completion::bad(format!("unsupported RETURN option {other}"))),
+            }
+        }
+        if returns == Returns::default() {
+            returns.all = true;
+        }
+        Ok(returns)
+    }
+
+    /// `esearch-response = "ESEARCH" [search-correlator] [SP "UID"] *(SP search-return-data)`
+    /// (RFC 9051 §7.3.4). MIN, MAX and ALL are left out when nothing matched; COUNT never.
+    fn write(self, out: &mut Vec<u8>, tag: &str, uid: bool, found: &[u32]) {
+        let mut line = format!("* ESEARCH (TAG \"{tag}\")");
+        if uid {
+            line.push_str(" UID");
+        }
+        if let (Some(min), Some(max)) = (found.first(), found.last()) {
+            if self.min {
+                line.push_str(&format!(" MIN {min}"));
+            }
+            if self.max {
+                line.push_str(&format!(" MAX {max}"));
+            }
+            if self.all {
+                line.push_str(&format!(" ALL {}", uid_set(found)));
+            }
+        }
+        if self.count {
+            line.push_str(&format!(" COUNT {}", found.len()));
         }
         out.extend_from_slice(format!("{line}\r\n").as_bytes());
-        Ok(Completion::ok(format!("{} completed", command.name)))
     }
 }
 
@@ -174,6 +253,9 @@ fn search_key(tokens: &mut std::slice::Iter<'_, Token>, depth: usize) -> Result<
         }
         "BODY" => Key::Body(string()?),
         "TEXT" => Key::Text(string()?),
+        "RECENT" => Key::Recent(true),
+        "OLD" => Key::Recent(false),
+        "NEW" => Key::And(vec![Key::Recent(true), flag("\\Seen", false)?]),
         "NOT" => Key::Not(Box::new(search_key(tokens, depth + 1)?)),
         "OR" => {
             let a = search_key(tokens, depth + 1)?;
@@ -186,7 +268,7 @@ fn search_key(tokens: &mut std::slice::Iter<'_, Token>, depth: usize) -> Result<
 }
 
 /// Whether the message at position `i` (UIDs of all messages in `uids`) matches `key`.
-fn matches(key: &Key, i: usize, uids: &[u32], message: &Message) -> bool {
+fn matches(key: &Key, i: usize, uids: &[u32], message: &Message, recent: Option<&Recent>) -> bool {
     match key {
         Key::All => true,
         Key::Flag(flag, set) => message.flags.contains(flag) == *set,
@@ -205,9 +287,10 @@ fn matches(key: &Key, i: usize, uids: &[u32], message: &Message) -> bool {
         Key::Header(name, value) => header_contains(&message.raw, name, value),
         Key::Body(value) => contains(body(&message.raw), value),
         Key::Text(value) => contains(&message.raw, value),
-        Key::Not(key) => !matches(key, i, uids, message),
-        Key::Or(a, b) => matches(a, i, uids, message) || matches(b, i, uids, message),
-        Key::And(keys) => keys.iter().all(|key| matches(key, i, uids, message)),
+        Key::Recent(set) => recent.is_some_and(|recent| recent.contains(message.uid)) == *set,
+        Key::Not(key) => !matches(key, i, uids, message, recent),
+        Key::Or(a, b) => matches(a, i, uids, message, recent) || matches(b, i, uids, message, recent),
+        Key::And(keys) => keys.iter().all(|key| matches(key, i, uids, message, recent)),
     }
 }
 

@@ -16,7 +16,8 @@ use crate::envelope::envelope;
 use crate::error::SyntaxError;
 use crate::mailbox::parse_flags;
 use crate::mime::body_structure;
-use crate::response::{date_time, flag_list};
+use crate::recent::{self, Recent};
+use crate::response::date_time;
 use crate::section::BodyItem;
 use crate::sequence::SequenceSet;
 use crate::session::{Completion, Session};
@@ -32,6 +33,8 @@ pub(crate) struct Selected {
     pending: VecDeque<Change>,
     /// Modification sequences of flag changes this session made and already reported.
     own: HashSet<u64>,
+    /// IMAP4rev1's `\Recent` messages (`None` in IMAP4rev2).
+    pub(crate) recent: Option<Recent>,
 }
 
 impl Selected {
@@ -42,6 +45,7 @@ impl Selected {
             read_only,
             pending: VecDeque::new(),
             own: HashSet::new(),
+            recent: None,
         }
     }
 
@@ -85,7 +89,8 @@ impl Selected {
                     }
                     if let Ok(i) = self.uids.binary_search(&uid) {
                         self.flush_exists(out, &mut exists);
-                        let line = format!("* {} FETCH (FLAGS {} UID {uid})\r\n", i + 1, flag_list(&flags));
+                        let flags = recent::flag_list(self.recent.as_ref(), &flags, uid);
+                        let line = format!("* {} FETCH (FLAGS {flags} UID {uid})\r\n", i + 1);
                         out.extend_from_slice(line.as_bytes());
                     }
                 }
@@ -108,9 +113,17 @@ impl Selected {
         false
     }
 
-    fn flush_exists(&self, out: &mut Vec<u8>, exists: &mut bool) {
+    /// Writes `* n EXISTS` if there are new messages, and in IMAP4rev1 `* n RECENT`, after
+    /// claiming the new messages no other session was told about first.
+    fn flush_exists(&mut self, out: &mut Vec<u8>, exists: &mut bool) {
         if std::mem::take(exists) {
             out.extend_from_slice(format!("* {} EXISTS\r\n", self.uids.len()).as_bytes());
+            if let Some(recent) = &mut self.recent {
+                if let Some(&last) = self.uids.last() {
+                    recent.claim(&self.watch, last);
+                }
+                out.extend_from_slice(format!("* {} RECENT\r\n", recent.count(&self.uids)).as_bytes());
+            }
         }
     }
 
@@ -142,7 +155,7 @@ impl Selected {
                 let line = format!(
                     "* {} FETCH (FLAGS {} UID {})\r\n",
                     i + 1,
-                    flag_list(&message.flags),
+                    recent::flag_list(self.recent.as_ref(), &message.flags, message.uid),
                     message.uid
                 );
                 out.extend_from_slice(line.as_bytes());
@@ -291,7 +304,13 @@ impl Session {
         for (&i, &uid) in positions.iter().zip(&uids) {
             // A message expunged by another session but not yet reported is left out.
             if let Ok(found) = snapshot.messages.binary_search_by_key(&uid, |m| m.uid) {
-                fetch_response(out, i + 1, &snapshot.messages[found], &items);
+                fetch_response(
+                    out,
+                    i + 1,
+                    &snapshot.messages[found],
+                    &items,
+                    selected.recent.as_ref(),
+                );
             }
         }
         Ok(Completion::ok(format!("{} completed", command.name)))
@@ -342,7 +361,13 @@ impl Session {
             };
             for (&i, &uid) in positions.iter().zip(&uids) {
                 if let Ok(found) = snapshot.messages.binary_search_by_key(&uid, |m| m.uid) {
-                    fetch_response(out, i + 1, &snapshot.messages[found], items);
+                    fetch_response(
+                        out,
+                        i + 1,
+                        &snapshot.messages[found],
+                        items,
+                        selected.recent.as_ref(),
+                    );
                 }
             }
         }
@@ -393,7 +418,7 @@ impl Session {
         } else {
             store.copy_messages(&login, &name, &to, &uids)?
         };
-        let code = if copied.dest.is_empty() {
+        let code = if copied.dest.is_empty() || !self.config.extensions.uidplus {
             String::new()
         } else {
             format!(
@@ -403,8 +428,10 @@ impl Session {
                 uid_set(&copied.dest)
             )
         };
-        if moving {
+        if moving && !code.is_empty() {
             out.extend_from_slice(format!("* OK {code}moved\r\n").as_bytes());
+        }
+        if moving {
             return Ok(Completion::ok(format!("{} completed", command.name)));
         }
         Ok(Completion::ok(format!("{code}{} completed", command.name)))
@@ -413,7 +440,7 @@ impl Session {
 
 /// `uid-set` (RFC 4315 §4), in the order given (COPYUID pairs source and destination UIDs
 /// by position), with runs of consecutive UIDs as ranges.
-fn uid_set(uids: &[u32]) -> String {
+pub(crate) fn uid_set(uids: &[u32]) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut i = 0;
     while i < uids.len() {
@@ -432,7 +459,7 @@ fn uid_set(uids: &[u32]) -> String {
 }
 
 /// `message-data = nz-number SP "FETCH" SP msg-att`.
-fn fetch_response(out: &mut Vec<u8>, seq: usize, message: &Message, items: &[Item]) {
+fn fetch_response(out: &mut Vec<u8>, seq: usize, message: &Message, items: &[Item], recent: Option<&Recent>) {
     out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
     let mut seen = Vec::new();
     for item in items {
@@ -444,7 +471,7 @@ fn fetch_response(out: &mut Vec<u8>, seq: usize, message: &Message, items: &[Ite
             out.push(b' ');
         }
         let text = match item {
-            Item::Flags => format!("FLAGS {}", flag_list(&message.flags)),
+            Item::Flags => format!("FLAGS {}", recent::flag_list(recent, &message.flags, message.uid)),
             Item::Uid => format!("UID {}", message.uid),
             Item::InternalDate => format!("INTERNALDATE {}", date_time(message.internal_date)),
             Item::Size => format!("RFC822.SIZE {}", message.size),

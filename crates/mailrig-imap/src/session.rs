@@ -10,6 +10,7 @@
 //! their checks differ. The not-authenticated commands are in [`auth`].
 
 mod auth;
+mod oauth;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use mailrig_store::{SEPARATOR, Store, StoreError};
 
 use crate::command::{self, Command, Token};
-use crate::config::Config;
+use crate::config::{Config, Versions};
 use crate::error::SyntaxError;
 use crate::framing::{Frame, Framer};
 use crate::selected::Selected;
@@ -56,6 +57,8 @@ pub struct Session {
     output: VecDeque<Output>,
     /// Unix seconds, as last told by the driver (APPEND's default internal date).
     pub(crate) now: i64,
+    /// Whether the session speaks IMAP4rev2 (from the start, or since `ENABLE IMAP4rev2`).
+    pub(crate) rev2: bool,
 }
 
 /// How the next input is read.
@@ -131,8 +134,17 @@ impl From<StoreError> for Completion {
 impl Session {
     /// A new session over `store`; the greeting is queued.
     pub fn new(config: Config, store: Store) -> Session {
-        let framer = Framer::new(config.max_line, config.max_literal);
         let tls = config.implicit_tls;
+        let mut framer = Framer::new(config.max_line, config.max_literal);
+        framer.set_non_sync_limit(if config.extensions.literal_plus {
+            None
+        } else if config.versions == Versions::Rev1 {
+            Some(0)
+        } else {
+            // RFC 9051 §4.3: IMAP4rev2 includes LITERAL- (RFC 7888 §5).
+            Some(4096)
+        });
+        let rev2 = config.versions == Versions::Rev2;
         let mut session = Session {
             config,
             store,
@@ -143,6 +155,7 @@ impl Session {
             selected: None,
             output: VecDeque::new(),
             now: 0,
+            rev2,
         };
         session.login = session.config.preauth.clone();
         let status = if session.login.is_some() { "PREAUTH" } else { "OK" };
@@ -239,19 +252,60 @@ impl Session {
 
     /// The capabilities to advertise now (RFC 9051 §6.1.1).
     fn capabilities(&self) -> String {
-        let mut caps =
-            String::from("IMAP4rev1 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE");
+        let ext = &self.config.extensions;
+        let mut caps = vec![match self.config.versions {
+            Versions::Rev1 => "IMAP4rev1",
+            Versions::Rev2 => "IMAP4rev2",
+            Versions::Both => "IMAP4rev1 IMAP4rev2",
+        }];
+        if ext.literal_plus {
+            caps.push("LITERAL+");
+        } else if self.config.versions != Versions::Rev1 {
+            caps.push("LITERAL-");
+        }
+        let switches = [
+            (ext.sasl_ir, "SASL-IR"),
+            (ext.uidplus, "UIDPLUS"),
+            (ext.unselect, "UNSELECT"),
+            (ext.idle, "IDLE"),
+            (ext.r#move, "MOVE"),
+            (ext.id, "ID"),
+            (ext.namespace, "NAMESPACE"),
+            (ext.enable, "ENABLE"),
+            (ext.special_use, "SPECIAL-USE"),
+            (ext.condstore, "CONDSTORE"),
+            (ext.qresync, "QRESYNC"),
+            // RFC 8438; STATUS SIZE is part of IMAP4rev2, and answered in both versions.
+            (true, "STATUS=SIZE"),
+        ];
+        caps.extend(switches.iter().filter(|(on, _)| *on).map(|(_, name)| *name));
         if self.login.is_none() {
             if !self.tls && self.config.starttls {
-                caps.push_str(" STARTTLS");
+                caps.push("STARTTLS");
             }
             if self.login_disabled() {
-                caps.push_str(" LOGINDISABLED");
+                caps.push("LOGINDISABLED");
             } else {
-                caps.push_str(" AUTH=PLAIN AUTH=LOGIN");
+                caps.extend(["AUTH=PLAIN", "AUTH=LOGIN", "AUTH=XOAUTH2", "AUTH=OAUTHBEARER"]);
             }
         }
-        caps
+        caps.join(" ")
+    }
+
+    /// Whether the command is offered: those of a switched-off extension are unknown
+    /// commands.
+    fn offers(&self, name: &str) -> bool {
+        let ext = &self.config.extensions;
+        match name {
+            "IDLE" => ext.idle,
+            "UID EXPUNGE" => ext.uidplus,
+            "MOVE" | "UID MOVE" => ext.r#move,
+            "ENABLE" => ext.enable,
+            "ID" => ext.id,
+            "NAMESPACE" => ext.namespace,
+            "UNSELECT" => ext.unselect,
+            _ => true,
+        }
     }
 
     fn login_disabled(&self) -> bool {
@@ -267,6 +321,13 @@ impl Session {
             Frame::Continue => self.push(b"+ Ready for literal data\r\n".to_vec()),
             Frame::LineTooLong { head } => self.refuse(&head, "BAD line too long"),
             Frame::LiteralTooBig { head, .. } => self.refuse(&head, "NO [TOOBIG] literal too large"),
+            Frame::NonSyncRefused { head, too_big: true } => self.refuse(
+                &head,
+                "BAD [TOOBIG] non-synchronizing literal larger than 4096 bytes",
+            ),
+            Frame::NonSyncRefused { head, too_big: false } => {
+                self.refuse(&head, "BAD non-synchronizing literals are not supported");
+            }
             Frame::Command(line) => match std::mem::replace(&mut self.mode, Mode::Commands) {
                 Mode::Commands => self.command(&line),
                 Mode::Sasl(tag, step) => self.sasl_response(&tag, step, &line),
@@ -328,6 +389,9 @@ impl Session {
                 Err(Completion::from(SyntaxError::Arguments))
             }
         };
+        if !self.offers(&command.name) {
+            return Err(SyntaxError::UnknownCommand.into());
+        }
         match command.name.as_str() {
             "CAPABILITY" => {
                 no_args()?;
@@ -362,15 +426,7 @@ impl Session {
                 out.extend_from_slice(format!("* NAMESPACE ((\"\" \"{SEPARATOR}\")) NIL NIL\r\n").as_bytes());
                 Ok(Completion::ok("NAMESPACE completed"))
             }
-            "ENABLE" => {
-                // RFC 5161 §3.1: no extension needs enabling yet, so none is listed.
-                if args == 0 {
-                    return Err(SyntaxError::Arguments.into());
-                }
-                self.authenticated()?;
-                out.extend_from_slice(b"* ENABLED\r\n");
-                Ok(Completion::ok("ENABLE completed"))
-            }
+            "ENABLE" => self.enable(command, out),
             "STARTTLS" => self.starttls(args),
             "LOGIN" => self.login_command(command),
             "AUTHENTICATE" => self.authenticate(command, out),
@@ -395,6 +451,29 @@ impl Session {
             }
             _ => Err(SyntaxError::UnknownCommand.into()),
         }
+    }
+
+    /// `enable = "ENABLE" 1*(SP capability)` (RFC 5161 §3.1, RFC 9051 §6.3.1): valid in the
+    /// authenticated state only. `* ENABLED` lists the requested capabilities now enabled;
+    /// unknown ones are ignored.
+    fn enable(&mut self, command: &Command, out: &mut Vec<u8>) -> Result<Completion, Completion> {
+        if command.args.is_empty() {
+            return Err(SyntaxError::Arguments.into());
+        }
+        self.authenticated()?;
+        if self.selected.is_some() {
+            return Err(Completion::bad("ENABLE is only valid before SELECT"));
+        }
+        let mut enabled = String::from("* ENABLED");
+        for capability in &command.args {
+            let capability = capability.astring().ok_or(SyntaxError::Arguments)?;
+            if capability.eq_ignore_ascii_case("IMAP4rev2") && self.config.versions != Versions::Rev1 {
+                self.rev2 = true;
+                enabled.push_str(" IMAP4rev2");
+            }
+        }
+        out.extend_from_slice(format!("{enabled}\r\n").as_bytes());
+        Ok(Completion::ok("ENABLE completed"))
     }
 
     /// Fails unless a user is logged in.

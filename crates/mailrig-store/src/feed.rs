@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use crate::mailbox::{Mailbox, Message, Snapshot};
@@ -133,6 +134,20 @@ impl Watch {
         if pending {
             waker();
         }
+    }
+
+    /// Claims the messages up to UID `up_to` that no session has claimed yet as this
+    /// session's `\Recent` messages (RFC 3501 §2.3.2: exactly one session is "the first
+    /// session to have been notified about this message"). The claim is atomic: of two
+    /// sessions claiming the same UIDs, one gets them and the other nothing. Messages
+    /// copied or moved in are new messages and recent too. `None` if nothing was left to
+    /// claim, or the mailbox was deleted.
+    pub fn claim_recent(&self, up_to: u32) -> Option<RangeInclusive<u32>> {
+        let mut state = self.mailbox.lock();
+        if state.is_deleted() {
+            return None;
+        }
+        state.claim_recent(up_to)
     }
 
     /// Stops running the waker.

@@ -2,6 +2,7 @@
 //! §3) and change feed, behind one `Mutex`; plus the public views of it.
 
 use std::collections::BTreeSet;
+use std::ops::RangeInclusive;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::feed::{Change, Feed};
@@ -56,6 +57,9 @@ pub struct Status {
     pub deleted: usize,
     /// `SIZE`: the total size of the messages in bytes.
     pub size: u64,
+    /// `RECENT` (RFC 3501 §6.3.10): how many messages no session has claimed as `\Recent`
+    /// yet (see [`Watch::claim_recent`](crate::Watch::claim_recent)).
+    pub recent: usize,
 }
 
 /// Where an appended or delivered message went (for `APPENDUID`, RFC 4315).
@@ -118,6 +122,9 @@ pub(crate) struct MailboxState {
     /// Keywords ever used here, in the spelling first used.
     keywords: BTreeSet<Keyword>,
     deleted: bool,
+    /// The highest UID some session has claimed as `\Recent` (RFC 3501 §2.3.2): messages
+    /// above it are recent and unclaimed.
+    recent_claimed: u32,
     pub(crate) feed: Feed,
 }
 
@@ -177,6 +184,7 @@ impl Mailbox {
             messages: Vec::new(),
             keywords: BTreeSet::new(),
             deleted: false,
+            recent_claimed: 0,
             feed: Feed::new(log_limit),
         };
         Mailbox {
@@ -246,7 +254,24 @@ impl MailboxState {
             unseen: self.messages.len() - count(&Flag::Seen),
             deleted: count(&Flag::Deleted),
             size: self.messages.iter().map(|m| m.size).sum(),
+            recent: self
+                .messages
+                .iter()
+                .filter(|m| m.uid > self.recent_claimed)
+                .count(),
         }
+    }
+
+    /// Claims the unclaimed recent UIDs up to `up_to` (at most the last UID given out) for
+    /// one session; returns them as a range, `None` if another session was first.
+    pub(crate) fn claim_recent(&mut self, up_to: u32) -> Option<RangeInclusive<u32>> {
+        let up_to = up_to.min(self.uidnext.saturating_sub(1));
+        if up_to <= self.recent_claimed {
+            return None;
+        }
+        let claimed = self.recent_claimed + 1..=up_to;
+        self.recent_claimed = up_to;
+        Some(claimed)
     }
 
     /// Adds a message with the next UID.

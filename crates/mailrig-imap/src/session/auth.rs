@@ -1,9 +1,11 @@
 //! The not-authenticated state's commands (RFC 9051 §6.2): STARTTLS (§6.2.1), AUTHENTICATE
-//! PLAIN (§6.2.2, RFC 4616) and LOGIN (draft-murchison-sasl-login), both with RFC 4959
-//! SASL-IR, and LOGIN (§6.2.3).
+//! (§6.2.2) with PLAIN (RFC 4616), LOGIN (draft-murchison-sasl-login), XOAUTH2 and
+//! OAUTHBEARER (RFC 7628, mock tokens from [`Config::tokens`](crate::Config::tokens)), each
+//! with or without an RFC 4959 SASL-IR initial response, and LOGIN (§6.2.3).
 
 use base64::Engine;
 
+use super::oauth;
 use super::{Completion, Mode, Session};
 use crate::command::Command;
 use crate::error::SyntaxError;
@@ -17,6 +19,10 @@ pub(super) enum SaslStep {
     LoginUser,
     /// The LOGIN password, for this user.
     LoginPassword(String),
+    /// The XOAUTH2 (`true`) or OAUTHBEARER (`false`) message.
+    OAuth(bool),
+    /// The client's dummy response to the OAuth error challenge; the exchange then fails.
+    OAuthFailed,
 }
 
 /// `Password:` in base64, LOGIN's second challenge.
@@ -65,14 +71,16 @@ impl Session {
         if !self.store.authenticate(user, password) {
             return Err(Completion::no("[AUTHENTICATIONFAILED] invalid credentials"));
         }
-        self.login = Some(user.to_owned());
-        Ok(Completion::ok(format!(
-            "[CAPABILITY {}] {what} completed",
-            self.capabilities()
-        )))
+        Ok(self.logged_in(user, what))
     }
 
-    /// AUTHENTICATE PLAIN (RFC 9051 §6.2.2, RFC 4616), with an initial response (RFC 4959).
+    fn logged_in(&mut self, user: &str, what: &str) -> Completion {
+        self.login = Some(user.to_owned());
+        Completion::ok(format!("[CAPABILITY {}] {what} completed", self.capabilities()))
+    }
+
+    /// `authenticate = "AUTHENTICATE" SP auth-type [SP initial-resp] *(CRLF base64)`
+    /// (RFC 9051 §6.2.2; `initial-resp` from RFC 4959, `=` for an empty one).
     pub(super) fn authenticate(
         &mut self,
         command: &Command,
@@ -85,8 +93,11 @@ impl Session {
             _ => return Err(SyntaxError::Arguments.into()),
         };
         let mechanism = mechanism.unwrap_or_default().to_ascii_uppercase();
-        if mechanism != "PLAIN" && mechanism != "LOGIN" {
+        if !["PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"].contains(&mechanism.as_str()) {
             return Err(Completion::no("[CANNOT] unsupported mechanism"));
+        }
+        if initial.is_some() && !self.config.extensions.sasl_ir {
+            return Err(SyntaxError::Arguments.into());
         }
         if self.login_disabled() {
             return Err(Completion::no(
@@ -96,9 +107,16 @@ impl Session {
         let tag = command.tag.clone();
         match (mechanism.as_str(), initial) {
             ("PLAIN", Some(initial)) => self.plain(&initial),
-            ("PLAIN", None) => {
+            ("XOAUTH2" | "OAUTHBEARER", Some(initial)) => {
+                self.oauth(&tag, mechanism == "XOAUTH2", &initial, out)
+            }
+            ("PLAIN" | "XOAUTH2" | "OAUTHBEARER", None) => {
                 out.extend_from_slice(b"+ \r\n");
-                self.mode = Mode::Sasl(tag, SaslStep::Plain);
+                let step = match mechanism.as_str() {
+                    "PLAIN" => SaslStep::Plain,
+                    other => SaslStep::OAuth(other == "XOAUTH2"),
+                };
+                self.mode = Mode::Sasl(tag, step);
                 Ok(Completion::ok("waiting"))
             }
             (_, Some(initial)) => {
@@ -131,16 +149,58 @@ impl Session {
             (Ok(text), SaslStep::LoginPassword(user)) => decode(text)
                 .and_then(|password| self.log_in(&user, &password, "AUTHENTICATE"))
                 .unwrap_or_else(|c| c),
+            (Ok(text), SaslStep::OAuth(xoauth2)) => {
+                let mut out = Vec::new();
+                let completion = self.oauth(tag, xoauth2, text, &mut out).unwrap_or_else(|c| c);
+                if matches!(self.mode, Mode::Sasl(..)) {
+                    return self.push(out);
+                }
+                completion
+            }
+            // RFC 7628 §3.2.3: whatever the client answers to the error, the exchange fails.
+            (Ok(_), SaslStep::OAuthFailed) => Completion::no("[AUTHENTICATIONFAILED] invalid token"),
         };
         self.push(format!("{tag} {} {}\r\n", completion.status, completion.text).into_bytes());
     }
 
+    /// Checks an XOAUTH2 or OAUTHBEARER message (base64): logs in, or writes the error
+    /// challenge to `out` and waits for the client's answer (RFC 7628 §3.2.2).
+    fn oauth(
+        &mut self,
+        tag: &str,
+        xoauth2: bool,
+        encoded: &str,
+        out: &mut Vec<u8>,
+    ) -> Result<Completion, Completion> {
+        let message = decode_bytes(encoded)?;
+        let parsed = if xoauth2 {
+            oauth::xoauth2(&message)
+        } else {
+            oauth::oauthbearer(&message)
+        };
+        let (login, token) =
+            parsed.ok_or_else(|| Completion::no("[AUTHENTICATIONFAILED] invalid OAuth message"))?;
+        let valid = match self.config.tokens.get(&login) {
+            Some(expected) => *expected == token && self.store.password(&login).is_some(),
+            None => self.store.authenticate(&login, &token),
+        };
+        if valid {
+            return Ok(self.logged_in(&login, "AUTHENTICATE"));
+        }
+        let error = if xoauth2 {
+            oauth::XOAUTH2_ERROR
+        } else {
+            oauth::OAUTHBEARER_ERROR
+        };
+        let challenge = base64::engine::general_purpose::STANDARD.encode(error);
+        out.extend_from_slice(format!("+ {challenge}\r\n").as_bytes());
+        self.mode = Mode::Sasl(tag.to_owned(), SaslStep::OAuthFailed);
+        Ok(Completion::ok("waiting"))
+    }
+
     /// `message = [authzid] UTF8NUL authcid UTF8NUL passwd`, base64-encoded (`=` is empty).
     pub(super) fn plain(&mut self, encoded: &str) -> Result<Completion, Completion> {
-        let encoded = if encoded == "=" { "" } else { encoded };
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .map_err(|_| Completion::bad("invalid base64"))?;
+        let decoded = decode_bytes(encoded)?;
         let parts: Vec<&[u8]> = decoded.split(|&b| b == 0).collect();
         let [authzid, user, password] = parts[..] else {
             return Err(Completion::bad("invalid PLAIN message"));
@@ -161,9 +221,13 @@ impl Session {
 
 /// A base64 SASL response as UTF-8 text (`=` is empty).
 fn decode(encoded: &str) -> Result<String, Completion> {
+    String::from_utf8(decode_bytes(encoded)?).map_err(|_| Completion::bad("invalid UTF-8"))
+}
+
+/// A base64 SASL response (`=` is empty).
+fn decode_bytes(encoded: &str) -> Result<Vec<u8>, Completion> {
     let encoded = if encoded == "=" { "" } else { encoded };
-    let bytes = base64::engine::general_purpose::STANDARD
+    base64::engine::general_purpose::STANDARD
         .decode(encoded)
-        .map_err(|_| Completion::bad("invalid base64"))?;
-    String::from_utf8(bytes).map_err(|_| Completion::bad("invalid UTF-8"))
+        .map_err(|_| Completion::bad("invalid base64"))
 }

@@ -4,6 +4,7 @@ use mailrig_store::{Flags, Store, User};
 use proptest::prelude::*;
 
 use super::*;
+use crate::config::{Extensions, Versions};
 
 fn store() -> Store {
     let store = Store::new();
@@ -51,8 +52,11 @@ fn greeting_capability_noop_logout() {
     let text = exchange(&mut session, b"1 CAPABILITY\r\n2 NOOP\r\n3 LOGOUT\r\n4 NOOP\r\n");
     assert_eq!(
         text,
-        "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE STARTTLS AUTH=PLAIN AUTH=LOGIN] mailrig ready\r\n\
-         * CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE STARTTLS AUTH=PLAIN AUTH=LOGIN\r\n1 OK CAPABILITY completed\r\n\
+        "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE \
+         SPECIAL-USE CONDSTORE QRESYNC STATUS=SIZE STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER] mailrig ready\r\n\
+         * CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE \
+         SPECIAL-USE CONDSTORE QRESYNC STATUS=SIZE STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER\r\n\
+         1 OK CAPABILITY completed\r\n\
          2 OK NOOP completed\r\n\
          * BYE mailrig logging out\r\n3 OK LOGOUT completed\r\n<CLOSE>"
     );
@@ -233,14 +237,17 @@ fn append_fetch_store_expunge() {
     );
     assert_eq!(text, "+ Ready for literal data\r\n");
     let text = exchange(&mut session, b"Hi\r\nyou\r\n");
-    assert!(text.starts_with("* 1 EXISTS\r\na OK [APPENDUID "), "{text}");
+    assert!(
+        text.starts_with("* 1 EXISTS\r\n* 1 RECENT\r\na OK [APPENDUID "),
+        "{text}"
+    );
     let text = exchange(
         &mut session,
         b"b FETCH 1 (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])\r\n",
     );
     assert_eq!(
         text,
-        "* 1 FETCH (UID 1 FLAGS (\\Flagged) INTERNALDATE \" 4-Jan-1970 00:00:00 +0000\" RFC822.SIZE 7 \
+        "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent) INTERNALDATE \" 4-Jan-1970 00:00:00 +0000\" RFC822.SIZE 7 \
          BODY[] {7}\r\nHi\r\nyou)\r\nb OK FETCH completed\r\n"
     );
     let text = exchange(&mut session, b"c UID FETCH 1:* BODY[]\r\n");
@@ -302,7 +309,7 @@ fn two_sessions_see_each_others_changes() {
     let text = exchange(&mut two, b"f NOOP\r\n");
     assert_eq!(
         text,
-        "* 1 EXPUNGE\r\n* 2 EXPUNGE\r\n* 2 EXISTS\r\nf OK NOOP completed\r\n"
+        "* 1 EXPUNGE\r\n* 2 EXPUNGE\r\n* 2 EXISTS\r\n* 1 RECENT\r\nf OK NOOP completed\r\n"
     );
     let text = exchange(&mut two, b"g FETCH 1:* UID\r\n");
     assert_eq!(
@@ -321,7 +328,7 @@ fn idle_pushes_updates() {
         .deliver("alice", b"Subject: x\r\n\r\n".to_vec(), 0)
         .expect("INBOX exists");
     assert!(session.has_pending_updates());
-    assert_eq!(drain(&mut session), "* 1 EXISTS\r\n");
+    assert_eq!(drain(&mut session), "* 1 EXISTS\r\n* 1 RECENT\r\n");
     assert_eq!(exchange(&mut session, b"DONE\r\n"), "i OK IDLE terminated\r\n");
     // A deleted mailbox ends an idling session.
     store.create_mailbox("alice", "Box").expect("a new name");
@@ -422,8 +429,8 @@ fn uid_commands_and_literal_plus_append() {
     );
     assert_eq!(
         text,
-        "* 2 FETCH (FLAGS (\\Deleted) UID 2)\r\nc OK UID STORE completed\r\nd OK UID EXPUNGE completed\r\n\
-         * 2 EXPUNGE\r\ne OK UID EXPUNGE completed\r\n* 1 FETCH (UID 1 FLAGS ())\r\nf OK UID FETCH completed\r\n"
+        "* 2 FETCH (FLAGS (\\Deleted \\Recent) UID 2)\r\nc OK UID STORE completed\r\nd OK UID EXPUNGE completed\r\n\
+         * 2 EXPUNGE\r\ne OK UID EXPUNGE completed\r\n* 1 FETCH (UID 1 FLAGS (\\Recent))\r\nf OK UID FETCH completed\r\n"
     );
 }
 
@@ -581,7 +588,7 @@ fn fetch_structure_and_part_sections() {
     let text = exchange(&mut session, b"a FETCH 1 (BODY)\r\nb FETCH 1 ALL\r\n");
     let body = r#"(("text" "plain" ("charset" "utf-8") NIL NIL "8bit" 18 0)("message" "rfc822" NIL NIL "Forwarded message" "7bit" 275 ("Tue, 02 Jan 2024 12:00:00 +0000" "Lunch" (("Frank" NIL "frank" "example.test")) (("Frank" NIL "frank" "example.test")) (("Frank" NIL "frank" "example.test")) (("Dave" NIL "dave" "example.test")) NIL NIL "<plan-1@example.test>" "<lunch-1@example.test>") ("text" "plain" ("charset" "us-ascii" "format" "flowed") NIL NIL "7bit" 23 2) 10) "mixed")"#;
     let envelope = r#"("Wed, 03 Jan 2024 08:00:00 +0000" "Fwd: Lunch" (("Dave" NIL "dave" "example.test")) (("Dave" NIL "dave" "example.test")) (("Dave" NIL "dave" "example.test")) (("Alice" NIL "alice" "example.test")(NIL NIL "bob" "example.test")) (("Erin" NIL "erin" "example.test")) NIL NIL "<fwd-1@example.test>")"#;
-    let fast = "FLAGS () INTERNALDATE \" 1-Jan-1970 00:00:00 +0000\" RFC822.SIZE 750";
+    let fast = "FLAGS (\\Recent) INTERNALDATE \" 1-Jan-1970 00:00:00 +0000\" RFC822.SIZE 750";
     assert_eq!(
         text,
         format!(
@@ -715,16 +722,23 @@ proptest! {
             }
         }
         let snapshot = store.messages("alice", "INBOX").expect("INBOX exists");
+        // Every message arrived after both SELECTs: exactly one session has it as \Recent.
+        let mut recent_in = vec![0; snapshot.messages.len()];
         for (session, view) in sessions.iter_mut().zip(&mut views) {
             view.apply(&exchange(session, b"t NOOP\r\n"));
             view.apply(&exchange(session, b"t FETCH 1:* (UID FLAGS)\r\n"));
             prop_assert_eq!(view.messages.len(), snapshot.messages.len());
-            for ((uid, flags), message) in view.messages.iter().zip(&snapshot.messages) {
+            for (i, ((uid, flags), message)) in view.messages.iter().zip(&snapshot.messages).enumerate() {
                 prop_assert_eq!(*uid, Some(message.uid));
+                let flags = flags.as_deref().unwrap_or_default();
+                let words: Vec<&str> = flags.split(' ').filter(|w| !w.is_empty()).collect();
+                recent_in[i] += usize::from(words.contains(&"\\Recent"));
+                let others: Vec<&str> = words.into_iter().filter(|w| *w != "\\Recent").collect();
                 let expected = crate::response::flag_list(&message.flags);
-                prop_assert_eq!(flags.as_deref(), Some(&expected[1..expected.len() - 1]));
+                prop_assert_eq!(others.join(" "), &expected[1..expected.len() - 1]);
             }
         }
+        prop_assert!(recent_in.iter().all(|&n| n == 1), "{:?}", recent_in);
     }
 }
 
@@ -755,3 +769,7 @@ fn a_watch_that_falls_behind_resyncs() {
     let uids: Vec<Option<u32>> = view.messages.iter().map(|m| m.0).collect();
     assert_eq!(uids, vec![Some(2), Some(4)]);
 }
+
+mod auth;
+mod extensions;
+mod versions;

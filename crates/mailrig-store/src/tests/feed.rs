@@ -240,3 +240,28 @@ fn a_watch_that_missed_the_deletion_still_learns_of_it() {
     store.delete_mailbox("alice", "Lists").expect("delete");
     assert_eq!(watch.poll(), [Change::Resync, Change::MailboxDeleted]);
 }
+
+#[test]
+fn recent_is_claimed_once() {
+    let store = store();
+    for _ in 0..3 {
+        store
+            .deliver("alice", b"Subject: x\r\n\r\n".to_vec(), 0)
+            .expect("INBOX");
+    }
+    assert_eq!(store.status("alice", "INBOX").expect("INBOX").recent, 3);
+    let one = store.watch("alice", "INBOX").expect("INBOX");
+    let two = store.watch("alice", "INBOX").expect("INBOX");
+    assert_eq!(one.claim_recent(2), Some(1..=2));
+    assert_eq!(store.status("alice", "INBOX").expect("INBOX").recent, 1);
+    // Beyond the last UID given out is clamped; what one claimed, the other cannot.
+    assert_eq!(two.claim_recent(10), Some(3..=3));
+    assert_eq!(one.claim_recent(3), None);
+    assert_eq!(store.status("alice", "INBOX").expect("INBOX").recent, 0);
+    // A copy is a new message, recent again.
+    store
+        .copy_messages("alice", "INBOX", "INBOX", &[1])
+        .expect("INBOX");
+    assert_eq!(store.status("alice", "INBOX").expect("INBOX").recent, 1);
+    assert_eq!(one.claim_recent(u32::MAX), Some(4..=4));
+}

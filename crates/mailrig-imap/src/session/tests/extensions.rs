@@ -1,0 +1,182 @@
+//! Each extension switch: not advertised, and its command or syntax refused.
+
+use super::*;
+
+/// A session with `extensions`, IMAP4rev1 only (so no LITERAL-), logged in.
+fn session(store: &Store, extensions: Extensions) -> Session {
+    let config = Config {
+        extensions,
+        versions: Versions::Rev1,
+        ..Config::default()
+    };
+    let mut session = Session::new(config, store.clone());
+    drain(&mut session);
+    session
+}
+
+#[test]
+fn everything_off() {
+    let store = store();
+    store
+        .deliver("alice", b"Subject: x\r\n\r\n".to_vec(), 0)
+        .expect("INBOX exists");
+    let mut session = session(&store, Extensions::none());
+    let text = exchange(
+        &mut session,
+        b"a CAPABILITY\r\nb AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\nc ID NIL\r\nd LOGIN alice secret\r\n",
+    );
+    assert_eq!(
+        text,
+        "* CAPABILITY IMAP4rev1 STATUS=SIZE STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER\r\n\
+         a OK CAPABILITY completed\r\nb BAD invalid arguments\r\nc BAD unknown command\r\n\
+         d OK [CAPABILITY IMAP4rev1 STATUS=SIZE] LOGIN completed\r\n"
+    );
+    let text = exchange(
+        &mut session,
+        b"e NAMESPACE\r\nf ENABLE IMAP4rev2\r\ng IDLE\r\nh APPEND INBOX {2+}\r\nm1\r\n\
+          i APPEND INBOX {2}\r\n",
+    );
+    assert_eq!(
+        text,
+        "e BAD unknown command\r\nf BAD unknown command\r\ng BAD unknown command\r\n\
+         h BAD non-synchronizing literals are not supported\r\n* BAD missing or invalid tag\r\n\
+         + Ready for literal data\r\n"
+    );
+    let text = exchange(&mut session, b"m2\r\nj LIST \"\" Sent\r\nk SELECT INBOX\r\n");
+    assert!(
+        text.starts_with(
+            "i OK APPEND completed\r\n* LIST (\\HasNoChildren) \"/\" \"Sent\"\r\nj OK LIST completed\r\n"
+        ),
+        "{text}"
+    );
+    let text = exchange(
+        &mut session,
+        b"l UID EXPUNGE 1\r\nm MOVE 1 Trash\r\nn UID MOVE 1 Trash\r\no COPY 1:2 Trash\r\np UNSELECT\r\n",
+    );
+    assert_eq!(
+        text,
+        "l BAD unknown command\r\nm BAD unknown command\r\nn BAD unknown command\r\n\
+         o OK COPY completed\r\np BAD unknown command\r\n"
+    );
+}
+
+#[test]
+fn literal_minus_with_imap4rev2() {
+    let config = Config {
+        extensions: Extensions {
+            literal_plus: false,
+            ..Extensions::default()
+        },
+        ..Config::default()
+    };
+    let mut session = Session::new(config, store());
+    let text = exchange(&mut session, b"a LOGIN alice {6+}\r\nsecret\r\n");
+    assert!(
+        text.starts_with("* OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR "),
+        "{text}"
+    );
+    assert!(text.contains("a OK [CAPABILITY"), "{text}");
+    let mut append = b"b APPEND INBOX {4097+}\r\n".to_vec();
+    append.extend(std::iter::repeat_n(b'x', 4097));
+    append.extend_from_slice(b"\r\nc NOOP\r\n");
+    assert_eq!(
+        exchange(&mut session, &append),
+        "b BAD [TOOBIG] non-synchronizing literal larger than 4096 bytes\r\n\
+         * BAD missing or invalid tag\r\nc OK NOOP completed\r\n"
+    );
+}
+
+/// One switch off at a time: the word leaves CAPABILITY and the command is refused.
+#[test]
+fn each_switch() {
+    type Switch = fn(&mut Extensions);
+    let cases: [(Switch, &str, &[u8], &str); 8] = [
+        (
+            |e| e.idle = false,
+            "IDLE",
+            b"t IDLE\r\n",
+            "t BAD unknown command\r\n",
+        ),
+        (
+            |e| e.r#move = false,
+            "MOVE",
+            b"t MOVE 1 Trash\r\n",
+            "t BAD unknown command\r\n",
+        ),
+        (
+            |e| e.enable = false,
+            "ENABLE",
+            b"t ENABLE X\r\n",
+            "t BAD unknown command\r\n",
+        ),
+        (
+            |e| e.id = false,
+            "ID",
+            b"t ID NIL\r\n",
+            "t BAD unknown command\r\n",
+        ),
+        (
+            |e| e.namespace = false,
+            "NAMESPACE",
+            b"t NAMESPACE\r\n",
+            "t BAD unknown command\r\n",
+        ),
+        (
+            |e| e.unselect = false,
+            "UNSELECT",
+            b"t UNSELECT\r\n",
+            "t BAD unknown command\r\n",
+        ),
+        (
+            |e| e.uidplus = false,
+            "UIDPLUS",
+            b"t UID EXPUNGE 1\r\nu COPY 1 Trash\r\n",
+            "t BAD unknown command\r\nu OK COPY completed\r\n",
+        ),
+        (
+            |e| e.special_use = false,
+            "SPECIAL-USE",
+            b"t LIST \"\" Trash\r\n",
+            "* LIST (\\HasNoChildren) \"/\" \"Trash\"\r\nt OK LIST completed\r\n",
+        ),
+    ];
+    for (switch, word, command, expected) in cases {
+        let store = store();
+        store
+            .deliver("alice", b"Subject: x\r\n\r\n".to_vec(), 0)
+            .expect("INBOX exists");
+        let mut extensions = Extensions::default();
+        switch(&mut extensions);
+        let mut session = session(&store, extensions);
+        let text = exchange(
+            &mut session,
+            b"a LOGIN alice secret\r\nb SELECT INBOX\r\nc CAPABILITY\r\n",
+        );
+        let caps = text
+            .lines()
+            .find_map(|line| line.strip_prefix("* CAPABILITY "))
+            .unwrap_or_default();
+        assert!(!caps.split(' ').any(|w| w == word), "{word}: {caps}");
+        assert_eq!(exchange(&mut session, command), expected, "{word}");
+    }
+    // With everything on, the same commands work.
+    let store = store();
+    store
+        .deliver("alice", b"Subject: x\r\n\r\n".to_vec(), 0)
+        .expect("INBOX exists");
+    let mut session = session(&store, Extensions::default());
+    exchange(&mut session, b"a LOGIN alice secret\r\nb SELECT INBOX\r\n");
+    let text = exchange(&mut session, b"t LIST \"\" Trash\r\nu UID EXPUNGE 1\r\n");
+    assert_eq!(
+        text,
+        "* LIST (\\HasNoChildren \\Trash) \"/\" \"Trash\"\r\nt OK LIST completed\r\nu OK UID EXPUNGE completed\r\n"
+    );
+    let condstore = Extensions {
+        condstore: false,
+        qresync: false,
+        ..Extensions::default()
+    };
+    let mut session = self::session(&store, condstore);
+    let text = exchange(&mut session, b"c CAPABILITY\r\n");
+    assert!(text.contains(" SPECIAL-USE STATUS=SIZE "), "{text}");
+}
