@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::feed::{Change, Feed};
+use crate::vanished::{self, ExpungeLog};
 use crate::{Flag, FlagOp, Flags, Keyword, SpecialUse, StoreError};
 
 /// One stored message. Cloning is cheap: the body is shared.
@@ -119,6 +120,8 @@ pub(crate) struct MailboxState {
     keywords: BTreeSet<Keyword>,
     deleted: bool,
     pub(crate) feed: Feed,
+    /// Which UIDs were expunged and when (QRESYNC).
+    expunged: ExpungeLog,
 }
 
 impl Snapshot {
@@ -178,6 +181,7 @@ impl Mailbox {
             keywords: BTreeSet::new(),
             deleted: false,
             feed: Feed::new(log_limit),
+            expunged: ExpungeLog::new(log_limit),
         };
         Mailbox {
             uidvalidity,
@@ -332,8 +336,17 @@ impl MailboxState {
         self.messages.retain(|m| !doomed.contains(&m.uid));
         for uid in doomed {
             let modseq = self.next_modseq();
+            self.expunged.record(uid, modseq);
             self.feed.push(Change::Expunged { uid, modseq });
         }
+    }
+
+    /// Runs of UIDs expunged after `modseq` (RFC 7162 §3.2.5.2), ascending; possibly more
+    /// (UIDs expunged earlier), never a live one.
+    pub(crate) fn expunged_since(&self, modseq: u64) -> Vec<(u32, u32)> {
+        self.expunged
+            .since(modseq)
+            .unwrap_or_else(|| vanished::gaps(self.messages.iter().map(|m| m.uid), self.uidnext))
     }
 
     /// Clones of the listed messages that exist (all of them for `None`), by UID.
