@@ -14,6 +14,8 @@
 //! - `selected.rs`: selected-state commands (FETCH, STORE, EXPUNGE, COPY, MOVE, CLOSE,
 //!   UNSELECT, their UID forms) and the synchronization of other sessions' changes (RFC 9051
 //!   §7.5.1).
+//! - `condstore.rs`: CONDSTORE and QRESYNC (RFC 7162): what is enabled, the SELECT, FETCH
+//!   and STORE modifiers, `VANISHED`.
 //! - `search.rs`: SEARCH and UID SEARCH. `section.rs`: FETCH body sections and partials.
 //! - `framing.rs`: lines and literals (sync and LITERAL+), with size caps.
 //! - `command.rs`: tag, command name and argument tokens.
@@ -47,6 +49,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod command;
+mod condstore;
 mod config;
 mod error;
 mod framing;

@@ -5,13 +5,16 @@
 //! Read first: RFC 9051 §7.5.1: EXPUNGE is never sent while responding to FETCH, STORE or
 //! SEARCH, because the client's sequence numbers must stay valid until the command ends.
 //! Changes are read from the store's feed ([`Watch`]) in order; when expunges may not be sent
-//! yet, the feed is read up to the first expunge and the rest waits in `pending`.
+//! yet, the feed is read up to the first expunge and the rest waits in `pending`. With
+//! CONDSTORE on (RFC 7162 §3.1), flag updates carry `UID` and `MODSEQ`; with QRESYNC on
+//! (§3.2.10), expunges are reported as `VANISHED`, under the same rule.
 
 use std::collections::{HashSet, VecDeque};
 
 use mailrig_store::{Change, Flag, FlagOp, Flags, Message, Watch};
 
 use crate::command::{Command, Token};
+use crate::condstore::{self, Condstore, FetchModifiers};
 use crate::error::SyntaxError;
 use crate::mailbox::parse_flags;
 use crate::response::{date_time, flag_list};
@@ -53,12 +56,12 @@ impl Selected {
     }
 
     /// Writes the untagged responses for the changes since the last call: `EXISTS` for new
-    /// messages, `FETCH (FLAGS .. UID ..)` for flag changes, and `EXPUNGE` (only if
-    /// `expunges`) with sequence numbers as the client counts them at that point. Returns
-    /// whether the mailbox was deleted.
-    pub(crate) fn sync(&mut self, out: &mut Vec<u8>, expunges: bool) -> bool {
+    /// messages, `FETCH (FLAGS .. UID .. [MODSEQ ..])` for flag changes, and `EXPUNGE` or
+    /// `VANISHED` (only if `expunges`) with sequence numbers as the client counts them at
+    /// that point. Returns whether the mailbox was deleted.
+    pub(crate) fn sync(&mut self, out: &mut Vec<u8>, expunges: bool, condstore: Condstore) -> bool {
         self.pending.extend(self.watch.poll());
-        let mut exists = false;
+        let mut owed = Owed::default();
         while let Some(change) = self.pending.front() {
             let ordered = matches!(
                 change,
@@ -74,7 +77,7 @@ impl Selected {
                 Change::Added(message) => {
                     if self.uids.last().is_none_or(|&last| last < message.uid) {
                         self.uids.push(message.uid);
-                        exists = true;
+                        owed.exists = true;
                     }
                 }
                 Change::Flags { uid, flags, modseq } => {
@@ -82,39 +85,54 @@ impl Selected {
                         continue;
                     }
                     if let Ok(i) = self.uids.binary_search(&uid) {
-                        self.flush_exists(out, &mut exists);
-                        let line = format!("* {} FETCH (FLAGS {} UID {uid})\r\n", i + 1, flag_list(&flags));
-                        out.extend_from_slice(line.as_bytes());
+                        self.flush(out, &mut owed);
+                        flag_update(out, i + 1, uid, &flags, modseq, condstore);
                     }
                 }
                 Change::Expunged { uid, .. } => {
                     if let Ok(i) = self.uids.binary_search(&uid) {
-                        self.flush_exists(out, &mut exists);
+                        if condstore == Condstore::Qresync {
+                            // An EXISTS owed counts this message, so it goes first.
+                            if owed.exists {
+                                self.flush(out, &mut owed);
+                            }
+                            owed.vanished.push(uid);
+                        } else {
+                            self.flush(out, &mut owed);
+                            out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
+                        }
                         self.uids.remove(i);
-                        out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
                     }
                 }
                 Change::Renamed { .. } => {}
                 Change::MailboxDeleted => {
-                    self.flush_exists(out, &mut exists);
+                    self.flush(out, &mut owed);
                     return true;
                 }
-                Change::Resync => self.resync(out, &mut exists),
+                Change::Resync => self.resync(out, &mut owed, condstore),
             }
         }
-        self.flush_exists(out, &mut exists);
+        self.flush(out, &mut owed);
         false
     }
 
-    fn flush_exists(&self, out: &mut Vec<u8>, exists: &mut bool) {
-        if std::mem::take(exists) {
+    /// Writes what `owed` holds: the `VANISHED` UIDs (already gone from `uids`), then
+    /// `EXISTS`.
+    fn flush(&self, out: &mut Vec<u8>, owed: &mut Owed) {
+        if !owed.vanished.is_empty() {
+            owed.vanished.sort_unstable();
+            condstore::vanished(out, false, &condstore::runs_of(&owed.vanished));
+            owed.vanished.clear();
+        }
+        if std::mem::take(&mut owed.exists) {
             out.extend_from_slice(format!("* {} EXISTS\r\n", self.uids.len()).as_bytes());
         }
     }
 
     /// The feed lost changes: compare the client's view with a fresh snapshot, expunging
     /// from the highest sequence number down so each number is right when sent.
-    fn resync(&mut self, out: &mut Vec<u8>, exists: &mut bool) {
+    fn resync(&mut self, out: &mut Vec<u8>, owed: &mut Owed, condstore: Condstore) {
+        self.flush(out, owed);
         self.pending.clear();
         // Own changes the feed dropped will never be seen; all flags are re-sent below.
         self.own.clear();
@@ -124,26 +142,25 @@ impl Selected {
         let live: HashSet<u32> = snapshot.messages.iter().map(|m| m.uid).collect();
         for i in (0..self.uids.len()).rev() {
             if !live.contains(&self.uids[i]) {
+                if condstore == Condstore::Qresync {
+                    owed.vanished.push(self.uids[i]);
+                } else {
+                    out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
+                }
                 self.uids.remove(i);
-                out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
             }
         }
+        self.flush(out, owed);
         for message in &snapshot.messages {
             if self.uids.last().is_none_or(|&last| last < message.uid) {
                 self.uids.push(message.uid);
-                *exists = true;
+                owed.exists = true;
             }
         }
-        self.flush_exists(out, exists);
+        self.flush(out, owed);
         for message in &snapshot.messages {
             if let Ok(i) = self.uids.binary_search(&message.uid) {
-                let line = format!(
-                    "* {} FETCH (FLAGS {} UID {})\r\n",
-                    i + 1,
-                    flag_list(&message.flags),
-                    message.uid
-                );
-                out.extend_from_slice(line.as_bytes());
+                flag_update(out, i + 1, message.uid, &message.flags, message.modseq, condstore);
             }
         }
     }
@@ -162,6 +179,28 @@ impl Selected {
     }
 }
 
+/// Responses `Selected::sync` owes the client, written before anything that depends on them.
+#[derive(Debug, Default)]
+struct Owed {
+    /// The mailbox grew: `* n EXISTS`.
+    exists: bool,
+    /// Expunged UIDs for one `* VANISHED` (QRESYNC).
+    vanished: Vec<u32>,
+}
+
+/// `* n FETCH (FLAGS (...) UID u)`, with `MODSEQ (m)` once CONDSTORE is on (RFC 7162 §3.1).
+fn flag_update(out: &mut Vec<u8>, seq: usize, uid: u32, flags: &Flags, modseq: u64, condstore: Condstore) {
+    let line = if condstore == Condstore::Off {
+        format!("* {seq} FETCH (FLAGS {} UID {uid})\r\n", flag_list(flags))
+    } else {
+        format!(
+            "* {seq} FETCH (FLAGS {} UID {uid} MODSEQ ({modseq}))\r\n",
+            flag_list(flags)
+        )
+    };
+    out.extend_from_slice(line.as_bytes());
+}
+
 /// One FETCH data item this server knows (`fetch-att`, RFC 9051 §6.4.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Item {
@@ -169,6 +208,8 @@ enum Item {
     Uid,
     InternalDate,
     Size,
+    /// `MODSEQ` (RFC 7162 §3.1.4.1).
+    Modseq,
     /// `BODY[section]<partial>`, `BODY.PEEK[...]`, `RFC822`, `RFC822.HEADER`, `RFC822.TEXT`.
     Body(BodyItem),
 }
@@ -189,6 +230,7 @@ fn fetch_items(token: &Token) -> Result<Vec<Item>, Completion> {
             "UID" => items.push(Item::Uid),
             "INTERNALDATE" => items.push(Item::InternalDate),
             "RFC822.SIZE" => items.push(Item::Size),
+            "MODSEQ" => items.push(Item::Modseq),
             other => match BodyItem::parse(other) {
                 Some(body) => items.push(Item::Body(body)),
                 None => return Err(Completion::bad(format!("unsupported FETCH item {other}"))),
@@ -245,15 +287,31 @@ impl Session {
         Ok((login, name, selected))
     }
 
-    /// `fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att / "(" ... ")")`.
+    /// `fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att / "(" ... ")")
+    /// [fetch-modifiers]` (RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.2.6 VANISHED).
     fn fetch(&mut self, command: &Command, uid: bool, out: &mut Vec<u8>) -> Result<Completion, Completion> {
-        let [set, items] = &command.args[..] else {
-            return Err(SyntaxError::Arguments.into());
+        let (set, items, modifiers) = match &command.args[..] {
+            [set, items] => (set, items, FetchModifiers::default()),
+            [set, items, Token::List(modifiers)] => (set, items, FetchModifiers::parse(modifiers)?),
+            _ => return Err(SyntaxError::Arguments.into()),
         };
         let mut items = fetch_items(items)?;
+        if modifiers.vanished {
+            if !uid {
+                return Err(Completion::bad("VANISHED needs UID FETCH"));
+            }
+            self.require_qresync()?;
+        }
+        if modifiers.changed_since.is_some() && !items.contains(&Item::Modseq) {
+            items.push(Item::Modseq);
+        }
         if uid && !items.contains(&Item::Uid) {
             items.insert(0, Item::Uid);
         }
+        if items.contains(&Item::Modseq) {
+            self.enable_condstore(out);
+        }
+        let condstore = self.condstore;
         let store = self.store.clone();
         let (login, name, selected) = self.selection()?;
         let positions = selected.positions(set, uid)?;
@@ -262,33 +320,57 @@ impl Session {
             .iter()
             .any(|item| matches!(item, Item::Body(body) if !body.peek));
         if marks_seen && !selected.read_only {
-            // BODY[] sets \Seen (RFC 9051 §6.4.5); the new flags go in this response.
+            // BODY[] sets \Seen (RFC 9051 §6.4.5); the new flags go in this response, with
+            // UID and MODSEQ under CONDSTORE (RFC 7162 §3.1).
             let seen = Flags::from([Flag::Seen]);
             let update = store.store_flags(&login, &name, &uids, FlagOp::Add, &seen, None)?;
             selected.own.extend(update.changed.iter().map(|c| c.modseq));
-            if !items.contains(&Item::Flags) {
-                items.push(Item::Flags);
+            let mut implied = vec![Item::Flags];
+            if condstore != Condstore::Off {
+                implied.extend([Item::Uid, Item::Modseq]);
             }
+            for item in implied {
+                if !items.contains(&item) {
+                    items.push(item);
+                }
+            }
+        }
+        if let (true, Some(since), Token::Atom(text)) = (modifiers.vanished, modifiers.changed_since, set) {
+            // `*` may stand for UIDs above the last one left: ask about all of them.
+            let asked = SequenceSet::parse(text)?;
+            let gone = condstore::intersect(&selected.watch.expunged_since(since), &asked, u32::MAX);
+            condstore::vanished(out, true, &condstore::subtract(&gone, &selected.uids));
         }
         let snapshot = store.messages(&login, &name)?;
         for (&i, &uid) in positions.iter().zip(&uids) {
             // A message expunged by another session but not yet reported is left out.
             if let Ok(found) = snapshot.messages.binary_search_by_key(&uid, |m| m.uid) {
-                fetch_response(out, i + 1, &snapshot.messages[found], &items);
+                let message = &snapshot.messages[found];
+                if modifiers.changed_since.is_none_or(|since| message.modseq > since) {
+                    fetch_response(out, i + 1, message, &items);
+                }
             }
         }
         Ok(Completion::ok(format!("{} completed", command.name)))
     }
 
-    /// `store = "STORE" SP sequence-set SP store-att-flags`,
-    /// `store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))`.
+    /// `store = "STORE" SP sequence-set [SP store-modifiers] SP store-att-flags`,
+    /// `store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))`,
+    /// `store-modifier = "UNCHANGEDSINCE" SP mod-sequence-valzer` (RFC 7162 §3.1.3).
     fn store_command(
         &mut self,
         command: &Command,
         uid: bool,
         out: &mut Vec<u8>,
     ) -> Result<Completion, Completion> {
-        let [set, Token::Atom(kind), flags @ ..] = &command.args[..] else {
+        let (set, unchanged_since, rest) = match &command.args[..] {
+            [set, Token::List(modifiers), rest @ ..] => {
+                (set, Some(condstore::unchanged_since(modifiers)?), rest)
+            }
+            [set, rest @ ..] => (set, None, rest),
+            [] => return Err(SyntaxError::Arguments.into()),
+        };
+        let [Token::Atom(kind), flags @ ..] = rest else {
             return Err(SyntaxError::Arguments.into());
         };
         let flags = match flags {
@@ -307,29 +389,59 @@ impl Session {
             "-FLAGS" => FlagOp::Remove,
             _ => return Err(SyntaxError::Arguments.into()),
         };
-        let store = self.store.clone();
-        let (login, name, selected) = self.selection()?;
-        if selected.read_only {
+        if self.selected.as_ref().is_some_and(|s| s.read_only) {
             return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
         }
+        if unchanged_since.is_some() {
+            self.enable_condstore(out);
+        }
+        let condstore = self.condstore != Condstore::Off;
+        let store = self.store.clone();
+        let (login, name, selected) = self.selection()?;
         let positions = selected.positions(set, uid)?;
         let uids: Vec<u32> = positions.iter().map(|&i| selected.uids[i]).collect();
-        let update = store.store_flags(&login, &name, &uids, op, &flags, None)?;
+        let update = store.store_flags(&login, &name, &uids, op, &flags, unchanged_since)?;
         selected.own.extend(update.changed.iter().map(|c| c.modseq));
-        if !silent {
+        let modified: HashSet<u32> = update.modified.iter().copied().collect();
+        let changed: HashSet<u32> = update.changed.iter().map(|c| c.uid).collect();
+        // RFC 7162 §3.1.3: under CONDSTORE even .SILENT reports each new MODSEQ.
+        let items = match (condstore, silent, uid) {
+            (false, true, _) => &[][..],
+            (false, false, false) => &[Item::Flags][..],
+            (false, false, true) => &[Item::Flags, Item::Uid][..],
+            (true, true, _) => &[Item::Uid, Item::Modseq][..],
+            (true, false, _) => &[Item::Flags, Item::Uid, Item::Modseq][..],
+        };
+        if !items.is_empty() {
             let snapshot = store.messages(&login, &name)?;
-            let items = if uid {
-                &[Item::Flags, Item::Uid][..]
-            } else {
-                &[Item::Flags][..]
-            };
             for (&i, &uid) in positions.iter().zip(&uids) {
+                if modified.contains(&uid) || (silent && !changed.contains(&uid)) {
+                    continue;
+                }
                 if let Ok(found) = snapshot.messages.binary_search_by_key(&uid, |m| m.uid) {
                     fetch_response(out, i + 1, &snapshot.messages[found], items);
                 }
             }
         }
-        Ok(Completion::ok(format!("{} completed", command.name)))
+        if modified.is_empty() {
+            return Ok(Completion::ok(format!("{} completed", command.name)));
+        }
+        let numbers: Vec<u32> = positions
+            .iter()
+            .zip(&uids)
+            .filter(|(_, u)| modified.contains(u))
+            .map(|(&i, &u)| {
+                if uid {
+                    u
+                } else {
+                    u32::try_from(i + 1).unwrap_or(u32::MAX)
+                }
+            })
+            .collect();
+        Ok(Completion::ok(format!(
+            "[MODIFIED {}] Conditional STORE failed",
+            uid_set(&numbers)
+        )))
     }
 
     /// EXPUNGE, or `uid-expunge = "UID" SP "EXPUNGE" SP sequence-set`. The EXPUNGE
@@ -431,6 +543,7 @@ fn fetch_response(out: &mut Vec<u8>, seq: usize, message: &Message, items: &[Ite
             Item::Uid => format!("UID {}", message.uid),
             Item::InternalDate => format!("INTERNALDATE {}", date_time(message.internal_date)),
             Item::Size => format!("RFC822.SIZE {}", message.size),
+            Item::Modseq => format!("MODSEQ ({})", message.modseq),
             Item::Body(body) => {
                 let bytes = body.extract(&message.raw);
                 out.extend_from_slice(format!("{} {{{}}}\r\n", body.name, bytes.len()).as_bytes());

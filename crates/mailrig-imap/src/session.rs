@@ -17,6 +17,7 @@ use std::sync::Arc;
 use mailrig_store::{SEPARATOR, Store, StoreError};
 
 use crate::command::{self, Command, Token};
+use crate::condstore::Condstore;
 use crate::config::Config;
 use crate::error::SyntaxError;
 use crate::framing::{Frame, Framer};
@@ -56,6 +57,8 @@ pub struct Session {
     output: VecDeque<Output>,
     /// Unix seconds, as last told by the driver (APPEND's default internal date).
     pub(crate) now: i64,
+    /// Whether CONDSTORE or QRESYNC is on (RFC 7162).
+    pub(crate) condstore: Condstore,
 }
 
 /// How the next input is read.
@@ -142,6 +145,7 @@ impl Session {
             selected: None,
             output: VecDeque::new(),
             now: 0,
+            condstore: Condstore::Off,
         };
         session.login = session.config.preauth.clone();
         let status = if session.login.is_some() { "PREAUTH" } else { "OK" };
@@ -238,8 +242,9 @@ impl Session {
 
     /// The capabilities to advertise now (RFC 9051 §6.1.1).
     fn capabilities(&self) -> String {
-        let mut caps =
-            String::from("IMAP4rev1 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE");
+        let mut caps = String::from(
+            "IMAP4rev1 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE CONDSTORE QRESYNC",
+        );
         if self.login.is_none() {
             if !self.tls && self.config.starttls {
                 caps.push_str(" STARTTLS");
@@ -362,12 +367,26 @@ impl Session {
                 Ok(Completion::ok("NAMESPACE completed"))
             }
             "ENABLE" => {
-                // RFC 5161 §3.1: no extension needs enabling yet, so none is listed.
+                // RFC 5161 §3.1: `* ENABLED` lists what this command turned on.
                 if args == 0 {
                     return Err(SyntaxError::Arguments.into());
                 }
                 self.authenticated()?;
-                out.extend_from_slice(b"* ENABLED\r\n");
+                let mut names = Vec::new();
+                let mut notes = Vec::new();
+                for arg in &command.args {
+                    let Token::Atom(name) = arg else {
+                        return Err(SyntaxError::Arguments.into());
+                    };
+                    names.extend(self.enable_extension(name, &mut notes));
+                }
+                let mut line = String::from("* ENABLED");
+                for name in names {
+                    line.push(' ');
+                    line.push_str(name);
+                }
+                out.extend_from_slice(format!("{line}\r\n").as_bytes());
+                out.extend_from_slice(&notes);
                 Ok(Completion::ok("ENABLE completed"))
             }
             "STARTTLS" => self.starttls(args),
@@ -423,7 +442,7 @@ impl Session {
         let Some(selected) = &mut self.selected else {
             return;
         };
-        if selected.sync(out, expunges) {
+        if selected.sync(out, expunges, self.condstore) {
             out.extend_from_slice(b"* BYE selected mailbox was deleted\r\n");
             self.selected = None;
             self.mode = Mode::Closed;

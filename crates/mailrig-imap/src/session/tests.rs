@@ -5,6 +5,8 @@ use proptest::prelude::*;
 
 use super::*;
 
+mod condstore;
+
 fn store() -> Store {
     let store = Store::new();
     store
@@ -51,8 +53,8 @@ fn greeting_capability_noop_logout() {
     let text = exchange(&mut session, b"1 CAPABILITY\r\n2 NOOP\r\n3 LOGOUT\r\n4 NOOP\r\n");
     assert_eq!(
         text,
-        "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE STARTTLS AUTH=PLAIN AUTH=LOGIN] mailrig ready\r\n\
-         * CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE STARTTLS AUTH=PLAIN AUTH=LOGIN\r\n1 OK CAPABILITY completed\r\n\
+        "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE CONDSTORE QRESYNC STARTTLS AUTH=PLAIN AUTH=LOGIN] mailrig ready\r\n\
+         * CAPABILITY IMAP4rev1 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE CONDSTORE QRESYNC STARTTLS AUTH=PLAIN AUTH=LOGIN\r\n1 OK CAPABILITY completed\r\n\
          2 OK NOOP completed\r\n\
          * BYE mailrig logging out\r\n3 OK LOGOUT completed\r\n<CLOSE>"
     );
@@ -545,7 +547,10 @@ fn preauth_id_namespace_enable() {
         text.contains("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\nb OK"),
         "{text}"
     );
-    assert!(text.contains("* ENABLED\r\nc OK ENABLE completed\r\n"), "{text}");
+    assert!(
+        text.contains("* ENABLED CONDSTORE\r\nc OK ENABLE completed\r\n"),
+        "{text}"
+    );
     assert!(text.ends_with("d BAD already authenticated\r\n"), "{text}");
 }
 
