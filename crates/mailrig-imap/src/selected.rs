@@ -9,7 +9,7 @@
 //! CONDSTORE on (RFC 7162 §3.1), flag updates carry `UID` and `MODSEQ`; with QRESYNC on
 //! (§3.2.10), expunges are reported as `VANISHED`, under the same rule.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use mailrig_store::{Change, Flag, FlagOp, Flags, Message, Watch};
 
@@ -33,6 +33,10 @@ pub(crate) struct Selected {
     pending: VecDeque<Change>,
     /// Modification sequences of flag changes this session made and already reported.
     own: HashSet<u64>,
+    /// The modseq of each message whose state a FETCH or STORE response reported since
+    /// the feed was last drained: feed entries up to it are older than what the client
+    /// has, and sending them would roll its flags (and modseq) back.
+    reported: HashMap<u32, u64>,
 }
 
 impl Selected {
@@ -43,6 +47,7 @@ impl Selected {
             read_only,
             pending: VecDeque::new(),
             own: HashSet::new(),
+            reported: HashMap::new(),
         }
     }
 
@@ -81,7 +86,8 @@ impl Selected {
                     }
                 }
                 Change::Flags { uid, flags, modseq } => {
-                    if self.own.remove(&modseq) {
+                    if self.own.remove(&modseq) || self.reported.get(&uid).is_some_and(|&seen| seen >= modseq)
+                    {
                         continue;
                     }
                     if let Ok(i) = self.uids.binary_search(&uid) {
@@ -113,7 +119,51 @@ impl Selected {
             }
         }
         self.flush(out, &mut owed);
+        if self.pending.is_empty() {
+            // Every change made before those responses has been read and judged.
+            self.reported.clear();
+        }
         false
+    }
+
+    /// The messages among `changed` (UID → the modseq this session's change gave it) with
+    /// another session's flag change before this one that the client has not heard of.
+    fn unreported_before(&mut self, changed: &HashMap<u32, u64>) -> HashSet<u32> {
+        self.pending.extend(self.watch.poll());
+        self.pending
+            .iter()
+            .filter_map(|change| match change {
+                Change::Flags { uid, modseq, .. }
+                    if !self.own.contains(modseq) && changed.get(uid).is_some_and(|own| modseq < own) =>
+                {
+                    Some(*uid)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Writes `* n FETCH` for the message at `position` and notes what it reported: its
+    /// flags, or under CONDSTORE its modseq (without it, the update that carries the new
+    /// modseq is still owed).
+    fn report(
+        &mut self,
+        out: &mut Vec<u8>,
+        position: usize,
+        message: &Message,
+        items: &[Item],
+        condstore: Condstore,
+    ) {
+        let shown = if condstore == Condstore::Off {
+            Item::Flags
+        } else {
+            Item::Modseq
+        };
+        if items.contains(&shown) {
+            let seen = self.reported.entry(message.uid).or_default();
+            *seen = (*seen).max(message.modseq);
+        }
+        fetch_response(out, position + 1, message, items);
     }
 
     /// Writes what `owed` holds: the `VANISHED` UIDs (already gone from `uids`), then
@@ -136,6 +186,7 @@ impl Selected {
         self.pending.clear();
         // Own changes the feed dropped will never be seen; all flags are re-sent below.
         self.own.clear();
+        self.reported.clear();
         let Ok(snapshot) = self.watch.snapshot() else {
             return;
         };
@@ -347,7 +398,7 @@ impl Session {
             if let Ok(found) = snapshot.messages.binary_search_by_key(&uid, |m| m.uid) {
                 let message = &snapshot.messages[found];
                 if modifiers.changed_since.is_none_or(|since| message.modseq > since) {
-                    fetch_response(out, i + 1, message, &items);
+                    selected.report(out, i, message, &items, condstore);
                 }
             }
         }
@@ -395,7 +446,8 @@ impl Session {
         if unchanged_since.is_some() {
             self.enable_condstore(out);
         }
-        let condstore = self.condstore != Condstore::Off;
+        let self_condstore = self.condstore;
+        let condstore = self_condstore != Condstore::Off;
         let store = self.store.clone();
         let (login, name, selected) = self.selection()?;
         let positions = selected.positions(set, uid)?;
@@ -403,24 +455,27 @@ impl Session {
         let update = store.store_flags(&login, &name, &uids, op, &flags, unchanged_since)?;
         selected.own.extend(update.changed.iter().map(|c| c.modseq));
         let modified: HashSet<u32> = update.modified.iter().copied().collect();
-        let changed: HashSet<u32> = update.changed.iter().map(|c| c.uid).collect();
-        // RFC 7162 §3.1.3: under CONDSTORE even .SILENT reports each new MODSEQ.
-        let items = match (condstore, silent, uid) {
-            (false, true, _) => &[][..],
-            (false, false, false) => &[Item::Flags][..],
-            (false, false, true) => &[Item::Flags, Item::Uid][..],
-            (true, true, _) => &[Item::Uid, Item::Modseq][..],
-            (true, false, _) => &[Item::Flags, Item::Uid, Item::Modseq][..],
+        let changed: HashMap<u32, u64> = update.changed.iter().map(|c| (c.uid, c.modseq)).collect();
+        let stale = selected.unreported_before(&changed);
+        let full = match (condstore, uid) {
+            (false, false) => &[Item::Flags][..],
+            (false, true) => &[Item::Flags, Item::Uid][..],
+            (true, _) => &[Item::Flags, Item::Uid, Item::Modseq][..],
         };
-        if !items.is_empty() {
-            let snapshot = store.messages(&login, &name)?;
-            for (&i, &uid) in positions.iter().zip(&uids) {
-                if modified.contains(&uid) || (silent && !changed.contains(&uid)) {
-                    continue;
-                }
-                if let Ok(found) = snapshot.messages.binary_search_by_key(&uid, |m| m.uid) {
-                    fetch_response(out, i + 1, &snapshot.messages[found], items);
-                }
+        let snapshot = store.messages(&login, &name)?;
+        for (&i, &uid) in positions.iter().zip(&uids) {
+            // .SILENT still answers when the client cannot work the flags out itself (it
+            // has not heard of another session's change yet) and, under CONDSTORE, with
+            // each new MODSEQ (RFC 7162 §3.1.3).
+            let items = match (silent, condstore) {
+                _ if modified.contains(&uid) => continue,
+                (false, _) => full,
+                (true, _) if stale.contains(&uid) => full,
+                (true, true) if changed.contains_key(&uid) => &[Item::Uid, Item::Modseq][..],
+                (true, _) => continue,
+            };
+            if let Ok(found) = snapshot.messages.binary_search_by_key(&uid, |m| m.uid) {
+                selected.report(out, i, &snapshot.messages[found], items, self_condstore);
             }
         }
         if modified.is_empty() {

@@ -1,8 +1,11 @@
 //! CONDSTORE and QRESYNC (RFC 7162) and the SEARCH criteria, session by session.
 
-use mailrig_store::{Flags, Store};
+use std::collections::BTreeSet;
 
-use super::{exchange, logged_in, selected, store};
+use mailrig_store::{Flags, Store};
+use proptest::prelude::*;
+
+use super::{Session, exchange, logged_in, selected, store};
 
 /// A store whose INBOX holds `count` messages; message `i` (from 1) has modseq `i + 1`.
 fn inbox(count: usize) -> Store {
@@ -340,4 +343,269 @@ fn search_criteria() {
          c BAD invalid arguments\r\nd BAD expected \")\"\r\ne BAD invalid arguments\r\nf BAD invalid arguments\r\n\
          g BAD invalid sequence set\r\nh BAD invalid arguments\r\ni BAD invalid arguments\r\nj OK NOOP completed\r\n"
     );
+}
+
+/// A change from another session that is still queued must not be sent after a STORE or
+/// FETCH response that already showed a later state: the client would roll back to it.
+/// And a .SILENT STORE answers with the flags when the client cannot know them.
+#[test]
+fn older_queued_changes_do_not_roll_back_newer_responses() {
+    let store = inbox(2);
+    let mut one = selected(&store);
+    let mut two = selected(&store);
+    // Modseqs: UID 1 is at 2, UID 2 at 3; two's change makes them 4 and 5.
+    exchange(&mut two, b"a STORE 1:2 +FLAGS.SILENT (\\Seen)\r\n");
+    // one's response already shows UID 1 at modseq 6: the queued change at 4 is dropped.
+    assert_eq!(
+        exchange(&mut one, b"b STORE 1 +FLAGS (\\Deleted)\r\n"),
+        "* 1 FETCH (FLAGS (\\Seen \\Deleted))\r\n* 2 FETCH (FLAGS (\\Seen) UID 2)\r\nb OK STORE completed\r\n"
+    );
+    assert_eq!(
+        exchange(&mut one, b"c FETCH 2 FLAGS\r\nd NOOP\r\n"),
+        "* 2 FETCH (FLAGS (\\Seen))\r\nc OK FETCH completed\r\nd OK NOOP completed\r\n"
+    );
+    // UID 1 at 7 and UID 2 at 8, unheard of by one when its .SILENT STORE makes UID 1 9.
+    exchange(&mut two, b"e STORE 1:2 -FLAGS.SILENT (\\Seen)\r\n");
+    assert_eq!(
+        exchange(&mut one, b"f STORE 1 +FLAGS.SILENT (\\Flagged)\r\n"),
+        "* 1 FETCH (FLAGS (\\Flagged \\Deleted))\r\n* 2 FETCH (FLAGS () UID 2)\r\nf OK STORE completed\r\n"
+    );
+    let mut three = logged_in(&store);
+    exchange(&mut three, b"g SELECT INBOX (CONDSTORE)\r\n");
+    exchange(&mut two, b"h STORE 2 +FLAGS.SILENT (\\Answered)\r\n");
+    assert_eq!(
+        exchange(&mut three, b"i STORE 1:2 +FLAGS.SILENT (\\Draft)\r\n"),
+        "* 1 FETCH (UID 1 MODSEQ (11))\r\n* 2 FETCH (FLAGS (\\Answered \\Draft) UID 2 MODSEQ (12))\r\n\
+         i OK STORE completed\r\n"
+    );
+}
+
+/// A client's view under CONDSTORE, kept only from untagged responses (and, for .SILENT
+/// STOREs, from the flags it asked for).
+#[derive(Debug, Default)]
+struct View {
+    /// By sequence number.
+    messages: Vec<Known>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Known {
+    uid: Option<u32>,
+    flags: Option<BTreeSet<String>>,
+    modseq: Option<u64>,
+}
+
+/// `+FLAGS`/`-FLAGS` and the flags of a .SILENT STORE whose answer may omit them.
+type SilentOp<'a> = Option<(bool, &'a [&'a str])>;
+
+fn uid_set(text: &str) -> Vec<u32> {
+    let mut uids = Vec::new();
+    for part in text.split(',') {
+        let (a, b) = part.split_once(':').unwrap_or((part, part));
+        let (a, b): (u32, u32) = (a.parse().expect("uid"), b.parse().expect("uid"));
+        uids.extend(a.min(b)..=a.max(b));
+    }
+    uids
+}
+
+impl View {
+    fn apply(&mut self, text: &str, silent: SilentOp<'_>) {
+        for line in text.split("\r\n") {
+            if let Some(set) = line.strip_prefix("* VANISHED ") {
+                if set.starts_with("(EARLIER)") {
+                    continue;
+                }
+                for uid in uid_set(set) {
+                    let at = self.messages.iter().position(|m| m.uid == Some(uid));
+                    let at = at.unwrap_or_else(|| panic!("VANISHED of unknown UID {uid}: {text}"));
+                    self.messages.remove(at);
+                }
+                continue;
+            }
+            let mut words = line.splitn(3, ' ');
+            let (Some("*"), Some(n), Some(rest)) = (words.next(), words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(n) = n.parse::<usize>() else { continue };
+            if rest == "EXISTS" {
+                assert!(n >= self.messages.len(), "EXISTS shrank the mailbox: {text}");
+                self.messages.resize(n, Known::default());
+            } else if rest == "EXPUNGE" {
+                assert!((1..=self.messages.len()).contains(&n), "bad EXPUNGE {n}: {text}");
+                self.messages.remove(n - 1);
+            } else if let Some(items) = rest.strip_prefix("FETCH (") {
+                assert!((1..=self.messages.len()).contains(&n), "bad FETCH {n}: {text}");
+                let entry = &mut self.messages[n - 1];
+                let number = |key: &str| {
+                    items.find(key).map(|at| {
+                        let digits: String = items[at + key.len()..]
+                            .chars()
+                            .take_while(char::is_ascii_digit)
+                            .collect();
+                        digits.parse::<u64>().expect("a number")
+                    })
+                };
+                if let Some(uid) = number("UID ") {
+                    let uid = u32::try_from(uid).expect("a UID");
+                    assert!(entry.uid.is_none_or(|known| known == uid), "UID changed: {text}");
+                    entry.uid = Some(uid);
+                }
+                if let Some(modseq) = number("MODSEQ (") {
+                    assert!(
+                        entry.modseq.is_none_or(|known| known <= modseq),
+                        "MODSEQ went down: {text}"
+                    );
+                    entry.modseq = Some(modseq);
+                }
+                if let Some(at) = items.find("FLAGS (") {
+                    let list = items[at + 7..].split(')').next().unwrap_or_default();
+                    entry.flags = Some(list.split_whitespace().map(str::to_owned).collect());
+                } else if let (Some((add, flags)), Some(known)) = (silent, entry.flags.as_mut()) {
+                    for flag in flags {
+                        if add {
+                            known.insert((*flag).to_owned());
+                        } else {
+                            known.remove(*flag);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The first message the client knows too little about, from 1.
+    fn first_unknown(&self) -> Option<usize> {
+        let unknown = |m: &Known| m.uid.is_none() || m.flags.is_none() || m.modseq.is_none();
+        self.messages.iter().position(unknown).map(|i| i + 1)
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Act {
+    Deliver,
+    /// Session, message, add or remove, flags, .SILENT, UNCHANGEDSINCE (0: the modseq the
+    /// client knows; else this value).
+    Store(usize, usize, bool, &'static [&'static str], bool, Option<u64>),
+    Expunge(usize),
+    Fetch(usize),
+    Noop(usize),
+}
+
+fn act() -> impl Strategy<Value = Act> {
+    let flags = prop_oneof![
+        Just(&["\\Deleted"][..]),
+        Just(&["\\Seen"][..]),
+        Just(&["\\Seen", "\\Deleted"][..]),
+        Just(&["$Work"][..]),
+    ];
+    let unchanged = prop_oneof![Just(None), Just(Some(0u64)), (1..12u64).prop_map(Some)];
+    prop_oneof![
+        Just(Act::Deliver),
+        (
+            0..3usize,
+            0..8usize,
+            any::<bool>(),
+            flags,
+            any::<bool>(),
+            unchanged
+        )
+            .prop_map(|(s, m, add, f, silent, since)| Act::Store(s, m, add, f, silent, since)),
+        (0..3usize).prop_map(Act::Expunge),
+        (0..3usize).prop_map(Act::Fetch),
+        (0..3usize).prop_map(Act::Noop),
+    ]
+}
+
+/// Fetches what the client does not know yet (as a client does after `EXISTS`).
+fn catch_up(session: &mut Session, view: &mut View) {
+    if let Some(first) = view.first_unknown() {
+        let text = exchange(
+            session,
+            format!("c FETCH {first}:* (UID FLAGS MODSEQ)\r\n").as_bytes(),
+        );
+        assert!(
+            !text.contains("EXPUNGE") && !text.contains("* VANISHED"),
+            "{text}"
+        );
+        view.apply(&text, None);
+    }
+}
+
+proptest! {
+    /// Three CONDSTORE sessions (one with QRESYNC) and deliveries, interleaved at random:
+    /// once each has heard its pending updates, every client agrees with the store on
+    /// UID → (flags, modseq) without fetching them again, and no modseq ever goes down.
+    #[test]
+    fn condstore_sessions_agree_on_flags_and_modseqs(acts in proptest::collection::vec(act(), 1..40)) {
+        let store = inbox(2);
+        let mut sessions = [logged_in(&store), logged_in(&store), logged_in(&store)];
+        exchange(&mut sessions[0], b"e ENABLE CONDSTORE\r\n");
+        exchange(&mut sessions[2], b"e ENABLE QRESYNC\r\n");
+        let mut views = [View::default(), View::default(), View::default()];
+        for (s, select) in [&b"s SELECT INBOX\r\n"[..], b"s SELECT INBOX (CONDSTORE)\r\n", b"s SELECT INBOX\r\n"]
+            .into_iter()
+            .enumerate()
+        {
+            views[s].apply(&exchange(&mut sessions[s], select), None);
+            catch_up(&mut sessions[s], &mut views[s]);
+        }
+        for act in acts {
+            let s = match act {
+                Act::Deliver => {
+                    store.deliver("alice", b"Subject: x\r\n\r\n".to_vec(), 0).expect("INBOX exists");
+                    continue;
+                }
+                Act::Store(s, m, add, flags, silent, since) => {
+                    let count = views[s].messages.len();
+                    if count == 0 {
+                        continue;
+                    }
+                    let n = m % count + 1;
+                    let modifier = match since {
+                        None => String::new(),
+                        Some(0) => format!(" (UNCHANGEDSINCE {})", views[s].messages[n - 1].modseq.unwrap_or(0)),
+                        Some(value) => format!(" (UNCHANGEDSINCE {value})"),
+                    };
+                    let sign = if add { '+' } else { '-' };
+                    let suffix = if silent { ".SILENT" } else { "" };
+                    let line = format!("t STORE {n}{modifier} {sign}FLAGS{suffix} ({})\r\n", flags.join(" "));
+                    let text = exchange(&mut sessions[s], line.as_bytes());
+                    prop_assert!(!text.contains("EXPUNGE") && !text.contains("* VANISHED"), "{}", text);
+                    views[s].apply(&text, silent.then_some((add, flags)));
+                    s
+                }
+                Act::Expunge(s) => {
+                    let text = exchange(&mut sessions[s], b"t EXPUNGE\r\n");
+                    // QRESYNC reports VANISHED, the others EXPUNGE (RFC 7162 §3.2.10).
+                    prop_assert!(s == 2 || !text.contains("VANISHED"), "{}", text);
+                    prop_assert!(s != 2 || !text.contains(" EXPUNGE\r\n"), "{}", text);
+                    views[s].apply(&text, None);
+                    s
+                }
+                Act::Fetch(s) => {
+                    let text = exchange(&mut sessions[s], b"t FETCH 1:* (FLAGS)\r\n");
+                    prop_assert!(!text.contains("EXPUNGE") && !text.contains("* VANISHED"), "{}", text);
+                    views[s].apply(&text, None);
+                    s
+                }
+                Act::Noop(s) => {
+                    views[s].apply(&exchange(&mut sessions[s], b"t NOOP\r\n"), None);
+                    s
+                }
+            };
+            catch_up(&mut sessions[s], &mut views[s]);
+        }
+        let snapshot = store.messages("alice", "INBOX").expect("INBOX exists");
+        for (session, view) in sessions.iter_mut().zip(&mut views) {
+            view.apply(&exchange(session, b"t NOOP\r\n"), None);
+            catch_up(session, view);
+            prop_assert_eq!(view.messages.len(), snapshot.messages.len());
+            for (known, message) in view.messages.iter().zip(&snapshot.messages) {
+                let flags: BTreeSet<String> = message.flags.iter().map(|f| f.as_str().to_owned()).collect();
+                prop_assert_eq!(known.uid, Some(message.uid));
+                prop_assert_eq!(known.flags.as_ref(), Some(&flags), "UID {}", message.uid);
+                prop_assert_eq!(known.modseq, Some(message.modseq), "UID {}", message.uid);
+            }
+        }
+    }
 }
