@@ -282,7 +282,7 @@ fn resynchronize(out: &mut Vec<u8>, watch: &Watch, snapshot: &Snapshot, qresync:
     }
 }
 
-/// The single `mailbox` argument of CREATE, DELETE, SELECT, EXAMINE.
+/// The single `mailbox` argument of CREATE, DELETE, SUBSCRIBE, UNSUBSCRIBE.
 fn one_mailbox(command: &Command) -> Result<String, Completion> {
     match &command.args[..] {
         [name] => name.astring().ok_or_else(|| SyntaxError::Arguments.into()),
