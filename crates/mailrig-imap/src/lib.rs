@@ -20,6 +20,8 @@
 //! - `mime.rs`: BODYSTRUCTURE and BODY, the MIME part tree (over mail-parser);
 //!   `envelope.rs`: ENVELOPE and address lists.
 //! - `recent.rs`: IMAP4rev1's `\Recent` messages of a selection.
+//! - `condstore.rs`: CONDSTORE and QRESYNC (RFC 7162): what is enabled, the SELECT, FETCH
+//!   and STORE modifiers, `VANISHED`.
 //! - `framing.rs`: lines and literals (sync and LITERAL+), with size caps.
 //! - `command.rs`: tag, command name and argument tokens.
 //! - `sequence.rs`: sequence sets.
@@ -52,6 +54,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod command;
+mod condstore;
 mod config;
 mod envelope;
 mod error;

@@ -1,11 +1,13 @@
 //! Authenticated-state commands (RFC 9051 §6.3): SELECT, EXAMINE (§6.3.2–3), CREATE
 //! (§6.3.4), DELETE (§6.3.5), RENAME (§6.3.6), SUBSCRIBE and UNSUBSCRIBE (§6.3.7–8),
 //! LSUB (RFC 3501 §6.3.9), LIST (§6.3.9, with RFC 6154 special-use attributes and RFC 3348
-//! child attributes), STATUS (§6.3.11), APPEND (§6.3.12, RFC 4315 APPENDUID).
+//! child attributes), STATUS (§6.3.11), APPEND (§6.3.12, RFC 4315 APPENDUID); SELECT's
+//! CONDSTORE and QRESYNC parameters and STATUS HIGHESTMODSEQ (RFC 7162 §3.1.2, §3.2.5).
 
-use mailrig_store::{Flag, Flags, MailboxInfo, SEPARATOR};
+use mailrig_store::{Flag, Flags, MailboxInfo, SEPARATOR, Snapshot, Watch};
 
 use crate::command::{Command, Token};
+use crate::condstore::{self, Condstore, Qresync, SelectParams};
 use crate::error::SyntaxError;
 use crate::recent::Recent;
 use crate::response::{self, flag_list};
@@ -61,16 +63,30 @@ impl Session {
         }
     }
 
-    /// `select = "SELECT" SP mailbox`; `examine` likewise, read-only.
+    /// `select = "SELECT" SP mailbox [select-params]`; `examine` likewise, read-only.
     fn select(
         &mut self,
         command: &Command,
         read_only: bool,
         out: &mut Vec<u8>,
     ) -> Result<Completion, Completion> {
-        let name = one_mailbox(command)?;
+        let (name, params) = match &command.args[..] {
+            [name] => (name, SelectParams::default()),
+            [name, Token::List(params)] => (name, SelectParams::parse(params)?),
+            _ => return Err(SyntaxError::Arguments.into()),
+        };
+        let name = name.astring().ok_or(SyntaxError::Arguments)?;
+        if params.qresync.is_some() {
+            self.require_qresync()?;
+        }
         // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
-        self.selected = None;
+        if self.selected.take().is_some() && (self.condstore == Condstore::Qresync || self.rev2) {
+            // RFC 7162 §3.2.11, RFC 9051 §6.3.2: what follows is about the new mailbox.
+            out.extend_from_slice(b"* OK [CLOSED] Previous mailbox closed\r\n");
+        }
+        if params.condstore {
+            self.enable_condstore(out);
+        }
         let login = self.authenticated()?;
         let mut watch = self.store.watch(login, &name)?;
         let snapshot = watch.snapshot()?;
@@ -112,6 +128,13 @@ impl Session {
              * OK [PERMANENTFLAGS {permanent}] limited\r\n",
             snapshot.uidvalidity, snapshot.uidnext
         ));
+        if self.condstore != Condstore::Off {
+            // RFC 7162 §3.1.2.1; never NOMODSEQ, since every mailbox has modseqs.
+            text.push_str(&format!(
+                "* OK [HIGHESTMODSEQ {}] Highest\r\n",
+                snapshot.highestmodseq
+            ));
+        }
         out.extend_from_slice(text.as_bytes());
         if self.rev2 {
             // RFC 9051 §6.3.2: "The server MUST return a LIST response with the mailbox name."
@@ -121,6 +144,9 @@ impl Session {
             if let Some(info) = infos.iter().find(|info| info.name == name) {
                 list_line(out, info, special_use, false);
             }
+        }
+        if let Some(qresync) = params.qresync.filter(|q| q.uidvalidity == snapshot.uidvalidity) {
+            resynchronize(out, &watch, &snapshot, &qresync);
         }
         let mut selected = Selected::new(watch, uids, read_only);
         selected.recent = recent;
@@ -191,6 +217,12 @@ impl Session {
             return Err(SyntaxError::Arguments.into());
         };
         let name = mailbox.astring().ok_or(SyntaxError::Arguments)?;
+        let highestmodseq =
+            |item: &Token| matches!(item, Token::Atom(a) if a.eq_ignore_ascii_case("HIGHESTMODSEQ"));
+        if items.iter().any(highestmodseq) {
+            // RFC 7162 §3.1: a CONDSTORE-enabling command.
+            self.enable_condstore(out);
+        }
         let login = self.authenticated()?;
         let status = self.store.status(login, &name)?;
         let mut parts = Vec::new();
@@ -206,6 +238,7 @@ impl Session {
                 "UNSEEN" => status.unseen as u64,
                 "DELETED" => status.deleted as u64,
                 "SIZE" => status.size,
+                "HIGHESTMODSEQ" => status.highestmodseq,
                 "RECENT" => status.recent as u64,
                 _ => return Err(Completion::bad(format!("unknown STATUS item {item}"))),
             };
@@ -252,7 +285,43 @@ impl Session {
     }
 }
 
-/// The single `mailbox` argument of CREATE, DELETE, SELECT, EXAMINE.
+/// SELECT's QRESYNC answer (RFC 7162 §3.2.5): `* VANISHED (EARLIER)` for the known UIDs
+/// expunged since the client's modseq, then `FETCH (UID FLAGS MODSEQ)` for the messages
+/// changed since then.
+fn resynchronize(out: &mut Vec<u8>, watch: &Watch, snapshot: &Snapshot, qresync: &Qresync) {
+    let live: Vec<u32> = snapshot.messages.iter().map(|m| m.uid).collect();
+    // Expunges after the snapshot are reported by the feed, not here.
+    let before = snapshot.uidnext.saturating_sub(1);
+    let mut gone: Vec<(u32, u32)> = watch
+        .expunged_since(qresync.modseq)
+        .into_iter()
+        .filter(|&(first, _)| first <= before)
+        .map(|(first, last)| (first, last.min(before)))
+        .collect();
+    gone = condstore::subtract(&gone, &live);
+    if let Some(known) = &qresync.known_uids {
+        gone = condstore::intersect(&gone, known, u32::MAX);
+    }
+    condstore::vanished(out, true, &gone);
+    for (i, message) in snapshot.messages.iter().enumerate() {
+        let known = qresync
+            .known_uids
+            .as_ref()
+            .is_none_or(|set| set.contains(message.uid, u32::MAX));
+        if known && message.modseq > qresync.modseq {
+            let line = format!(
+                "* {} FETCH (UID {} FLAGS {} MODSEQ ({}))\r\n",
+                i + 1,
+                message.uid,
+                flag_list(&message.flags),
+                message.modseq
+            );
+            out.extend_from_slice(line.as_bytes());
+        }
+    }
+}
+
+/// The single `mailbox` argument of CREATE, DELETE, SUBSCRIBE, UNSUBSCRIBE.
 fn one_mailbox(command: &Command) -> Result<String, Completion> {
     match &command.args[..] {
         [name] => name.astring().ok_or_else(|| SyntaxError::Arguments.into()),

@@ -1,11 +1,13 @@
 //! SEARCH and UID SEARCH (RFC 9051 §6.4.4): flags, sizes, sequence and UID sets, internal
-//! dates, header and text substrings, NOT/OR/parenthesized AND groups, and IMAP4rev1's
-//! RECENT/NEW/OLD (RFC 3501 §6.4.4). Answered with RFC 3501 §7.2.5 `* SEARCH` in IMAP4rev1,
-//! and with RFC 9051 §7.3.4 `* ESEARCH` (`RETURN (MIN MAX ALL COUNT)`) in IMAP4rev2.
+//! and sent dates, header and text substrings, NOT/OR/parenthesized AND groups, IMAP4rev1's
+//! RECENT/NEW/OLD (RFC 3501 §6.4.4), and MODSEQ (RFC 7162 §3.1.5). Answered with RFC 3501
+//! §7.2.5 `* SEARCH` in IMAP4rev1 (plus `(MODSEQ n)` when MODSEQ was searched), and with RFC
+//! 9051 §7.3.4 `* ESEARCH` (`RETURN (MIN MAX ALL COUNT)`, plus `MODSEQ n`) in IMAP4rev2.
 
 use mailrig_store::{Flag, Message};
 
 use crate::command::{Command, Token};
+use crate::condstore::mod_sequence;
 use crate::error::SyntaxError;
 use crate::recent::Recent;
 use crate::response::parse_date_time;
@@ -29,6 +31,11 @@ enum Key {
     Uid(SequenceSet),
     /// BEFORE/ON/SINCE on the internal date: (start of day, which).
     Date(i64, DateTest),
+    /// SENTBEFORE/SENTON/SENTSINCE on the `Date:` header's day (the internal date's for a
+    /// message without a readable one).
+    Sent(i64, DateTest),
+    /// MODSEQ: a modification sequence at least this.
+    Modseq(u64),
     /// A header field (empty name: any of SUBJECT/FROM/...) containing a string.
     Header(String, Vec<u8>),
     Body(Vec<u8>),
@@ -88,17 +95,23 @@ impl Session {
             keys.push(search_key(&mut tokens, 0)?);
         }
         let key = Key::And(keys);
+        let modseq = uses_modseq(&key);
+        if modseq {
+            self.enable_condstore(out);
+        }
         let store = self.store.clone();
         let (login, name, selected) = self.selection()?;
         let uids = selected.uids();
         let recent = selected.recent.as_ref();
         let snapshot = store.messages(&login, &name)?;
         let mut found = Vec::new();
+        let mut highest = 0;
         for (i, &message_uid) in uids.iter().enumerate() {
             let Ok(at) = snapshot.messages.binary_search_by_key(&message_uid, |m| m.uid) else {
                 continue;
             };
             if matches(&key, i, uids, &snapshot.messages[at], recent) {
+                highest = highest.max(snapshot.messages[at].modseq);
                 found.push(if uid {
                     message_uid
                 } else {
@@ -106,12 +119,17 @@ impl Session {
                 });
             }
         }
+        // RFC 7162 §3.1.5: the highest modseq of the messages found, if MODSEQ was searched.
+        let highest = (modseq && highest > 0).then_some(highest);
         if self.rev2 {
-            returns.write(out, &command.tag, uid, &found);
+            returns.write(out, &command.tag, uid, &found, highest);
         } else {
             let mut line = String::from("* SEARCH");
             for number in found {
                 line.push_str(&format!(" {number}"));
+            }
+            if let Some(highest) = highest {
+                line.push_str(&format!(" (MODSEQ {highest})"));
             }
             out.extend_from_slice(format!("{line}\r\n").as_bytes());
         }
@@ -154,7 +172,8 @@ impl Returns {
 
     /// `esearch-response = "ESEARCH" [search-correlator] [SP "UID"] *(SP search-return-data)`
     /// (RFC 9051 §7.3.4). MIN, MAX and ALL are left out when nothing matched; COUNT never.
-    fn write(self, out: &mut Vec<u8>, tag: &str, uid: bool, found: &[u32]) {
+    /// `MODSEQ n` is RFC 7162 §3.1.5's search-return-data.
+    fn write(self, out: &mut Vec<u8>, tag: &str, uid: bool, found: &[u32], highest: Option<u64>) {
         let mut line = format!("* ESEARCH (TAG \"{tag}\")");
         if uid {
             line.push_str(" UID");
@@ -172,6 +191,9 @@ impl Returns {
         }
         if self.count {
             line.push_str(&format!(" COUNT {}", found.len()));
+        }
+        if let Some(highest) = highest {
+            line.push_str(&format!(" MODSEQ {highest}"));
         }
         out.extend_from_slice(format!("{line}\r\n").as_bytes());
     }
@@ -236,15 +258,35 @@ fn search_key(tokens: &mut std::slice::Iter<'_, Token>, depth: usize) -> Result<
             let set = String::from_utf8(string()?).map_err(|_| bad())?;
             Key::Uid(SequenceSet::parse(&set)?)
         }
-        "BEFORE" | "ON" | "SINCE" => {
+        "BEFORE" | "ON" | "SINCE" | "SENTBEFORE" | "SENTON" | "SENTSINCE" => {
             let date = String::from_utf8(string()?).map_err(|_| bad())?;
             let day = parse_date_time(&format!("{date} 00:00:00 +0000")).ok_or_else(bad)?;
-            let test = match atom.as_str() {
+            let test = match atom.trim_start_matches("SENT") {
                 "BEFORE" => DateTest::Before,
                 "ON" => DateTest::On,
                 _ => DateTest::Since,
             };
-            Key::Date(day, test)
+            if atom.starts_with("SENT") {
+                Key::Sent(day, test)
+            } else {
+                Key::Date(day, test)
+            }
+        }
+        "MODSEQ" => {
+            // `search-modsequence = "MODSEQ" [search-modseq-ext] SP mod-sequence-valzer`,
+            // `search-modseq-ext = SP entry-name SP entry-type-req`. Every flag shares its
+            // message's modseq here, so the entry is checked and then ignored.
+            if let Some(Token::String(_)) = tokens.clone().next() {
+                tokens.next();
+                match tokens.next() {
+                    Some(Token::Atom(kind))
+                        if ["priv", "shared", "all"]
+                            .iter()
+                            .any(|k| kind.eq_ignore_ascii_case(k)) => {}
+                    _ => return Err(bad()),
+                }
+            }
+            Key::Modseq(mod_sequence(tokens.next())?)
         }
         "SUBJECT" | "FROM" | "TO" | "CC" | "BCC" => Key::Header(atom.clone(), string()?),
         "HEADER" => {
@@ -279,11 +321,12 @@ fn matches(key: &Key, i: usize, uids: &[u32], message: &Message, recent: Option<
             u32::try_from(i + 1).is_ok_and(|n| set.contains(n, count))
         }
         Key::Uid(set) => set.contains(message.uid, uids.last().copied().unwrap_or(0)),
-        Key::Date(day, test) => match test {
-            DateTest::Before => message.internal_date < *day,
-            DateTest::On => (*day..*day + 86_400).contains(&message.internal_date),
-            DateTest::Since => message.internal_date >= *day,
-        },
+        Key::Date(day, test) => test.holds(message.internal_date.div_euclid(86_400) * 86_400, *day),
+        Key::Sent(day, test) => {
+            let sent = sent_day(&message.raw).unwrap_or(message.internal_date.div_euclid(86_400) * 86_400);
+            test.holds(sent, *day)
+        }
+        Key::Modseq(n) => message.modseq >= *n,
         Key::Header(name, value) => header_contains(&message.raw, name, value),
         Key::Body(value) => contains(body(&message.raw), value),
         Key::Text(value) => contains(&message.raw, value),
@@ -292,6 +335,58 @@ fn matches(key: &Key, i: usize, uids: &[u32], message: &Message, recent: Option<
         Key::Or(a, b) => matches(a, i, uids, message, recent) || matches(b, i, uids, message, recent),
         Key::And(keys) => keys.iter().all(|key| matches(key, i, uids, message, recent)),
     }
+}
+
+impl DateTest {
+    /// Whether a message of day `date` passes against day `day` (both at 00:00 UTC).
+    fn holds(self, date: i64, day: i64) -> bool {
+        match self {
+            DateTest::Before => date < day,
+            DateTest::On => date == day,
+            DateTest::Since => date >= day,
+        }
+    }
+}
+
+/// Whether `key` uses MODSEQ anywhere (a CONDSTORE-enabling SEARCH).
+fn uses_modseq(key: &Key) -> bool {
+    match key {
+        Key::Modseq(_) => true,
+        Key::Not(key) => uses_modseq(key),
+        Key::Or(a, b) => uses_modseq(a) || uses_modseq(b),
+        Key::And(keys) => keys.iter().any(uses_modseq),
+        _ => false,
+    }
+}
+
+/// The day (00:00 UTC, unix seconds) of the message's `Date:` header, time and zone
+/// disregarded (RFC 9051 §6.4.4 SENTON): `[day-of-week ","] day month year ...`
+/// (RFC 5322 §3.3, with two- and three-digit obsolete years).
+fn sent_day(raw: &[u8]) -> Option<i64> {
+    let header = &raw[..raw.len() - body(raw).len()];
+    let field = fields(header)
+        .into_iter()
+        .find(|field| field_name(field).eq_ignore_ascii_case(b"Date"))?;
+    let colon = field.iter().position(|&b| b == b':')?;
+    let value = std::str::from_utf8(&field[colon + 1..]).ok()?;
+    let mut words = value
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .skip_while(|w| w.chars().all(|c| c.is_ascii_alphabetic()));
+    let day: u32 = words.next()?.parse().ok()?;
+    let month = words.next()?;
+    let year = words.next()?;
+    if !year.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut number: i64 = year.parse().ok()?;
+    number += match year.len() {
+        2 if number < 50 => 2000,
+        2 | 3 => 1900,
+        _ => 0,
+    };
+    let year = number;
+    parse_date_time(&format!("{day}-{month}-{year:04} 00:00:00 +0000"))
 }
 
 /// Whether a header field called `name` contains `value` (ASCII case-insensitively),
@@ -304,8 +399,14 @@ fn header_contains(raw: &[u8], name: &str, value: &[u8]) -> bool {
     })
 }
 
-/// ASCII case-insensitive substring test.
+/// Case-insensitive substring test: ASCII case always, Unicode case too when both sides
+/// are UTF-8 and the needle is not ASCII.
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    if !needle.is_ascii()
+        && let (Ok(haystack), Ok(needle)) = (std::str::from_utf8(haystack), std::str::from_utf8(needle))
+    {
+        return haystack.to_lowercase().contains(&needle.to_lowercase());
+    }
     needle.is_empty()
         || haystack
             .windows(needle.len())

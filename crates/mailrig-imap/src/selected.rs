@@ -5,13 +5,16 @@
 //! Read first: RFC 9051 §7.5.1: EXPUNGE is never sent while responding to FETCH, STORE or
 //! SEARCH, because the client's sequence numbers must stay valid until the command ends.
 //! Changes are read from the store's feed ([`Watch`]) in order; when expunges may not be sent
-//! yet, the feed is read up to the first expunge and the rest waits in `pending`.
+//! yet, the feed is read up to the first expunge and the rest waits in `pending`. With
+//! CONDSTORE on (RFC 7162 §3.1), flag updates carry `UID` and `MODSEQ`; with QRESYNC on
+//! (§3.2.10), expunges are reported as `VANISHED`, under the same rule.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use mailrig_store::{Change, Flag, FlagOp, Flags, Message, Watch};
 
 use crate::command::{Command, Token};
+use crate::condstore::{self, Condstore, FetchModifiers};
 use crate::envelope::envelope;
 use crate::error::SyntaxError;
 use crate::mailbox::parse_flags;
@@ -33,6 +36,10 @@ pub(crate) struct Selected {
     pending: VecDeque<Change>,
     /// Modification sequences of flag changes this session made and already reported.
     own: HashSet<u64>,
+    /// The modseq of each message whose state a FETCH or STORE response reported since
+    /// the feed was last drained: feed entries up to it are older than what the client
+    /// has, and sending them would roll its flags (and modseq) back.
+    reported: HashMap<u32, u64>,
     /// IMAP4rev1's `\Recent` messages (`None` in IMAP4rev2).
     pub(crate) recent: Option<Recent>,
 }
@@ -45,6 +52,7 @@ impl Selected {
             read_only,
             pending: VecDeque::new(),
             own: HashSet::new(),
+            reported: HashMap::new(),
             recent: None,
         }
     }
@@ -59,12 +67,12 @@ impl Selected {
     }
 
     /// Writes the untagged responses for the changes since the last call: `EXISTS` for new
-    /// messages, `FETCH (FLAGS .. UID ..)` for flag changes, and `EXPUNGE` (only if
-    /// `expunges`) with sequence numbers as the client counts them at that point. Returns
-    /// whether the mailbox was deleted.
-    pub(crate) fn sync(&mut self, out: &mut Vec<u8>, expunges: bool) -> bool {
+    /// messages, `FETCH (FLAGS .. UID .. [MODSEQ ..])` for flag changes, and `EXPUNGE` or
+    /// `VANISHED` (only if `expunges`) with sequence numbers as the client counts them at
+    /// that point. Returns whether the mailbox was deleted.
+    pub(crate) fn sync(&mut self, out: &mut Vec<u8>, expunges: bool, condstore: Condstore) -> bool {
         self.pending.extend(self.watch.poll());
-        let mut exists = false;
+        let mut owed = Owed::default();
         while let Some(change) = self.pending.front() {
             let ordered = matches!(
                 change,
@@ -80,43 +88,101 @@ impl Selected {
                 Change::Added(message) => {
                     if self.uids.last().is_none_or(|&last| last < message.uid) {
                         self.uids.push(message.uid);
-                        exists = true;
+                        owed.exists = true;
                     }
                 }
                 Change::Flags { uid, flags, modseq } => {
-                    if self.own.remove(&modseq) {
+                    if self.own.remove(&modseq) || self.reported.get(&uid).is_some_and(|&seen| seen >= modseq)
+                    {
                         continue;
                     }
                     if let Ok(i) = self.uids.binary_search(&uid) {
-                        self.flush_exists(out, &mut exists);
-                        let flags = recent::flag_list(self.recent.as_ref(), &flags, uid);
-                        let line = format!("* {} FETCH (FLAGS {flags} UID {uid})\r\n", i + 1);
-                        out.extend_from_slice(line.as_bytes());
+                        self.flush(out, &mut owed);
+                        let recent = self.recent.as_ref();
+                        flag_update(out, (i + 1, uid), &flags, modseq, condstore, recent);
                     }
                 }
                 Change::Expunged { uid, .. } => {
                     if let Ok(i) = self.uids.binary_search(&uid) {
-                        self.flush_exists(out, &mut exists);
+                        if condstore == Condstore::Qresync {
+                            // An EXISTS owed counts this message, so it goes first.
+                            if owed.exists {
+                                self.flush(out, &mut owed);
+                            }
+                            owed.vanished.push(uid);
+                        } else {
+                            self.flush(out, &mut owed);
+                            out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
+                        }
                         self.uids.remove(i);
-                        out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
                     }
                 }
                 Change::Renamed { .. } => {}
                 Change::MailboxDeleted => {
-                    self.flush_exists(out, &mut exists);
+                    self.flush(out, &mut owed);
                     return true;
                 }
-                Change::Resync => self.resync(out, &mut exists),
+                Change::Resync => self.resync(out, &mut owed, condstore),
             }
         }
-        self.flush_exists(out, &mut exists);
+        self.flush(out, &mut owed);
+        if self.pending.is_empty() {
+            // Every change made before those responses has been read and judged.
+            self.reported.clear();
+        }
         false
     }
 
-    /// Writes `* n EXISTS` if there are new messages, and in IMAP4rev1 `* n RECENT`, after
-    /// claiming the new messages no other session was told about first.
-    fn flush_exists(&mut self, out: &mut Vec<u8>, exists: &mut bool) {
-        if std::mem::take(exists) {
+    /// The messages among `changed` (UID → the modseq this session's change gave it) with
+    /// another session's flag change before this one that the client has not heard of.
+    fn unreported_before(&mut self, changed: &HashMap<u32, u64>) -> HashSet<u32> {
+        self.pending.extend(self.watch.poll());
+        self.pending
+            .iter()
+            .filter_map(|change| match change {
+                Change::Flags { uid, modseq, .. }
+                    if !self.own.contains(modseq) && changed.get(uid).is_some_and(|own| modseq < own) =>
+                {
+                    Some(*uid)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Writes `* n FETCH` for the message at `position` and notes what it reported: its
+    /// flags, or under CONDSTORE its modseq (without it, the update that carries the new
+    /// modseq is still owed).
+    fn report(
+        &mut self,
+        out: &mut Vec<u8>,
+        position: usize,
+        message: &Message,
+        items: &[Item],
+        condstore: Condstore,
+    ) {
+        let shown = if condstore == Condstore::Off {
+            Item::Flags
+        } else {
+            Item::Modseq
+        };
+        if items.contains(&shown) {
+            let seen = self.reported.entry(message.uid).or_default();
+            *seen = (*seen).max(message.modseq);
+        }
+        fetch_response(out, position + 1, message, items, self.recent.as_ref());
+    }
+
+    /// Writes what `owed` holds: the `VANISHED` UIDs (already gone from `uids`), then
+    /// `EXISTS` and, in IMAP4rev1, `RECENT` after claiming the new messages no other session
+    /// was told about first.
+    fn flush(&mut self, out: &mut Vec<u8>, owed: &mut Owed) {
+        if !owed.vanished.is_empty() {
+            owed.vanished.sort_unstable();
+            condstore::vanished(out, false, &condstore::runs_of(&owed.vanished));
+            owed.vanished.clear();
+        }
+        if std::mem::take(&mut owed.exists) {
             out.extend_from_slice(format!("* {} EXISTS\r\n", self.uids.len()).as_bytes());
             if let Some(recent) = &mut self.recent {
                 if let Some(&last) = self.uids.last() {
@@ -129,36 +195,45 @@ impl Selected {
 
     /// The feed lost changes: compare the client's view with a fresh snapshot, expunging
     /// from the highest sequence number down so each number is right when sent.
-    fn resync(&mut self, out: &mut Vec<u8>, exists: &mut bool) {
+    fn resync(&mut self, out: &mut Vec<u8>, owed: &mut Owed, condstore: Condstore) {
+        self.flush(out, owed);
         self.pending.clear();
         // Own changes the feed dropped will never be seen; all flags are re-sent below.
         self.own.clear();
+        self.reported.clear();
         let Ok(snapshot) = self.watch.snapshot() else {
             return;
         };
         let live: HashSet<u32> = snapshot.messages.iter().map(|m| m.uid).collect();
         for i in (0..self.uids.len()).rev() {
             if !live.contains(&self.uids[i]) {
+                if condstore == Condstore::Qresync {
+                    owed.vanished.push(self.uids[i]);
+                } else {
+                    out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
+                }
                 self.uids.remove(i);
-                out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
             }
         }
+        self.flush(out, owed);
         for message in &snapshot.messages {
             if self.uids.last().is_none_or(|&last| last < message.uid) {
                 self.uids.push(message.uid);
-                *exists = true;
+                owed.exists = true;
             }
         }
-        self.flush_exists(out, exists);
+        self.flush(out, owed);
         for message in &snapshot.messages {
             if let Ok(i) = self.uids.binary_search(&message.uid) {
-                let line = format!(
-                    "* {} FETCH (FLAGS {} UID {})\r\n",
-                    i + 1,
-                    recent::flag_list(self.recent.as_ref(), &message.flags, message.uid),
-                    message.uid
+                let recent = self.recent.as_ref();
+                flag_update(
+                    out,
+                    (i + 1, message.uid),
+                    &message.flags,
+                    message.modseq,
+                    condstore,
+                    recent,
                 );
-                out.extend_from_slice(line.as_bytes());
             }
         }
     }
@@ -177,6 +252,34 @@ impl Selected {
     }
 }
 
+/// Responses `Selected::sync` owes the client, written before anything that depends on them.
+#[derive(Debug, Default)]
+struct Owed {
+    /// The mailbox grew: `* n EXISTS`.
+    exists: bool,
+    /// Expunged UIDs for one `* VANISHED` (QRESYNC).
+    vanished: Vec<u32>,
+}
+
+/// `* n FETCH (FLAGS (...) UID u)`, with `MODSEQ (m)` once CONDSTORE is on (RFC 7162 §3.1),
+/// and `\Recent` for one of the session's recent messages.
+fn flag_update(
+    out: &mut Vec<u8>,
+    (seq, uid): (usize, u32),
+    flags: &Flags,
+    modseq: u64,
+    condstore: Condstore,
+    recent: Option<&Recent>,
+) {
+    let flags = recent::flag_list(recent, flags, uid);
+    let line = if condstore == Condstore::Off {
+        format!("* {seq} FETCH (FLAGS {flags} UID {uid})\r\n")
+    } else {
+        format!("* {seq} FETCH (FLAGS {flags} UID {uid} MODSEQ ({modseq}))\r\n")
+    };
+    out.extend_from_slice(line.as_bytes());
+}
+
 /// One FETCH data item this server knows (`fetch-att`, RFC 9051 §6.4.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Item {
@@ -184,6 +287,8 @@ enum Item {
     Uid,
     InternalDate,
     Size,
+    /// `MODSEQ` (RFC 7162 §3.1.4.1).
+    Modseq,
     /// `ENVELOPE`.
     Envelope,
     /// `BODYSTRUCTURE` (`extensible`) or `BODY`.
@@ -206,6 +311,11 @@ fn fetch_items(token: &Token) -> Result<Vec<Item>, Completion> {
         };
         match name.to_ascii_uppercase().as_str() {
             "FAST" => items.extend([Item::Flags, Item::InternalDate, Item::Size]),
+            "FLAGS" => items.push(Item::Flags),
+            "UID" => items.push(Item::Uid),
+            "INTERNALDATE" => items.push(Item::InternalDate),
+            "RFC822.SIZE" => items.push(Item::Size),
+            "MODSEQ" => items.push(Item::Modseq),
             "ALL" | "FULL" => {
                 items.extend([Item::Flags, Item::InternalDate, Item::Size, Item::Envelope]);
                 if name.eq_ignore_ascii_case("FULL") {
@@ -215,10 +325,6 @@ fn fetch_items(token: &Token) -> Result<Vec<Item>, Completion> {
             "ENVELOPE" => items.push(Item::Envelope),
             "BODYSTRUCTURE" => items.push(Item::Structure { extensible: true }),
             "BODY" => items.push(Item::Structure { extensible: false }),
-            "FLAGS" => items.push(Item::Flags),
-            "UID" => items.push(Item::Uid),
-            "INTERNALDATE" => items.push(Item::InternalDate),
-            "RFC822.SIZE" => items.push(Item::Size),
             other => match BodyItem::parse(other) {
                 Some(body) => items.push(Item::Body(body)),
                 None => return Err(Completion::bad(format!("unsupported FETCH item {other}"))),
@@ -275,15 +381,31 @@ impl Session {
         Ok((login, name, selected))
     }
 
-    /// `fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att / "(" ... ")")`.
+    /// `fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att / "(" ... ")")
+    /// [fetch-modifiers]` (RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.2.6 VANISHED).
     fn fetch(&mut self, command: &Command, uid: bool, out: &mut Vec<u8>) -> Result<Completion, Completion> {
-        let [set, items] = &command.args[..] else {
-            return Err(SyntaxError::Arguments.into());
+        let (set, items, modifiers) = match &command.args[..] {
+            [set, items] => (set, items, FetchModifiers::default()),
+            [set, items, Token::List(modifiers)] => (set, items, FetchModifiers::parse(modifiers)?),
+            _ => return Err(SyntaxError::Arguments.into()),
         };
         let mut items = fetch_items(items)?;
+        if modifiers.vanished {
+            if !uid {
+                return Err(Completion::bad("VANISHED needs UID FETCH"));
+            }
+            self.require_qresync()?;
+        }
+        if modifiers.changed_since.is_some() && !items.contains(&Item::Modseq) {
+            items.push(Item::Modseq);
+        }
         if uid && !items.contains(&Item::Uid) {
             items.insert(0, Item::Uid);
         }
+        if items.contains(&Item::Modseq) {
+            self.enable_condstore(out);
+        }
+        let condstore = self.condstore;
         let store = self.store.clone();
         let (login, name, selected) = self.selection()?;
         let positions = selected.positions(set, uid)?;
@@ -292,39 +414,57 @@ impl Session {
             .iter()
             .any(|item| matches!(item, Item::Body(body) if !body.peek));
         if marks_seen && !selected.read_only {
-            // BODY[] sets \Seen (RFC 9051 §6.4.5); the new flags go in this response.
+            // BODY[] sets \Seen (RFC 9051 §6.4.5); the new flags go in this response, with
+            // UID and MODSEQ under CONDSTORE (RFC 7162 §3.1).
             let seen = Flags::from([Flag::Seen]);
             let update = store.store_flags(&login, &name, &uids, FlagOp::Add, &seen, None)?;
             selected.own.extend(update.changed.iter().map(|c| c.modseq));
-            if !items.contains(&Item::Flags) {
-                items.push(Item::Flags);
+            let mut implied = vec![Item::Flags];
+            if condstore != Condstore::Off {
+                implied.extend([Item::Uid, Item::Modseq]);
             }
+            for item in implied {
+                if !items.contains(&item) {
+                    items.push(item);
+                }
+            }
+        }
+        if let (true, Some(since), Token::Atom(text)) = (modifiers.vanished, modifiers.changed_since, set) {
+            // `*` may stand for UIDs above the last one left: ask about all of them.
+            let asked = SequenceSet::parse(text)?;
+            let gone = condstore::intersect(&selected.watch.expunged_since(since), &asked, u32::MAX);
+            condstore::vanished(out, true, &condstore::subtract(&gone, &selected.uids));
         }
         let snapshot = store.messages(&login, &name)?;
         for (&i, &uid) in positions.iter().zip(&uids) {
             // A message expunged by another session but not yet reported is left out.
             if let Ok(found) = snapshot.messages.binary_search_by_key(&uid, |m| m.uid) {
-                fetch_response(
-                    out,
-                    i + 1,
-                    &snapshot.messages[found],
-                    &items,
-                    selected.recent.as_ref(),
-                );
+                let message = &snapshot.messages[found];
+                if modifiers.changed_since.is_none_or(|since| message.modseq > since) {
+                    selected.report(out, i, message, &items, condstore);
+                }
             }
         }
         Ok(Completion::ok(format!("{} completed", command.name)))
     }
 
-    /// `store = "STORE" SP sequence-set SP store-att-flags`,
-    /// `store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))`.
+    /// `store = "STORE" SP sequence-set [SP store-modifiers] SP store-att-flags`,
+    /// `store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))`,
+    /// `store-modifier = "UNCHANGEDSINCE" SP mod-sequence-valzer` (RFC 7162 §3.1.3).
     fn store_command(
         &mut self,
         command: &Command,
         uid: bool,
         out: &mut Vec<u8>,
     ) -> Result<Completion, Completion> {
-        let [set, Token::Atom(kind), flags @ ..] = &command.args[..] else {
+        let (set, unchanged_since, rest) = match &command.args[..] {
+            [set, Token::List(modifiers), rest @ ..] => {
+                (set, Some(condstore::unchanged_since(modifiers)?), rest)
+            }
+            [set, rest @ ..] => (set, None, rest),
+            [] => return Err(SyntaxError::Arguments.into()),
+        };
+        let [Token::Atom(kind), flags @ ..] = rest else {
             return Err(SyntaxError::Arguments.into());
         };
         let flags = match flags {
@@ -343,35 +483,63 @@ impl Session {
             "-FLAGS" => FlagOp::Remove,
             _ => return Err(SyntaxError::Arguments.into()),
         };
-        let store = self.store.clone();
-        let (login, name, selected) = self.selection()?;
-        if selected.read_only {
+        if self.selected.as_ref().is_some_and(|s| s.read_only) {
             return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
         }
+        if unchanged_since.is_some() {
+            self.enable_condstore(out);
+        }
+        let self_condstore = self.condstore;
+        let condstore = self_condstore != Condstore::Off;
+        let store = self.store.clone();
+        let (login, name, selected) = self.selection()?;
         let positions = selected.positions(set, uid)?;
         let uids: Vec<u32> = positions.iter().map(|&i| selected.uids[i]).collect();
-        let update = store.store_flags(&login, &name, &uids, op, &flags, None)?;
+        let update = store.store_flags(&login, &name, &uids, op, &flags, unchanged_since)?;
         selected.own.extend(update.changed.iter().map(|c| c.modseq));
-        if !silent {
-            let snapshot = store.messages(&login, &name)?;
-            let items = if uid {
-                &[Item::Flags, Item::Uid][..]
-            } else {
-                &[Item::Flags][..]
+        let modified: HashSet<u32> = update.modified.iter().copied().collect();
+        let changed: HashMap<u32, u64> = update.changed.iter().map(|c| (c.uid, c.modseq)).collect();
+        let stale = selected.unreported_before(&changed);
+        let full = match (condstore, uid) {
+            (false, false) => &[Item::Flags][..],
+            (false, true) => &[Item::Flags, Item::Uid][..],
+            (true, _) => &[Item::Flags, Item::Uid, Item::Modseq][..],
+        };
+        let snapshot = store.messages(&login, &name)?;
+        for (&i, &uid) in positions.iter().zip(&uids) {
+            // .SILENT still answers when the client cannot work the flags out itself (it
+            // has not heard of another session's change yet) and, under CONDSTORE, with
+            // each new MODSEQ (RFC 7162 §3.1.3).
+            let items = match (silent, condstore) {
+                _ if modified.contains(&uid) => continue,
+                (false, _) => full,
+                (true, _) if stale.contains(&uid) => full,
+                (true, true) if changed.contains_key(&uid) => &[Item::Uid, Item::Modseq][..],
+                (true, _) => continue,
             };
-            for (&i, &uid) in positions.iter().zip(&uids) {
-                if let Ok(found) = snapshot.messages.binary_search_by_key(&uid, |m| m.uid) {
-                    fetch_response(
-                        out,
-                        i + 1,
-                        &snapshot.messages[found],
-                        items,
-                        selected.recent.as_ref(),
-                    );
-                }
+            if let Ok(found) = snapshot.messages.binary_search_by_key(&uid, |m| m.uid) {
+                selected.report(out, i, &snapshot.messages[found], items, self_condstore);
             }
         }
-        Ok(Completion::ok(format!("{} completed", command.name)))
+        if modified.is_empty() {
+            return Ok(Completion::ok(format!("{} completed", command.name)));
+        }
+        let numbers: Vec<u32> = positions
+            .iter()
+            .zip(&uids)
+            .filter(|(_, u)| modified.contains(u))
+            .map(|(&i, &u)| {
+                if uid {
+                    u
+                } else {
+                    u32::try_from(i + 1).unwrap_or(u32::MAX)
+                }
+            })
+            .collect();
+        Ok(Completion::ok(format!(
+            "[MODIFIED {}] Conditional STORE failed",
+            uid_set(&numbers)
+        )))
     }
 
     /// EXPUNGE, or `uid-expunge = "UID" SP "EXPUNGE" SP sequence-set`. The EXPUNGE
@@ -475,6 +643,7 @@ fn fetch_response(out: &mut Vec<u8>, seq: usize, message: &Message, items: &[Ite
             Item::Uid => format!("UID {}", message.uid),
             Item::InternalDate => format!("INTERNALDATE {}", date_time(message.internal_date)),
             Item::Size => format!("RFC822.SIZE {}", message.size),
+            Item::Modseq => format!("MODSEQ ({})", message.modseq),
             Item::Envelope => {
                 out.extend_from_slice(b"ENVELOPE ");
                 out.extend_from_slice(&envelope(&message.raw));

@@ -58,6 +58,27 @@ impl SequenceSet {
         })
     }
 
+    /// The set as ascending, disjoint `(first, last)` ranges, `*` standing for `last`.
+    pub(crate) fn ranges(&self, last: u32) -> Vec<(u32, u32)> {
+        let mut ranges: Vec<(u32, u32)> = self
+            .0
+            .iter()
+            .map(|&(a, b)| {
+                let (a, b) = (a.unwrap_or(last), b.unwrap_or(last));
+                (a.min(b), a.max(b))
+            })
+            .collect();
+        ranges.sort_unstable();
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(ranges.len());
+        for (a, b) in ranges {
+            match merged.last_mut() {
+                Some((_, end)) if a <= end.saturating_add(1) => *end = (*end).max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        merged
+    }
+
     /// The positions of the messages whose UIDs (ascending, in `uids`) are in the set. `*`
     /// is the largest UID; `n:*` always includes the last message (RFC 9051 §6.4.8).
     pub(crate) fn uid_positions(&self, uids: &[u32]) -> Vec<usize> {
@@ -91,5 +112,10 @@ mod tests {
         let uids = [3, 7, 9];
         assert_eq!(SequenceSet::parse("4:8").unwrap().uid_positions(&uids), vec![1]);
         assert_eq!(SequenceSet::parse("100:*").unwrap().uid_positions(&uids), vec![2]);
+        assert_eq!(SequenceSet::parse("7:*,1,2,3:4").unwrap().ranges(5), vec![(1, 7)]);
+        assert_eq!(
+            SequenceSet::parse("9,3:1").unwrap().ranges(5),
+            vec![(1, 3), (9, 9)]
+        );
     }
 }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use mailrig_store::{SEPARATOR, Store, StoreError};
 
 use crate::command::{self, Command, Token};
+use crate::condstore::Condstore;
 use crate::config::{Config, Versions};
 use crate::error::SyntaxError;
 use crate::framing::{Frame, Framer};
@@ -59,6 +60,8 @@ pub struct Session {
     pub(crate) now: i64,
     /// Whether the session speaks IMAP4rev2 (from the start, or since `ENABLE IMAP4rev2`).
     pub(crate) rev2: bool,
+    /// Whether CONDSTORE or QRESYNC is on (RFC 7162).
+    pub(crate) condstore: Condstore,
 }
 
 /// How the next input is read.
@@ -156,6 +159,7 @@ impl Session {
             output: VecDeque::new(),
             now: 0,
             rev2,
+            condstore: Condstore::Off,
         };
         session.login = session.config.preauth.clone();
         let status = if session.login.is_some() { "PREAUTH" } else { "OK" };
@@ -464,15 +468,27 @@ impl Session {
         if self.selected.is_some() {
             return Err(Completion::bad("ENABLE is only valid before SELECT"));
         }
-        let mut enabled = String::from("* ENABLED");
+        // RFC 5161 §3.1: `* ENABLED` lists what this command turned on.
+        let mut names = Vec::new();
+        let mut notes = Vec::new();
         for capability in &command.args {
             let capability = capability.astring().ok_or(SyntaxError::Arguments)?;
-            if capability.eq_ignore_ascii_case("IMAP4rev2") && self.config.versions != Versions::Rev1 {
-                self.rev2 = true;
-                enabled.push_str(" IMAP4rev2");
+            if capability.eq_ignore_ascii_case("IMAP4rev2") {
+                if self.config.versions != Versions::Rev1 && !self.rev2 {
+                    self.rev2 = true;
+                    names.push("IMAP4rev2");
+                }
+            } else {
+                names.extend(self.enable_extension(&capability, &mut notes));
             }
         }
+        let mut enabled = String::from("* ENABLED");
+        for name in names {
+            enabled.push(' ');
+            enabled.push_str(name);
+        }
         out.extend_from_slice(format!("{enabled}\r\n").as_bytes());
+        out.extend_from_slice(&notes);
         Ok(Completion::ok("ENABLE completed"))
     }
 
@@ -503,7 +519,7 @@ impl Session {
         let Some(selected) = &mut self.selected else {
             return;
         };
-        if selected.sync(out, expunges) {
+        if selected.sync(out, expunges, self.condstore) {
             out.extend_from_slice(b"* BYE selected mailbox was deleted\r\n");
             self.selected = None;
             self.mode = Mode::Closed;

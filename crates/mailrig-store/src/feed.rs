@@ -116,6 +116,18 @@ impl Watch {
         Ok(state.snapshot(self.mailbox.uidvalidity))
     }
 
+    /// Runs `(first, last)` of the UIDs expunged after modification sequence `modseq`,
+    /// ascending (RFC 7162 §3.2.5.2 `VANISHED (EARLIER)`). The answer may include UIDs
+    /// expunged earlier (the history is bounded), but never a UID that still exists. Empty
+    /// for a deleted mailbox.
+    pub fn expunged_since(&self, modseq: u64) -> Vec<(u32, u32)> {
+        let state = self.mailbox.lock();
+        if state.is_deleted() {
+            return Vec::new();
+        }
+        state.expunged_since(modseq)
+    }
+
     /// Whether [`Watch::poll`] would return something.
     pub fn has_changes(&self) -> bool {
         let state = self.mailbox.lock();

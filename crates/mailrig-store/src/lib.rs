@@ -33,6 +33,7 @@
 //! - `messages.rs`: append, deliver, snapshots, status, flags, expunge, copy, move, watch.
 //! - `mailbox.rs`: one mailbox's state and its public views ([`Message`], [`Snapshot`], ...).
 //! - `feed.rs`: the change feed: [`Change`], [`Watch`].
+//! - `vanished.rs`: which UIDs were expunged and when, for QRESYNC's `VANISHED (EARLIER)`.
 //! - `flags.rs`: [`Flag`], [`Keyword`], [`Flags`], [`FlagOp`].
 //! - `mailbox_name.rs`: name rules and [`SpecialUse`].
 //! - [`fixture`]: [`Seed`], the TOML fixture format (`docs/fixtures.md`).
@@ -79,6 +80,7 @@ mod mbox;
 mod messages;
 mod store;
 mod tree;
+mod vanished;
 
 pub use error::StoreError;
 pub use feed::{Change, Watch};

@@ -6,6 +6,7 @@ use std::ops::RangeInclusive;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::feed::{Change, Feed};
+use crate::vanished::{self, ExpungeLog};
 use crate::{Flag, FlagOp, Flags, Keyword, SpecialUse, StoreError};
 
 /// One stored message. Cloning is cheap: the body is shared.
@@ -126,6 +127,8 @@ pub(crate) struct MailboxState {
     /// above it are recent and unclaimed.
     recent_claimed: u32,
     pub(crate) feed: Feed,
+    /// Which UIDs were expunged and when (QRESYNC).
+    expunged: ExpungeLog,
 }
 
 impl Snapshot {
@@ -186,6 +189,7 @@ impl Mailbox {
             deleted: false,
             recent_claimed: 0,
             feed: Feed::new(log_limit),
+            expunged: ExpungeLog::new(log_limit),
         };
         Mailbox {
             uidvalidity,
@@ -357,8 +361,17 @@ impl MailboxState {
         self.messages.retain(|m| !doomed.contains(&m.uid));
         for uid in doomed {
             let modseq = self.next_modseq();
+            self.expunged.record(uid, modseq);
             self.feed.push(Change::Expunged { uid, modseq });
         }
+    }
+
+    /// Runs of UIDs expunged after `modseq` (RFC 7162 §3.2.5.2), ascending; possibly more
+    /// (UIDs expunged earlier), never a live one.
+    pub(crate) fn expunged_since(&self, modseq: u64) -> Vec<(u32, u32)> {
+        self.expunged
+            .since(modseq)
+            .unwrap_or_else(|| vanished::gaps(self.messages.iter().map(|m| m.uid), self.uidnext))
     }
 
     /// Clones of the listed messages that exist (all of them for `None`), by UID.

@@ -6,6 +6,8 @@ use proptest::prelude::*;
 use super::*;
 use crate::config::{Extensions, Versions};
 
+mod condstore;
+
 fn store() -> Store {
     let store = Store::new();
     store
@@ -552,7 +554,10 @@ fn preauth_id_namespace_enable() {
         text.contains("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\nb OK"),
         "{text}"
     );
-    assert!(text.contains("* ENABLED\r\nc OK ENABLE completed\r\n"), "{text}");
+    assert!(
+        text.contains("* ENABLED CONDSTORE\r\nc OK ENABLE completed\r\n"),
+        "{text}"
+    );
     assert!(text.ends_with("d BAD already authenticated\r\n"), "{text}");
 }
 

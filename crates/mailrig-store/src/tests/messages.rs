@@ -305,3 +305,27 @@ fn concurrent_deliveries_are_all_stored_with_distinct_uids() {
     assert!(snapshot.messages.windows(2).all(|w| w[0].uid < w[1].uid));
     assert!(snapshot.messages.windows(2).all(|w| w[0].modseq < w[1].modseq));
 }
+
+#[test]
+fn expunged_uids_are_remembered_with_their_modseq() {
+    let store = Store::with_change_log_limit(2);
+    store
+        .add_user(crate::User::new("alice", "secret", ["alice@example.test"]))
+        .expect("alice");
+    fill(&store, 6);
+    let watch = store.watch("alice", "INBOX").expect("watch");
+    set(&store, &[1, 2, 4], FlagOp::Add, &["\\Deleted"], None);
+    store.expunge("alice", "INBOX", None).expect("expunge");
+    let after_first = store.messages("alice", "INBOX").expect("inbox").highestmodseq;
+    store
+        .move_messages("alice", "INBOX", "Trash", &[6])
+        .expect("move");
+    assert_eq!(watch.expunged_since(0), vec![(1, 2), (4, 4), (6, 6)]);
+    assert_eq!(watch.expunged_since(after_first), vec![(6, 6)]);
+    // Only two runs are kept (the log limit), so 1:2 was forgotten when 6 went: questions
+    // about earlier modseqs get every missing UID, later ones stay exact.
+    set(&store, &[3], FlagOp::Add, &["\\Deleted"], None);
+    store.expunge("alice", "INBOX", None).expect("expunge");
+    assert_eq!(watch.expunged_since(after_first), vec![(3, 4), (6, 6)]);
+    assert_eq!(watch.expunged_since(0), vec![(1, 4), (6, 6)]);
+}

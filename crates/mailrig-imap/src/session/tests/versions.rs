@@ -101,7 +101,7 @@ fn both_versions_until_enable() {
         b"d ENABLE IMAP4rev2 CONDSTORE\r\ne SELECT INBOX\r\nf SEARCH ALL\r\n",
     );
     assert!(
-        text.starts_with("* ENABLED IMAP4rev2\r\nd OK ENABLE completed\r\n"),
+        text.starts_with("* ENABLED IMAP4rev2 CONDSTORE\r\nd OK ENABLE completed\r\n"),
         "{text}"
     );
     assert!(!text.contains("RECENT") && !text.contains("UNSEEN"), "{text}");
