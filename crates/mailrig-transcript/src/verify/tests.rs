@@ -777,3 +777,19 @@ fn forbidden_line_after_the_smtp_reply_applies_to_its_last_line() {
     );
     assert!(check(text, vec![refused]).0.passed());
 }
+
+#[test]
+fn forbidden_line_between_pipelined_replies_belongs_to_the_next_reply() {
+    let text = "name: t\nsessions: s=smtp\nplays: client\n\nC: MAIL FROM:<a@example.test>\nC: RCPT TO:<b@example.test>\nS: 250 ${_}\nS!: 250 ${_}\nS: ${_:num} ${_}\n";
+    let replies = |second: &str| {
+        let events = [
+            Ev::C("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n"),
+            Ev::S("250 Ok\r\n"),
+            Ev::S(second),
+        ];
+        vec![session("s", Protocol::Smtp, &events)]
+    };
+    assert!(check(text, replies("550 no\r\n")).0.passed());
+    let (report, rendered) = check(text, replies("250 Ok\r\n"));
+    assert_eq!(report.failure().expect("forbidden").pos.line, 8, "{rendered}");
+}
