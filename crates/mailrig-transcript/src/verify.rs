@@ -17,6 +17,7 @@ use crate::scenario::{
 };
 use crate::transcript::{EventKind, SessionRecord, Transcript};
 
+const FORBIDDEN: &str = "the server sent a line that must not appear here";
 const UNTAGGED_MISSING: &str = "required untagged lines did not arrive before the tagged response";
 
 /// How many exchanged lines before a failure the report shows.
@@ -754,18 +755,8 @@ impl Run {
         untagged: &[&Expect<'_>],
         last: &Expect<'_>,
     ) -> Option<Failure> {
-        let mut received = Vec::new();
-        let terminal = loop {
-            let Some(line) = self.sessions[ctx.session].peek(Side::Server) else {
-                break None;
-            };
-            self.take(ctx.session, Side::Server, &line);
-            if !line.starts_with(b"*") {
-                break Some(line);
-            }
-            received.push(line);
-        };
-        let result = match_group(untagged, &received, ctx.ordered, &self.bindings);
+        let (mut received, terminal) = self.read_to_tagged(ctx.session);
+        let mut result = match_group(untagged, &received, ctx.ordered, &self.bindings);
         let Some(line) = terminal else {
             let reason = format!(
                 "the tagged response never arrived: {}",
@@ -776,6 +767,14 @@ impl Run {
             f.diff.push(DiffLine::Missing(written(last.line)));
             return Some(f);
         };
+        // `S!:` lines apply to the closing line too: "this command must not succeed".
+        let mut scope = self.bindings.clone();
+        scope.extend(result.bound.clone());
+        if let Some(forbidden) = forbidden_match(untagged, &line, &scope) {
+            result.forbidden.push((received.len(), forbidden));
+            received.push(line);
+            return Some(self.group_failure(ctx, untagged, &received, &result, FORBIDDEN));
+        }
         if let Some(reason) = group_problem(&result, ctx.extra, UNTAGGED_MISSING) {
             let mut f = self.group_failure(ctx, untagged, &received, &result, reason);
             f.diff.push(match last.pattern.matches(&line, &self.bindings) {
@@ -802,6 +801,20 @@ impl Run {
             matched,
         });
         Some(f)
+    }
+
+    /// Reads untagged lines up to and including the next line that is not untagged (the
+    /// tagged response or a `+`); `None` if the stream ends first.
+    fn read_to_tagged(&mut self, session: usize) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
+        let mut received = Vec::new();
+        while let Some(line) = self.sessions[session].peek(Side::Server) {
+            self.take(session, Side::Server, &line);
+            if !line.starts_with(b"*") {
+                return (received, Some(line));
+            }
+            received.push(line);
+        }
+        (received, None)
     }
 
     /// Untagged lines with no tagged response after them (an IDLE push, a greeting): read
@@ -961,7 +974,7 @@ struct GroupCtx<'a> {
 /// allowed, then missing lines (described by `missing`).
 fn group_problem(result: &GroupResult, extra: bool, missing: &'static str) -> Option<&'static str> {
     if !result.forbidden.is_empty() {
-        Some("the server sent a line that must not appear here")
+        Some(FORBIDDEN)
     } else if !extra && result.unexpected().next().is_some() {
         Some("the server sent lines the scenario does not list, and this group allows no extra lines")
     } else if !result.missing.is_empty() {
@@ -1018,13 +1031,11 @@ fn match_group(
     let mut cursor = 0;
     for (ai, line) in received.iter().enumerate() {
         let matches = |e: &Expect<'_>, scope: &Bindings| e.pattern.matches(line, scope).ok();
-        if let Some(ei) = expects
-            .iter()
-            .position(|e| e.line.presence == Presence::Forbidden && matches(e, &scope).is_some())
-        {
-            result.forbidden.push((ai, ei));
-            continue;
-        }
+        // A forbidden line still fills the expected line it matches, so that the report
+        // does not also call that line missing.
+        result
+            .forbidden
+            .extend(forbidden_match(expects, line, &scope).map(|ei| (ai, ei)));
         let found = if ordered {
             let mut found = None;
             for (ei, e) in expects.iter().enumerate().skip(cursor) {
@@ -1060,6 +1071,13 @@ fn match_group(
         .filter(|&ei| expects[ei].line.presence == Presence::Required && !taken[ei])
         .collect();
     result
+}
+
+/// The first `S!:` line among `expects` that `line` matches.
+fn forbidden_match(expects: &[&Expect<'_>], line: &[u8], scope: &Bindings) -> Option<usize> {
+    expects
+        .iter()
+        .position(|e| e.line.presence == Presence::Forbidden && e.pattern.matches(line, scope).is_ok())
 }
 
 /// Splits a run of `S:` lines into groups: IMAP up to each tagged/continuation line, SMTP one

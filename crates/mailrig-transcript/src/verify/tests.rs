@@ -660,3 +660,136 @@ fn allowed_extra_lines_are_marked_as_allowed() {
     assert!(!report.passed());
     insta::assert_snapshot!(rendered);
 }
+
+/// "This command must fail": an `S!:` line is checked against the tagged response too.
+/// Regression: `S!:` lines used to be matched against the untagged lines only, so a scenario
+/// could not forbid the OK (no issue number; reported while writing IMAP scenarios).
+const MUST_FAIL: &str =
+    "name: t\nsessions: a=imap\nplays: client\n\nC: A1 SELECT INBOX\nS!: A1 OK ${_}\nS: A1 ${_}\n";
+
+#[test]
+fn forbidden_line_applies_to_the_tagged_response() {
+    let a = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A1 SELECT INBOX\r\n"),
+            Ev::S("* 1 EXISTS\r\nA1 OK [READ-WRITE] SELECT completed\r\n"),
+        ],
+    );
+    let (report, rendered) = check(MUST_FAIL, vec![a]);
+    let failure = report.failure().expect("the OK is forbidden");
+    assert_eq!(failure.pos.line, 6, "{rendered}");
+    assert!(failure.diff.contains(&DiffLine::Forbidden(
+        Side::Server,
+        b"A1 OK [READ-WRITE] SELECT completed\r\n".to_vec(),
+        "S!: A1 OK ${_}".to_owned()
+    )));
+    insta::assert_snapshot!(rendered);
+}
+
+#[test]
+fn forbidden_tagged_ok_lets_no_and_bad_pass() {
+    for reply in ["A1 NO [NONEXISTENT] no\r\n", "* 1 EXISTS\r\nA1 BAD not now\r\n"] {
+        let a = session("a", Protocol::Imap, &[Ev::C("A1 SELECT INBOX\r\n"), Ev::S(reply)]);
+        let (report, rendered) = check(MUST_FAIL, vec![a]);
+        assert!(report.passed(), "{rendered}");
+    }
+}
+
+#[test]
+fn forbidden_line_after_the_tagged_response_applies_to_it() {
+    let text = "name: t\nsessions: a=imap\nplays: client\n\nC: A1 SELECT INBOX\nS: A1 ${_}\nS!: A1 OK ${_}\n";
+    let ok = session(
+        "a",
+        Protocol::Imap,
+        &[Ev::C("A1 SELECT INBOX\r\n"), Ev::S("A1 OK done\r\n")],
+    );
+    let (report, _) = check(text, vec![ok]);
+    assert_eq!(report.failure().expect("the OK is forbidden").pos.line, 7);
+    let no = session(
+        "a",
+        Protocol::Imap,
+        &[Ev::C("A1 SELECT INBOX\r\n"), Ev::S("A1 NO no\r\n")],
+    );
+    assert!(check(text, vec![no]).0.passed());
+}
+
+#[test]
+fn forbidden_continuation_request_is_reported_as_forbidden() {
+    let text = "name: t\nsessions: a=imap\nplays: client\n\nC: A1 NOOP\nS!: + ${_}\nS: A1 OK ${_}\n";
+    let a = session(
+        "a",
+        Protocol::Imap,
+        &[Ev::C("A1 NOOP\r\n"), Ev::S("+ go ahead\r\nA1 OK done\r\n")],
+    );
+    let (report, rendered) = check(text, vec![a]);
+    let failure = report.failure().expect("the `+` is forbidden");
+    assert!(failure.reason.contains("must not appear"), "{rendered}");
+}
+
+/// The SMTP equivalent: "this command must be refused". The reply's last line was already
+/// checked; the snapshot pins that the report no longer also calls the line missing.
+const MUST_REFUSE: &str = "name: t\nsessions: s=smtp\nplays: client\n\nC: RCPT TO:<x@example.test>\nS!: 250 ${_}\nS: ${_:num} ${_}\n";
+
+#[test]
+fn forbidden_line_applies_to_the_smtp_reply_last_line() {
+    let accepted = session(
+        "s",
+        Protocol::Smtp,
+        &[Ev::C("RCPT TO:<x@example.test>\r\n"), Ev::S("250 2.1.5 Ok\r\n")],
+    );
+    let (report, rendered) = check(MUST_REFUSE, vec![accepted]);
+    let failure = report.failure().expect("the 250 is forbidden");
+    assert_eq!(failure.pos.line, 6, "{rendered}");
+    assert!(failure.diff.iter().any(|d| matches!(d, DiffLine::Forbidden(..))));
+    insta::assert_snapshot!(rendered);
+    let refused = session(
+        "s",
+        Protocol::Smtp,
+        &[Ev::C("RCPT TO:<x@example.test>\r\n"), Ev::S("550 5.1.1 no\r\n")],
+    );
+    let (report, rendered) = check(MUST_REFUSE, vec![refused]);
+    assert!(report.passed(), "{rendered}");
+}
+
+#[test]
+fn forbidden_line_after_the_smtp_reply_applies_to_its_last_line() {
+    let text = "name: t\nsessions: s=smtp\nplays: client\n\nC: RCPT TO:<x@example.test>\nS: ${_:num} ${_}\nS!: 250 ${_}\n";
+    let accepted = session(
+        "s",
+        Protocol::Smtp,
+        &[Ev::C("RCPT TO:<x@example.test>\r\n"), Ev::S("250 Ok\r\n")],
+    );
+    assert_eq!(
+        check(text, vec![accepted])
+            .0
+            .failure()
+            .expect("forbidden")
+            .pos
+            .line,
+        7
+    );
+    let refused = session(
+        "s",
+        Protocol::Smtp,
+        &[Ev::C("RCPT TO:<x@example.test>\r\n"), Ev::S("550 no\r\n")],
+    );
+    assert!(check(text, vec![refused]).0.passed());
+}
+
+#[test]
+fn forbidden_line_between_pipelined_replies_belongs_to_the_next_reply() {
+    let text = "name: t\nsessions: s=smtp\nplays: client\n\nC: MAIL FROM:<a@example.test>\nC: RCPT TO:<b@example.test>\nS: 250 ${_}\nS!: 250 ${_}\nS: ${_:num} ${_}\n";
+    let replies = |second: &str| {
+        let events = [
+            Ev::C("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n"),
+            Ev::S("250 Ok\r\n"),
+            Ev::S(second),
+        ];
+        vec![session("s", Protocol::Smtp, &events)]
+    };
+    assert!(check(text, replies("550 no\r\n")).0.passed());
+    let (report, rendered) = check(text, replies("250 Ok\r\n"));
+    assert_eq!(report.failure().expect("forbidden").pos.line, 8, "{rendered}");
+}
