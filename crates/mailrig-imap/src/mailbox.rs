@@ -274,7 +274,10 @@ impl Session {
             return Err(SyntaxError::Arguments.into());
         }
         let login = self.authenticated()?;
-        let appended = self.store.append(login, &name, message.clone(), flags, date)?;
+        let appended = self
+            .store
+            .append(login, &name, message.clone(), flags, date)
+            .map_err(Completion::try_create)?;
         if !self.config.extensions.uidplus {
             return Ok(Completion::ok("APPEND completed"));
         }

@@ -582,9 +582,13 @@ impl Session {
         let positions = selected.positions(set, uid)?;
         let uids: Vec<u32> = positions.iter().map(|&i| selected.uids[i]).collect();
         let copied = if moving {
-            store.move_messages(&login, &name, &to, &uids)?
+            store
+                .move_messages(&login, &name, &to, &uids)
+                .map_err(Completion::try_create)?
         } else {
-            store.copy_messages(&login, &name, &to, &uids)?
+            store
+                .copy_messages(&login, &name, &to, &uids)
+                .map_err(Completion::try_create)?
         };
         let code = if copied.dest.is_empty() || !self.config.extensions.uidplus {
             String::new()

@@ -112,6 +112,17 @@ impl Completion {
     }
 }
 
+impl Completion {
+    /// For a command that puts messages into a mailbox (APPEND, COPY, MOVE): a missing target
+    /// is `NO [TRYCREATE]` (RFC 9051 §6.3.12, §6.4.7), so the client may create it and retry.
+    pub(crate) fn try_create(error: StoreError) -> Completion {
+        match error {
+            StoreError::NoSuchMailbox(_) => Completion::no(format!("[TRYCREATE] {error}")),
+            other => other.into(),
+        }
+    }
+}
+
 impl From<SyntaxError> for Completion {
     fn from(error: SyntaxError) -> Completion {
         Completion::bad(error.to_string())
@@ -119,10 +130,11 @@ impl From<SyntaxError> for Completion {
 }
 
 impl From<StoreError> for Completion {
-    /// The RFC 5530 response code for each refusal.
+    /// The RFC 5530 response code for each refusal. A missing mailbox is `[NONEXISTENT]`
+    /// here; APPEND, COPY and MOVE say `[TRYCREATE]` instead ([`Completion::try_create`]).
     fn from(error: StoreError) -> Completion {
         let code = match &error {
-            StoreError::NoSuchMailbox(_) => "[TRYCREATE] ",
+            StoreError::NoSuchMailbox(_) => "[NONEXISTENT] ",
             StoreError::MailboxExists(_) => "[ALREADYEXISTS] ",
             StoreError::HasChildren(_) => "[HASCHILDREN] ",
             StoreError::InvalidMailboxName { .. } => "[CANNOT] ",

@@ -222,7 +222,7 @@ fn select_list_create_delete_status() {
         text.contains("* STATUS \"INBOX\" (MESSAGES 1 UNSEEN 1 UIDNEXT 2)\r\n"),
         "{text}"
     );
-    assert!(text.contains("h NO [TRYCREATE]"), "{text}");
+    assert!(text.contains("h NO [NONEXISTENT]"), "{text}");
     assert_eq!(
         exchange(&mut session, b"i FETCH 1 FLAGS\r\n"),
         "i BAD no mailbox selected\r\n"
