@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use mailrig::{Service, SmtpOptions, Store, User};
+use mailrig::{ImapOptions, Service, SmtpOptions, Store, User};
+use mailrig_imap::Versions;
 use mailrig_server::tls::Identity;
 use mailrig_server::{Server, ServerConfig, TlsSetting};
 use mailrig_smtp::Mechanism;
@@ -62,6 +63,13 @@ pub(crate) struct ServeArgs {
     /// login, cram-md5, xoauth2, oauthbearer).
     #[arg(long = "disable", value_name = "EXTENSION")]
     disabled: Vec<String>,
+    /// Turn an IMAP extension off (repeatable): idle, uidplus, move, literal+, enable, id,
+    /// namespace, special-use, unselect, sasl-ir, condstore, qresync, starttls.
+    #[arg(long = "imap-disable", value_name = "EXTENSION")]
+    imap_disabled: Vec<String>,
+    /// Which IMAP versions to offer: both (IMAP4rev1 until ENABLE IMAP4rev2), rev1, rev2.
+    #[arg(long, value_name = "both|rev1|rev2", default_value = "both")]
+    imap_version: String,
     /// Require AUTH before MAIL on the SMTP listener too.
     #[arg(long)]
     require_auth: bool,
@@ -125,7 +133,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.listeners = listeners(&args)?;
     config.tls = tls(&args)?;
     config.smtp = smtp_options(&args)?;
-    config.imap.config.login_disabled_before_tls = !args.allow_plaintext_auth;
+    config.imap = imap_options(&args)?;
     config.keep_transcripts = Some(args.keep_transcripts);
     let server = Server::start(config).await?;
     let out = args
@@ -264,6 +272,39 @@ fn smtp_options(args: &ServeArgs) -> anyhow::Result<SmtpOptions> {
                 None => bail!("--disable {other}: not an SMTP extension or AUTH mechanism mailrig knows"),
             },
         }
+    }
+    Ok(options)
+}
+
+fn imap_options(args: &ServeArgs) -> anyhow::Result<ImapOptions> {
+    let mut options = ImapOptions::default();
+    let config = &mut options.config;
+    config.login_disabled_before_tls = !args.allow_plaintext_auth;
+    config.versions = match args.imap_version.to_ascii_lowercase().as_str() {
+        "both" => Versions::Both,
+        "rev1" | "imap4rev1" => Versions::Rev1,
+        "rev2" | "imap4rev2" => Versions::Rev2,
+        other => bail!("--imap-version {other}: expected both, rev1 or rev2"),
+    };
+    let ext = &mut config.extensions;
+    for name in &args.imap_disabled {
+        let switch = match name.to_ascii_lowercase().as_str() {
+            "idle" => &mut ext.idle,
+            "uidplus" => &mut ext.uidplus,
+            "move" => &mut ext.r#move,
+            "literal+" | "literal-plus" => &mut ext.literal_plus,
+            "enable" => &mut ext.enable,
+            "id" => &mut ext.id,
+            "namespace" => &mut ext.namespace,
+            "special-use" => &mut ext.special_use,
+            "unselect" => &mut ext.unselect,
+            "sasl-ir" => &mut ext.sasl_ir,
+            "condstore" => &mut ext.condstore,
+            "qresync" => &mut ext.qresync,
+            "starttls" => &mut config.starttls,
+            other => bail!("--imap-disable {other}: not an IMAP extension mailrig can switch off"),
+        };
+        *switch = false;
     }
     Ok(options)
 }

@@ -363,6 +363,62 @@ fn serve_rejects_bad_options_with_exit_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("teleport"));
+    mailrig()
+        .args(["serve", "--imap-disable", "teleport"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not an IMAP extension"));
+    mailrig()
+        .args(["serve", "--imap-version", "rev3"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("expected both, rev1 or rev2"));
+}
+
+#[test]
+fn serve_imap_personality_switches_reach_the_greeting() {
+    use std::io::BufRead;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("mailrig"))
+        .args(["serve", "--smtp", "off", "--submission", "off", "--smtps", "off"])
+        .args([
+            "--imap",
+            "127.0.0.1:0",
+            "--imaps",
+            "off",
+            "--imap-version",
+            "rev2",
+        ])
+        .args([
+            "--imap-disable",
+            "idle",
+            "--imap-disable",
+            "condstore",
+            "--ready-file",
+        ])
+        .arg(&ready)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("mailrig serve starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(std::time::Instant::now() < deadline, "no ready file within 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let info: serde_json::Value = serde_json::from_str(&fs::read_to_string(&ready).unwrap()).expect("JSON");
+    let imap = std::net::TcpStream::connect(info["imap"].as_str().expect("imap listener")).expect("connect");
+    let mut greeting = String::new();
+    std::io::BufReader::new(imap).read_line(&mut greeting).unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(greeting.starts_with("* OK [CAPABILITY IMAP4rev2 "), "{greeting}");
+    for absent in [" IDLE", " CONDSTORE", "IMAP4rev1", "AUTH=PLAIN"] {
+        assert!(!greeting.contains(absent), "{absent} in {greeting}");
+    }
+    assert!(greeting.contains(" LOGINDISABLED"), "{greeting}");
 }
 
 #[test]
