@@ -175,25 +175,31 @@ impl Session {
         if self.condstore >= level {
             return None;
         }
-        self.enable_condstore(out);
+        self.enable_condstore(out).ok()?;
         self.condstore = level;
         Some(name)
     }
 
     /// A CONDSTORE-enabling command ran (RFC 7162 §3.1). The first one tells a client with
     /// a mailbox selected its HIGHESTMODSEQ.
-    pub(crate) fn enable_condstore(&mut self, out: &mut Vec<u8>) {
+    /// With CONDSTORE switched off (`Extensions::condstore`), such a command is refused with
+    /// `BAD`, as its syntax is unknown to a server without the extension.
+    pub(crate) fn enable_condstore(&mut self, out: &mut Vec<u8>) -> Result<(), Completion> {
+        if !self.config.extensions.condstore {
+            return Err(Completion::bad("CONDSTORE is not offered"));
+        }
         if self.condstore != Condstore::Off {
-            return;
+            return Ok(());
         }
         self.condstore = Condstore::On;
         let (Some(login), Some(selected)) = (&self.login, &self.selected) else {
-            return;
+            return Ok(());
         };
         if let Ok(status) = self.store.status(login, &selected.watch.mailbox_name()) {
             let line = format!("* OK [HIGHESTMODSEQ {}] Highest\r\n", status.highestmodseq);
             out.extend_from_slice(line.as_bytes());
         }
+        Ok(())
     }
 
     /// Fails with BAD unless QRESYNC is on (RFC 7162 §3.2.5, §3.2.6).

@@ -49,6 +49,9 @@ pub(crate) struct Framer {
     discarding: bool,
     /// Literal bytes to skip (a refused LITERAL+ literal).
     skip: u64,
+    /// After a skipped literal: drop the rest of its command line too, silently (it belongs
+    /// to the command already refused).
+    drop_line: bool,
     /// The largest non-synchronizing literal allowed: `None` with LITERAL+, 4096 with
     /// LITERAL- (RFC 7888 §4), `Some(0)` with neither.
     non_sync_limit: Option<u64>,
@@ -68,6 +71,7 @@ impl Framer {
             literal: 0,
             discarding: false,
             skip: 0,
+            drop_line: false,
             non_sync_limit: None,
         }
     }
@@ -93,7 +97,14 @@ impl Framer {
             if self.skip > 0 {
                 let n = rest.len().min(usize::try_from(self.skip).unwrap_or(usize::MAX));
                 self.skip -= n as u64;
+                self.drop_line = self.skip == 0;
                 used += n;
+                continue;
+            }
+            if self.drop_line {
+                let end = rest.iter().position(|&b| b == b'\n');
+                self.drop_line = end.is_none();
+                used += end.map_or(rest.len(), |i| i + 1);
                 continue;
             }
             if self.literal > 0 {
@@ -276,7 +287,6 @@ mod tests {
                     head: b"a APPEND INBOX {3+}".to_vec(),
                     too_big: false
                 },
-                Frame::Command(b"".to_vec()),
                 Frame::Command(b"b NOOP".to_vec()),
             ]
         );

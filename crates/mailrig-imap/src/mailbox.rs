@@ -85,7 +85,7 @@ impl Session {
             out.extend_from_slice(b"* OK [CLOSED] Previous mailbox closed\r\n");
         }
         if params.condstore {
-            self.enable_condstore(out);
+            self.enable_condstore(out)?;
         }
         let login = self.authenticated()?;
         let mut watch = self.store.watch(login, &name)?;
@@ -221,7 +221,7 @@ impl Session {
             |item: &Token| matches!(item, Token::Atom(a) if a.eq_ignore_ascii_case("HIGHESTMODSEQ"));
         if items.iter().any(highestmodseq) {
             // RFC 7162 §3.1: a CONDSTORE-enabling command.
-            self.enable_condstore(out);
+            self.enable_condstore(out)?;
         }
         let login = self.authenticated()?;
         let status = self.store.status(login, &name)?;

@@ -97,7 +97,7 @@ impl Session {
         let key = Key::And(keys);
         let modseq = uses_modseq(&key);
         if modseq {
-            self.enable_condstore(out);
+            self.enable_condstore(out)?;
         }
         let store = self.store.clone();
         let (login, name, selected) = self.selection()?;

@@ -403,7 +403,7 @@ impl Session {
             items.insert(0, Item::Uid);
         }
         if items.contains(&Item::Modseq) {
-            self.enable_condstore(out);
+            self.enable_condstore(out)?;
         }
         let condstore = self.condstore;
         let store = self.store.clone();
@@ -487,7 +487,7 @@ impl Session {
             return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
         }
         if unchanged_since.is_some() {
-            self.enable_condstore(out);
+            self.enable_condstore(out)?;
         }
         let self_condstore = self.condstore;
         let condstore = self_condstore != Condstore::Off;

@@ -39,7 +39,7 @@ fn everything_off() {
     assert_eq!(
         text,
         "e BAD unknown command\r\nf BAD unknown command\r\ng BAD unknown command\r\n\
-         h BAD non-synchronizing literals are not supported\r\n* BAD missing or invalid tag\r\n\
+         h BAD non-synchronizing literals are not supported\r\n\
          + Ready for literal data\r\n"
     );
     let text = exchange(&mut session, b"m2\r\nj LIST \"\" Sent\r\nk SELECT INBOX\r\n");
@@ -81,8 +81,7 @@ fn literal_minus_with_imap4rev2() {
     append.extend_from_slice(b"\r\nc NOOP\r\n");
     assert_eq!(
         exchange(&mut session, &append),
-        "b BAD [TOOBIG] non-synchronizing literal larger than 4096 bytes\r\n\
-         * BAD missing or invalid tag\r\nc OK NOOP completed\r\n"
+        "b BAD [TOOBIG] non-synchronizing literal larger than 4096 bytes\r\nc OK NOOP completed\r\n"
     );
 }
 
@@ -179,4 +178,45 @@ fn each_switch() {
     let mut session = self::session(&store, condstore);
     let text = exchange(&mut session, b"c CAPABILITY\r\n");
     assert!(text.contains(" SPECIAL-USE STATUS=SIZE "), "{text}");
+}
+
+/// Without CONDSTORE, its enabling commands are refused and ENABLE does not turn it on.
+#[test]
+fn condstore_off_refuses_its_syntax() {
+    let store = store();
+    store
+        .deliver("alice", b"Subject: x\r\n\r\n".to_vec(), 0)
+        .expect("INBOX exists");
+    let extensions = Extensions {
+        condstore: false,
+        qresync: false,
+        ..Extensions::default()
+    };
+    let mut session = session(&store, extensions);
+    let text = exchange(
+        &mut session,
+        b"a LOGIN alice secret\r\nb ENABLE CONDSTORE\r\nc STATUS INBOX (HIGHESTMODSEQ)\r\n\
+          d SELECT INBOX (CONDSTORE)\r\n",
+    );
+    let capabilities = text.lines().next().unwrap_or_default();
+    assert!(!capabilities.contains("CONDSTORE"), "{text}");
+    assert!(
+        text.ends_with(
+            "* ENABLED\r\nb OK ENABLE completed\r\nc BAD CONDSTORE is not offered\r\n\
+             d BAD CONDSTORE is not offered\r\n"
+        ),
+        "{text}"
+    );
+    let text = exchange(
+        &mut session,
+        b"e SELECT INBOX\r\nf FETCH 1 (MODSEQ)\r\ng SEARCH MODSEQ 1\r\nh STORE 1 (UNCHANGEDSINCE 9) +FLAGS (x)\r\n",
+    );
+    assert!(!text.contains("HIGHESTMODSEQ"), "{text}");
+    assert!(
+        text.ends_with(
+            "f BAD CONDSTORE is not offered\r\ng BAD CONDSTORE is not offered\r\n\
+             h BAD CONDSTORE is not offered\r\n"
+        ),
+        "{text}"
+    );
 }
