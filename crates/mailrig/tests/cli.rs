@@ -18,6 +18,16 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     path
 }
 
+/// Waits (at most 20 s) for `mailrig serve` to write its ready file, and reads it.
+fn wait_for_ready_file(ready: &Path) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(std::time::Instant::now() < deadline, "no ready file within 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    serde_json::from_str(&fs::read_to_string(ready).unwrap()).expect("JSON")
+}
+
 #[test]
 fn check_accepts_a_valid_scenario() {
     let dir = tempfile::tempdir().unwrap();
@@ -223,12 +233,7 @@ fn serve_writes_a_ready_file_stores_mail_and_stops_cleanly_on_sigterm() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("mailrig serve starts");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !ready.exists() {
-        assert!(std::time::Instant::now() < deadline, "no ready file within 20 s");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let info: serde_json::Value = serde_json::from_str(&fs::read_to_string(&ready).unwrap()).expect("JSON");
+    let info = wait_for_ready_file(&ready);
     for key in ["smtp", "submission", "smtps", "imap", "imaps"] {
         assert!(
             info[key].as_str().is_some_and(|a| a.starts_with("127.0.0.1:")),
@@ -403,12 +408,7 @@ fn serve_imap_personality_switches_reach_the_greeting() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("mailrig serve starts");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !ready.exists() {
-        assert!(std::time::Instant::now() < deadline, "no ready file within 20 s");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let info: serde_json::Value = serde_json::from_str(&fs::read_to_string(&ready).unwrap()).expect("JSON");
+    let info = wait_for_ready_file(&ready);
     let imap = std::net::TcpStream::connect(info["imap"].as_str().expect("imap listener")).expect("connect");
     let mut greeting = String::new();
     std::io::BufReader::new(imap).read_line(&mut greeting).unwrap();
@@ -448,12 +448,7 @@ fn serve_with_a_fixture_uses_the_fixture_users() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("mailrig serve starts");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !ready.exists() {
-        assert!(std::time::Instant::now() < deadline, "no ready file within 20 s");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let info: serde_json::Value = serde_json::from_str(&fs::read_to_string(&ready).unwrap()).expect("JSON");
+    let info = wait_for_ready_file(&ready);
     let logins: Vec<&str> = info["users"]
         .as_array()
         .unwrap()
