@@ -73,7 +73,10 @@ fn memory(pid: Option<u32>) -> anyhow::Result<Memory> {
         total.processes += 1;
     }
     if total.processes == 0 {
-        bail!("cannot read /proc/{}/status", pid.map_or("self".to_owned(), |p| p.to_string()));
+        bail!(
+            "cannot read /proc/{}/status",
+            pid.map_or("self".to_owned(), |p| p.to_string())
+        );
     }
     Ok(total)
 }
@@ -133,7 +136,9 @@ fn ensure_fd_limit(needed: u64) -> anyhow::Result<()> {
              separate server (then only the client's sockets count here)"
                 .to_owned()
         };
-        bail!("this run needs about {needed} file descriptors but the limit is {soft} (hard: {hard}); {advice}");
+        bail!(
+            "this run needs about {needed} file descriptors but the limit is {soft} (hard: {hard}); {advice}"
+        );
     }
     Ok(())
 }
@@ -141,10 +146,12 @@ fn ensure_fd_limit(needed: u64) -> anyhow::Result<()> {
 /// The soft and hard `Max open files` from `/proc/self/limits` (`unlimited` = `u64::MAX`).
 fn open_files_limit(limits: &str) -> Option<(u64, u64)> {
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    let mut values = line["Max open files".len()..].split_whitespace().map(|v| match v {
-        "unlimited" => Some(u64::MAX),
-        v => v.parse().ok(),
-    });
+    let mut values = line["Max open files".len()..]
+        .split_whitespace()
+        .map(|v| match v {
+            "unlimited" => Some(u64::MAX),
+            v => v.parse().ok(),
+        });
     Some((values.next()??, values.next()??))
 }
 
@@ -157,7 +164,8 @@ mod tests {
         let status = "Name:\tmailrig\nVmPeak:\t  20000 kB\nVmRSS:\t   12345 kB\nRssAnon:\t 100 kB\n";
         assert_eq!(status_kib(status, "VmRSS"), Some(12345));
         assert_eq!(status_kib(status, "VmSwap"), None);
-        let rollup = "55d0-7ffd ---p 00000000 00:00 0  [rollup]\nRss:  9000 kB\nPss:  4321 kB\nPss_Anon: 1 kB\n";
+        let rollup =
+            "55d0-7ffd ---p 00000000 00:00 0  [rollup]\nRss:  9000 kB\nPss:  4321 kB\nPss_Anon: 1 kB\n";
         assert_eq!(status_kib(rollup, "Pss"), Some(4321));
     }
 

@@ -38,6 +38,10 @@ pub(crate) struct ImapBench {
     /// The password.
     #[arg(long, default_value = "bench")]
     password: String,
+    /// Spread the sessions over this many users (`USER1`..`USERn`, same password), each with
+    /// its own INBOX; 1 (the default) puts every session on `--user`'s INBOX.
+    #[arg(long, default_value_t = 1)]
+    users: usize,
     /// Concurrent sessions.
     #[arg(long, default_value_t = 20)]
     sessions: usize,
@@ -61,8 +65,8 @@ pub(crate) struct ImapBench {
 }
 
 pub(super) async fn imap(args: ImapBench) -> anyhow::Result<ExitCode> {
-    if args.sessions == 0 || args.reconnect_every == 0 {
-        bail!("--sessions and --reconnect-every must be at least 1");
+    if args.sessions == 0 || args.reconnect_every == 0 || args.users == 0 {
+        bail!("--sessions, --users and --reconnect-every must be at least 1");
     }
     if args.idle > 0 {
         if args.target.is_some() && args.pid.is_none() {
@@ -73,11 +77,17 @@ pub(super) async fn imap(args: ImapBench) -> anyhow::Result<ExitCode> {
         ensure_fd_limit(args.idle as u64 * per + 256)?;
     }
     let store = Store::new();
-    store.add_user(User::new(
-        &args.user,
-        &args.password,
-        [format!("{}@example.test", args.user)],
-    ))?;
+    for login in
+        std::iter::once(args.user.clone()).chain((1..=args.users).map(|n| login(&args.user, args.users, n)))
+    {
+        if store.messages(&login, "INBOX").is_err() {
+            store.add_user(User::new(
+                &login,
+                &args.password,
+                [format!("{login}@example.test")],
+            ))?;
+        }
+    }
     let (server, target) = match args.target {
         Some(target) => (None, target),
         None => {
@@ -90,7 +100,13 @@ pub(super) async fn imap(args: ImapBench) -> anyhow::Result<ExitCode> {
         let report = load(target, &args).await?;
         println!("{report}");
         if server.is_some() {
-            let left = store.messages(&args.user, "INBOX")?.messages.len();
+            let mut left = 0;
+            for n in 1..=args.users {
+                left += store
+                    .messages(&login(&args.user, args.users, n), "INBOX")?
+                    .messages
+                    .len();
+            }
             if left != 0 {
                 bail!("{left} messages are left in INBOX; every round expunges its own");
             }
@@ -133,12 +149,11 @@ async fn load(target: SocketAddr, args: &ImapBench) -> anyhow::Result<String> {
     let rounds = Arc::new(AtomicUsize::new(args.commands / ROUND));
     let start = Instant::now();
     let mut tasks = JoinSet::new();
-    for _ in 0..args.sessions {
+    for i in 0..args.sessions {
         let (message, rounds) = (message.clone(), rounds.clone());
-        let (user, password, every) = (args.user.clone(), args.password.clone(), args.reconnect_every);
-        tasks.spawn(async move {
-            session(target, (&user, &password), every, &message, &rounds).await
-        });
+        let user = login(&args.user, args.users, i % args.users + 1);
+        let (password, every) = (args.password.clone(), args.reconnect_every);
+        tasks.spawn(async move { session(target, (&user, &password), every, &message, &rounds).await });
     }
     let mut total = Counts::default();
     while let Some(done) = tasks.join_next().await {
@@ -151,14 +166,24 @@ async fn load(target: SocketAddr, args: &ImapBench) -> anyhow::Result<String> {
     Ok(format!(
         "throughput: {} tagged OK in {elapsed:.2} s = {:.0} commands/s ({} rounds of \
          SELECT/APPEND/FETCH/UID FETCH/UID STORE/EXPUNGE, {} connections with LOGIN and LOGOUT, \
-         {} sessions, {}-byte messages)",
+         {} sessions on {} INBOX(es), {}-byte messages)",
         total.ok,
         total.ok as f64 / elapsed,
         total.rounds,
         total.connections,
         args.sessions,
+        args.users,
         args.size
     ))
+}
+
+/// The login of user `n` of `users` (1-based): `user` itself when there is one user.
+fn login(user: &str, users: usize, n: usize) -> String {
+    if users == 1 {
+        user.to_owned()
+    } else {
+        format!("{user}{n}")
+    }
 }
 
 /// One session: connections of `every` rounds each until the shared budget is used up.
@@ -209,7 +234,9 @@ async fn round(client: &mut Client, message: &[u8]) -> anyhow::Result<()> {
         )
     })?;
     client.command(b"FETCH 1:* (FLAGS)").await?;
-    client.command(format!("UID FETCH {uid} (BODY.PEEK[])").as_bytes()).await?;
+    client
+        .command(format!("UID FETCH {uid} (BODY.PEEK[])").as_bytes())
+        .await?;
     if client.last_literal != Some(message.len()) {
         bail!(
             "UID FETCH {uid} BODY.PEEK[]: got {:?} bytes, appended {}",
@@ -217,7 +244,9 @@ async fn round(client: &mut Client, message: &[u8]) -> anyhow::Result<()> {
             message.len()
         );
     }
-    client.command(format!("UID STORE {uid} +FLAGS (\\Deleted)").as_bytes()).await?;
+    client
+        .command(format!("UID STORE {uid} +FLAGS (\\Deleted)").as_bytes())
+        .await?;
     client.command(b"EXPUNGE").await?;
     Ok(())
 }
@@ -255,7 +284,7 @@ fn idle_report(count: usize, opened: Duration, before: Memory, after: Memory, in
     let whose = if in_process {
         "this process: server and the client sockets".to_owned()
     } else {
-        format!("{} server processes", after.processes)
+        format!("server: {} process(es)", after.processes)
     };
     format!(
         "idle: {count} connections logged in with INBOX selected (opened in {:.1} s); resident \
@@ -400,7 +429,8 @@ impl Client {
     /// Reads (and drops) the literals that end the current line, and the lines they continue.
     async fn skip_literals(&mut self) -> anyhow::Result<()> {
         while let Some(size) = literal_size(&self.line) {
-            let copied = tokio::io::copy(&mut (&mut self.stream).take(size as u64), &mut tokio::io::sink()).await?;
+            let copied =
+                tokio::io::copy(&mut (&mut self.stream).take(size as u64), &mut tokio::io::sink()).await?;
             if copied != size as u64 {
                 bail!("the server closed the connection inside a literal");
             }
@@ -451,7 +481,10 @@ fn literal_size(line: &[u8]) -> Option<usize> {
 
 /// The capability list inside a `[CAPABILITY ...]` response code, if the line has one.
 fn capabilities(line: &[u8]) -> Option<&[u8]> {
-    let start = line.windows(12).position(|w| w.eq_ignore_ascii_case(b"[CAPABILITY "))? + 12;
+    let start = line
+        .windows(12)
+        .position(|w| w.eq_ignore_ascii_case(b"[CAPABILITY "))?
+        + 12;
     let len = line[start..].iter().position(|b| *b == b']')?;
     Some(&line[start..start + len])
 }
@@ -496,9 +529,15 @@ mod tests {
 
     #[test]
     fn tagged_status_matches_only_its_own_tag() {
-        assert_eq!(tagged_status(b"a12 OK SELECT completed\r\n", "a12"), Some(Status::Ok));
+        assert_eq!(
+            tagged_status(b"a12 OK SELECT completed\r\n", "a12"),
+            Some(Status::Ok)
+        );
         assert_eq!(tagged_status(b"a12 ok\r\n", "a12"), Some(Status::Ok));
-        assert_eq!(tagged_status(b"a12 NO [TRYCREATE] no\r\n", "a12"), Some(Status::No));
+        assert_eq!(
+            tagged_status(b"a12 NO [TRYCREATE] no\r\n", "a12"),
+            Some(Status::No)
+        );
         assert_eq!(tagged_status(b"a12 BAD what\r\n", "a12"), Some(Status::Bad));
         assert_eq!(tagged_status(b"a123 OK done\r\n", "a12"), None);
         assert_eq!(tagged_status(b"* OK [UIDNEXT 4] x\r\n", "a12"), None);
@@ -525,8 +564,14 @@ mod tests {
 
     #[test]
     fn append_uid_reads_the_second_number() {
-        assert_eq!(append_uid(b"a3 OK [APPENDUID 1764 42] APPEND completed\r\n"), Some(42));
-        assert_eq!(append_uid(b"a3 OK [appenduid 9 7] Append completed.\r\n"), Some(7));
+        assert_eq!(
+            append_uid(b"a3 OK [APPENDUID 1764 42] APPEND completed\r\n"),
+            Some(42)
+        );
+        assert_eq!(
+            append_uid(b"a3 OK [appenduid 9 7] Append completed.\r\n"),
+            Some(7)
+        );
         assert_eq!(append_uid(b"a3 OK APPEND completed\r\n"), None);
     }
 
@@ -539,5 +584,12 @@ mod tests {
             assert!(m.split(|b| *b == b'\n').all(|l| l.len() <= 80));
         }
         assert_eq!(quoted(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
+
+    #[test]
+    fn sessions_spread_over_numbered_users() {
+        assert_eq!(login("bench", 1, 1), "bench");
+        let logins: Vec<String> = (0..5).map(|i| login("bench", 2, i % 2 + 1)).collect();
+        assert_eq!(logins, ["bench1", "bench2", "bench1", "bench2", "bench1"]);
     }
 }
