@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailrig_transcript::scenario::{Family, Protocol as Wire};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
@@ -85,7 +85,7 @@ impl Listeners {
         let (shutdown, _) = watch::channel(false);
         let mut sockets = Vec::new();
         for spec in specs {
-            let listener = TcpListener::bind(spec.addr).await.map_err(|e| {
+            let listener = bind(spec.addr).map_err(|e| {
                 std::io::Error::new(
                     e.kind(),
                     format!("cannot listen on {} for {}: {e}", spec.addr, spec.name),
@@ -122,6 +122,24 @@ impl Listeners {
         let _ = tokio::time::timeout(grace, async { while self.tasks.join_next().await.is_some() {} }).await;
         self.tasks.abort_all();
     }
+}
+
+/// Accept-queue length: `TcpListener::bind` asks for only 128 (mio passes `SOMAXCONN` from
+/// libc), so a burst of connects (a client pool opening, a benchmark) overflows it and each
+/// dropped SYN costs the client a one-second retransmission. The kernel caps this at
+/// `net.core.somaxconn`.
+const BACKLOG: u32 = 4096;
+
+/// Binds like `TcpListener::bind` (with `SO_REUSEADDR`), with a longer accept queue.
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
 }
 
 async fn accept_loop(

@@ -1,50 +1,26 @@
-//! `mailrig bench smtp`: a load generator and the numbers in `docs/performance.md`.
+//! `mailrig bench`: load generators and the numbers in `docs/performance.md`.
 //!
-//! Measures (1) messages per second accepted *and stored* with N concurrent sessions, (2) how
-//! long starting the servers takes (what `Rig::builder().start()` costs), and (3) resident
-//! memory per idle connection. With `--target` it loads any SMTP server instead.
+//! `smtp.rs` loads an SMTP server, `imap.rs` an IMAP server; both start an in-process mailrig
+//! unless given `--target`. This file holds what they share: the runtime, and reading resident
+//! memory and the file-descriptor limit from `/proc`.
 
-use std::net::SocketAddr;
+mod imap;
+mod smtp;
+
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::{Args, Subcommand};
-use mailrig::{Service, Store, User};
-use mailrig_server::{Server, ServerConfig, TlsSetting};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use clap::Subcommand;
 
 /// `mailrig bench` subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum BenchCommand {
     /// Load an SMTP server: N sessions sending M messages of S bytes in total.
-    Smtp(SmtpBench),
-}
-
-/// `mailrig bench smtp` options.
-#[derive(Debug, Args)]
-pub(crate) struct SmtpBench {
-    /// Load this server instead of an in-process mailrig (recipient: `--rcpt`).
-    #[arg(long, value_name = "HOST:PORT")]
-    target: Option<SocketAddr>,
-    /// Concurrent sessions (like smtp-source -s).
-    #[arg(long, default_value_t = 20)]
-    sessions: usize,
-    /// Messages in total (like smtp-source -m).
-    #[arg(long, default_value_t = 20_000)]
-    messages: usize,
-    /// Message size in bytes (like smtp-source -l).
-    #[arg(long, default_value_t = 5000)]
-    size: usize,
-    /// The recipient.
-    #[arg(long, default_value = "bench@example.test")]
-    rcpt: String,
-    /// Idle connections to open for the memory measurement (in-process only; 0 skips it).
-    #[arg(long, default_value_t = 1000)]
-    idle: usize,
+    Smtp(smtp::SmtpBench),
+    /// Load an IMAP server: N sessions running SELECT/APPEND/FETCH/STORE/EXPUNGE; or hold
+    /// idle authenticated connections and measure the server's memory.
+    Imap(imap::ImapBench),
 }
 
 pub(crate) fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -53,192 +29,162 @@ pub(crate) fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
         .build()
         .context("runtime")?;
     match command {
-        BenchCommand::Smtp(args) => runtime.block_on(smtp(args)),
+        BenchCommand::Smtp(args) => runtime.block_on(smtp::smtp(args)),
+        BenchCommand::Imap(args) => runtime.block_on(imap::imap(args)),
     }
-}
-
-async fn smtp(args: SmtpBench) -> anyhow::Result<ExitCode> {
-    if args.sessions == 0 || args.messages == 0 {
-        bail!("--sessions and --messages must be at least 1");
-    }
-    let store = Store::new();
-    store.add_user(User::new("bench", "bench", [args.rcpt.as_str()]))?;
-    let (server, target) = match args.target {
-        Some(target) => (None, target),
-        None => {
-            println!("start-up: {}", startup().await?);
-            let server = Server::start(config(store.clone())).await?;
-            let addr = server.addr(Service::Smtp).context("smtp listener")?;
-            (Some(server), addr)
-        }
-    };
-    let (elapsed, sent) = load(target, &args).await?;
-    let rate = sent as f64 / elapsed.as_secs_f64();
-    println!(
-        "throughput: {sent} messages of {} bytes over {} sessions in {:.2} s = {rate:.0} msg/s",
-        args.size,
-        args.sessions,
-        elapsed.as_secs_f64()
-    );
-    if let Some(server) = server {
-        let stored = store
-            .messages("bench", "INBOX")
-            .map(|s| s.messages.len())
-            .unwrap_or(0);
-        println!("stored: {stored} of {sent} accepted messages");
-        if stored != sent {
-            bail!("{} accepted messages were not stored", sent - stored);
-        }
-        if args.idle > 0 {
-            println!("idle connections: {}", idle_memory(&server, args.idle).await?);
-        }
-        server.shutdown(Duration::from_secs(2)).await;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn config(store: Store) -> ServerConfig {
-    let mut config = ServerConfig::loopback(store);
-    config.listeners.retain(|(s, _)| *s == Service::Smtp);
-    config.tls = TlsSetting::Off;
-    config.max_connections = 100_000;
-    config.smtp.config.max_message_size = Some(64 * 1024 * 1024);
-    config
-}
-
-/// Median time to start a server like `Rig` does (TLS identity shared, every listener).
-async fn startup() -> anyhow::Result<String> {
-    let mut times = Vec::new();
-    for _ in 0..21 {
-        let store = Store::new();
-        let start = Instant::now();
-        let server = Server::start(ServerConfig::loopback(store)).await?;
-        times.push(start.elapsed());
-        server.shutdown(Duration::from_millis(100)).await;
-    }
-    let first = times.remove(0);
-    times.sort();
-    Ok(format!(
-        "first {:.2} ms (generates the TLS identity), then median {:.3} ms",
-        ms(first),
-        ms(times[times.len() / 2])
-    ))
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Runs the sessions; returns the wall time and the number of messages accepted.
-async fn load(target: SocketAddr, args: &SmtpBench) -> anyhow::Result<(Duration, usize)> {
-    let body = message(args.size);
-    let remaining = Arc::new(AtomicUsize::new(args.messages));
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..args.sessions {
-        let (body, remaining, rcpt) = (body.clone(), remaining.clone(), args.rcpt.clone());
-        tasks.push(tokio::spawn(async move {
-            session(target, &rcpt, &body, &remaining).await
-        }));
-    }
-    let mut sent = 0;
-    for task in tasks {
-        sent += task.await.context("session task")??;
-    }
-    Ok((start.elapsed(), sent))
+/// Resident memory of this process (`None`) or of `pid` and all its descendants, in KiB.
+fn rss_kib(pid: Option<u32>) -> anyhow::Result<u64> {
+    Ok(memory(pid)?.rss_kib)
 }
 
-/// One connection sending messages until the shared budget is used up.
-async fn session(
-    target: SocketAddr,
-    rcpt: &str,
-    body: &[u8],
-    remaining: &AtomicUsize,
-) -> anyhow::Result<usize> {
-    let stream = TcpStream::connect(target).await?;
-    stream.set_nodelay(true)?;
-    let mut stream = BufReader::new(stream);
-    let mut line = String::new();
-    expect(&mut stream, &mut line, "220").await?;
-    stream.get_mut().write_all(b"EHLO bench\r\n").await?;
-    expect(&mut stream, &mut line, "250").await?;
-    let envelope = format!("MAIL FROM:<load@example.test>\r\nRCPT TO:<{rcpt}>\r\nDATA\r\n");
-    let mut sent = 0;
-    while remaining
-        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-        .is_ok()
-    {
-        stream.get_mut().write_all(envelope.as_bytes()).await?;
-        for code in ["250", "250", "354"] {
-            expect(&mut stream, &mut line, code).await?;
-        }
-        stream.get_mut().write_all(body).await?;
-        expect(&mut stream, &mut line, "250").await?;
-        sent += 1;
-    }
-    stream.get_mut().write_all(b"QUIT\r\n").await?;
-    Ok(sent)
+/// Memory of a process tree.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Memory {
+    /// Sum of `VmRSS` (pages shared between the processes count once per process).
+    rss_kib: u64,
+    /// Sum of `Pss` (shared pages divided among the processes sharing them); 0 if unreadable.
+    pss_kib: u64,
+    /// How many processes were summed.
+    processes: usize,
 }
 
-/// Reads one reply (skipping continuation lines) and checks its code.
-async fn expect(stream: &mut BufReader<TcpStream>, line: &mut String, code: &str) -> anyhow::Result<()> {
-    loop {
-        line.clear();
-        if stream.read_line(line).await? == 0 {
-            bail!("the server closed the connection while {code} was expected");
-        }
-        if line.as_bytes().get(3) != Some(&b'-') {
-            break;
+/// Reads the memory of this process (`None`) or of `pid` and all its descendants (a
+/// multi-process server such as Dovecot forks one process per connection or per group).
+fn memory(pid: Option<u32>) -> anyhow::Result<Memory> {
+    let pids = match pid {
+        None => vec!["self".to_owned()],
+        Some(root) => process_tree(root)?.iter().map(u32::to_string).collect(),
+    };
+    let mut total = Memory::default();
+    for pid in pids {
+        let path = format!("/proc/{pid}/status");
+        let Ok(status) = std::fs::read_to_string(&path) else {
+            continue; // exited meanwhile
+        };
+        total.rss_kib += status_kib(&status, "VmRSS").with_context(|| format!("no VmRSS in {path}"))?;
+        let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+        total.pss_kib += status_kib(&rollup, "Pss").unwrap_or(0);
+        total.processes += 1;
+    }
+    if total.processes == 0 {
+        bail!(
+            "cannot read /proc/{}/status",
+            pid.map_or("self".to_owned(), |p| p.to_string())
+        );
+    }
+    Ok(total)
+}
+
+/// `root` and every process descended from it (by scanning `/proc/*/stat`).
+fn process_tree(root: u32) -> anyhow::Result<Vec<u32>> {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").context("cannot list /proc")? {
+        let Ok(pid) = entry?.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Some(ppid) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| parent_pid(&stat))
+        {
+            parents.push((pid, ppid));
         }
     }
-    if !line.starts_with(code) {
-        bail!("expected {code}, got {}", line.trim_end());
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(parents.iter().filter(|(_, p)| *p == parent).map(|(pid, _)| *pid));
+        i += 1;
+    }
+    Ok(tree)
+}
+
+/// The parent PID from `/proc/PID/stat` text: `pid (comm) state ppid ...`, where `comm` may
+/// itself contain spaces and parentheses.
+fn parent_pid(stat: &str) -> Option<u32> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A `Key:   1234 kB` value from `/proc/PID/status` or `smaps_rollup` text, in KiB.
+fn status_kib(text: &str, key: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Fails with advice unless this process may open `needed` file descriptors.
+fn ensure_fd_limit(needed: u64) -> anyhow::Result<()> {
+    let limits = std::fs::read_to_string("/proc/self/limits").context("cannot read /proc/self/limits")?;
+    let Some((soft, hard)) = open_files_limit(&limits) else {
+        return Ok(()); // unknown format: let the OS say no
+    };
+    if soft < needed {
+        let advice = if hard >= needed {
+            format!("raise it first, e.g. `ulimit -n {hard}`")
+        } else {
+            "the hard limit is too low too: use fewer connections, or `--target` with a \
+             separate server (then only the client's sockets count here)"
+                .to_owned()
+        };
+        bail!(
+            "this run needs about {needed} file descriptors but the limit is {soft} (hard: {hard}); {advice}"
+        );
     }
     Ok(())
 }
 
-/// A message of `size` bytes: headers, then 76-character lines, then the end of DATA.
-fn message(size: usize) -> Vec<u8> {
-    let mut body = b"From: load@example.test\r\nSubject: bench\r\n\r\n".to_vec();
-    while body.len() + 78 <= size {
-        body.extend_from_slice(&[b'x'; 76]);
-        body.extend_from_slice(b"\r\n");
-    }
-    while body.len() + 2 < size {
-        body.push(b'y');
-    }
-    body.extend_from_slice(b"\r\n.\r\n");
-    body
+/// The soft and hard `Max open files` from `/proc/self/limits` (`unlimited` = `u64::MAX`).
+fn open_files_limit(limits: &str) -> Option<(u64, u64)> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let mut values = line["Max open files".len()..]
+        .split_whitespace()
+        .map(|v| match v {
+            "unlimited" => Some(u64::MAX),
+            v => v.parse().ok(),
+        });
+    Some((values.next()??, values.next()??))
 }
 
-/// Opens `count` greeted, idle connections and reports the resident memory they add.
-async fn idle_memory(server: &Server, count: usize) -> anyhow::Result<String> {
-    let addr = server.addr(Service::Smtp).context("smtp listener")?;
-    let before = rss_kib()?;
-    let mut open = Vec::with_capacity(count);
-    for _ in 0..count {
-        let mut stream = BufReader::new(TcpStream::connect(addr).await?);
-        let mut line = String::new();
-        expect(&mut stream, &mut line, "220").await?;
-        open.push(stream);
-    }
-    let after = rss_kib()?;
-    let per = (after.saturating_sub(before) as f64) / count as f64;
-    Ok(format!(
-        "{count} open, resident memory +{} KiB = {per:.1} KiB per connection (client sockets included)",
-        after.saturating_sub(before)
-    ))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// This process's resident set size (Linux `/proc/self/status`).
-fn rss_kib() -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").context("cannot read /proc/self/status")?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .context("no VmRSS")?;
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .context("bad VmRSS")
+    #[test]
+    fn status_values_are_read_in_kib() {
+        let status = "Name:\tmailrig\nVmPeak:\t  20000 kB\nVmRSS:\t   12345 kB\nRssAnon:\t 100 kB\n";
+        assert_eq!(status_kib(status, "VmRSS"), Some(12345));
+        assert_eq!(status_kib(status, "VmSwap"), None);
+        let rollup =
+            "55d0-7ffd ---p 00000000 00:00 0  [rollup]\nRss:  9000 kB\nPss:  4321 kB\nPss_Anon: 1 kB\n";
+        assert_eq!(status_kib(rollup, "Pss"), Some(4321));
+    }
+
+    #[test]
+    fn parent_pid_survives_odd_command_names() {
+        assert_eq!(parent_pid("42 (imap) S 7 42 42 0 -1"), Some(7));
+        assert_eq!(parent_pid("43 (dovecot/imap-login) S 9 1 1"), Some(9));
+        assert_eq!(parent_pid("44 (a) b (c)) R 11 0"), Some(11));
+        assert_eq!(parent_pid("garbage"), None);
+    }
+
+    #[test]
+    fn open_files_limit_reads_soft_and_hard() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                      Max processes             95000                95000                processes \n\
+                      Max open files            1024                 524288               files     \n";
+        assert_eq!(open_files_limit(limits), Some((1024, 524_288)));
+        let unlimited = "Max open files            unlimited            unlimited            files\n";
+        assert_eq!(open_files_limit(unlimited), Some((u64::MAX, u64::MAX)));
+        assert_eq!(open_files_limit("nothing here"), None);
+    }
 }

@@ -93,6 +93,9 @@ pub(crate) struct ServeArgs {
     /// Keep the transcripts of this many recent sessions in memory (and in --out at exit).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     keep_transcripts: usize,
+    /// Connections at once, per listener; more are greeted with a goodbye and closed.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_connections: usize,
     /// Once every listener accepts connections, write a JSON object with each listener's
     /// "HOST:PORT", "ca" (the CA file) and "users" here.
     #[arg(long, value_name = "FILE")]
@@ -135,6 +138,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.smtp = smtp_options(&args)?;
     config.imap = imap_options(&args)?;
     config.keep_transcripts = Some(args.keep_transcripts);
+    config.max_connections = args.max_connections;
     let server = Server::start(config).await?;
     let out = args
         .out
