@@ -223,19 +223,25 @@ pub async fn drive(conn: Connection, session: &mut dyn Protocol) -> Result<(), C
 /// The read buffer. Most reads are one command line, and an idle connection reads nothing
 /// for minutes, so the buffer starts small (10,000 idle IMAP connections cost 134 MiB with a
 /// 16 KiB buffer each, 65 MiB with 1 KiB); it doubles, up to 16 KiB, when a read fills it
-/// (bulk data: a message, a literal), and shrinks back after a read that the small size holds.
+/// (bulk data: a message, a literal), and shrinks back after a run of reads that the small
+/// size holds (so a busy SMTP session that alternates commands and messages keeps it).
 #[derive(Debug)]
 struct ReadBuffer {
     buf: Vec<u8>,
+    /// Consecutive reads that would have fit in `MIN` bytes.
+    small_reads: u32,
 }
 
 impl ReadBuffer {
     const MIN: usize = 1024;
     const MAX: usize = 16 * 1024;
+    /// How many small reads in a row shrink a grown buffer.
+    const SHRINK_AFTER: u32 = 16;
 
     fn new() -> ReadBuffer {
         ReadBuffer {
             buf: vec![0; Self::MIN],
+            small_reads: 0,
         }
     }
 
@@ -252,9 +258,10 @@ impl ReadBuffer {
     /// Resizes for the next read after one of `n` bytes (call after using the data).
     fn adapt(&mut self, n: usize) {
         let len = self.buf.len();
+        self.small_reads = if n <= Self::MIN { self.small_reads + 1 } else { 0 };
         if n == len && len < Self::MAX {
             self.buf = vec![0; len * 2];
-        } else if n <= Self::MIN && len > Self::MIN {
+        } else if self.small_reads >= Self::SHRINK_AFTER && len > Self::MIN {
             self.buf = vec![0; Self::MIN];
         }
     }
@@ -330,7 +337,11 @@ mod tests {
         }
         buf.adapt(5000);
         assert_eq!(buf.space().len(), 16384, "a medium read keeps the size");
+        for _ in 1..ReadBuffer::SHRINK_AFTER {
+            buf.adapt(100);
+        }
+        assert_eq!(buf.space().len(), 16384, "a few command lines keep the size");
         buf.adapt(1024);
-        assert_eq!(buf.space().len(), 1024);
+        assert_eq!(buf.space().len(), 1024, "a run of small reads shrinks it");
     }
 }
