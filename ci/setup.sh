@@ -11,8 +11,8 @@ done
 
 # Real mail clients the end-to-end tests run as subprocesses (curl and python3 ship with the
 # machine). swaks needs the two Perl modules for TLS and AUTH; Debian lists them only as
-# Recommends.
-clients=(curl swaks libnet-ssleay-perl libauthen-sasl-perl msmtp ca-certificates)
+# Recommends. isync is mbsync, an IMAP <-> Maildir synchronizer.
+clients=(curl swaks libnet-ssleay-perl libauthen-sasl-perl msmtp isync ca-certificates)
 missing=()
 for package in "${clients[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,6 +1,7 @@
-//! Real IMAP clients (curl, Python's imaplib) as subprocesses against a `Rig`: mailbox listing,
-//! fetching by UID, flag changes, and two sessions that must see each other's changes and
-//! mail delivered over SMTP. `ci/setup.sh` installs curl; python3 is part of the base image.
+//! Real IMAP clients (curl, Python's imaplib, mbsync) as subprocesses against a `Rig`:
+//! mailbox listing, fetching by UID, flag changes, two sessions that must see each other's
+//! changes and mail delivered over SMTP, and a Maildir mirrored both ways. `ci/setup.sh`
+//! installs curl and isync (mbsync); python3 is part of the base image.
 
 use std::path::PathBuf;
 
@@ -216,4 +217,95 @@ fn python_imaplib_two_sessions_in_plaintext_when_allowed() {
     let builder = mailrig::Rig::builder().imap(|o| o.config.login_disabled_before_tls = false);
     let f = Fixture::start(builder);
     two_sessions(&f.rig, "plain", Service::Imap, "");
+}
+
+/// mbsync (isync) mirrors the IMAP account into a Maildir and back: a full pull, then local
+/// changes (a flag, a deletion, a new message in Sent) pushed with UIDPLUS, over IMAPS.
+#[test]
+fn mbsync_pulls_the_mailbox_and_pushes_flags_deletions_and_new_mail() {
+    let f = Fixture::start(mailrig::Rig::builder());
+    for i in 2..=3 {
+        let raw = format!("Subject: m{i}\r\n\r\nbody {i}\r\n");
+        f.rig
+            .store()
+            .deliver("alice", raw.as_bytes(), 1_700_000_000)
+            .expect("deliver");
+    }
+    let maildir = f.dir.path().join("mail");
+    std::fs::create_dir(&maildir).expect("maildir root");
+    let config = f.dir.path().join("mbsyncrc");
+    let text = format!(
+        "IMAPAccount rig\nHost localhost\nPort {}\nUser alice\nPass secret\nSSLType IMAPS\n\
+         CertificateFile {}\n\nIMAPStore remote\nAccount rig\n\n\
+         MaildirStore local\nPath {m}/\nInbox {m}/INBOX\nSubFolders Verbatim\n\n\
+         Channel rig\nFar :remote:\nNear :local:\nPatterns INBOX Sent\nCreate Both\n\
+         Expunge Both\nSyncState *\n",
+        port(f.rig.imaps_addr()),
+        s(&f.ca()),
+        m = s(&maildir),
+    );
+    std::fs::write(&config, text).expect("write mbsyncrc");
+    let sync = || run("mbsync", &["-c", s(&config), "rig"], None);
+
+    sync();
+    let new = maildir.join("INBOX/new");
+    let mut pulled: Vec<(String, Vec<u8>)> = std::fs::read_dir(&new)
+        .expect("INBOX/new")
+        .map(|e| {
+            let path = e.expect("entry").path();
+            let name = path.file_name().expect("name").to_string_lossy().into_owned();
+            (name, std::fs::read(&path).expect("read"))
+        })
+        .collect();
+    pulled.sort_by_key(|(name, _)| name.rsplit_once(",U=").map(|(_, uid)| uid.to_owned()));
+    // mbsync stores Maildir files with LF line ends and adds an X-TUID header of its own.
+    let unix = |raw: &[u8]| String::from_utf8_lossy(raw).replace("\r\n", "\n");
+    let bodies: Vec<String> = pulled
+        .iter()
+        .map(|(_, raw)| {
+            let text = unix(raw);
+            let tuid = text.find("X-TUID: ").expect("X-TUID header");
+            let end = tuid + text[tuid..].find('\n').expect("end of header") + 1;
+            format!("{}{}", &text[..tuid], &text[end..])
+        })
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            unix(MESSAGE),
+            unix(b"Subject: m2\r\n\r\nbody 2\r\n"),
+            unix(b"Subject: m3\r\n\r\nbody 3\r\n")
+        ],
+        "every message pulled whole, in UID order"
+    );
+
+    // Locally: read UID 1, delete UID 2 (T = trashed), write a message into Sent.
+    let rename = |name: &str, flag: &str| {
+        let from = new.join(name);
+        let to = maildir.join("INBOX/cur").join(format!("{name}{flag}"));
+        std::fs::rename(from, to).expect("rename");
+    };
+    rename(&pulled[0].0, "S");
+    rename(&pulled[1].0, "T");
+    let sent = maildir.join("Sent/cur");
+    std::fs::create_dir_all(&sent).expect("Sent/cur");
+    std::fs::write(
+        sent.join("local.host:2,S"),
+        b"Subject: local\r\n\r\nwritten offline\r\n",
+    )
+    .expect("write");
+    sync();
+
+    let inbox = f.rig.messages("alice");
+    let uids: Vec<u32> = inbox.iter().map(|m| m.uid).collect();
+    assert_eq!(uids, [1, 3], "UID 2 was expunged on the server");
+    assert!(inbox[0].flags.contains(&Flag::Seen) && !inbox[1].flags.contains(&Flag::Seen));
+    let sent = f.rig.store().messages("alice", "Sent").expect("Sent").messages;
+    assert_eq!(sent.len(), 1, "the local message was appended to Sent");
+    assert!(sent[0].flags.contains(&Flag::Seen));
+    let raw = String::from_utf8_lossy(&sent[0].raw);
+    assert!(
+        raw.starts_with("Subject: local\r\n") && raw.ends_with("\r\n\r\nwritten offline\r\n"),
+        "{raw}"
+    );
 }
