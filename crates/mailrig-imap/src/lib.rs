@@ -12,7 +12,8 @@
 //!   AUTHENTICATE (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER); `session/oauth.rs`: the OAuth messages.
 //! - `mailbox.rs`: authenticated-state commands (SELECT, EXAMINE, CREATE, DELETE, RENAME,
 //!   SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND).
-//! - `selected.rs`: selected-state commands (FETCH, STORE, EXPUNGE, COPY, MOVE, CLOSE,
+//! - `fetch.rs`: FETCH and UID FETCH, their items and modifiers.
+//! - `selected.rs`: selected-state commands (STORE, EXPUNGE, COPY, MOVE, CLOSE,
 //!   UNSELECT, their UID forms) and the synchronization of other sessions' changes (RFC 9051
 //!   §7.5.1).
 //! - `search.rs`: SEARCH and UID SEARCH (ESEARCH answers in IMAP4rev2). `section.rs`: FETCH
@@ -58,6 +59,7 @@ mod condstore;
 mod config;
 mod envelope;
 mod error;
+mod fetch;
 mod framing;
 mod mailbox;
 mod mime;

@@ -1,4 +1,4 @@
-//! Selected-state commands and synchronization: FETCH (RFC 9051 §6.4.5), STORE (§6.4.6),
+//! Selected-state commands and synchronization: STORE (§6.4.6; FETCH is in `fetch.rs`),
 //! EXPUNGE (§6.4.3, RFC 4315 UID EXPUNGE), COPY (§6.4.7), MOVE (RFC 6851), CLOSE (§6.4.1), UNSELECT (RFC 3691), and the
 //! reporting of changes made by other sessions (§7.5.1, §5.2, §7.4.1 EXPUNGE arithmetic).
 //!
@@ -11,17 +11,14 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use mailrig_store::{Change, Flag, FlagOp, Flags, Message, Watch};
+use mailrig_store::{Change, FlagOp, Flags, Message, Watch};
 
 use crate::command::{Command, Token};
-use crate::condstore::{self, Condstore, FetchModifiers};
-use crate::envelope::envelope;
+use crate::condstore::{self, Condstore};
 use crate::error::SyntaxError;
+use crate::fetch::{Item, fetch_response};
 use crate::mailbox::parse_flags;
-use crate::mime::body_structure;
 use crate::recent::{self, Recent};
-use crate::response::date_time;
-use crate::section::BodyItem;
 use crate::sequence::SequenceSet;
 use crate::session::{Completion, Session};
 
@@ -60,6 +57,17 @@ impl Selected {
     /// UIDs by sequence number, as the client knows them.
     pub(crate) fn uids(&self) -> &[u32] {
         &self.uids
+    }
+
+    /// Notes flag changes this session made itself: the feed's copies of them are not
+    /// reported back.
+    pub(crate) fn note_own(&mut self, modseqs: impl IntoIterator<Item = u64>) {
+        self.own.extend(modseqs);
+    }
+
+    /// Whether the mailbox was opened with EXAMINE.
+    pub(crate) fn read_only(&self) -> bool {
+        self.read_only
     }
 
     pub(crate) fn has_pending(&self) -> bool {
@@ -153,7 +161,7 @@ impl Selected {
     /// Writes `* n FETCH` for the message at `position` and notes what it reported: its
     /// flags, or under CONDSTORE its modseq (without it, the update that carries the new
     /// modseq is still owed).
-    fn report(
+    pub(crate) fn report(
         &mut self,
         out: &mut Vec<u8>,
         position: usize,
@@ -239,7 +247,7 @@ impl Selected {
     }
 
     /// Positions named by a sequence set (UIDs for `uid`).
-    fn positions(&self, set: &Token, uid: bool) -> Result<Vec<usize>, Completion> {
+    pub(crate) fn positions(&self, set: &Token, uid: bool) -> Result<Vec<usize>, Completion> {
         let Token::Atom(text) = set else {
             return Err(SyntaxError::SequenceSet.into());
         };
@@ -278,60 +286,6 @@ fn flag_update(
         format!("* {seq} FETCH (FLAGS {flags} UID {uid} MODSEQ ({modseq}))\r\n")
     };
     out.extend_from_slice(line.as_bytes());
-}
-
-/// One FETCH data item this server knows (`fetch-att`, RFC 9051 §6.4.5).
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Item {
-    Flags,
-    Uid,
-    InternalDate,
-    Size,
-    /// `MODSEQ` (RFC 7162 §3.1.4.1).
-    Modseq,
-    /// `ENVELOPE`.
-    Envelope,
-    /// `BODYSTRUCTURE` (`extensible`) or `BODY`.
-    Structure {
-        extensible: bool,
-    },
-    /// `BODY[section]<partial>`, `BODY.PEEK[...]`, `RFC822`, `RFC822.HEADER`, `RFC822.TEXT`.
-    Body(BodyItem),
-}
-
-fn fetch_items(token: &Token) -> Result<Vec<Item>, Completion> {
-    let atoms: Vec<&Token> = match token {
-        Token::List(items) => items.iter().collect(),
-        atom => vec![atom],
-    };
-    let mut items = Vec::new();
-    for atom in atoms {
-        let Token::Atom(name) = atom else {
-            return Err(SyntaxError::Arguments.into());
-        };
-        match name.to_ascii_uppercase().as_str() {
-            "FAST" => items.extend([Item::Flags, Item::InternalDate, Item::Size]),
-            "FLAGS" => items.push(Item::Flags),
-            "UID" => items.push(Item::Uid),
-            "INTERNALDATE" => items.push(Item::InternalDate),
-            "RFC822.SIZE" => items.push(Item::Size),
-            "MODSEQ" => items.push(Item::Modseq),
-            "ALL" | "FULL" => {
-                items.extend([Item::Flags, Item::InternalDate, Item::Size, Item::Envelope]);
-                if name.eq_ignore_ascii_case("FULL") {
-                    items.push(Item::Structure { extensible: false });
-                }
-            }
-            "ENVELOPE" => items.push(Item::Envelope),
-            "BODYSTRUCTURE" => items.push(Item::Structure { extensible: true }),
-            "BODY" => items.push(Item::Structure { extensible: false }),
-            other => match BodyItem::parse(other) {
-                Some(body) => items.push(Item::Body(body)),
-                None => return Err(Completion::bad(format!("unsupported FETCH item {other}"))),
-            },
-        }
-    }
-    Ok(items)
 }
 
 impl Session {
@@ -379,73 +333,6 @@ impl Session {
             .ok_or_else(|| Completion::bad("no mailbox selected"))?;
         let name = selected.watch.mailbox_name();
         Ok((login, name, selected))
-    }
-
-    /// `fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att / "(" ... ")")
-    /// [fetch-modifiers]` (RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.2.6 VANISHED).
-    fn fetch(&mut self, command: &Command, uid: bool, out: &mut Vec<u8>) -> Result<Completion, Completion> {
-        let (set, items, modifiers) = match &command.args[..] {
-            [set, items] => (set, items, FetchModifiers::default()),
-            [set, items, Token::List(modifiers)] => (set, items, FetchModifiers::parse(modifiers)?),
-            _ => return Err(SyntaxError::Arguments.into()),
-        };
-        let mut items = fetch_items(items)?;
-        if modifiers.vanished {
-            if !uid {
-                return Err(Completion::bad("VANISHED needs UID FETCH"));
-            }
-            self.require_qresync()?;
-        }
-        if modifiers.changed_since.is_some() && !items.contains(&Item::Modseq) {
-            items.push(Item::Modseq);
-        }
-        if uid && !items.contains(&Item::Uid) {
-            items.insert(0, Item::Uid);
-        }
-        if items.contains(&Item::Modseq) {
-            self.enable_condstore(out)?;
-        }
-        let condstore = self.condstore;
-        let store = self.store.clone();
-        let (login, name, selected) = self.selection()?;
-        let positions = selected.positions(set, uid)?;
-        let uids: Vec<u32> = positions.iter().map(|&i| selected.uids[i]).collect();
-        let marks_seen = items
-            .iter()
-            .any(|item| matches!(item, Item::Body(body) if !body.peek));
-        if marks_seen && !selected.read_only {
-            // BODY[] sets \Seen (RFC 9051 §6.4.5); the new flags go in this response, with
-            // UID and MODSEQ under CONDSTORE (RFC 7162 §3.1).
-            let seen = Flags::from([Flag::Seen]);
-            let update = store.store_flags(&login, &name, &uids, FlagOp::Add, &seen, None)?;
-            selected.own.extend(update.changed.iter().map(|c| c.modseq));
-            let mut implied = vec![Item::Flags];
-            if condstore != Condstore::Off {
-                implied.extend([Item::Uid, Item::Modseq]);
-            }
-            for item in implied {
-                if !items.contains(&item) {
-                    items.push(item);
-                }
-            }
-        }
-        if let (true, Some(since), Token::Atom(text)) = (modifiers.vanished, modifiers.changed_since, set) {
-            // `*` may stand for UIDs above the last one left: ask about all of them.
-            let asked = SequenceSet::parse(text)?;
-            let gone = condstore::intersect(&selected.watch.expunged_since(since), &asked, u32::MAX);
-            condstore::vanished(out, true, &condstore::subtract(&gone, &selected.uids));
-        }
-        let snapshot = store.messages(&login, &name)?;
-        for (&i, &uid) in positions.iter().zip(&uids) {
-            // A message expunged by another session but not yet reported is left out.
-            if let Ok(found) = snapshot.messages.binary_search_by_key(&uid, |m| m.uid) {
-                let message = &snapshot.messages[found];
-                if modifiers.changed_since.is_none_or(|since| message.modseq > since) {
-                    selected.report(out, i, message, &items, condstore);
-                }
-            }
-        }
-        Ok(Completion::ok(format!("{} completed", command.name)))
     }
 
     /// `store = "STORE" SP sequence-set [SP store-modifiers] SP store-att-flags`,
@@ -628,44 +515,4 @@ pub(crate) fn uid_set(uids: &[u32]) -> String {
         i = j + 1;
     }
     parts.join(",")
-}
-
-/// `message-data = nz-number SP "FETCH" SP msg-att`.
-fn fetch_response(out: &mut Vec<u8>, seq: usize, message: &Message, items: &[Item], recent: Option<&Recent>) {
-    out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
-    let mut seen = Vec::new();
-    for item in items {
-        if seen.contains(item) {
-            continue;
-        }
-        seen.push(item.clone());
-        if seen.len() > 1 {
-            out.push(b' ');
-        }
-        let text = match item {
-            Item::Flags => format!("FLAGS {}", recent::flag_list(recent, &message.flags, message.uid)),
-            Item::Uid => format!("UID {}", message.uid),
-            Item::InternalDate => format!("INTERNALDATE {}", date_time(message.internal_date)),
-            Item::Size => format!("RFC822.SIZE {}", message.size),
-            Item::Modseq => format!("MODSEQ ({})", message.modseq),
-            Item::Envelope => {
-                out.extend_from_slice(b"ENVELOPE ");
-                out.extend_from_slice(&envelope(&message.raw));
-                continue;
-            }
-            Item::Structure { extensible } => {
-                out.extend_from_slice(if *extensible { b"BODYSTRUCTURE " } else { b"BODY " });
-                out.extend_from_slice(&body_structure(&message.raw, *extensible));
-                continue;
-            }
-            Item::Body(body) => {
-                let bytes = body.extract(&message.raw);
-                out.extend_from_slice(format!("{} {{{}}}\r\n", body.name, bytes.len()).as_bytes());
-                out.extend_from_slice(&bytes);
-                continue;
-            }
-        };
-        out.extend_from_slice(text.as_bytes());
-    }
-    out.extend_from_slice(b")\r\n");
 }
