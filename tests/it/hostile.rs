@@ -1,6 +1,7 @@
 //! Hostile clients over real sockets. SMTP: STARTTLS command injection, SMTP smuggling, a
-//! 10 MB line. IMAP: malformed commands, a 2 GiB literal, a 10 MB line, a client that stops
-//! reading. Each gets an error or nothing, never a crash, and other sessions go on.
+//! 10 MB line. IMAP: STARTTLS command injection, malformed commands, a 2 GiB literal, a 10 MB
+//! line, a client that stops reading. Each gets an error or nothing, never a crash, and other
+//! sessions go on.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -37,17 +38,8 @@ fn send(reader: &mut BufReader<TcpStream>, bytes: &[u8]) {
     reader.get_mut().write_all(bytes).expect("write");
 }
 
-#[test]
-fn plaintext_pipelined_behind_starttls_is_never_executed() {
-    let rig = Rig::start(mailrig::Rig::builder()).expect("rig");
-    let mut c = connect(&rig);
-    assert!(reply(&mut c).starts_with("220 "));
-    send(&mut c, b"EHLO attacker\r\n");
-    assert!(reply(&mut c).contains("STARTTLS"));
-    // The injected transaction travels in the same plaintext segment as STARTTLS.
-    send(&mut c, b"STARTTLS\r\nMAIL FROM:<mallory@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\ninjected\r\n.\r\n");
-    assert!(reply(&mut c).starts_with("220 "));
-
+/// The client side of a TLS handshake on `socket`, trusting the rig's CA.
+fn upgrade(rig: &Rig, socket: TcpStream) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_slice(rig.ca_pem().expect("tls").as_bytes()).expect("CA"))
@@ -60,7 +52,21 @@ fn plaintext_pipelined_behind_starttls_is_never_executed() {
         .with_no_client_auth();
     let name = ServerName::try_from("localhost").expect("name");
     let connection = rustls::ClientConnection::new(Arc::new(config), name).expect("client");
-    let mut tls = BufReader::new(rustls::StreamOwned::new(connection, c.into_inner()));
+    rustls::StreamOwned::new(connection, socket)
+}
+
+#[test]
+fn plaintext_pipelined_behind_starttls_is_never_executed() {
+    let rig = Rig::start(mailrig::Rig::builder()).expect("rig");
+    let mut c = connect(&rig);
+    assert!(reply(&mut c).starts_with("220 "));
+    send(&mut c, b"EHLO attacker\r\n");
+    assert!(reply(&mut c).contains("STARTTLS"));
+    // The injected transaction travels in the same plaintext segment as STARTTLS.
+    send(&mut c, b"STARTTLS\r\nMAIL FROM:<mallory@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\ninjected\r\n.\r\n");
+    assert!(reply(&mut c).starts_with("220 "));
+
+    let mut tls = BufReader::new(upgrade(&rig, c.into_inner()));
     tls.get_mut()
         .write_all(b"EHLO attacker\r\n")
         .expect("write over TLS");
@@ -304,4 +310,39 @@ fn imap_a_client_that_stops_reading_does_not_stall_the_others() {
     // The stuck session is gone; a new one is served normally.
     let mut again = imap_connect(&rig);
     imap_login(&mut again);
+}
+
+#[test]
+fn imap_plaintext_pipelined_behind_starttls_is_never_executed() {
+    let rig = imap_rig();
+    let mut c = imap_connect(&rig);
+    // LOGIN and a STORE travel in the same plaintext segment as STARTTLS.
+    rig.store()
+        .deliver("alice", &b"Subject: x\r\n\r\nx\r\n"[..], 0)
+        .expect("seed");
+    send(
+        &mut c,
+        b"s STARTTLS\r\nx1 LOGIN alice secret\r\nx2 SELECT INBOX\r\nx3 STORE 1 +FLAGS (\\Deleted)\r\n",
+    );
+    assert!(imap_until(&mut c, "s").starts_with("s OK"));
+    let mut tls = BufReader::new(upgrade(&rig, c.into_inner()));
+    tls.get_mut()
+        .write_all(b"a CAPABILITY\r\nb SELECT INBOX\r\n")
+        .expect("write");
+    let mut lines = String::new();
+    while !lines.contains("\r\nb ") {
+        tls.read_line(&mut lines).expect("read over TLS");
+    }
+    assert!(
+        lines.contains("* CAPABILITY ") && !lines.contains("STARTTLS"),
+        "{lines}"
+    );
+    assert!(
+        lines.ends_with("b BAD not authenticated\r\n"),
+        "the injected LOGIN did not log the session in: {lines}"
+    );
+    assert!(
+        rig.messages("alice")[0].flags.is_empty(),
+        "the injected STORE did not run"
+    );
 }
