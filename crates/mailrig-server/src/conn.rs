@@ -276,31 +276,62 @@ async fn woken(wakeup: Option<&Notify>) {
 }
 
 /// Performs the session's queued actions. Returns `true` once the connection is closed.
+///
+/// Replies the hook passes through whole and at once (every reply, without faults) are
+/// gathered and written together: the answers to a pipelined group (RFC 2920) leave in one
+/// write, as a server that batches its replies does, and the transcript records that write.
+/// Replies a hook splits or delays are written exactly as it says.
 async fn flush(conn: &mut Ctx, stream: &mut Stream, session: &mut dyn Protocol) -> Result<bool, ConnError> {
+    let mut batch = Vec::new();
     while let Some(action) = session.poll_action() {
         match action {
             Action::Write(reply) => {
-                for (delay, bytes) in conn.hook.reply(reply) {
+                let mut writes = conn.hook.reply(reply);
+                if let [(delay, _)] = writes.as_slice()
+                    && delay.is_zero()
+                {
+                    let (_, bytes) = writes.remove(0);
+                    if batch.is_empty() {
+                        batch = bytes;
+                    } else {
+                        batch.extend_from_slice(&bytes);
+                    }
+                    continue;
+                }
+                write(conn, stream, &mut batch).await?;
+                for (delay, mut bytes) in writes {
                     if !delay.is_zero() {
                         tokio::time::sleep(delay).await;
                     }
-                    stream.write_all(&bytes).await?;
-                    conn.recorder.data(Side::Server, &bytes);
+                    write(conn, stream, &mut bytes).await?;
                 }
             }
             Action::StartTls => {
+                write(conn, stream, &mut batch).await?;
                 let plain = std::mem::replace(stream, Stream::Upgrading);
                 *stream = handshake(conn, plain).await?;
                 session.tls_started();
             }
             Action::Close => {
+                write(conn, stream, &mut batch).await?;
                 stream.shutdown().await;
                 conn.recorder.closed(Side::Server);
                 return Ok(true);
             }
         }
     }
+    write(conn, stream, &mut batch).await?;
     Ok(false)
+}
+
+/// Writes and records `bytes` (if any), leaving it empty.
+async fn write(conn: &mut Ctx, stream: &mut Stream, bytes: &mut Vec<u8>) -> Result<(), ConnError> {
+    if !bytes.is_empty() {
+        stream.write_all(bytes).await?;
+        conn.recorder.data(Side::Server, bytes);
+        bytes.clear();
+    }
+    Ok(())
 }
 
 async fn handshake(conn: &mut Ctx, stream: Stream) -> Result<Stream, ConnError> {

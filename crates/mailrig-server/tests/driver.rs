@@ -1,11 +1,12 @@
 //! The connection driver over real loopback sockets, with a toy line protocol: greeting,
-//! echo, STARTTLS, QUIT. Checks TLS upgrade, implicit TLS, recording and shutdown.
+//! echo, STARTTLS, QUIT. Checks TLS upgrade, implicit TLS, recording, shutdown, reply batching
+//! and the fault seam (`ReplyHook`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mailrig_server::conn::{Action, Limits, Protocol};
+use mailrig_server::conn::{Action, Connection, Limits, Passthrough, Protocol, ReplyHook, drive};
 use mailrig_server::listen::{ListenerSpec, Listeners, Shared};
 use mailrig_server::recorder::Recordings;
 use mailrig_server::tls::Identity;
@@ -201,4 +202,66 @@ async fn connections_beyond_the_limit_are_turned_away_and_others_keep_working() 
     say(open[0].get_mut(), "still here\r\n").await;
     assert_eq!(line(&mut open[0]).await, "echo: still here\r\n");
     listeners.shutdown(Duration::from_secs(1)).await;
+}
+
+/// Splits every reply in two writes, the second after `delay`: a fault.
+struct Split(Duration);
+
+impl ReplyHook for Split {
+    fn reply(&mut self, reply: Vec<u8>) -> Vec<(Duration, Vec<u8>)> {
+        let (head, tail) = reply.split_at(2);
+        vec![(Duration::ZERO, head.to_vec()), (self.0, tail.to_vec())]
+    }
+}
+
+/// Runs `Echo` on one accepted connection with `hook`, sends `input` in one write, and returns
+/// the server's writes as recorded.
+async fn server_writes(hook: Box<dyn ReplyHook>, input: &str) -> Vec<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let recordings = Recordings::new();
+    let recorder = recordings.begin(Wire::Smtp);
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.expect("accept");
+        let conn = Connection {
+            socket,
+            tls: None,
+            implicit_tls: false,
+            recorder,
+            limits: Limits::default(),
+            shutdown,
+            hook,
+        };
+        let _ = drive(conn, &mut Echo::new()).await;
+    });
+    let mut client = BufReader::new(TcpStream::connect(addr).await.expect("connect"));
+    assert_eq!(line(&mut client).await, "hello\r\n");
+    say(client.get_mut(), input).await;
+    while !line(&mut client).await.starts_with("bye") {}
+    server.await.expect("server task");
+    let transcript = recordings.transcript();
+    transcript.sessions[0]
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Data {
+                from: Side::Server,
+                bytes,
+            } => Some(String::from_utf8_lossy(bytes).into_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn replies_to_a_pipelined_group_leave_in_one_write() {
+    let writes = server_writes(Box::new(Passthrough), "a\r\nb\r\nQUIT\r\n").await;
+    assert_eq!(writes, ["hello\r\n", "echo: a\r\necho: b\r\nbye\r\n"]);
+}
+
+#[tokio::test]
+async fn a_hook_that_splits_replies_is_obeyed_write_for_write() {
+    let writes = server_writes(Box::new(Split(Duration::from_millis(1))), "a\r\nQUIT\r\n").await;
+    assert_eq!(writes, ["he", "llo\r\n", "ec", "ho: a\r\n", "by", "e\r\n"]);
 }

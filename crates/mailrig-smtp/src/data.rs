@@ -55,11 +55,22 @@ pub(crate) struct DataReceiver {
 }
 
 impl DataReceiver {
-    /// A receiver for one message.
+    /// A receiver for one message, with a new buffer.
+    #[cfg(test)]
     pub(crate) fn new(max_size: Option<usize>, max_line_len: usize) -> DataReceiver {
+        DataReceiver::with_buffer(Vec::new(), max_size, max_line_len)
+    }
+
+    /// A receiver for one message that fills `buffer` (emptied first), reusing its capacity.
+    pub(crate) fn with_buffer(
+        mut buffer: Vec<u8>,
+        max_size: Option<usize>,
+        max_line_len: usize,
+    ) -> DataReceiver {
+        buffer.clear();
         DataReceiver {
             scan: Scan::LineStart,
-            data: Vec::new(),
+            data: buffer,
             max_size,
             max_line_len: max_line_len.max(3),
             line_len: 0,
@@ -98,7 +109,7 @@ impl DataReceiver {
 
     /// Copies a run of ordinary text up to the next CR in one go.
     fn text_run(&mut self, input: &mut &[u8]) {
-        let n = input.iter().position(|&b| b == b'\r').unwrap_or(input.len());
+        let n = memchr::memchr(b'\r', input).unwrap_or(input.len());
         let (run, rest) = input.split_at(n);
         self.count(run.len());
         self.store(run);

@@ -103,6 +103,9 @@ pub struct Session {
     discarded_after_starttls: usize,
     /// AUTH commands started, for unique CRAM-MD5 challenges.
     auth_attempts: u64,
+    /// The last message's buffer, emptied, for the next DATA: a busy session then does not
+    /// allocate (and free) a message-sized buffer per message.
+    spare: Vec<u8>,
 }
 
 /// What the next input bytes are.
@@ -147,6 +150,7 @@ impl Session {
             output: VecDeque::new(),
             discarded_after_starttls: 0,
             auth_attempts: 0,
+            spare: Vec::new(),
         };
         session.reply(greeting);
         session

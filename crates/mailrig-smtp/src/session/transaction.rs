@@ -139,7 +139,9 @@ impl Session {
             return self.reply(bad_sequence("DATA cannot be mixed with BDAT"));
         }
         self.reply(Reply::plain(354, "End data with <CR><LF>.<CR><LF>"));
-        let receiver = DataReceiver::new(self.config.max_message_size, self.config.max_line_len);
+        let buffer = std::mem::take(&mut self.spare);
+        let receiver =
+            DataReceiver::with_buffer(buffer, self.config.max_message_size, self.config.max_line_len);
         self.state = State::Data(Box::new(receiver));
     }
 
@@ -241,9 +243,17 @@ impl Session {
             Err(DeliveryError::Temporary(text)) => Reply::with_status(451, [4, 3, 0], text),
             Err(DeliveryError::Permanent(text)) => Reply::with_status(554, [5, 3, 0], text),
         };
+        // The backend copied what it keeps; the buffer serves the next message unless it is
+        // large (then it goes, so an idle session does not hold a big message's worth).
+        if envelope.data.capacity() <= SPARE_LIMIT {
+            self.spare = envelope.data;
+        }
         self.reply(reply);
     }
 }
+
+/// The largest message buffer a session keeps for its next message.
+const SPARE_LIMIT: usize = 256 * 1024;
 
 /// RFC 6531 §3.5: a UTF-8 address in a transaction without `SMTPUTF8`.
 fn non_ascii() -> Reply {
