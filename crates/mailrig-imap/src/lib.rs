@@ -73,4 +73,4 @@ mod session;
 
 pub use config::{Config, Extensions, Versions};
 pub use error::SyntaxError;
-pub use session::{Output, Session};
+pub use session::{OUTPUT_HIGH_WATER, Output, Session};

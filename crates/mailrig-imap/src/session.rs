@@ -37,6 +37,10 @@ pub enum Output {
     Close,
 }
 
+/// How many bytes of responses may wait in a session's queue before it stops reading further
+/// commands (one response may be larger: a whole message).
+pub const OUTPUT_HIGH_WATER: usize = 256 * 1024;
+
 /// A sans-IO IMAP server session for one connection.
 ///
 /// The driver loop: read bytes → [`handle_input`](Session::handle_input) → drain
@@ -56,6 +60,12 @@ pub struct Session {
     /// The selected mailbox (selected state).
     pub(crate) selected: Option<Selected>,
     output: VecDeque<Output>,
+    /// Bytes of `Output::Data` in `output`.
+    queued: usize,
+    /// Input received but not read yet: held back while `queued` is above
+    /// [`OUTPUT_HIGH_WATER`], so a client that pipelines commands and stops reading cannot
+    /// make the session queue their responses without bound.
+    unread: Vec<u8>,
     /// Unix seconds, as last told by the driver (APPEND's default internal date).
     pub(crate) now: i64,
     /// Whether the session speaks IMAP4rev2 (from the start, or since `ENABLE IMAP4rev2`).
@@ -169,6 +179,8 @@ impl Session {
             login: None,
             selected: None,
             output: VecDeque::new(),
+            queued: 0,
+            unread: Vec::new(),
             now: 0,
             rev2,
             condstore: Condstore::Off,
@@ -180,24 +192,41 @@ impl Session {
             session.capabilities(),
             session.config.greeting
         );
-        session.output.push_back(Output::Data(greeting.into_bytes()));
+        session.push(greeting.into_bytes());
         session
     }
 
     /// Handles bytes from the client. Commands are executed in order as soon as they are
-    /// complete; responses are queued for [`Session::poll_output`].
-    pub fn handle_input(&mut self, mut input: &[u8]) {
-        while !input.is_empty() {
+    /// complete; responses are queued for [`Session::poll_output`]. While more than
+    /// [`OUTPUT_HIGH_WATER`] bytes of responses wait, further commands wait too (they run as
+    /// [`Session::poll_output`] drains the queue), so memory stays bounded whatever the client
+    /// pipelines.
+    pub fn handle_input(&mut self, input: &[u8]) {
+        self.unread.extend_from_slice(input);
+        self.read_input();
+    }
+
+    /// Executes the commands in `unread` until it is used up or the output queue is full.
+    fn read_input(&mut self) {
+        let input = std::mem::take(&mut self.unread);
+        let mut used = 0;
+        while used < input.len() {
             if matches!(self.mode, Mode::AwaitTls | Mode::Closed) {
                 // RFC 9051 §6.2.1: plaintext pipelined behind STARTTLS is never executed.
-                return;
+                used = input.len();
+                break;
             }
-            let (frame, used) = self.framer.next(input);
-            input = &input[used..];
+            if self.queued > OUTPUT_HIGH_WATER {
+                break;
+            }
+            let (frame, n) = self.framer.next(&input[used..]);
+            used += n;
             if let Some(frame) = frame {
                 self.frame(frame);
             }
         }
+        self.unread = input;
+        self.unread.drain(..used);
     }
 
     /// The next thing to do, or `None` when there is nothing until more input arrives (or,
@@ -205,17 +234,24 @@ impl Session {
     /// [`Session::handle_input`] and whenever the waker set by [`Session::set_waker`] runs.
     #[must_use]
     pub fn poll_output(&mut self) -> Option<Output> {
+        if self.queued <= OUTPUT_HIGH_WATER && !self.unread.is_empty() {
+            self.read_input();
+        }
         if self.output.is_empty() && matches!(self.mode, Mode::Idle(_)) {
             let mut out = Vec::new();
             self.sync(&mut out, true);
             if !out.is_empty() {
-                self.output.push_back(Output::Data(out));
+                self.push(out);
             }
             if self.mode == Mode::Closed {
                 self.output.push_back(Output::Close);
             }
         }
-        self.output.pop_front()
+        let next = self.output.pop_front();
+        if let Some(Output::Data(bytes)) = &next {
+            self.queued = self.queued.saturating_sub(bytes.len());
+        }
+        next
     }
 
     /// The TLS handshake the session asked for with [`Output::StartTls`] is done: read
@@ -232,8 +268,7 @@ impl Session {
     pub fn shutdown(&mut self) {
         if self.mode != Mode::Closed {
             self.mode = Mode::Closed;
-            self.output
-                .push_back(Output::Data(b"* BYE server shutting down\r\n".to_vec()));
+            self.push(b"* BYE server shutting down\r\n".to_vec());
             self.output.push_back(Output::Close);
         }
     }
@@ -329,6 +364,7 @@ impl Session {
     }
 
     fn push(&mut self, bytes: Vec<u8>) {
+        self.queued += bytes.len();
         self.output.push_back(Output::Data(bytes));
     }
 

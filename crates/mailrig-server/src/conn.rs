@@ -275,6 +275,10 @@ async fn woken(wakeup: Option<&Notify>) {
     }
 }
 
+/// Batched replies are written once they reach this size, so that the session's own limits
+/// on queued output (and a slow reader's back-pressure) are not undone by the batch.
+const BATCH_LIMIT: usize = 64 * 1024;
+
 /// Performs the session's queued actions. Returns `true` once the connection is closed.
 ///
 /// Replies the hook passes through whole and at once (every reply, without faults) are
@@ -295,6 +299,10 @@ async fn flush(conn: &mut Ctx, stream: &mut Stream, session: &mut dyn Protocol) 
                         batch = bytes;
                     } else {
                         batch.extend_from_slice(&bytes);
+                    }
+                    if batch.len() >= BATCH_LIMIT {
+                        // A client that stops reading blocks this write, and so the session.
+                        write(conn, stream, &mut batch).await?;
                     }
                     continue;
                 }

@@ -782,3 +782,28 @@ fn a_watch_that_falls_behind_resyncs() {
 mod auth;
 mod extensions;
 mod versions;
+
+/// A client that pipelines many large FETCHes and reads slowly: the session runs commands only
+/// as fast as its responses are taken, so the queue stays near `OUTPUT_HIGH_WATER`.
+#[test]
+fn pipelined_commands_wait_while_responses_pile_up() {
+    let store = store();
+    let mut raw = b"Subject: big\r\n\r\n".to_vec();
+    raw.resize(100 * 1024, b'x');
+    store.deliver("alice", raw, 0).expect("INBOX exists");
+    let mut session = selected(&store);
+    let pipeline: Vec<u8> = (0..100)
+        .flat_map(|i| format!("f{i} FETCH 1 BODY.PEEK[]\r\n").into_bytes())
+        .collect();
+    session.handle_input(&pipeline);
+    assert!(
+        session.queued <= OUTPUT_HIGH_WATER + 110 * 1024,
+        "{} bytes queued",
+        session.queued
+    );
+    assert!(!session.unread.is_empty(), "later commands wait");
+    let text = drain(&mut session);
+    assert_eq!(text.matches(" OK FETCH completed\r\n").count(), 100);
+    assert!(text.ends_with("f99 OK FETCH completed\r\n"));
+    assert!(session.unread.is_empty() && session.queued == 0);
+}
