@@ -163,3 +163,75 @@ fn part_numbers() {
     assert!(text(&raw[header]).ends_with("format=flowed\r\n\r\n"));
     assert_eq!(raw[body].len(), 23);
 }
+
+/// Parentheses outside quoted strings and literals must balance, or the FETCH response is
+/// unreadable (the codec oracle checks the full grammar on fixed messages; this checks the
+/// shape on random ones).
+fn balanced(out: &[u8]) -> bool {
+    let (mut depth, mut i, mut quoted) = (0i64, 0, false);
+    while i < out.len() {
+        match (quoted, out[i]) {
+            (true, b'\\') => i += 1,
+            (true, b'"') | (false, b'"') => quoted = !quoted,
+            (false, b'(') => depth += 1,
+            (false, b')') => depth -= 1,
+            (false, b'{') => {
+                // `{n}\r\n` then n bytes.
+                let end = out[i..].iter().position(|&b| b == b'}').map(|p| i + p);
+                let Some(end) = end else { return false };
+                let Some(n) = std::str::from_utf8(&out[i + 1..end])
+                    .ok()
+                    .and_then(|n| n.parse::<usize>().ok())
+                else {
+                    return false;
+                };
+                i = end + 2 + n;
+            }
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+        i += 1;
+    }
+    depth == 0 && !quoted
+}
+
+fn mime_soup() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let line = prop_oneof![
+        Just("Content-Type: multipart/mixed; boundary=b".to_owned()),
+        Just("Content-Type: multipart/alternative; boundary=\"c\"".to_owned()),
+        Just("Content-Type: message/rfc822".to_owned()),
+        Just("Content-Type: text/plain; charset=\"utf-8\"; name*0=a; name*1=b".to_owned()),
+        Just("Content-Transfer-Encoding: base64".to_owned()),
+        Just("Content-Disposition: attachment; filename=\"x (1).txt\"".to_owned()),
+        Just("From: \"A \\\"q\\\" B\" <a@b>, group: c@d, e@f;".to_owned()),
+        Just("Subject: =?utf-8?q?caf=C3=A9?= (x".to_owned()),
+        Just("--b".to_owned()),
+        Just("--b--".to_owned()),
+        Just("--c".to_owned()),
+        Just(String::new()),
+        "[ -~]{0,40}",
+    ];
+    proptest::collection::vec(line, 0..30).prop_map(|lines| lines.join("\r\n").into_bytes())
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_message_gives_well_formed_structures(raw in mime_soup()) {
+        for out in [envelope(&raw), body_structure(&raw, true), body_structure(&raw, false)] {
+            proptest::prop_assert!(balanced(&out), "{}", String::from_utf8_lossy(&out));
+        }
+        let part = Part::parse(&raw);
+        for path in [&[1][..], &[1, 1], &[2, 1, 3], &[0]] {
+            let _ = part.locate(path);
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+        let _ = envelope(&raw);
+        let _ = body_structure(&raw, true);
+    }
+}

@@ -376,10 +376,20 @@ proptest! {
             Just("a LOGIN alice secret".to_owned()),
             Just("b SELECT INBOX".to_owned()),
             Just("c APPEND INBOX {3+}\r\nabc".to_owned()),
+            Just("d APPEND INBOX {60+}\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n".to_owned()),
+            Just("e ENABLE QRESYNC IMAP4rev2".to_owned()),
+            Just("f SELECT INBOX (QRESYNC (1 1 1:*))".to_owned()),
             "[a-z] [A-Z]{1,6} [0-9:*,]{1,6} \\(?[A-Z.\\[\\]+\\\\ ]{0,20}\\)?",
             "[a-z] (FETCH|STORE|UID FETCH|UID STORE|EXPUNGE|LIST|STATUS|IDLE|DONE) [ -~]{0,30}",
+            "[a-z] (UID )?FETCH [0-9:*,]{1,4} \\((ENVELOPE|BODYSTRUCTURE|BODY\\[[0-9.]{0,5}(MIME|HEADER|TEXT)?\\]|MODSEQ| ){1,4}\\)( \\(CHANGEDSINCE [0-9]{1,3}( VANISHED)?\\))?",
+            "[a-z] (UID )?SEARCH (RETURN \\((MIN|MAX|ALL|COUNT| ){0,4}\\) )?(MODSEQ [0-9]{1,3}|SENTSINCE 1-Jan-2020|NOT SEEN|OR SEEN RECENT|HEADER Subject x)",
+            "[a-z] (UID )?STORE [0-9:*,]{1,4} (\\(UNCHANGEDSINCE [0-9]{1,3}\\) )?[+-]?FLAGS(\\.SILENT)? \\(\\\\(Seen|Deleted|Recent)\\)",
+            "[a-z] AUTHENTICATE (PLAIN|LOGIN|XOAUTH2|OAUTHBEARER)( [A-Za-z0-9+/=]{0,40})?",
         ], 0..20)) {
-        let mut session = Session::new(Config::default(), store());
+        let mut session = Session::new(
+            Config { login_disabled_before_tls: false, ..Config::default() },
+            store(),
+        );
         for line in &lines {
             session.handle_input(line.as_bytes());
             session.handle_input(b"\r\n");
