@@ -239,7 +239,8 @@ impl Session {
                 "DELETED" => status.deleted as u64,
                 "SIZE" => status.size,
                 "HIGHESTMODSEQ" => status.highestmodseq,
-                "RECENT" => status.recent as u64,
+                // RFC 9051 Appendix E: IMAP4rev2 has no RECENT status item.
+                "RECENT" if !self.rev2 => status.recent as u64,
                 _ => return Err(Completion::bad(format!("unknown STATUS item {item}"))),
             };
             parts.push(format!("{item} {value}"));

@@ -95,6 +95,11 @@ impl Session {
             keys.push(search_key(&mut tokens, 0)?);
         }
         let key = Key::And(keys);
+        if self.rev2 && uses_recent(&key) {
+            return Err(Completion::bad(
+                "RECENT, NEW and OLD are not IMAP4rev2 search keys",
+            ));
+        }
         let modseq = uses_modseq(&key);
         if modseq {
             self.enable_condstore(out)?;
@@ -350,13 +355,24 @@ impl DateTest {
 
 /// Whether `key` uses MODSEQ anywhere (a CONDSTORE-enabling SEARCH).
 fn uses_modseq(key: &Key) -> bool {
-    match key {
-        Key::Modseq(_) => true,
-        Key::Not(key) => uses_modseq(key),
-        Key::Or(a, b) => uses_modseq(a) || uses_modseq(b),
-        Key::And(keys) => keys.iter().any(uses_modseq),
-        _ => false,
-    }
+    any_key(key, &|k| matches!(k, Key::Modseq(_)))
+}
+
+/// Whether the search asks about `\Recent` (RECENT, NEW, OLD), which IMAP4rev2 removed
+/// (RFC 9051 Appendix E).
+fn uses_recent(key: &Key) -> bool {
+    any_key(key, &|k| matches!(k, Key::Recent(_)))
+}
+
+/// Whether `test` holds for `key` or any key inside it.
+fn any_key(key: &Key, test: &dyn Fn(&Key) -> bool) -> bool {
+    test(key)
+        || match key {
+            Key::Not(key) => any_key(key, test),
+            Key::Or(a, b) => any_key(a, test) || any_key(b, test),
+            Key::And(keys) => keys.iter().any(|k| any_key(k, test)),
+            _ => false,
+        }
 }
 
 /// The day (00:00 UTC, unix seconds) of the message's `Date:` header, time and zone

@@ -76,6 +76,16 @@ fn rev2_only_from_the_first_command() {
     // LSUB is gone from IMAP4rev2 but still answered.
     let text = exchange(&mut session, b"m LSUB \"\" Sent\r\n");
     assert_eq!(text, "* LSUB () \"/\" \"Sent\"\r\nm OK LSUB completed\r\n");
+    // \Recent is gone (RFC 9051 Appendix E): its search keys and status item are refused.
+    assert_eq!(
+        exchange(
+            &mut session,
+            b"n SEARCH RECENT\r\no SEARCH OR NEW SEEN\r\np STATUS INBOX (RECENT)\r\n"
+        ),
+        "n BAD RECENT, NEW and OLD are not IMAP4rev2 search keys\r\n\
+         o BAD RECENT, NEW and OLD are not IMAP4rev2 search keys\r\n\
+         p BAD unknown STATUS item RECENT\r\n"
+    );
 }
 
 #[test]
