@@ -10,6 +10,7 @@ use crate::mime::{Part, unfold};
 use crate::response::string;
 
 /// `envelope` of the message `raw`.
+#[cfg(test)]
 pub(crate) fn envelope(raw: &[u8]) -> Vec<u8> {
     envelope_of(raw, &Part::parse(raw))
 }

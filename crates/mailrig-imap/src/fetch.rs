@@ -7,9 +7,9 @@ use mailrig_store::{Flag, FlagOp, Flags, Message};
 
 use crate::command::{Command, Token};
 use crate::condstore::{self, Condstore, FetchModifiers};
-use crate::envelope::envelope;
+use crate::envelope::envelope_of;
 use crate::error::SyntaxError;
-use crate::mime::body_structure;
+use crate::mime::{Part, body_structure_of};
 use crate::recent::{self, Recent};
 use crate::response::date_time;
 use crate::section::BodyItem;
@@ -153,6 +153,10 @@ pub(crate) fn fetch_response(
     recent: Option<&Recent>,
 ) {
     out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
+    let raw = &message.raw[..];
+    // The MIME tree, parsed once per message and only if an item needs it.
+    let tree = std::cell::OnceCell::new();
+    let parsed = || tree.get_or_init(|| Part::parse(raw));
     let mut seen = Vec::new();
     for item in items {
         if seen.contains(item) {
@@ -170,16 +174,16 @@ pub(crate) fn fetch_response(
             Item::Modseq => format!("MODSEQ ({})", message.modseq),
             Item::Envelope => {
                 out.extend_from_slice(b"ENVELOPE ");
-                out.extend_from_slice(&envelope(&message.raw));
+                out.extend_from_slice(&envelope_of(raw, parsed()));
                 continue;
             }
             Item::Structure { extensible } => {
                 out.extend_from_slice(if *extensible { b"BODYSTRUCTURE " } else { b"BODY " });
-                out.extend_from_slice(&body_structure(&message.raw, *extensible));
+                out.extend_from_slice(&body_structure_of(raw, parsed(), *extensible));
                 continue;
             }
             Item::Body(body) => {
-                let bytes = body.extract(&message.raw);
+                let bytes = body.extract_from(raw, &tree);
                 out.extend_from_slice(format!("{} {{{}}}\r\n", body.name, bytes.len()).as_bytes());
                 out.extend_from_slice(&bytes);
                 continue;

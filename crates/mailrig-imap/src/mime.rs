@@ -23,10 +23,15 @@ const MAX_DEPTH: usize = 32;
 type Params = Vec<(String, Vec<u8>)>;
 
 /// `body` as sent for `BODYSTRUCTURE` (`extensible`) or `BODY`.
+#[cfg(test)]
 pub(crate) fn body_structure(raw: &[u8], extensible: bool) -> Vec<u8> {
-    let tree = Part::parse(raw);
+    body_structure_of(raw, &Part::parse(raw), extensible)
+}
+
+/// The same, from the message's already parsed tree.
+pub(crate) fn body_structure_of(raw: &[u8], tree: &Part, extensible: bool) -> Vec<u8> {
     let mut out = Vec::new();
-    write_body(&mut out, raw, &tree, extensible);
+    write_body(&mut out, raw, tree, extensible);
     out
 }
 

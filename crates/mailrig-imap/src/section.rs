@@ -111,12 +111,19 @@ impl BodyItem {
     }
 
     /// The bytes this item returns for a message.
+    #[cfg(test)]
     pub(crate) fn extract(&self, raw: &[u8]) -> Vec<u8> {
+        self.extract_from(raw, &std::cell::OnceCell::new())
+    }
+
+    /// The same, parsing the MIME tree into `tree` only if a part number needs it (so one
+    /// FETCH parses each message at most once).
+    pub(crate) fn extract_from(&self, raw: &[u8], tree: &std::cell::OnceCell<Part>) -> Vec<u8> {
         let bytes = if self.part.is_empty() {
             let text = body(raw);
             self.message_section(raw, &raw[..raw.len() - text.len()], text)
         } else {
-            self.part_section(raw)
+            self.part_section(raw, tree.get_or_init(|| Part::parse(raw)))
         };
         match self.partial {
             Some((origin, count)) => {
@@ -129,8 +136,8 @@ impl BodyItem {
     }
 
     /// The section of one part of the message (see the module doc for missing parts).
-    fn part_section(&self, raw: &[u8]) -> Vec<u8> {
-        let Some(located) = Part::parse(raw).locate(&self.part) else {
+    fn part_section(&self, raw: &[u8], tree: &Part) -> Vec<u8> {
+        let Some(located) = tree.locate(&self.part) else {
             return Vec::new();
         };
         let slice = |range: std::ops::Range<usize>| raw.get(range).unwrap_or_default();
