@@ -26,6 +26,11 @@ command -v dovecot >/dev/null || {
   exit 2
 }
 
+# DIR is wiped: only if it is new, empty, or an earlier run of this script.
+if [ -e "$dir" ] && [ ! -f "$dir/dovecot.conf" ] && [ -n "$(ls -A "$dir")" ]; then
+  echo "$dir exists and was not made by $0; refusing to wipe it" >&2
+  exit 2
+fi
 rm -rf "$dir"
 mkdir -p "$dir/run" "$dir/state" "$dir/mail"
 chown mail:mail "$dir/mail"
