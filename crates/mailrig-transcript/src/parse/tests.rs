@@ -1,7 +1,10 @@
 //! Parser tests: what every construct parses to, and how every kind of error is reported.
 
 use super::*;
-use crate::scenario::Side;
+use crate::scenario::{
+    Class, Directive, Family, Hole, Line, Literal, LiteralSource, MatchMode, Part, Pos, Presence, Protocol,
+    Requirement, Role, SessionDecl, Side, StepKind,
+};
 
 fn ok(text: &str) -> Scenario {
     parse("t.scenario", text).unwrap_or_else(|e| panic!("{e}"))

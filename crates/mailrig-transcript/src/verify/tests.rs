@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::*;
 use crate::report::render;
 use crate::scenario::Protocol;
+use crate::transcript::SessionRecord;
 
 /// One recorded event, for building transcripts tersely.
 enum Ev<'a> {

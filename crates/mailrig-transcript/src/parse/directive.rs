@@ -1,0 +1,130 @@
+//! `@` directives (`@starttls`, `@close`, `@within`, `@sleep`, `@match`), and the check that
+//! each `@match` comes right before the `S:` lines it applies to.
+
+use crate::error::{ParseError, closest};
+use crate::scenario::{Directive, MatchMode, Side, Step, StepKind, parse_duration};
+
+use super::{Parser, col_of};
+
+const DIRECTIVES: [&str; 5] = ["starttls", "close", "within", "sleep", "match"];
+
+impl Parser<'_> {
+    pub(super) fn directive(
+        &self,
+        number: usize,
+        raw: &str,
+        at: usize,
+        text: &str,
+    ) -> Result<Directive, ParseError> {
+        let col = raw[..at].chars().count() + 1;
+        let mut words = text.split_whitespace();
+        let name = words.next().unwrap_or("");
+        let args: Vec<&str> = words.collect();
+        let arg_col = |i: usize| col_of(raw, args[i]);
+        match (name, args.as_slice()) {
+            ("starttls", []) => Ok(Directive::StartTls),
+            ("close", ["server"]) => Ok(Directive::Close(Side::Server)),
+            ("close", ["client"]) => Ok(Directive::Close(Side::Client)),
+            ("close", _) => Err(self
+                .error(number, col, "`@close` needs the side that closes")
+                .len(text.chars().count())
+                .expected("`@close server` or `@close client`")),
+            ("within" | "sleep", [arg]) => {
+                let Some(d) = parse_duration(arg) else {
+                    return Err(self
+                        .error(number, arg_col(0), format!("`{arg}` is not a duration"))
+                        .len(arg.chars().count())
+                        .expected("a whole number with `ms`, `s` or `m`, e.g. `500ms`"));
+                };
+                Ok(if name == "within" {
+                    Directive::Within(d)
+                } else {
+                    Directive::Sleep(d)
+                })
+            }
+            ("within" | "sleep", _) => Err(self
+                .error(number, col, format!("`@{name}` takes one duration"))
+                .len(text.chars().count())
+                .expected(format!("`@{name} 500ms`"))),
+            ("match", [_, ..]) => self.match_mode(number, raw, &args),
+            ("match", []) => Err(self
+                .error(number, col, "`@match` needs at least one mode")
+                .len(5)
+                .expected("`ordered`, `unordered`, `extra` or `no-extra`")),
+            ("starttls", _) => Err(self
+                .error(number, col, "`@starttls` takes no arguments")
+                .len(text.chars().count())),
+            (other, _) => {
+                let mut err = self
+                    .error(number, col - 1, format!("unknown directive `@{other}`"))
+                    .len(other.chars().count() + 1)
+                    .expected(format!(
+                        "one of {}",
+                        DIRECTIVES.map(|d| format!("`@{d}`")).join(", ")
+                    ));
+                if let Some(near) = closest(other, &DIRECTIVES) {
+                    err = err.hint(format!("did you mean `@{near}`?"));
+                }
+                Err(err)
+            }
+        }
+    }
+
+    fn match_mode(&self, number: usize, raw: &str, args: &[&str]) -> Result<Directive, ParseError> {
+        let mut mode = MatchMode::default();
+        for arg in args {
+            let (slot, value) = match *arg {
+                "ordered" => (&mut mode.ordered, true),
+                "unordered" => (&mut mode.ordered, false),
+                "extra" => (&mut mode.extra, true),
+                "no-extra" => (&mut mode.extra, false),
+                other => {
+                    return Err(self
+                        .error(
+                            number,
+                            col_of(raw, other),
+                            format!("unknown match mode `{other}`"),
+                        )
+                        .len(other.chars().count())
+                        .expected("`ordered`, `unordered`, `extra` or `no-extra`"));
+                }
+            };
+            if slot.is_some() {
+                return Err(self
+                    .error(
+                        number,
+                        col_of(raw, arg),
+                        format!("`{arg}` conflicts with an earlier mode on this line"),
+                    )
+                    .len(arg.len()));
+            }
+            *slot = Some(value);
+        }
+        Ok(Directive::Match(mode))
+    }
+
+    /// `@match` applies to the next step, which must be an `S:` line of the same session.
+    pub(super) fn check_match_directives(&self) -> Result<(), ParseError> {
+        let steps: Vec<&Step> = self.scenario.steps().collect();
+        for (i, step) in steps.iter().enumerate() {
+            if !matches!(step.kind, StepKind::Directive(Directive::Match(_))) {
+                continue;
+            }
+            let ok = steps.get(i + 1).is_some_and(|next| {
+                next.session == step.session
+                    && matches!(&next.kind, StepKind::Line(l) if l.side == Side::Server)
+            });
+            if !ok {
+                return Err(self
+                    .error(
+                        step.pos.line,
+                        step.pos.col,
+                        "`@match` must be followed by an `S:` line of the same session",
+                    )
+                    .len(6)
+                    .expected("the group of `S:` lines it applies to on the next line"));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,203 @@
+//! The header block: `key: value` fields (`name:`, `sessions:`, `requires:`, `vars:`,
+//! `plays:`, ...) and the check that the header is complete before the first step.
+
+use crate::error::{ParseError, closest};
+use crate::scenario::{Family, Protocol, Requirement, Role, SessionDecl};
+
+use super::{Parser, col_of, is_name, is_session_name};
+
+const HEADER_KEYS: [&str; 9] = [
+    "name", "summary", "rfc", "sessions", "requires", "tags", "fixture", "vars", "plays",
+];
+
+impl Parser<'_> {
+    pub(super) fn header_field(
+        &mut self,
+        number: usize,
+        raw: &str,
+        indent: usize,
+        key: &str,
+    ) -> Result<(), ParseError> {
+        let value_start = indent + key.len() + 1;
+        let value = raw[value_start..].trim();
+        let value_col = raw[..value_start].chars().count()
+            + 1
+            + (raw[value_start..].len() - raw[value_start..].trim_start().len());
+        match key {
+            "name" => self.scenario.header.name = self.single(number, value_col, key, value)?,
+            "summary" => self.scenario.header.summary = Some(self.single(number, value_col, key, value)?),
+            "fixture" => self.scenario.header.fixture = Some(self.single(number, value_col, key, value)?),
+            "rfc" => self.scenario.header.rfc.extend(list(value).map(str::to_owned)),
+            "tags" => self.scenario.header.tags.extend(list(value).map(str::to_owned)),
+            "sessions" => {
+                for item in list(value) {
+                    let decl = self.session_decl(number, raw, item)?;
+                    self.scenario.header.sessions.push(decl);
+                }
+            }
+            "requires" => {
+                for item in list(value) {
+                    let req = self.requirement(number, raw, item)?;
+                    self.scenario.header.requires.push(req);
+                }
+            }
+            "vars" => {
+                for item in list(value) {
+                    let col = col_of(raw, item);
+                    let Some((name, val)) = item.split_once('=') else {
+                        return Err(self
+                            .error(number, col, format!("variable `{item}` has no value"))
+                            .len(item.chars().count())
+                            .expected("`name=value`"));
+                    };
+                    let name = name.trim();
+                    if !is_name(name) {
+                        return Err(self
+                            .error(number, col, format!("`{name}` is not a valid variable name"))
+                            .expected("letters, digits and `_`, starting with a letter"));
+                    }
+                    self.scenario
+                        .header
+                        .vars
+                        .push((name.to_owned(), val.trim().to_owned()));
+                }
+            }
+            "plays" => {
+                let mut roles = Vec::new();
+                for item in list(value) {
+                    match item {
+                        "client" => roles.push(Role::Client),
+                        "server" => roles.push(Role::Server),
+                        other => {
+                            return Err(self
+                                .error(number, col_of(raw, other), format!("unknown role `{other}`"))
+                                .len(other.chars().count())
+                                .expected("`client`, `server` or `client, server`"));
+                        }
+                    }
+                }
+                self.scenario.header.plays = match roles.as_slice() {
+                    [one] => Some(*one),
+                    [_, _] if roles[0] != roles[1] => None,
+                    _ => {
+                        return Err(self
+                            .error(number, value_col, "`plays:` needs one or both roles")
+                            .expected("`client`, `server` or `client, server`"));
+                    }
+                };
+            }
+            other => {
+                let mut err = self
+                    .error(number, indent + 1, format!("unknown header field `{other}:`"))
+                    .len(other.len())
+                    .expected(format!(
+                        "one of {}",
+                        HEADER_KEYS.map(|k| format!("`{k}:`")).join(", ")
+                    ));
+                if let Some(near) = closest(other, &HEADER_KEYS) {
+                    err = err.hint(format!("did you mean `{near}:`?"));
+                }
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+
+    fn single(&self, number: usize, col: usize, key: &str, value: &str) -> Result<String, ParseError> {
+        if value.is_empty() {
+            return Err(self
+                .error(number, col, format!("`{key}:` is empty"))
+                .expected("a value"));
+        }
+        Ok(value.to_owned())
+    }
+
+    fn session_decl(&self, number: usize, raw: &str, item: &str) -> Result<SessionDecl, ParseError> {
+        let col = col_of(raw, item);
+        let Some((name, proto)) = item.split_once('=') else {
+            return Err(self
+                .error(number, col, format!("session `{item}` has no protocol"))
+                .len(item.chars().count())
+                .expected("`name=protocol`, e.g. `a=imap`"));
+        };
+        let (name, proto) = (name.trim(), proto.trim());
+        if !is_session_name(name) {
+            return Err(self
+                .error(number, col, format!("`{name}` is not a valid session name"))
+                .len(name.chars().count().max(1))
+                .expected("lowercase letters, digits and `_`, starting with a letter")
+                .hint(
+                    "`C` and `S` are line prefixes, so sessions are named in lowercase: `a`, `b`, `smtp1`",
+                ));
+        }
+        if self.scenario.header.sessions.iter().any(|s| s.name == name) {
+            return Err(self
+                .error(number, col, format!("session `{name}` is declared twice"))
+                .len(name.len()));
+        }
+        let Some(protocol) = Protocol::from_keyword(proto) else {
+            let keywords = Protocol::ALL.map(Protocol::keyword);
+            let mut err = self
+                .error(number, col_of(raw, proto), format!("unknown protocol `{proto}`"))
+                .len(proto.chars().count())
+                .expected(format!("one of {}", keywords.join(", ")));
+            if let Some(near) = closest(proto, &keywords) {
+                err = err.hint(format!("did you mean `{near}`?"));
+            }
+            return Err(err);
+        };
+        Ok(SessionDecl {
+            name: name.to_owned(),
+            protocol,
+        })
+    }
+
+    fn requirement(&self, number: usize, raw: &str, item: &str) -> Result<Requirement, ParseError> {
+        let family = match item.split_once(':') {
+            Some(("smtp", cap)) if !cap.is_empty() => Some((Family::Smtp, cap)),
+            Some(("imap", cap)) if !cap.is_empty() => Some((Family::Imap, cap)),
+            _ => None,
+        };
+        let Some((family, cap)) = family else {
+            return Err(self
+                .error(
+                    number,
+                    col_of(raw, item),
+                    format!("requirement `{item}` does not name its protocol"),
+                )
+                .len(item.chars().count())
+                .expected("`imap:CAPABILITY` or `smtp:EHLO-KEYWORD`, e.g. `imap:IDLE`"));
+        };
+        Ok(Requirement {
+            family,
+            capability: cap.to_owned(),
+        })
+    }
+
+    pub(super) fn finish_header(&self, number: usize) -> Result<(), ParseError> {
+        let header = &self.scenario.header;
+        if header.name.is_empty() {
+            return Err(self
+                .error(number, 1, "the header has no `name:`")
+                .expected("`name: NAME` before the first step")
+                .hint("every scenario starts with `name:` and `sessions:` lines"));
+        }
+        if header.sessions.is_empty() {
+            return Err(self
+                .error(number, 1, "the header has no `sessions:`")
+                .expected("`sessions: NAME=PROTOCOL, ...` before the first step")
+                .hint("for one IMAP connection write `sessions: a=imap`"));
+        }
+        Ok(())
+    }
+}
+
+/// `key` if the line is `key: ...` with a lowercase key.
+pub(super) fn header_key(line: &str) -> Option<&str> {
+    let end = line.find(|c: char| !(c.is_ascii_lowercase() || c == '-'))?;
+    (end > 0 && line[end..].starts_with(':')).then(|| &line[..end])
+}
+
+fn list(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty())
+}

@@ -1,0 +1,356 @@
+//! The step runner: runs a scenario's steps in file order across sessions (directives,
+//! `C:` lines, raw lines, `@within`) and hands each run of `S:` lines over in groups.
+
+use std::time::Duration;
+
+use crate::pattern::{Bindings, Pattern};
+use crate::scenario::{
+    Directive, Family, Line, Literal, Part, Pos, Presence, Scenario, Side, Step, StepKind,
+};
+
+use super::group::groups;
+use super::live::Live;
+use super::{Closest, DiffLine, Failure, VerifyError, written};
+
+pub(super) struct Run {
+    pub(super) sessions: Vec<Live>,
+    pub(super) bindings: Bindings,
+    /// Arrival time of the latest line consumed so far, for `@within`.
+    pub(super) clock: Duration,
+}
+
+/// A compiled expected line.
+pub(super) struct Expect<'s> {
+    pub(super) line: &'s Line,
+    pub(super) pattern: Pattern,
+    pub(super) pos: Pos,
+}
+
+type StepFailure = Option<(usize, Failure)>;
+
+impl Run {
+    pub(super) fn all(&mut self, scenario: &Scenario, steps: &[&Step]) -> Result<StepFailure, VerifyError> {
+        for (index, decl) in scenario.sessions().iter().enumerate() {
+            if decl.protocol.implicit_tls() {
+                let live = &mut self.sessions[index];
+                if live.tls.first() != Some(&(0, 0)) {
+                    let pos = steps
+                        .iter()
+                        .find(|s| s.session == index)
+                        .map_or(Pos { line: 1, col: 1 }, |s| s.pos);
+                    let reason = format!(
+                        "session `{}` is `{}`, but the transcript shows no TLS handshake before the first byte",
+                        decl.name,
+                        decl.protocol.keyword()
+                    );
+                    return Ok(Some((0, self.fail(scenario, index, pos, reason))));
+                }
+                live.tls_next = 1;
+            }
+        }
+        let mut i = 0;
+        while i < steps.len() {
+            let step = steps[i];
+            let end = match &step.kind {
+                StepKind::Directive(_) => i + 1,
+                StepKind::Line(line) => {
+                    let same = |s: &&&Step| {
+                        s.session == step.session
+                            && matches!(&s.kind, StepKind::Line(l) if l.side == line.side)
+                    };
+                    i + steps[i..].iter().take_while(same).count()
+                }
+            };
+            let result = match &step.kind {
+                StepKind::Directive(d) => self.directive(scenario, step, d),
+                StepKind::Line(line) if line.side == Side::Client => {
+                    self.client_run(scenario, &steps[i..end])?
+                }
+                StepKind::Line(_) => self.server_run(scenario, &steps[i..end])?,
+            };
+            if let Some(failure) = result {
+                return Ok(Some((i, failure)));
+            }
+            i = end;
+        }
+        Ok(None)
+    }
+
+    fn fail(&self, scenario: &Scenario, session: usize, pos: Pos, reason: String) -> Failure {
+        Failure {
+            session: scenario.sessions()[session].name.clone(),
+            pos,
+            reason,
+            diff: Vec::new(),
+            closest: None,
+            history: self.sessions[session].recent_history(0),
+        }
+    }
+
+    fn directive(&mut self, scenario: &Scenario, step: &Step, directive: &Directive) -> Option<Failure> {
+        let live = &mut self.sessions[step.session];
+        match directive {
+            Directive::StartTls => return self.start_tls(scenario, step),
+            Directive::Close(side) => return self.close(scenario, step, *side),
+            Directive::Within(d) => live.within = Some(*d),
+            Directive::Match(mode) => live.mode = Some(*mode),
+            Directive::Sleep(_) => {}
+        }
+        None
+    }
+
+    fn start_tls(&mut self, scenario: &Scenario, step: &Step) -> Option<Failure> {
+        let live = &self.sessions[step.session];
+        let Some(&(client_at, server_at)) = live.tls.get(live.tls_next) else {
+            return Some(self.fail(
+                scenario,
+                step.session,
+                step.pos,
+                "a TLS handshake was expected here, but the session stayed in plaintext".to_owned(),
+            ));
+        };
+        for (side, at) in [(Side::Client, client_at), (Side::Server, server_at)] {
+            let stream = live.stream(side);
+            if stream.cursor < at {
+                let mut failure = self.fail(
+                    scenario,
+                    step.session,
+                    step.pos,
+                    format!("the {} sent plaintext after STARTTLS, before the TLS handshake (command injection, RFC 3207 §4.2 / RFC 9051 §11.1)", side.word()),
+                );
+                let extra = &stream.bytes[stream.cursor..at];
+                failure.diff = crate::framing::split_lines(extra, live.family)
+                    .into_iter()
+                    .map(|l| DiffLine::Unexpected(side, l.to_vec()))
+                    .collect();
+                return Some(failure);
+            }
+        }
+        self.sessions[step.session].tls_next += 1;
+        None
+    }
+
+    fn close(&mut self, scenario: &Scenario, step: &Step, side: Side) -> Option<Failure> {
+        let live = &self.sessions[step.session];
+        let reason = match live.closed_by {
+            None => format!(
+                "the {} was expected to close the connection here, but the connection stayed open",
+                side.word()
+            ),
+            Some(by) if by != side => format!(
+                "the {} was expected to close the connection here, but the {} closed it",
+                side.word(),
+                by.word()
+            ),
+            Some(_) => {
+                let stream = live.stream(side);
+                if stream.cursor == stream.bytes.len() {
+                    return None;
+                }
+                let extra = &stream.bytes[stream.cursor..];
+                let mut failure = self.fail(
+                    scenario,
+                    step.session,
+                    step.pos,
+                    format!("the {} sent more before closing the connection", side.word()),
+                );
+                failure.diff = crate::framing::split_lines(extra, live.family)
+                    .into_iter()
+                    .map(|l| DiffLine::Unexpected(side, l.to_vec()))
+                    .collect();
+                return Some(failure);
+            }
+        };
+        Some(self.fail(scenario, step.session, step.pos, reason))
+    }
+
+    fn compile<'s>(&self, step: &'s Step, normalize: bool) -> Result<Expect<'s>, VerifyError> {
+        let StepKind::Line(line) = &step.kind else {
+            unreachable!("runs hold only lines")
+        };
+        let pattern = Pattern::compile(line, normalize).map_err(|source| VerifyError::Pattern {
+            pos: step.pos,
+            source,
+        })?;
+        Ok(Expect {
+            line,
+            pattern,
+            pos: step.pos,
+        })
+    }
+
+    /// `C:` lines: one received line each, in order.
+    fn client_run(&mut self, scenario: &Scenario, run: &[&Step]) -> Result<Option<Failure>, VerifyError> {
+        let session = run[0].session;
+        let before = self.clock;
+        for step in run {
+            let expect = self.compile(step, false)?;
+            let consumed = match self.single_line(scenario, session, Side::Client, &expect) {
+                Ok(consumed) => consumed,
+                Err(f) => return Ok(Some(f)),
+            };
+            if consumed && let Some(f) = self.continuations(scenario, session, &expect) {
+                return Ok(Some(f));
+            }
+        }
+        Ok(self.check_within(scenario, session, Side::Client, run[0].pos, before))
+    }
+
+    /// Matches one line against the start of `side`'s remaining stream (any number of
+    /// physical lines, with or without a final CRLF): every `C:` line, and raw `S:` lines.
+    /// Returns whether the line was consumed.
+    fn single_line(
+        &mut self,
+        scenario: &Scenario,
+        session: usize,
+        side: Side,
+        expect: &Expect<'_>,
+    ) -> Result<bool, Failure> {
+        let live = &self.sessions[session];
+        let stream = live.stream(side);
+        let rest = &stream.bytes[stream.cursor..live.limit(side)];
+        let matched = match expect.pattern.matches_prefix(rest, &self.bindings) {
+            Ok((m, len)) if len > 0 || rest.is_empty() => Some((rest[..len].to_vec(), m)),
+            _ => None,
+        };
+        match (expect.line.presence, matched) {
+            (Presence::Forbidden, Some((line, _))) => {
+                let reason = format!("the {} sent a line that must not appear here", side.word());
+                let mut f = self.fail(scenario, session, expect.pos, reason);
+                f.diff = vec![DiffLine::Forbidden(side, line, written(expect.line))];
+                Err(f)
+            }
+            (Presence::Optional | Presence::Forbidden, None) => Ok(false),
+            (Presence::Required, None) => Err(self.mismatch(scenario, session, side, expect)),
+            (Presence::Required | Presence::Optional, Some((line, m))) => {
+                self.bindings.extend(m.bound);
+                self.take(session, side, &line);
+                Ok(true)
+            }
+        }
+    }
+
+    /// A required line that did not match (or did not arrive).
+    fn mismatch(&self, scenario: &Scenario, session: usize, side: Side, expect: &Expect<'_>) -> Failure {
+        let live = &self.sessions[session];
+        let Some(got) = live.peek(side) else {
+            let reason = format!(
+                "this {} line never arrived: {}",
+                side.word(),
+                live.end_reason(side)
+            );
+            let mut f = self.fail(scenario, session, expect.pos, reason);
+            f.diff = vec![DiffLine::Missing(written(expect.line))];
+            return f;
+        };
+        let mut f = self.fail(
+            scenario,
+            session,
+            expect.pos,
+            format!("the {} sent something else", side.word()),
+        );
+        let matched = expect.pattern.matches(&got, &self.bindings).err().unwrap_or(0);
+        f.closest = Some(Closest {
+            expected: crate::pattern::display(expect.line),
+            received: got.clone(),
+            matched,
+        });
+        f.diff = vec![
+            DiffLine::Missing(written(expect.line)),
+            DiffLine::Unexpected(side, got),
+        ];
+        f
+    }
+
+    /// After a `C:` line with synchronizing literals, the server must have sent one `+`
+    /// continuation request per literal (RFC 9051 §7.5).
+    fn continuations(&mut self, scenario: &Scenario, session: usize, expect: &Expect<'_>) -> Option<Failure> {
+        let count = expect
+            .line
+            .parts
+            .iter()
+            .filter(|p| matches!(p, Part::Literal(Literal { non_sync: false, .. })))
+            .count();
+        for _ in 0..count {
+            let live = &self.sessions[session];
+            match live.peek(Side::Server) {
+                Some(line) if line.starts_with(b"+") => self.take(session, Side::Server, &line),
+                other => {
+                    let mut f = self.fail(scenario, session, expect.pos, "the server did not send a `+` continuation request for this synchronizing literal (RFC 9051 §7.5)".to_owned());
+                    f.diff = other
+                        .into_iter()
+                        .map(|l| DiffLine::Unexpected(Side::Server, l))
+                        .collect();
+                    return Some(f);
+                }
+            }
+        }
+        None
+    }
+
+    pub(super) fn take(&mut self, session: usize, side: Side, line: &[u8]) {
+        let live = &mut self.sessions[session];
+        live.consume(side, line);
+        let stream = live.stream(side);
+        self.clock = self.clock.max(stream.time_at(stream.cursor));
+    }
+
+    fn check_within(
+        &mut self,
+        scenario: &Scenario,
+        session: usize,
+        side: Side,
+        pos: Pos,
+        before: Duration,
+    ) -> Option<Failure> {
+        let limit = self.sessions[session].within.take()?;
+        let stream = self.sessions[session].stream(side);
+        let took = stream.time_at(stream.cursor).saturating_sub(before);
+        (took > limit).then(|| {
+            let reason = format!(
+                "these lines arrived after {} ms, but `@within` allows {} ms",
+                took.as_millis(),
+                limit.as_millis()
+            );
+            self.fail(scenario, session, pos, reason)
+        })
+    }
+
+    /// `S:` lines, split into groups.
+    fn server_run(&mut self, scenario: &Scenario, run: &[&Step]) -> Result<Option<Failure>, VerifyError> {
+        let session = run[0].session;
+        let family = self.sessions[session].family;
+        let before = self.clock;
+        for group in groups(run, family) {
+            if let [step] = group.as_slice()
+                && let StepKind::Line(line) = &step.kind
+                && crate::pattern::is_raw(line)
+            {
+                let expect = self.compile(step, false)?;
+                if let Err(f) = self.single_line(scenario, session, Side::Server, &expect) {
+                    return Ok(Some(f));
+                }
+                continue;
+            }
+            let mode = self.sessions[session].mode.take().unwrap_or_default();
+            let (ordered, extra) = match family {
+                Family::Imap => (mode.ordered.unwrap_or(false), mode.extra.unwrap_or(true)),
+                Family::Smtp => (mode.ordered.unwrap_or(true), mode.extra.unwrap_or(false)),
+            };
+            let normalize = family == Family::Smtp && !ordered;
+            let compiled = group
+                .iter()
+                .map(|s| self.compile(s, normalize))
+                .collect::<Result<Vec<_>, _>>()?;
+            let expects: Vec<&Expect<'_>> = compiled.iter().collect();
+            let failure = match family {
+                Family::Imap => self.imap_group(scenario, session, &expects, ordered, extra),
+                Family::Smtp => self.smtp_reply(scenario, session, &expects, ordered, extra, normalize),
+            };
+            if failure.is_some() {
+                return Ok(failure);
+            }
+        }
+        Ok(self.check_within(scenario, session, Side::Server, run[0].pos, before))
+    }
+}
