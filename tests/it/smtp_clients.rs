@@ -191,6 +191,26 @@ except smtplib.SMTPAuthenticationError as e:
     assert!(f.rig.store().envelopes().is_empty());
 }
 
+/// With TLS turned off, submission still works: AUTH is offered in plaintext, since it could
+/// never be offered otherwise.
+#[test]
+fn python_smtplib_submission_without_tls() {
+    let rig = Rig::start(mailrig::Rig::builder().without_tls()).expect("rig starts");
+    let script = r#"
+import smtplib, sys
+client = smtplib.SMTP("localhost", int(sys.argv[1]), timeout=10)
+client.login("alice", "secret")
+client.sendmail("alice@example.test", ["bob@example.test"], sys.argv[2].encode())
+client.quit()
+"#;
+    let message = String::from_utf8(MESSAGE.to_vec()).expect("ASCII");
+    python(script, &[&port(rig.submission_addr()), &message]);
+    let envelope = rig
+        .wait_for_message(|_| true, Duration::from_secs(10))
+        .expect("a message arrives");
+    assert_eq!(&*envelope.data, MESSAGE);
+}
+
 #[test]
 fn swaks_starttls_auth() {
     let f = Fixture::start();

@@ -21,7 +21,8 @@ use crate::server::Service;
 #[derive(Debug, Clone, Default)]
 pub struct SmtpOptions {
     /// The session configuration (personality: extensions, limits, policies). Per service,
-    /// mailrig adjusts `implicit_tls`, `tls_available` and (for submission) `require_auth`.
+    /// mailrig adjusts `implicit_tls`, `tls_available` and (for submission) `require_auth`;
+    /// with TLS off it turns `require_tls_for_auth` off (there would be no way to log in).
     pub config: Config,
     /// Mock OAuth tokens accepted by XOAUTH2/OAUTHBEARER, by login. A user without an entry
     /// is accepted with a token equal to their password.
@@ -41,6 +42,9 @@ pub(crate) fn smtp_factory(
     let mut config = options.config.clone();
     config.implicit_tls = service == Service::Smtps;
     config.tls_available = tls && service != Service::Smtps && config.extensions.starttls;
+    // With TLS off there is no way to meet "TLS before AUTH": plaintext AUTH is the only way
+    // to use submission at all (the IMAP side does the same with LOGINDISABLED).
+    config.require_tls_for_auth = config.require_tls_for_auth && tls;
     if service != Service::Smtp {
         config.require_auth = true;
     }
