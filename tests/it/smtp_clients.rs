@@ -117,21 +117,19 @@ client.sendmail("alice@example.test", ["bob@example.test"], message)
 client.quit()
 "#;
 
+impl Fixture {
+    /// Runs `SMTPLIB` (`mode` starttls or smtps, AUTH `mechanism`) against `addr`.
+    fn smtplib(&self, mode: &str, addr: std::net::SocketAddr, mechanism: &str) {
+        let (ca, file) = (self.path("ca.pem"), self.path("message.eml"));
+        let port = port(addr);
+        python(SMTPLIB, &[mode, "localhost", &port, s(&ca), mechanism, s(&file)]);
+    }
+}
+
 #[test]
 fn python_smtplib_starttls_auth_plain_on_submission() {
     let f = Fixture::start();
-    let (ca, file) = (f.path("ca.pem"), f.path("message.eml"));
-    python(
-        SMTPLIB,
-        &[
-            "starttls",
-            "localhost",
-            &port(f.rig.submission_addr()),
-            s(&ca),
-            "PLAIN",
-            s(&file),
-        ],
-    );
+    f.smtplib("starttls", f.rig.submission_addr(), "PLAIN");
     assert_eq!(f.received(), MESSAGE);
     let envelope = &f.rig.store().envelopes()[0];
     assert_eq!(envelope.mail_from, "alice@example.test");
@@ -140,36 +138,14 @@ fn python_smtplib_starttls_auth_plain_on_submission() {
 #[test]
 fn python_smtplib_starttls_auth_login_on_submission() {
     let f = Fixture::start();
-    let (ca, file) = (f.path("ca.pem"), f.path("message.eml"));
-    python(
-        SMTPLIB,
-        &[
-            "starttls",
-            "localhost",
-            &port(f.rig.submission_addr()),
-            s(&ca),
-            "LOGIN",
-            s(&file),
-        ],
-    );
+    f.smtplib("starttls", f.rig.submission_addr(), "LOGIN");
     assert_eq!(f.received(), MESSAGE);
 }
 
 #[test]
 fn python_smtplib_smtps_implicit_tls() {
     let f = Fixture::start();
-    let (ca, file) = (f.path("ca.pem"), f.path("message.eml"));
-    python(
-        SMTPLIB,
-        &[
-            "smtps",
-            "localhost",
-            &port(f.rig.smtps_addr()),
-            s(&ca),
-            "PLAIN",
-            s(&file),
-        ],
-    );
+    f.smtplib("smtps", f.rig.smtps_addr(), "PLAIN");
     assert_eq!(f.received(), MESSAGE);
 }
 

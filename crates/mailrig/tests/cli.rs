@@ -18,14 +18,26 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     path
 }
 
-/// Waits (at most 20 s) for `mailrig serve` to write its ready file, and reads it.
-fn wait_for_ready_file(ready: &Path) -> serde_json::Value {
+/// Starts `mailrig serve ARGS --ready-file DIR/ready.json` (output piped) and waits (at most
+/// 20 s) for its ready file; returns the process and the file's JSON.
+fn start_serve(args: &[&str], dir: &Path) -> (std::process::Child, serde_json::Value) {
+    let ready = dir.join("ready.json");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("mailrig"))
+        .arg("serve")
+        .args(args)
+        .arg("--ready-file")
+        .arg(&ready)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mailrig serve starts");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !ready.exists() {
         assert!(std::time::Instant::now() < deadline, "no ready file within 20 s");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    serde_json::from_str(&fs::read_to_string(ready).unwrap()).expect("JSON")
+    let info = serde_json::from_str(&fs::read_to_string(&ready).unwrap()).expect("JSON");
+    (child, info)
 }
 
 #[test]
@@ -209,11 +221,10 @@ fn serve_writes_a_ready_file_stores_mail_and_stops_cleanly_on_sigterm() {
     use std::io::{BufReader, Write};
 
     let dir = tempfile::tempdir().unwrap();
-    let ready = dir.path().join("ready.json");
     let out = dir.path().join("out");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("mailrig"))
-        .args([
-            "serve",
+    let out_dir = out.to_str().expect("utf-8 temp path");
+    let (child, info) = start_serve(
+        &[
             "--smtp",
             "127.0.0.1:0",
             "--submission",
@@ -224,16 +235,13 @@ fn serve_writes_a_ready_file_stores_mail_and_stops_cleanly_on_sigterm() {
             "127.0.0.1:0",
             "--imaps",
             "127.0.0.1:0",
-        ])
-        .args(["--user", "carol:pw:carol@example.test", "--ready-file"])
-        .arg(&ready)
-        .arg("--out")
-        .arg(&out)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("mailrig serve starts");
-    let info = wait_for_ready_file(&ready);
+            "--user",
+            "carol:pw:carol@example.test",
+            "--out",
+            out_dir,
+        ],
+        dir.path(),
+    );
     for key in ["smtp", "submission", "smtps", "imap", "imaps"] {
         assert!(
             info[key].as_str().is_some_and(|a| a.starts_with("127.0.0.1:")),
@@ -385,30 +393,27 @@ fn serve_imap_personality_switches_reach_the_greeting() {
     use std::io::BufRead;
 
     let dir = tempfile::tempdir().unwrap();
-    let ready = dir.path().join("ready.json");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("mailrig"))
-        .args(["serve", "--smtp", "off", "--submission", "off", "--smtps", "off"])
-        .args([
+    let (mut child, info) = start_serve(
+        &[
+            "--smtp",
+            "off",
+            "--submission",
+            "off",
+            "--smtps",
+            "off",
             "--imap",
             "127.0.0.1:0",
             "--imaps",
             "off",
             "--imap-version",
             "rev2",
-        ])
-        .args([
             "--imap-disable",
             "idle",
             "--imap-disable",
             "condstore",
-            "--ready-file",
-        ])
-        .arg(&ready)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("mailrig serve starts");
-    let info = wait_for_ready_file(&ready);
+        ],
+        dir.path(),
+    );
     let imap = std::net::TcpStream::connect(info["imap"].as_str().expect("imap listener")).expect("connect");
     let mut greeting = String::new();
     std::io::BufReader::new(imap).read_line(&mut greeting).unwrap();
@@ -424,11 +429,10 @@ fn serve_imap_personality_switches_reach_the_greeting() {
 #[test]
 fn serve_with_a_fixture_uses_the_fixture_users() {
     let dir = tempfile::tempdir().unwrap();
-    let ready = dir.path().join("ready.json");
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/stores/basic.toml");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("mailrig"))
-        .args([
-            "serve",
+    let fixture = fixture.to_str().expect("utf-8 path");
+    let (child, info) = start_serve(
+        &[
             "--smtp",
             "127.0.0.1:0",
             "--submission",
@@ -440,15 +444,10 @@ fn serve_with_a_fixture_uses_the_fixture_users() {
             "--imaps",
             "off",
             "--fixture",
-        ])
-        .arg(&fixture)
-        .arg("--ready-file")
-        .arg(&ready)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("mailrig serve starts");
-    let info = wait_for_ready_file(&ready);
+            fixture,
+        ],
+        dir.path(),
+    );
     let logins: Vec<&str> = info["users"]
         .as_array()
         .unwrap()
