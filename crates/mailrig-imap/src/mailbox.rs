@@ -148,6 +148,9 @@ impl Session {
         if let Some(qresync) = params.qresync.filter(|q| q.uidvalidity == snapshot.uidvalidity) {
             resynchronize(out, &watch, &snapshot, &qresync);
         }
+        if let Some(waker) = &self.waker {
+            watch.set_waker(waker.0.clone());
+        }
         let mut selected = Selected::new(watch, uids, read_only);
         selected.recent = recent;
         self.selected = Some(selected);

@@ -37,6 +37,16 @@ pub enum Output {
     Close,
 }
 
+/// The driver's wake-up call (a newtype only so that [`Session`] stays `Debug`).
+#[derive(Clone)]
+pub(crate) struct Waker(pub(crate) Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for Waker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Waker")
+    }
+}
+
 /// How many bytes of responses may wait in a session's queue before it stops reading further
 /// commands (one response may be larger: a whole message).
 pub const OUTPUT_HIGH_WATER: usize = 256 * 1024;
@@ -60,6 +70,8 @@ pub struct Session {
     /// The selected mailbox (selected state).
     pub(crate) selected: Option<Selected>,
     output: VecDeque<Output>,
+    /// Installed on each selection's watch ([`Session::set_waker`]).
+    pub(crate) waker: Option<Waker>,
     /// Bytes of `Output::Data` in `output`.
     queued: usize,
     /// Input received but not read yet: held back while `queued` is above
@@ -179,6 +191,7 @@ impl Session {
             login: None,
             selected: None,
             output: VecDeque::new(),
+            waker: None,
             queued: 0,
             unread: Vec::new(),
             now: 0,
@@ -283,17 +296,14 @@ impl Session {
         self.selected.as_ref().is_some_and(Selected::has_pending)
     }
 
-    /// Runs `waker` after each later change to the selected mailbox (see
-    /// [`mailrig_store::Watch::set_waker`]). Returns `false` if no mailbox is selected. The
-    /// registration ends with the selection, so register again after SELECT.
-    pub fn set_waker(&self, waker: Arc<dyn Fn() + Send + Sync>) -> bool {
-        match &self.selected {
-            Some(selected) => {
-                selected.watch.set_waker(waker);
-                true
-            }
-            None => false,
+    /// Runs `waker` after each later change to the selected mailbox, for this and every later
+    /// selection (see [`mailrig_store::Watch::set_waker`]): a driver sets it once and polls
+    /// the session whenever it runs.
+    pub fn set_waker(&mut self, waker: Arc<dyn Fn() + Send + Sync>) {
+        if let Some(selected) = &self.selected {
+            selected.watch.set_waker(waker.clone());
         }
+        self.waker = Some(Waker(waker));
     }
 
     /// Whether the session has ended (LOGOUT or shutdown).

@@ -52,11 +52,22 @@ pub(crate) fn imap_factory(
     Arc::new(move |_| {
         let mut session = Session::new(config.clone(), store.clone());
         session.set_time(unix_now());
-        Box::new(ImapSession {
-            session,
-            wake: Arc::new(Notify::new()),
-        })
+        // Every selection's store watch wakes the connection's driver.
+        let wake = Arc::new(Notify::new());
+        let notify = wake.clone();
+        session.set_waker(Arc::new(move || notify.notify_one()));
+        Box::new(ImapSession { session, wake })
     })
+}
+
+impl From<Output> for Action {
+    fn from(output: Output) -> Action {
+        match output {
+            Output::Data(bytes) => Action::Write(bytes),
+            Output::StartTls => Action::StartTls,
+            Output::Close => Action::Close,
+        }
+    }
 }
 
 /// One IMAP connection: the sans-IO session and the notifier its store watch wakes.
@@ -65,28 +76,14 @@ struct ImapSession {
     wake: Arc<Notify>,
 }
 
-impl ImapSession {
-    /// Registers the waker with the selected mailbox's watch (again: a new SELECT makes a
-    /// new watch).
-    fn register_waker(&self) {
-        let wake = self.wake.clone();
-        self.session.set_waker(Arc::new(move || wake.notify_one()));
-    }
-}
-
 impl Protocol for ImapSession {
     fn handle_input(&mut self, input: &[u8]) {
         self.session.set_time(unix_now());
         self.session.handle_input(input);
-        self.register_waker();
     }
 
     fn poll_action(&mut self) -> Option<Action> {
-        Some(match self.session.poll_output()? {
-            Output::Data(bytes) => Action::Write(bytes),
-            Output::StartTls => Action::StartTls,
-            Output::Close => Action::Close,
-        })
+        self.session.poll_output().map(Action::from)
     }
 
     fn tls_started(&mut self) {

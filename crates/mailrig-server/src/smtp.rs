@@ -69,6 +69,16 @@ pub(crate) fn smtp_factory(
     })
 }
 
+impl From<Output> for Action {
+    fn from(output: Output) -> Action {
+        match output {
+            Output::Data(bytes) => Action::Write(bytes),
+            Output::StartTls => Action::StartTls,
+            Output::Close => Action::Close,
+        }
+    }
+}
+
 /// One SMTP connection: the sans-IO session and its store backend.
 struct SmtpSession {
     session: Session,
@@ -81,11 +91,7 @@ impl Protocol for SmtpSession {
     }
 
     fn poll_action(&mut self) -> Option<Action> {
-        Some(match self.session.poll_output()? {
-            Output::Data(bytes) => Action::Write(bytes),
-            Output::StartTls => Action::StartTls,
-            Output::Close => Action::Close,
-        })
+        self.session.poll_output().map(Action::from)
     }
 
     fn tls_started(&mut self) {
