@@ -235,7 +235,8 @@ pub(crate) fn runs_text(runs: &[(u32, u32)]) -> String {
     parts.join(",")
 }
 
-/// Ascending, disjoint runs of the UIDs in `uids` (ascending).
+/// Runs of consecutive UIDs in `uids`, in the order given (ascending, disjoint runs for
+/// ascending `uids`).
 pub(crate) fn runs_of(uids: &[u32]) -> Vec<(u32, u32)> {
     let mut runs: Vec<(u32, u32)> = Vec::new();
     for &uid in uids {
@@ -296,6 +297,8 @@ mod tests {
     fn uid_runs() {
         assert_eq!(runs_of(&[1, 2, 3, 5, 7, 8]), vec![(1, 3), (5, 5), (7, 8)]);
         assert_eq!(runs_text(&[(1, 3), (5, 5)]), "1:3,5");
+        // COPYUID's uid-sets keep the order given (source and destination pair by position).
+        assert_eq!(runs_text(&runs_of(&[7, 8, 2, 3, 9])), "7:8,2:3,9");
         let set = SequenceSet::parse("2:4,8:*").unwrap();
         assert_eq!(intersect(&[(1, 3), (5, 9)], &set, 9), vec![(2, 3), (8, 9)]);
         assert_eq!(subtract(&[(1, 5), (7, 7)], &[1, 3, 7]), vec![(2, 2), (4, 5)]);

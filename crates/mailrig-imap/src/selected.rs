@@ -500,19 +500,6 @@ impl Session {
 /// `uid-set` (RFC 4315 §4), in the order given (COPYUID pairs source and destination UIDs
 /// by position), with runs of consecutive UIDs as ranges.
 pub(crate) fn uid_set(uids: &[u32]) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < uids.len() {
-        let mut j = i;
-        while j + 1 < uids.len() && uids[j + 1] == uids[j].wrapping_add(1) {
-            j += 1;
-        }
-        if i == j {
-            parts.push(uids[i].to_string());
-        } else {
-            parts.push(format!("{}:{}", uids[i], uids[j]));
-        }
-        i = j + 1;
-    }
-    parts.join(",")
+    // `runs_of` only merges neighbours, so it keeps the order given.
+    condstore::runs_text(&condstore::runs_of(uids))
 }
