@@ -52,13 +52,15 @@ pub(crate) fn parse_date_time(text: &str) -> Option<i64> {
     let (date, rest) = text.trim_start().split_once(' ')?;
     let (time, zone) = rest.split_once(' ')?;
     let mut parts = date.split('-');
-    let day: i64 = parts.next()?.parse().ok()?;
+    let day = digits(parts.next()?)?;
     let month = parts.next()?;
     let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))? as i64 + 1;
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut hms = time.split(':').map(|p| p.parse::<i64>().ok());
+    let year = digits(parts.next()?)?;
+    let mut hms = time.split(':').map(digits);
     let (h, mi, s) = (hms.next()??, hms.next()??, hms.next()??);
     if zone.len() != 5
+        || parts.next().is_some()
+        || hms.next().is_some()
         || !(1..=9999).contains(&year)
         || !(1..=31).contains(&day)
         || h > 23
@@ -72,9 +74,18 @@ pub(crate) fn parse_date_time(text: &str) -> Option<i64> {
         b'-' => -1,
         _ => return None,
     };
-    let z: i64 = zone.get(1..)?.parse().ok()?;
+    let z = digits(zone.get(1..)?)?;
     let offset = sign * (z / 100 * 3600 + z % 100 * 60);
     Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + mi * 60 + s - offset)
+}
+
+/// An unsigned decimal number (`str::parse` would also take a sign), at most 4 digits as
+/// every `date-time` field is.
+fn digits(text: &str) -> Option<i64> {
+    if text.is_empty() || text.len() > 4 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// Howard Hinnant's `days_from_civil`.
@@ -119,6 +130,13 @@ mod tests {
         assert_eq!(parse_date_time("14-Nov-2023 23:13:20 +0100"), Some(1_700_000_000));
         assert_eq!(parse_date_time(" 4-Jan-1970 00:00:00 +0000"), Some(3 * 86_400));
         assert_eq!(parse_date_time("bogus"), None);
+        // `time = 2DIGIT ":" 2DIGIT ":" 2DIGIT`, `zone = ("+" / "-") 4DIGIT`: no signs inside.
+        assert_eq!(parse_date_time("14-Nov-2023 -1:13:20 +0000"), None);
+        assert_eq!(parse_date_time("14-Nov-2023 23:-13:20 +0000"), None);
+        assert_eq!(parse_date_time("+4-Nov-2023 23:13:20 +0000"), None);
+        assert_eq!(parse_date_time("14-Nov-2023 23:13:20 +-100"), None);
+        assert_eq!(parse_date_time("14-Nov-2023 23:13:20:00 +0000"), None);
+        assert_eq!(parse_date_time("14-Nov-2023-1 23:13:20 +0000"), None);
     }
 
     #[test]
