@@ -130,11 +130,11 @@ impl Session {
             let gone = condstore::intersect(&selected.watch.expunged_since(since), &asked, u32::MAX);
             condstore::vanished(out, true, &condstore::subtract(&gone, selected.uids()));
         }
-        let snapshot = store.messages(&login, &name)?;
+        let messages = store.messages_with_uids(&login, &name, &uids)?;
         for (&i, &uid) in positions.iter().zip(&uids) {
             // A message expunged by another session but not yet reported is left out.
-            if let Ok(found) = snapshot.messages.binary_search_by_key(&uid, |m| m.uid) {
-                let message = &snapshot.messages[found];
+            if let Ok(found) = messages.binary_search_by_key(&uid, |m| m.uid) {
+                let message = &messages[found];
                 if modifiers.changed_since.is_none_or(|since| message.modseq > since) {
                     selected.report(out, i, message, &items, condstore);
                 }

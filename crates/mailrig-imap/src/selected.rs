@@ -392,7 +392,7 @@ impl Session {
             (false, true) => &[Item::Flags, Item::Uid][..],
             (true, _) => &[Item::Flags, Item::Uid, Item::Modseq][..],
         };
-        let snapshot = store.messages(&login, &name)?;
+        let messages = store.messages_with_uids(&login, &name, &uids)?;
         for (&i, &uid) in positions.iter().zip(&uids) {
             // .SILENT still answers when the client cannot work the flags out itself (it
             // has not heard of another session's change yet) and, under CONDSTORE, with
@@ -404,8 +404,8 @@ impl Session {
                 (true, true) if changed.contains_key(&uid) => &[Item::Uid, Item::Modseq][..],
                 (true, _) => continue,
             };
-            if let Ok(found) = snapshot.messages.binary_search_by_key(&uid, |m| m.uid) {
-                selected.report(out, i, &snapshot.messages[found], items, self_condstore);
+            if let Ok(found) = messages.binary_search_by_key(&uid, |m| m.uid) {
+                selected.report(out, i, &messages[found], items, self_condstore);
             }
         }
         if modified.is_empty() {

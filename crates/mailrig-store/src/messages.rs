@@ -7,7 +7,7 @@
 use std::sync::{Arc, MutexGuard};
 
 use crate::feed::Watch;
-use crate::mailbox::{Appended, Copied, FlagUpdate, Mailbox, MailboxState, Snapshot, Status};
+use crate::mailbox::{Appended, Copied, FlagUpdate, Mailbox, MailboxState, Message, Snapshot, Status};
 use crate::mailbox_name::INBOX;
 use crate::store::wake;
 use crate::{FlagOp, Flags, Store, StoreError};
@@ -52,6 +52,31 @@ impl Store {
         let mailbox = self.mailbox(login, mailbox)?;
         let state = mailbox.lock_live()?;
         Ok(state.snapshot(mailbox.uidvalidity))
+    }
+
+    /// The messages with these UIDs that exist, by UID (unknown UIDs are ignored): a lookup
+    /// for the few messages a command names, without copying the whole mailbox as
+    /// [`Store::messages`] does.
+    ///
+    /// ```
+    /// # let store = mailrig_store::Store::new();
+    /// # store.add_user(mailrig_store::User::new("alice", "secret", ["alice@example.test"])).unwrap();
+    /// for _ in 0..3 {
+    ///     store.deliver("alice", b"Subject: hi\r\n\r\n".to_vec(), 0)?;
+    /// }
+    /// let found = store.messages_with_uids("alice", "INBOX", &[3, 9, 1])?;
+    /// assert_eq!(found.iter().map(|m| m.uid).collect::<Vec<_>>(), [1, 3]);
+    /// # Ok::<(), mailrig_store::StoreError>(())
+    /// ```
+    pub fn messages_with_uids(
+        &self,
+        login: &str,
+        mailbox: &str,
+        uids: &[u32],
+    ) -> Result<Vec<Message>, StoreError> {
+        let mailbox = self.mailbox(login, mailbox)?;
+        let state = mailbox.lock_live()?;
+        Ok(state.select(Some(uids)))
     }
 
     /// A mailbox's counters (IMAP `STATUS`), without copying its messages.
