@@ -36,18 +36,18 @@ impl SequenceSet {
     /// messages, ascending. A number above `count` is an error (RFC 9051 §6.4.5 answers BAD).
     pub(crate) fn positions(&self, count: usize) -> Result<Vec<usize>, SyntaxError> {
         let max = u32::try_from(count).unwrap_or(u32::MAX);
-        let mut out = Vec::new();
-        for &(a, b) in &self.0 {
-            let (a, b) = (a.unwrap_or(max), b.unwrap_or(max));
-            let (lo, hi) = (a.min(b), a.max(b));
-            if hi > max || lo == 0 {
-                return Err(SyntaxError::SequenceSet);
-            }
-            out.extend((lo..=hi).map(|n| n as usize - 1));
+        // Merged first, so overlapping ranges (`1:*,1:*,...`) cost nothing extra.
+        let ranges = self.ranges(max);
+        let (Some(&(lo, _)), Some(&(_, hi))) = (ranges.first(), ranges.last()) else {
+            return Ok(Vec::new());
+        };
+        if hi > max || lo == 0 {
+            return Err(SyntaxError::SequenceSet);
         }
-        out.sort_unstable();
-        out.dedup();
-        Ok(out)
+        Ok(ranges
+            .into_iter()
+            .flat_map(|(lo, hi)| lo as usize - 1..hi as usize)
+            .collect())
     }
 
     /// Whether `n` is in the set, `*` standing for `last` (no range test allocates).
@@ -85,16 +85,13 @@ impl SequenceSet {
         let Some(&last) = uids.last() else {
             return Vec::new();
         };
+        // Merged first (ascending and disjoint), so no position comes twice.
         let mut out = Vec::new();
-        for &(a, b) in &self.0 {
-            let (a, b) = (a.unwrap_or(last), b.unwrap_or(last));
-            let (lo, hi) = (a.min(b), a.max(b));
+        for (lo, hi) in self.ranges(last) {
             let start = uids.partition_point(|&u| u < lo);
             let end = uids.partition_point(|&u| u <= hi);
             out.extend(start..end);
         }
-        out.sort_unstable();
-        out.dedup();
         out
     }
 }
@@ -109,6 +106,15 @@ mod tests {
         assert_eq!(set.positions(3).unwrap(), vec![0, 1, 2]);
         assert!(SequenceSet::parse("4").unwrap().positions(3).is_err());
         assert!(SequenceSet::parse("0").is_err());
+        assert!(SequenceSet::parse("*").unwrap().positions(0).is_err());
+        assert_eq!(
+            SequenceSet::parse("3,1:2,2:3").unwrap().positions(3).unwrap(),
+            vec![0, 1, 2]
+        );
+        assert_eq!(
+            SequenceSet::parse("9:7,3").unwrap().uid_positions(&[3, 7, 9]),
+            vec![0, 1, 2]
+        );
         let uids = [3, 7, 9];
         assert_eq!(SequenceSet::parse("4:8").unwrap().uid_positions(&uids), vec![1]);
         assert_eq!(SequenceSet::parse("100:*").unwrap().uid_positions(&uids), vec![2]);
