@@ -103,8 +103,7 @@ impl Session {
         let condstore = self.condstore;
         let store = self.store.clone();
         let (login, name, selected) = self.selection()?;
-        let positions = selected.positions(set, uid)?;
-        let uids: Vec<u32> = positions.iter().map(|&i| selected.uids()[i]).collect();
+        let (positions, uids) = selected.named(set, uid)?;
         let marks_seen = items
             .iter()
             .any(|item| matches!(item, Item::Body(body) if !body.peek));

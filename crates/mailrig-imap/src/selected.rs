@@ -246,17 +246,19 @@ impl Selected {
         }
     }
 
-    /// Positions named by a sequence set (UIDs for `uid`).
-    pub(crate) fn positions(&self, set: &Token, uid: bool) -> Result<Vec<usize>, Completion> {
+    /// The positions of the messages a sequence set (UIDs for `uid`) names, and their UIDs.
+    pub(crate) fn named(&self, set: &Token, uid: bool) -> Result<(Vec<usize>, Vec<u32>), Completion> {
         let Token::Atom(text) = set else {
             return Err(SyntaxError::SequenceSet.into());
         };
         let set = SequenceSet::parse(text)?;
-        if uid {
-            Ok(set.uid_positions(&self.uids))
+        let positions = if uid {
+            set.uid_positions(&self.uids)
         } else {
-            Ok(set.positions(self.uids.len())?)
-        }
+            set.positions(self.uids.len())?
+        };
+        let uids = positions.iter().map(|&i| self.uids[i]).collect();
+        Ok((positions, uids))
     }
 }
 
@@ -380,8 +382,7 @@ impl Session {
         let condstore = self_condstore != Condstore::Off;
         let store = self.store.clone();
         let (login, name, selected) = self.selection()?;
-        let positions = selected.positions(set, uid)?;
-        let uids: Vec<u32> = positions.iter().map(|&i| selected.uids[i]).collect();
+        let (positions, uids) = selected.named(set, uid)?;
         let update = store.store_flags(&login, &name, &uids, op, &flags, unchanged_since)?;
         selected.own.extend(update.changed.iter().map(|c| c.modseq));
         let modified: HashSet<u32> = update.modified.iter().copied().collect();
@@ -439,10 +440,7 @@ impl Session {
         }
         let uids = match (&command.args[..], command.name.as_str()) {
             ([], "EXPUNGE") => None,
-            ([set], "UID EXPUNGE") => {
-                let positions = selected.positions(set, true)?;
-                Some(positions.iter().map(|&i| selected.uids[i]).collect::<Vec<u32>>())
-            }
+            ([set], "UID EXPUNGE") => Some(selected.named(set, true)?.1),
             _ => return Err(SyntaxError::Arguments.into()),
         };
         store.expunge(&login, &name, uids.as_deref())?;
@@ -466,8 +464,7 @@ impl Session {
         if moving && selected.read_only {
             return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
         }
-        let positions = selected.positions(set, uid)?;
-        let uids: Vec<u32> = positions.iter().map(|&i| selected.uids[i]).collect();
+        let (_, uids) = selected.named(set, uid)?;
         let copied = if moving {
             store
                 .move_messages(&login, &name, &to, &uids)
