@@ -168,6 +168,9 @@ async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     stop_signal().await?;
     eprintln!("mailrig: stopping");
     saver.abort();
+    // abort() takes effect at the saver's next await, and the saver may be saving on another
+    // worker right now: wait, so that the final save below never runs beside it.
+    let _ = saver.await;
     let recordings = server.recordings().clone();
     server.shutdown(Duration::from_secs(2)).await;
     let transcript = recordings.transcript();
