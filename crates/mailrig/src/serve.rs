@@ -381,8 +381,8 @@ fn save_messages_now(store: &Store, dir: Option<&Path>, seen: &mut usize) -> any
     if let Some(dir) = dir {
         std::fs::create_dir_all(dir.join("messages"))?;
     }
-    for (offset, envelope) in fresh.iter().enumerate() {
-        let number = *seen + offset + 1;
+    for envelope in &fresh {
+        let number = *seen + 1;
         tracing::info!(number, session = envelope.session_id, from = %envelope.mail_from, to = ?envelope.rcpt_to, bytes = envelope.data.len(), "message accepted");
         if let Some(dir) = dir {
             std::fs::write(
@@ -390,8 +390,10 @@ fn save_messages_now(store: &Store, dir: Option<&Path>, seen: &mut usize) -> any
                 &envelope.data,
             )?;
         }
+        // Counted one by one: after a failed write, the next call starts at that message
+        // instead of logging and writing the earlier ones again.
+        *seen = number;
     }
-    *seen += fresh.len();
     Ok(())
 }
 
