@@ -367,7 +367,10 @@ async fn save_messages(delivered: Arc<Notify>, store: Store, out: Option<PathBuf
         tokio::pin!(notified);
         notified.as_mut().enable();
         let mut seen = saved.load(Ordering::SeqCst);
-        if let Err(e) = save_messages_now(&store, out.as_deref(), &mut seen) {
+        // The writes block: let the runtime (multi-threaded, see `serve`) move the worker's
+        // other tasks, the connections, elsewhere meanwhile.
+        let result = tokio::task::block_in_place(|| save_messages_now(&store, out.as_deref(), &mut seen));
+        if let Err(e) = result {
             tracing::warn!(error = %e, "cannot save a message");
         }
         saved.store(seen, Ordering::SeqCst);
