@@ -15,7 +15,6 @@ use mailrig_imap::Versions;
 use mailrig_server::tls::Identity;
 use mailrig_server::{Server, ServerConfig, TlsSetting};
 use mailrig_smtp::Mechanism;
-use mailrig_store::fixture::Seed;
 use mailrig_transcript::record::{RecordOptions, print_transcript};
 use tokio::sync::Notify;
 
@@ -122,7 +121,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         store.add_user(user.clone())?;
     }
     for path in &args.fixtures {
-        seed(&store, path)?;
+        mailrig::rig::apply_fixture(&store, path)?;
     }
     for spec in &args.imports {
         let Some((login, path)) = spec.split_once(':') else {
@@ -195,10 +194,7 @@ async fn stop_signal() -> anyhow::Result<()> {
 
 fn users(specs: &[String]) -> anyhow::Result<Vec<User>> {
     if specs.is_empty() {
-        return Ok(mailrig::rig::DEFAULT_USERS
-            .iter()
-            .map(|(l, p, a)| User::new(l, p, [*a]))
-            .collect());
+        return Ok(mailrig::rig::default_users());
     }
     specs
         .iter()
@@ -209,18 +205,6 @@ fn users(specs: &[String]) -> anyhow::Result<Vec<User>> {
             }
         })
         .collect()
-}
-
-fn seed(store: &Store, path: &Path) -> anyhow::Result<()> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read fixture {}", path.display()))?;
-    let seed = Seed::from_toml(&text).with_context(|| format!("fixture {}", path.display()))?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    store
-        .apply(&seed, |file| {
-            std::fs::read(dir.join(file)).map_err(|e| e.to_string())
-        })
-        .with_context(|| format!("fixture {}", path.display()))
 }
 
 fn listeners(args: &ServeArgs) -> anyhow::Result<Vec<(Service, SocketAddr)>> {
