@@ -1,7 +1,7 @@
 //! The `Rig` test API: mailrig's fake servers inside your own `cargo test`.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mailrig_server::tls::Identity;
@@ -18,6 +18,34 @@ pub const DEFAULT_USERS: [(&str, &str, &str); 2] = [
     ("bob", "secret", "bob@example.test"),
 ];
 
+/// The [`DEFAULT_USERS`] as store users.
+pub fn default_users() -> Vec<User> {
+    DEFAULT_USERS
+        .iter()
+        .map(|(login, password, address)| User::new(login, password, [*address]))
+        .collect()
+}
+
+/// Seeds `store` from the TOML fixture at `path` (`docs/fixtures.md`); message files are read
+/// relative to it. [`RigBuilder::fixture`] and `mailrig serve --fixture` both use it.
+pub fn apply_fixture(store: &Store, path: &Path) -> Result<(), RigError> {
+    let fixture_error = |source| RigError::Fixture {
+        path: path.display().to_string(),
+        source,
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| RigError::FixtureRead {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let seed = Seed::from_toml(&text).map_err(fixture_error)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    store
+        .apply(&seed, |file| {
+            std::fs::read(dir.join(file)).map_err(|e| e.to_string())
+        })
+        .map_err(fixture_error)
+}
+
 /// Configures a [`Rig`]. Every listener binds `127.0.0.1` on a free port.
 #[derive(Debug, Default)]
 pub struct RigBuilder {
@@ -26,9 +54,8 @@ pub struct RigBuilder {
     smtp: SmtpOptions,
     imap: ImapOptions,
     services: Option<Vec<Service>>,
-    seeds: Vec<(Seed, std::path::PathBuf)>,
-    imports: Vec<(String, std::path::PathBuf)>,
-    error: Option<RigError>,
+    fixtures: Vec<PathBuf>,
+    imports: Vec<(String, PathBuf)>,
 }
 
 /// Why a rig could not start or answer.
@@ -40,7 +67,15 @@ pub enum RigError {
     /// A user or message could not be stored.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A fixture could not be read or applied.
+    /// A fixture file could not be read.
+    #[error("cannot read fixture {path}: {source}")]
+    FixtureRead {
+        /// The fixture file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A fixture is malformed or could not be applied.
     #[error("fixture {path}: {source}")]
     Fixture {
         /// The fixture file.
@@ -96,26 +131,7 @@ impl RigBuilder {
     /// Seeds the store from a TOML fixture (`docs/fixtures.md`); message files are read
     /// relative to it.
     pub fn fixture(mut self, path: impl AsRef<Path>) -> Self {
-        let path = path.as_ref();
-        match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| Seed::from_toml(&t).map_err(|e| e.to_string()))
-        {
-            Ok(seed) => self
-                .seeds
-                .push((seed, path.parent().unwrap_or(Path::new(".")).to_owned())),
-            Err(reason) => {
-                let source = FixtureError::Load {
-                    index: 0,
-                    path: path.display().to_string(),
-                    reason,
-                };
-                self.error.get_or_insert(RigError::Fixture {
-                    path: path.display().to_string(),
-                    source,
-                });
-            }
-        }
+        self.fixtures.push(path.as_ref().to_owned());
         self
     }
 
@@ -128,30 +144,18 @@ impl RigBuilder {
 
     /// Binds every listener on `127.0.0.1` (port 0) and starts serving.
     pub async fn start(self) -> Result<Rig, RigError> {
-        if let Some(error) = self.error {
-            return Err(error);
-        }
         let store = Store::new();
-        let users = if self.users.is_empty() && self.seeds.is_empty() {
-            DEFAULT_USERS
-                .iter()
-                .map(|(l, p, a)| User::new(l, p, [*a]))
-                .collect()
+        // A fixture brings its own users; the default ones would clash with them.
+        let users = if self.users.is_empty() && self.fixtures.is_empty() {
+            default_users()
         } else {
             self.users
         };
         for user in users {
             store.add_user(user)?;
         }
-        for (seed, dir) in &self.seeds {
-            store
-                .apply(seed, |file| {
-                    std::fs::read(dir.join(file)).map_err(|e| e.to_string())
-                })
-                .map_err(|source| RigError::Fixture {
-                    path: dir.display().to_string(),
-                    source,
-                })?;
+        for path in &self.fixtures {
+            apply_fixture(&store, path)?;
         }
         for (login, path) in &self.imports {
             crate::import::import(&store, login, path)?;

@@ -15,7 +15,6 @@ use mailrig_imap::Versions;
 use mailrig_server::tls::Identity;
 use mailrig_server::{Server, ServerConfig, TlsSetting};
 use mailrig_smtp::Mechanism;
-use mailrig_store::fixture::Seed;
 use mailrig_transcript::record::{RecordOptions, print_transcript};
 use tokio::sync::Notify;
 
@@ -122,7 +121,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         store.add_user(user.clone())?;
     }
     for path in &args.fixtures {
-        seed(&store, path)?;
+        mailrig::rig::apply_fixture(&store, path)?;
     }
     for spec in &args.imports {
         let Some((login, path)) = spec.split_once(':') else {
@@ -168,6 +167,9 @@ async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     stop_signal().await?;
     eprintln!("mailrig: stopping");
     saver.abort();
+    // abort() takes effect at the saver's next await, and the saver may be saving on another
+    // worker right now: wait, so that the final save below never runs beside it.
+    let _ = saver.await;
     let recordings = server.recordings().clone();
     server.shutdown(Duration::from_secs(2)).await;
     let transcript = recordings.transcript();
@@ -192,10 +194,7 @@ async fn stop_signal() -> anyhow::Result<()> {
 
 fn users(specs: &[String]) -> anyhow::Result<Vec<User>> {
     if specs.is_empty() {
-        return Ok(mailrig::rig::DEFAULT_USERS
-            .iter()
-            .map(|(l, p, a)| User::new(l, p, [*a]))
-            .collect());
+        return Ok(mailrig::rig::default_users());
     }
     specs
         .iter()
@@ -206,18 +205,6 @@ fn users(specs: &[String]) -> anyhow::Result<Vec<User>> {
             }
         })
         .collect()
-}
-
-fn seed(store: &Store, path: &Path) -> anyhow::Result<()> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read fixture {}", path.display()))?;
-    let seed = Seed::from_toml(&text).with_context(|| format!("fixture {}", path.display()))?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    store
-        .apply(&seed, |file| {
-            std::fs::read(dir.join(file)).map_err(|e| e.to_string())
-        })
-        .with_context(|| format!("fixture {}", path.display()))
 }
 
 fn listeners(args: &ServeArgs) -> anyhow::Result<Vec<(Service, SocketAddr)>> {
@@ -364,7 +351,10 @@ async fn save_messages(delivered: Arc<Notify>, store: Store, out: Option<PathBuf
         tokio::pin!(notified);
         notified.as_mut().enable();
         let mut seen = saved.load(Ordering::SeqCst);
-        if let Err(e) = save_messages_now(&store, out.as_deref(), &mut seen) {
+        // The writes block: let the runtime (multi-threaded, see `serve`) move the worker's
+        // other tasks, the connections, elsewhere meanwhile.
+        let result = tokio::task::block_in_place(|| save_messages_now(&store, out.as_deref(), &mut seen));
+        if let Err(e) = result {
             tracing::warn!(error = %e, "cannot save a message");
         }
         saved.store(seen, Ordering::SeqCst);
@@ -378,8 +368,8 @@ fn save_messages_now(store: &Store, dir: Option<&Path>, seen: &mut usize) -> any
     if let Some(dir) = dir {
         std::fs::create_dir_all(dir.join("messages"))?;
     }
-    for (offset, envelope) in fresh.iter().enumerate() {
-        let number = *seen + offset + 1;
+    for envelope in &fresh {
+        let number = *seen + 1;
         tracing::info!(number, session = envelope.session_id, from = %envelope.mail_from, to = ?envelope.rcpt_to, bytes = envelope.data.len(), "message accepted");
         if let Some(dir) = dir {
             std::fs::write(
@@ -387,8 +377,10 @@ fn save_messages_now(store: &Store, dir: Option<&Path>, seen: &mut usize) -> any
                 &envelope.data,
             )?;
         }
+        // Counted one by one: after a failed write, the next call starts at that message
+        // instead of logging and writing the earlier ones again.
+        *seen = number;
     }
-    *seen += fresh.len();
     Ok(())
 }
 
