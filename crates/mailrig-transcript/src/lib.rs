@@ -14,7 +14,8 @@
 //! - [`parse`](mod@parse): text to [`Scenario`], with `file:line:col` errors ([`ParseError`]).
 //! - [`print`](mod@print): the canonical printer (`parse(print(s)) == s`).
 //! - [`pattern`]: compiling lines into matchers, matching bytes, rendering lines to send.
-//! - [`play`]: playing a scenario's client side against an in-process server.
+//! - [`engine`]: the incremental, sans-IO engine that plays either side of a scenario.
+//! - [`play`]: the in-process driver of the engine (against sans-IO servers).
 //! - [`framing`]: splitting a byte stream into protocol lines (IMAP literals included).
 //! - [`transcript`]: the record of a session: writes, TLS start, close, timestamps.
 //! - [`verify`](mod@verify): scenario + transcript to a [`Report`] of verdicts and diffs.
@@ -44,6 +45,7 @@
 // a cold path, so its size does not matter and boxing would only complicate field access.
 #![allow(clippy::result_large_err)]
 
+pub mod engine;
 mod error;
 pub mod framing;
 pub mod parse;

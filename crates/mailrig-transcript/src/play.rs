@@ -1,21 +1,17 @@
-//! Playing a scenario as the client against an in-process target, then verifying what
-//! happened. No I/O here: the [`Target`] is a set of sans-IO server sessions (the model
-//! servers), so every reply is available as soon as a line has been sent.
-//!
-//! The player walks the steps in file order. It sends `C:` lines (rendering holes, captures
-//! and literals; waiting for the `+` of a synchronizing literal), runs `@starttls` and
-//! `@close client`, and records every byte into a [`Transcript`]. Before each `C:` line it
-//! verifies the steps so far, so captures (`${uid}`) are bound when they are needed and a
-//! mismatch stops the run where it happened. The result is the same [`Report`] that
-//! [`crate::verify()`] gives.
+//! The in-process driver of the [`Engine`]: plays a scenario as the client against a
+//! [`Target`] of sans-IO servers (mailrig's model servers in `cargo test`), with a fake clock.
+//! No I/O here: every reply is available as soon as the target has processed the bytes, so
+//! when the engine waits and the target has nothing more to say, the clock jumps to the
+//! engine's next deadline. A missing line therefore fails at once, and `@within`/`@sleep` are
+//! judged exactly as they are over sockets, only without waiting.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::pattern::{Output, PatternError, render};
-use crate::scenario::{Directive, Presence, Protocol, Role, Scenario, Side, StepKind};
-use crate::transcript::{SessionRecord, Transcript};
-use crate::verify::{Report, VerifyError, verify, verify_prefix};
+use crate::engine::{Engine, EngineConfig, EngineError, Transmit};
+use crate::scenario::{Protocol, Role, Scenario};
+use crate::transcript::Transcript;
+use crate::verify::Report;
 
 /// An in-process server with one connection per scenario session.
 pub trait Target {
@@ -39,17 +35,18 @@ pub enum PlayError {
     /// The scenario declares `plays: server` only.
     #[error("this scenario is for testing clients (`plays: server`); mailrig cannot play its client side")]
     WrongRole,
-    /// A `C:` line could not be rendered.
-    #[error("line {line}: {source}")]
-    Render {
-        /// The line number in the scenario.
-        line: usize,
-        /// Why.
-        source: PatternError,
-    },
-    /// Verification could not run.
+    /// The engine could not carry out the run.
     #[error(transparent)]
-    Verify(#[from] VerifyError),
+    Engine(EngineError),
+}
+
+impl From<EngineError> for PlayError {
+    fn from(e: EngineError) -> PlayError {
+        match e {
+            EngineError::WrongRole { .. } => PlayError::WrongRole,
+            other => PlayError::Engine(other),
+        }
+    }
 }
 
 /// What a play produced.
@@ -67,123 +64,120 @@ pub fn play_client(
     target: &mut dyn Target,
     vars: &BTreeMap<String, String>,
 ) -> Result<Played, PlayError> {
-    if scenario.header.plays == Some(Role::Server) {
-        return Err(PlayError::WrongRole);
-    }
-    let mut player = Player {
-        scenario,
+    let engine = Engine::new(scenario.clone(), Role::Client, vars, EngineConfig::default())?;
+    let mut driver = Driver {
+        engine,
         target,
-        records: Vec::new(),
-        tick: 0,
+        connected: vec![false; scenario.sessions().len()],
+        closed: vec![false; scenario.sessions().len()],
+        clock: Duration::ZERO,
     };
-    player.connect_all();
-    let steps: Vec<_> = scenario.steps().collect();
-    for (index, step) in steps.iter().enumerate() {
-        player.pump_all();
-        let name = scenario.sessions()[step.session].name.clone();
-        match &step.kind {
-            StepKind::Line(line) if line.side == Side::Client && line.presence != Presence::Forbidden => {
-                let (report, mut bindings) = verify_prefix(scenario, &player.transcript(), vars, index)?;
-                if !report.passed() {
-                    return Ok(Played {
-                        transcript: player.transcript(),
-                        report,
-                    });
-                }
-                let outputs = render(line, &mut bindings).map_err(|source| PlayError::Render {
-                    line: step.pos.line,
-                    source,
-                })?;
-                player.send(step.session, &name, outputs);
-            }
-            StepKind::Directive(Directive::StartTls) => {
-                player.target.start_tls(&name);
-                let at = player.now();
-                player.records[step.session].tls_started(at);
-            }
-            StepKind::Directive(Directive::Close(Side::Client)) => {
-                player.target.close(&name);
-                let at = player.now();
-                player.records[step.session].closed(at, Side::Client);
-            }
-            _ => {}
-        }
+    driver.run();
+    let transcript = driver.engine.transcript();
+    match driver.engine.result().cloned() {
+        Some(Ok(report)) => Ok(Played { transcript, report }),
+        Some(Err(e)) => Err(e.into()),
+        None => unreachable!("Driver::run returns only once the engine has finished"),
     }
-    player.pump_all();
-    let transcript = player.transcript();
-    let report = verify(scenario, &transcript, vars)?;
-    Ok(Played { transcript, report })
 }
 
-struct Player<'a> {
-    scenario: &'a Scenario,
+struct Driver<'a> {
+    engine: Engine,
     target: &'a mut dyn Target,
-    records: Vec<SessionRecord>,
+    connected: Vec<bool>,
+    closed: Vec<bool>,
     /// A fake clock: one millisecond per event, so transcripts are deterministic.
-    tick: u64,
+    clock: Duration,
 }
 
-impl Player<'_> {
-    fn now(&mut self) -> Duration {
-        self.tick += 1;
-        Duration::from_millis(self.tick)
-    }
-
-    fn connect_all(&mut self) {
-        for decl in self.scenario.sessions() {
-            let mut record = SessionRecord::new(decl.name.clone(), decl.protocol);
-            self.target.connect(&decl.name, decl.protocol);
-            if decl.protocol.implicit_tls() {
-                self.target.start_tls(&decl.name);
-                record.tls_started(Duration::ZERO);
+impl Driver<'_> {
+    fn run(&mut self) {
+        while !self.engine.is_finished() {
+            let mut busy = self.transmit();
+            busy |= self.pump();
+            if busy || self.engine.is_finished() {
+                continue;
             }
-            self.records.push(record);
+            // Nothing moves in process unless time does.
+            let Some(deadline) = self.engine.poll_timeout() else {
+                // Cannot happen: an unfinished engine that is not waiting for time has
+                // something to transmit or is waiting for a peer, which has a deadline.
+                let now = self.tick();
+                self.engine.handle_timeout(now + Duration::from_secs(3600));
+                continue;
+            };
+            self.clock = self.clock.max(deadline);
+            self.engine.handle_timeout(self.clock);
         }
     }
 
-    /// Records whatever every session's server has written, and closes.
-    fn pump_all(&mut self) {
-        for index in 0..self.records.len() {
-            self.pump(index);
-        }
+    fn tick(&mut self) -> Duration {
+        self.clock += Duration::from_millis(1);
+        self.clock
     }
 
-    fn pump(&mut self, index: usize) {
-        let name = self.records[index].name.clone();
-        for write in self.target.receive(&name) {
-            let at = self.now();
-            self.records[index].data(at, Side::Server, write);
-        }
-        let closed = self.records[index]
-            .events
-            .iter()
-            .any(|e| matches!(e.kind, crate::transcript::EventKind::Closed { .. }));
-        if !closed && self.target.is_closed(&name) {
-            let at = self.now();
-            self.records[index].closed(at, Side::Server);
-        }
+    fn name(&self, session: usize) -> (String, Protocol) {
+        let decl = &self.engine.scenario().sessions()[session];
+        (decl.name.clone(), decl.protocol)
     }
 
-    fn send(&mut self, index: usize, name: &str, outputs: Vec<Output>) {
-        for output in outputs {
-            match output {
-                Output::Bytes(bytes) => {
-                    let at = self.now();
-                    self.records[index].data(at, Side::Client, bytes.clone());
-                    self.target.send(name, &bytes);
+    /// Carries out what the engine asks; true if it asked for anything.
+    fn transmit(&mut self) -> bool {
+        let mut any = false;
+        while let Some(transmit) = self.engine.poll_transmit() {
+            any = true;
+            match transmit {
+                Transmit::Connect { session } => {
+                    let (name, protocol) = self.name(session);
+                    self.target.connect(&name, protocol);
+                    if protocol.implicit_tls() {
+                        self.target.start_tls(&name);
+                    }
+                    self.connected[session] = true;
+                    let now = self.tick();
+                    self.engine.handle_connected(session, now);
                 }
-                Output::Split => {}
-                // In process, the continuation request is already there once the
-                // announcement has been processed.
-                Output::AwaitContinuation => self.pump(index),
+                Transmit::Data { session, bytes } => {
+                    let (name, _) = self.name(session);
+                    self.target.send(&name, &bytes);
+                }
+                Transmit::StartTls { session } => {
+                    let (name, _) = self.name(session);
+                    self.target.start_tls(&name);
+                    let now = self.tick();
+                    self.engine.handle_tls_started(session, now);
+                }
+                Transmit::Close { session } => {
+                    let (name, _) = self.name(session);
+                    self.target.close(&name);
+                    self.closed[session] = true;
+                }
             }
         }
+        any
     }
 
-    fn transcript(&self) -> Transcript {
-        Transcript {
-            sessions: self.records.clone(),
+    /// Hands whatever the servers wrote to the engine; true if there was anything.
+    fn pump(&mut self) -> bool {
+        let mut any = false;
+        for session in 0..self.connected.len() {
+            if !self.connected[session] || self.closed[session] {
+                continue;
+            }
+            let (name, _) = self.name(session);
+            for write in self.target.receive(&name) {
+                any = true;
+                let now = self.tick();
+                self.engine.handle_received(session, &write, now);
+            }
+            if self.target.is_closed(&name) {
+                any = true;
+                self.closed[session] = true;
+                let now = self.tick();
+                self.engine.handle_closed(session, now);
+            }
         }
+        any
     }
 }
 

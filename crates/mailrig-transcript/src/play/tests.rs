@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::*;
 use crate::framing::{Frame, next_line};
-use crate::scenario::Family;
+use crate::scenario::{Family, Side};
 
 /// Answers a handful of commands; `broken` makes UID SEARCH report a different UID.
 #[derive(Default)]

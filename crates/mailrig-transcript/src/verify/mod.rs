@@ -18,8 +18,8 @@ mod group;
 mod live;
 mod steps;
 
-use live::Live;
-use steps::Run;
+pub(crate) use live::Live;
+pub(crate) use steps::{Progress, Run};
 
 /// The outcome of verifying a transcript against a scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,9 +161,16 @@ pub fn verify_prefix(
     };
     let steps: Vec<&Step> = scenario.steps().take(steps).collect();
     let failure = run.all(scenario, &steps)?;
+    let report = report(scenario, &steps, failure);
+    Ok((report, run.bindings))
+}
+
+/// The report for a run over `steps` that failed at step `index` (or passed, with `None`):
+/// the failing session fails, sessions with steps after the failure are unfinished.
+pub(crate) fn report(scenario: &Scenario, steps: &[&Step], failure: Option<(usize, Failure)>) -> Report {
     let failed_at = failure.as_ref().map(|(i, _)| *i);
     let mut failure = failure.map(|(_, f)| f);
-    let verdicts = scenario
+    let sessions = scenario
         .sessions()
         .iter()
         .enumerate()
@@ -181,14 +188,16 @@ pub fn verify_prefix(
             }
         })
         .collect();
-    let report = Report {
+    Report {
         scenario: scenario.header.name.clone(),
-        sessions: verdicts,
-    };
-    Ok((report, run.bindings))
+        sessions,
+    }
 }
 
-fn initial_bindings(scenario: &Scenario, vars: &BTreeMap<String, String>) -> Result<Bindings, VerifyError> {
+pub(crate) fn initial_bindings(
+    scenario: &Scenario,
+    vars: &BTreeMap<String, String>,
+) -> Result<Bindings, VerifyError> {
     let mut bindings: Bindings = scenario
         .header
         .vars

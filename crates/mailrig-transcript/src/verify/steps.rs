@@ -12,68 +12,124 @@ use super::group::groups;
 use super::live::Live;
 use super::{Closest, DiffLine, Failure, VerifyError, written};
 
-pub(super) struct Run {
-    pub(super) sessions: Vec<Live>,
-    pub(super) bindings: Bindings,
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) sessions: Vec<Live>,
+    pub(crate) bindings: Bindings,
     /// Arrival time of the latest line consumed so far, for `@within`.
-    pub(super) clock: Duration,
+    pub(crate) clock: Duration,
 }
 
 /// A compiled expected line.
-pub(super) struct Expect<'s> {
-    pub(super) line: &'s Line,
-    pub(super) pattern: Pattern,
-    pub(super) pos: Pos,
+pub(crate) struct Expect<'s> {
+    pub(crate) line: &'s Line,
+    pub(crate) pattern: Pattern,
+    pub(crate) pos: Pos,
 }
 
 type StepFailure = Option<(usize, Failure)>;
 
+/// What checking one unit of steps found.
+#[derive(Debug)]
+pub(crate) enum Progress {
+    /// The steps matched; the next unit starts at this index.
+    Done(usize),
+    /// A step did not match.
+    Failed(Failure),
+    /// More input is needed to decide.
+    Pending,
+}
+
 impl Run {
-    pub(super) fn all(&mut self, scenario: &Scenario, steps: &[&Step]) -> Result<StepFailure, VerifyError> {
-        for (index, decl) in scenario.sessions().iter().enumerate() {
-            if decl.protocol.implicit_tls() {
-                let live = &mut self.sessions[index];
-                if live.tls.first() != Some(&(0, 0)) {
-                    let pos = steps
-                        .iter()
-                        .find(|s| s.session == index)
-                        .map_or(Pos { line: 1, col: 1 }, |s| s.pos);
-                    let reason = format!(
-                        "session `{}` is `{}`, but the transcript shows no TLS handshake before the first byte",
-                        decl.name,
-                        decl.protocol.keyword()
-                    );
-                    return Ok(Some((0, self.fail(scenario, index, pos, reason))));
-                }
-                live.tls_next = 1;
-            }
+    pub(crate) fn all(&mut self, scenario: &Scenario, steps: &[&Step]) -> Result<StepFailure, VerifyError> {
+        if let Some(failure) = self.implicit_tls(scenario, steps) {
+            return Ok(Some((0, failure)));
         }
         let mut i = 0;
         while i < steps.len() {
-            let step = steps[i];
-            let end = match &step.kind {
-                StepKind::Directive(_) => i + 1,
-                StepKind::Line(line) => {
-                    let same = |s: &&&Step| {
-                        s.session == step.session
-                            && matches!(&s.kind, StepKind::Line(l) if l.side == line.side)
-                    };
-                    i + steps[i..].iter().take_while(same).count()
+            match self.step(scenario, steps, i)? {
+                Progress::Done(end) => i = end,
+                Progress::Failed(failure) => return Ok(Some((i, failure))),
+                // A finished transcript never leaves a step undecided; should one be, it fails.
+                Progress::Pending => {
+                    let reason = "the transcript ends before this step could be checked".to_owned();
+                    let failure = self.fail(scenario, steps[i].session, steps[i].pos, reason);
+                    return Ok(Some((i, failure)));
                 }
-            };
-            let result = match &step.kind {
-                StepKind::Directive(d) => self.directive(scenario, step, d),
-                StepKind::Line(line) if line.side == Side::Client => {
-                    self.client_run(scenario, &steps[i..end])?
-                }
-                StepKind::Line(_) => self.server_run(scenario, &steps[i..end])?,
-            };
-            if let Some(failure) = result {
-                return Ok(Some((i, failure)));
             }
-            i = end;
         }
         Ok(None)
+    }
+
+    /// Every `smtps`/`imaps` session must start with a TLS handshake before the first byte.
+    fn implicit_tls(&mut self, scenario: &Scenario, steps: &[&Step]) -> Option<Failure> {
+        for (index, decl) in scenario.sessions().iter().enumerate() {
+            if !decl.protocol.implicit_tls() {
+                continue;
+            }
+            let live = &mut self.sessions[index];
+            if live.tls.first() != Some(&(0, 0)) {
+                let pos = steps
+                    .iter()
+                    .find(|s| s.session == index)
+                    .map_or(Pos { line: 1, col: 1 }, |s| s.pos);
+                let reason = format!(
+                    "session `{}` is `{}`, but the transcript shows no TLS handshake before the first byte",
+                    decl.name,
+                    decl.protocol.keyword()
+                );
+                return Some(self.fail(scenario, index, pos, reason));
+            }
+            live.tls_next = 1;
+        }
+        None
+    }
+
+    /// The end (exclusive) of the unit of steps starting at `i`: a directive alone, or the
+    /// run of lines of one session and one side.
+    pub(crate) fn unit_end(steps: &[&Step], i: usize) -> usize {
+        let step = steps[i];
+        match &step.kind {
+            StepKind::Directive(_) => i + 1,
+            StepKind::Line(line) => {
+                let same = |s: &&&Step| {
+                    s.session == step.session && matches!(&s.kind, StepKind::Line(l) if l.side == line.side)
+                };
+                i + steps[i..].iter().take_while(same).count()
+            }
+        }
+    }
+
+    /// Checks the unit of steps starting at `i` against what has arrived. When it needs more
+    /// than has arrived from a side that may still send, nothing is consumed and the answer is
+    /// [`Progress::Pending`]: call again once more has arrived (or the side has ended).
+    pub(crate) fn step(
+        &mut self,
+        scenario: &Scenario,
+        steps: &[&Step],
+        i: usize,
+    ) -> Result<Progress, VerifyError> {
+        let step = steps[i];
+        let end = Run::unit_end(steps, i);
+        let session = step.session;
+        let mark = self.sessions[session].mark();
+        let (bindings, clock) = (self.bindings.clone(), self.clock);
+        self.sessions[session].starved.set(false);
+        let result = match &step.kind {
+            StepKind::Directive(d) => self.directive(scenario, step, d),
+            StepKind::Line(line) if line.side == Side::Client => self.client_run(scenario, &steps[i..end])?,
+            StepKind::Line(_) => self.server_run(scenario, &steps[i..end])?,
+        };
+        Ok(match result {
+            None => Progress::Done(end),
+            Some(_) if self.sessions[session].starved.get() => {
+                self.sessions[session].reset(mark);
+                self.bindings = bindings;
+                self.clock = clock;
+                Progress::Pending
+            }
+            Some(failure) => Progress::Failed(failure),
+        })
     }
 
     fn fail(&self, scenario: &Scenario, session: usize, pos: Pos, reason: String) -> Failure {
@@ -102,6 +158,7 @@ impl Run {
     fn start_tls(&mut self, scenario: &Scenario, step: &Step) -> Option<Failure> {
         let live = &self.sessions[step.session];
         let Some(&(client_at, server_at)) = live.tls.get(live.tls_next) else {
+            live.starve_both();
             return Some(self.fail(
                 scenario,
                 step.session,
@@ -133,6 +190,7 @@ impl Run {
     fn close(&mut self, scenario: &Scenario, step: &Step, side: Side) -> Option<Failure> {
         let live = &self.sessions[step.session];
         let reason = match live.closed_by {
+            None if live.starve(side) => String::new(),
             None => format!(
                 "the {} was expected to close the connection here, but the connection stayed open",
                 side.word()
@@ -211,6 +269,10 @@ impl Run {
         let rest = &stream.bytes[stream.cursor..live.limit(side)];
         let matched = match expect.pattern.matches_prefix(rest, &self.bindings) {
             Ok((m, len)) if len > 0 || rest.is_empty() => Some((rest[..len].to_vec(), m)),
+            // The pattern got to the end of what has arrived: more may make it match.
+            Err(furthest) if furthest >= rest.len() && live.starve(side) => {
+                return Err(self.fail(scenario, session, expect.pos, String::new()));
+            }
             _ => None,
         };
         match (expect.line.presence, matched) {
@@ -275,6 +337,9 @@ impl Run {
             let live = &self.sessions[session];
             match live.peek(Side::Server) {
                 Some(line) if line.starts_with(b"+") => self.take(session, Side::Server, &line),
+                None if live.starved.get() => {
+                    return Some(self.fail(scenario, session, expect.pos, String::new()));
+                }
                 other => {
                     let mut f = self.fail(scenario, session, expect.pos, "the server did not send a `+` continuation request for this synchronizing literal (RFC 9051 §7.5)".to_owned());
                     f.diff = other
@@ -288,7 +353,7 @@ impl Run {
         None
     }
 
-    pub(super) fn take(&mut self, session: usize, side: Side, line: &[u8]) {
+    pub(crate) fn take(&mut self, session: usize, side: Side, line: &[u8]) {
         let live = &mut self.sessions[session];
         live.consume(side, line);
         let stream = live.stream(side);

@@ -1,0 +1,707 @@
+//! The scenario engine: plays one side of a scenario incrementally, with no I/O.
+//!
+//! In the style of quinn-proto's `Connection`: the driver (in-process or over sockets) feeds
+//! the engine what the peer sent ([`Engine::handle_received`]) and what happened to the
+//! connections ([`Engine::handle_connected`], [`Engine::handle_tls_started`],
+//! [`Engine::handle_closed`]), takes what to do next ([`Engine::poll_transmit`]), asks when it
+//! must be woken ([`Engine::poll_timeout`], then [`Engine::handle_timeout`]), and reads the
+//! verdict ([`Engine::result`]). Time is a [`Duration`] since the start of the run, given by
+//! the driver: a real clock over sockets, a fake one in tests.
+//!
+//! The engine plays **either side**. Playing the client ([`Role::Client`]), it sends the `C:`
+//! lines and checks the server's `S:` lines; playing the server, the reverse. Both use the same
+//! step checker as [`crate::verify()`], which checks each step once, as bytes arrive: a step
+//! that needs more than has arrived waits (until its deadline), and a step that cannot match
+//! whatever comes next fails at once. So the verdicts of a live run and of verifying its
+//! transcript afterwards are the same.
+//!
+//! Deadlines: every wait for the peer ends after [`EngineConfig::receive_timeout`], or after
+//! the `@within` limit of the step, measured from the end of the previous step. A wait that
+//! ends fails the step with what arrived so far. `@sleep` delays the engine's next write in
+//! that session.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use crate::framing::literal_size;
+use crate::pattern::{Bindings, Output, PatternError, render};
+use crate::scenario::{Directive, Family, Presence, Role, Scenario, Side, Step, StepKind};
+use crate::transcript::{SessionRecord, Transcript};
+use crate::verify::{Failure, Live, Progress, Report, Run, VerifyError, initial_bindings, report};
+
+/// Settings of one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// How long to wait for the peer before a step fails with what arrived so far (a
+    /// connection, a line, a handshake, a close).
+    pub receive_timeout: Duration,
+}
+
+impl Default for EngineConfig {
+    /// Five seconds.
+    fn default() -> EngineConfig {
+        EngineConfig {
+            receive_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Something the driver must do on a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transmit {
+    /// Open the connection of this session (client role only); for `smtps`/`imaps` run the
+    /// TLS handshake too. Then call [`Engine::handle_connected`].
+    Connect {
+        /// Index into the scenario's sessions.
+        session: usize,
+    },
+    /// Write these bytes, as one write.
+    Data {
+        /// Index into the scenario's sessions.
+        session: usize,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// Run the TLS handshake now (STARTTLS), then call [`Engine::handle_tls_started`].
+    StartTls {
+        /// Index into the scenario's sessions.
+        session: usize,
+    },
+    /// Close the connection.
+    Close {
+        /// Index into the scenario's sessions.
+        session: usize,
+    },
+}
+
+/// Why a run could not be carried out (as opposed to a mismatch, which is in the [`Report`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// The scenario does not allow mailrig to play this role (`plays:`).
+    #[error("this scenario is only for mailrig playing the {allowed} (`plays: {allowed}`)")]
+    WrongRole {
+        /// The role the scenario allows.
+        allowed: &'static str,
+    },
+    /// The scenario cannot be checked with the run's variables.
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// A line mailrig must send could not be rendered.
+    #[error("line {line}: {source}")]
+    Render {
+        /// The line number in the scenario.
+        line: usize,
+        /// Why.
+        source: PatternError,
+    },
+    /// The driver could not open a connection.
+    #[error("session `{session}`: cannot connect: {reason}")]
+    Connect {
+        /// The session name.
+        session: String,
+        /// What the driver reported.
+        reason: String,
+    },
+}
+
+/// Per-session connection state.
+#[derive(Debug, Clone, Default)]
+struct Conn {
+    connect_requested: bool,
+    connected: bool,
+    tls_requested: bool,
+    /// The engine's own side has closed.
+    closed_here: bool,
+    /// The peer closed the connection.
+    closed_there: bool,
+    /// No write before this time (`@sleep`).
+    sleep_until: Duration,
+    /// Server role, IMAP: how far the client's stream has been scanned for synchronizing
+    /// literal announcements to answer with `+`.
+    literal_scan: usize,
+    /// Client role: how far the server's stream has been scanned for `+` continuations.
+    plus_scan: usize,
+}
+
+/// The lines of a run mailrig is in the middle of sending.
+#[derive(Debug)]
+struct Sending {
+    /// The index of the unit of steps being sent.
+    at: usize,
+    outputs: VecDeque<Output>,
+}
+
+/// Plays one side of a scenario; see the module documentation.
+#[derive(Debug)]
+pub struct Engine {
+    scenario: Scenario,
+    role: Role,
+    config: EngineConfig,
+    run: Run,
+    records: Vec<SessionRecord>,
+    conns: Vec<Conn>,
+    /// The index (into the scenario's steps) of the next unit to check.
+    next: usize,
+    sending: Option<Sending>,
+    transmits: VecDeque<Transmit>,
+    now: Duration,
+    /// When the last unit of steps completed (the base of `@within`).
+    last_done: Duration,
+    /// The current wait for the peer: its deadline and which session and side it waits on.
+    wait: Option<(Duration, usize, Side)>,
+    /// The unit of steps whose wait has run out: if it is still undecided, it fails.
+    expired: Option<usize>,
+    result: Option<Result<Report, EngineError>>,
+}
+
+impl Engine {
+    /// An engine that plays `role` in `scenario`. `vars` are the run's variables (they
+    /// override the scenario's `vars:`). Literal files must have been loaded
+    /// ([`Scenario::load_literals`]).
+    pub fn new(
+        scenario: Scenario,
+        role: Role,
+        vars: &BTreeMap<String, String>,
+        config: EngineConfig,
+    ) -> Result<Engine, EngineError> {
+        if let Some(allowed) = scenario.header.plays.filter(|p| *p != role) {
+            let allowed = match allowed {
+                Role::Client => "client",
+                Role::Server => "server",
+            };
+            return Err(EngineError::WrongRole { allowed });
+        }
+        let bindings = initial_bindings(&scenario, vars)?;
+        let sessions = scenario
+            .sessions()
+            .iter()
+            .map(|d| Live::growing(d.protocol.family()))
+            .collect();
+        let records = scenario
+            .sessions()
+            .iter()
+            .map(|d| SessionRecord::new(d.name.clone(), d.protocol))
+            .collect();
+        let conns = vec![Conn::default(); scenario.sessions().len()];
+        let mut engine = Engine {
+            scenario,
+            role,
+            config,
+            run: Run {
+                sessions,
+                bindings,
+                clock: Duration::ZERO,
+            },
+            records,
+            conns,
+            next: 0,
+            sending: None,
+            transmits: VecDeque::new(),
+            now: Duration::ZERO,
+            last_done: Duration::ZERO,
+            wait: None,
+            expired: None,
+            result: None,
+        };
+        engine.advance();
+        Ok(engine)
+    }
+
+    /// The scenario being played.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The side mailrig plays.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The connection of `session` is open (and, for `smtps`/`imaps`, its TLS handshake is
+    /// done). Client role: after a [`Transmit::Connect`]. Server role: when a client connected
+    /// and the driver assigned the connection to this session.
+    pub fn handle_connected(&mut self, session: usize, now: Duration) {
+        self.tick(now);
+        let Some(conn) = self.conns.get_mut(session) else {
+            return;
+        };
+        conn.connected = true;
+        self.expired = None;
+        if self.scenario.sessions()[session].protocol.implicit_tls() {
+            self.run.sessions[session].tls_started();
+            self.run.sessions[session].tls_next = 1;
+            self.records[session].tls_started(now);
+        }
+        self.advance();
+    }
+
+    /// The connection of `session` could not be opened: the run ends with
+    /// [`EngineError::Connect`].
+    pub fn handle_connect_failed(&mut self, session: usize, reason: impl Into<String>) {
+        if self.result.is_none() {
+            let name = self.session_name(session);
+            self.result = Some(Err(EngineError::Connect {
+                session: name,
+                reason: reason.into(),
+            }));
+        }
+    }
+
+    /// The peer sent `bytes` on `session`.
+    pub fn handle_received(&mut self, session: usize, bytes: &[u8], now: Duration) {
+        self.tick(now);
+        if session >= self.conns.len() || bytes.is_empty() {
+            return;
+        }
+        let peer = self.our_side().peer();
+        self.run.sessions[session].push(peer, bytes, now);
+        self.records[session].data(now, peer, bytes);
+        self.advance();
+    }
+
+    /// The TLS handshake asked for by [`Transmit::StartTls`] completed.
+    pub fn handle_tls_started(&mut self, session: usize, now: Duration) {
+        self.tick(now);
+        if session >= self.conns.len() {
+            return;
+        }
+        self.run.sessions[session].tls_started();
+        self.records[session].tls_started(now);
+        self.advance();
+    }
+
+    /// The peer closed `session` (or a read or write on it failed).
+    pub fn handle_closed(&mut self, session: usize, now: Duration) {
+        self.tick(now);
+        let Some(conn) = self.conns.get_mut(session) else {
+            return;
+        };
+        if conn.closed_here || conn.closed_there {
+            return;
+        }
+        conn.closed_there = true;
+        let peer = self.our_side().peer();
+        self.run.sessions[session].closed(peer);
+        self.records[session].closed(now, peer);
+        self.advance();
+    }
+
+    /// Time has passed: a wait whose deadline is reached ends, a `@sleep` that is over lets
+    /// the next write go.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        self.tick(now);
+        if let Some((deadline, session, side)) = self.wait
+            && now >= deadline
+        {
+            let waited = deadline.saturating_sub(self.last_done);
+            self.run.sessions[session].time_out(side, waited);
+            self.wait = None;
+            self.expired = Some(self.next);
+        }
+        self.advance();
+    }
+
+    /// The next thing the driver must do, if any. Call after every `handle_*` until `None`.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// When the engine next needs [`Engine::handle_timeout`] (a deadline or the end of a
+    /// `@sleep`), if it is waiting for time at all. `None` once the run is finished.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        if self.result.is_some() {
+            return None;
+        }
+        let sleep = self
+            .sending
+            .as_ref()
+            .and_then(|s| self.steps().get(s.at).map(|step| step.session))
+            .map(|session| self.conns[session].sleep_until)
+            .filter(|until| *until > self.now);
+        match (sleep, self.wait.map(|(deadline, ..)| deadline)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether the run is over (passed, failed, or could not be carried out).
+    pub fn is_finished(&self) -> bool {
+        self.result.is_some()
+    }
+
+    /// The outcome, once [`Engine::is_finished`]: the report, or why the run could not be
+    /// carried out.
+    pub fn result(&self) -> Option<&Result<Report, EngineError>> {
+        self.result.as_ref()
+    }
+
+    /// Everything exchanged so far, per session, with the engine's timestamps.
+    pub fn transcript(&self) -> Transcript {
+        Transcript {
+            sessions: self.records.clone(),
+        }
+    }
+
+    /// The values bound so far (run variables and captures).
+    pub fn bindings(&self) -> &Bindings {
+        &self.run.bindings
+    }
+
+    fn tick(&mut self, now: Duration) {
+        self.now = self.now.max(now);
+    }
+
+    fn our_side(&self) -> Side {
+        match self.role {
+            Role::Client => Side::Client,
+            Role::Server => Side::Server,
+        }
+    }
+
+    fn session_name(&self, session: usize) -> String {
+        self.scenario
+            .sessions()
+            .get(session)
+            .map_or_else(String::new, |d| d.name.clone())
+    }
+
+    fn steps(&self) -> Vec<&Step> {
+        self.scenario.steps().collect()
+    }
+
+    /// Runs steps until one has to wait (for the peer, a connection, a handshake or time).
+    fn advance(&mut self) {
+        while self.result.is_none() {
+            if !self.advance_once() {
+                return;
+            }
+        }
+    }
+
+    /// One move; false when the engine must wait.
+    fn advance_once(&mut self) -> bool {
+        let total = self.scenario.steps().count();
+        if self.next >= total {
+            self.finish(None);
+            return false;
+        }
+        let (session, kind) = {
+            let step = self.scenario.steps().nth(self.next).expect("next < total");
+            (step.session, step.kind.clone())
+        };
+        if !self.ensure_connected(session) {
+            return false;
+        }
+        let ours = self.our_side();
+        match &kind {
+            StepKind::Line(line) if line.side == ours && !self.send_unit(session) => return false,
+            StepKind::Line(line) if line.side == ours => {}
+            StepKind::Line(_) if self.role == Role::Server => self.answer_literals(session),
+            StepKind::Directive(Directive::StartTls) => {
+                let conn = &mut self.conns[session];
+                if !conn.tls_requested {
+                    conn.tls_requested = true;
+                    self.transmits.push_back(Transmit::StartTls { session });
+                }
+            }
+            StepKind::Directive(Directive::Close(side)) if *side == ours => self.close_here(session),
+            StepKind::Directive(Directive::Sleep(d)) => {
+                self.conns[session].sleep_until = self.now + *d;
+            }
+            _ => {}
+        }
+        self.check(session)
+    }
+
+    /// Checks the unit of steps at `next`; true if it completed.
+    fn check(&mut self, session: usize) -> bool {
+        let progress = {
+            let steps: Vec<&Step> = self.scenario.steps().collect();
+            self.run.step(&self.scenario, &steps, self.next)
+        };
+        match progress {
+            Ok(Progress::Done(end)) => {
+                self.next = end;
+                self.wait = None;
+                self.last_done = self.now;
+                true
+            }
+            Ok(Progress::Failed(failure)) => {
+                self.finish(Some(failure));
+                false
+            }
+            Ok(Progress::Pending) if self.expired == Some(self.next) => {
+                let reason = format!(
+                    "this step was still waiting after {}",
+                    crate::scenario::format_duration(self.config.receive_timeout)
+                );
+                let failure = self.failure_here(session, &reason);
+                self.finish(Some(failure));
+                false
+            }
+            Ok(Progress::Pending) => {
+                self.wait_for(session, self.our_side().peer());
+                false
+            }
+            Err(e) => {
+                self.result = Some(Err(e.into()));
+                false
+            }
+        }
+    }
+
+    /// Starts (or keeps) a wait on `side` of `session`.
+    fn wait_for(&mut self, session: usize, side: Side) {
+        if self.wait.is_some() {
+            return;
+        }
+        let limit = self.run.sessions[session]
+            .within
+            .unwrap_or(self.config.receive_timeout);
+        let base = self.last_done.max(self.conns[session].sleep_until);
+        self.wait = Some((base + limit, session, side));
+    }
+
+    /// Client role: asks for the connection at the session's first step. Both roles: true
+    /// once it is open.
+    fn ensure_connected(&mut self, session: usize) -> bool {
+        let conn = &mut self.conns[session];
+        if conn.connected {
+            return true;
+        }
+        if self.role == Role::Client && !conn.connect_requested {
+            conn.connect_requested = true;
+            self.transmits.push_back(Transmit::Connect { session });
+        }
+        if self.expired == Some(self.next) {
+            let name = self.session_name(session);
+            let reason = match self.role {
+                Role::Client => "the connection did not open in time".to_owned(),
+                Role::Server => format!(
+                    "no client connected for session `{name}` within {}",
+                    crate::scenario::format_duration(self.config.receive_timeout)
+                ),
+            };
+            self.handle_connect_failed(session, reason);
+        } else if self.wait.is_none() {
+            let deadline = self.now + self.config.receive_timeout;
+            self.wait = Some((deadline, session, self.our_side().peer()));
+        }
+        false
+    }
+
+    fn close_here(&mut self, session: usize) {
+        let conn = &mut self.conns[session];
+        if conn.closed_here || conn.closed_there {
+            return;
+        }
+        conn.closed_here = true;
+        let ours = self.our_side();
+        self.run.sessions[session].closed(ours);
+        self.records[session].closed(self.now, ours);
+        self.transmits.push_back(Transmit::Close { session });
+    }
+
+    /// Sends the lines of the unit at `next` (rendering them first); true once all are sent.
+    fn send_unit(&mut self, session: usize) -> bool {
+        if self.sending.as_ref().is_none_or(|s| s.at != self.next) {
+            match self.render_unit() {
+                Ok(outputs) => {
+                    self.sending = Some(Sending {
+                        at: self.next,
+                        outputs,
+                    })
+                }
+                Err(e) => {
+                    self.result = Some(Err(e));
+                    return false;
+                }
+            }
+        }
+        if self.conns[session].sleep_until > self.now {
+            return false;
+        }
+        let mut pending = Vec::new();
+        while let Some(output) = self.sending.as_mut().and_then(|s| s.outputs.pop_front()) {
+            match output {
+                Output::Bytes(bytes) => pending.extend_from_slice(&bytes),
+                Output::Split => self.write(session, &mut pending),
+                Output::AwaitContinuation => {
+                    self.write(session, &mut pending);
+                    match self.continuation(session) {
+                        Some(true) => {}
+                        Some(false) => {
+                            if let Some(s) = self.sending.as_mut() {
+                                s.outputs.push_front(Output::AwaitContinuation);
+                            }
+                            self.wait_for(session, Side::Server);
+                            return false;
+                        }
+                        None => return false,
+                    }
+                }
+            }
+        }
+        self.write(session, &mut pending);
+        self.sending = None;
+        true
+    }
+
+    /// Writes what has been gathered, as one write.
+    fn write(&mut self, session: usize, pending: &mut Vec<u8>) {
+        if pending.is_empty() {
+            return;
+        }
+        let bytes = std::mem::take(pending);
+        let ours = self.our_side();
+        self.run.sessions[session].push(ours, &bytes, self.now);
+        self.records[session].data(self.now, ours, &bytes[..]);
+        if !self.conns[session].closed_there {
+            self.transmits.push_back(Transmit::Data { session, bytes });
+        }
+    }
+
+    /// The outputs of every line of the unit at `next` that mailrig sends (required and
+    /// optional lines; never forbidden ones).
+    fn render_unit(&self) -> Result<VecDeque<Output>, EngineError> {
+        let steps: Vec<&Step> = self.scenario.steps().collect();
+        let end = Run::unit_end(&steps, self.next);
+        let mut bindings = self.run.bindings.clone();
+        let mut outputs = VecDeque::new();
+        for step in &steps[self.next..end] {
+            let StepKind::Line(line) = &step.kind else {
+                continue;
+            };
+            if line.presence == Presence::Forbidden {
+                continue;
+            }
+            let rendered = render(line, &mut bindings).map_err(|source| EngineError::Render {
+                line: step.pos.line,
+                source,
+            })?;
+            outputs.extend(rendered);
+        }
+        Ok(outputs)
+    }
+
+    /// Client role, synchronizing literal: whether the server's `+` has arrived
+    /// (`Some(true)`, consumed), not yet (`Some(false)`), or the server answered with a
+    /// completion instead (`None`: the run fails here, RFC 9051 §7.5).
+    fn continuation(&mut self, session: usize) -> Option<bool> {
+        let live = &self.run.sessions[session];
+        let bytes = live.stream(Side::Server).bytes.clone();
+        let mut at = self.conns[session]
+            .plus_scan
+            .max(live.stream(Side::Server).cursor);
+        while let Some(len) = complete_line(&bytes[at..], live.family) {
+            let line = &bytes[at..at + len];
+            at += len;
+            self.conns[session].plus_scan = at;
+            if line.starts_with(b"+") {
+                return Some(true);
+            }
+            if !line.starts_with(b"*") {
+                let mut failure = self.failure_here(
+                    session,
+                    "the server answered instead of sending a `+` continuation request for this synchronizing literal (RFC 9051 §7.5)",
+                );
+                failure
+                    .diff
+                    .push(crate::verify::DiffLine::Unexpected(Side::Server, line.to_vec()));
+                self.sending = None;
+                self.finish(Some(failure));
+                return None;
+            }
+        }
+        if live.closed_by.is_some() {
+            let failure = self.failure_here(
+                session,
+                "the connection closed while waiting for a `+` continuation request (RFC 9051 §7.5)",
+            );
+            self.finish(Some(failure));
+            return None;
+        }
+        if let Some((deadline, ..)) = self.wait
+            && self.now >= deadline
+        {
+            let failure = self.failure_here(
+                session,
+                "no `+` continuation request arrived for this synchronizing literal (RFC 9051 §7.5)",
+            );
+            self.finish(Some(failure));
+            return None;
+        }
+        Some(false)
+    }
+
+    /// Server role, IMAP: answers each synchronizing literal the client has announced with a
+    /// `+` continuation request, as a server must before the client sends the data.
+    fn answer_literals(&mut self, session: usize) {
+        if self.run.sessions[session].family != Family::Imap {
+            return;
+        }
+        loop {
+            let live = &self.run.sessions[session];
+            let bytes = &live.stream(Side::Client).bytes;
+            let at = self.conns[session]
+                .literal_scan
+                .max(live.stream(Side::Client).cursor);
+            if at >= bytes.len() {
+                return;
+            }
+            let Some(lf) = bytes[at..].windows(2).position(|w| w == b"\r\n") else {
+                return;
+            };
+            let line = &bytes[at..at + lf];
+            let mut next = at + lf + 2;
+            if let Some(size) = literal_size(line) {
+                next += size;
+                if !line.ends_with(b"+}") {
+                    let mut plus = b"+ Ready for literal data\r\n".to_vec();
+                    self.write(session, &mut plus);
+                }
+            }
+            self.conns[session].literal_scan = next;
+        }
+    }
+
+    fn failure_here(&self, session: usize, reason: &str) -> Failure {
+        let pos = self
+            .scenario
+            .steps()
+            .nth(self.next)
+            .map(|s| s.pos)
+            .unwrap_or_default();
+        Failure {
+            session: self.session_name(session),
+            pos,
+            reason: reason.to_owned(),
+            diff: Vec::new(),
+            closest: None,
+            history: Vec::new(),
+        }
+    }
+
+    fn finish(&mut self, failure: Option<Failure>) {
+        if self.result.is_some() {
+            return;
+        }
+        let steps: Vec<&Step> = self.scenario.steps().collect();
+        let at = self.next;
+        self.wait = None;
+        self.result = Some(Ok(report(&self.scenario, &steps, failure.map(|f| (at, f)))));
+    }
+}
+
+/// The length of the first complete protocol line of `buf`, if there is one.
+fn complete_line(buf: &[u8], family: Family) -> Option<usize> {
+    match crate::framing::next_line(buf, family, usize::MAX) {
+        crate::framing::Frame::Line(n) => Some(n),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

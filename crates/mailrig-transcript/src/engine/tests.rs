@@ -1,0 +1,384 @@
+//! The engine driven by hand with a fake clock, and two engines (client and server role)
+//! playing one scenario against each other.
+
+use super::*;
+use crate::parse;
+use crate::report::render as render_report;
+use crate::verify::Outcome;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn engine(text: &str, role: Role) -> Engine {
+    let scenario = parse("t.scenario", text).expect("valid scenario");
+    Engine::new(scenario, role, &BTreeMap::new(), EngineConfig::default()).expect("engine starts")
+}
+
+/// Everything the engine wants written on `session` right now, concatenated.
+fn drain(engine: &mut Engine) -> Vec<Transmit> {
+    std::iter::from_fn(|| engine.poll_transmit()).collect()
+}
+
+fn written(transmits: &[Transmit]) -> String {
+    transmits
+        .iter()
+        .filter_map(|t| match t {
+            Transmit::Data { bytes, .. } => Some(String::from_utf8_lossy(bytes).into_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn report(engine: &Engine) -> &Report {
+    match engine.result() {
+        Some(Ok(report)) => report,
+        other => panic!("the run has not finished with a report: {other:?}"),
+    }
+}
+
+fn failure_reason(engine: &Engine) -> String {
+    report(engine)
+        .failure()
+        .map(|f| f.reason.clone())
+        .unwrap_or_else(|| "passed".to_owned())
+}
+
+const NOOP: &str = "name: noop\nsessions: a=imap\nplays: client\n\nS: * OK ${_}\nC: A1 NOOP\nS: A1 OK ${_}\n";
+
+#[test]
+fn client_role_connects_then_sends_after_the_greeting() {
+    let mut e = engine(NOOP, Role::Client);
+    assert_eq!(drain(&mut e), vec![Transmit::Connect { session: 0 }]);
+    e.handle_connected(0, ms(1));
+    assert!(drain(&mut e).is_empty(), "nothing is sent before the greeting");
+    // Half a greeting is not a mismatch: the engine waits for the rest.
+    e.handle_received(0, b"* OK rea", ms(2));
+    assert!(!e.is_finished());
+    assert!(drain(&mut e).is_empty());
+    e.handle_received(0, b"dy\r\n", ms(3));
+    assert_eq!(written(&drain(&mut e)), "A1 NOOP\r\n");
+    e.handle_received(0, b"A1 OK done\r\n", ms(4));
+    assert!(report(&e).passed());
+}
+
+#[test]
+fn a_wrong_line_fails_at_once_without_waiting() {
+    let mut e = engine(NOOP, Role::Client);
+    let _ = drain(&mut e);
+    e.handle_connected(0, ms(1));
+    e.handle_received(0, b"* OK ready\r\n", ms(2));
+    let _ = drain(&mut e);
+    e.handle_received(0, b"A1 NO go away\r\n", ms(3));
+    assert_eq!(failure_reason(&e), "the tagged response differs");
+}
+
+#[test]
+fn a_silent_server_fails_at_the_deadline_with_what_arrived() {
+    let mut e = engine(NOOP, Role::Client);
+    let _ = drain(&mut e);
+    e.handle_connected(0, ms(1));
+    e.handle_received(0, b"* OK ready\r\n", ms(2));
+    let _ = drain(&mut e);
+    e.handle_received(0, b"* 1 EXISTS\r\n", ms(3));
+    let deadline = e.poll_timeout().expect("waiting for the tagged response");
+    assert_eq!(deadline, ms(2) + Duration::from_secs(5));
+    e.handle_timeout(deadline - ms(1));
+    assert!(!e.is_finished(), "not before the deadline");
+    e.handle_timeout(deadline);
+    let failure = report(&e).failure().expect("failed").clone();
+    assert_eq!(
+        failure.reason,
+        "the tagged response never arrived: nothing more was received from the server within 5s"
+    );
+    let shown = render_report(report(&e), "t.scenario", NOOP);
+    assert!(shown.contains("* 1 EXISTS"), "what arrived is shown:\n{shown}");
+    assert_eq!(e.poll_timeout(), None);
+}
+
+#[test]
+fn within_is_a_deadline_measured_from_the_previous_step() {
+    let text = "name: w\nsessions: a=imap\nplays: client\n\nS: * OK ${_}\n@within 500ms\nS: * 1 EXISTS\n";
+    let start = |e: &mut Engine| {
+        let _ = drain(e);
+        e.handle_connected(0, ms(1));
+        e.handle_received(0, b"* OK ready\r\n", ms(10));
+    };
+    let mut late = engine(text, Role::Client);
+    start(&mut late);
+    assert_eq!(late.poll_timeout(), Some(ms(510)));
+    late.handle_timeout(ms(510));
+    assert!(
+        failure_reason(&late).contains("within 500ms"),
+        "{}",
+        failure_reason(&late)
+    );
+
+    let mut on_time = engine(text, Role::Client);
+    start(&mut on_time);
+    on_time.handle_received(0, b"* 1 EXISTS\r\n", ms(400));
+    assert!(report(&on_time).passed());
+}
+
+#[test]
+fn a_late_line_that_arrives_before_the_timer_fires_still_fails_within() {
+    let text = "name: w\nsessions: a=imap\nplays: client\n\nS: * OK ${_}\n@within 500ms\nS: * 1 EXISTS\n";
+    let mut e = engine(text, Role::Client);
+    let _ = drain(&mut e);
+    e.handle_connected(0, ms(1));
+    e.handle_received(0, b"* OK ready\r\n", ms(10));
+    e.handle_received(0, b"* 1 EXISTS\r\n", ms(900));
+    assert!(
+        failure_reason(&e).contains("`@within` allows 500 ms"),
+        "{}",
+        failure_reason(&e)
+    );
+}
+
+#[test]
+fn sleep_delays_the_next_write() {
+    let text =
+        "name: s\nsessions: a=imap\nplays: client\n\nS: * OK ${_}\n@sleep 200ms\nC: A1 NOOP\nS: A1 OK ${_}\n";
+    let mut e = engine(text, Role::Client);
+    let _ = drain(&mut e);
+    e.handle_connected(0, ms(1));
+    e.handle_received(0, b"* OK ready\r\n", ms(10));
+    assert!(drain(&mut e).is_empty(), "asleep");
+    assert_eq!(e.poll_timeout(), Some(ms(210)));
+    e.handle_timeout(ms(210));
+    assert_eq!(written(&drain(&mut e)), "A1 NOOP\r\n");
+}
+
+#[test]
+fn synchronizing_literal_waits_for_the_continuation() {
+    let text = "name: l\nsessions: a=imap\nplays: client\n\nS: * OK ${_}\nC: A1 APPEND INBOX {{{\nhi\n}}}\nS: A1 OK ${_}\n";
+    let mut e = engine(text, Role::Client);
+    let _ = drain(&mut e);
+    e.handle_connected(0, ms(1));
+    e.handle_received(0, b"* OK ready\r\n", ms(2));
+    assert_eq!(written(&drain(&mut e)), "A1 APPEND INBOX {4}\r\n");
+    e.handle_received(0, b"+ go on\r\n", ms(3));
+    assert_eq!(written(&drain(&mut e)), "hi\r\n\r\n");
+    e.handle_received(0, b"A1 OK appended\r\n", ms(4));
+    assert!(report(&e).passed(), "{:?}", report(&e));
+}
+
+#[test]
+fn a_refused_literal_fails_without_sending_the_data() {
+    let text = "name: l\nsessions: a=imap\nplays: client\n\nS: * OK ${_}\nC: A1 APPEND INBOX {{{\nhi\n}}}\nS: A1 OK ${_}\n";
+    let mut e = engine(text, Role::Client);
+    let _ = drain(&mut e);
+    e.handle_connected(0, ms(1));
+    e.handle_received(0, b"* OK ready\r\n", ms(2));
+    let _ = drain(&mut e);
+    e.handle_received(0, b"A1 NO [TOOBIG] no\r\n", ms(3));
+    assert!(written(&drain(&mut e)).is_empty());
+    assert!(
+        failure_reason(&e).contains("instead of sending a `+`"),
+        "{}",
+        failure_reason(&e)
+    );
+}
+
+#[test]
+fn an_early_close_is_named() {
+    let mut e = engine(NOOP, Role::Client);
+    let _ = drain(&mut e);
+    e.handle_connected(0, ms(1));
+    e.handle_received(0, b"* OK ready\r\n", ms(2));
+    let _ = drain(&mut e);
+    e.handle_closed(0, ms(3));
+    assert_eq!(
+        failure_reason(&e),
+        "the tagged response never arrived: the server closed the connection"
+    );
+}
+
+#[test]
+fn server_role_waits_for_the_client_and_answers_with_its_lines() {
+    let text = "name: srv\nsessions: a=imap\nplays: server\n\n\
+S: * OK ${_:text=hello}\nC: ${t:atom=A1} NOOP\nS: ${t} OK ${_:text=done}\n@close client\n";
+    let mut e = engine(text, Role::Server);
+    assert!(drain(&mut e).is_empty(), "the server waits for a client");
+    e.handle_connected(0, ms(1));
+    assert_eq!(written(&drain(&mut e)), "* OK hello\r\n");
+    e.handle_received(0, b"x7 NO", ms(2));
+    e.handle_received(0, b"OP\r\n", ms(3));
+    assert_eq!(
+        written(&drain(&mut e)),
+        "x7 OK done\r\n",
+        "the captured tag is echoed"
+    );
+    e.handle_closed(0, ms(4));
+    assert!(report(&e).passed(), "{:?}", report(&e));
+}
+
+#[test]
+fn server_role_answers_synchronizing_literals_with_a_continuation() {
+    let text = "name: srv\nsessions: a=imap\nplays: server\n\n\
+S: * OK ${_:text=hello}\nC: A1 APPEND INBOX {{{\nhi\n}}}\nS: A1 OK ${_:text=done}\n";
+    let mut e = engine(text, Role::Server);
+    e.handle_connected(0, ms(1));
+    let _ = drain(&mut e);
+    e.handle_received(0, b"A1 APPEND INBOX {4}\r\n", ms(2));
+    assert_eq!(written(&drain(&mut e)), "+ Ready for literal data\r\n");
+    e.handle_received(0, b"hi\r\n\r\n", ms(3));
+    assert_eq!(written(&drain(&mut e)), "A1 OK done\r\n");
+    assert!(report(&e).passed(), "{:?}", report(&e));
+}
+
+#[test]
+fn server_role_catches_a_client_that_sends_the_wrong_command() {
+    let text = "name: srv\nsessions: s=smtp\nplays: server\n\n\
+S: 220 ${_:text=ready}\nC: EHLO ${_:word}\nS: 250 ${_:text=ok}\n";
+    let mut e = engine(text, Role::Server);
+    e.handle_connected(0, ms(1));
+    let _ = drain(&mut e);
+    e.handle_received(0, b"HELO me\r\n", ms(2));
+    assert_eq!(failure_reason(&e), "the client sent something else");
+}
+
+#[test]
+fn a_client_that_never_connects_is_a_harness_error() {
+    let mut e = engine(
+        "name: srv\nsessions: a=imap\nplays: server\n\nS: * OK ${_:text=hi}\n",
+        Role::Server,
+    );
+    let deadline = e.poll_timeout().expect("waiting for a connection");
+    e.handle_timeout(deadline);
+    assert!(matches!(e.result(), Some(Err(EngineError::Connect { .. }))));
+}
+
+#[test]
+fn the_role_must_be_allowed_by_the_scenario() {
+    let scenario = parse("t.scenario", NOOP).expect("valid");
+    let err = Engine::new(scenario, Role::Server, &BTreeMap::new(), EngineConfig::default())
+        .expect_err("plays: client only");
+    assert_eq!(err, EngineError::WrongRole { allowed: "client" });
+}
+
+/// Plays `text` with a client-role engine against a server-role engine, passing bytes
+/// between them and advancing a fake clock when both wait. Returns both engines.
+fn play_both(text: &str) -> (Engine, Engine) {
+    let mut client = engine(text, Role::Client);
+    let mut server = engine(text, Role::Server);
+    let mut clock = Duration::ZERO;
+    for _ in 0..10_000 {
+        if client.is_finished() && server.is_finished() {
+            break;
+        }
+        clock += ms(1);
+        let mut busy = false;
+        for t in drain(&mut client) {
+            busy = true;
+            match t {
+                Transmit::Connect { session } => {
+                    client.handle_connected(session, clock);
+                    server.handle_connected(session, clock);
+                }
+                Transmit::Data { session, bytes } => server.handle_received(session, &bytes, clock),
+                Transmit::StartTls { session } => {
+                    client.handle_tls_started(session, clock);
+                }
+                Transmit::Close { session } => server.handle_closed(session, clock),
+            }
+        }
+        for t in drain(&mut server) {
+            busy = true;
+            match t {
+                Transmit::Connect { .. } => unreachable!("a server never connects"),
+                Transmit::Data { session, bytes } => client.handle_received(session, &bytes, clock),
+                Transmit::StartTls { session } => server.handle_tls_started(session, clock),
+                Transmit::Close { session } => client.handle_closed(session, clock),
+            }
+        }
+        if !busy {
+            let next = [client.poll_timeout(), server.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            let Some(next) = next else { break };
+            clock = clock.max(next);
+            client.handle_timeout(clock);
+            server.handle_timeout(clock);
+        }
+    }
+    (client, server)
+}
+
+const BOTH: &str = "name: both\nsessions: a=imap, s=smtp\n\n\
+a S: * OK ${_:text=IMAP4rev2 ready}\n\
+a C: ${t:atom=A1} APPEND INBOX {{{\nSubject: x\n}}}\n\
+a S: ${t} OK [APPENDUID ${v:num=7} ${uid:num=42}] ${_:text=done}\n\
+s S: 220 ${_:text=mx ready}\n\
+s C: EHLO ${_:word=client.example.test}\n\
+s S: 250-${_:text=mx}\n\
+s S: 250 STARTTLS\n\
+s C: STARTTLS\n\
+s S: 220 ${_:text=go}\n\
+s @starttls\n\
+s C: QUIT\n\
+s S: 221 ${_:text=bye}\n\
+s @close server\n\
+a C: ${t2:atom=A2} UID FETCH ${uid} FLAGS\n\
+a S: * 1 FETCH (UID ${uid} FLAGS ())\n\
+a S: ${t2} OK ${_:text=done}\n\
+a @sleep 100ms\n\
+a C: ${t3:atom=A3} LOGOUT\n\
+a S: ${t3} OK ${_:text=bye}\n\
+a @close client\n";
+
+#[test]
+fn one_scenario_played_from_both_sides_passes_on_both() {
+    let (client, server) = play_both(BOTH);
+    assert!(
+        report(&client).passed(),
+        "client: {}",
+        render_report(report(&client), "t", BOTH)
+    );
+    assert!(
+        report(&server).passed(),
+        "server: {}",
+        render_report(report(&server), "t", BOTH)
+    );
+    // Each side's transcript, verified afterwards, gives the same verdict as the live run.
+    let scenario = parse("t.scenario", BOTH).expect("valid");
+    for e in [&client, &server] {
+        let offline = crate::verify(&scenario, &e.transcript(), &BTreeMap::new()).expect("verifiable");
+        assert!(offline.passed(), "{}", render_report(&offline, "t", BOTH));
+    }
+}
+
+#[test]
+fn a_broken_peer_fails_the_other_side() {
+    // The server side of this file answers NO; the client side expects OK.
+    let broken = BOTH.replace("${t} OK [APPENDUID", "${t} NO [APPENDUID");
+    let client_view = BOTH.to_owned();
+    let mut client = engine(&client_view, Role::Client);
+    let mut server = engine(&broken, Role::Server);
+    let mut clock = Duration::ZERO;
+    for _ in 0..1000 {
+        clock += ms(1);
+        for t in drain(&mut client) {
+            match t {
+                Transmit::Connect { session } => {
+                    client.handle_connected(session, clock);
+                    server.handle_connected(session, clock);
+                }
+                Transmit::Data { session, bytes } => server.handle_received(session, &bytes, clock),
+                _ => {}
+            }
+        }
+        for t in drain(&mut server) {
+            if let Transmit::Data { session, bytes } = t {
+                client.handle_received(session, &bytes, clock);
+            }
+        }
+        if client.is_finished() {
+            break;
+        }
+    }
+    let r = report(&client);
+    assert!(matches!(r.sessions[0].outcome, Outcome::Fail(_)), "{r:?}");
+    assert_eq!(r.sessions[1].outcome, Outcome::Unfinished);
+}
