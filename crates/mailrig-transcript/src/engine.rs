@@ -270,6 +270,17 @@ impl Engine {
         self.advance();
     }
 
+    /// The TLS handshake asked for by [`Transmit::StartTls`] failed: the `@starttls` step
+    /// fails with `reason`.
+    pub fn handle_tls_failed(&mut self, session: usize, reason: &str, now: Duration) {
+        self.tick(now);
+        if session >= self.conns.len() || self.result.is_some() {
+            return;
+        }
+        let failure = self.failure_here(session, &format!("the TLS handshake failed: {reason}"));
+        self.finish(Some(failure));
+    }
+
     /// The peer closed `session` (or a read or write on it failed).
     pub fn handle_closed(&mut self, session: usize, now: Duration) {
         self.tick(now);

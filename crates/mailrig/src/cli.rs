@@ -33,6 +33,14 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Play scenarios against SMTP/IMAP servers and check every exchange (the main job).
+    ///
+    /// With no target, plays the shipped suite (`scenarios/`) against mailrig's own servers,
+    /// started in process for each scenario. With --smtp/--submission/--smtps/--imap/--imaps,
+    /// plays against the servers under test. Scenarios whose `requires:` the target does not
+    /// advertise are skipped with the reason. Exit codes: 0 passed, 1 failures, 2 harness or
+    /// usage error (an unreachable target, a bad flag).
+    Run(Box<crate::run::RunArgs>),
     /// Start fake SMTP and IMAP servers sharing one in-memory store.
     ///
     /// Listens on 127.0.0.1 by default: smtp 2525, submission 2587, smtps 2465, imap 2143,
@@ -44,7 +52,7 @@ enum Command {
     /// Measure performance (see docs/performance.md); build with --release for real numbers.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
-    /// Rewrite scenario files in canonical form (the form `mailrig record` writes).
+    /// Rewrite scenario files in canonical form (the form recordings are printed in).
     ///
     /// Directories are searched recursively for `*.scenario` files. Comments and single blank
     /// lines are kept.
@@ -64,6 +72,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check { paths, quiet } => check(&paths, quiet),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Bench(command) => crate::bench::bench(command),
+        Command::Run(args) => crate::run::run(*args),
         Command::Serve(args) => {
             init_logging();
             crate::serve::serve(*args)

@@ -1,5 +1,5 @@
-//! The `mailrig` command line: validate and format scenario files (later: serve, run, replay,
-//! record, fuzz).
+//! The `mailrig` command line: run, check and format scenarios, serve fake servers, benchmark
+//! (later: replay, record, fuzz).
 
 use std::process::ExitCode;
 
@@ -7,6 +7,7 @@ use clap::Parser;
 
 mod bench;
 mod cli;
+mod run;
 mod serve;
 
 fn main() -> ExitCode {

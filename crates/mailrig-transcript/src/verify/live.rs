@@ -7,7 +7,7 @@
 //! timed out, or a finished transcript) marks the session *starved*, and the step that read it
 //! is retried when more arrives instead of failing.
 
-use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::framing::{Frame, next_line};
@@ -67,7 +67,7 @@ pub(crate) struct Live {
     /// Why a side ended early: it said nothing for this long.
     pub(crate) timed_out: [Option<Duration>; 2],
     /// Set by a read that ran out of data from a side that has not ended.
-    pub(crate) starved: Cell<bool>,
+    starved: AtomicBool,
 }
 
 /// Where a session's read position is, to undo a step that has to wait for more data.
@@ -96,7 +96,7 @@ impl Live {
             history: Vec::new(),
             ended: [false; 2],
             timed_out: [None; 2],
-            starved: Cell::new(false),
+            starved: AtomicBool::new(false),
         }
     }
 
@@ -145,7 +145,7 @@ impl Live {
     pub(crate) fn starve(&self, side: Side) -> bool {
         let more = !self.settled(side);
         if more {
-            self.starved.set(true);
+            self.starved.store(true, Ordering::Relaxed);
         }
         more
     }
@@ -155,9 +155,18 @@ impl Live {
     pub(crate) fn starve_both(&self) -> bool {
         let more = !self.ended.iter().any(|e| *e);
         if more {
-            self.starved.set(true);
+            self.starved.store(true, Ordering::Relaxed);
         }
         more
+    }
+
+    /// Whether a read since [`Live::clear_starved`] ran out of data that may still come.
+    pub(crate) fn is_starved(&self) -> bool {
+        self.starved.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn clear_starved(&self) {
+        self.starved.store(false, Ordering::Relaxed);
     }
 
     pub(crate) fn mark(&self) -> Mark {

@@ -114,7 +114,7 @@ impl Run {
         let session = step.session;
         let mark = self.sessions[session].mark();
         let (bindings, clock) = (self.bindings.clone(), self.clock);
-        self.sessions[session].starved.set(false);
+        self.sessions[session].clear_starved();
         let result = match &step.kind {
             StepKind::Directive(d) => self.directive(scenario, step, d),
             StepKind::Line(line) if line.side == Side::Client => self.client_run(scenario, &steps[i..end])?,
@@ -122,7 +122,7 @@ impl Run {
         };
         Ok(match result {
             None => Progress::Done(end),
-            Some(_) if self.sessions[session].starved.get() => {
+            Some(_) if self.sessions[session].is_starved() => {
                 self.sessions[session].reset(mark);
                 self.bindings = bindings;
                 self.clock = clock;
@@ -337,7 +337,7 @@ impl Run {
             let live = &self.sessions[session];
             match live.peek(Side::Server) {
                 Some(line) if line.starts_with(b"+") => self.take(session, Side::Server, &line),
-                None if live.starved.get() => {
+                None if live.is_starved() => {
                     return Some(self.fail(scenario, session, expect.pos, String::new()));
                 }
                 other => {

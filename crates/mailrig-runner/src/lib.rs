@@ -1,0 +1,29 @@
+//! mailrig's conformance runner: plays scenarios over the network against SMTP and IMAP
+//! servers (the servers under test, or mailrig's own model servers started in process) and
+//! collects verdicts.
+//!
+//! The judging is done by [`mailrig_transcript::engine::Engine`], the same sans-IO engine
+//! that `cargo test` drives in process; this crate only moves its bytes over sockets, with
+//! TLS and a real clock, so a scenario means the same thing in both places.
+//!
+//! # Layout
+//!
+//! - [`net`]: the network driver of the engine (TCP, STARTTLS, implicit TLS, deadlines).
+//! - [`target`]: endpoints from URLs (`imap://host:port`, ...) and which certificates to trust.
+//! - [`probe`]: what a target advertises (IMAP capabilities, SMTP EHLO keywords), for
+//!   `requires:`.
+//! - [`suite`]: finding, selecting and running scenario files, one target per scenario.
+//! - [`ledger`]: known-failure ledgers.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod ledger;
+pub mod net;
+pub mod probe;
+pub mod suite;
+pub mod target;
+
+pub use ledger::Ledger;
+pub use suite::{Outcome, RunConfig, Selection, Target, Verdict};
