@@ -37,7 +37,13 @@ fn header() -> impl Strategy<Value = Header> {
         family: if imap { Family::Imap } else { Family::Smtp },
         capability,
     });
-    let plays = prop::sample::select(vec![None, Some(Role::Client), Some(Role::Server)]);
+    // `plays_both` is only set without a single role, as the parser does.
+    let plays = prop::sample::select(vec![
+        (None, false),
+        (None, true),
+        (Some(Role::Client), false),
+        (Some(Role::Server), false),
+    ]);
     (
         (
             prop::collection::vec("[ -~]{0,12}", 0..2),
@@ -66,7 +72,8 @@ fn header() -> impl Strategy<Value = Header> {
                 tags,
                 fixture,
                 vars,
-                plays,
+                plays: plays.0,
+                plays_both: plays.1,
             },
         )
 }
@@ -249,6 +256,7 @@ fn fragments() -> impl Strategy<Value = String> {
         "name: x\n",
         "sessions: a=imap, b=smtp\n",
         "plays: client\n",
+        "plays: both\n",
         "vars: v=1\n",
         "${v}",
         "${|}",

@@ -62,30 +62,7 @@ impl Parser<'_> {
                         .push((name.to_owned(), val.trim().to_owned()));
                 }
             }
-            "plays" => {
-                let mut roles = Vec::new();
-                for item in list(value) {
-                    match item {
-                        "client" => roles.push(Role::Client),
-                        "server" => roles.push(Role::Server),
-                        other => {
-                            return Err(self
-                                .error(number, col_of(raw, other), format!("unknown role `{other}`"))
-                                .len(other.chars().count())
-                                .expected("`client`, `server` or `client, server`"));
-                        }
-                    }
-                }
-                self.scenario.header.plays = match roles.as_slice() {
-                    [one] => Some(*one),
-                    [_, _] if roles[0] != roles[1] => None,
-                    _ => {
-                        return Err(self
-                            .error(number, value_col, "`plays:` needs one or both roles")
-                            .expected("`client`, `server` or `client, server`"));
-                    }
-                };
-            }
+            "plays" => self.plays(number, raw, value, value_col)?,
             other => {
                 let mut err = self
                     .error(number, indent + 1, format!("unknown header field `{other}:`"))
@@ -100,6 +77,41 @@ impl Parser<'_> {
                 return Err(err);
             }
         }
+        Ok(())
+    }
+
+    /// `plays: client`, `plays: server`, `plays: both` (or `plays: client, server`).
+    fn plays(&mut self, number: usize, raw: &str, value: &str, value_col: usize) -> Result<(), ParseError> {
+        const EXPECTED: &str = "`client`, `server` or `both`";
+        let mut roles = Vec::new();
+        for item in list(value) {
+            match item {
+                "client" => roles.push(Role::Client),
+                "server" => roles.push(Role::Server),
+                "both" => roles.extend([Role::Client, Role::Server]),
+                other => {
+                    let mut err = self
+                        .error(number, col_of(raw, other), format!("unknown role `{other}`"))
+                        .len(other.chars().count())
+                        .expected(EXPECTED);
+                    if let Some(near) = closest(other, &["client", "server", "both"]) {
+                        err = err.hint(format!("did you mean `{near}`?"));
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        let header = &mut self.scenario.header;
+        (header.plays, header.plays_both) = match roles.as_slice() {
+            [one] => (Some(*one), false),
+            [a, b] if a != b => (None, true),
+            _ => {
+                return Err(self
+                    .error(number, value_col, "`plays:` needs one role, or `both`")
+                    .len(value.chars().count())
+                    .expected(EXPECTED));
+            }
+        };
         Ok(())
     }
 

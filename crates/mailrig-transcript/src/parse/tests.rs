@@ -58,6 +58,25 @@ fn header_fields() {
 }
 
 #[test]
+fn plays_both_is_the_default_and_can_be_written_out() {
+    let implicit = ok("name: t\nsessions: a=imap\n");
+    assert_eq!((implicit.header.plays, implicit.header.plays_both), (None, false));
+    for written in ["plays: both", "plays: client, server", "plays: server,client"] {
+        let s = ok(&format!("name: t\nsessions: a=imap\n{written}\n"));
+        assert_eq!((s.header.plays, s.header.plays_both), (None, true), "{written}");
+        // `mailrig fmt` keeps the explicit line, in its one canonical spelling.
+        assert_eq!(crate::print(&s), "name: t\nsessions: a=imap\nplays: both\n");
+    }
+    let client = ok("name: t\nsessions: a=imap\nplays: both\nplays: client\n");
+    assert_eq!(
+        (client.header.plays, client.header.plays_both),
+        (Some(Role::Client), false)
+    );
+    // Both roles means both roles' lines are sent, so their holes need values.
+    assert!(err("name: t\nsessions: a=imap\nplays: both\n\nS: * OK ${_}\n").contains("no value to send"));
+}
+
+#[test]
 fn line_prefixes_and_modifiers() {
     let s = ok(&format!("{HEAD}C: A1 NOOP\nS?: * 1 RECENT\nS!=: * BYE\nC:\n"));
     let lines: Vec<&Line> = s
@@ -178,6 +197,8 @@ fn errors_are_positioned_and_explained() {
         ("missing sessions", "name: t\n\nC: A1 NOOP\n"),
         ("misspelled header field", "name: t\nsesions: a=imap\n"),
         ("unknown protocol", "name: t\nsessions: a=imapp\n"),
+        ("unknown role", "name: t\nsessions: a=imap\nplays: bothe\n"),
+        ("role twice", "name: t\nsessions: a=imap\nplays: client, client\n"),
         ("session named like a prefix", "name: t\nsessions: C=imap\n"),
         (
             "requirement without protocol",
