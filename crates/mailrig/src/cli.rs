@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use mailrig_transcript::{ParseError, Scenario, parse_bytes, print};
+use mailrig_transcript::{ParseError, Scenario, parse_bytes_all, print};
 
 /// mailrig: a test harness for SMTP and IMAP clients and servers.
 ///
@@ -90,9 +90,11 @@ fn check(paths: &[PathBuf], quiet: bool) -> anyhow::Result<ExitCode> {
         match load(file)? {
             Ok(_) if quiet => {}
             Ok(_) => println!("ok    {}", file.display()),
-            Err(error) => {
+            Err(errors) => {
                 invalid += 1;
-                eprintln!("{error}\n");
+                for error in errors {
+                    eprintln!("{error}\n");
+                }
             }
         }
     }
@@ -113,11 +115,11 @@ fn fmt(paths: &[PathBuf], check_only: bool) -> anyhow::Result<ExitCode> {
     let mut findings = 0;
     for file in &files {
         let original = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        let scenario = match parse_bytes(&file.display().to_string(), &original) {
+        let scenario = match parse_bytes_all(&file.display().to_string(), &original) {
             Ok(scenario) => scenario,
-            Err(error) => {
+            Err(errors) => {
                 findings += 1;
-                eprintln!("{error}\n");
+                eprintln!("{errors}\n");
                 continue;
             }
         };
@@ -144,27 +146,28 @@ fn fmt(paths: &[PathBuf], check_only: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// Parses a scenario and loads what it refers to. The outer error is I/O on the file itself;
-/// the inner one is a finding in it.
-fn load(file: &Path) -> anyhow::Result<Result<Scenario, ParseError>> {
+/// the inner ones are the findings in it (never empty).
+fn load(file: &Path) -> anyhow::Result<Result<Scenario, Vec<ParseError>>> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let name = file.display().to_string();
-    let mut scenario = match parse_bytes(&name, &bytes) {
+    let mut scenario = match parse_bytes_all(&name, &bytes) {
         Ok(scenario) => scenario,
-        Err(error) => return Ok(Err(error)),
+        Err(errors) => return Ok(Err(errors.into_iter().collect())),
     };
     let dir = file.parent().unwrap_or(Path::new("."));
     let source = String::from_utf8_lossy(&bytes);
+    let mut findings = Vec::new();
     if let Err((pos, message)) = scenario.load_literals(|path| {
         std::fs::read(dir.join(path)).map_err(|e| format!("cannot read literal file `{path}`: {e}"))
     }) {
         let line = source.lines().nth(pos.line - 1).unwrap_or("");
-        return Ok(Err(finding(
+        findings.push(finding(
             &name,
             pos,
             line,
             message,
             "a file path relative to the scenario file",
-        )));
+        ));
     }
     if let Some(fixture) = &scenario.header.fixture
         && !dir.join(fixture).exists()
@@ -179,15 +182,19 @@ fn load(file: &Path) -> anyhow::Result<Result<Scenario, ParseError>> {
             col: 10,
         };
         let message = format!("the fixture `{fixture}` does not exist");
-        return Ok(Err(finding(
+        findings.push(finding(
             &name,
             pos,
             line,
             message,
             "a path relative to the scenario file",
-        )));
+        ));
     }
-    Ok(Ok(scenario))
+    Ok(if findings.is_empty() {
+        Ok(scenario)
+    } else {
+        Err(findings)
+    })
 }
 
 fn finding(

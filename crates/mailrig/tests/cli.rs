@@ -69,6 +69,33 @@ fn check_reports_position_caret_and_hint_and_exits_1() {
 }
 
 #[test]
+fn check_reports_every_error_of_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "three.scenario",
+        "name: t\nsessions: a=imap\nrequires: IDLE\nplays: client\n\nC: A1 NOOP\n@starttl\nS:A1 OK\n",
+    );
+    write(dir.path(), "ok.scenario", VALID);
+    let assert = mailrig().arg("check").arg(dir.path()).assert().code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert_eq!(stderr.matches("error: ").count(), 3, "{stderr}");
+    for at in ["three.scenario:3:11", "three.scenario:7:1", "three.scenario:8:3"] {
+        assert!(stderr.contains(at), "{at} in {stderr}");
+    }
+    assert!(
+        stderr.contains("8 | S:A1 OK\n  |   ^ expected one space"),
+        "{stderr}"
+    );
+    // The summary counts files, not errors.
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("checked 2 scenario(s): 1 valid, 1 invalid"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn check_walks_directories_and_counts() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir(dir.path().join("sub")).unwrap();
