@@ -169,32 +169,58 @@ fn load(file: &Path) -> anyhow::Result<Result<Scenario, Vec<ParseError>>> {
             "a file path relative to the scenario file",
         ));
     }
-    if let Some(fixture) = &scenario.header.fixture
-        && !dir.join(fixture).exists()
-    {
-        let (number, line) = source
-            .lines()
-            .enumerate()
-            .find(|(_, l)| l.starts_with("fixture:"))
-            .unwrap_or((0, ""));
-        let pos = mailrig_transcript::scenario::Pos {
-            line: number + 1,
-            col: 10,
-        };
-        let message = format!("the fixture `{fixture}` does not exist");
-        findings.push(finding(
-            &name,
-            pos,
-            line,
-            message,
-            "a path relative to the scenario file",
-        ));
+    if let Some(fixture) = &scenario.header.fixture {
+        findings.extend(check_fixture(&name, &source, &scenario, &dir.join(fixture)));
     }
     Ok(if findings.is_empty() {
         Ok(scenario)
     } else {
         Err(findings)
     })
+}
+
+/// Seeds a fresh store from the scenario's fixture as `Rig` and `mailrig serve` do, and turns
+/// a failure (a missing file, bad TOML, an unknown key, a missing message or mbox file, an
+/// unknown user or mailbox) into a finding at the scenario's `fixture:` line.
+fn check_fixture(name: &str, source: &str, scenario: &Scenario, path: &Path) -> Option<ParseError> {
+    use mailrig::RigError;
+    use mailrig_store::fixture::FixtureError;
+
+    let shown = path.display();
+    let (message, expected) = match mailrig::rig::apply_fixture(&mailrig::Store::new(), path).err()? {
+        RigError::FixtureRead { source, .. } => (
+            format!("cannot read the fixture {shown}: {source}"),
+            "a fixture file, relative to the scenario file",
+        ),
+        RigError::Fixture {
+            source: FixtureError::Toml { line, col, message },
+            ..
+        } => (
+            format!("invalid fixture {shown}:{line}:{col}: {message}"),
+            "a fixture as docs/fixtures.md describes it",
+        ),
+        RigError::Fixture { source, .. } => (
+            format!("invalid fixture {shown}: {source}"),
+            "a fixture as docs/fixtures.md describes it",
+        ),
+        other => (other.to_string(), "a fixture as docs/fixtures.md describes it"),
+    };
+    // The `fixture:` field is in the header, above the first step; the last one counts.
+    let header_lines = scenario
+        .steps()
+        .next()
+        .map_or(usize::MAX, |step| step.pos.line - 1);
+    let (index, line) = source
+        .lines()
+        .take(header_lines)
+        .enumerate()
+        .filter(|(_, line)| line.trim_start().starts_with("fixture:"))
+        .last()
+        .unwrap_or((0, ""));
+    let value = line.split_once(':').map_or("", |(_, value)| value.trim_start());
+    let col = line.chars().count() - value.chars().count() + 1;
+    let pos = mailrig_transcript::scenario::Pos { line: index + 1, col };
+    Some(finding(name, pos, line, message, expected))
 }
 
 fn finding(

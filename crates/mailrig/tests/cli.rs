@@ -127,20 +127,99 @@ fn check_reports_a_missing_literal_file() {
     mailrig().arg("check").arg(&file).assert().success();
 }
 
-#[test]
-fn check_reports_a_missing_fixture() {
+/// A scenario naming `store.toml` as its fixture, in a fresh directory.
+fn scenario_with_fixture() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let file = write(
         dir.path(),
         "f.scenario",
         "name: t\nsessions: a=imap\nfixture: store.toml\nplays: client\n\nC: A1 NOOP\n",
     );
-    mailrig()
-        .arg("check")
-        .arg(&file)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("f.scenario:3:"));
+    (dir, file)
+}
+
+/// Runs `mailrig check FILE`, expects exit 1 and one error, and returns stderr.
+fn check_fails_once(file: &Path) -> String {
+    let assert = mailrig().arg("check").arg(file).assert().code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert_eq!(stderr.matches("error: ").count(), 1, "{stderr}");
+    stderr
+}
+
+#[test]
+fn check_reports_a_missing_fixture() {
+    let (dir, file) = scenario_with_fixture();
+    let stderr = check_fails_once(&file);
+    assert!(stderr.contains("error: cannot read the fixture "), "{stderr}");
+    assert!(stderr.contains("f.scenario:3:10"), "{stderr}");
+    assert!(
+        stderr.contains("3 | fixture: store.toml\n  |          ^^^^^^^^^^"),
+        "{stderr}"
+    );
+    write(
+        dir.path(),
+        "store.toml",
+        "[[users]]\nlogin = \"alice\"\npassword = \"secret\"\n",
+    );
+    mailrig().arg("check").arg(&file).assert().success();
+}
+
+#[test]
+fn check_reports_a_fixture_toml_error_at_its_line_and_column() {
+    let (dir, file) = scenario_with_fixture();
+    write(
+        dir.path(),
+        "store.toml",
+        "[[users]]\nlogin = \"alice\"\npassword = secret\n",
+    );
+    let stderr = check_fails_once(&file);
+    assert!(stderr.contains("f.scenario:3:10"), "{stderr}");
+    assert!(
+        stderr.contains("store.toml:3:12: "),
+        "the fixture's own position: {stderr}"
+    );
+}
+
+#[test]
+fn check_reports_an_unknown_fixture_key() {
+    let (dir, file) = scenario_with_fixture();
+    write(
+        dir.path(),
+        "store.toml",
+        "[[users]]\nlogin = \"alice\"\npasword = \"secret\"\n",
+    );
+    let stderr = check_fails_once(&file);
+    assert!(stderr.contains("f.scenario:3:10"), "{stderr}");
+    assert!(
+        stderr.contains("store.toml:3:1: unknown field `pasword`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_reports_a_missing_mbox_or_message_file_of_the_fixture() {
+    let (dir, file) = scenario_with_fixture();
+    let users = "[[users]]\nlogin = \"alice\"\npassword = \"secret\"\n";
+    for (source, missing) in [("mbox", "old.mbox"), ("file", "hello.eml")] {
+        let fixture = format!("{users}\n[[messages]]\nuser = \"alice\"\n{source} = \"{missing}\"\n");
+        write(dir.path(), "store.toml", &fixture);
+        let stderr = check_fails_once(&file);
+        assert!(stderr.contains("f.scenario:3:10"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("store.toml: message 0: cannot read {missing}: ")),
+            "{stderr}"
+        );
+        write(dir.path(), missing, "From a@example.test\nSubject: x\n\nhi\n");
+        mailrig().arg("check").arg(&file).assert().success();
+    }
+    // Applied as the servers apply it: an unknown user is an error too.
+    write(
+        dir.path(),
+        "store.toml",
+        "[[messages]]\nuser = \"carol\"\nraw = \"x\"\n",
+    );
+    let stderr = check_fails_once(&file);
+    assert!(stderr.contains("message 0: no such user: carol"), "{stderr}");
 }
 
 #[test]
