@@ -30,7 +30,17 @@ mod text;
 use header::header_key;
 
 /// Variables a run always supplies, so scenarios may use them without declaring them.
-pub const BUILTIN_VARS: [&str; 7] = ["host", "port", "user", "password", "user2", "password2", "domain"];
+/// `mailbox` is the fresh mailbox the runner creates for each scenario.
+pub const BUILTIN_VARS: [&str; 8] = [
+    "host",
+    "port",
+    "user",
+    "password",
+    "user2",
+    "password2",
+    "domain",
+    "mailbox",
+];
 
 /// Parses scenario text. `file` is only used in error messages. On failure, returns the first
 /// error in file order; [`parse_all`] returns all of them.

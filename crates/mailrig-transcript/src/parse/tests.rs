@@ -77,6 +77,16 @@ fn plays_both_is_the_default_and_can_be_written_out() {
 }
 
 #[test]
+fn the_runs_mailbox_is_a_variable() {
+    let s = ok(&format!("{HEAD}C: A1 SELECT ${{mailbox}}\nS: A1 OK ${{_}}\n"));
+    assert_eq!(first_line(&s).parts[1], Part::Ref("mailbox".into()));
+    assert!(
+        err(&format!("{HEAD}C: A1 SELECT ${{mailbx}}\n"))
+            .contains("run variables: host, port, user, password, user2, password2, domain, mailbox")
+    );
+}
+
+#[test]
 fn line_prefixes_and_modifiers() {
     let s = ok(&format!("{HEAD}C: A1 NOOP\nS?: * 1 RECENT\nS!=: * BYE\nC:\n"));
     let lines: Vec<&Line> = s
