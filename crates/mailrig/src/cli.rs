@@ -44,7 +44,7 @@ enum Command {
     /// Measure performance (see docs/performance.md); build with --release for real numbers.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
-    /// Rewrite scenario files in canonical form (the form `mailrig record` writes).
+    /// Rewrite scenario files in canonical form (the form `mailrig serve --out` records in).
     ///
     /// Directories are searched recursively for `*.scenario` files. Comments and single blank
     /// lines are kept.

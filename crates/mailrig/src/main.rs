@@ -1,5 +1,5 @@
-//! The `mailrig` command line: validate and format scenario files (later: serve, run, replay,
-//! record, fuzz).
+//! The `mailrig` command line: `check` and `fmt` scenario files, `serve` fake mail servers,
+//! `bench` them (the subcommands are in `cli.rs`).
 
 use std::process::ExitCode;
 
