@@ -1,4 +1,5 @@
-//! `ParseError`: a malformed scenario, reported as `file:line:col` with the offending text.
+//! `ParseError`: a malformed scenario, reported as `file:line:col` with the offending text;
+//! `ParseErrors`: every such error of one file.
 
 use std::fmt;
 
@@ -79,6 +80,84 @@ impl fmt::Display for ParseError {
         Ok(())
     }
 }
+
+/// Every error found in one scenario file, in file order; never empty.
+///
+/// The parser recovers after an error and goes on with the next line, so one run reports each
+/// bad line of a file. `Display` renders each error, separated by blank lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseErrors {
+    errors: Vec<ParseError>,
+}
+
+impl ParseErrors {
+    /// Collects `errors`, sorted by position (errors at the same position keep their order).
+    ///
+    /// # Panics
+    ///
+    /// If `errors` is empty: a file without errors is a scenario.
+    pub(crate) fn new(mut errors: Vec<ParseError>) -> Self {
+        assert!(!errors.is_empty(), "ParseErrors needs at least one error");
+        errors.sort_by_key(|e| (e.pos.line, e.pos.col));
+        ParseErrors { errors }
+    }
+
+    /// The first error in file order.
+    pub fn first(&self) -> &ParseError {
+        &self.errors[0]
+    }
+
+    /// The first error in file order, by value.
+    pub fn into_first(self) -> ParseError {
+        self.errors
+            .into_iter()
+            .next()
+            .expect("ParseErrors is never empty")
+    }
+
+    /// Every error, in file order.
+    pub fn errors(&self) -> &[ParseError] {
+        &self.errors
+    }
+}
+
+impl From<ParseError> for ParseErrors {
+    fn from(error: ParseError) -> Self {
+        ParseErrors { errors: vec![error] }
+    }
+}
+
+impl IntoIterator for ParseErrors {
+    type Item = ParseError;
+    type IntoIter = std::vec::IntoIter<ParseError>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.errors.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a ParseErrors {
+    type Item = &'a ParseError;
+    type IntoIter = std::slice::Iter<'a, ParseError>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.errors.iter()
+    }
+}
+
+impl fmt::Display for ParseErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n\n")?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ParseErrors {}
 
 /// The closest candidate to `word` (by edit distance), if it is close enough to be a typo.
 pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {

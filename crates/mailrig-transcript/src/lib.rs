@@ -11,7 +11,8 @@
 //! # Layout
 //!
 //! - [`scenario`]: the data model of a parsed scenario.
-//! - [`parse`](mod@parse): text to [`Scenario`], with `file:line:col` errors ([`ParseError`]).
+//! - [`parse`](mod@parse): text to [`Scenario`], with `file:line:col` errors ([`ParseError`];
+//!   [`parse_all`] reports every error of a file as [`ParseErrors`]).
 //! - [`print`](mod@print): the canonical printer (`parse(print(s)) == s`).
 //! - [`pattern`]: compiling lines into matchers, matching bytes, rendering lines to send.
 //! - [`engine`]: the incremental, sans-IO engine that plays either side of a scenario.
@@ -41,7 +42,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
-// A `ParseError` carries the offending line for its message; it is built once per bad file, on
+// A `ParseError` carries the offending line for its message; it is built once per bad line, on
 // a cold path, so its size does not matter and boxing would only complicate field access.
 #![allow(clippy::result_large_err)]
 
@@ -61,8 +62,8 @@ pub mod verify;
 #[cfg(test)]
 mod proptests;
 
-pub use error::ParseError;
-pub use parse::{parse, parse_bytes};
+pub use error::{ParseError, ParseErrors};
+pub use parse::{parse, parse_all, parse_bytes, parse_bytes_all};
 pub use print::print;
 pub use scenario::Scenario;
 

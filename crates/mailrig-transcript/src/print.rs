@@ -64,11 +64,13 @@ fn print_header(header: &Header, out: &mut String) {
         let _ = writeln!(out, "fixture: {fixture}");
     }
     list(out, "vars", header.vars.iter().map(|(k, v)| format!("{k}={v}")));
-    if let Some(role) = header.plays {
-        let word = match role {
-            crate::scenario::Role::Client => "client",
-            crate::scenario::Role::Server => "server",
-        };
+    let word = match header.plays {
+        Some(crate::scenario::Role::Client) => Some("client"),
+        Some(crate::scenario::Role::Server) => Some("server"),
+        None if header.plays_both => Some("both"),
+        None => None,
+    };
+    if let Some(word) = word {
         let _ = writeln!(out, "plays: {word}");
     }
 }

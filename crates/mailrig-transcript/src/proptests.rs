@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use crate::scenario::*;
 use crate::transcript::{SessionRecord, Transcript};
-use crate::{parse, parse_bytes, print, verify};
+use crate::{parse, parse_all, parse_bytes, print, verify};
 
 fn word() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9]{0,6}"
@@ -37,7 +37,13 @@ fn header() -> impl Strategy<Value = Header> {
         family: if imap { Family::Imap } else { Family::Smtp },
         capability,
     });
-    let plays = prop::sample::select(vec![None, Some(Role::Client), Some(Role::Server)]);
+    // `plays_both` is only set without a single role, as the parser does.
+    let plays = prop::sample::select(vec![
+        (None, false),
+        (None, true),
+        (Some(Role::Client), false),
+        (Some(Role::Server), false),
+    ]);
     (
         (
             prop::collection::vec("[ -~]{0,12}", 0..2),
@@ -66,7 +72,8 @@ fn header() -> impl Strategy<Value = Header> {
                 tags,
                 fixture,
                 vars,
-                plays,
+                plays: plays.0,
+                plays_both: plays.1,
             },
         )
 }
@@ -249,6 +256,7 @@ fn fragments() -> impl Strategy<Value = String> {
         "name: x\n",
         "sessions: a=imap, b=smtp\n",
         "plays: client\n",
+        "plays: both\n",
         "vars: v=1\n",
         "${v}",
         "${|}",
@@ -283,6 +291,21 @@ proptest! {
     fn parser_never_panics_on_near_miss_text(text in fragments()) {
         if let Ok(s) = parse("fuzz.scenario", &text) {
             prop_assert_eq!(parse("again", &print(&s)).ok(), Some(s));
+        }
+    }
+
+    #[test]
+    fn recovered_errors_point_into_the_file_in_order(text in fragments()) {
+        if let Err(errors) = parse_all("fuzz.scenario", &text) {
+            let lines: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+            for e in errors.errors() {
+                prop_assert!(e.pos.line >= 1 && e.pos.line <= lines.len(), "{e}");
+                prop_assert_eq!(e.source_line.as_str(), lines[e.pos.line - 1]);
+            }
+            let at: Vec<(usize, usize)> = errors.errors().iter().map(|e| (e.pos.line, e.pos.col)).collect();
+            prop_assert!(at.windows(2).all(|w| w[0] <= w[1]), "{at:?}");
+            let first = parse("fuzz.scenario", &text).err();
+            prop_assert_eq!(first.as_ref(), Some(errors.first()));
         }
     }
 

@@ -1,5 +1,5 @@
-//! Printing a [`Transcript`] as a scenario: the basis of `mailrig record`, and, redacted, of
-//! stable snapshots.
+//! Printing a [`Transcript`] as a scenario: what `mailrig serve --out` writes for each
+//! connection (credentials redacted) and, fully redacted, stable snapshots.
 //!
 //! Events of all sessions are merged by time. Each complete protocol line becomes a `C:` or
 //! `S:` step; write boundaries inside a run of lines become `${|}`; TLS becomes `@starttls`;

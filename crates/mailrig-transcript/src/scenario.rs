@@ -50,6 +50,9 @@ pub struct Header {
     pub vars: Vec<(String, String)>,
     /// Which roles mailrig may play with this file; `None` means both.
     pub plays: Option<Role>,
+    /// Whether the file says `plays: both` (or `plays: client, server`) explicitly, so that
+    /// the printer keeps the line. Only meaningful when `plays` is `None`.
+    pub plays_both: bool,
 }
 
 /// A session declared in the header: `name=protocol`.

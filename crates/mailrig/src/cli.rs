@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use mailrig_transcript::{ParseError, Scenario, parse_bytes, print};
+use mailrig_transcript::{ParseError, Scenario, parse_bytes_all, print};
 
 /// mailrig: a test harness for SMTP and IMAP clients and servers.
 ///
@@ -52,7 +52,7 @@ enum Command {
     /// Measure performance (see docs/performance.md); build with --release for real numbers.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
-    /// Rewrite scenario files in canonical form (the form recordings are printed in).
+    /// Rewrite scenario files in canonical form (the form `mailrig serve --out` records in).
     ///
     /// Directories are searched recursively for `*.scenario` files. Comments and single blank
     /// lines are kept.
@@ -99,9 +99,11 @@ fn check(paths: &[PathBuf], quiet: bool) -> anyhow::Result<ExitCode> {
         match load(file)? {
             Ok(_) if quiet => {}
             Ok(_) => println!("ok    {}", file.display()),
-            Err(error) => {
+            Err(errors) => {
                 invalid += 1;
-                eprintln!("{error}\n");
+                for error in errors {
+                    eprintln!("{error}\n");
+                }
             }
         }
     }
@@ -122,11 +124,11 @@ fn fmt(paths: &[PathBuf], check_only: bool) -> anyhow::Result<ExitCode> {
     let mut findings = 0;
     for file in &files {
         let original = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        let scenario = match parse_bytes(&file.display().to_string(), &original) {
+        let scenario = match parse_bytes_all(&file.display().to_string(), &original) {
             Ok(scenario) => scenario,
-            Err(error) => {
+            Err(errors) => {
                 findings += 1;
-                eprintln!("{error}\n");
+                eprintln!("{errors}\n");
                 continue;
             }
         };
@@ -153,50 +155,81 @@ fn fmt(paths: &[PathBuf], check_only: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// Parses a scenario and loads what it refers to. The outer error is I/O on the file itself;
-/// the inner one is a finding in it.
-fn load(file: &Path) -> anyhow::Result<Result<Scenario, ParseError>> {
+/// the inner ones are the findings in it (never empty).
+fn load(file: &Path) -> anyhow::Result<Result<Scenario, Vec<ParseError>>> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let name = file.display().to_string();
-    let mut scenario = match parse_bytes(&name, &bytes) {
+    let mut scenario = match parse_bytes_all(&name, &bytes) {
         Ok(scenario) => scenario,
-        Err(error) => return Ok(Err(error)),
+        Err(errors) => return Ok(Err(errors.into_iter().collect())),
     };
     let dir = file.parent().unwrap_or(Path::new("."));
     let source = String::from_utf8_lossy(&bytes);
+    let mut findings = Vec::new();
     if let Err((pos, message)) = scenario.load_literals(|path| {
         std::fs::read(dir.join(path)).map_err(|e| format!("cannot read literal file `{path}`: {e}"))
     }) {
         let line = source.lines().nth(pos.line - 1).unwrap_or("");
-        return Ok(Err(finding(
+        findings.push(finding(
             &name,
             pos,
             line,
             message,
             "a file path relative to the scenario file",
-        )));
+        ));
     }
-    if let Some(fixture) = &scenario.header.fixture
-        && !dir.join(fixture).exists()
-    {
-        let (number, line) = source
-            .lines()
-            .enumerate()
-            .find(|(_, l)| l.starts_with("fixture:"))
-            .unwrap_or((0, ""));
-        let pos = mailrig_transcript::scenario::Pos {
-            line: number + 1,
-            col: 10,
-        };
-        let message = format!("the fixture `{fixture}` does not exist");
-        return Ok(Err(finding(
-            &name,
-            pos,
-            line,
-            message,
-            "a path relative to the scenario file",
-        )));
+    if let Some(fixture) = &scenario.header.fixture {
+        findings.extend(check_fixture(&name, &source, &scenario, &dir.join(fixture)));
     }
-    Ok(Ok(scenario))
+    Ok(if findings.is_empty() {
+        Ok(scenario)
+    } else {
+        Err(findings)
+    })
+}
+
+/// Seeds a fresh store from the scenario's fixture as `Rig` and `mailrig serve` do, and turns
+/// a failure (a missing file, bad TOML, an unknown key, a missing message or mbox file, an
+/// unknown user or mailbox) into a finding at the scenario's `fixture:` line.
+fn check_fixture(name: &str, source: &str, scenario: &Scenario, path: &Path) -> Option<ParseError> {
+    use mailrig::RigError;
+    use mailrig_store::fixture::FixtureError;
+
+    let shown = path.display();
+    let (message, expected) = match mailrig::rig::apply_fixture(&mailrig::Store::new(), path).err()? {
+        RigError::FixtureRead { source, .. } => (
+            format!("cannot read the fixture {shown}: {source}"),
+            "a fixture file, relative to the scenario file",
+        ),
+        RigError::Fixture {
+            source: FixtureError::Toml { line, col, message },
+            ..
+        } => (
+            format!("invalid fixture {shown}:{line}:{col}: {message}"),
+            "a fixture as docs/fixtures.md describes it",
+        ),
+        RigError::Fixture { source, .. } => (
+            format!("invalid fixture {shown}: {source}"),
+            "a fixture as docs/fixtures.md describes it",
+        ),
+        other => (other.to_string(), "a fixture as docs/fixtures.md describes it"),
+    };
+    // The `fixture:` field is in the header, above the first step; the last one counts.
+    let header_lines = scenario
+        .steps()
+        .next()
+        .map_or(usize::MAX, |step| step.pos.line - 1);
+    let (index, line) = source
+        .lines()
+        .take(header_lines)
+        .enumerate()
+        .filter(|(_, line)| line.trim_start().starts_with("fixture:"))
+        .last()
+        .unwrap_or((0, ""));
+    let value = line.split_once(':').map_or("", |(_, value)| value.trim_start());
+    let col = line.chars().count() - value.chars().count() + 1;
+    let pos = mailrig_transcript::scenario::Pos { line: index + 1, col };
+    Some(finding(name, pos, line, message, expected))
 }
 
 fn finding(

@@ -1,5 +1,5 @@
-//! The `mailrig` command line: run, check and format scenarios, serve fake servers, benchmark
-//! (later: replay, record, fuzz).
+//! The `mailrig` command line: `run` scenarios against servers, `check` and `fmt` scenario
+//! files, `serve` fake mail servers, `bench` them (the subcommands are in `cli.rs`).
 
 use std::process::ExitCode;
 

@@ -69,6 +69,33 @@ fn check_reports_position_caret_and_hint_and_exits_1() {
 }
 
 #[test]
+fn check_reports_every_error_of_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "three.scenario",
+        "name: t\nsessions: a=imap\nrequires: IDLE\nplays: client\n\nC: A1 NOOP\n@starttl\nS:A1 OK\n",
+    );
+    write(dir.path(), "ok.scenario", VALID);
+    let assert = mailrig().arg("check").arg(dir.path()).assert().code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert_eq!(stderr.matches("error: ").count(), 3, "{stderr}");
+    for at in ["three.scenario:3:11", "three.scenario:7:1", "three.scenario:8:3"] {
+        assert!(stderr.contains(at), "{at} in {stderr}");
+    }
+    assert!(
+        stderr.contains("8 | S:A1 OK\n  |   ^ expected one space"),
+        "{stderr}"
+    );
+    // The summary counts files, not errors.
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("checked 2 scenario(s): 1 valid, 1 invalid"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn check_walks_directories_and_counts() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir(dir.path().join("sub")).unwrap();
@@ -100,20 +127,99 @@ fn check_reports_a_missing_literal_file() {
     mailrig().arg("check").arg(&file).assert().success();
 }
 
-#[test]
-fn check_reports_a_missing_fixture() {
+/// A scenario naming `store.toml` as its fixture, in a fresh directory.
+fn scenario_with_fixture() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let file = write(
         dir.path(),
         "f.scenario",
         "name: t\nsessions: a=imap\nfixture: store.toml\nplays: client\n\nC: A1 NOOP\n",
     );
-    mailrig()
-        .arg("check")
-        .arg(&file)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("f.scenario:3:"));
+    (dir, file)
+}
+
+/// Runs `mailrig check FILE`, expects exit 1 and one error, and returns stderr.
+fn check_fails_once(file: &Path) -> String {
+    let assert = mailrig().arg("check").arg(file).assert().code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert_eq!(stderr.matches("error: ").count(), 1, "{stderr}");
+    stderr
+}
+
+#[test]
+fn check_reports_a_missing_fixture() {
+    let (dir, file) = scenario_with_fixture();
+    let stderr = check_fails_once(&file);
+    assert!(stderr.contains("error: cannot read the fixture "), "{stderr}");
+    assert!(stderr.contains("f.scenario:3:10"), "{stderr}");
+    assert!(
+        stderr.contains("3 | fixture: store.toml\n  |          ^^^^^^^^^^"),
+        "{stderr}"
+    );
+    write(
+        dir.path(),
+        "store.toml",
+        "[[users]]\nlogin = \"alice\"\npassword = \"secret\"\n",
+    );
+    mailrig().arg("check").arg(&file).assert().success();
+}
+
+#[test]
+fn check_reports_a_fixture_toml_error_at_its_line_and_column() {
+    let (dir, file) = scenario_with_fixture();
+    write(
+        dir.path(),
+        "store.toml",
+        "[[users]]\nlogin = \"alice\"\npassword = secret\n",
+    );
+    let stderr = check_fails_once(&file);
+    assert!(stderr.contains("f.scenario:3:10"), "{stderr}");
+    assert!(
+        stderr.contains("store.toml:3:12: "),
+        "the fixture's own position: {stderr}"
+    );
+}
+
+#[test]
+fn check_reports_an_unknown_fixture_key() {
+    let (dir, file) = scenario_with_fixture();
+    write(
+        dir.path(),
+        "store.toml",
+        "[[users]]\nlogin = \"alice\"\npasword = \"secret\"\n",
+    );
+    let stderr = check_fails_once(&file);
+    assert!(stderr.contains("f.scenario:3:10"), "{stderr}");
+    assert!(
+        stderr.contains("store.toml:3:1: unknown field `pasword`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_reports_a_missing_mbox_or_message_file_of_the_fixture() {
+    let (dir, file) = scenario_with_fixture();
+    let users = "[[users]]\nlogin = \"alice\"\npassword = \"secret\"\n";
+    for (source, missing) in [("mbox", "old.mbox"), ("file", "hello.eml")] {
+        let fixture = format!("{users}\n[[messages]]\nuser = \"alice\"\n{source} = \"{missing}\"\n");
+        write(dir.path(), "store.toml", &fixture);
+        let stderr = check_fails_once(&file);
+        assert!(stderr.contains("f.scenario:3:10"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("store.toml: message 0: cannot read {missing}: ")),
+            "{stderr}"
+        );
+        write(dir.path(), missing, "From a@example.test\nSubject: x\n\nhi\n");
+        mailrig().arg("check").arg(&file).assert().success();
+    }
+    // Applied as the servers apply it: an unknown user is an error too.
+    write(
+        dir.path(),
+        "store.toml",
+        "[[messages]]\nuser = \"carol\"\nraw = \"x\"\n",
+    );
+    let stderr = check_fails_once(&file);
+    assert!(stderr.contains("message 0: no such user: carol"), "{stderr}");
 }
 
 #[test]
@@ -185,6 +291,17 @@ fn help_lists_every_command() {
         .assert()
         .success()
         .stdout(predicate::str::contains("file:line:col"));
+    // Help names only commands that exist.
+    for command in ["run", "check", "fmt", "serve", "bench"] {
+        let assert = mailrig().args([command, "--help"]).assert().success();
+        let help = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+        for missing in ["mailrig record", "mailrig replay", "mailrig fuzz"] {
+            assert!(
+                !help.contains(missing),
+                "`{command} --help` mentions {missing}: {help}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -103,28 +103,39 @@ impl Parser<'_> {
         Ok(Directive::Match(mode))
     }
 
-    /// `@match` applies to the next step, which must be an `S:` line of the same session.
-    pub(super) fn check_match_directives(&self) -> Result<(), ParseError> {
+    /// `@match` applies to the next step, which must be an `S:` line of the same session. A
+    /// `@match` followed by a line that had an error is not reported again.
+    pub(super) fn check_match_directives(&mut self) {
         let steps: Vec<&Step> = self.scenario.steps().collect();
+        let mut errors = Vec::new();
         for (i, step) in steps.iter().enumerate() {
             if !matches!(step.kind, StepKind::Directive(Directive::Match(_))) {
                 continue;
             }
-            let ok = steps.get(i + 1).is_some_and(|next| {
+            let next = steps.get(i + 1);
+            let ok = next.is_some_and(|next| {
                 next.session == step.session
                     && matches!(&next.kind, StepKind::Line(l) if l.side == Side::Server)
             });
-            if !ok {
-                return Err(self
-                    .error(
+            let until = next.map_or(usize::MAX, |next| next.pos.line);
+            let bad_between = self
+                .bad_lines
+                .iter()
+                .any(|line| (step.pos.line + 1..until).contains(line));
+            if !ok && !bad_between {
+                errors.push(
+                    self.error(
                         step.pos.line,
                         step.pos.col,
                         "`@match` must be followed by an `S:` line of the same session",
                     )
                     .len(6)
-                    .expected("the group of `S:` lines it applies to on the next line"));
+                    .expected("the group of `S:` lines it applies to on the next line"),
+                );
             }
         }
-        Ok(())
+        for error in errors {
+            self.report(error);
+        }
     }
 }

@@ -24,68 +24,48 @@ impl Parser<'_> {
             + 1
             + (raw[value_start..].len() - raw[value_start..].trim_start().len());
         match key {
-            "name" => self.scenario.header.name = self.single(number, value_col, key, value)?,
-            "summary" => self.scenario.header.summary = Some(self.single(number, value_col, key, value)?),
-            "fixture" => self.scenario.header.fixture = Some(self.single(number, value_col, key, value)?),
+            "name" => self.scenario.header.name = self.single(number, value_col, "name", value)?,
+            "summary" => {
+                self.scenario.header.summary = Some(self.single(number, value_col, "summary", value)?)
+            }
+            "fixture" => {
+                self.scenario.header.fixture = Some(self.single(number, value_col, "fixture", value)?)
+            }
             "rfc" => self.scenario.header.rfc.extend(list(value).map(str::to_owned)),
             "tags" => self.scenario.header.tags.extend(list(value).map(str::to_owned)),
             "sessions" => {
                 for item in list(value) {
-                    let decl = self.session_decl(number, raw, item)?;
-                    self.scenario.header.sessions.push(decl);
+                    match self.session_decl(number, raw, item) {
+                        Ok(decl) => self.scenario.header.sessions.push(decl),
+                        Err(error) => {
+                            let name = item.split_once('=').map_or(item, |(name, _)| name);
+                            self.bad_sessions.insert(name.trim().to_owned());
+                            self.bad_field("sessions", error);
+                        }
+                    }
                 }
             }
             "requires" => {
                 for item in list(value) {
-                    let req = self.requirement(number, raw, item)?;
-                    self.scenario.header.requires.push(req);
+                    match self.requirement(number, raw, item) {
+                        Ok(req) => self.scenario.header.requires.push(req),
+                        Err(error) => self.bad_field("requires", error),
+                    }
                 }
             }
             "vars" => {
                 for item in list(value) {
-                    let col = col_of(raw, item);
-                    let Some((name, val)) = item.split_once('=') else {
-                        return Err(self
-                            .error(number, col, format!("variable `{item}` has no value"))
-                            .len(item.chars().count())
-                            .expected("`name=value`"));
-                    };
-                    let name = name.trim();
-                    if !is_name(name) {
-                        return Err(self
-                            .error(number, col, format!("`{name}` is not a valid variable name"))
-                            .expected("letters, digits and `_`, starting with a letter"));
-                    }
-                    self.scenario
-                        .header
-                        .vars
-                        .push((name.to_owned(), val.trim().to_owned()));
-                }
-            }
-            "plays" => {
-                let mut roles = Vec::new();
-                for item in list(value) {
-                    match item {
-                        "client" => roles.push(Role::Client),
-                        "server" => roles.push(Role::Server),
-                        other => {
-                            return Err(self
-                                .error(number, col_of(raw, other), format!("unknown role `{other}`"))
-                                .len(other.chars().count())
-                                .expected("`client`, `server` or `client, server`"));
+                    match self.var(number, raw, item) {
+                        Ok(var) => self.scenario.header.vars.push(var),
+                        Err(error) => {
+                            let name = item.split_once('=').map_or(item, |(name, _)| name);
+                            self.bound.insert(name.trim().to_owned());
+                            self.bad_field("vars", error);
                         }
                     }
                 }
-                self.scenario.header.plays = match roles.as_slice() {
-                    [one] => Some(*one),
-                    [_, _] if roles[0] != roles[1] => None,
-                    _ => {
-                        return Err(self
-                            .error(number, value_col, "`plays:` needs one or both roles")
-                            .expected("`client`, `server` or `client, server`"));
-                    }
-                };
             }
+            "plays" => self.plays(number, raw, value, value_col)?,
             other => {
                 let mut err = self
                     .error(number, indent + 1, format!("unknown header field `{other}:`"))
@@ -95,6 +75,8 @@ impl Parser<'_> {
                         HEADER_KEYS.map(|k| format!("`{k}:`")).join(", ")
                     ));
                 if let Some(near) = closest(other, &HEADER_KEYS) {
+                    // Probably meant as `near:`: do not report `near:` missing as well.
+                    self.bad_fields.insert(near);
                     err = err.hint(format!("did you mean `{near}:`?"));
                 }
                 return Err(err);
@@ -103,8 +85,76 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn single(&self, number: usize, col: usize, key: &str, value: &str) -> Result<String, ParseError> {
+    /// Records an error in header field `key`, which may be reported once more (its line).
+    fn bad_field(&mut self, key: &'static str, error: ParseError) {
+        self.bad_fields.insert(key);
+        self.report(error);
+    }
+
+    /// One `name=value` item of `vars:`.
+    fn var(&self, number: usize, raw: &str, item: &str) -> Result<(String, String), ParseError> {
+        let col = col_of(raw, item);
+        let Some((name, val)) = item.split_once('=') else {
+            return Err(self
+                .error(number, col, format!("variable `{item}` has no value"))
+                .len(item.chars().count())
+                .expected("`name=value`"));
+        };
+        let name = name.trim();
+        if !is_name(name) {
+            return Err(self
+                .error(number, col, format!("`{name}` is not a valid variable name"))
+                .expected("letters, digits and `_`, starting with a letter"));
+        }
+        Ok((name.to_owned(), val.trim().to_owned()))
+    }
+
+    /// `plays: client`, `plays: server`, `plays: both` (or `plays: client, server`).
+    fn plays(&mut self, number: usize, raw: &str, value: &str, value_col: usize) -> Result<(), ParseError> {
+        const EXPECTED: &str = "`client`, `server` or `both`";
+        let mut roles = Vec::new();
+        for item in list(value) {
+            match item {
+                "client" => roles.push(Role::Client),
+                "server" => roles.push(Role::Server),
+                "both" => roles.extend([Role::Client, Role::Server]),
+                other => {
+                    let mut err = self
+                        .error(number, col_of(raw, other), format!("unknown role `{other}`"))
+                        .len(other.chars().count())
+                        .expected(EXPECTED);
+                    if let Some(near) = closest(other, &["client", "server", "both"]) {
+                        err = err.hint(format!("did you mean `{near}`?"));
+                    }
+                    self.bad_fields.insert("plays");
+                    return Err(err);
+                }
+            }
+        }
+        let header = &mut self.scenario.header;
+        (header.plays, header.plays_both) = match roles.as_slice() {
+            [one] => (Some(*one), false),
+            [a, b] if a != b => (None, true),
+            _ => {
+                self.bad_fields.insert("plays");
+                return Err(self
+                    .error(number, value_col, "`plays:` needs one role, or `both`")
+                    .len(value.chars().count())
+                    .expected(EXPECTED));
+            }
+        };
+        Ok(())
+    }
+
+    fn single(
+        &mut self,
+        number: usize,
+        col: usize,
+        key: &'static str,
+        value: &str,
+    ) -> Result<String, ParseError> {
         if value.is_empty() {
+            self.bad_fields.insert(key);
             return Err(self
                 .error(number, col, format!("`{key}:` is empty"))
                 .expected("a value"));
@@ -174,21 +224,27 @@ impl Parser<'_> {
         })
     }
 
-    pub(super) fn finish_header(&self, number: usize) -> Result<(), ParseError> {
+    /// Reports a missing `name:` or `sessions:` (unless a bad field of that name was reported
+    /// already). Without sessions no step can be checked, so steps are skipped from here on.
+    pub(super) fn finish_header(&mut self, number: usize) {
         let header = &self.scenario.header;
-        if header.name.is_empty() {
-            return Err(self
+        let no_name = header.name.is_empty() && !self.bad_fields.contains("name");
+        let no_sessions = header.sessions.is_empty() && !self.bad_fields.contains("sessions");
+        self.skip_steps = header.sessions.is_empty();
+        if no_name {
+            let error = self
                 .error(number, 1, "the header has no `name:`")
                 .expected("`name: NAME` before the first step")
-                .hint("every scenario starts with `name:` and `sessions:` lines"));
+                .hint("every scenario starts with `name:` and `sessions:` lines");
+            self.report(error);
         }
-        if header.sessions.is_empty() {
-            return Err(self
+        if no_sessions {
+            let error = self
                 .error(number, 1, "the header has no `sessions:`")
                 .expected("`sessions: NAME=PROTOCOL, ...` before the first step")
-                .hint("for one IMAP connection write `sessions: a=imap`"));
+                .hint("for one IMAP connection write `sessions: a=imap`");
+            self.report(error);
         }
-        Ok(())
     }
 }
 

@@ -10,7 +10,11 @@ use super::{Parser, is_session_name};
 impl<'a> Parser<'a> {
     pub(super) fn step(&mut self, number: usize, raw: &'a str, indent: usize) -> Result<(), ParseError> {
         let rest = &raw[indent..];
-        let (session, start) = self.session_prefix(number, indent, rest)?;
+        let Some((session, start)) = self.session_prefix(number, indent, rest)? else {
+            // A line of a session whose declaration has an error cannot be checked.
+            self.bad_lines.insert(number);
+            return Ok(());
+        };
         let col = raw[..start].chars().count() + 1;
         let rest = &raw[start..];
         let kind = if let Some(directive) = rest.strip_prefix('@') {
@@ -29,11 +33,20 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    /// Splits `a C: ...` into the session index and the byte offset of `C`.
-    fn session_prefix(&self, number: usize, indent: usize, rest: &str) -> Result<(usize, usize), ParseError> {
+    /// Splits `a C: ...` into the session index and the byte offset of `C`; `None` for a line
+    /// of a session whose declaration had an error.
+    fn session_prefix(
+        &self,
+        number: usize,
+        indent: usize,
+        rest: &str,
+    ) -> Result<Option<(usize, usize)>, ParseError> {
         let word_len = rest.find(' ').unwrap_or(rest.len());
         let word = &rest[..word_len];
         let has_prefix = word_len < rest.len() && is_session_name(word);
+        if has_prefix && self.bad_sessions.contains(word) {
+            return Ok(None);
+        }
         if has_prefix {
             let Some(index) = self.scenario.session_index(word) else {
                 let names: Vec<&str> = self
@@ -57,10 +70,10 @@ impl<'a> Parser<'a> {
             };
             let after = &rest[word_len..];
             let start = indent + word_len + (after.len() - after.trim_start().len());
-            return Ok((index, start));
+            return Ok(Some((index, start)));
         }
         if self.scenario.header.sessions.len() == 1 {
-            return Ok((0, indent));
+            return Ok(Some((0, indent)));
         }
         Err(self
             .error(
@@ -137,11 +150,13 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// Whether mailrig ever sends lines of `side` (given the header's `plays:`).
+    /// Whether mailrig ever sends lines of `side` (given the header's `plays:`; `false` when
+    /// that field has an error, so its lines are not reported again).
     fn role_sends(&self, side: Side) -> bool {
-        matches!(
-            (self.scenario.header.plays, side),
-            (None, _) | (Some(Role::Client), Side::Client) | (Some(Role::Server), Side::Server)
-        )
+        !self.bad_fields.contains("plays")
+            && matches!(
+                (self.scenario.header.plays, side),
+                (None, _) | (Some(Role::Client), Side::Client) | (Some(Role::Server), Side::Server)
+            )
     }
 }

@@ -58,6 +58,35 @@ fn header_fields() {
 }
 
 #[test]
+fn plays_both_is_the_default_and_can_be_written_out() {
+    let implicit = ok("name: t\nsessions: a=imap\n");
+    assert_eq!((implicit.header.plays, implicit.header.plays_both), (None, false));
+    for written in ["plays: both", "plays: client, server", "plays: server,client"] {
+        let s = ok(&format!("name: t\nsessions: a=imap\n{written}\n"));
+        assert_eq!((s.header.plays, s.header.plays_both), (None, true), "{written}");
+        // `mailrig fmt` keeps the explicit line, in its one canonical spelling.
+        assert_eq!(crate::print(&s), "name: t\nsessions: a=imap\nplays: both\n");
+    }
+    let client = ok("name: t\nsessions: a=imap\nplays: both\nplays: client\n");
+    assert_eq!(
+        (client.header.plays, client.header.plays_both),
+        (Some(Role::Client), false)
+    );
+    // Both roles means both roles' lines are sent, so their holes need values.
+    assert!(err("name: t\nsessions: a=imap\nplays: both\n\nS: * OK ${_}\n").contains("no value to send"));
+}
+
+#[test]
+fn the_runs_mailbox_is_a_variable() {
+    let s = ok(&format!("{HEAD}C: A1 SELECT ${{mailbox}}\nS: A1 OK ${{_}}\n"));
+    assert_eq!(first_line(&s).parts[1], Part::Ref("mailbox".into()));
+    assert!(
+        err(&format!("{HEAD}C: A1 SELECT ${{mailbx}}\n"))
+            .contains("run variables: host, port, user, password, user2, password2, domain, mailbox")
+    );
+}
+
+#[test]
 fn line_prefixes_and_modifiers() {
     let s = ok(&format!("{HEAD}C: A1 NOOP\nS?: * 1 RECENT\nS!=: * BYE\nC:\n"));
     let lines: Vec<&Line> = s
@@ -178,6 +207,8 @@ fn errors_are_positioned_and_explained() {
         ("missing sessions", "name: t\n\nC: A1 NOOP\n"),
         ("misspelled header field", "name: t\nsesions: a=imap\n"),
         ("unknown protocol", "name: t\nsessions: a=imapp\n"),
+        ("unknown role", "name: t\nsessions: a=imap\nplays: bothe\n"),
+        ("role twice", "name: t\nsessions: a=imap\nplays: client, client\n"),
         ("session named like a prefix", "name: t\nsessions: C=imap\n"),
         (
             "requirement without protocol",
@@ -250,4 +281,112 @@ fn invalid_utf8_is_an_error_not_a_panic() {
     let e = parse_bytes("t.scenario", b"name: t\nsessions: a=imap\n\nC: A1 \xff\n").unwrap_err();
     assert_eq!((e.pos.line, e.pos.col), (4, 7));
     assert!(e.to_string().contains("not valid UTF-8"));
+}
+
+/// The errors of a file, as `line:col message` (one per error).
+fn all_errors(text: &str) -> Vec<String> {
+    match parse_all("t.scenario", text) {
+        Ok(s) => panic!("parsed, but should not: {s:?}"),
+        Err(errors) => errors
+            .errors()
+            .iter()
+            .map(|e| format!("{}:{} {}", e.pos.line, e.pos.col, e.message))
+            .collect(),
+    }
+}
+
+#[test]
+fn every_bad_line_is_reported() {
+    let text = format!("{HEAD}C: A1 NOOP\n@starttl\nC:A2 NOOP\nS: A2 OK\nS: * ${{n:nmu}} EXISTS\n");
+    assert_eq!(
+        all_errors(&text),
+        [
+            "6:1 unknown directive `@starttl`",
+            "7:3 missing space after `C:`",
+            "9:10 unknown class `nmu`",
+        ]
+    );
+    // `parse` keeps returning the first one.
+    assert_eq!(parse("t.scenario", &text).unwrap_err().pos.line, 6);
+    // `Display` renders each, separated by a blank line.
+    let shown = parse_all("t.scenario", &text).unwrap_err().to_string();
+    assert_eq!(shown.matches("error: ").count(), 3, "{shown}");
+    assert!(shown.contains("^^^^^^^^ expected one of `@starttls`"), "{shown}");
+}
+
+#[test]
+fn header_and_body_errors_are_both_reported() {
+    let text = "name: t\nsessions: a=imap\nrequires: IDLE, imap:MOVE, UIDPLUS\nplays: client\n\nC: A1 NOOP\ntags: x\n@close\n";
+    assert_eq!(
+        all_errors(text),
+        [
+            "3:11 requirement `IDLE` does not name its protocol",
+            "3:28 requirement `UIDPLUS` does not name its protocol",
+            "7:1 header field `tags:` after the first step",
+            "8:2 `@close` needs the side that closes",
+        ]
+    );
+    assert_eq!(
+        all_errors("sessions: a=imap\n\nC: A1 NOOP\nC A2\n"),
+        ["3:1 the header has no `name:`", "4:2 malformed `C` line prefix"]
+    );
+}
+
+/// One mistake is reported once, not again where what it would have defined is used.
+#[test]
+fn one_mistake_one_error() {
+    let cases: &[(&str, String)] = &[
+        (
+            "a capture on a bad line",
+            format!("{HEAD}C: A1${{\\q}} FETCH ${{uid:num=1}}\nC: A2 FETCH ${{uid}}\n"),
+        ),
+        (
+            "a literal opened by a bad line",
+            format!("{HEAD}C: A1${{\\q}} APPEND INBOX {{{{{{\nnot a step\n}}}} {{{{{{+\nnor this\n}}}}\nC: A2 NOOP\n"),
+        ),
+        (
+            "a literal in SMTP",
+            "name: t\nsessions: s=smtp\nplays: client\n\nC: DATA {{{\nx\n}}}\n".to_owned(),
+        ),
+        ("a misspelled `sessions:`", "name: t\nsesions: a=imap\n\nC: A1 NOOP\n".to_owned()),
+        ("an empty `name:`", "name:\nsessions: a=imap\n".to_owned()),
+        (
+            "a session with a bad protocol",
+            "name: t\nsessions: a=imap, b=imapp\nplays: client\n\na C: A1 NOOP\nb C: B1 NOOP\n@match ordered\nb S: B1 OK\n"
+                .to_owned(),
+        ),
+        (
+            "a bad `plays:`",
+            "name: t\nsessions: a=imap\nplays: clinet\n\nS: * OK ${_}\nC: ${t:atom} NOOP\n".to_owned(),
+        ),
+        ("a variable without value", "name: t\nsessions: a=imap\nvars: k\nplays: client\n\nC: ${k}\n".to_owned()),
+        (
+            "`@match` before a bad line",
+            format!("{HEAD}C: A1 NOOP\n@match ordered\nS?!: A1 OK\nC: A2 NOOP\n"),
+        ),
+    ];
+    let repeated: Vec<String> = cases
+        .iter()
+        .map(|(what, text)| (what, all_errors(text)))
+        .filter(|(_, errors)| errors.len() != 1)
+        .map(|(what, errors)| format!("{what}: {errors:?}"))
+        .collect();
+    assert!(repeated.is_empty(), "{repeated:#?}");
+    // Only the failed session's lines are skipped: a's bad line is still reported.
+    assert_eq!(
+        all_errors("name: t\nsessions: a=imap, b=imapp\nplays: client\n\na C:A1\nb C:B1\n"),
+        ["2:21 unknown protocol `imapp`", "5:5 missing space after `C:`"]
+    );
+}
+
+#[test]
+fn each_line_that_is_not_utf8_is_reported() {
+    let errors = parse_bytes_all(
+        "t.scenario",
+        b"name: t\nsessions: a=imap\n\nC: A1 \xff\nC:A2\nS: \xfe x\n",
+    )
+    .unwrap_err();
+    let at: Vec<(usize, usize)> = errors.errors().iter().map(|e| (e.pos.line, e.pos.col)).collect();
+    assert_eq!(at, [(4, 7), (5, 3), (6, 4)]);
+    assert!(errors.errors()[1].message.contains("missing space"));
 }
