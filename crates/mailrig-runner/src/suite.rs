@@ -464,7 +464,8 @@ async fn play(scenario: &Scenario, entry: &Entry, shared: &Shared) -> (Verdict, 
             }
         }
     };
-    let vars = variables(&accounts, &endpoints);
+    let mut vars = variables(&accounts, &endpoints);
+    vars.insert("mailbox".to_owned(), fresh_mailbox_name());
     let tls = match &own {
         Some(own) => match own.trust.client_config() {
             Ok(tls) => tls,
@@ -516,6 +517,17 @@ pub fn variables(accounts: &[Account], endpoints: &Endpoints) -> BTreeMap<String
         vars.insert("port".to_owned(), endpoint.port.to_string());
     }
     vars
+}
+
+/// A mailbox name no other scenario of any run uses: `mailrig-PID-N`, for `${mailbox}`.
+/// The scenario creates it (and should delete it) itself.
+fn fresh_mailbox_name() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("mailrig-{}-{nanos:x}-{n}", std::process::id())
 }
 
 /// mailrig's own servers for one scenario: every service on 127.0.0.1, a fresh store with
