@@ -70,11 +70,24 @@ pub enum Defect {
     /// `STORE +FLAGS` replaces the flags, like `STORE FLAGS`: flags already set are lost
     /// (RFC 9051 §6.4.6: `+FLAGS` adds the flags given).
     PlusFlagsReplaces,
+    /// The tagged OK to EXAMINE carries `[READ-WRITE]` (RFC 9051 §6.3.3: "The tagged OK
+    /// response to EXAMINE MUST begin with the [READ-ONLY] response code").
+    ExamineSaysReadWrite,
+    /// Commands the server cannot parse or does not know get `NO` instead of `BAD` (RFC 9051
+    /// §7.1.5: BAD reports a protocol-level error in the client's command; NO is for a command
+    /// that was understood and failed).
+    BadAnsweredAsNo,
+    /// A `+` continuation request is sent for non-synchronizing literals `{n+}` too (RFC 7888
+    /// §3: the client sends them without waiting, so the server sends no continuation).
+    LiteralPlusContinuation,
+    /// DELETE of a mailbox with inferiors deletes the inferiors too (RFC 9051 §6.3.5: "The
+    /// DELETE command MUST NOT remove inferior hierarchical names").
+    DeleteRemovesInferiors,
 }
 
 impl Defect {
     /// Every defect, in the order of the catalogue.
-    pub const ALL: [Defect; 16] = [
+    pub const ALL: [Defect; 20] = [
         Defect::FlagsNotPushed,
         Defect::ExpungeDuringFetch,
         Defect::UidnextNotAdvanced,
@@ -91,6 +104,10 @@ impl Defect {
         Defect::MoveWithoutExpunge,
         Defect::ExpungeIgnoresDeleted,
         Defect::PlusFlagsReplaces,
+        Defect::ExamineSaysReadWrite,
+        Defect::BadAnsweredAsNo,
+        Defect::LiteralPlusContinuation,
+        Defect::DeleteRemovesInferiors,
     ];
 
     /// The stable kebab-case name.
@@ -112,6 +129,10 @@ impl Defect {
             Defect::MoveWithoutExpunge => "move-without-expunge",
             Defect::ExpungeIgnoresDeleted => "expunge-ignores-deleted",
             Defect::PlusFlagsReplaces => "plus-flags-replaces",
+            Defect::ExamineSaysReadWrite => "examine-says-read-write",
+            Defect::BadAnsweredAsNo => "bad-answered-as-no",
+            Defect::LiteralPlusContinuation => "literal-plus-continuation",
+            Defect::DeleteRemovesInferiors => "delete-removes-inferiors",
         }
     }
 

@@ -34,6 +34,21 @@ impl Session {
             "DELETE" => {
                 let name = one_mailbox(command)?;
                 let login = self.authenticated()?;
+                if self.config.defects.has(Defect::DeleteRemovesInferiors) {
+                    // Deepest first, so each is a leaf when it goes.
+                    let prefix = format!("{name}{SEPARATOR}");
+                    let mut inferiors: Vec<String> = self
+                        .store
+                        .list_mailboxes(login)?
+                        .into_iter()
+                        .map(|info| info.name)
+                        .filter(|n| n.starts_with(&prefix))
+                        .collect();
+                    inferiors.sort_by_key(|n| std::cmp::Reverse(n.len()));
+                    for inferior in inferiors {
+                        self.store.delete_mailbox(login, &inferior)?;
+                    }
+                }
                 self.store.delete_mailbox(login, &name)?;
                 Ok(Completion::ok("DELETE completed"))
             }
@@ -155,11 +170,15 @@ impl Session {
         let mut selected = Selected::new(watch, uids, read_only, self.config.defects);
         selected.recent = recent;
         self.selected = Some(selected);
-        Ok(if read_only {
-            Completion::ok("[READ-ONLY] EXAMINE completed")
-        } else {
-            Completion::ok("[READ-WRITE] SELECT completed")
-        })
+        Ok(
+            if read_only && !self.config.defects.has(Defect::ExamineSaysReadWrite) {
+                Completion::ok("[READ-ONLY] EXAMINE completed")
+            } else if read_only {
+                Completion::ok("[READ-WRITE] EXAMINE completed")
+            } else {
+                Completion::ok("[READ-WRITE] SELECT completed")
+            },
+        )
     }
 
     /// The UIDNEXT to report for a mailbox whose next UID is `uidnext`: one less under

@@ -182,6 +182,7 @@ impl Session {
             // RFC 9051 §4.3: IMAP4rev2 includes LITERAL- (RFC 7888 §5).
             Some(4096)
         });
+        framer.set_continue_non_sync(config.defects.has(Defect::LiteralPlusContinuation));
         let rev2 = config.versions == Versions::Rev2;
         let mut session = Session {
             config,
@@ -442,9 +443,11 @@ impl Session {
         if self.mode == Mode::Commands && command.name != "LOGOUT" {
             self.sync(&mut out, expunges);
         }
-        out.extend_from_slice(
-            format!("{} {} {}\r\n", command.tag, completion.status, completion.text).as_bytes(),
-        );
+        let status = match completion.status {
+            "BAD" if self.config.defects.has(Defect::BadAnsweredAsNo) => "NO",
+            status => status,
+        };
+        out.extend_from_slice(format!("{} {status} {}\r\n", command.tag, completion.text).as_bytes());
         self.push(out);
         match self.mode {
             Mode::AwaitTls => self.output.push_back(Output::StartTls),
