@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::defect::Defects;
+
 /// How a [`Session`](crate::Session) behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -30,6 +32,9 @@ pub struct Config {
     /// Mock OAuth 2.0 bearer tokens for AUTHENTICATE XOAUTH2 and OAUTHBEARER, by login. A
     /// user without an entry is accepted with a token equal to their password.
     pub tokens: BTreeMap<String, String>,
+    /// Deliberate RFC violations, for testing a test suite (see [`Defect`](crate::Defect));
+    /// empty by default. Never set outside such tests.
+    pub defects: Defects,
 }
 
 /// The IMAP extensions a session offers. One switched off is not listed in CAPABILITY and
@@ -133,6 +138,7 @@ impl Default for Config {
             extensions: Extensions::default(),
             versions: Versions::default(),
             tokens: BTreeMap::new(),
+            defects: Defects::none(),
         }
     }
 }

@@ -7,6 +7,7 @@ use mailrig_store::{Flag, FlagOp, Flags, Message};
 
 use crate::command::{Command, Token};
 use crate::condstore::{self, Condstore, FetchModifiers};
+use crate::defect::{Defect, Defects};
 use crate::envelope::envelope_of;
 use crate::error::SyntaxError;
 use crate::mime::{Part, body_structure_of};
@@ -150,6 +151,7 @@ pub(crate) fn fetch_response(
     message: &Message,
     items: &[Item],
     recent: Option<&Recent>,
+    defects: Defects,
 ) {
     out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
     let raw = &message.raw[..];
@@ -169,6 +171,10 @@ pub(crate) fn fetch_response(
             Item::Flags => format!("FLAGS {}", recent::flag_list(recent, &message.flags, message.uid)),
             Item::Uid => format!("UID {}", message.uid),
             Item::InternalDate => format!("INTERNALDATE {}", date_time(message.internal_date)),
+            Item::Size if defects.has(Defect::WrongRfc822Size) => {
+                let line_ends = raw.windows(2).filter(|w| w == b"\r\n").count() as u64;
+                format!("RFC822.SIZE {}", message.size - line_ends)
+            }
             Item::Size => format!("RFC822.SIZE {}", message.size),
             Item::Modseq => format!("MODSEQ ({})", message.modseq),
             Item::Envelope => {

@@ -55,6 +55,9 @@ pub(crate) struct Framer {
     /// The largest non-synchronizing literal allowed: `None` with LITERAL+, 4096 with
     /// LITERAL- (RFC 7888 §4), `Some(0)` with neither.
     non_sync_limit: Option<u64>,
+    /// [`Defect::LiteralPlusContinuation`](crate::Defect::LiteralPlusContinuation): ask for
+    /// non-synchronizing literals too.
+    continue_non_sync: bool,
 }
 
 /// How many bytes of a discarded line are kept to find its tag.
@@ -73,6 +76,7 @@ impl Framer {
             skip: 0,
             drop_line: false,
             non_sync_limit: None,
+            continue_non_sync: false,
         }
     }
 
@@ -81,11 +85,17 @@ impl Framer {
         self.non_sync_limit = limit;
     }
 
+    /// Sends [`Frame::Continue`] for non-synchronizing literals too (a deliberate defect).
+    pub(crate) fn set_continue_non_sync(&mut self, on: bool) {
+        self.continue_non_sync = on;
+    }
+
     /// Forgets everything buffered (after STARTTLS).
     pub(crate) fn reset(&mut self) {
-        let limit = self.non_sync_limit;
+        let (limit, continue_non_sync) = (self.non_sync_limit, self.continue_non_sync);
         *self = Framer::new(self.max_line, self.max_literal);
         self.non_sync_limit = limit;
+        self.continue_non_sync = continue_non_sync;
     }
 
     /// Consumes bytes from `input` until one frame is found; returns it and the bytes used.
@@ -194,7 +204,7 @@ impl Framer {
         if size == 0 {
             self.line_start = self.command.len();
         }
-        (!non_sync).then_some(Frame::Continue)
+        (!non_sync || self.continue_non_sync).then_some(Frame::Continue)
     }
 }
 

@@ -28,6 +28,8 @@
 //! - `sequence.rs`: sequence sets.
 //! - `response.rs`: strings, flag lists, dates.
 //! - `config.rs`: [`Config`], [`Extensions`], [`Versions`]. `error.rs`: [`SyntaxError`].
+//! - `defect.rs`: [`Defect`], [`Defects`]: deliberate, test-only RFC violations that show a
+//!   conformance suite catches bugs (off by default).
 //!
 //! # Example
 //!
@@ -57,6 +59,7 @@
 mod command;
 mod condstore;
 mod config;
+mod defect;
 mod envelope;
 mod error;
 mod fetch;
@@ -72,5 +75,6 @@ mod sequence;
 mod session;
 
 pub use config::{Config, Extensions, Versions};
+pub use defect::{Defect, Defects};
 pub use error::SyntaxError;
 pub use session::{OUTPUT_HIGH_WATER, Output, Session};

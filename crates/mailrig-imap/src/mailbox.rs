@@ -8,6 +8,7 @@ use mailrig_store::{Flag, Flags, MailboxInfo, SEPARATOR, Snapshot, Watch};
 
 use crate::command::{Command, Token};
 use crate::condstore::{self, Condstore, Qresync, SelectParams};
+use crate::defect::Defect;
 use crate::error::SyntaxError;
 use crate::recent::Recent;
 use crate::response::{self, flag_list};
@@ -33,6 +34,21 @@ impl Session {
             "DELETE" => {
                 let name = one_mailbox(command)?;
                 let login = self.authenticated()?;
+                if self.config.defects.has(Defect::DeleteRemovesInferiors) {
+                    // Deepest first, so each is a leaf when it goes.
+                    let prefix = format!("{name}{SEPARATOR}");
+                    let mut inferiors: Vec<String> = self
+                        .store
+                        .list_mailboxes(login)?
+                        .into_iter()
+                        .map(|info| info.name)
+                        .filter(|n| n.starts_with(&prefix))
+                        .collect();
+                    inferiors.sort_by_key(|n| std::cmp::Reverse(n.len()));
+                    for inferior in inferiors {
+                        self.store.delete_mailbox(login, &inferior)?;
+                    }
+                }
                 self.store.delete_mailbox(login, &name)?;
                 Ok(Completion::ok("DELETE completed"))
             }
@@ -109,11 +125,10 @@ impl Session {
         let uids: Vec<u32> = snapshot.messages.iter().map(|m| m.uid).collect();
         let mut text = format!("* FLAGS {list}\r\n* {} EXISTS\r\n", uids.len());
         // IMAP4rev1 only (RFC 9051 Appendix E): RECENT, and the UNSEEN response code.
-        let mut recent = (!self.rev2).then(|| Recent::new(!read_only));
+        let every_session = self.config.defects.has(Defect::RecentToEverySession);
+        let mut recent = (!self.rev2).then(|| Recent::new(!read_only, every_session));
         if let Some(recent) = &mut recent {
-            if let Some(&last) = uids.last() {
-                recent.claim(&watch, last);
-            }
+            recent.claim(&watch, &uids);
             text.push_str(&format!("* {} RECENT\r\n", recent.count(&uids)));
             let unseen = snapshot
                 .messages
@@ -126,7 +141,8 @@ impl Session {
         text.push_str(&format!(
             "* OK [UIDVALIDITY {}] UIDs valid\r\n* OK [UIDNEXT {}] predicted next UID\r\n\
              * OK [PERMANENTFLAGS {permanent}] limited\r\n",
-            snapshot.uidvalidity, snapshot.uidnext
+            snapshot.uidvalidity,
+            self.uidnext(snapshot.uidnext)
         ));
         if self.condstore != Condstore::Off {
             // RFC 7162 §3.1.2.1; never NOMODSEQ, since every mailbox has modseqs.
@@ -151,14 +167,27 @@ impl Session {
         if let Some(waker) = &self.waker {
             watch.set_waker(waker.0.clone());
         }
-        let mut selected = Selected::new(watch, uids, read_only);
+        let mut selected = Selected::new(watch, uids, read_only, self.config.defects);
         selected.recent = recent;
         self.selected = Some(selected);
-        Ok(if read_only {
-            Completion::ok("[READ-ONLY] EXAMINE completed")
-        } else {
-            Completion::ok("[READ-WRITE] SELECT completed")
-        })
+        Ok(
+            if read_only && !self.config.defects.has(Defect::ExamineSaysReadWrite) {
+                Completion::ok("[READ-ONLY] EXAMINE completed")
+            } else if read_only {
+                Completion::ok("[READ-WRITE] EXAMINE completed")
+            } else {
+                Completion::ok("[READ-WRITE] SELECT completed")
+            },
+        )
+    }
+
+    /// The UIDNEXT to report for a mailbox whose next UID is `uidnext`: one less under
+    /// [`Defect::UidnextNotAdvanced`].
+    fn uidnext(&self, uidnext: u32) -> u32 {
+        if self.config.defects.has(Defect::UidnextNotAdvanced) {
+            return uidnext.saturating_sub(1).max(1);
+        }
+        uidnext
     }
 
     /// `list = "LIST" SP mailbox SP list-mailbox` (RFC 3501), and in IMAP4rev2 `list =
@@ -236,7 +265,7 @@ impl Session {
             let item = item.to_ascii_uppercase();
             let value = match item.as_str() {
                 "MESSAGES" => status.messages as u64,
-                "UIDNEXT" => u64::from(status.uidnext),
+                "UIDNEXT" => u64::from(self.uidnext(status.uidnext)),
                 "UIDVALIDITY" => u64::from(status.uidvalidity),
                 "UNSEEN" => status.unseen as u64,
                 "DELETED" => status.deleted as u64,

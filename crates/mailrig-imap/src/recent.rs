@@ -17,23 +17,35 @@ use crate::response;
 pub(crate) struct Recent {
     /// Whether this session claims new messages (SELECT, not EXAMINE).
     claims: bool,
+    /// [`Defect::RecentToEverySession`](crate::Defect::RecentToEverySession): every message
+    /// reported is taken, whoever claimed it.
+    every_session: bool,
     /// The UIDs claimed so far (expunged ones may linger; they are never reused).
     uids: BTreeSet<u32>,
 }
 
 impl Recent {
-    /// No recent messages yet; `claims` for a read-write selection.
-    pub(crate) fn new(claims: bool) -> Recent {
+    /// No recent messages yet; `claims` for a read-write selection; `every_session` for the
+    /// defect that ignores other sessions' claims.
+    pub(crate) fn new(claims: bool, every_session: bool) -> Recent {
         Recent {
             claims,
+            every_session,
             uids: BTreeSet::new(),
         }
     }
 
-    /// Claims the messages up to `up_to` that no session has claimed yet.
-    pub(crate) fn claim(&mut self, watch: &Watch, up_to: u32) {
-        if self.claims {
-            self.uids.extend(watch.claim_recent(up_to).into_iter().flatten());
+    /// Claims the messages up to the last of `uids` (the selection's, ascending) that no
+    /// session has claimed yet.
+    pub(crate) fn claim(&mut self, watch: &Watch, uids: &[u32]) {
+        let (true, Some(&up_to)) = (self.claims, uids.last()) else {
+            return;
+        };
+        let claimed = watch.claim_recent(up_to);
+        if self.every_session {
+            self.uids.extend(uids);
+        } else {
+            self.uids.extend(claimed.into_iter().flatten());
         }
     }
 
@@ -69,7 +81,7 @@ mod tests {
 
     #[test]
     fn flag_lists() {
-        let mut recent = Recent::new(true);
+        let mut recent = Recent::new(true, false);
         recent.uids.extend([2, 3]);
         let seen = Flags::from([Flag::Seen]);
         assert_eq!(flag_list(Some(&recent), &seen, 1), "(\\Seen)");

@@ -8,6 +8,7 @@ use mailrig_store::{Flag, Message};
 
 use crate::command::{Command, Token};
 use crate::condstore::mod_sequence;
+use crate::defect::Defect;
 use crate::error::SyntaxError;
 use crate::recent::Recent;
 use crate::response::parse_date_time;
@@ -93,6 +94,9 @@ impl Session {
         let mut keys = Vec::new();
         while tokens.len() > 0 {
             keys.push(search_key(&mut tokens, 0)?);
+        }
+        if self.config.defects.has(Defect::SearchFirstKeyOnly) {
+            keys.truncate(1);
         }
         let key = Key::And(keys);
         if self.rev2 && uses_recent(&key) {

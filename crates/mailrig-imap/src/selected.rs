@@ -11,10 +11,11 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use mailrig_store::{Change, FlagOp, Flags, Message, Watch};
+use mailrig_store::{Change, Flag, FlagOp, Flags, Message, Watch};
 
 use crate::command::{Command, Token};
 use crate::condstore::{self, Condstore};
+use crate::defect::{Defect, Defects};
 use crate::error::SyntaxError;
 use crate::fetch::{Item, fetch_response};
 use crate::mailbox::parse_flags;
@@ -39,10 +40,12 @@ pub(crate) struct Selected {
     reported: HashMap<u32, u64>,
     /// IMAP4rev1's `\Recent` messages (`None` in IMAP4rev2).
     pub(crate) recent: Option<Recent>,
+    /// The session's deliberate defects (see [`Defect`]).
+    defects: Defects,
 }
 
 impl Selected {
-    pub(crate) fn new(watch: Watch, uids: Vec<u32>, read_only: bool) -> Selected {
+    pub(crate) fn new(watch: Watch, uids: Vec<u32>, read_only: bool, defects: Defects) -> Selected {
         Selected {
             watch,
             uids,
@@ -51,6 +54,7 @@ impl Selected {
             own: HashSet::new(),
             reported: HashMap::new(),
             recent: None,
+            defects,
         }
     }
 
@@ -100,14 +104,18 @@ impl Selected {
                     }
                 }
                 Change::Flags { uid, flags, modseq } => {
-                    if self.own.remove(&modseq) || self.reported.get(&uid).is_some_and(|&seen| seen >= modseq)
+                    if self.own.remove(&modseq)
+                        || self.reported.get(&uid).is_some_and(|&seen| seen >= modseq)
+                        || self.defects.has(Defect::FlagsNotPushed)
                     {
                         continue;
                     }
                     if let Ok(i) = self.uids.binary_search(&uid) {
                         self.flush(out, &mut owed);
                         let recent = self.recent.as_ref();
-                        flag_update(out, (i + 1, uid), &flags, modseq, condstore, recent);
+                        let with_uid = !self.defects.has(Defect::UnsolicitedFetchWithoutUid);
+                        let seq = (i + 1, uid, with_uid);
+                        flag_update(out, seq, &flags, modseq, condstore, recent);
                     }
                 }
                 Change::Expunged { uid, .. } => {
@@ -178,7 +186,14 @@ impl Selected {
             let seen = self.reported.entry(message.uid).or_default();
             *seen = (*seen).max(message.modseq);
         }
-        fetch_response(out, position + 1, message, items, self.recent.as_ref());
+        fetch_response(
+            out,
+            position + 1,
+            message,
+            items,
+            self.recent.as_ref(),
+            self.defects,
+        );
     }
 
     /// Writes what `owed` holds: the `VANISHED` UIDs (already gone from `uids`), then
@@ -193,9 +208,7 @@ impl Selected {
         if std::mem::take(&mut owed.exists) {
             out.extend_from_slice(format!("* {} EXISTS\r\n", self.uids.len()).as_bytes());
             if let Some(recent) = &mut self.recent {
-                if let Some(&last) = self.uids.last() {
-                    recent.claim(&self.watch, last);
-                }
+                recent.claim(&self.watch, &self.uids);
                 out.extend_from_slice(format!("* {} RECENT\r\n", recent.count(&self.uids)).as_bytes());
             }
         }
@@ -234,9 +247,10 @@ impl Selected {
         for message in &snapshot.messages {
             if let Ok(i) = self.uids.binary_search(&message.uid) {
                 let recent = self.recent.as_ref();
+                let with_uid = !self.defects.has(Defect::UnsolicitedFetchWithoutUid);
                 flag_update(
                     out,
-                    (i + 1, message.uid),
+                    (i + 1, message.uid, with_uid),
                     &message.flags,
                     message.modseq,
                     condstore,
@@ -272,20 +286,26 @@ struct Owed {
 }
 
 /// `* n FETCH (FLAGS (...) UID u)`, with `MODSEQ (m)` once CONDSTORE is on (RFC 7162 §3.1),
-/// and `\Recent` for one of the session's recent messages.
+/// and `\Recent` for one of the session's recent messages. Without `UID u` unless `with_uid`
+/// ([`Defect::UnsolicitedFetchWithoutUid`]).
 fn flag_update(
     out: &mut Vec<u8>,
-    (seq, uid): (usize, u32),
+    (seq, uid, with_uid): (usize, u32, bool),
     flags: &Flags,
     modseq: u64,
     condstore: Condstore,
     recent: Option<&Recent>,
 ) {
     let flags = recent::flag_list(recent, flags, uid);
-    let line = if condstore == Condstore::Off {
-        format!("* {seq} FETCH (FLAGS {flags} UID {uid})\r\n")
+    let uid = if with_uid {
+        format!(" UID {uid}")
     } else {
-        format!("* {seq} FETCH (FLAGS {flags} UID {uid} MODSEQ ({modseq}))\r\n")
+        String::new()
+    };
+    let line = if condstore == Condstore::Off {
+        format!("* {seq} FETCH (FLAGS {flags}{uid})\r\n")
+    } else {
+        format!("* {seq} FETCH (FLAGS {flags}{uid} MODSEQ ({modseq}))\r\n")
     };
     out.extend_from_slice(line.as_bytes());
 }
@@ -368,11 +388,14 @@ impl Session {
         };
         let op = match kind {
             "FLAGS" => FlagOp::Replace,
+            "+FLAGS" if self.config.defects.has(Defect::PlusFlagsReplaces) => FlagOp::Replace,
             "+FLAGS" => FlagOp::Add,
             "-FLAGS" => FlagOp::Remove,
             _ => return Err(SyntaxError::Arguments.into()),
         };
-        if self.selected.as_ref().is_some_and(|s| s.read_only) {
+        if self.selected.as_ref().is_some_and(|s| s.read_only)
+            && !self.config.defects.has(Defect::ExamineAllowsStore)
+        {
             return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
         }
         if unchanged_since.is_some() {
@@ -443,6 +466,13 @@ impl Session {
             ([set], "UID EXPUNGE") => Some(selected.named(set, true)?.1),
             _ => return Err(SyntaxError::Arguments.into()),
         };
+        if selected.defects.has(Defect::ExpungeIgnoresDeleted) {
+            // Everything covered is marked \Deleted first, so everything covered goes.
+            let all = uids.clone().unwrap_or_else(|| selected.uids.clone());
+            let deleted = Flags::from([Flag::Deleted]);
+            let update = store.store_flags(&login, &name, &all, FlagOp::Add, &deleted, None)?;
+            selected.note_own(update.changed.iter().map(|c| c.modseq));
+        }
         store.expunge(&login, &name, uids.as_deref())?;
         Ok(Completion::ok(format!("{} completed", command.name)))
     }
@@ -465,7 +495,9 @@ impl Session {
             return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
         }
         let (_, uids) = selected.named(set, uid)?;
-        let copied = if moving {
+        let source_uidvalidity = selected.watch.uidvalidity();
+        let defects = selected.defects;
+        let copied = if moving && !defects.has(Defect::MoveWithoutExpunge) {
             store
                 .move_messages(&login, &name, &to, &uids)
                 .map_err(Completion::try_create)?
@@ -474,12 +506,17 @@ impl Session {
                 .copy_messages(&login, &name, &to, &uids)
                 .map_err(Completion::try_create)?
         };
+        let uidvalidity = if defects.has(Defect::CopyuidSourceUidvalidity) {
+            source_uidvalidity
+        } else {
+            copied.uidvalidity
+        };
         let code = if copied.dest.is_empty() || !self.config.extensions.uidplus {
             String::new()
         } else {
             format!(
                 "[COPYUID {} {} {}] ",
-                copied.uidvalidity,
+                uidvalidity,
                 uid_set(&copied.source),
                 uid_set(&copied.dest)
             )

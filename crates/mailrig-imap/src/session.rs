@@ -20,6 +20,7 @@ use mailrig_store::{SEPARATOR, Store, StoreError};
 use crate::command::{self, Command, Token};
 use crate::condstore::Condstore;
 use crate::config::{Config, Versions};
+use crate::defect::Defect;
 use crate::error::SyntaxError;
 use crate::framing::{Frame, Framer};
 use crate::selected::Selected;
@@ -181,6 +182,7 @@ impl Session {
             // RFC 9051 §4.3: IMAP4rev2 includes LITERAL- (RFC 7888 §5).
             Some(4096)
         });
+        framer.set_continue_non_sync(config.defects.has(Defect::LiteralPlusContinuation));
         let rev2 = config.versions == Versions::Rev2;
         let mut session = Session {
             config,
@@ -225,6 +227,10 @@ impl Session {
         let mut used = 0;
         while used < input.len() {
             if matches!(self.mode, Mode::AwaitTls | Mode::Closed) {
+                if self.mode == Mode::AwaitTls && self.config.defects.has(Defect::ImapStartTlsInjection) {
+                    // The plaintext stays in `unread` and runs once TLS has started.
+                    break;
+                }
                 // RFC 9051 §6.2.1: plaintext pipelined behind STARTTLS is never executed.
                 used = input.len();
                 break;
@@ -250,7 +256,10 @@ impl Session {
         if self.queued <= OUTPUT_HIGH_WATER && !self.unread.is_empty() {
             self.read_input();
         }
-        if self.output.is_empty() && matches!(self.mode, Mode::Idle(_)) {
+        if self.output.is_empty()
+            && matches!(self.mode, Mode::Idle(_))
+            && !self.config.defects.has(Defect::IdlePushesNothing)
+        {
             let mut out = Vec::new();
             self.sync(&mut out, true);
             if !out.is_empty() {
@@ -341,7 +350,8 @@ impl Session {
         ];
         caps.extend(switches.iter().filter(|(on, _)| *on).map(|(_, name)| *name));
         if self.login.is_none() {
-            if !self.tls && self.config.starttls {
+            let after_tls = self.config.defects.has(Defect::ImapStartTlsAfterTls);
+            if (!self.tls || after_tls) && self.config.starttls {
                 caps.push("STARTTLS");
             }
             if self.login_disabled() {
@@ -380,6 +390,7 @@ impl Session {
 
     fn frame(&mut self, frame: Frame) {
         match frame {
+            Frame::Continue if self.config.defects.has(Defect::LiteralWithoutContinuation) => {}
             Frame::Continue => self.push(b"+ Ready for literal data\r\n".to_vec()),
             Frame::LineTooLong { head } => self.refuse(&head, "BAD line too long"),
             Frame::LiteralTooBig { head, .. } => self.refuse(&head, "NO [TOOBIG] literal too large"),
@@ -427,13 +438,16 @@ impl Session {
             return self.push(out);
         }
         // RFC 9051 §7.5.1: no EXPUNGE while responding to FETCH, STORE or SEARCH.
-        let expunges = !matches!(command.name.as_str(), "FETCH" | "STORE" | "SEARCH");
+        let expunges = !matches!(command.name.as_str(), "FETCH" | "STORE" | "SEARCH")
+            || self.config.defects.has(Defect::ExpungeDuringFetch);
         if self.mode == Mode::Commands && command.name != "LOGOUT" {
             self.sync(&mut out, expunges);
         }
-        out.extend_from_slice(
-            format!("{} {} {}\r\n", command.tag, completion.status, completion.text).as_bytes(),
-        );
+        let status = match completion.status {
+            "BAD" if self.config.defects.has(Defect::BadAnsweredAsNo) => "NO",
+            status => status,
+        };
+        out.extend_from_slice(format!("{} {status} {}\r\n", command.tag, completion.text).as_bytes());
         self.push(out);
         match self.mode {
             Mode::AwaitTls => self.output.push_back(Output::StartTls),

@@ -13,12 +13,15 @@
 //! - [`server`]: a set of listeners sharing one store ([`Server`]).
 //! - [`smtp`]: the SMTP services, backed by the store.
 //! - [`imap`]: the IMAP services over the same store, woken by its change feed.
+//! - [`defect`]: the deliberate defects of both protocols by name ([`Defect`]), switched on
+//!   with [`ServerConfig::add_defect`] (for testing a test suite).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod conn;
+pub mod defect;
 pub mod imap;
 pub mod listen;
 pub mod recorder;
@@ -26,6 +29,7 @@ pub mod server;
 pub mod smtp;
 pub mod tls;
 
+pub use defect::Defect;
 pub use imap::ImapOptions;
 pub use server::{Server, ServerConfig, ServerError, Service, TlsSetting};
 pub use smtp::{SmtpOptions, StoreBackend};

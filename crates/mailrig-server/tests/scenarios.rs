@@ -239,6 +239,12 @@ scenarios! {
     flows_move_seen_by_other => "flows/move-seen-by-other.scenario",
     flows_idle_flags => "flows/idle-flags.scenario",
     flows_uid_stability => "flows/uid-stability.scenario",
+    imap_fetch_size => "imap/fetch-size.scenario",
+    imap_starttls_injection => "imap/starttls-injection.scenario",
+    imap_store_plus_minus => "imap/store-plus-minus.scenario",
+    flows_chunking_then_fetch => "flows/chunking-then-fetch.scenario",
+    flows_condstore_flag_sync => "flows/condstore-flag-sync.scenario",
+    flows_recent_once => "flows/recent-once.scenario",
 }
 
 /// The scenarios played by tests that check more than the report.

@@ -3,6 +3,8 @@
 //! Read first: RFC 5321 §4.5.3 (size limits), RFC 1869 / RFC 5321 §4.1.1.1 (EHLO keywords),
 //! RFC 4954 §4 (AUTH over plaintext), RFC 3207 §4 (STARTTLS).
 
+use crate::defect::Defects;
+
 /// Everything a [`Session`](crate::Session) offers and enforces.
 ///
 /// [`Config::default()`] offers every extension and every SASL mechanism, with RFC 5321's
@@ -66,6 +68,9 @@ pub struct Config {
     /// This crate has no clock and no random numbers; a driver may pass a per-connection
     /// value. Challenges look like `<attempt.nonce@hostname>`.
     pub nonce: u64,
+    /// Deliberate RFC violations, for testing a test suite (see [`Defect`](crate::Defect)); empty by
+    /// default. Never set outside such tests.
+    pub defects: Defects,
 }
 
 impl Default for Config {
@@ -85,6 +90,7 @@ impl Default for Config {
             implicit_tls: false,
             lenient_syntax: false,
             nonce: 0,
+            defects: Defects::none(),
         }
     }
 }

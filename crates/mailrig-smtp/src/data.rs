@@ -14,6 +14,11 @@
 //! The CRLF of the DATA command itself counts as the CRLF before the first line, so
 //! `DATA\r\n.\r\n` is an empty message, and the CRLF before the final dot belongs to the last
 //! line of the message.
+//!
+//! Two deliberate defects live here (off unless configured): [`Defect::NoDotUnstuffing`] and
+//! [`Defect::BareLfEndsData`].
+
+use crate::defect::{Defect, Defects};
 
 /// Where the scanner is within the current line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,20 +57,26 @@ pub(crate) struct DataReceiver {
     line_len: usize,
     too_big: bool,
     line_too_long: bool,
+    /// [`Defect::NoDotUnstuffing`]: leading dots are kept.
+    keep_dots: bool,
+    /// [`Defect::BareLfEndsData`]: a bare LF ends a line, so `<LF>.<LF>` ends the message.
+    bare_lf: bool,
 }
 
 impl DataReceiver {
     /// A receiver for one message, with a new buffer.
     #[cfg(test)]
     pub(crate) fn new(max_size: Option<usize>, max_line_len: usize) -> DataReceiver {
-        DataReceiver::with_buffer(Vec::new(), max_size, max_line_len)
+        DataReceiver::with_buffer(Vec::new(), max_size, max_line_len, Defects::none())
     }
 
     /// A receiver for one message that fills `buffer` (emptied first), reusing its capacity.
+    /// `defects` may switch on the deliberate defects of this module.
     pub(crate) fn with_buffer(
         mut buffer: Vec<u8>,
         max_size: Option<usize>,
         max_line_len: usize,
+        defects: Defects,
     ) -> DataReceiver {
         buffer.clear();
         DataReceiver {
@@ -76,6 +87,8 @@ impl DataReceiver {
             line_len: 0,
             too_big: false,
             line_too_long: false,
+            keep_dots: defects.has(Defect::NoDotUnstuffing),
+            bare_lf: defects.has(Defect::BareLfEndsData),
         }
     }
 
@@ -109,24 +122,43 @@ impl DataReceiver {
 
     /// Copies a run of ordinary text up to the next CR in one go.
     fn text_run(&mut self, input: &mut &[u8]) {
-        let n = memchr::memchr(b'\r', input).unwrap_or(input.len());
+        let n = if self.bare_lf {
+            // Defect::BareLfEndsData: a bare LF ends the line too.
+            memchr::memchr2(b'\r', b'\n', input)
+        } else {
+            memchr::memchr(b'\r', input)
+        };
+        let n = n.unwrap_or(input.len());
         let (run, rest) = input.split_at(n);
         self.count(run.len());
         self.store(run);
         *input = rest;
-        if let Some((&cr, rest)) = input.split_first() {
+        if let Some((&end, rest)) = input.split_first() {
             *input = rest;
             self.count(1);
-            self.step(cr);
+            self.step(end);
         }
     }
 
     /// Advances the scanner by one byte; `true` at the end of the message.
     fn step(&mut self, byte: u8) -> bool {
         match (self.scan, byte) {
-            (Scan::LineStart, b'.') => self.scan = Scan::Dot,
+            (Scan::LineStart, b'.') => {
+                if self.keep_dots {
+                    // Defect::NoDotUnstuffing: the stuffing dot stays in the message.
+                    self.store(b".");
+                }
+                self.scan = Scan::Dot;
+            }
             (Scan::Dot, b'\r') => self.scan = Scan::DotCr,
-            (Scan::DotCr, b'\n') => return true,
+            (Scan::DotCr, b'\n') => return self.end(),
+            // Defect::BareLfEndsData: `<LF>.<LF>` and `<CRLF>.<LF>` end the message.
+            (Scan::Dot, b'\n') if self.bare_lf => return self.end(),
+            (Scan::LineStart | Scan::Text, b'\n') if self.bare_lf => {
+                self.store(b"\n");
+                self.scan = Scan::LineStart;
+                self.line_len = 0;
+            }
             (Scan::DotCr, _) => {
                 // ".\r" then not LF: the dot was stuffing; the CR is text.
                 self.store(b"\r");
@@ -148,6 +180,15 @@ impl DataReceiver {
             }
         }
         false
+    }
+
+    /// The end-of-data indicator is complete; returns `true`.
+    fn end(&mut self) -> bool {
+        if self.keep_dots {
+            // The final dot was kept as content by Defect::NoDotUnstuffing; it is not.
+            self.data.pop();
+        }
+        true
     }
 
     fn count(&mut self, n: usize) {

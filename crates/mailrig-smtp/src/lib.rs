@@ -27,6 +27,8 @@
 //! - `data` — message text after DATA: dot-unstuffing, end of data.
 //! - `chunking` — BDAT chunks (RFC 3030).
 //! - `sasl` — the SASL mechanisms (RFC 4616, RFC 2195, RFC 7628, LOGIN).
+//! - `defect` — [`Defect`], [`Defects`]: deliberate, test-only RFC violations that show a
+//!   conformance suite catches bugs (off by default).
 //!
 //! # Example
 //!
@@ -91,6 +93,7 @@ mod chunking;
 mod command;
 mod config;
 mod data;
+mod defect;
 mod dsn;
 mod line;
 mod params;
@@ -101,6 +104,7 @@ mod session;
 
 pub use backend::{Backend, DeliveryError, Envelope, RecipientCheck};
 pub use config::{Config, Extensions, Mechanism};
+pub use defect::{Defect, Defects};
 pub use dsn::{Notify, Orcpt, Ret};
 pub use params::{Body, MailParams, RcptParams};
 pub use reply::{EnhancedCode, Reply};

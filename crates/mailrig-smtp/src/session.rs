@@ -29,6 +29,7 @@ use crate::chunking::Chunk;
 use crate::command::{Command, Syntax};
 use crate::config::Config;
 use crate::data::DataReceiver;
+use crate::defect::Defect;
 use crate::line::{Framed, LineReader};
 use crate::path::strip_prefix_ci;
 use crate::reply::Reply;
@@ -101,6 +102,9 @@ pub struct Session {
     reader: LineReader,
     output: VecDeque<Output>,
     discarded_after_starttls: usize,
+    /// [`Defect::SmtpStartTlsInjection`]: plaintext received behind STARTTLS, kept to be run
+    /// after the handshake. Always empty in a correct session.
+    held: Vec<u8>,
     /// AUTH commands started, for unique CRAM-MD5 challenges.
     auth_attempts: u64,
     /// The last message's buffer, emptied, for the next DATA: a busy session then does not
@@ -149,6 +153,7 @@ impl Session {
             reader: LineReader::default(),
             output: VecDeque::new(),
             discarded_after_starttls: 0,
+            held: Vec::new(),
             auth_attempts: 0,
             spare: Vec::new(),
         };
@@ -165,10 +170,20 @@ impl Session {
     /// Bytes received after STARTTLS's `220` and before [`tls_started`](Session::tls_started)
     /// are discarded unexecuted (RFC 3207 §4.2), as is everything after the session closed.
     pub fn handle_input(&mut self, input: &[u8], backend: &mut dyn Backend) {
+        if !self.held.is_empty() && !matches!(self.state, State::AwaitingTls) {
+            // Defect::SmtpStartTlsInjection: the plaintext held since STARTTLS runs first.
+            let mut held = std::mem::take(&mut self.held);
+            held.extend_from_slice(input);
+            return self.handle_input(&held, backend);
+        }
         let mut input = input;
         while !input.is_empty() {
             match &mut self.state {
                 State::Closed => return,
+                State::AwaitingTls if self.config.defects.has(Defect::SmtpStartTlsInjection) => {
+                    self.held.extend_from_slice(input);
+                    return;
+                }
                 State::AwaitingTls => {
                     self.discarded_after_starttls += input.len();
                     return;
@@ -272,6 +287,14 @@ impl Session {
             && self.greeting.as_ref().is_some_and(|g| g.extended);
         let mut out = Vec::new();
         reply.encode(enhanced, &mut out);
+        if self.config.defects.has(Defect::MultilineWithoutContinuation) {
+            // Every line says it is the last: `250 ` where `250-` belongs.
+            for line in out.split_mut(|&b| b == b'\n') {
+                if line.get(3) == Some(&b'-') {
+                    line[3] = b' ';
+                }
+            }
+        }
         self.output.push_back(Output::Data(out));
     }
 
@@ -323,8 +346,10 @@ impl Session {
             Command::Rset => self.rset(),
             Command::Noop => self.reply(Reply::with_status(250, [2, 0, 0], "Ok")),
             Command::Quit => {
-                let text = format!("{} closing connection", self.config.hostname);
-                self.reply(Reply::with_status(221, [2, 0, 0], text));
+                if !self.config.defects.has(Defect::QuitWithout221) {
+                    let text = format!("{} closing connection", self.config.hostname);
+                    self.reply(Reply::with_status(221, [2, 0, 0], text));
+                }
                 self.close();
             }
             // RFC 5321 §3.5.3: 252 when the server will not verify but will accept mail.

@@ -18,6 +18,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STAN
 use super::{Session, State};
 use crate::backend::Backend;
 use crate::config::Mechanism;
+use crate::defect::Defect;
 use crate::line::Framed;
 use crate::reply::Reply;
 use crate::sasl::{Exchange, Step};
@@ -88,13 +89,13 @@ impl Session {
         if !self.greeting.as_ref().is_some_and(|g| g.extended) {
             return bad_sequence("Send EHLO first");
         }
-        if self.authenticated_as.is_some() {
+        if self.authenticated_as.is_some() && !self.config.defects.has(Defect::SecondAuthAccepted) {
             return bad_sequence("Already authenticated");
         }
         if self.transaction.is_some() {
             return bad_sequence("AUTH not permitted during a mail transaction");
         }
-        if self.config.require_tls_for_auth && !self.tls {
+        if self.auth_needs_tls() && !self.tls {
             return Some(Reply::with_status(
                 538,
                 [5, 7, 11],

@@ -7,6 +7,7 @@
 //! RFC 3461 `DSN`, RFC 3207 `STARTTLS` (never after TLS, §4.2), RFC 4954 `AUTH mech...`.
 
 use super::{Greeting, Session};
+use crate::defect::Defect;
 use crate::reply::Reply;
 
 impl Session {
@@ -31,7 +32,10 @@ impl Session {
                 out.push(keyword.to_owned());
             }
         };
-        push(ext.pipelining, "PIPELINING");
+        push(
+            ext.pipelining && !self.config.defects.has(Defect::EhloWithoutPipelining),
+            "PIPELINING",
+        );
         let size = match self.config.max_message_size {
             Some(max) => format!("SIZE {max}"),
             None => "SIZE".to_owned(),
@@ -52,11 +56,17 @@ impl Session {
 
     /// STARTTLS is listed: switched on, the driver can do TLS, and TLS is not up yet.
     pub(super) fn offers_starttls(&self) -> bool {
-        self.config.extensions.starttls && self.config.tls_available && !self.tls
+        let after_tls = self.config.defects.has(Defect::SmtpStartTlsAfterTls);
+        self.config.extensions.starttls && self.config.tls_available && (!self.tls || after_tls)
     }
 
     /// AUTH is listed: some mechanism is on, and TLS is up unless not required.
     fn offers_auth(&self) -> bool {
-        !self.config.extensions.auth.is_empty() && (self.tls || !self.config.require_tls_for_auth)
+        !self.config.extensions.auth.is_empty() && (self.tls || !self.auth_needs_tls())
+    }
+
+    /// AUTH waits for TLS: the configuration says so, unless [`Defect::AuthBeforeTls`].
+    pub(super) fn auth_needs_tls(&self) -> bool {
+        self.config.require_tls_for_auth && !self.config.defects.has(Defect::AuthBeforeTls)
     }
 }

@@ -18,6 +18,7 @@ use super::{Session, State};
 use crate::backend::{Backend, DeliveryError, Envelope, RecipientCheck};
 use crate::chunking::{Chunk, Disposition};
 use crate::data::{DataError, DataReceiver};
+use crate::defect::Defect;
 use crate::params::{MailParams, Param, ParamContext, RcptParams};
 use crate::reply::Reply;
 
@@ -59,6 +60,15 @@ impl Session {
         }
     }
 
+    /// The largest message accepted: the configured limit, or none under
+    /// [`Defect::SizeNotEnforced`] (which still advertises the limit).
+    fn size_limit(&self) -> Option<usize> {
+        if self.config.defects.has(Defect::SizeNotEnforced) {
+            return None;
+        }
+        self.config.max_message_size
+    }
+
     /// `MAIL FROM:<reverse-path> [parameters]`.
     pub(super) fn mail(&mut self, reverse_path: String, params: &[Param]) {
         if self.greeting.is_none() {
@@ -77,7 +87,7 @@ impl Session {
         if !params.smtputf8 && !reverse_path.is_ascii() {
             return self.reply(non_ascii());
         }
-        if let (Some(size), Some(max)) = (params.size, self.config.max_message_size)
+        if let (Some(size), Some(max)) = (params.size, self.size_limit())
             && size > max as u64
         {
             return self.reply(too_big());
@@ -96,6 +106,9 @@ impl Session {
     pub(super) fn rcpt(&mut self, forward_path: String, params: &[Param], backend: &mut dyn Backend) {
         let parsed = RcptParams::from_params(params, self.param_context());
         let Some(t) = &self.transaction else {
+            if self.config.defects.has(Defect::RcptWithoutMail) {
+                return self.reply(Reply::with_status(250, [2, 1, 5], "Ok"));
+            }
             return self.reply(bad_sequence("Need MAIL before RCPT"));
         };
         if t.chunks.is_some() {
@@ -126,7 +139,9 @@ impl Session {
 
     /// `RSET`: drop the transaction, keep HELO and authentication (RFC 5321 §4.1.1.5).
     pub(super) fn rset(&mut self) {
-        self.transaction = None;
+        if !self.config.defects.has(Defect::RsetKeepsTransaction) {
+            self.transaction = None;
+        }
         self.reply(Reply::with_status(250, [2, 0, 0], "Ok"));
     }
 
@@ -140,8 +155,12 @@ impl Session {
         }
         self.reply(Reply::plain(354, "End data with <CR><LF>.<CR><LF>"));
         let buffer = std::mem::take(&mut self.spare);
-        let receiver =
-            DataReceiver::with_buffer(buffer, self.config.max_message_size, self.config.max_line_len);
+        let receiver = DataReceiver::with_buffer(
+            buffer,
+            self.size_limit(),
+            self.config.max_line_len,
+            self.config.defects,
+        );
         self.state = State::Data(Box::new(receiver));
     }
 
@@ -168,7 +187,7 @@ impl Session {
             return Disposition::Refuse(refusal);
         }
         let have = self.transaction.as_ref().map_or(0, Transaction::chunk_len);
-        match self.config.max_message_size {
+        match self.size_limit() {
             Some(max) if have.saturating_add(size) > max as u64 => Disposition::Refuse(too_big()),
             _ => Disposition::Keep,
         }
@@ -178,7 +197,9 @@ impl Session {
     fn refuse_content(&self) -> Option<Reply> {
         match &self.transaction {
             None => Some(bad_sequence("Need MAIL command")),
-            Some(t) if t.rcpt_to.is_empty() => Some(bad_sequence("Need RCPT command")),
+            Some(t) if t.rcpt_to.is_empty() && !self.config.defects.has(Defect::DataWithoutRcpt) => {
+                Some(bad_sequence("Need RCPT command"))
+            }
             Some(_) => None,
         }
     }
@@ -211,13 +232,15 @@ impl Session {
                 }
                 self.reply(reply);
             }
-            Disposition::Keep if chunk.last => match self.transaction.take() {
-                Some(mut t) => {
-                    let data = t.chunks.take().unwrap_or_default();
-                    self.deliver(t, data, true, backend);
+            Disposition::Keep if chunk.last && !self.config.defects.has(Defect::BdatLastIgnored) => {
+                match self.transaction.take() {
+                    Some(mut t) => {
+                        let data = t.chunks.take().unwrap_or_default();
+                        self.deliver(t, data, true, backend);
+                    }
+                    None => self.reply(bad_sequence("Need MAIL command")),
                 }
-                None => self.reply(bad_sequence("Need MAIL command")),
-            },
+            }
             Disposition::Keep => {
                 let text = format!("{} octets received", chunk.size);
                 self.reply(Reply::with_status(250, [2, 0, 0], text));

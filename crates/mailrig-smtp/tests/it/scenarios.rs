@@ -178,3 +178,19 @@ fn chunking() {
     assert_eq!(backend.delivered[0].data, b"Subject: chunks\r\n\r\n.body\r\n");
     assert!(backend.delivered[0].chunked);
 }
+
+#[test]
+fn auth_needs_tls() {
+    let target = play("smtp/auth-needs-tls.scenario");
+    let (session, _, _) = target.open.values().next().expect("one session");
+    assert_eq!(session.authenticated_as(), Some("alice"));
+    assert!(session.is_tls());
+}
+
+#[test]
+fn size_limit() {
+    let target = play("smtp/size-limit.scenario");
+    let (_, backend, _) = target.open.values().next().expect("one session");
+    assert_eq!(backend.delivered.len(), 1);
+    assert_eq!(backend.delivered[0].params.size, Some(100));
+}

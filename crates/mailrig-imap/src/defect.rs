@@ -1,0 +1,255 @@
+//! Deliberate defects: test-only switches that make a session break one RFC rule each.
+//!
+//! They exist to show that a conformance suite catches real bugs: the shipped scenarios are
+//! played against a server started with each defect, and every defect must make at least one
+//! scenario fail (the kill table printed by `cargo test -p mailrig-server --test defects --
+//! --nocapture`; the catalogue is docs/defects.md). A defect is a minimal deviation at the one
+//! place where the session does the right thing, marked there with its variant
+//! (`self.config.defects.has(Defect::...)`). [`Defects::none()`], the default, is a correct
+//! session, and a branch on a small bit set is all the correct path pays.
+//!
+//! Never switch one on outside a test of the test suite itself.
+
+/// One named way for an IMAP session to be wrong. [`Defect::name`] is its stable name
+/// (`mailrig serve --defect NAME`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Defect {
+    /// Flag changes made by other sessions are never reported to this one, at NOOP or in IDLE
+    /// (RFC 9051 §5.2, §7.5.2: the server sends an untagged FETCH when a message's flags
+    /// change).
+    FlagsNotPushed,
+    /// Other sessions' expunges are reported while responding to FETCH, STORE and SEARCH,
+    /// renumbering the messages under the client (RFC 9051 §7.5.1: "An EXPUNGE response MUST
+    /// NOT be sent when responding to a FETCH, STORE, or SEARCH command").
+    ExpungeDuringFetch,
+    /// SELECT, EXAMINE and STATUS report UIDNEXT one too low, as it was before the last
+    /// message arrived: it names an existing message (RFC 9051 §2.3.1.1: the next UID is
+    /// greater than every UID in the mailbox).
+    UidnextNotAdvanced,
+    /// FETCH RFC822.SIZE counts line ends as one octet (the size of the message with LF line
+    /// ends), so it differs from the octets BODY[] returns (RFC 9051 §2.3.4: the number of
+    /// octets in the message as expressed in RFC 5322 format).
+    WrongRfc822Size,
+    /// Commands pipelined behind STARTTLS in plaintext are kept and executed after the TLS
+    /// handshake (RFC 9051 §6.2.1: the server must discard them; CVE-2011-0411's relatives).
+    ImapStartTlsInjection,
+    /// CAPABILITY still lists STARTTLS after the TLS handshake (RFC 9051 §6.2.1: STARTTLS is
+    /// only valid in plaintext, and the server must not advertise it once TLS is active).
+    ImapStartTlsAfterTls,
+    /// STORE succeeds in a mailbox opened with EXAMINE (RFC 9051 §6.3.3: EXAMINE selects
+    /// read-only, so no permanent state may change).
+    ExamineAllowsStore,
+    /// Every read-write session marks every message it reports as `\Recent`, whichever
+    /// session was told first, so one message is recent in two sessions (RFC 3501 §2.3.2:
+    /// `\Recent` is for the first session notified about a message only).
+    RecentToEverySession,
+    /// An IDLEing session is sent nothing until DONE: new messages, flag changes and
+    /// expunges wait for the end of IDLE (RFC 9051 §6.3.13, RFC 2177 §3: the server sends
+    /// them as they happen).
+    IdlePushesNothing,
+    /// SEARCH uses only its first search key and ignores the rest (RFC 9051 §6.4.4: several
+    /// keys are ANDed together).
+    SearchFirstKeyOnly,
+    /// Unsolicited FETCH responses for other sessions' flag changes leave out UID, even with
+    /// CONDSTORE enabled (RFC 7162 §3.1: once CONDSTORE is enabled, "the server MUST
+    /// automatically include both UID and mod-sequence data in all subsequent untagged FETCH
+    /// responses").
+    UnsolicitedFetchWithoutUid,
+    /// COPYUID names the source mailbox's UIDVALIDITY instead of the destination's (RFC 4315
+    /// §3: the UIDVALIDITY in COPYUID is the destination mailbox's).
+    CopyuidSourceUidvalidity,
+    /// No `+` continuation request is sent for a synchronizing literal; the server just waits
+    /// for the octets (RFC 9051 §4.3, §7.5: the server sends `+` when ready for the literal).
+    LiteralWithoutContinuation,
+    /// MOVE copies the messages but leaves them in the source mailbox (RFC 6851 §3.3: MOVE
+    /// expunges them from the source and sends the EXPUNGE responses).
+    MoveWithoutExpunge,
+    /// EXPUNGE and UID EXPUNGE remove every message they cover, not only those with
+    /// `\Deleted` (RFC 9051 §6.4.3: only messages with the `\Deleted` flag set).
+    ExpungeIgnoresDeleted,
+    /// `STORE +FLAGS` replaces the flags, like `STORE FLAGS`: flags already set are lost
+    /// (RFC 9051 §6.4.6: `+FLAGS` adds the flags given).
+    PlusFlagsReplaces,
+    /// The tagged OK to EXAMINE carries `[READ-WRITE]` (RFC 9051 §6.3.3: "The tagged OK
+    /// response to EXAMINE MUST begin with the [READ-ONLY] response code").
+    ExamineSaysReadWrite,
+    /// Commands the server cannot parse or does not know get `NO` instead of `BAD` (RFC 9051
+    /// §7.1.5: BAD reports a protocol-level error in the client's command; NO is for a command
+    /// that was understood and failed).
+    BadAnsweredAsNo,
+    /// A `+` continuation request is sent for non-synchronizing literals `{n+}` too (RFC 7888
+    /// §3: the client sends them without waiting, so the server sends no continuation).
+    LiteralPlusContinuation,
+    /// DELETE of a mailbox with inferiors deletes the inferiors too (RFC 9051 §6.3.5: "The
+    /// DELETE command MUST NOT remove inferior hierarchical names").
+    DeleteRemovesInferiors,
+}
+
+impl Defect {
+    /// Every defect, in the order of the catalogue.
+    pub const ALL: [Defect; 20] = [
+        Defect::FlagsNotPushed,
+        Defect::ExpungeDuringFetch,
+        Defect::UidnextNotAdvanced,
+        Defect::WrongRfc822Size,
+        Defect::ImapStartTlsInjection,
+        Defect::ImapStartTlsAfterTls,
+        Defect::ExamineAllowsStore,
+        Defect::RecentToEverySession,
+        Defect::IdlePushesNothing,
+        Defect::SearchFirstKeyOnly,
+        Defect::UnsolicitedFetchWithoutUid,
+        Defect::CopyuidSourceUidvalidity,
+        Defect::LiteralWithoutContinuation,
+        Defect::MoveWithoutExpunge,
+        Defect::ExpungeIgnoresDeleted,
+        Defect::PlusFlagsReplaces,
+        Defect::ExamineSaysReadWrite,
+        Defect::BadAnsweredAsNo,
+        Defect::LiteralPlusContinuation,
+        Defect::DeleteRemovesInferiors,
+    ];
+
+    /// The stable kebab-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Defect::FlagsNotPushed => "flags-not-pushed",
+            Defect::ExpungeDuringFetch => "expunge-during-fetch",
+            Defect::UidnextNotAdvanced => "uidnext-not-advanced",
+            Defect::WrongRfc822Size => "wrong-rfc822-size",
+            Defect::ImapStartTlsInjection => "imap-starttls-injection",
+            Defect::ImapStartTlsAfterTls => "imap-starttls-after-tls",
+            Defect::ExamineAllowsStore => "examine-allows-store",
+            Defect::RecentToEverySession => "recent-to-every-session",
+            Defect::IdlePushesNothing => "idle-pushes-nothing",
+            Defect::SearchFirstKeyOnly => "search-first-key-only",
+            Defect::UnsolicitedFetchWithoutUid => "unsolicited-fetch-without-uid",
+            Defect::CopyuidSourceUidvalidity => "copyuid-source-uidvalidity",
+            Defect::LiteralWithoutContinuation => "literal-without-continuation",
+            Defect::MoveWithoutExpunge => "move-without-expunge",
+            Defect::ExpungeIgnoresDeleted => "expunge-ignores-deleted",
+            Defect::PlusFlagsReplaces => "plus-flags-replaces",
+            Defect::ExamineSaysReadWrite => "examine-says-read-write",
+            Defect::BadAnsweredAsNo => "bad-answered-as-no",
+            Defect::LiteralPlusContinuation => "literal-plus-continuation",
+            Defect::DeleteRemovesInferiors => "delete-removes-inferiors",
+        }
+    }
+
+    /// The defect with this name.
+    pub fn from_name(name: &str) -> Option<Defect> {
+        Defect::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    fn bit(self) -> u32 {
+        1 << self as u32
+    }
+}
+
+impl std::fmt::Display for Defect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A set of [`Defect`]s; empty by default.
+///
+/// ```
+/// use mailrig_imap::{Config, Defect, Defects};
+///
+/// let config = Config {
+///     defects: Defects::from(Defect::FlagsNotPushed),
+///     ..Config::default()
+/// };
+/// assert!(config.defects.has(Defect::FlagsNotPushed));
+/// assert!(Config::default().defects.is_empty());
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Defects(u32);
+
+impl Defects {
+    /// No defect: a correct session.
+    pub const fn none() -> Defects {
+        Defects(0)
+    }
+
+    /// Whether `defect` is in the set.
+    pub fn has(self, defect: Defect) -> bool {
+        self.0 & defect.bit() != 0
+    }
+
+    /// Adds `defect`.
+    pub fn insert(&mut self, defect: Defect) {
+        self.0 |= defect.bit();
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The defects in the set, in catalogue order.
+    pub fn iter(self) -> impl Iterator<Item = Defect> {
+        Defect::ALL.into_iter().filter(move |d| self.has(*d))
+    }
+}
+
+impl From<Defect> for Defects {
+    fn from(defect: Defect) -> Defects {
+        Defects(defect.bit())
+    }
+}
+
+impl FromIterator<Defect> for Defects {
+    fn from_iter<I: IntoIterator<Item = Defect>>(iter: I) -> Defects {
+        let mut set = Defects::none();
+        set.extend(iter);
+        set
+    }
+}
+
+impl Extend<Defect> for Defects {
+    fn extend<I: IntoIterator<Item = Defect>>(&mut self, iter: I) {
+        for defect in iter {
+            self.insert(defect);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_kebab_case_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for (i, defect) in Defect::ALL.into_iter().enumerate() {
+            let name = defect.name();
+            assert!(seen.insert(name), "{name} twice");
+            assert!(
+                name.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{name}"
+            );
+            assert_eq!(Defect::from_name(name), Some(defect));
+            // ALL is in declaration order, so every variant has its own bit.
+            assert_eq!(defect as usize, i);
+        }
+        assert_eq!(Defect::from_name("Flags-Not-Pushed"), None);
+        assert!(Defect::ALL.len() <= 32);
+    }
+
+    #[test]
+    fn sets_hold_what_was_inserted() {
+        let set: Defects = [Defect::PlusFlagsReplaces, Defect::ExpungeDuringFetch]
+            .into_iter()
+            .collect();
+        assert!(set.has(Defect::PlusFlagsReplaces) && set.has(Defect::ExpungeDuringFetch));
+        assert!(!set.has(Defect::FlagsNotPushed));
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            [Defect::ExpungeDuringFetch, Defect::PlusFlagsReplaces]
+        );
+        assert!(Defects::default().is_empty() && !set.is_empty());
+    }
+}
