@@ -114,7 +114,7 @@ fetch_when_delivered() {
   local curl=(curl -sS --max-time 20 --cacert "$CA_FILE" -u alice:secret "$@")
   until [ -n "$uid" ]; do
     [ "$SECONDS" -lt "$deadline" ] || smoke_failed "$subject did not arrive in alice's INBOX within 30 s (last search: ${found:-nothing})"
-    sleep 0.2
+    sleep 0.5
     found=$("${curl[@]}" --url "$url/INBOX" -X "UID SEARCH HEADER Message-ID <$subject@example.test>") ||
       smoke_failed "searching alice's INBOX at $url failed"
     uid=$(printf '%s' "$found" | tr -d '\r' | sed -n 's/^\* SEARCH \([0-9][0-9]*\).*/\1/p')
