@@ -140,7 +140,9 @@ smoke_failed() {
 # ---------------------------------------------------------------------------------------------
 run_suite_against_real_servers() {
   # TEMPORARY GUARD: `mailrig run` does not exist yet. Remove this check when it lands, so a
-  # missing or broken `run` fails the step instead of skipping the suite.
+  # missing or broken `run` fails the step instead of skipping the suite. (A build failure
+  # already fails here: only a binary without `run` takes the skip.)
+  cargo build -q --locked -p mailrig
   if ! cargo run -q --locked -p mailrig -- run --help >/dev/null 2>&1; then
     echo "mailrig run not available yet: suite against real servers not run"
     return 0
