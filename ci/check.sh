@@ -27,7 +27,9 @@ no_io_in_protocol_crates() {
 
 step "rustfmt" cargo fmt --all --check
 step "protocol crates do no I/O" no_io_in_protocol_crates
-step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+# --all-features: the tests behind mailrig-tests' `interop` feature (run by ci/interop.sh, which
+# installs their clients) are linted here too, so they cannot rot unnoticed.
+step "clippy" cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 # The README's test command, with --locked. Its output is kept to print a total at the end.
 tests() {
   cargo test --workspace --locked 2>&1 | tee "${TEST_LOG}"

@@ -1,7 +1,8 @@
 //! Real IMAP clients (curl, Python's imaplib, mbsync) as subprocesses against a `Rig`:
 //! mailbox listing, fetching by UID, flag changes, two sessions that must see each other's
-//! changes and mail delivered over SMTP, and a Maildir mirrored both ways. `ci/setup.sh`
-//! installs curl and isync (mbsync); python3 is part of the base image.
+//! changes and mail delivered over SMTP, and a Maildir mirrored both ways. curl and python3
+//! are all `cargo test` needs; the mbsync test runs only with `--features interop`
+//! (`ci/interop.sh` installs isync and turns it on).
 
 use std::path::PathBuf;
 
@@ -9,7 +10,7 @@ use mailrig::Service;
 use mailrig::blocking::Rig;
 use mailrig_store::{Flag, Flags};
 
-use crate::support::{port, python, run, s};
+use crate::support::{TIMEOUT, port, python, run, run_unchecked, s};
 
 const MESSAGE: &[u8] = b"From: bob@example.test\r\nTo: alice@example.test\r\nSubject: imap e2e\r\n\r\nfirst line\r\nsecond line\r\n";
 
@@ -113,10 +114,8 @@ fn curl_cannot_log_in_before_tls_by_default() {
     let f = Fixture::start(mailrig::Rig::builder());
     let url = imap_url(f.rig.imap_addr(), "INBOX;UID=1");
     // Without --ssl-reqd curl does not upgrade, and the server refuses LOGIN in plaintext.
-    let output = std::process::Command::new("curl")
-        .args(["-sS", "-u", "alice:secret", "--url", &url])
-        .output()
-        .expect("run curl; install it with `bash ci/setup.sh`");
+    let args = ["-sS", "-u", "alice:secret", "--url", &url];
+    let output = run_unchecked("curl", &args, None, TIMEOUT);
     assert!(!output.status.success(), "plaintext login must fail");
     assert!(f.alice_flags().is_empty(), "nothing was fetched");
 }
@@ -221,6 +220,7 @@ fn python_imaplib_two_sessions_in_plaintext_when_allowed() {
 
 /// mbsync (isync) mirrors the IMAP account into a Maildir and back: a full pull, then local
 /// changes (a flag, a deletion, a new message in Sent) pushed with UIDPLUS, over IMAPS.
+#[cfg(feature = "interop")]
 #[test]
 fn mbsync_pulls_the_mailbox_and_pushes_flags_deletions_and_new_mail() {
     let f = Fixture::start(mailrig::Rig::builder());

@@ -3,13 +3,15 @@
 // Every shipped scenario: how mailrig reads it, snapshotted.
 mod scenarios;
 
-// Running real clients as subprocesses.
+// Running real clients as subprocesses, each with a deadline.
 mod support;
 
-// Real SMTP clients as subprocesses against a Rig.
+// Real SMTP clients as subprocesses against a Rig (swaks and msmtp only with the `interop`
+// feature).
 mod smtp_clients;
 
-// Real IMAP clients (curl, Python's imaplib) as subprocesses against a Rig.
+// Real IMAP clients (curl, Python's imaplib; mbsync only with the `interop` feature) as
+// subprocesses against a Rig.
 mod imap_clients;
 
 // Hostile clients over real sockets: STARTTLS injection, smuggling, huge lines.

@@ -322,8 +322,10 @@ async fn flush(conn: &mut Ctx, stream: &mut Stream, session: &mut dyn Protocol) 
             }
             Action::Close => {
                 write(conn, stream, &mut batch).await?;
-                stream.shutdown().await;
+                // Recorded before the peer can see the close: a client that reads to EOF and
+                // then asks for the transcript must find the close in it.
                 conn.recorder.closed(Side::Server);
+                stream.shutdown().await;
                 return Ok(true);
             }
         }

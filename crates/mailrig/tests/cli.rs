@@ -18,6 +18,16 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     path
 }
 
+/// Sends SIGTERM to `child`, as Ctrl-C or a service manager would. Through `sh`'s `kill`
+/// builtin: `/bin/kill` (procps) is not on every machine that has a Rust toolchain.
+fn terminate(child: &std::process::Child) {
+    let status = std::process::Command::new("sh")
+        .args(["-c", "kill -TERM \"$1\"", "sh", &child.id().to_string()])
+        .status()
+        .expect("sh runs");
+    assert!(status.success(), "kill -TERM {}", child.id());
+}
+
 /// Starts `mailrig serve ARGS --ready-file DIR/ready.json` (output piped) and waits (at most
 /// 20 s) for its ready file; returns the process and the file's JSON.
 fn start_serve(args: &[&str], dir: &Path) -> (std::process::Child, serde_json::Value) {
@@ -397,7 +407,8 @@ fn serve_writes_a_ready_file_stores_mail_and_stops_cleanly_on_sigterm() {
         .unwrap()
         .replace("127.0.0.1", "localhost");
     let curl = std::process::Command::new("curl")
-        .args(["-sS", "--ssl-reqd", "--cacert", ca, "--user", "carol:pw", "--url"])
+        .args(["-sS", "--max-time", "30", "--ssl-reqd", "--cacert", ca])
+        .args(["--user", "carol:pw", "--url"])
         .arg(format!("smtp://{submission}"))
         .args([
             "--mail-from",
@@ -408,24 +419,21 @@ fn serve_writes_a_ready_file_stores_mail_and_stops_cleanly_on_sigterm() {
         ])
         .arg(&message)
         .output()
-        .expect("curl runs (install it with `bash ci/setup.sh`)");
+        .expect("curl runs (`cargo test` needs curl installed)");
     assert!(curl.status.success(), "{}", String::from_utf8_lossy(&curl.stderr));
 
     // And read the first message back over IMAP (STARTTLS), as the same user.
     let imap = info["imap"].as_str().unwrap().replace("127.0.0.1", "localhost");
     let curl = std::process::Command::new("curl")
-        .args(["-sS", "--ssl-reqd", "--cacert", ca, "--user", "carol:pw", "--url"])
+        .args(["-sS", "--max-time", "30", "--ssl-reqd", "--cacert", ca])
+        .args(["--user", "carol:pw", "--url"])
         .arg(format!("imap://{imap}/INBOX;UID=1"))
         .output()
         .expect("curl runs");
     assert!(curl.status.success(), "{}", String::from_utf8_lossy(&curl.stderr));
     assert_eq!(curl.stdout, b"Subject: cli\r\n\r\nhi\r\n");
 
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    terminate(&child);
     let output = child.wait_with_output().expect("exits");
     assert!(
         output.status.success(),
@@ -572,10 +580,7 @@ fn serve_with_a_fixture_uses_the_fixture_users() {
         .map(|u| u["login"].as_str().unwrap())
         .collect();
     assert_eq!(logins, ["alice", "bob"]);
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
+    terminate(&child);
     let output = child.wait_with_output().expect("exits");
     assert!(
         output.status.success(),
