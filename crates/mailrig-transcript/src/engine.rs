@@ -468,6 +468,16 @@ impl Engine {
         if self.wait.is_some() {
             return;
         }
+        if self.expired == Some(self.next) {
+            // This step already had its time: it never waits twice.
+            let reason = format!(
+                "this step was still waiting after {}",
+                crate::scenario::format_duration(self.config.receive_timeout)
+            );
+            let failure = self.failure_here(session, &reason);
+            self.finish(Some(failure));
+            return;
+        }
         let limit = self.run.sessions[session]
             .within
             .unwrap_or(self.config.receive_timeout);
@@ -634,9 +644,8 @@ impl Engine {
             self.finish(Some(failure));
             return None;
         }
-        if let Some((deadline, ..)) = self.wait
-            && self.now >= deadline
-        {
+        let expired = self.wait.is_some_and(|(deadline, ..)| self.now >= deadline);
+        if expired || self.expired == Some(self.next) {
             let failure = self.failure_here(
                 session,
                 "no `+` continuation request arrived for this synchronizing literal (RFC 9051 §7.5)",

@@ -101,11 +101,6 @@ fn delivered(target: &Sessions) -> usize {
 }
 
 #[test]
-fn ehlo_keywords() {
-    play("smtp/ehlo-keywords.scenario");
-}
-
-#[test]
 fn pipelining() {
     assert_eq!(delivered(&play("smtp/pipelining.scenario")), 1);
 }
@@ -130,11 +125,6 @@ fn smtps_submission() {
     let (_, backend, _) = target.open.values().next().expect("one session");
     assert_eq!(backend.delivered[0].authenticated_as.as_deref(), Some("alice"));
     assert!(backend.delivered[0].tls);
-}
-
-#[test]
-fn starttls() {
-    play("smtp/starttls.scenario");
 }
 
 #[test]
@@ -193,4 +183,82 @@ fn size_limit() {
     let (_, backend, _) = target.open.values().next().expect("one session");
     assert_eq!(backend.delivered.len(), 1);
     assert_eq!(backend.delivered[0].params.size, Some(100));
+}
+
+/// One `#[test]` per scenario that only has to pass.
+macro_rules! scenarios {
+    ($($name:ident => $file:literal,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                play($file);
+            }
+        )*
+        /// The scenarios played by the tests this macro makes.
+        const PLAIN: &[&str] = &[$($file,)*];
+    };
+}
+
+scenarios! {
+    ehlo_keywords => "smtp/ehlo-keywords.scenario",
+    starttls => "smtp/starttls.scenario",
+    size_too_big => "smtp/size-too-big.scenario",
+    size_syntax => "smtp/size-syntax.scenario",
+    unknown_mail_parameter => "smtp/unknown-mail-parameter.scenario",
+    body_8bitmime => "smtp/body-8bitmime.scenario",
+    smtputf8 => "smtp/smtputf8.scenario",
+    bdat_then_data => "smtp/bdat-then-data.scenario",
+    bdat_single_last => "smtp/bdat-single-last.scenario",
+    dsn_parameters => "smtp/dsn-parameters.scenario",
+    starttls_argument => "smtp/starttls-argument.scenario",
+    enhanced_status_codes => "smtp/enhanced-status-codes.scenario",
+    pipelining_mixed_replies => "smtp/pipelining-mixed-replies.scenario",
+    local_part_64 => "smtp/local-part-64.scenario",
+    greeting_quit => "smtp/greeting-quit.scenario",
+    helo => "smtp/helo.scenario",
+    ehlo_resets_transaction => "smtp/ehlo-resets-transaction.scenario",
+    ehlo_no_argument => "smtp/ehlo-no-argument.scenario",
+    ehlo_address_literal => "smtp/ehlo-address-literal.scenario",
+    rset => "smtp/rset.scenario",
+    noop => "smtp/noop.scenario",
+    vrfy => "smtp/vrfy.scenario",
+    null_sender => "smtp/null-sender.scenario",
+    verbs_case_insensitive => "smtp/verbs-case-insensitive.scenario",
+    postmaster => "smtp/postmaster.scenario",
+    second_transaction => "smtp/second-transaction.scenario",
+}
+
+/// The scenarios played by tests that check more than the report.
+const CHECKED: &[&str] = &[
+    "smtp/pipelining.scenario",
+    "smtp/send-dot-stuffing.scenario",
+    "smtp/smtps-submission.scenario",
+    "security/smtp-smuggling.scenario",
+    "security/starttls-injection.scenario",
+    "smtp/bad-sequence.scenario",
+    "smtp/unknown-recipient.scenario",
+    "smtp/auth.scenario",
+    "smtp/chunking.scenario",
+    "smtp/auth-needs-tls.scenario",
+    "smtp/size-limit.scenario",
+];
+
+/// A new scenario under `scenarios/smtp` or `scenarios/security` gets a test here.
+#[test]
+fn every_scenario_is_played() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let mut found = Vec::new();
+    for dir in ["smtp", "security"] {
+        for entry in std::fs::read_dir(root.join(dir)).expect("scenario directory readable") {
+            let name = entry.expect("directory entry").file_name();
+            let name = name.to_string_lossy();
+            if name.ends_with(".scenario") {
+                found.push(format!("{dir}/{name}"));
+            }
+        }
+    }
+    found.sort();
+    let mut played: Vec<String> = PLAIN.iter().chain(CHECKED).map(|f| (*f).to_owned()).collect();
+    played.sort();
+    assert_eq!(found, played);
 }

@@ -181,6 +181,24 @@ fn a_refused_literal_fails_without_sending_the_data() {
 }
 
 #[test]
+fn a_continuation_that_never_comes_fails_at_the_deadline() {
+    let text = "name: l\nsessions: a=imap\nplays: client\n\nS: * OK ${_}\nC: A1 APPEND INBOX {{{\nhi\n}}}\nS: A1 OK ${_}\n";
+    let mut e = engine(text, Role::Client);
+    let _ = drain(&mut e);
+    e.handle_connected(0, ms(1));
+    e.handle_received(0, b"* OK ready\r\n", ms(2));
+    let _ = drain(&mut e);
+    let deadline = e.poll_timeout().expect("waiting for the continuation");
+    e.handle_timeout(deadline);
+    assert!(
+        failure_reason(&e).contains("no `+` continuation request arrived"),
+        "{}",
+        failure_reason(&e)
+    );
+    assert_eq!(e.poll_timeout(), None, "a finished engine never asks to be woken");
+}
+
+#[test]
 fn an_early_close_is_named() {
     let mut e = engine(NOOP, Role::Client);
     let _ = drain(&mut e);
