@@ -14,6 +14,7 @@
 //! - [`parse`](mod@parse): text to [`Scenario`], with `file:line:col` errors ([`ParseError`]).
 //! - [`print`](mod@print): the canonical printer (`parse(print(s)) == s`).
 //! - [`pattern`]: compiling lines into matchers, matching bytes, rendering lines to send.
+//! - [`imap`]: IMAP server lines matched by meaning (a response decoder and structural patterns).
 //! - [`play`]: playing a scenario's client side against an in-process server.
 //! - [`framing`]: splitting a byte stream into protocol lines (IMAP literals included).
 //! - [`transcript`]: the record of a session: writes, TLS start, close, timestamps.
@@ -46,6 +47,7 @@
 
 mod error;
 pub mod framing;
+pub mod imap;
 pub mod parse;
 pub mod pattern;
 pub mod play;

@@ -152,7 +152,8 @@ fn directives() {
         kinds[4],
         &StepKind::Directive(Directive::Match(MatchMode {
             ordered: Some(false),
-            extra: Some(false)
+            extra: Some(false),
+            ..MatchMode::default()
         }))
     );
 }
