@@ -488,6 +488,15 @@ fn response_text_keeps_the_text_rules() {
     assert_eq!(m.bound, bindings(&[("uid", "3955"), ("v", "38505")]));
 }
 
+#[test]
+fn a_glued_wildcard_stands_for_whole_tokens() {
+    let text = "S: * STATUS ${_}tree${_} (MESSAGES 1)";
+    assert!(meaning(text, b"* STATUS \"tree\" (MESSAGES 1)\r\n"));
+    assert!(meaning(text, b"* STATUS tree (MESSAGES 1)\r\n"));
+    assert!(!meaning(text, b"* STATUS tree/child (MESSAGES 1)\r\n"));
+    assert!(as_text(text, b"* STATUS tree/child (MESSAGES 1)\r\n"));
+}
+
 // --- Falling back to text ---
 
 #[test]

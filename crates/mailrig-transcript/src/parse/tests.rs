@@ -252,3 +252,29 @@ fn invalid_utf8_is_an_error_not_a_panic() {
     assert_eq!((e.pos.line, e.pos.col), (4, 7));
     assert!(e.to_string().contains("not valid UTF-8"));
 }
+
+#[test]
+fn match_modes_for_comparison_and_items() {
+    let text = "name: t\nsessions: a=imap\nplays: client\n\n@match unordered text no-extra-items\nS: * 1 FETCH (FLAGS (\\Seen))\n";
+    let s = ok(text);
+    let kinds: Vec<&StepKind> = s.steps().map(|s| &s.kind).collect();
+    assert_eq!(
+        kinds[0],
+        &StepKind::Directive(Directive::Match(MatchMode {
+            ordered: Some(false),
+            compare: Some(crate::scenario::Compare::Text),
+            extra_items: Some(false),
+            ..MatchMode::default()
+        }))
+    );
+    assert_eq!(crate::print(&s), text);
+    let conflict = "name: t\nsessions: a=imap\nplays: client\n\n@match text meaning\nS: * OK\n";
+    let err = crate::parse("t.scenario", conflict).unwrap_err().to_string();
+    assert!(err.contains("`meaning` conflicts with an earlier mode"), "{err}");
+    let unknown = "name: t\nsessions: a=imap\nplays: client\n\n@match bytes\nS: * OK\n";
+    let err = crate::parse("t.scenario", unknown).unwrap_err().to_string();
+    assert!(
+        err.contains("unknown match mode `bytes`") && err.contains("`text`"),
+        "{err}"
+    );
+}
