@@ -637,6 +637,23 @@ proptest! {
     }
 
     #[test]
+    fn matching_never_panics(
+        line in prop_oneof![response_line(), prop::collection::vec(any::<u8>(), 0..80)],
+        which in 0usize..6,
+    ) {
+        let text = [
+            r"S: * 1 FETCH (${_}FLAGS (\Seen ${_})${_})",
+            "S: * ${n:num} FETCH (UID ${n} BODY[]<0> \"x\")",
+            "S: A ${_:atom} [X ${_}] ${_}",
+            "S: * CAPABILITY IMAP4rev2 ${_}",
+            "S: * STATUS ${_}x${_} (MESSAGES 1)",
+            "S: * ${_}",
+        ][which];
+        let pattern = compile(text, MatchMode::default());
+        let _ = pattern.matches(&line, &bindings(&[("uid", "2")]));
+    }
+
+    #[test]
     fn decode_round_trips(line in response_line()) {
         let r = decode(&line).map_err(|e| TestCaseError::fail(format!("{e}")))?;
         let canonical = encode(&r, &line);
