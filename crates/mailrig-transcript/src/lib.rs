@@ -15,6 +15,7 @@
 //! - [`print`](mod@print): the canonical printer (`parse(print(s)) == s`).
 //! - [`pattern`]: compiling lines into matchers, matching bytes, rendering lines to send.
 //! - [`imap`]: IMAP server lines matched by meaning (a response decoder and structural patterns).
+//! - `reply`: SMTP replies matched by meaning (code and enhanced status code).
 //! - [`play`]: playing a scenario's client side against an in-process server.
 //! - [`framing`]: splitting a byte stream into protocol lines (IMAP literals included).
 //! - [`transcript`]: the record of a session: writes, TLS start, close, timestamps.
@@ -53,6 +54,7 @@ pub mod pattern;
 pub mod play;
 pub mod print;
 pub mod record;
+mod reply;
 pub mod report;
 pub mod scenario;
 pub mod transcript;

@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 
 use crate::imap::expected::{self, ResponsePattern};
 use crate::imap::response;
-use crate::scenario::{Class, Compare, Line, MatchMode, Part};
+use crate::reply::{self, ReplyPattern};
+use crate::scenario::{Class, Compare, Family, Line, MatchMode, Part};
 
 /// Values bound by captures and run variables, by name.
 pub type Bindings = BTreeMap<String, Vec<u8>>;
@@ -27,6 +28,8 @@ pub struct Pattern {
     elems: Vec<Elem>,
     /// The line as an IMAP response pattern, when it is matched by meaning.
     imap: Option<Box<ResponsePattern>>,
+    /// The line as an SMTP reply pattern, when it is matched by meaning too.
+    smtp: Option<Box<ReplyPattern>>,
 }
 
 #[derive(Debug, Clone)]
@@ -119,7 +122,11 @@ impl Pattern {
         if normalize_reply_separator {
             normalize_separator(&mut elems);
         }
-        Ok(Pattern { elems, imap: None })
+        Ok(Pattern {
+            elems,
+            imap: None,
+            smtp: None,
+        })
     }
 
     /// Compiles an IMAP `S:` line to be matched **by meaning** (`docs/scenario-format.md`,
@@ -136,9 +143,40 @@ impl Pattern {
         Ok(pattern)
     }
 
-    /// Whether received lines are compared by meaning (see [`Pattern::compile_imap_server`]).
+    /// Compiles a server line of a group (`S:`, `S?:`, `S!:`), by meaning unless `@match text`
+    /// says otherwise: IMAP lines with [`Pattern::compile_imap_server`], SMTP replies with
+    /// [`Pattern::compile_smtp_reply`].
+    pub fn compile_server(
+        line: &Line,
+        family: Family,
+        mode: MatchMode,
+        normalize_reply_separator: bool,
+    ) -> Result<Pattern, PatternError> {
+        match family {
+            Family::Imap => Pattern::compile_imap_server(line, mode),
+            Family::Smtp => Pattern::compile_smtp_reply(line, mode, normalize_reply_separator),
+        }
+    }
+
+    /// Compiles an SMTP reply line to be matched **by meaning** as well as text
+    /// (`docs/scenario-format.md`, "Matching by meaning"): a received reply matches when its
+    /// text matches, or when its code and enhanced status code do and the line leaves the text
+    /// after the enhanced status code free. `@match text` and raw lines keep text matching.
+    pub fn compile_smtp_reply(
+        line: &Line,
+        mode: MatchMode,
+        normalize_reply_separator: bool,
+    ) -> Result<Pattern, PatternError> {
+        let mut pattern = Pattern::compile(line, normalize_reply_separator)?;
+        if mode.compare != Some(Compare::Text) && !is_raw(line) {
+            pattern.smtp = reply::compile(line, normalize_reply_separator).map(Box::new);
+        }
+        Ok(pattern)
+    }
+
+    /// Whether received lines are compared by meaning (see [`Pattern::compile_server`]).
     pub fn by_meaning(&self) -> bool {
-        self.imap.is_some()
+        self.imap.is_some() || self.smtp.is_some()
     }
 
     /// Matches a whole received line (including its CRLF) against the pattern.
@@ -152,7 +190,11 @@ impl Pattern {
         {
             return result;
         }
-        self.run(input, bindings, false).map(|(m, _)| m)
+        match (self.run(input, bindings, false), &self.smtp) {
+            (Ok((m, _)), _) => Ok(m),
+            (Err(at), Some(reply)) => reply.matches(input, bindings).ok_or(at),
+            (Err(at), None) => Err(at),
+        }
     }
 
     /// Matches the pattern against the start of `input`, which may go on after the match
@@ -363,6 +405,8 @@ pub fn display(line: &Line) -> String {
         .unwrap_or("")
         .to_owned()
 }
+
+pub(crate) mod pieces;
 
 #[cfg(test)]
 mod tests;

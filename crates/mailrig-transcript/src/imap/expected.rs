@@ -6,7 +6,8 @@
 //! caller keeps matching it as text.
 
 use crate::pattern::Pattern;
-use crate::scenario::{Class, Line, Part, Presence, Side};
+use crate::pattern::pieces::{self, Piece, flatten};
+use crate::scenario::{Class, Line, Part};
 
 use super::response::is_atom_char;
 
@@ -102,47 +103,9 @@ pub(crate) fn compile(line: &Line, extra_items: bool) -> Option<ResponsePattern>
     })
 }
 
-/// A byte of the line's text, or one of its other parts (hole, back-reference, literal).
-#[derive(Debug, Clone, Copy)]
-enum Piece<'a> {
-    Byte(u8),
-    Part(&'a Part),
-}
-
-fn flatten(line: &Line) -> Vec<Piece<'_>> {
-    let mut pieces = Vec::new();
-    for part in &line.parts {
-        match part {
-            Part::Text(bytes) => pieces.extend(bytes.iter().map(|b| Piece::Byte(*b))),
-            Part::Split => {}
-            other => pieces.push(Piece::Part(other)),
-        }
-    }
-    pieces
-}
-
+/// An unnamed `text` hole (`${_}`): among tokens, any number of them.
 fn is_any(piece: Option<&Piece<'_>>) -> bool {
     matches!(piece, Some(Piece::Part(Part::Hole(h))) if h.name.is_none() && h.class == Class::Text)
-}
-
-/// Pieces back into a text [`Pattern`] (no CRLF).
-fn text_pattern(pieces: &[Piece<'_>], exact_case: bool) -> Option<Pattern> {
-    let mut parts: Vec<Part> = Vec::new();
-    for piece in pieces {
-        match (piece, parts.last_mut()) {
-            (Piece::Byte(b), Some(Part::Text(t))) => t.push(*b),
-            (Piece::Byte(b), _) => parts.push(Part::Text(vec![*b])),
-            (Piece::Part(p), _) => parts.push((*p).clone()),
-        }
-    }
-    let line = Line {
-        side: Side::Server,
-        presence: Presence::Required,
-        exact_case,
-        parts,
-        crlf: false,
-    };
-    Pattern::compile(&line, false).ok()
 }
 
 struct Reader<'a> {
@@ -213,7 +176,7 @@ impl Reader<'_> {
         } else {
             None
         };
-        let text = text_pattern(&self.pieces[self.pos..], self.exact_case)?;
+        let text = pieces::text_pattern(&self.pieces[self.pos..], self.exact_case, false)?;
         Some(BodyPattern::Status {
             status: first?,
             code,
@@ -285,7 +248,7 @@ impl Reader<'_> {
         if let Some(bytes) = plain_bytes(&inner) {
             return Some(TokenPattern::Str(bytes));
         }
-        text_pattern(&inner, true).map(TokenPattern::Mixed)
+        pieces::text_pattern(&inner, true, false).map(TokenPattern::Mixed)
     }
 
     /// An atom-like word: atom bytes, a `[...]` section after them, holes and back-references,
@@ -312,7 +275,7 @@ impl Reader<'_> {
             [Piece::Part(Part::Ref(name))] => Some(TokenPattern::Ref(name.clone())),
             _ => match plain_bytes(pieces) {
                 Some(bytes) => Some(atom_pattern(bytes)),
-                None => text_pattern(pieces, self.exact_case).map(TokenPattern::Mixed),
+                None => pieces::text_pattern(pieces, self.exact_case, false).map(TokenPattern::Mixed),
             },
         }
     }

@@ -168,13 +168,13 @@ impl Run {
         &self,
         step: &'s Step,
         normalize: bool,
-        imap: Option<MatchMode>,
+        group: Option<MatchMode>,
     ) -> Result<Expect<'s>, VerifyError> {
         let StepKind::Line(line) = &step.kind else {
             unreachable!("runs hold only lines")
         };
-        let pattern = match imap {
-            Some(mode) => Pattern::compile_imap_server(line, mode),
+        let pattern = match group {
+            Some(mode) => Pattern::compile_server(line, self.sessions[step.session].family, mode, normalize),
             None => Pattern::compile(line, normalize),
         };
         let pattern = pattern.map_err(|source| VerifyError::Pattern {
@@ -349,7 +349,7 @@ impl Run {
             let normalize = family == Family::Smtp && !ordered;
             let compiled = group
                 .iter()
-                .map(|s| self.compile(s, normalize, (family == Family::Imap).then_some(mode)))
+                .map(|s| self.compile(s, normalize, Some(mode)))
                 .collect::<Result<Vec<_>, _>>()?;
             let expects: Vec<&Expect<'_>> = compiled.iter().collect();
             let failure = match family {
