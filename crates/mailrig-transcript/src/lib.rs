@@ -15,6 +15,8 @@
 //!   [`parse_all`] reports every error of a file as [`ParseErrors`]).
 //! - [`print`](mod@print): the canonical printer (`parse(print(s)) == s`).
 //! - [`pattern`]: compiling lines into matchers, matching bytes, rendering lines to send.
+//! - [`imap`]: IMAP server lines matched by meaning (a response decoder and structural patterns).
+//! - `reply`: SMTP replies matched by meaning (code and enhanced status code).
 //! - [`engine`]: the incremental, sans-IO engine that plays either side of a scenario.
 //! - [`play`]: the in-process driver of the engine (against sans-IO servers).
 //! - [`framing`]: splitting a byte stream into protocol lines (IMAP literals included).
@@ -49,11 +51,13 @@
 pub mod engine;
 mod error;
 pub mod framing;
+pub mod imap;
 pub mod parse;
 pub mod pattern;
 pub mod play;
 pub mod print;
 pub mod record;
+mod reply;
 pub mod report;
 pub mod scenario;
 pub mod transcript;

@@ -5,11 +5,16 @@
 //! case-insensitively outside double-quoted strings and literals (RFC 9051 §4 and RFC 5321 §2.4
 //! make keywords case-insensitive) unless the line is written `=`; holes match their class and
 //! never CR or LF; a named hole binds on first match and must match the same bytes afterwards;
-//! back-references match the bound bytes exactly.
+//! back-references match the bound bytes exactly; a back-reference or `num` hole never starts or
+//! ends inside a run of digits. IMAP `S:` lines compiled with [`Pattern::compile_imap_server`]
+//! are matched by meaning instead ([`crate::imap`]).
 
 use std::collections::BTreeMap;
 
-use crate::scenario::{Class, Line, Part};
+use crate::imap::expected::{self, ResponsePattern};
+use crate::imap::response;
+use crate::reply::{self, ReplyPattern};
+use crate::scenario::{Class, Compare, Family, Line, MatchMode, Part};
 
 /// Values bound by captures and run variables, by name.
 pub type Bindings = BTreeMap<String, Vec<u8>>;
@@ -21,6 +26,10 @@ const STEP_BUDGET: usize = 200_000;
 #[derive(Debug, Clone)]
 pub struct Pattern {
     elems: Vec<Elem>,
+    /// The line as an IMAP response pattern, when it is matched by meaning.
+    imap: Option<Box<ResponsePattern>>,
+    /// The line as an SMTP reply pattern, when it is matched by meaning too.
+    smtp: Option<Box<ReplyPattern>>,
 }
 
 #[derive(Debug, Clone)]
@@ -113,7 +122,61 @@ impl Pattern {
         if normalize_reply_separator {
             normalize_separator(&mut elems);
         }
-        Ok(Pattern { elems })
+        Ok(Pattern {
+            elems,
+            imap: None,
+            smtp: None,
+        })
+    }
+
+    /// Compiles an IMAP `S:` line to be matched **by meaning** (`docs/scenario-format.md`,
+    /// "Matching by meaning"): the received response is decoded and compared as data. A line
+    /// that cannot be read as a response (a raw line, a `+` line, a tag written as `${_}`, ...)
+    /// and `@match text` keep text matching, and so does any received line that does not
+    /// decode or whose shape (tagged, untagged, status, data) differs from the line's.
+    pub fn compile_imap_server(line: &Line, mode: MatchMode) -> Result<Pattern, PatternError> {
+        let mut pattern = Pattern::compile(line, false)?;
+        if mode.compare != Some(Compare::Text) && !is_raw(line) {
+            let extra_items = mode.extra_items.unwrap_or(true);
+            pattern.imap = expected::compile(line, extra_items).map(Box::new);
+        }
+        Ok(pattern)
+    }
+
+    /// Compiles a server line of a group (`S:`, `S?:`, `S!:`), by meaning unless `@match text`
+    /// says otherwise: IMAP lines with [`Pattern::compile_imap_server`], SMTP replies with
+    /// [`Pattern::compile_smtp_reply`].
+    pub fn compile_server(
+        line: &Line,
+        family: Family,
+        mode: MatchMode,
+        normalize_reply_separator: bool,
+    ) -> Result<Pattern, PatternError> {
+        match family {
+            Family::Imap => Pattern::compile_imap_server(line, mode),
+            Family::Smtp => Pattern::compile_smtp_reply(line, mode, normalize_reply_separator),
+        }
+    }
+
+    /// Compiles an SMTP reply line to be matched **by meaning** as well as text
+    /// (`docs/scenario-format.md`, "Matching by meaning"): a received reply matches when its
+    /// text matches, or when its code and enhanced status code do and the line leaves the text
+    /// after the enhanced status code free. `@match text` and raw lines keep text matching.
+    pub fn compile_smtp_reply(
+        line: &Line,
+        mode: MatchMode,
+        normalize_reply_separator: bool,
+    ) -> Result<Pattern, PatternError> {
+        let mut pattern = Pattern::compile(line, normalize_reply_separator)?;
+        if mode.compare != Some(Compare::Text) && !is_raw(line) {
+            pattern.smtp = reply::compile(line, normalize_reply_separator).map(Box::new);
+        }
+        Ok(pattern)
+    }
+
+    /// Whether received lines are compared by meaning (see [`Pattern::compile_server`]).
+    pub fn by_meaning(&self) -> bool {
+        self.imap.is_some() || self.smtp.is_some()
     }
 
     /// Matches a whole received line (including its CRLF) against the pattern.
@@ -121,7 +184,17 @@ impl Pattern {
     /// On success returns the new bindings; on failure returns how many bytes of `input`
     /// matched before the pattern could not go on (for pointing at the difference).
     pub fn matches(&self, input: &[u8], bindings: &Bindings) -> Result<Match, usize> {
-        self.run(input, bindings, false).map(|(m, _)| m)
+        if let Some(imap) = &self.imap
+            && let Ok(response) = response::decode(input)
+            && let Some(result) = imap.matches(&response, input, bindings)
+        {
+            return result;
+        }
+        match (self.run(input, bindings, false), &self.smtp) {
+            (Ok((m, _)), _) => Ok(m),
+            (Err(at), Some(reply)) => reply.matches(input, bindings).ok_or(at),
+            (Err(at), None) => Err(at),
+        }
     }
 
     /// Matches the pattern against the start of `input`, which may go on after the match
@@ -228,7 +301,9 @@ impl Matcher<'_> {
             Elem::Exact(bytes) => self.input[ii..].starts_with(bytes) && self.run(ei + 1, ii + bytes.len()),
             Elem::Ref(name) => {
                 let value = self.value(name).cloned().unwrap_or_default();
-                self.input[ii..].starts_with(&value) && self.run(ei + 1, ii + value.len())
+                self.input[ii..].starts_with(&value)
+                    && !self.splits_number(ei, ii, value.len())
+                    && self.run(ei + 1, ii + value.len())
             }
             Elem::Hole { name, class } => self.hole(ei, ii, name.as_deref(), *class),
         }
@@ -238,15 +313,33 @@ impl Matcher<'_> {
         self.bound.get(name).or_else(|| self.bindings.get(name))
     }
 
+    /// Whether `input[at..at + len]`, matched by the element `ei`, would cut a run of
+    /// received digits: a back-reference or `num` hole must not stop right before a digit
+    /// nor start right after one, so `${uid}` bound to `2` never matches inside `25` or `12`.
+    /// Digits the scenario writes next to it are the author's choice: `25${_:num}` matches
+    /// `252`, `${n:num}0` matches `10`.
+    fn splits_number(&self, ei: usize, at: usize, len: usize) -> bool {
+        let digit = |i: Option<usize>| i.and_then(|i| self.input.get(i)).is_some_and(u8::is_ascii_digit);
+        let written_digit = |i: Option<usize>| matches!(i.and_then(|i| self.elems.get(i)), Some(Elem::Byte { byte, .. }) if byte.is_ascii_digit());
+        len > 0
+            && ((digit(Some(at + len - 1)) && digit(Some(at + len)) && !written_digit(Some(ei + 1)))
+                || (digit(Some(at)) && digit(at.checked_sub(1)) && !written_digit(ei.checked_sub(1))))
+    }
+
     fn hole(&mut self, ei: usize, ii: usize, name: Option<&str>, class: Class) -> bool {
         if let Some(name) = name
             && let Some(value) = self.value(name).cloned()
         {
-            return self.input[ii..].starts_with(&value) && self.run(ei + 1, ii + value.len());
+            return self.input[ii..].starts_with(&value)
+                && !self.splits_number(ei, ii, value.len())
+                && self.run(ei + 1, ii + value.len());
         }
         let max = self.input[ii..].iter().take_while(|b| class.admits(**b)).count();
         let min = usize::from(!class.admits_empty());
         for len in min..=max {
+            if class == Class::Num && self.splits_number(ei, ii, len) {
+                continue;
+            }
             if let Some(name) = name {
                 self.bound
                     .insert(name.to_owned(), self.input[ii..ii + len].to_vec());
@@ -316,6 +409,8 @@ pub fn display(line: &Line) -> String {
         .unwrap_or("")
         .to_owned()
 }
+
+pub(crate) mod pieces;
 
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::scenario::{
-    Directive, Header, Item, Line, Literal, LiteralSource, Part, Presence, Scenario, StepKind,
+    Compare, Directive, Header, Item, Line, Literal, LiteralSource, Part, Presence, Scenario, StepKind,
     format_duration,
 };
 
@@ -104,6 +104,16 @@ pub fn directive(d: &Directive) -> String {
             match mode.extra {
                 Some(true) => words.push("extra"),
                 Some(false) => words.push("no-extra"),
+                None => {}
+            }
+            match mode.compare {
+                Some(Compare::Text) => words.push("text"),
+                Some(Compare::Meaning) => words.push("meaning"),
+                None => {}
+            }
+            match mode.extra_items {
+                Some(true) => words.push("extra-items"),
+                Some(false) => words.push("no-extra-items"),
                 None => {}
             }
             words.join(" ")

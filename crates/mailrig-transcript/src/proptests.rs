@@ -163,12 +163,20 @@ fn directive() -> impl Strategy<Value = Directive> {
 }
 
 fn mode() -> impl Strategy<Value = MatchMode> {
+    let compare = prop::option::of(prop::sample::select(vec![Compare::Text, Compare::Meaning]));
     (
         prop::option::of(prop::bool::ANY),
         prop::option::of(prop::bool::ANY),
+        compare,
+        prop::option::of(prop::bool::ANY),
     )
-        .prop_filter("at least one mode", |(o, e)| o.is_some() || e.is_some())
-        .prop_map(|(ordered, extra)| MatchMode { ordered, extra })
+        .prop_map(|(ordered, extra, compare, extra_items)| MatchMode {
+            ordered,
+            extra,
+            compare,
+            extra_items,
+        })
+        .prop_filter("at least one mode", |m| *m != MatchMode::default())
 }
 
 /// A body element: a comment, a blank line, a step, or `@match` with its `S:` line.

@@ -415,6 +415,20 @@ pub struct MatchMode {
     pub ordered: Option<bool>,
     /// `extra` / `no-extra`: whether unlisted lines are allowed.
     pub extra: Option<bool>,
+    /// `text` / `meaning`: whether IMAP lines are compared as text or as parsed responses.
+    pub compare: Option<Compare>,
+    /// `extra-items` / `no-extra-items`: whether FETCH and STATUS responses may carry items
+    /// the line does not name.
+    pub extra_items: Option<bool>,
+}
+
+/// How the lines of a group are compared with what arrived (`@match text`, `@match meaning`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// Byte by byte, with the text rules (case folding, holes): for scenarios about bytes.
+    Text,
+    /// IMAP responses parsed and compared as data (the default for IMAP `S:` lines).
+    Meaning,
 }
 
 impl Scenario {

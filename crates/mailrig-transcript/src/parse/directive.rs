@@ -2,11 +2,14 @@
 //! each `@match` comes right before the `S:` lines it applies to.
 
 use crate::error::{ParseError, closest};
-use crate::scenario::{Directive, MatchMode, Side, Step, StepKind, parse_duration};
+use crate::scenario::{Compare, Directive, MatchMode, Side, Step, StepKind, parse_duration};
 
 use super::{Parser, col_of};
 
 const DIRECTIVES: [&str; 5] = ["starttls", "close", "within", "sleep", "match"];
+
+const MATCH_MODES: &str =
+    "`ordered`, `unordered`, `extra`, `no-extra`, `text`, `meaning`, `extra-items` or `no-extra-items`";
 
 impl Parser<'_> {
     pub(super) fn directive(
@@ -50,7 +53,7 @@ impl Parser<'_> {
             ("match", []) => Err(self
                 .error(number, col, "`@match` needs at least one mode")
                 .len(5)
-                .expected("`ordered`, `unordered`, `extra` or `no-extra`")),
+                .expected(MATCH_MODES)),
             ("starttls", _) => Err(self
                 .error(number, col, "`@starttls` takes no arguments")
                 .len(text.chars().count())),
@@ -73,11 +76,15 @@ impl Parser<'_> {
     fn match_mode(&self, number: usize, raw: &str, args: &[&str]) -> Result<Directive, ParseError> {
         let mut mode = MatchMode::default();
         for arg in args {
-            let (slot, value) = match *arg {
-                "ordered" => (&mut mode.ordered, true),
-                "unordered" => (&mut mode.ordered, false),
-                "extra" => (&mut mode.extra, true),
-                "no-extra" => (&mut mode.extra, false),
+            let set = match *arg {
+                "ordered" => put(&mut mode.ordered, true),
+                "unordered" => put(&mut mode.ordered, false),
+                "extra" => put(&mut mode.extra, true),
+                "no-extra" => put(&mut mode.extra, false),
+                "text" => put(&mut mode.compare, Compare::Text),
+                "meaning" => put(&mut mode.compare, Compare::Meaning),
+                "extra-items" => put(&mut mode.extra_items, true),
+                "no-extra-items" => put(&mut mode.extra_items, false),
                 other => {
                     return Err(self
                         .error(
@@ -86,10 +93,10 @@ impl Parser<'_> {
                             format!("unknown match mode `{other}`"),
                         )
                         .len(other.chars().count())
-                        .expected("`ordered`, `unordered`, `extra` or `no-extra`"));
+                        .expected(MATCH_MODES));
                 }
             };
-            if slot.is_some() {
+            if !set {
                 return Err(self
                     .error(
                         number,
@@ -98,7 +105,6 @@ impl Parser<'_> {
                     )
                     .len(arg.len()));
             }
-            *slot = Some(value);
         }
         Ok(Directive::Match(mode))
     }
@@ -138,4 +144,13 @@ impl Parser<'_> {
             self.report(error);
         }
     }
+}
+
+/// Sets a mode slot that is still empty; `false` if an earlier word already set it.
+fn put<T>(slot: &mut Option<T>, value: T) -> bool {
+    let empty = slot.is_none();
+    if empty {
+        *slot = Some(value);
+    }
+    empty
 }

@@ -181,7 +181,8 @@ fn directives() {
         kinds[4],
         &StepKind::Directive(Directive::Match(MatchMode {
             ordered: Some(false),
-            extra: Some(false)
+            extra: Some(false),
+            ..MatchMode::default()
         }))
     );
 }
@@ -389,4 +390,29 @@ fn each_line_that_is_not_utf8_is_reported() {
     let at: Vec<(usize, usize)> = errors.errors().iter().map(|e| (e.pos.line, e.pos.col)).collect();
     assert_eq!(at, [(4, 7), (5, 3), (6, 4)]);
     assert!(errors.errors()[1].message.contains("missing space"));
+}
+#[test]
+fn match_modes_for_comparison_and_items() {
+    let text = "name: t\nsessions: a=imap\nplays: client\n\n@match unordered text no-extra-items\nS: * 1 FETCH (FLAGS (\\Seen))\n";
+    let s = ok(text);
+    let kinds: Vec<&StepKind> = s.steps().map(|s| &s.kind).collect();
+    assert_eq!(
+        kinds[0],
+        &StepKind::Directive(Directive::Match(MatchMode {
+            ordered: Some(false),
+            compare: Some(crate::scenario::Compare::Text),
+            extra_items: Some(false),
+            ..MatchMode::default()
+        }))
+    );
+    assert_eq!(crate::print(&s), text);
+    let conflict = "name: t\nsessions: a=imap\nplays: client\n\n@match text meaning\nS: * OK\n";
+    let err = crate::parse("t.scenario", conflict).unwrap_err().to_string();
+    assert!(err.contains("`meaning` conflicts with an earlier mode"), "{err}");
+    let unknown = "name: t\nsessions: a=imap\nplays: client\n\n@match bytes\nS: * OK\n";
+    let err = crate::parse("t.scenario", unknown).unwrap_err().to_string();
+    assert!(
+        err.contains("unknown match mode `bytes`") && err.contains("`text`"),
+        "{err}"
+    );
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::pattern::{Bindings, Pattern};
 use crate::scenario::{
-    Directive, Family, Line, Literal, Part, Pos, Presence, Scenario, Side, Step, StepKind,
+    Directive, Family, Line, Literal, MatchMode, Part, Pos, Presence, Scenario, Side, Step, StepKind,
 };
 
 use super::group::groups;
@@ -222,11 +222,20 @@ impl Run {
         Some(self.fail(scenario, step.session, step.pos, reason))
     }
 
-    fn compile<'s>(&self, step: &'s Step, normalize: bool) -> Result<Expect<'s>, VerifyError> {
+    fn compile<'s>(
+        &self,
+        step: &'s Step,
+        normalize: bool,
+        group: Option<MatchMode>,
+    ) -> Result<Expect<'s>, VerifyError> {
         let StepKind::Line(line) = &step.kind else {
             unreachable!("runs hold only lines")
         };
-        let pattern = Pattern::compile(line, normalize).map_err(|source| VerifyError::Pattern {
+        let pattern = match group {
+            Some(mode) => Pattern::compile_server(line, self.sessions[step.session].family, mode, normalize),
+            None => Pattern::compile(line, normalize),
+        };
+        let pattern = pattern.map_err(|source| VerifyError::Pattern {
             pos: step.pos,
             source,
         })?;
@@ -242,7 +251,7 @@ impl Run {
         let session = run[0].session;
         let before = self.clock;
         for step in run {
-            let expect = self.compile(step, false)?;
+            let expect = self.compile(step, false, None)?;
             let consumed = match self.single_line(scenario, session, Side::Client, &expect) {
                 Ok(consumed) => consumed,
                 Err(f) => return Ok(Some(f)),
@@ -391,7 +400,7 @@ impl Run {
                 && let StepKind::Line(line) = &step.kind
                 && crate::pattern::is_raw(line)
             {
-                let expect = self.compile(step, false)?;
+                let expect = self.compile(step, false, None)?;
                 if let Err(f) = self.single_line(scenario, session, Side::Server, &expect) {
                     return Ok(Some(f));
                 }
@@ -405,7 +414,7 @@ impl Run {
             let normalize = family == Family::Smtp && !ordered;
             let compiled = group
                 .iter()
-                .map(|s| self.compile(s, normalize))
+                .map(|s| self.compile(s, normalize, Some(mode)))
                 .collect::<Result<Vec<_>, _>>()?;
             let expects: Vec<&Expect<'_>> = compiled.iter().collect();
             let failure = match family {

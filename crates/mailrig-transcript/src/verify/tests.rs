@@ -794,3 +794,49 @@ fn forbidden_line_between_pipelined_replies_belongs_to_the_next_reply() {
     let (report, rendered) = check(text, replies("250 Ok\r\n"));
     assert_eq!(report.failure().expect("forbidden").pos.line, 8, "{rendered}");
 }
+
+/// Issue 8 §2: the legal spellings of mailrig's own server (a quoted mailbox name, flags in
+/// another order, a literal for a partial fetch) pass by meaning and fail as text.
+const SPELLINGS: &str = r#"name: spellings
+sessions: a=imap
+plays: client
+
+C: A1 STATUS x (MESSAGES)
+S: * STATUS x (MESSAGES 2)
+S: A1 OK ${_}
+C: A2 FETCH 1 (FLAGS BODY[]<0.3>)
+S: * 1 FETCH (FLAGS (\Recent \Flagged) BODY[]<0> "abc")
+S: A2 OK ${_}
+"#;
+
+fn spellings(second_line: &str) -> SessionRecord {
+    session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A1 STATUS x (MESSAGES)\r\n"),
+            Ev::S("* STATUS \"x\" (MESSAGES 2)\r\nA1 OK done\r\n"),
+            Ev::C("A2 FETCH 1 (FLAGS BODY[]<0.3>)\r\n"),
+            Ev::S(second_line),
+        ],
+    )
+}
+
+#[test]
+fn legal_spellings_match_by_meaning() {
+    let ok = "* 1 FETCH (UID 7 BODY[]<0> {3}\r\nabc FLAGS (\\Flagged \\Recent))\r\nA2 OK done\r\n";
+    let (report, rendered) = check(SPELLINGS, vec![spellings(ok)]);
+    assert!(report.passed(), "{rendered}");
+    // `@match text` compares bytes: the quoted mailbox name already fails.
+    let text = SPELLINGS.replace("S: * STATUS", "@match text\nS: * STATUS");
+    let (report, _) = check(&text, vec![spellings(ok)]);
+    assert!(!report.passed());
+}
+
+#[test]
+fn a_missing_flag_fails_by_meaning() {
+    let lost = "* 1 FETCH (UID 7 BODY[]<0> {3}\r\nabc FLAGS (\\Recent))\r\nA2 OK done\r\n";
+    let (report, rendered) = check(SPELLINGS, vec![spellings(lost)]);
+    assert!(!report.passed());
+    insta::assert_snapshot!(rendered);
+}
