@@ -133,24 +133,17 @@ smoke_failed() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# run_suite_against_real_servers: TO BE COMPLETED BY THE INTEGRATOR once `mailrig run` exists.
-# Plays every shipped scenario against Dovecot + Postfix; a failure must be listed, with its
-# RFC-cited reason, in ledgers/dovecot-postfix.toml, and a listed scenario that passes fails the
-# run (the ledger stays true).
+# run_suite_against_real_servers: plays every shipped scenario against Dovecot + Postfix with
+# `mailrig run`. A failure must be listed, with its RFC-cited reason, in
+# ledgers/dovecot-postfix.toml, and a listed scenario that passes fails the run (the ledger
+# stays true). One scenario at a time: the flows share alice's INBOX.
 # ---------------------------------------------------------------------------------------------
 run_suite_against_real_servers() {
-  # TEMPORARY GUARD: `mailrig run` does not exist yet. Remove this check when it lands, so a
-  # missing or broken `run` fails the step instead of skipping the suite. (A build failure
-  # already fails here: only a binary without `run` takes the skip.)
-  cargo build -q --locked -p mailrig
-  if ! cargo run -q --locked -p mailrig -- run --help >/dev/null 2>&1; then
-    echo "mailrig run not available yet: suite against real servers not run"
-    return 0
-  fi
-  cargo run --release --locked -p mailrig -- run scenarios/ \
-    --smtp "$SMTP_URL" --submission "$SUBMISSION_URL" --imap "$IMAP_URL" \
-    --user alice:secret:alice@example.test --user bob:secret:bob@example.test \
-    --ca "$CA_FILE" --ledger ledgers/dovecot-postfix.toml --junit "$OUT/junit.xml"
+  cargo run --release --locked -q -p mailrig -- run scenarios/ \
+    --smtp "$SMTP_URL" --submission "$SUBMISSION_URL" --imap "$IMAP_URL" --imaps "$IMAPS_URL" \
+    --user "$USER1" --user "$USER2" \
+    --ca "$CA_FILE" --ledger ledgers/dovecot-postfix.toml \
+    --junit "$OUT/junit.xml" --json "$OUT/report.json" --artifacts "$OUT/artifacts"
 }
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -230,6 +230,7 @@ fn vars() -> BTreeMap<String, String> {
         ("password", "secret"),
         ("user2", "bob"),
         ("password2", "hunter2"),
+        ("mailbox", "mailrig-test"),
         ("domain", "example.test"),
         ("host", "127.0.0.1"),
         ("port", "143"),

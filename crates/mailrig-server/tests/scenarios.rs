@@ -156,6 +156,7 @@ fn play_against(relative: &str, target: &mut dyn Target) -> (Played, String) {
         ("password", "secret"),
         ("user2", "bob"),
         ("password2", "hunter2"),
+        ("mailbox", "mailrig-test"),
         ("domain", "example.test"),
         ("host", "127.0.0.1"),
         ("port", "143"),

@@ -129,6 +129,31 @@ struct Sending {
     /// The index of the unit of steps being sent.
     at: usize,
     outputs: VecDeque<Output>,
+    /// The length of the engine's own stream when the unit started.
+    start: usize,
+    /// The values bound by rendering the unit (named holes with values).
+    bindings: Bindings,
+}
+
+/// How far sending a unit got.
+enum Sent {
+    /// Everything is written: check the unit.
+    All,
+    /// Waiting (for time, or for a `+` continuation request).
+    Waiting,
+    /// The server answered a synchronizing literal with a completion instead of `+`: the
+    /// rest of the unit was not sent, and the unit is done; the next steps judge the answer.
+    Refused,
+}
+
+/// What arrived while waiting for a `+` continuation request.
+enum Continuation {
+    Arrived,
+    NotYet,
+    /// A completion (tagged line) starting at this offset of the server's stream.
+    Refused(usize),
+    /// The run is over (closed, or the wait ran out).
+    Failed,
 }
 
 /// Plays one side of a scenario; see the module documentation.
@@ -407,8 +432,11 @@ impl Engine {
         }
         let ours = self.our_side();
         match &kind {
-            StepKind::Line(line) if line.side == ours && !self.send_unit(session) => return false,
-            StepKind::Line(line) if line.side == ours => {}
+            StepKind::Line(line) if line.side == ours => match self.send_unit(session) {
+                Sent::All => {}
+                Sent::Waiting => return false,
+                Sent::Refused => return true,
+            },
             StepKind::Line(_) if self.role == Role::Server => self.answer_literals(session),
             StepKind::Directive(Directive::StartTls) => {
                 let conn = &mut self.conns[session];
@@ -525,24 +553,27 @@ impl Engine {
         self.transmits.push_back(Transmit::Close { session });
     }
 
-    /// Sends the lines of the unit at `next` (rendering them first); true once all are sent.
-    fn send_unit(&mut self, session: usize) -> bool {
+    /// Sends the lines of the unit at `next` (rendering them first).
+    fn send_unit(&mut self, session: usize) -> Sent {
         if self.sending.as_ref().is_none_or(|s| s.at != self.next) {
             match self.render_unit() {
-                Ok(outputs) => {
+                Ok((outputs, bindings)) => {
+                    let start = self.run.sessions[session].stream(self.our_side()).bytes.len();
                     self.sending = Some(Sending {
                         at: self.next,
                         outputs,
+                        start,
+                        bindings,
                     })
                 }
                 Err(e) => {
                     self.result = Some(Err(e));
-                    return false;
+                    return Sent::Waiting;
                 }
             }
         }
         if self.conns[session].sleep_until > self.now {
-            return false;
+            return Sent::Waiting;
         }
         let mut pending = Vec::new();
         while let Some(output) = self.sending.as_mut().and_then(|s| s.outputs.pop_front()) {
@@ -552,22 +583,42 @@ impl Engine {
                 Output::AwaitContinuation => {
                     self.write(session, &mut pending);
                     match self.continuation(session) {
-                        Some(true) => {}
-                        Some(false) => {
+                        Continuation::Arrived => {}
+                        Continuation::NotYet => {
                             if let Some(s) = self.sending.as_mut() {
                                 s.outputs.push_front(Output::AwaitContinuation);
                             }
                             self.wait_for(session, Side::Server);
-                            return false;
+                            return Sent::Waiting;
                         }
-                        None => return false,
+                        Continuation::Refused(at) => {
+                            self.refused(session, at);
+                            return Sent::Refused;
+                        }
+                        Continuation::Failed => return Sent::Waiting,
                     }
                 }
             }
         }
         self.write(session, &mut pending);
         self.sending = None;
-        true
+        Sent::All
+    }
+
+    /// The server refused a synchronizing literal (RFC 9051 §7.5: a server may answer the
+    /// announcement with a tagged NO or BAD): what was sent of the unit counts as sent, the
+    /// `+` requests before the refusal as received, and the steps after the unit go on.
+    fn refused(&mut self, session: usize, at: usize) {
+        let Some(sending) = self.sending.take() else {
+            return;
+        };
+        let ours = self.our_side();
+        self.run.accept_refused(session, ours, sending.start, at);
+        self.run.bindings.extend(sending.bindings);
+        let steps: Vec<&Step> = self.scenario.steps().collect();
+        self.next = Run::unit_end(&steps, self.next);
+        self.wait = None;
+        self.last_done = self.now;
     }
 
     /// Writes what has been gathered, as one write.
@@ -586,7 +637,7 @@ impl Engine {
 
     /// The outputs of every line of the unit at `next` that mailrig sends (required and
     /// optional lines; never forbidden ones).
-    fn render_unit(&self) -> Result<VecDeque<Output>, EngineError> {
+    fn render_unit(&self) -> Result<(VecDeque<Output>, Bindings), EngineError> {
         let steps: Vec<&Step> = self.scenario.steps().collect();
         let end = Run::unit_end(&steps, self.next);
         let mut bindings = self.run.bindings.clone();
@@ -604,37 +655,32 @@ impl Engine {
             })?;
             outputs.extend(rendered);
         }
-        Ok(outputs)
+        Ok((outputs, bindings))
     }
 
     /// Client role, synchronizing literal: whether the server's `+` has arrived
     /// (`Some(true)`, consumed), not yet (`Some(false)`), or the server answered with a
     /// completion instead (`None`: the run fails here, RFC 9051 §7.5).
-    fn continuation(&mut self, session: usize) -> Option<bool> {
+    fn continuation(&mut self, session: usize) -> Continuation {
         let live = &self.run.sessions[session];
-        let bytes = live.stream(Side::Server).bytes.clone();
-        let mut at = self.conns[session]
-            .plus_scan
-            .max(live.stream(Side::Server).cursor);
-        while let Some(len) = complete_line(&bytes[at..], live.family) {
-            let line = &bytes[at..at + len];
-            at += len;
-            self.conns[session].plus_scan = at;
+        let stream = live.stream(Side::Server);
+        let mut at = self.conns[session].plus_scan.max(stream.cursor);
+        let mut refused = None;
+        while let Some(len) = complete_line(&stream.bytes[at..], live.family) {
+            let line = &stream.bytes[at..at + len];
             if line.starts_with(b"+") {
-                return Some(true);
+                self.conns[session].plus_scan = at + len;
+                return Continuation::Arrived;
             }
             if !line.starts_with(b"*") {
-                let mut failure = self.failure_here(
-                    session,
-                    "the server answered instead of sending a `+` continuation request for this synchronizing literal (RFC 9051 §7.5)",
-                );
-                failure
-                    .diff
-                    .push(crate::verify::DiffLine::Unexpected(Side::Server, line.to_vec()));
-                self.sending = None;
-                self.finish(Some(failure));
-                return None;
+                refused = Some(at);
+                break;
             }
+            at += len;
+        }
+        self.conns[session].plus_scan = at;
+        if let Some(at) = refused {
+            return Continuation::Refused(at);
         }
         if live.closed_by.is_some() {
             let failure = self.failure_here(
@@ -642,7 +688,7 @@ impl Engine {
                 "the connection closed while waiting for a `+` continuation request (RFC 9051 §7.5)",
             );
             self.finish(Some(failure));
-            return None;
+            return Continuation::Failed;
         }
         let expired = self.wait.is_some_and(|(deadline, ..)| self.now >= deadline);
         if expired || self.expired == Some(self.next) {
@@ -651,9 +697,9 @@ impl Engine {
                 "no `+` continuation request arrived for this synchronizing literal (RFC 9051 §7.5)",
             );
             self.finish(Some(failure));
-            return None;
+            return Continuation::Failed;
         }
-        Some(false)
+        Continuation::NotYet
     }
 
     /// Server role, IMAP: answers each synchronizing literal the client has announced with a

@@ -79,6 +79,7 @@ fn play(relative: &str) -> Sessions {
         ("password", "secret"),
         ("user2", "bob"),
         ("password2", "hunter2"),
+        ("mailbox", "mailrig-test"),
         ("domain", "example.test"),
         ("host", "127.0.0.1"),
         ("port", "25"),

@@ -362,6 +362,23 @@ impl Run {
         None
     }
 
+    /// A line mailrig sent was cut short because the server refused a synchronizing literal:
+    /// `side`'s bytes from `from` to the end count as consumed, and so do the server's `+`
+    /// lines before offset `refusal` (those of earlier literals of the same line).
+    pub(crate) fn accept_refused(&mut self, session: usize, side: Side, from: usize, refusal: usize) {
+        let live = &self.sessions[session];
+        let sent = live.stream(side).bytes[from.max(live.stream(side).cursor)..].to_vec();
+        if !sent.is_empty() {
+            self.take(session, side, &sent);
+        }
+        while self.sessions[session].stream(Side::Server).cursor < refusal {
+            match self.sessions[session].peek(Side::Server) {
+                Some(line) if line.starts_with(b"+") => self.take(session, Side::Server, &line),
+                _ => break,
+            }
+        }
+    }
+
     pub(crate) fn take(&mut self, session: usize, side: Side, line: &[u8]) {
         let live = &mut self.sessions[session];
         live.consume(side, line);
