@@ -146,6 +146,23 @@ enum Sent {
     Refused,
 }
 
+/// What the engine does at the next unit of steps.
+#[derive(Debug, Clone, Copy)]
+enum Next {
+    /// Send its lines.
+    OurLines,
+    /// Wait for the peer's lines.
+    PeerLines,
+    /// Ask for the TLS handshake.
+    StartTls,
+    /// Close the connection.
+    OurClose,
+    /// Pause the next write.
+    Sleep(Duration),
+    /// Only check (`@match`, `@within`, the peer's `@close`).
+    Other,
+}
+
 /// What arrived while waiting for a `+` continuation request.
 enum Continuation {
     Arrived,
@@ -418,40 +435,47 @@ impl Engine {
 
     /// One move; false when the engine must wait.
     fn advance_once(&mut self) -> bool {
-        let total = self.scenario.steps().count();
-        if self.next >= total {
+        let Some((session, next)) = self.what_next() else {
             self.finish(None);
             return false;
-        }
-        let (session, kind) = {
-            let step = self.scenario.steps().nth(self.next).expect("next < total");
-            (step.session, step.kind.clone())
         };
         if !self.ensure_connected(session) {
             return false;
         }
-        let ours = self.our_side();
-        match &kind {
-            StepKind::Line(line) if line.side == ours => match self.send_unit(session) {
+        match next {
+            Next::OurLines => match self.send_unit(session) {
                 Sent::All => {}
                 Sent::Waiting => return false,
                 Sent::Refused => return true,
             },
-            StepKind::Line(_) if self.role == Role::Server => self.answer_literals(session),
-            StepKind::Directive(Directive::StartTls) => {
+            Next::PeerLines if self.role == Role::Server => self.answer_literals(session),
+            Next::StartTls => {
                 let conn = &mut self.conns[session];
                 if !conn.tls_requested {
                     conn.tls_requested = true;
                     self.transmits.push_back(Transmit::StartTls { session });
                 }
             }
-            StepKind::Directive(Directive::Close(side)) if *side == ours => self.close_here(session),
-            StepKind::Directive(Directive::Sleep(d)) => {
-                self.conns[session].sleep_until = self.now + *d;
-            }
-            _ => {}
+            Next::OurClose => self.close_here(session),
+            Next::Sleep(d) => self.conns[session].sleep_until = self.now + d,
+            Next::PeerLines | Next::Other => {}
         }
         self.check(session)
+    }
+
+    /// The session of the unit at `next` and what the engine does there; `None` at the end.
+    fn what_next(&self) -> Option<(usize, Next)> {
+        let step = self.scenario.steps().nth(self.next)?;
+        let ours = self.our_side();
+        let next = match &step.kind {
+            StepKind::Line(line) if line.side == ours => Next::OurLines,
+            StepKind::Line(_) => Next::PeerLines,
+            StepKind::Directive(Directive::StartTls) => Next::StartTls,
+            StepKind::Directive(Directive::Close(side)) if *side == ours => Next::OurClose,
+            StepKind::Directive(Directive::Sleep(d)) => Next::Sleep(*d),
+            StepKind::Directive(_) => Next::Other,
+        };
+        Some((step.session, next))
     }
 
     /// Checks the unit of steps at `next`; true if it completed.
