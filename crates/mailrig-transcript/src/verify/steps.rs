@@ -254,6 +254,9 @@ impl Run {
             let expect = self.compile(step, false, None)?;
             let consumed = match self.single_line(scenario, session, Side::Client, &expect) {
                 Ok(consumed) => consumed,
+                // The server refused a synchronizing literal before its data (the engine then
+                // sends nothing more of the run); the next steps judge the refusal.
+                Err(_) if self.refused_literal(session, step) => return Ok(None),
                 Err(f) => return Ok(Some(f)),
             };
             if consumed && let Some(f) = self.continuations(scenario, session, &expect) {
@@ -261,6 +264,53 @@ impl Run {
             }
         }
         Ok(self.check_within(scenario, session, Side::Client, run[0].pos, before))
+    }
+
+    /// Whether the client sent `step`'s line up to its first synchronizing literal's
+    /// announcement and the server answered that with a completion instead of `+` (RFC 9051
+    /// §7.5 lets it); if so, what was sent is consumed.
+    fn refused_literal(&mut self, session: usize, step: &Step) -> bool {
+        let StepKind::Line(line) = &step.kind else {
+            return false;
+        };
+        let Some(at) = line
+            .parts
+            .iter()
+            .position(|p| matches!(p, Part::Literal(Literal { non_sync: false, .. })))
+        else {
+            return false;
+        };
+        let Some(size) = (match &line.parts[at] {
+            Part::Literal(literal) => literal.data().map(|d| d.len()),
+            _ => None,
+        }) else {
+            return false;
+        };
+        let mut parts = line.parts[..at].to_vec();
+        parts.push(Part::Text(format!("{{{size}}}").into_bytes()));
+        let head = Line {
+            parts,
+            crlf: true,
+            ..line.clone()
+        };
+        let Ok(pattern) = Pattern::compile(&head, false) else {
+            return false;
+        };
+        let live = &self.sessions[session];
+        let answered = live
+            .peek(Side::Server)
+            .is_some_and(|l| !l.starts_with(b"+") && !l.starts_with(b"*"));
+        let stream = live.stream(Side::Client);
+        let rest = &stream.bytes[stream.cursor..live.limit(Side::Client)];
+        match pattern.matches_prefix(rest, &self.bindings) {
+            Ok((m, len)) if answered && len > 0 => {
+                let sent = rest[..len].to_vec();
+                self.bindings.extend(m.bound);
+                self.take(session, Side::Client, &sent);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Matches one line against the start of `side`'s remaining stream (any number of
