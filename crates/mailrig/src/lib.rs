@@ -1,8 +1,8 @@
-//! mailrig: fake SMTP servers (IMAP next) for your tests, and the `mailrig` command.
+//! mailrig: fake SMTP and IMAP servers for your tests, and the `mailrig` command.
 //!
 //! [`Rig`] starts mailrig's fake servers inside a test, on `127.0.0.1` with free ports, in a
 //! few milliseconds; [`blocking::Rig`] does the same for synchronous tests. Messages accepted
-//! over SMTP land in the [`Store`], where tests inspect them or wait for them
+//! over SMTP land in the [`Store`] (and in IMAP at once), where tests inspect them or wait for them
 //! ([`Rig::wait_for_message`]); every connection is recorded as a transcript.
 //!
 //! # Layout
@@ -11,8 +11,9 @@
 //! - [`blocking`]: the same for synchronous tests.
 //! - [`import`]: existing mail (`.eml`, mbox, Maildir) into a user's INBOX.
 //!
-//! The crates underneath: `mailrig-transcript` (the scenario format), `mailrig-smtp` (the
-//! sans-IO SMTP session), `mailrig-store` (the mail store), `mailrig-server` (sockets and TLS).
+//! The crates underneath: `mailrig-runner` (`mailrig run`), `mailrig-transcript` (the scenario
+//! format and engine), `mailrig-smtp` and `mailrig-imap` (the sans-IO sessions),
+//! `mailrig-store` (the mail store), `mailrig-server` (sockets and TLS).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
