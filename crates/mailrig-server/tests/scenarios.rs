@@ -166,6 +166,15 @@ fn play_against(relative: &str, target: &mut dyn Target) -> (Played, String) {
     .collect();
     let played = play_client(&scenario, target, &vars).expect("plays");
     let rendered = render(&played.report, relative, &text);
+    // One engine judges both ways: the transcript of the live run, checked afterwards, gets
+    // the same verdict (and the same failing line).
+    let offline = mailrig_transcript::verify(&scenario, &played.transcript, &vars).expect("verifiable");
+    assert_eq!(
+        (offline.passed(), offline.failure().map(|f| f.pos)),
+        (played.report.passed(), played.report.failure().map(|f| f.pos)),
+        "the live verdict and the transcript's disagree:\nlive: {rendered}\noffline: {}",
+        render(&offline, relative, &text)
+    );
     (played, rendered)
 }
 
