@@ -563,6 +563,18 @@ impl Engine {
                         bindings,
                     })
                 }
+                // The session's own responses took the message's number away: a verdict.
+                Err(EngineError::Render {
+                    source: PatternError::NoSequenceNumber(name),
+                    ..
+                }) => {
+                    let reason = format!(
+                        "`${{{name}}}` names a message this session was told is expunged (or whose number a VANISHED response made unknown), so this line cannot be sent"
+                    );
+                    let failure = self.failure_here(session, &reason);
+                    self.finish(Some(failure));
+                    return Sent::Waiting;
+                }
                 Err(e) => {
                     self.result = Some(Err(e));
                     return Sent::Waiting;
