@@ -302,6 +302,8 @@ scenarios! {
     imap_mailbox_name_quoted => "imap/mailbox-name-quoted.scenario",
     imap_noop_every_state => "imap/noop-every-state.scenario",
     imap_pipelined_commands => "imap/pipelined-commands.scenario",
+    imap_pipelined_any_order => "imap/pipelined-any-order.scenario",
+    flows_message_name_renumbered => "flows/message-name-renumbered.scenario",
     imap_select_other_keeps_deleted => "imap/select-other-keeps-deleted.scenario",
     imap_tag_echo => "imap/tag-echo.scenario",
     imap_uidnext_advances => "imap/uidnext-advances.scenario",
@@ -465,5 +467,29 @@ fn idle_flags_fails_without_pushed_fetch() {
         "b",
         |line| is_untagged(line, " FETCH "),
         "FETCH (${_}FLAGS (${_}\\Flagged${_})${_})",
+    );
+}
+
+/// A server that never answers one of the pipelined commands fails the batch, however the
+/// other completions are ordered.
+#[test]
+fn pipelined_any_order_fails_without_a_completion() {
+    assert_fails(
+        "imap/pipelined-any-order.scenario",
+        "a",
+        |line| line.starts_with(b"A3 "),
+        "A3 OK ${_}",
+    );
+}
+
+/// Session a never hears of b's expunge: the group that expects it fails, before `${kept}`
+/// could stand for a stale number.
+#[test]
+fn message_name_renumbered_fails_without_expunge() {
+    assert_fails(
+        "flows/message-name-renumbered.scenario",
+        "a",
+        |line| is_untagged(line, " EXPUNGE"),
+        "${_:num} EXPUNGE",
     );
 }

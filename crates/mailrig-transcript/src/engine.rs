@@ -225,15 +225,12 @@ impl Engine {
             .map(|d| SessionRecord::new(d.name.clone(), d.protocol))
             .collect();
         let conns = vec![Conn::default(); scenario.sessions().len()];
+        let run = Run::new(&scenario, sessions, bindings);
         let mut engine = Engine {
             scenario,
             role,
             config,
-            run: Run {
-                sessions,
-                bindings,
-                clock: Duration::ZERO,
-            },
+            run,
             records,
             conns,
             next: 0,
@@ -590,6 +587,18 @@ impl Engine {
                         bindings,
                     })
                 }
+                // The session's own responses took the message's number away: a verdict.
+                Err(EngineError::Render {
+                    source: PatternError::NoSequenceNumber(name),
+                    ..
+                }) => {
+                    let reason = format!(
+                        "`${{{name}}}` names a message this session was told is expunged (or whose number a VANISHED response made unknown), so this line cannot be sent"
+                    );
+                    let failure = self.failure_here(session, &reason);
+                    self.finish(Some(failure));
+                    return Sent::Waiting;
+                }
                 Err(e) => {
                     self.result = Some(Err(e));
                     return Sent::Waiting;
@@ -664,7 +673,8 @@ impl Engine {
     fn render_unit(&self) -> Result<(VecDeque<Output>, Bindings), EngineError> {
         let steps: Vec<&Step> = self.scenario.steps().collect();
         let end = Run::unit_end(&steps, self.next);
-        let mut bindings = self.run.bindings.clone();
+        let mut bindings = self.run.scope(steps[self.next].session);
+        let names = self.run.seq_names.clone();
         let mut outputs = VecDeque::new();
         for step in &steps[self.next..end] {
             let StepKind::Line(line) = &step.kind else {
@@ -675,10 +685,17 @@ impl Engine {
             }
             let rendered = render(line, &mut bindings).map_err(|source| EngineError::Render {
                 line: step.pos.line,
-                source,
+                source: match source {
+                    PatternError::Unbound(name) if self.run.seq_names.contains(&name) => {
+                        PatternError::NoSequenceNumber(name)
+                    }
+                    other => other,
+                },
             })?;
             outputs.extend(rendered);
         }
+        // Message names stay per session: the unit's check binds the ones it captures.
+        bindings.retain(|name, _| !names.contains(name));
         Ok((outputs, bindings))
     }
 

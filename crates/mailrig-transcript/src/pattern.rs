@@ -54,6 +54,12 @@ pub enum PatternError {
     /// A back-reference names a value that is neither captured nor supplied by the run.
     #[error("`${{{0}}}` has no value: it is not captured before this line and the run does not set it")]
     Unbound(String),
+    /// A message name (`${m1:seq}`) whose message this session has seen expunged, or whose
+    /// number a `VANISHED` response made unknown (its UID was never seen).
+    #[error(
+        "`${{{0}}}` has no sequence number in this session: the message was expunged, or a VANISHED response renumbered the mailbox before its UID was seen"
+    )]
+    NoSequenceNumber(String),
     /// A hole in a line that mailrig must send has no value.
     #[error("a hole in a line mailrig sends has no value (write `${{_:text=VALUE}}`)")]
     NoValue,
@@ -337,7 +343,7 @@ impl Matcher<'_> {
         let max = self.input[ii..].iter().take_while(|b| class.admits(**b)).count();
         let min = usize::from(!class.admits_empty());
         for len in min..=max {
-            if class == Class::Num && self.splits_number(ei, ii, len) {
+            if class.is_numeric() && self.splits_number(ei, ii, len) {
                 continue;
             }
             if let Some(name) = name {

@@ -116,6 +116,11 @@ pub fn directive(d: &Directive) -> String {
                 Some(false) => words.push("no-extra-items"),
                 None => {}
             }
+            match mode.pipelined {
+                Some(true) => words.push("pipelined"),
+                Some(false) => words.push("sequential"),
+                None => {}
+            }
             words.join(" ")
         }
     }

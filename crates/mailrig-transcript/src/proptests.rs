@@ -79,10 +79,12 @@ fn header() -> impl Strategy<Value = Header> {
 }
 
 fn hole() -> impl Strategy<Value = Part> {
-    let class = prop::sample::select(Class::ALL.to_vec());
+    // Message names (`seq`) have rules of their own; `message_names` generates them.
+    let plain: Vec<Class> = Class::ALL.into_iter().filter(|c| *c != Class::Seq).collect();
+    let class = prop::sample::select(plain);
     (prop::option::of(name()), class, 0u8..4).prop_flat_map(|(name, class, seed)| {
         let value = match class {
-            Class::Num => "[0-9]{1,4}",
+            Class::Num | Class::Seq => "[0-9]{1,4}",
             Class::Atom => "[A-Za-z0-9]{1,4}",
             Class::Word => "[!-|~]{1,4}",
             Class::Text => "[a-z {(]{0,4}",
@@ -175,6 +177,8 @@ fn mode() -> impl Strategy<Value = MatchMode> {
             extra,
             compare,
             extra_items,
+            // `pipelined` needs a batch of tagged groups; `pipelined_batch` generates it.
+            pipelined: None,
         })
         .prop_filter("at least one mode", |m| *m != MatchMode::default())
 }
@@ -185,7 +189,7 @@ fn chunk(header: &Header) -> impl Strategy<Value = Vec<Item>> + use<> {
     let mut refs: Vec<String> = header.vars.iter().map(|(n, _)| n.clone()).collect();
     refs.push("user".to_owned());
     let n = sessions.len();
-    (0..n, 0u8..10).prop_flat_map(move |(session, kind)| {
+    (0..n, 0u8..12).prop_flat_map(move |(session, kind)| {
         let imap = sessions[session].protocol.family() == Family::Imap;
         let step = move |kind| {
             Item::Step(Step {
@@ -208,10 +212,99 @@ fn chunk(header: &Header) -> impl Strategy<Value = Vec<Item>> + use<> {
                     ]
                 })
                 .boxed(),
+            10 if imap => message_names(session).boxed(),
+            11 if imap => pipelined_batch(session).boxed(),
             _ => line(None, imap, refs.clone())
                 .prop_map(move |l| vec![step(StepKind::Line(l))])
                 .boxed(),
         }
+    })
+}
+
+fn item(session: usize, line: Line) -> Item {
+    Item::Step(Step {
+        pos: Pos::default(),
+        session,
+        kind: StepKind::Line(line),
+    })
+}
+
+fn plain_line(side: Side, presence: Presence, parts: Vec<Part>) -> Line {
+    Line {
+        side,
+        presence,
+        exact_case: false,
+        parts,
+        crlf: true,
+    }
+}
+
+/// A message name captured in an IMAP session and used in the same session's next line.
+/// Upper-case names never collide with [`name`]'s, whose classes are plain.
+fn message_names(session: usize) -> impl Strategy<Value = Vec<Item>> {
+    ("M[0-9]", "[0-9]{1,3}").prop_map(move |(name, value)| {
+        let hole = Part::Hole(Hole {
+            name: Some(name.clone()),
+            class: Class::Seq,
+            value: Some(value),
+        });
+        let bind = plain_line(
+            Side::Server,
+            Presence::Optional,
+            vec![Part::Text(b"* ".to_vec()), hole, Part::Text(b" EXISTS".to_vec())],
+        );
+        let refer = plain_line(
+            Side::Client,
+            Presence::Forbidden,
+            vec![
+                Part::Text(b"A1 FETCH ".to_vec()),
+                Part::Ref(name),
+                Part::Text(b" FLAGS".to_vec()),
+            ],
+        );
+        vec![item(session, bind), item(session, refer)]
+    })
+}
+
+/// `@match pipelined` (with other modes), a batch of tagged groups, and a directive after it.
+fn pipelined_batch(session: usize) -> impl Strategy<Value = Vec<Item>> {
+    let words = (
+        prop::bool::ANY,
+        prop::option::of(prop::bool::ANY),
+        prop::bool::ANY,
+    );
+    (words, 1usize..4).prop_map(move |((unordered, extra, text), groups)| {
+        let mode = MatchMode {
+            ordered: unordered.then_some(false),
+            extra,
+            compare: text.then_some(Compare::Text),
+            extra_items: None,
+            pipelined: Some(true),
+        };
+        let mut items = vec![Item::Step(Step {
+            pos: Pos::default(),
+            session,
+            kind: StepKind::Directive(Directive::Match(mode)),
+        })];
+        for g in 0..groups {
+            let untagged = format!("* {g} EXISTS").into_bytes();
+            let tagged = format!("A{g} OK done").into_bytes();
+            items.push(item(
+                session,
+                plain_line(Side::Server, Presence::Optional, vec![Part::Text(untagged)]),
+            ));
+            items.push(item(
+                session,
+                plain_line(Side::Server, Presence::Required, vec![Part::Text(tagged)]),
+            ));
+        }
+        // The batch is the whole run of `S:` lines: a directive ends it.
+        items.push(Item::Step(Step {
+            pos: Pos::default(),
+            session,
+            kind: StepKind::Directive(Directive::Sleep(Duration::from_millis(1))),
+        }));
+        items
     })
 }
 

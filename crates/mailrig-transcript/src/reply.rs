@@ -9,7 +9,7 @@
 
 use crate::pattern::pieces::{Piece, flatten, text_pattern};
 use crate::pattern::{Bindings, Match, Pattern};
-use crate::scenario::{Class, Line, Part};
+use crate::scenario::{Line, Part};
 
 /// An expected reply line, split at its code and enhanced status code.
 #[derive(Debug, Clone)]
@@ -117,7 +117,7 @@ fn is_enhanced_pattern(word: &[Piece<'_>]) -> bool {
                 field_len = 0;
             }
             Piece::Byte(b) if b.is_ascii_digit() => field_len += 1,
-            Piece::Part(Part::Hole(h)) if h.class == Class::Num => field_len += 1,
+            Piece::Part(Part::Hole(h)) if h.class.is_numeric() => field_len += 1,
             Piece::Part(Part::Ref(_)) => field_len += 1,
             _ => return false,
         }

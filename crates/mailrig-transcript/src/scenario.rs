@@ -297,11 +297,15 @@ pub enum Class {
     Word,
     /// Any characters, possibly none (the default).
     Text,
+    /// IMAP only: a message sequence number that names a message in this session
+    /// (`${m1:seq}`). The engine keeps the name's value current as EXPUNGE and VANISHED
+    /// responses renumber the session's messages (RFC 9051 §7.5.1).
+    Seq,
 }
 
 impl Class {
     /// All classes.
-    pub const ALL: [Class; 4] = [Class::Num, Class::Atom, Class::Word, Class::Text];
+    pub const ALL: [Class; 5] = [Class::Num, Class::Atom, Class::Word, Class::Text, Class::Seq];
 
     /// The keyword used in scenario files.
     pub fn keyword(self) -> &'static str {
@@ -310,6 +314,7 @@ impl Class {
             Class::Atom => "atom",
             Class::Word => "word",
             Class::Text => "text",
+            Class::Seq => "seq",
         }
     }
 
@@ -321,11 +326,16 @@ impl Class {
     /// Whether `byte` may be part of a match of this class.
     pub fn admits(self, byte: u8) -> bool {
         match self {
-            Class::Num => byte.is_ascii_digit(),
+            Class::Num | Class::Seq => byte.is_ascii_digit(),
             Class::Atom => is_atom_char(byte),
             Class::Word => !matches!(byte, b' ' | b'\r' | b'\n'),
             Class::Text => !matches!(byte, b'\r' | b'\n'),
         }
+    }
+
+    /// Whether the class matches whole numbers only (a match never cuts a run of digits).
+    pub fn is_numeric(self) -> bool {
+        matches!(self, Class::Num | Class::Seq)
     }
 
     /// Whether the class matches the empty string.
@@ -420,6 +430,9 @@ pub struct MatchMode {
     /// `extra-items` / `no-extra-items`: whether FETCH and STATUS responses may carry items
     /// the line does not name.
     pub extra_items: Option<bool>,
+    /// `pipelined` / `sequential`: whether the tagged completions of the run of groups that
+    /// follows may arrive in any order (IMAP only, RFC 9051 §5.5).
+    pub pipelined: Option<bool>,
 }
 
 /// How the lines of a group are compared with what arrived (`@match text`, `@match meaning`).

@@ -416,3 +416,72 @@ fn a_broken_peer_fails_the_other_side() {
     assert!(matches!(r.sessions[0].outcome, Outcome::Fail(_)), "{r:?}");
     assert_eq!(r.sessions[1].outcome, Outcome::Unfinished);
 }
+
+/// Issue 8 §2: the engine writes a message name's current number in `C:` lines, after an
+/// EXPUNGE renumbered it, and fails the run at a line naming one it was told is expunged.
+#[test]
+fn client_role_writes_the_current_number_of_a_named_message() {
+    let text = "name: n\nsessions: a=imap\nplays: client\n\nC: A1 NOOP\nS: * ${m:seq} EXISTS\nS: A1 OK ${_}\nC: A2 NOOP\nS: * ${_:num} EXPUNGE\nS: A2 OK ${_}\nC: A3 FETCH ${m} (FLAGS)\nS: A3 OK ${_}\nC: A4 STORE ${m} +FLAGS (\\Deleted)\nS: A4 OK ${_}\n";
+    let mut e = engine(text, Role::Client);
+    let _ = drain(&mut e);
+    e.handle_connected(0, ms(1));
+    assert_eq!(written(&drain(&mut e)), "A1 NOOP\r\n");
+    e.handle_received(0, b"* 5 EXISTS\r\nA1 OK done\r\n", ms(2));
+    assert_eq!(written(&drain(&mut e)), "A2 NOOP\r\n");
+    // The EXPUNGE arrives in two pieces: the group waits, and renumbers once, when it matches.
+    e.handle_received(0, b"* 2 EXPU", ms(3));
+    assert!(drain(&mut e).is_empty());
+    e.handle_received(0, b"NGE\r\nA2 OK done\r\n", ms(4));
+    assert_eq!(written(&drain(&mut e)), "A3 FETCH 4 (FLAGS)\r\n");
+    // Now the server says message 4 itself is expunged: the scenario cannot name it any more,
+    // and that is the server's doing, so the run fails at the line (a verdict, not an error).
+    e.handle_received(0, b"* 4 EXPUNGE\r\nA3 OK done\r\n", ms(5));
+    let failure = report(&e).failure().expect("fails").clone();
+    assert_eq!(failure.pos.line, 13);
+    assert!(
+        failure
+            .reason
+            .starts_with("`${m}` names a message this session was told is expunged"),
+        "{}",
+        failure.reason
+    );
+}
+
+/// Issue 8 §2: a pipelined batch is checked incrementally: it waits while completions are
+/// missing, and fails at once on one that fits no command.
+#[test]
+fn a_pipelined_batch_waits_for_all_completions_then_passes() {
+    let text = "name: p\nsessions: a=imap\nplays: client\n\nC: A1 NOOP\nC: A2 NOOP\n@match pipelined\nS: A1 OK ${_}\nS: A2 OK ${_}\n";
+    let start = || {
+        let mut e = engine(text, Role::Client);
+        let _ = drain(&mut e);
+        e.handle_connected(0, ms(1));
+        assert_eq!(written(&drain(&mut e)), "A1 NOOP\r\nA2 NOOP\r\n");
+        e
+    };
+    let mut e = start();
+    e.handle_received(0, b"A2 OK second\r\n", ms(2));
+    assert!(!e.is_finished(), "A1 may still come");
+    e.handle_received(0, b"A1 OK first\r\n", ms(3));
+    assert!(report(&e).passed());
+
+    let mut bad = start();
+    bad.handle_received(0, b"A2 OK second\r\nA9 OK", ms(2));
+    assert!(!bad.is_finished(), "a partial line is not judged");
+    bad.handle_received(0, b" what\r\n", ms(3));
+    assert!(
+        failure_reason(&bad).contains("completes none of the commands"),
+        "{}",
+        failure_reason(&bad)
+    );
+
+    let mut silent = start();
+    silent.handle_received(0, b"A2 OK second\r\n", ms(2));
+    let deadline = silent.poll_timeout().expect("waits for A1");
+    silent.handle_timeout(deadline);
+    assert!(
+        failure_reason(&silent).starts_with("the tagged responses of the pipelined batch did not all arrive"),
+        "{}",
+        failure_reason(&silent)
+    );
+}

@@ -223,7 +223,7 @@ impl Matcher<'_> {
                 let admitted = match value {
                     Value::Number(_) => true,
                     Value::List(_) => false,
-                    _ => *class != crate::scenario::Class::Num,
+                    _ => !class.is_numeric(),
                 };
                 let Some(bytes) = value.bytes().filter(|_| admitted) else {
                     return false;

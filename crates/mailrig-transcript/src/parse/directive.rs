@@ -2,14 +2,15 @@
 //! each `@match` comes right before the `S:` lines it applies to.
 
 use crate::error::{ParseError, closest};
-use crate::scenario::{Compare, Directive, MatchMode, Side, Step, StepKind, parse_duration};
+use crate::scenario::{
+    Compare, Directive, Family, Line, MatchMode, Part, Presence, Side, Step, StepKind, parse_duration,
+};
 
 use super::{Parser, col_of};
 
 const DIRECTIVES: [&str; 5] = ["starttls", "close", "within", "sleep", "match"];
 
-const MATCH_MODES: &str =
-    "`ordered`, `unordered`, `extra`, `no-extra`, `text`, `meaning`, `extra-items` or `no-extra-items`";
+const MATCH_MODES: &str = "`ordered`, `unordered`, `extra`, `no-extra`, `text`, `meaning`, `extra-items`, `no-extra-items`, `pipelined` or `sequential`";
 
 impl Parser<'_> {
     pub(super) fn directive(
@@ -85,6 +86,8 @@ impl Parser<'_> {
                 "meaning" => put(&mut mode.compare, Compare::Meaning),
                 "extra-items" => put(&mut mode.extra_items, true),
                 "no-extra-items" => put(&mut mode.extra_items, false),
+                "pipelined" => put(&mut mode.pipelined, true),
+                "sequential" => put(&mut mode.pipelined, false),
                 other => {
                     return Err(self
                         .error(
@@ -105,6 +108,14 @@ impl Parser<'_> {
                     )
                     .len(arg.len()));
             }
+        }
+        if mode.pipelined == Some(true) && mode.ordered == Some(true) {
+            let at = args.iter().find(|a| **a == "ordered").copied().unwrap_or(args[0]);
+            return Err(self
+                .error(number, col_of(raw, at), "`ordered` conflicts with `pipelined`")
+                .len(at.len())
+                .expected("`@match pipelined` with `unordered`, `extra`, `no-extra`, `text`, `meaning`, `extra-items` or `no-extra-items`")
+                .hint("the untagged responses of pipelined commands interleave, so they match in any order"));
         }
         Ok(Directive::Match(mode))
     }
@@ -128,6 +139,12 @@ impl Parser<'_> {
                 .bad_lines
                 .iter()
                 .any(|line| (step.pos.line + 1..until).contains(line));
+            if ok
+                && !bad_between
+                && let Some(error) = self.check_pipelined(&steps, i)
+            {
+                errors.push(error);
+            }
             if !ok && !bad_between {
                 errors.push(
                     self.error(
@@ -143,6 +160,58 @@ impl Parser<'_> {
         for error in errors {
             self.report(error);
         }
+    }
+}
+
+impl Parser<'_> {
+    /// `@match pipelined` at `steps[i]` applies to the run of `S:` lines after it: an IMAP
+    /// session's, every group of which ends with a tagged response (RFC 9051 §5.5: only the
+    /// completions of commands can be told apart by their tags).
+    fn check_pipelined(&self, steps: &[&Step], i: usize) -> Option<ParseError> {
+        let step = steps[i];
+        let StepKind::Directive(Directive::Match(mode)) = &step.kind else {
+            return None;
+        };
+        if mode.pipelined != Some(true) {
+            return None;
+        }
+        let at = |message: &str| {
+            Some(
+                self.error(step.pos.line, step.pos.col, message.to_owned())
+                    .len(6)
+                    .expected(
+                        "a run of IMAP `S:` lines, each group ending with a tagged response (`A1 OK ...`)",
+                    ),
+            )
+        };
+        if self.scenario.header.sessions[step.session].protocol.family() != Family::Imap {
+            return at(
+                "`@match pipelined` is for IMAP: SMTP replies to pipelined commands come in order (RFC 2920 §3.1)",
+            );
+        }
+        let run: Vec<&Line> = steps[i + 1..]
+            .iter()
+            .take_while(|s| s.session == step.session)
+            .map_while(|s| match &s.kind {
+                StepKind::Line(l) if l.side == Side::Server => Some(l),
+                _ => None,
+            })
+            .collect();
+        let tagged = |l: &Line| !matches!(l.parts.first(), Some(Part::Text(t)) if t.starts_with(b"*") || t.starts_with(b"+"));
+        let required: Vec<&&Line> = run.iter().filter(|l| l.presence == Presence::Required).collect();
+        if run.iter().any(|l| crate::pattern::is_raw(l)) {
+            return at("a pipelined batch cannot hold raw lines (`${\\r\\n}`, `${nocrlf}`)");
+        }
+        if required
+            .iter()
+            .any(|l| matches!(l.parts.first(), Some(Part::Text(t)) if t.starts_with(b"+")))
+        {
+            return at("a pipelined batch cannot wait for a `+` continuation request");
+        }
+        if !required.last().is_some_and(|l| tagged(l)) {
+            return at("the last group of a pipelined batch must end with a tagged response");
+        }
+        None
     }
 }
 

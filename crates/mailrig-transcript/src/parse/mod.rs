@@ -109,6 +109,12 @@ struct Parser<'a> {
     /// Comments and blank lines after the header's blank line, before the first step.
     pending: Vec<Item>,
     bound: HashSet<String>,
+    /// Names captured as message sequence numbers (`${m1:seq}`).
+    seq_names: HashSet<String>,
+    /// The (session, name) pairs where a message name has been captured.
+    seq_bound: HashSet<(usize, String)>,
+    /// Names captured with any other class.
+    plain_names: HashSet<String>,
     /// Every error so far.
     errors: Vec<ParseError>,
     /// The lines that had an error or could not be checked (1-based).
@@ -141,6 +147,9 @@ impl<'a> Parser<'a> {
             after_blank: false,
             pending: Vec::new(),
             bound: HashSet::new(),
+            seq_names: HashSet::new(),
+            seq_bound: HashSet::new(),
+            plain_names: HashSet::new(),
             errors: Vec::new(),
             bad_lines: HashSet::new(),
             bad_fields: HashSet::new(),

@@ -139,7 +139,12 @@ impl<'a> Parser<'a> {
         };
         let family = self.scenario.header.sessions[session].protocol.family();
         let sends = self.role_sends(side) && presence != Presence::Forbidden;
-        let ctx = TextCtx { side, family, sends };
+        let ctx = TextCtx {
+            side,
+            family,
+            sends,
+            session,
+        };
         let (parts, crlf) = self.text(number, raw, text_start, ctx)?;
         Ok(Line {
             side,

@@ -416,3 +416,55 @@ fn match_modes_for_comparison_and_items() {
         "{err}"
     );
 }
+
+fn first_error(text: &str) -> String {
+    parse("t.scenario", text).expect_err("invalid").message
+}
+
+#[test]
+fn message_names_are_imap_per_session_and_of_one_kind() {
+    let head = "name: t\nsessions: a=imap, b=imap, s=smtp\nplays: client\n\n";
+    let ok = format!(
+        "{head}a S: * ${{m:seq}} EXISTS\na C: A1 FETCH ${{m}} FLAGS\nb S: * ${{m:seq}} FETCH (UID 1)\nb C: B1 FETCH ${{m}} FLAGS\n"
+    );
+    let scenario = parse("t.scenario", &ok).expect("valid");
+    assert_eq!(
+        parse("again", &crate::print(&scenario)).expect("round trip"),
+        scenario
+    );
+    let smtp = format!("{head}s S: 250 ${{m:seq}}\n");
+    assert!(first_error(&smtp).contains("message sequence number, which is IMAP"));
+    let other = format!("{head}a S: * ${{m:seq}} EXISTS\nb C: B1 FETCH ${{m}} FLAGS\n");
+    assert!(
+        first_error(&other).contains("sequence numbers are per session"),
+        "{}",
+        first_error(&other)
+    );
+    let mixed = format!("{head}a S: * ${{m:num}} EXISTS\na S: * ${{m:seq}} EXISTS\n");
+    assert!(
+        first_error(&mixed).contains("cannot be a message name (`seq`) here"),
+        "{}",
+        first_error(&mixed)
+    );
+}
+
+#[test]
+fn pipelined_batches_are_imap_runs_of_tagged_groups() {
+    let head = "name: t\nsessions: a=imap, s=smtp\nplays: client\n\n";
+    let ok = format!(
+        "{head}a C: A1 NOOP\na C: A2 NOOP\na @match pipelined unordered no-extra\na S: A2 OK ${{_}}\na S: * 1 EXISTS\na S: A1 OK ${{_}}\na S!: * 2 EXISTS\n"
+    );
+    let scenario = parse("t.scenario", &ok).expect("valid");
+    assert_eq!(
+        parse("again", &crate::print(&scenario)).expect("round trip"),
+        scenario
+    );
+    let smtp = format!("{head}s C: NOOP\ns @match pipelined\ns S: 250 ok\n");
+    assert!(first_error(&smtp).contains("RFC 2920"));
+    let open = format!("{head}a @match pipelined\na S: A1 OK ${{_}}\na S: * 1 EXISTS\n");
+    assert!(first_error(&open).contains("must end with a tagged response"));
+    let plus = format!("{head}a @match pipelined\na S: + go\na S: A1 OK ${{_}}\n");
+    assert!(first_error(&plus).contains("continuation"));
+    let ordered = format!("{head}a @match pipelined ordered\na S: A1 OK ${{_}}\n");
+    assert!(first_error(&ordered).contains("conflicts with `pipelined`"));
+}

@@ -121,6 +121,7 @@ impl<'a> Parser<'a> {
                     .expected("a name captured earlier (`${name:class}`), declared in `vars:`, or one of the run's variables")
                     .hint(format!("run variables: {}", BUILTIN_VARS.join(", "))));
             }
+            self.check_message_ref(number, col, name, ctx)?;
             return Ok(Expr::Part(Part::Ref(name.to_owned())));
         };
         let (class_word, value) = match spec.split_once('=') {
@@ -135,7 +136,7 @@ impl<'a> Parser<'a> {
                     format!("unknown class `{class_word}`"),
                 )
                 .len(class_word.chars().count())
-                .expected("`num`, `atom`, `word` or `text`");
+                .expected("`num`, `atom`, `word`, `text` or `seq`");
             if let Some(near) = closest(class_word, &Class::ALL.map(Class::keyword)) {
                 err = err.hint(format!("did you mean `{near}`?"));
             }
@@ -192,9 +193,76 @@ impl<'a> Parser<'a> {
                 .hint(format!("or declare that mailrig only plays the other side: `plays: {}`", ctx.side.peer().word())));
         }
         if let Some(name) = &name {
+            self.check_capture_class(number, col, name, class, ctx)?;
             self.bound.insert(name.clone());
         }
         Ok(Expr::Part(Part::Hole(Hole { name, class, value })))
+    }
+
+    /// A name is a message name (`${m1:seq}`, IMAP only) everywhere or nowhere; a message name
+    /// is bound per session.
+    fn check_capture_class(
+        &mut self,
+        number: usize,
+        col: usize,
+        name: &str,
+        class: Class,
+        ctx: TextCtx,
+    ) -> Result<(), ParseError> {
+        let seq = class == Class::Seq;
+        if seq && ctx.family != Family::Imap {
+            return Err(self
+                .error(
+                    number,
+                    col,
+                    format!("`{name}` is captured as a message sequence number, which is IMAP"),
+                )
+                .len(name.chars().count())
+                .expected("`num`, `atom`, `word` or `text` in an SMTP line"));
+        }
+        let other = if seq { &self.plain_names } else { &self.seq_names };
+        if other.contains(name) {
+            let (was, now) = if seq {
+                ("a value", "a message name (`seq`)")
+            } else {
+                ("a message name (`seq`)", "a value")
+            };
+            return Err(self
+                .error(
+                    number,
+                    col,
+                    format!("`{name}` is captured as {was} earlier, so it cannot be {now} here"),
+                )
+                .len(name.chars().count())
+                .expected(format!("another name, or `${{{name}}}` to refer to it")));
+        }
+        if seq {
+            self.seq_names.insert(name.to_owned());
+            self.seq_bound.insert((ctx.session, name.to_owned()));
+        } else {
+            self.plain_names.insert(name.to_owned());
+        }
+        Ok(())
+    }
+
+    /// `${m1}` for a message name needs the name bound in the same session: sequence numbers
+    /// are per session.
+    fn check_message_ref(
+        &self,
+        number: usize,
+        col: usize,
+        name: &str,
+        ctx: TextCtx,
+    ) -> Result<(), ParseError> {
+        if !self.seq_names.contains(name) || self.seq_bound.contains(&(ctx.session, name.to_owned())) {
+            return Ok(());
+        }
+        let session = &self.scenario.header.sessions[ctx.session].name;
+        Err(self
+            .error(number, col, format!("`{name}` names a message by its sequence number in another session, and sequence numbers are per session"))
+            .len(name.chars().count())
+            .expected(format!("a capture of `{name}` in session `{session}` first, e.g. `* ${{{name}:seq}} FETCH (UID ${{uid}})`"))
+            .hint("find the message in this session by its UID: `UID FETCH ${uid} (UID)`"))
     }
 
     /// Decodes `\r\n`-style escapes (the text of `${\r\n}`).
@@ -231,6 +299,7 @@ pub(super) struct TextCtx {
     pub(super) side: Side,
     pub(super) family: Family,
     pub(super) sends: bool,
+    pub(super) session: usize,
 }
 
 fn flush(parts: &mut Vec<Part>, buf: &mut Vec<u8>) {

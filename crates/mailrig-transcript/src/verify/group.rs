@@ -7,26 +7,29 @@ use std::collections::HashSet;
 use crate::pattern::{Bindings, normalize_reply_line};
 use crate::scenario::{Family, Line, Part, Pos, Presence, Scenario, Side, Step, StepKind};
 
+use super::msgs::Msgs;
 use super::steps::{Expect, Run};
 use super::{Closest, DiffLine, Failure, written};
 
-const FORBIDDEN: &str = "the server sent a line that must not appear here";
+pub(super) const FORBIDDEN: &str = "the server sent a line that must not appear here";
 const UNTAGGED_MISSING: &str = "required untagged lines did not arrive before the tagged response";
 
 /// The assignment of received lines to expected lines in one group.
 #[derive(Default)]
-struct GroupResult {
+pub(super) struct GroupResult {
     /// For each received line: the index of the expected line it matched.
-    assigned: Vec<Option<usize>>,
+    pub(super) assigned: Vec<Option<usize>>,
     /// For each received line that matched a forbidden line: that line's index.
-    forbidden: Vec<(usize, usize)>,
+    pub(super) forbidden: Vec<(usize, usize)>,
     /// Required expected lines that nothing matched.
-    missing: Vec<usize>,
-    bound: Bindings,
+    pub(super) missing: Vec<usize>,
+    pub(super) bound: Bindings,
+    /// The session's message names after the group's lines renumbered them.
+    pub(super) msgs: Msgs,
 }
 
 impl GroupResult {
-    fn unexpected(&self) -> impl Iterator<Item = usize> + '_ {
+    pub(super) fn unexpected(&self) -> impl Iterator<Item = usize> + '_ {
         let forbidden: HashSet<usize> = self.forbidden.iter().map(|(a, _)| *a).collect();
         (0..self.assigned.len()).filter(move |i| self.assigned[*i].is_none() && !forbidden.contains(i))
     }
@@ -71,7 +74,7 @@ impl Run {
         last: &Expect<'_>,
     ) -> Option<Failure> {
         let (mut received, terminal) = self.read_to_tagged(ctx.session);
-        let mut result = match_group(untagged, &received, ctx.ordered, &self.bindings);
+        let mut result = self.match_lines(ctx.session, untagged, &received, ctx.ordered);
         let Some(line) = terminal else {
             let reason = format!(
                 "the tagged response never arrived: {}",
@@ -85,6 +88,7 @@ impl Run {
         // `S!:` lines apply to the closing line too: "this command must not succeed".
         let mut scope = self.bindings.clone();
         scope.extend(result.bound.clone());
+        result.msgs.sync(&mut scope, &self.seq_names);
         if let Some(forbidden) = forbidden_match(untagged, &line, &scope) {
             result.forbidden.push((received.len(), forbidden));
             received.push(line);
@@ -99,6 +103,7 @@ impl Run {
             return Some(f);
         }
         self.bindings.extend(result.bound.clone());
+        self.set_msgs(ctx.session, result.msgs.clone());
         let matched = match last.pattern.matches(&line, &self.bindings) {
             Ok(m) => {
                 self.bindings.extend(m.bound);
@@ -137,7 +142,7 @@ impl Run {
     fn imap_open_group(&mut self, ctx: &GroupCtx<'_>, expects: &[&Expect<'_>]) -> Option<Failure> {
         let mut received: Vec<Vec<u8>> = Vec::new();
         loop {
-            let mut result = match_group(expects, &received, ctx.ordered, &self.bindings);
+            let mut result = self.match_lines(ctx.session, expects, &received, ctx.ordered);
             if !result.forbidden.is_empty() || (!ctx.extra && result.unexpected().next().is_some()) {
                 // Lines still missing may simply not have arrived yet: report only what broke.
                 result.missing.clear();
@@ -146,6 +151,7 @@ impl Run {
             }
             if result.missing.is_empty() {
                 self.bindings.extend(result.bound);
+                self.set_msgs(ctx.session, result.msgs);
                 return None;
             }
             match self.sessions[ctx.session].peek(Side::Server) {
@@ -195,7 +201,7 @@ impl Run {
         } else {
             received.clone()
         };
-        let result = match_group(expects, &compare, ordered, &self.bindings);
+        let result = match_group(expects, &compare, ordered, &self.bindings, &Tracked::default());
         let ok = complete
             && result.missing.is_empty()
             && result.forbidden.is_empty()
@@ -225,8 +231,24 @@ impl Run {
         Some(self.group_failure(&ctx, expects, &received, &result, &reason))
     }
 
+    /// Matches a group's received lines against its expected lines, following the session's
+    /// message names through the renumbering those lines do.
+    fn match_lines(
+        &self,
+        session: usize,
+        expects: &[&Expect<'_>],
+        received: &[Vec<u8>],
+        ordered: bool,
+    ) -> GroupResult {
+        let tracked = Tracked {
+            names: self.seq_names.clone(),
+            msgs: self.sessions[session].msgs.clone(),
+        };
+        match_group(expects, received, ordered, &self.bindings, &tracked)
+    }
+
     #[allow(clippy::too_many_arguments)]
-    fn group_failure(
+    pub(super) fn group_failure(
         &self,
         ctx: &GroupCtx<'_>,
         expects: &[&Expect<'_>],
@@ -276,13 +298,22 @@ impl Run {
 }
 
 /// What a group is being matched in, for reporting.
-struct GroupCtx<'a> {
-    scenario: &'a Scenario,
-    session: usize,
-    ordered: bool,
-    extra: bool,
+pub(super) struct GroupCtx<'a> {
+    pub(super) scenario: &'a Scenario,
+    pub(super) session: usize,
+    pub(super) ordered: bool,
+    pub(super) extra: bool,
     /// The session's history length before the group: lines after it belong to the group.
-    start: usize,
+    pub(super) start: usize,
+}
+
+/// The index of a group's closing line: its last required line (optional and forbidden lines
+/// written after it still belong to the group).
+pub(super) fn closing_line(group: &[&Expect<'_>]) -> usize {
+    group
+        .iter()
+        .rposition(|e| e.line.presence == Presence::Required)
+        .unwrap_or(group.len().saturating_sub(1))
 }
 
 /// What is wrong with a matched group, if anything: a forbidden line, then lines that are not
@@ -330,15 +361,25 @@ fn closest(
     })
 }
 
-/// Matches received lines against a group of expected lines.
+/// The message names of a session and their numbers when a group starts.
+#[derive(Default)]
+pub(super) struct Tracked {
+    pub(super) names: HashSet<String>,
+    pub(super) msgs: Msgs,
+}
+
+/// Matches received lines against a group of expected lines, in the order they arrived; after
+/// each line, the session's message names follow the renumbering it did (`* 3 EXPUNGE`).
 fn match_group(
     expects: &[&Expect<'_>],
     received: &[Vec<u8>],
     ordered: bool,
     bindings: &Bindings,
+    tracked: &Tracked,
 ) -> GroupResult {
     let mut result = GroupResult {
         assigned: vec![None; received.len()],
+        msgs: tracked.msgs.clone(),
         ..GroupResult::default()
     };
     let mut scope = bindings.clone();
@@ -376,11 +417,14 @@ fn match_group(
         if let Some(ei) = found {
             let m = matches(expects[ei], &scope).expect("matched just above");
             scope.extend(m.bound.clone());
+            result.msgs.absorb(&m.bound, &tracked.names, line);
             result.bound.extend(m.bound);
             taken[ei] = true;
             cursor = ei + 1;
             result.assigned[ai] = Some(ei);
         }
+        result.msgs.observe(line);
+        result.msgs.sync(&mut scope, &tracked.names);
     }
     result.missing = (0..expects.len())
         .filter(|&ei| expects[ei].line.presence == Presence::Required && !taken[ei])
@@ -389,7 +433,7 @@ fn match_group(
 }
 
 /// The first `S!:` line among `expects` that `line` matches.
-fn forbidden_match(expects: &[&Expect<'_>], line: &[u8], scope: &Bindings) -> Option<usize> {
+pub(super) fn forbidden_match(expects: &[&Expect<'_>], line: &[u8], scope: &Bindings) -> Option<usize> {
     expects
         .iter()
         .position(|e| e.line.presence == Presence::Forbidden && e.pattern.matches(line, scope).is_ok())

@@ -14,6 +14,8 @@ use crate::framing::{Frame, next_line};
 use crate::scenario::{Family, MatchMode, Side};
 use crate::transcript::{EventKind, SessionRecord};
 
+use super::msgs::Msgs;
+
 /// How many exchanged lines before a failure the report shows.
 const HISTORY: usize = 8;
 
@@ -62,6 +64,8 @@ pub(crate) struct Live {
     pub(crate) mode: Option<MatchMode>,
     pub(crate) within: Option<Duration>,
     pub(crate) history: Vec<(Side, Vec<u8>)>,
+    /// The session's message names (`${m1:seq}`) and their current sequence numbers.
+    pub(crate) msgs: Msgs,
     /// Per side (client, server): nothing more will arrive.
     ended: [bool; 2],
     /// Why a side ended early: it said nothing for this long.
@@ -79,6 +83,7 @@ pub(crate) struct Mark {
     tls_next: usize,
     mode: Option<MatchMode>,
     within: Option<Duration>,
+    msgs: Msgs,
 }
 
 impl Live {
@@ -94,6 +99,7 @@ impl Live {
             mode: None,
             within: None,
             history: Vec::new(),
+            msgs: Msgs::default(),
             ended: [false; 2],
             timed_out: [None; 2],
             starved: AtomicBool::new(false),
@@ -177,6 +183,7 @@ impl Live {
             tls_next: self.tls_next,
             mode: self.mode,
             within: self.within,
+            msgs: self.msgs.clone(),
         }
     }
 
@@ -187,6 +194,7 @@ impl Live {
         self.tls_next = mark.tls_next;
         self.mode = mark.mode;
         self.within = mark.within;
+        self.msgs = mark.msgs;
     }
 
     pub(crate) fn stream(&self, side: Side) -> &Stream {

@@ -7,15 +7,15 @@
 //! IMAP groups match in any order with extra lines allowed; SMTP replies match in order with
 //! no extra lines; `@match` changes that for one group.
 
-use std::collections::{BTreeMap, HashSet};
-use std::time::Duration;
-
 use crate::pattern::{Bindings, PatternError};
 use crate::scenario::{Line, Part, Pos, Scenario, Side, Step, StepKind};
 use crate::transcript::Transcript;
+use std::collections::{BTreeMap, HashSet};
 
+mod batch;
 mod group;
 mod live;
+mod msgs;
 mod steps;
 
 pub(crate) use live::Live;
@@ -154,11 +154,7 @@ pub fn verify_prefix(
             .ok_or_else(|| VerifyError::MissingSession(decl.name.clone()))?;
         sessions.push(Live::new(record, decl.protocol.family()));
     }
-    let mut run = Run {
-        sessions,
-        bindings,
-        clock: Duration::ZERO,
-    };
+    let mut run = Run::new(scenario, sessions, bindings);
     let steps: Vec<&Step> = scenario.steps().take(steps).collect();
     let failure = run.all(scenario, &steps)?;
     let report = report(scenario, &steps, failure);

@@ -1,23 +1,30 @@
 //! The step runner: runs a scenario's steps in file order across sessions (directives,
 //! `C:` lines, raw lines, `@within`) and hands each run of `S:` lines over in groups.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::pattern::{Bindings, Pattern};
 use crate::scenario::{
-    Directive, Family, Line, Literal, MatchMode, Part, Pos, Presence, Scenario, Side, Step, StepKind,
+    Class, Directive, Family, Hole, Line, Literal, MatchMode, Part, Pos, Presence, Scenario, Side, Step,
+    StepKind,
 };
 
-use super::group::groups;
+use super::group::{GroupCtx, groups};
 use super::live::Live;
+use super::msgs::Msgs;
 use super::{Closest, DiffLine, Failure, VerifyError, written};
 
 #[derive(Debug)]
 pub(crate) struct Run {
     pub(crate) sessions: Vec<Live>,
+    /// The values bound so far. While a unit of steps of one session is checked, its message
+    /// names (`${m1:seq}`) are in here too, with their current numbers in that session.
     pub(crate) bindings: Bindings,
     /// Arrival time of the latest line consumed so far, for `@within`.
     pub(crate) clock: Duration,
+    /// The names the scenario captures as message sequence numbers.
+    pub(crate) seq_names: HashSet<String>,
 }
 
 /// A compiled expected line.
@@ -41,6 +48,69 @@ pub(crate) enum Progress {
 }
 
 impl Run {
+    pub(crate) fn new(scenario: &Scenario, sessions: Vec<Live>, bindings: Bindings) -> Run {
+        let seq_names = scenario
+            .steps()
+            .filter_map(|s| match &s.kind {
+                StepKind::Line(line) => Some(line),
+                StepKind::Directive(_) => None,
+            })
+            .flat_map(|line| &line.parts)
+            .filter_map(|p| match p {
+                Part::Hole(Hole {
+                    name: Some(name),
+                    class: Class::Seq,
+                    ..
+                }) => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        Run {
+            sessions,
+            bindings,
+            clock: Duration::ZERO,
+            seq_names,
+        }
+    }
+
+    /// The bindings as a line of `session` sees them: with the session's message names.
+    pub(crate) fn scope(&self, session: usize) -> Bindings {
+        let mut scope = self.bindings.clone();
+        self.sessions[session].msgs.sync(&mut scope, &self.seq_names);
+        scope
+    }
+
+    /// Brings the session's message names into [`Run::bindings`] for a unit of its steps.
+    fn enter(&mut self, session: usize) {
+        self.sessions[session]
+            .msgs
+            .sync(&mut self.bindings, &self.seq_names);
+    }
+
+    /// Takes the message names back out of [`Run::bindings`] after a unit of steps; a name
+    /// bound by a line that does not track numbers (a `C:` line) starts being tracked here.
+    fn leave(&mut self, session: usize) {
+        let names: Vec<String> = self.seq_names.iter().cloned().collect();
+        let mut fresh = Bindings::new();
+        for name in names {
+            if let Some(value) = self.bindings.remove(&name) {
+                fresh.insert(name, value);
+            }
+        }
+        let msgs = &mut self.sessions[session].msgs;
+        let mut known = Bindings::new();
+        msgs.sync(&mut known, &self.seq_names);
+        fresh.retain(|name, _| !known.contains_key(name));
+        msgs.absorb(&fresh, &self.seq_names, b"");
+    }
+
+    /// Stores the session's message names after a group tracked them, and refreshes
+    /// [`Run::bindings`] with them.
+    pub(super) fn set_msgs(&mut self, session: usize, msgs: Msgs) {
+        msgs.sync(&mut self.bindings, &self.seq_names);
+        self.sessions[session].msgs = msgs;
+    }
+
     pub(crate) fn all(&mut self, scenario: &Scenario, steps: &[&Step]) -> Result<StepFailure, VerifyError> {
         if let Some(failure) = self.implicit_tls(scenario, steps) {
             return Ok(Some((0, failure)));
@@ -115,11 +185,14 @@ impl Run {
         let mark = self.sessions[session].mark();
         let (bindings, clock) = (self.bindings.clone(), self.clock);
         self.sessions[session].clear_starved();
+        self.enter(session);
         let result = match &step.kind {
-            StepKind::Directive(d) => self.directive(scenario, step, d),
-            StepKind::Line(line) if line.side == Side::Client => self.client_run(scenario, &steps[i..end])?,
-            StepKind::Line(_) => self.server_run(scenario, &steps[i..end])?,
+            StepKind::Directive(d) => Ok(self.directive(scenario, step, d)),
+            StepKind::Line(line) if line.side == Side::Client => self.client_run(scenario, &steps[i..end]),
+            StepKind::Line(_) => self.server_run(scenario, &steps[i..end]),
         };
+        self.leave(session);
+        let result = result?;
         Ok(match result {
             None => Progress::Done(end),
             Some(_) if self.sessions[session].is_starved() => {
@@ -457,11 +530,48 @@ impl Run {
         })
     }
 
+    /// `@match pipelined`: every group of the run is one batch (the parser made sure each ends
+    /// with a tagged response); the other modes of the `@match` apply to all of them.
+    fn batch(
+        &mut self,
+        scenario: &Scenario,
+        run: &[&Step],
+        mode: MatchMode,
+    ) -> Result<Option<Failure>, VerifyError> {
+        let session = run[0].session;
+        let mut compiled = Vec::new();
+        for group in groups(run, Family::Imap) {
+            let group = group
+                .iter()
+                .map(|s| self.compile(s, false, Some(mode)))
+                .collect::<Result<Vec<_>, _>>()?;
+            compiled.push(group);
+        }
+        let groups: Vec<Vec<&Expect<'_>>> = compiled.iter().map(|g| g.iter().collect()).collect();
+        let ctx = GroupCtx {
+            scenario,
+            session,
+            ordered: false,
+            extra: mode.extra.unwrap_or(true),
+            start: self.sessions[session].history.len(),
+        };
+        Ok(self.imap_batch(&ctx, &groups))
+    }
+
     /// `S:` lines, split into groups.
     fn server_run(&mut self, scenario: &Scenario, run: &[&Step]) -> Result<Option<Failure>, VerifyError> {
         let session = run[0].session;
         let family = self.sessions[session].family;
         let before = self.clock;
+        if family == Family::Imap
+            && let Some(mode) = self.sessions[session].mode.filter(|m| m.pipelined == Some(true))
+        {
+            self.sessions[session].mode = None;
+            if let Some(f) = self.batch(scenario, run, mode)? {
+                return Ok(Some(f));
+            }
+            return Ok(self.check_within(scenario, session, Side::Server, run[0].pos, before));
+        }
         for group in groups(run, family) {
             if let [step] = group.as_slice()
                 && let StepKind::Line(line) = &step.kind

@@ -840,3 +840,228 @@ fn a_missing_flag_fails_by_meaning() {
     assert!(!report.passed());
     insta::assert_snapshot!(rendered);
 }
+
+/// Issue 8 §2: three pipelined commands, completed in another order than sent (RFC 9051 §5.5).
+const PIPELINED: &str = r"name: pipelined
+sessions: a=imap
+plays: client
+
+C: A1 FETCH 1 (FLAGS)
+C: A2 FETCH 2 (FLAGS)
+C: A3 NOOP
+@match pipelined
+S: * 1 FETCH (FLAGS (\Seen))
+S: A1 OK ${_}
+S: * 2 FETCH (FLAGS ())
+S!: A2 NO ${_}
+S: A2 ${_}
+S: A3 OK ${_}
+";
+
+fn pipelined(answers: &str) -> Vec<SessionRecord> {
+    let events = [
+        Ev::C("A1 FETCH 1 (FLAGS)\r\nA2 FETCH 2 (FLAGS)\r\nA3 NOOP\r\n"),
+        Ev::S(answers),
+    ];
+    vec![session("a", Protocol::Imap, &events)]
+}
+
+#[test]
+fn pipelined_completions_match_in_any_order() {
+    let answers =
+        "* 2 FETCH (FLAGS ())\r\nA3 OK noop\r\nA2 OK fetch\r\n* 1 FETCH (FLAGS (\\Seen))\r\nA1 OK fetch\r\n";
+    let (report, rendered) = check(PIPELINED, pipelined(answers));
+    assert!(report.passed(), "{rendered}");
+    // Without `@match pipelined` the groups are checked one after another, as before.
+    let sequential = PIPELINED.replace("@match pipelined\n", "");
+    assert!(!check(&sequential, pipelined(answers)).0.passed());
+    let stated = PIPELINED.replace("@match pipelined\n", "@match sequential\n");
+    assert!(!check(&stated, pipelined(answers)).0.passed());
+}
+
+#[test]
+fn a_pipelined_completion_that_fits_no_command_fails_at_once() {
+    let answers = "A3 OK noop\r\nA2 NO no such message\r\nA1 OK fetch\r\n";
+    let (report, rendered) = check(PIPELINED, pipelined(answers));
+    let failure = report.failure().expect("fails");
+    assert_eq!(
+        failure.reason, "the server sent a line that must not appear here",
+        "{rendered}"
+    );
+    let answers = "A3 OK noop\r\nA4 OK what\r\n";
+    let (report, rendered) = check(PIPELINED, pipelined(answers));
+    let failure = report.failure().expect("fails");
+    assert!(
+        failure.reason.contains("completes none of the commands"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("- S: A1 OK ${_}"), "{rendered}");
+}
+
+#[test]
+fn an_untagged_line_after_its_commands_completion_does_not_count() {
+    // `* 1 FETCH` arrives after every command has completed: it belongs to none of them.
+    let answers =
+        "* 2 FETCH (FLAGS ())\r\nA1 OK fetch\r\nA2 OK fetch\r\nA3 OK noop\r\n* 1 FETCH (FLAGS (\\Seen))\r\n";
+    let (report, rendered) = check(PIPELINED, pipelined(answers));
+    let failure = report.failure().expect("fails");
+    assert_eq!(
+        failure.reason, "required untagged lines did not arrive before the tagged response of their command",
+        "{rendered}"
+    );
+}
+
+#[test]
+fn a_pipelined_batch_waits_for_every_completion() {
+    let answers = "* 2 FETCH (FLAGS ())\r\nA2 OK fetch\r\n* 1 FETCH (FLAGS (\\Seen))\r\nA1 OK fetch\r\n";
+    let (report, rendered) = check(PIPELINED, pipelined(answers));
+    let failure = report.failure().expect("fails");
+    assert!(
+        failure
+            .reason
+            .starts_with("the tagged responses of the pipelined batch did not all arrive"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("- S: A3 OK ${_}"), "{rendered}");
+}
+
+#[test]
+fn untagged_lines_go_to_the_command_that_completes_first() {
+    // Both commands expect the same untagged line; A2 completes first, so the first
+    // `* 1 FETCH` must be A2's, the second A1's.
+    let text = "name: t\nsessions: a=imap\nplays: client\n\nC: A1 FETCH 1 (FLAGS)\nC: A2 FETCH 1 (FLAGS)\n@match pipelined no-extra\nS: * 1 FETCH (FLAGS ())\nS: A1 OK ${_}\nS: * 1 FETCH (FLAGS ())\nS: A2 OK ${_}\n";
+    let events = |answers: &str| {
+        vec![session(
+            "a",
+            Protocol::Imap,
+            &[
+                Ev::C("A1 FETCH 1 (FLAGS)\r\nA2 FETCH 1 (FLAGS)\r\n"),
+                Ev::S(answers),
+            ],
+        )]
+    };
+    let ok = "* 1 FETCH (FLAGS ())\r\nA2 OK a\r\n* 1 FETCH (FLAGS ())\r\nA1 OK b\r\n";
+    let (report, rendered) = check(text, events(ok));
+    assert!(report.passed(), "{rendered}");
+    let extra = "* 1 FETCH (FLAGS ())\r\nA2 OK a\r\n* 1 FETCH (FLAGS ())\r\n* 3 EXISTS\r\nA1 OK b\r\n";
+    let (report, rendered) = check(text, events(extra));
+    assert!(!report.passed(), "no-extra applies to the batch:\n{rendered}");
+}
+
+/// Issue 8 §2: a message named in session `a` keeps its name while session `b` expunges
+/// another message before it (RFC 9051 §7.5.1).
+const RENUMBER: &str = r"name: renumber
+sessions: a=imap, b=imap
+plays: client
+
+a C: A1 APPEND INBOX {{{
+Subject: m
+
+}}}
+a S: * ${m:seq} EXISTS
+a S: A1 OK ${_}
+b C: B1 STORE 2 +FLAGS.SILENT (\Deleted)
+b S: B1 OK ${_}
+b C: B2 EXPUNGE
+b S: * 2 EXPUNGE
+b S: B2 OK ${_}
+a C: A2 NOOP
+a S: * ${_:num} EXPUNGE
+a S: A2 OK ${_}
+a C: A3 FETCH ${m} (FLAGS)
+a S: * ${m} FETCH (FLAGS ())
+a S: A3 OK ${_}
+a C: A4 STORE ${m} +FLAGS.SILENT (\Deleted)
+a S: A4 OK ${_}
+a C: A5 EXPUNGE
+a S: * ${m} EXPUNGE
+a S: A5 OK ${_}
+";
+
+fn renumber(fetch: &str, expunge: &str) -> Vec<SessionRecord> {
+    let a = session(
+        "a",
+        Protocol::Imap,
+        &[
+            Ev::C("A1 APPEND INBOX {14}\r\n"),
+            Ev::S("+ go\r\n"),
+            Ev::C("Subject: m\r\n\r\n\r\n"),
+            Ev::S("* 4 EXISTS\r\nA1 OK done\r\n"),
+            Ev::Wait(1),
+            Ev::C("A2 NOOP\r\n"),
+            Ev::S("* 2 EXPUNGE\r\nA2 OK done\r\n"),
+            Ev::C(&format!("A3 FETCH {fetch} (FLAGS)\r\n")),
+            Ev::S(&format!("* {fetch} FETCH (FLAGS ())\r\nA3 OK done\r\n")),
+            Ev::C(&format!("A4 STORE {fetch} +FLAGS.SILENT (\\Deleted)\r\n")),
+            Ev::S("A4 OK done\r\n"),
+            Ev::C("A5 EXPUNGE\r\n"),
+            Ev::S(&format!("{expunge}A5 OK done\r\n")),
+        ],
+    );
+    let b = session(
+        "b",
+        Protocol::Imap,
+        &[
+            Ev::C("B1 STORE 2 +FLAGS.SILENT (\\Deleted)\r\n"),
+            Ev::S("B1 OK done\r\n"),
+            Ev::C("B2 EXPUNGE\r\n"),
+            Ev::S("* 2 EXPUNGE\r\nB2 OK done\r\n"),
+        ],
+    );
+    vec![a, b]
+}
+
+#[test]
+fn a_message_name_follows_expunges() {
+    let (report, rendered) = check(RENUMBER, renumber("3", "* 3 EXPUNGE\r\n"));
+    assert!(report.passed(), "{rendered}");
+}
+
+#[test]
+fn a_stale_sequence_number_fails() {
+    // The client kept using 4 after `* 2 EXPUNGE` renumbered the message to 3.
+    let (report, rendered) = check(RENUMBER, renumber("4", "* 4 EXPUNGE\r\n"));
+    let failure = report.failure().expect("fails");
+    assert_eq!(failure.pos.line, 19, "{rendered}");
+    // The server expunged the wrong message.
+    let (report, rendered) = check(RENUMBER, renumber("3", "* 4 EXPUNGE\r\n"));
+    let failure = report.failure().expect("fails");
+    assert_eq!(failure.pos.line, 25, "{rendered}");
+}
+
+#[test]
+fn consecutive_expunges_renumber_between_lines_of_one_group() {
+    // RFC 9051 §7.5.1: expunging messages 3 and 4 is sent as `* 3 EXPUNGE` twice.
+    let text = "name: t\nsessions: a=imap\nplays: client\n\nC: A1 FETCH 3:4 (UID)\nS: * ${x:seq} FETCH (UID 30)\nS: * ${y:seq} FETCH (UID 40)\nS: A1 OK ${_}\nC: A2 EXPUNGE\nS: * ${x} EXPUNGE\nS: * ${y} EXPUNGE\nS: A2 OK ${_}\n";
+    let run = |expunges: &str| {
+        vec![session(
+            "a",
+            Protocol::Imap,
+            &[
+                Ev::C("A1 FETCH 3:4 (UID)\r\n"),
+                Ev::S("* 3 FETCH (UID 30)\r\n* 4 FETCH (UID 40)\r\nA1 OK done\r\n"),
+                Ev::C("A2 EXPUNGE\r\n"),
+                Ev::S(expunges),
+            ],
+        )]
+    };
+    let (report, rendered) = check(text, run("* 3 EXPUNGE\r\n* 3 EXPUNGE\r\nA2 OK done\r\n"));
+    assert!(report.passed(), "{rendered}");
+    let (report, rendered) = check(text, run("* 3 EXPUNGE\r\n* 4 EXPUNGE\r\nA2 OK done\r\n"));
+    assert!(!report.passed(), "the second number is stale:\n{rendered}");
+    // QRESYNC (RFC 7162 §3.2.10) reports the same by UID.
+    let vanished = text.replace("S: * ${x} EXPUNGE\nS: * ${y} EXPUNGE", "S: * VANISHED 30:40");
+    let vanished = format!("{vanished}C: A3 NOOP\nS!: * ${{y}} ${{_}}\nS: A3 OK ${{_}}\n");
+    let mut sessions = run("* VANISHED 30:40\r\nA2 OK done\r\n");
+    sessions[0].data(Duration::ZERO, Side::Client, &b"A3 NOOP\r\n"[..]);
+    sessions[0].data(
+        Duration::ZERO,
+        Side::Server,
+        &b"* 3 FETCH (FLAGS ())\r\nA3 OK done\r\n"[..],
+    );
+    let (report, rendered) = check(&vanished, sessions);
+    assert!(
+        report.passed(),
+        "`y` is gone, so `S!: * ${{y}}` cannot match:\n{rendered}"
+    );
+}
