@@ -227,6 +227,9 @@ fn show(outcome: &Outcome, quiet: bool) {
         Verdict::Fail(diff) => drop(writeln!(out, "{line}\n{diff}")),
         Verdict::Error(reason) | Verdict::UnexpectedPass(reason) => drop(writeln!(out, "{line}: {reason}")),
     }
+    if let Some(warning) = &outcome.warning {
+        drop(writeln!(out, "WARN  {}: {warning}", outcome.path));
+    }
 }
 
 fn summary(outcomes: &[Outcome], total: usize, elapsed: Duration) {
