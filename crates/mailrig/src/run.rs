@@ -15,6 +15,8 @@ use mailrig_runner::{Ledger, Outcome, RunConfig, Selection, Target, Verdict};
 use mailrig_transcript::record::{RecordOptions, print_transcript};
 use mailrig_transcript::scenario::Protocol;
 
+use crate::report::Report;
+
 /// Arguments of `mailrig run`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct RunArgs {
@@ -136,17 +138,17 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .block_on(suite::run(entries.clone(), &config, |o| show(o, quiet)))
         .map_err(anyhow::Error::msg)?;
     let elapsed = started.elapsed();
+    let report = Report::from_outcomes(&outcomes, elapsed);
     if let Some(path) = &args.junit {
-        std::fs::write(path, junit(&outcomes, elapsed))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, report.junit()).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(path) = &args.json {
-        std::fs::write(path, json(&outcomes)).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, report.to_json()).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(dir) = &args.artifacts {
         artifacts(dir, &outcomes, &entries)?;
     }
-    summary(&outcomes, total, elapsed);
+    summary(&report, total, elapsed);
     Ok(if outcomes.iter().any(|o| o.verdict.fails_run()) {
         ExitCode::from(1)
     } else {
@@ -232,27 +234,11 @@ fn show(outcome: &Outcome, quiet: bool) {
     }
 }
 
-fn summary(outcomes: &[Outcome], total: usize, elapsed: Duration) {
-    let count = |word: &str| outcomes.iter().filter(|o| o.verdict.word() == word).count();
-    let mut parts = vec![
-        format!("{} passed", count("PASS")),
-        format!("{} failed", count("FAIL")),
-        format!("{} skipped", count("SKIP")),
-    ];
-    for (word, label) in [
-        ("KNOWN", "known failures"),
-        ("XPASS", "listed but passed"),
-        ("ERROR", "errors"),
-    ] {
-        let n = count(word);
-        if n > 0 {
-            parts.push(format!("{n} {label}"));
-        }
-    }
+fn summary(report: &Report, total: usize, elapsed: Duration) {
     println!(
         "\nran {total} scenario(s) in {:.2}s: {}",
         elapsed.as_secs_f64(),
-        parts.join(", ")
+        report.summary()
     );
 }
 
@@ -267,100 +253,4 @@ fn artifacts(dir: &Path, outcomes: &[Outcome], entries: &[Entry]) -> anyhow::Res
         std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
     }
     Ok(())
-}
-
-/// JUnit XML as CI systems render it: one testsuite, one testcase per scenario, the diff as
-/// the failure text, skips with their reasons.
-fn junit(outcomes: &[Outcome], elapsed: Duration) -> String {
-    let count = |f: fn(&Verdict) -> bool| outcomes.iter().filter(|o| f(&o.verdict)).count();
-    let failures = count(|v| matches!(v, Verdict::Fail(_) | Verdict::UnexpectedPass(_)));
-    let errors = count(|v| matches!(v, Verdict::Error(_)));
-    let skipped = count(|v| matches!(v, Verdict::Skip(_) | Verdict::KnownFailure(_)));
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    xml += &format!(
-        "<testsuites name=\"mailrig\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{:.3}\">\n",
-        outcomes.len(),
-        elapsed.as_secs_f64()
-    );
-    xml += &format!(
-        "  <testsuite name=\"mailrig run\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{:.3}\">\n",
-        outcomes.len(),
-        elapsed.as_secs_f64()
-    );
-    for o in outcomes {
-        xml += &format!(
-            "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" time=\"{:.3}\"",
-            escape(&o.name),
-            escape(&o.path.replace(['/', '\\'], ".")),
-            escape(&o.path),
-            o.duration.as_secs_f64()
-        );
-        let body = match &o.verdict {
-            Verdict::Pass => None,
-            Verdict::Fail(diff) => Some(format!(
-                "<failure message=\"scenario failed\">{}</failure>",
-                escape(diff)
-            )),
-            Verdict::UnexpectedPass(reason) => Some(format!("<failure message=\"{}\"/>", escape(reason))),
-            Verdict::Error(reason) => Some(format!("<error message=\"{}\"/>", escape(reason))),
-            Verdict::Skip(reason) => Some(format!("<skipped message=\"{}\"/>", escape(reason))),
-            Verdict::KnownFailure(reason) => Some(format!(
-                "<skipped message=\"known failure: {}\"/>",
-                escape(reason)
-            )),
-        };
-        match body {
-            None => xml += "/>\n",
-            Some(body) => xml += &format!(">\n      {body}\n    </testcase>\n"),
-        }
-    }
-    xml += "  </testsuite>\n</testsuites>\n";
-    xml
-}
-
-/// XML text and attribute escaping; characters XML 1.0 cannot carry become U+FFFD.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\n' | '\t' => out.push(c),
-            '\r' => out.push_str("&#13;"),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A JSON report: one object per scenario (file, name, verdict, detail, milliseconds).
-/// Reports of several `--partition` shards concatenate into one list.
-fn json(outcomes: &[Outcome]) -> String {
-    let items: Vec<serde_json::Value> = outcomes
-        .iter()
-        .map(|o| {
-            let detail = match &o.verdict {
-                Verdict::Pass => None,
-                Verdict::Fail(s)
-                | Verdict::Skip(s)
-                | Verdict::Error(s)
-                | Verdict::KnownFailure(s)
-                | Verdict::UnexpectedPass(s) => Some(s.clone()),
-            };
-            serde_json::json!({
-                "file": o.path,
-                "name": o.name,
-                "verdict": o.verdict.word().to_ascii_lowercase(),
-                "detail": detail,
-                "ms": o.duration.as_millis() as u64,
-            })
-        })
-        .collect();
-    let mut text =
-        serde_json::to_string_pretty(&serde_json::json!({ "scenarios": items })).unwrap_or_default();
-    text.push('\n');
-    text
 }

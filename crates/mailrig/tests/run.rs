@@ -602,3 +602,90 @@ fn partitions_split_the_suite_without_overlap() {
     assert_eq!(seen.len(), total, "a scenario ran in two shards");
     assert_eq!(total, shipped_count());
 }
+
+#[test]
+fn shard_reports_merge_into_one_with_junit_and_the_exit_code_of_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenarios = dir.path().join("scenarios");
+    fs::create_dir(&scenarios).unwrap();
+    fs::write(scenarios.join("a-fail.scenario"), FAILING).unwrap();
+    fs::write(scenarios.join("b-pass.scenario"), PASSING).unwrap();
+    fs::write(
+        scenarios.join("c-pass.scenario"),
+        PASSING.replace("greets", "greets-too"),
+    )
+    .unwrap();
+    let shard = |k: usize| dir.path().join(format!("shard{k}.json"));
+    for k in 1..=2 {
+        let assert = mailrig()
+            .arg("run")
+            .arg(&scenarios)
+            .args(["--partition", &format!("{k}/2"), "--json"])
+            .arg(shard(k))
+            .assert();
+        // Shard 1 holds a-fail and c-pass, shard 2 b-pass.
+        assert_eq!(
+            assert.get_output().status.code(),
+            Some(if k == 1 { 1 } else { 0 })
+        );
+    }
+    let merged = dir.path().join("merged.json");
+    let junit = dir.path().join("junit.xml");
+    mailrig()
+        .args(["report", "merge"])
+        .arg(shard(1))
+        .arg(shard(2))
+        .arg("--json")
+        .arg(&merged)
+        .arg("--junit")
+        .arg(&junit)
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("FAIL  ")
+                .and(predicate::str::contains("a-fail.scenario (wants-no)"))
+                .and(predicate::str::contains(
+                    "merged 2 report(s): 3 scenario(s): 2 passed, 1 failed, 0 skipped",
+                )),
+        );
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&merged).unwrap()).expect("JSON");
+    let verdicts: Vec<&str> = report["scenarios"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|s| s["verdict"].as_str().expect("a verdict"))
+        .collect();
+    assert_eq!(verdicts, ["fail", "pass", "pass"], "sorted by file");
+    let xml = fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 3, "{xml}");
+    assert!(
+        xml.contains("failures=\"1\"") && xml.contains("- S: A1 NO ${_}"),
+        "{xml}"
+    );
+    // The passing shard alone merges to a success.
+    mailrig()
+        .args(["report", "merge"])
+        .arg(shard(2))
+        .assert()
+        .success();
+    // The same shard twice, or something that is not a report, is a usage error.
+    mailrig()
+        .args(["report", "merge"])
+        .arg(shard(2))
+        .arg(shard(2))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is in more than one report"));
+    fs::write(
+        dir.path().join("bad.json"),
+        "{\"scenarios\": [{\"file\": \"x\"}]}",
+    )
+    .unwrap();
+    mailrig()
+        .args(["report", "merge"])
+        .arg(dir.path().join("bad.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not a `mailrig run --json` report"));
+}
