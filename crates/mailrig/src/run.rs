@@ -3,7 +3,6 @@
 //! scenario passed (or was skipped, or is a known failure), 1 failures, 2 harness or usage
 //! error (an unreachable target, a bad flag).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -133,10 +132,12 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let total = entries.len();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let quiet = args.quiet;
+    let progress = Progress::new(total, args.quiet);
     let outcomes = runtime
-        .block_on(suite::run(entries.clone(), &config, |o| show(o, quiet)))
-        .map_err(anyhow::Error::msg)?;
+        .block_on(suite::run(entries.clone(), &config, |o| progress.show(o)))
+        .map_err(anyhow::Error::msg);
+    progress.finish();
+    let outcomes = outcomes?;
     let elapsed = started.elapsed();
     let report = Report::from_outcomes(&outcomes, elapsed);
     if let Some(path) = &args.junit {
@@ -209,9 +210,61 @@ fn target(args: &RunArgs) -> anyhow::Result<Target> {
     })
 }
 
-/// One line per scenario as it finishes; a failure's diff under it.
-fn show(outcome: &Outcome, quiet: bool) {
-    let mut out = std::io::stdout().lock();
+/// How finished scenarios are shown: plain lines, or on a terminal (stdout is one and
+/// `NO_COLOR` is unset) a progress bar with the lines that matter printed above it.
+enum Progress {
+    Lines { quiet: bool },
+    Bar(indicatif::ProgressBar),
+}
+
+impl Progress {
+    fn new(total: usize, quiet: bool) -> Progress {
+        use std::io::IsTerminal;
+        if !wants_bar(
+            std::io::stdout().is_terminal(),
+            std::env::var_os("NO_COLOR").is_some(),
+        ) {
+            return Progress::Lines { quiet };
+        }
+        let target = indicatif::ProgressDrawTarget::stdout();
+        let bar = indicatif::ProgressBar::with_draw_target(Some(total as u64), target);
+        let style = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {msg}");
+        if let Ok(style) = style {
+            bar.set_style(style);
+        }
+        Progress::Bar(bar)
+    }
+
+    /// Shows one finished scenario. With a bar, passes only advance it; every other line is
+    /// printed above it (`suspend`, so the bar and the lines never interleave).
+    fn show(&self, outcome: &Outcome) {
+        match self {
+            Progress::Lines { quiet } => print!("{}", lines(outcome, *quiet)),
+            Progress::Bar(bar) => {
+                let text = lines(outcome, true);
+                if !text.is_empty() {
+                    bar.suspend(|| print!("{text}"));
+                }
+                bar.set_message(outcome.name.clone());
+                bar.inc(1);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Progress::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A bar only on a terminal, and never with `NO_COLOR` set.
+fn wants_bar(stdout_is_terminal: bool, no_color: bool) -> bool {
+    stdout_is_terminal && !no_color
+}
+
+/// One line per scenario as it finishes; a failure's diff under it; a clean-up warning.
+fn lines(outcome: &Outcome, quiet: bool) -> String {
     let ms = outcome.duration.as_millis();
     let line = format!(
         "{:<5} {} ({}, {ms} ms)",
@@ -219,19 +272,18 @@ fn show(outcome: &Outcome, quiet: bool) {
         outcome.path,
         outcome.name
     );
-    match &outcome.verdict {
-        Verdict::Pass if quiet => {}
-        Verdict::Pass => drop(writeln!(out, "{line}")),
-        Verdict::Skip(reason) | Verdict::KnownFailure(reason) if !quiet => {
-            drop(writeln!(out, "{line}: {reason}"));
-        }
-        Verdict::Skip(_) | Verdict::KnownFailure(_) => {}
-        Verdict::Fail(diff) => drop(writeln!(out, "{line}\n{diff}")),
-        Verdict::Error(reason) | Verdict::UnexpectedPass(reason) => drop(writeln!(out, "{line}: {reason}")),
-    }
+    let mut out = match &outcome.verdict {
+        Verdict::Pass if quiet => String::new(),
+        Verdict::Pass => format!("{line}\n"),
+        Verdict::Skip(reason) | Verdict::KnownFailure(reason) if !quiet => format!("{line}: {reason}\n"),
+        Verdict::Skip(_) | Verdict::KnownFailure(_) => String::new(),
+        Verdict::Fail(diff) => format!("{line}\n{diff}\n"),
+        Verdict::Error(reason) | Verdict::UnexpectedPass(reason) => format!("{line}: {reason}\n"),
+    };
     if let Some(warning) = &outcome.warning {
-        drop(writeln!(out, "WARN  {}: {warning}", outcome.path));
+        out += &format!("WARN  {}: {warning}\n", outcome.path);
     }
+    out
 }
 
 fn summary(report: &Report, total: usize, elapsed: Duration) {
@@ -253,4 +305,16 @@ fn artifacts(dir: &Path, outcomes: &[Outcome], entries: &[Entry]) -> anyhow::Res
         std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bar_only_on_a_terminal_without_no_color() {
+        assert!(wants_bar(true, false));
+        assert!(!wants_bar(true, true));
+        assert!(!wants_bar(false, false));
+    }
 }
