@@ -13,15 +13,19 @@
 //! - [`probe`]: what a target advertises (IMAP capabilities, SMTP EHLO keywords), for
 //!   `requires:`.
 //! - [`suite`]: finding, selecting and running scenario files, one target per scenario.
+//! - [`state`]: what each scenario can rely on: its own `${mailbox}`, created and removed
+//!   through IMAP, and its fixture loaded with APPEND.
 //! - [`ledger`]: known-failure ledgers.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+mod admin;
 pub mod ledger;
 pub mod net;
 pub mod probe;
+pub mod state;
 pub mod suite;
 pub mod target;
 

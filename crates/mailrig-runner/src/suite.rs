@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mailrig_server::{Server, ServerConfig, Service};
-use mailrig_store::fixture::Seed;
 use mailrig_store::{Store, User};
 use mailrig_transcript::engine::EngineConfig;
 use mailrig_transcript::scenario::{Protocol, Role};
@@ -19,6 +18,7 @@ use tokio_rustls::{TlsConnector, rustls};
 use crate::ledger::Ledger;
 use crate::net::{PlayError, play_client};
 use crate::probe::{self, Advertised};
+use crate::state::{Access, AccountLoad, Unprepared, clean_up, plan_fixture, prepare};
 use crate::target::{Endpoint, Endpoints, Trust};
 
 /// A user account on the target: `${user}`/`${password}` for the first, `${user2}` for the
@@ -297,6 +297,9 @@ pub struct Outcome {
     pub duration: Duration,
     /// What was exchanged (empty when nothing was played).
     pub transcript: Transcript,
+    /// Something that went wrong around the scenario without changing its verdict (its
+    /// mailbox could not be removed).
+    pub warning: Option<String>,
 }
 
 /// Runs `entries`, calling `progress` as each finishes; returns the outcomes in `entries`'
@@ -345,7 +348,7 @@ impl Shared {
                 accounts,
             } => (endpoints.clone(), trust.clone(), accounts.clone(), None),
             Target::Own => {
-                let own = OwnServers::start(None).await?;
+                let own = OwnServers::start().await?;
                 let endpoints = own.endpoints.clone();
                 let trust = own.trust.clone();
                 (endpoints, trust, own_accounts(), Some(own))
@@ -400,8 +403,8 @@ async fn run_one(entry: Entry, shared: &Shared) -> Outcome {
     let started = Instant::now();
     let name = entry.name();
     let path = entry.display();
-    let (verdict, transcript) = match &entry.scenario {
-        Err(e) => (Verdict::Error(e.clone()), Transcript::default()),
+    let (verdict, transcript, warning) = match &entry.scenario {
+        Err(e) => (Verdict::Error(e.clone()), Transcript::default(), None),
         Ok(scenario) => play(scenario, &entry, shared).await,
     };
     let verdict = shared.ledger.judge(&name, &path, verdict);
@@ -411,6 +414,7 @@ async fn run_one(entry: Entry, shared: &Shared) -> Outcome {
         verdict,
         duration: started.elapsed(),
         transcript,
+        warning,
     }
 }
 
@@ -431,53 +435,120 @@ fn skip_reason(scenario: &Scenario, shared: &Shared) -> Option<String> {
         if let Some(missing) = endpoints.missing_for(protocols) {
             return Some(missing);
         }
-        if scenario.header.fixture.is_some() {
-            return Some(
-                "the scenario needs its fixture loaded, which mailrig can do only for its own servers so far"
-                    .to_owned(),
-            );
+        if scenario.header.fixture.is_some() && imap_endpoint(endpoints).is_none() {
+            return Some("the scenario's fixture is loaded through IMAP: give --imap or --imaps".to_owned());
         }
     }
     None
 }
 
-async fn play(scenario: &Scenario, entry: &Entry, shared: &Shared) -> (Verdict, Transcript) {
+/// The endpoint for preparing state: implicit TLS if there is one, else plain IMAP.
+fn imap_endpoint(endpoints: &Endpoints) -> Option<&Endpoint> {
+    endpoints
+        .get(Protocol::Imaps)
+        .or_else(|| endpoints.get(Protocol::Imap))
+}
+
+/// What the scenario needs prepared: its fixture's plan, if any, and whether it uses
+/// `${mailbox}` at all (a scenario that never names it gets none).
+struct Needs {
+    plan: Vec<AccountLoad>,
+    mailbox: bool,
+}
+
+fn needs(scenario: &Scenario, entry: &Entry, shared: &Shared) -> Result<Needs, Unprepared> {
+    let accounts = match &shared.target {
+        Target::Own => own_accounts().len(),
+        Target::Remote { accounts, .. } => accounts.len(),
+    };
+    let plan = match &scenario.header.fixture {
+        Some(fixture) => {
+            let path = entry.path.parent().unwrap_or(Path::new(".")).join(fixture);
+            plan_fixture(&path, accounts, &shared.advertised.imap)?
+        }
+        None => Vec::new(),
+    };
+    let mailbox = !plan.is_empty() || scenario.header.fixture.is_some() || entry.text.contains("${mailbox");
+    Ok(Needs { plan, mailbox })
+}
+
+/// What happened around the play: the verdict, the transcript and a clean-up warning.
+type Played = (Verdict, Transcript, Option<String>);
+
+async fn play(scenario: &Scenario, entry: &Entry, shared: &Shared) -> Played {
     if let Some(reason) = skip_reason(scenario, shared) {
-        return (Verdict::Skip(reason), Transcript::default());
+        return (Verdict::Skip(reason), Transcript::default(), None);
     }
-    let config = EngineConfig {
-        receive_timeout: shared.timeout,
+    let needs = match needs(scenario, entry, shared) {
+        Ok(needs) => needs,
+        Err(Unprepared::Skip(reason)) => return (Verdict::Skip(reason), Transcript::default(), None),
+        Err(Unprepared::Error(reason)) => return (Verdict::Error(reason), Transcript::default(), None),
     };
     let (endpoints, accounts, own) = match &shared.target {
         Target::Remote {
             endpoints, accounts, ..
         } => (endpoints.clone(), accounts.clone(), None),
-        Target::Own => {
-            let fixture = scenario
-                .header
-                .fixture
-                .as_ref()
-                .map(|f| entry.path.parent().unwrap_or(Path::new(".")).join(f));
-            match OwnServers::start(fixture.as_deref()).await {
-                Ok(own) => (own.endpoints.clone(), own_accounts(), Some(own)),
-                Err(e) => return (Verdict::Error(e), Transcript::default()),
-            }
-        }
+        Target::Own => match OwnServers::start().await {
+            Ok(own) => (own.endpoints.clone(), own_accounts(), Some(own)),
+            Err(e) => return (Verdict::Error(e), Transcript::default(), None),
+        },
     };
-    let mut vars = variables(&accounts, &endpoints);
-    vars.insert("mailbox".to_owned(), fresh_mailbox_name());
     let tls = match &own {
         Some(own) => match own.trust.client_config() {
             Ok(tls) => tls,
-            Err(e) => return (Verdict::Error(e), Transcript::default()),
+            Err(e) => return (Verdict::Error(e), Transcript::default(), None),
         },
         None => shared.tls.clone(),
     };
-    let played = play_client(scenario.clone(), &endpoints, tls, &vars, config).await;
+    let played = play_prepared(scenario, entry, shared, &needs, &endpoints, &accounts, tls).await;
     if let Some(own) = own {
         own.stop().await;
     }
-    match played {
+    played
+}
+
+/// Prepares `${mailbox}` and the fixture (when the target has IMAP and the scenario needs
+/// them), plays, and cleans up.
+async fn play_prepared(
+    scenario: &Scenario,
+    entry: &Entry,
+    shared: &Shared,
+    needs: &Needs,
+    endpoints: &Endpoints,
+    accounts: &[Account],
+    tls: Arc<rustls::ClientConfig>,
+) -> Played {
+    let mailbox = fresh_mailbox_name();
+    let mut vars = variables(accounts, endpoints);
+    vars.insert("mailbox".to_owned(), mailbox.clone());
+    let connector = TlsConnector::from(tls.clone());
+    let access = imap_endpoint(endpoints)
+        .filter(|_| needs.mailbox)
+        .map(|endpoint| Access {
+            endpoint,
+            tls: &connector,
+            limit: shared.timeout,
+        });
+    if let Some(access) = &access {
+        let prepared = prepare(access, accounts, &mailbox, &needs.plan).await;
+        if let Err(unprepared) = prepared {
+            let warning = clean_up(access, accounts, &mailbox, needs.plan.len()).await.err();
+            let verdict = match unprepared {
+                Unprepared::Skip(reason) => Verdict::Skip(reason),
+                Unprepared::Error(reason) => Verdict::Error(reason),
+            };
+            return (verdict, Transcript::default(), warning);
+        }
+    }
+    let config = EngineConfig {
+        receive_timeout: shared.timeout,
+    };
+    let played = play_client(scenario.clone(), endpoints, tls, &vars, config).await;
+    let warning = match &access {
+        Some(access) => clean_up(access, accounts, &mailbox, needs.plan.len()).await.err(),
+        None => None,
+    };
+    let (verdict, transcript) = match played {
         Ok(played) if played.report.passed() => (Verdict::Pass, played.transcript),
         Ok(played) => {
             let shown = mailrig_transcript::report::render(&played.report, &entry.display(), &entry.text);
@@ -485,7 +556,8 @@ async fn play(scenario: &Scenario, entry: &Entry, shared: &Shared) -> (Verdict, 
         }
         Err(PlayError::NoEndpoint(reason)) => (Verdict::Skip(reason), Transcript::default()),
         Err(e) => (Verdict::Error(e.to_string()), Transcript::default()),
-    }
+    };
+    (verdict, transcript, warning)
 }
 
 /// The run variables: `${user}`, `${password}`, `${user2}`, `${password2}`, `${domain}`,
@@ -519,8 +591,9 @@ pub fn variables(accounts: &[Account], endpoints: &Endpoints) -> BTreeMap<String
     vars
 }
 
-/// A mailbox name no other scenario of any run uses: `mailrig-PID-N`, for `${mailbox}`.
-/// The scenario creates it (and should delete it) itself.
+/// A mailbox name no other scenario of any run uses, `mailrig-PID-NANOS-N`, for `${mailbox}`.
+/// No such name is another one followed by a non-digit, which [`crate::state::clean_up`]
+/// relies on to remove only this scenario's mailboxes.
 fn fresh_mailbox_name() -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -531,7 +604,8 @@ fn fresh_mailbox_name() -> String {
 }
 
 /// mailrig's own servers for one scenario: every service on 127.0.0.1, a fresh store with
-/// the [`own_accounts`] and the scenario's fixture, IMAP LOGIN allowed before STARTTLS.
+/// the [`own_accounts`], IMAP LOGIN allowed before STARTTLS. A fixture is loaded through IMAP,
+/// as on any target.
 struct OwnServers {
     server: Server,
     endpoints: Endpoints,
@@ -539,7 +613,7 @@ struct OwnServers {
 }
 
 impl OwnServers {
-    async fn start(fixture: Option<&Path>) -> Result<OwnServers, String> {
+    async fn start() -> Result<OwnServers, String> {
         let store = Store::new();
         for account in own_accounts() {
             store
@@ -549,9 +623,6 @@ impl OwnServers {
                     [account.address.as_str()],
                 ))
                 .map_err(|e| e.to_string())?;
-        }
-        if let Some(path) = fixture {
-            seed(&store, path)?;
         }
         let mut config = ServerConfig::loopback(store);
         // The shipped scenarios log in over plain `imap` sessions, as a server configured
@@ -591,19 +662,6 @@ impl OwnServers {
     async fn stop(self) {
         self.server.shutdown(Duration::from_millis(50)).await;
     }
-}
-
-/// Loads a TOML fixture (`docs/fixtures.md`) into `store`; message files are relative to it.
-fn seed(store: &Store, path: &Path) -> Result<(), String> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read fixture {shown}: {e}"))?;
-    let seed = Seed::from_toml(&text).map_err(|e| format!("fixture {shown}: {e}"))?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    store
-        .apply(&seed, |file| {
-            std::fs::read(dir.join(file)).map_err(|e| e.to_string())
-        })
-        .map_err(|e| format!("fixture {shown}: {e}"))
 }
 
 #[cfg(test)]

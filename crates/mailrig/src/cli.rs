@@ -41,6 +41,9 @@ enum Command {
     /// advertise are skipped with the reason. Exit codes: 0 passed, 1 failures, 2 harness or
     /// usage error (an unreachable target, a bad flag).
     Run(Box<crate::run::RunArgs>),
+    /// Work with `mailrig run` reports: merge the JSON reports of `--partition` shards.
+    #[command(subcommand)]
+    Report(crate::report::ReportCommand),
     /// Start fake SMTP and IMAP servers sharing one in-memory store.
     ///
     /// Listens on 127.0.0.1 by default: smtp 2525, submission 2587, smtps 2465, imap 2143,
@@ -73,6 +76,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Bench(command) => crate::bench::bench(command),
         Command::Run(args) => crate::run::run(*args),
+        Command::Report(command) => crate::report::report(command),
         Command::Serve(args) => {
             init_logging();
             crate::serve::serve(*args)

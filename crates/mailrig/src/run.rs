@@ -3,7 +3,6 @@
 //! scenario passed (or was skipped, or is a known failure), 1 failures, 2 harness or usage
 //! error (an unreachable target, a bad flag).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -14,6 +13,8 @@ use mailrig_runner::target::{Endpoint, Endpoints, Trust};
 use mailrig_runner::{Ledger, Outcome, RunConfig, Selection, Target, Verdict};
 use mailrig_transcript::record::{RecordOptions, print_transcript};
 use mailrig_transcript::scenario::Protocol;
+
+use crate::report::Report;
 
 /// Arguments of `mailrig run`.
 #[derive(Debug, clap::Args)]
@@ -131,22 +132,24 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let total = entries.len();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let quiet = args.quiet;
+    let progress = Progress::new(total, args.quiet);
     let outcomes = runtime
-        .block_on(suite::run(entries.clone(), &config, |o| show(o, quiet)))
-        .map_err(anyhow::Error::msg)?;
+        .block_on(suite::run(entries.clone(), &config, |o| progress.show(o)))
+        .map_err(anyhow::Error::msg);
+    progress.finish();
+    let outcomes = outcomes?;
     let elapsed = started.elapsed();
+    let report = Report::from_outcomes(&outcomes, elapsed);
     if let Some(path) = &args.junit {
-        std::fs::write(path, junit(&outcomes, elapsed))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, report.junit()).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(path) = &args.json {
-        std::fs::write(path, json(&outcomes)).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, report.to_json()).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(dir) = &args.artifacts {
         artifacts(dir, &outcomes, &entries)?;
     }
-    summary(&outcomes, total, elapsed);
+    summary(&report, total, elapsed);
     Ok(if outcomes.iter().any(|o| o.verdict.fails_run()) {
         ExitCode::from(1)
     } else {
@@ -207,9 +210,61 @@ fn target(args: &RunArgs) -> anyhow::Result<Target> {
     })
 }
 
-/// One line per scenario as it finishes; a failure's diff under it.
-fn show(outcome: &Outcome, quiet: bool) {
-    let mut out = std::io::stdout().lock();
+/// How finished scenarios are shown: plain lines, or on a terminal (stdout is one and
+/// `NO_COLOR` is unset) a progress bar with the lines that matter printed above it.
+enum Progress {
+    Lines { quiet: bool },
+    Bar(indicatif::ProgressBar),
+}
+
+impl Progress {
+    fn new(total: usize, quiet: bool) -> Progress {
+        use std::io::IsTerminal;
+        if !wants_bar(
+            std::io::stdout().is_terminal(),
+            std::env::var_os("NO_COLOR").is_some(),
+        ) {
+            return Progress::Lines { quiet };
+        }
+        let target = indicatif::ProgressDrawTarget::stdout();
+        let bar = indicatif::ProgressBar::with_draw_target(Some(total as u64), target);
+        let style = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {msg}");
+        if let Ok(style) = style {
+            bar.set_style(style);
+        }
+        Progress::Bar(bar)
+    }
+
+    /// Shows one finished scenario. With a bar, passes only advance it; every other line is
+    /// printed above it (`suspend`, so the bar and the lines never interleave).
+    fn show(&self, outcome: &Outcome) {
+        match self {
+            Progress::Lines { quiet } => print!("{}", lines(outcome, *quiet)),
+            Progress::Bar(bar) => {
+                let text = lines(outcome, true);
+                if !text.is_empty() {
+                    bar.suspend(|| print!("{text}"));
+                }
+                bar.set_message(outcome.name.clone());
+                bar.inc(1);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Progress::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A bar only on a terminal, and never with `NO_COLOR` set.
+fn wants_bar(stdout_is_terminal: bool, no_color: bool) -> bool {
+    stdout_is_terminal && !no_color
+}
+
+/// One line per scenario as it finishes; a failure's diff under it; a clean-up warning.
+fn lines(outcome: &Outcome, quiet: bool) -> String {
     let ms = outcome.duration.as_millis();
     let line = format!(
         "{:<5} {} ({}, {ms} ms)",
@@ -217,39 +272,25 @@ fn show(outcome: &Outcome, quiet: bool) {
         outcome.path,
         outcome.name
     );
-    match &outcome.verdict {
-        Verdict::Pass if quiet => {}
-        Verdict::Pass => drop(writeln!(out, "{line}")),
-        Verdict::Skip(reason) | Verdict::KnownFailure(reason) if !quiet => {
-            drop(writeln!(out, "{line}: {reason}"));
-        }
-        Verdict::Skip(_) | Verdict::KnownFailure(_) => {}
-        Verdict::Fail(diff) => drop(writeln!(out, "{line}\n{diff}")),
-        Verdict::Error(reason) | Verdict::UnexpectedPass(reason) => drop(writeln!(out, "{line}: {reason}")),
+    let mut out = match &outcome.verdict {
+        Verdict::Pass if quiet => String::new(),
+        Verdict::Pass => format!("{line}\n"),
+        Verdict::Skip(reason) | Verdict::KnownFailure(reason) if !quiet => format!("{line}: {reason}\n"),
+        Verdict::Skip(_) | Verdict::KnownFailure(_) => String::new(),
+        Verdict::Fail(diff) => format!("{line}\n{diff}\n"),
+        Verdict::Error(reason) | Verdict::UnexpectedPass(reason) => format!("{line}: {reason}\n"),
+    };
+    if let Some(warning) = &outcome.warning {
+        out += &format!("WARN  {}: {warning}\n", outcome.path);
     }
+    out
 }
 
-fn summary(outcomes: &[Outcome], total: usize, elapsed: Duration) {
-    let count = |word: &str| outcomes.iter().filter(|o| o.verdict.word() == word).count();
-    let mut parts = vec![
-        format!("{} passed", count("PASS")),
-        format!("{} failed", count("FAIL")),
-        format!("{} skipped", count("SKIP")),
-    ];
-    for (word, label) in [
-        ("KNOWN", "known failures"),
-        ("XPASS", "listed but passed"),
-        ("ERROR", "errors"),
-    ] {
-        let n = count(word);
-        if n > 0 {
-            parts.push(format!("{n} {label}"));
-        }
-    }
+fn summary(report: &Report, total: usize, elapsed: Duration) {
     println!(
         "\nran {total} scenario(s) in {:.2}s: {}",
         elapsed.as_secs_f64(),
-        parts.join(", ")
+        report.summary()
     );
 }
 
@@ -266,98 +307,14 @@ fn artifacts(dir: &Path, outcomes: &[Outcome], entries: &[Entry]) -> anyhow::Res
     Ok(())
 }
 
-/// JUnit XML as CI systems render it: one testsuite, one testcase per scenario, the diff as
-/// the failure text, skips with their reasons.
-fn junit(outcomes: &[Outcome], elapsed: Duration) -> String {
-    let count = |f: fn(&Verdict) -> bool| outcomes.iter().filter(|o| f(&o.verdict)).count();
-    let failures = count(|v| matches!(v, Verdict::Fail(_) | Verdict::UnexpectedPass(_)));
-    let errors = count(|v| matches!(v, Verdict::Error(_)));
-    let skipped = count(|v| matches!(v, Verdict::Skip(_) | Verdict::KnownFailure(_)));
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    xml += &format!(
-        "<testsuites name=\"mailrig\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{:.3}\">\n",
-        outcomes.len(),
-        elapsed.as_secs_f64()
-    );
-    xml += &format!(
-        "  <testsuite name=\"mailrig run\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{:.3}\">\n",
-        outcomes.len(),
-        elapsed.as_secs_f64()
-    );
-    for o in outcomes {
-        xml += &format!(
-            "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" time=\"{:.3}\"",
-            escape(&o.name),
-            escape(&o.path.replace(['/', '\\'], ".")),
-            escape(&o.path),
-            o.duration.as_secs_f64()
-        );
-        let body = match &o.verdict {
-            Verdict::Pass => None,
-            Verdict::Fail(diff) => Some(format!(
-                "<failure message=\"scenario failed\">{}</failure>",
-                escape(diff)
-            )),
-            Verdict::UnexpectedPass(reason) => Some(format!("<failure message=\"{}\"/>", escape(reason))),
-            Verdict::Error(reason) => Some(format!("<error message=\"{}\"/>", escape(reason))),
-            Verdict::Skip(reason) => Some(format!("<skipped message=\"{}\"/>", escape(reason))),
-            Verdict::KnownFailure(reason) => Some(format!(
-                "<skipped message=\"known failure: {}\"/>",
-                escape(reason)
-            )),
-        };
-        match body {
-            None => xml += "/>\n",
-            Some(body) => xml += &format!(">\n      {body}\n    </testcase>\n"),
-        }
-    }
-    xml += "  </testsuite>\n</testsuites>\n";
-    xml
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// XML text and attribute escaping; characters XML 1.0 cannot carry become U+FFFD.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\n' | '\t' => out.push(c),
-            '\r' => out.push_str("&#13;"),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
+    #[test]
+    fn a_bar_only_on_a_terminal_without_no_color() {
+        assert!(wants_bar(true, false));
+        assert!(!wants_bar(true, true));
+        assert!(!wants_bar(false, false));
     }
-    out
-}
-
-/// A JSON report: one object per scenario (file, name, verdict, detail, milliseconds).
-/// Reports of several `--partition` shards concatenate into one list.
-fn json(outcomes: &[Outcome]) -> String {
-    let items: Vec<serde_json::Value> = outcomes
-        .iter()
-        .map(|o| {
-            let detail = match &o.verdict {
-                Verdict::Pass => None,
-                Verdict::Fail(s)
-                | Verdict::Skip(s)
-                | Verdict::Error(s)
-                | Verdict::KnownFailure(s)
-                | Verdict::UnexpectedPass(s) => Some(s.clone()),
-            };
-            serde_json::json!({
-                "file": o.path,
-                "name": o.name,
-                "verdict": o.verdict.word().to_ascii_lowercase(),
-                "detail": detail,
-                "ms": o.duration.as_millis() as u64,
-            })
-        })
-        .collect();
-    let mut text =
-        serde_json::to_string_pretty(&serde_json::json!({ "scenarios": items })).unwrap_or_default();
-    text.push('\n');
-    text
 }
