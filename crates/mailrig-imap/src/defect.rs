@@ -83,11 +83,65 @@ pub enum Defect {
     /// DELETE of a mailbox with inferiors deletes the inferiors too (RFC 9051 §6.3.5: "The
     /// DELETE command MUST NOT remove inferior hierarchical names").
     DeleteRemovesInferiors,
+    /// A `*` line that cancels AUTHENTICATE is answered with `NO` (RFC 9051 §6.2.2: "If the
+    /// client wishes to cancel an authentication exchange, it issues a line consisting of a
+    /// single "*". If the server receives such a response, ... it MUST reject the AUTHENTICATE
+    /// command by sending a tagged BAD response").
+    AuthenticateCancelAnsweredNo,
+    /// AUTHENTICATE's initial response (SASL-IR) is ignored: the server sends an empty `+`
+    /// continuation request and waits for the response again (RFC 4959 §3: with an initial
+    /// response the exchange starts with it, and no empty challenge is sent).
+    InitialResponseIgnored,
+    /// `* ENABLED` echoes every name ENABLE was given, including ones the server does not
+    /// know (RFC 5161 §3.2: the response lists the capabilities that were enabled; unknown
+    /// ones are ignored).
+    EnableListsUnknown,
+    /// ID is answered with a tagged OK but no untagged `* ID` response (RFC 2971 §3.1: "the
+    /// server MUST return an ID response", `NIL` if it has nothing to say).
+    IdWithoutResponse,
+    /// LOGIN in the authenticated state succeeds again and switches the user (RFC 9051 §3,
+    /// §6.2: LOGIN is a not-authenticated-state command; in another state it gets NO or BAD).
+    LoginTwiceAccepted,
+    /// RENAME onto an existing mailbox replaces it, like rename(2) on a file system (RFC 9051
+    /// §6.3.6: "It is an error to attempt to rename ... to a mailbox name that already
+    /// exists").
+    RenameOntoExisting,
+    /// NAMESPACE names `.` as the personal namespace's hierarchy delimiter while LIST uses
+    /// `/` (RFC 2342 §5, RFC 9051 §6.3.10: the delimiter of a namespace is the one used in
+    /// it).
+    NamespaceWrongDelimiter,
+    /// Only the first command of each read is executed; the rest of what the client sent in
+    /// the same read is thrown away (RFC 9051 §5.5: a client may send several commands
+    /// without waiting, and each gets its responses).
+    PipelinedCommandsDropped,
+    /// Tags longer than 32 characters are cut to 32 in the tagged response, so the client
+    /// cannot match it to its command (RFC 9051 §2.2.1: the tagged response carries the same
+    /// tag as the command; §9: `tag = 1*<any ASTRING-CHAR except "+">`, no length limit).
+    LongTagTruncated,
+    /// CREATE of a name that ends with the hierarchy separator gets NO (RFC 9051 §6.3.4: the
+    /// trailing separator declares that the client intends to create names below it, and the
+    /// name is created without it).
+    CreateTrailingSeparatorRefused,
+    /// CREATE of a name whose superior mailboxes do not exist gets NO instead of creating them
+    /// (RFC 9051 §6.3.4: "the server SHOULD create any superior hierarchical names that are
+    /// needed for the CREATE command to be successfully completed").
+    CreateNeedsSuperiors,
+    /// LIST and LSUB treat `*` and `%` as wildcards only at the end of a pattern; elsewhere
+    /// they are matched literally (RFC 9051 §6.3.9: wildcards may appear anywhere in the
+    /// pattern).
+    ListWildcardsAtEndOnly,
+    /// RENAME INBOX gets BAD (RFC 9051 §6.3.6: "Renaming INBOX is permitted and does not
+    /// result in a tagged BAD response"; a server may refuse it with NO).
+    RenameInboxBad,
+    /// DELETE also removes the mailbox's name from the subscriptions (RFC 9051 §6.3.7: "A
+    /// server MUST NOT unilaterally remove an existing mailbox name from the subscription list
+    /// even if a mailbox by that name no longer exists").
+    DeleteUnsubscribes,
 }
 
 impl Defect {
     /// Every defect, in the order of the catalogue.
-    pub const ALL: [Defect; 20] = [
+    pub const ALL: [Defect; 34] = [
         Defect::FlagsNotPushed,
         Defect::ExpungeDuringFetch,
         Defect::UidnextNotAdvanced,
@@ -108,6 +162,20 @@ impl Defect {
         Defect::BadAnsweredAsNo,
         Defect::LiteralPlusContinuation,
         Defect::DeleteRemovesInferiors,
+        Defect::AuthenticateCancelAnsweredNo,
+        Defect::InitialResponseIgnored,
+        Defect::EnableListsUnknown,
+        Defect::IdWithoutResponse,
+        Defect::LoginTwiceAccepted,
+        Defect::RenameOntoExisting,
+        Defect::NamespaceWrongDelimiter,
+        Defect::PipelinedCommandsDropped,
+        Defect::LongTagTruncated,
+        Defect::CreateTrailingSeparatorRefused,
+        Defect::CreateNeedsSuperiors,
+        Defect::ListWildcardsAtEndOnly,
+        Defect::RenameInboxBad,
+        Defect::DeleteUnsubscribes,
     ];
 
     /// The stable kebab-case name.
@@ -133,6 +201,20 @@ impl Defect {
             Defect::BadAnsweredAsNo => "bad-answered-as-no",
             Defect::LiteralPlusContinuation => "literal-plus-continuation",
             Defect::DeleteRemovesInferiors => "delete-removes-inferiors",
+            Defect::AuthenticateCancelAnsweredNo => "authenticate-cancel-answered-no",
+            Defect::InitialResponseIgnored => "initial-response-ignored",
+            Defect::EnableListsUnknown => "enable-lists-unknown",
+            Defect::IdWithoutResponse => "id-without-response",
+            Defect::LoginTwiceAccepted => "login-twice-accepted",
+            Defect::RenameOntoExisting => "rename-onto-existing",
+            Defect::NamespaceWrongDelimiter => "namespace-wrong-delimiter",
+            Defect::PipelinedCommandsDropped => "pipelined-commands-dropped",
+            Defect::LongTagTruncated => "long-tag-truncated",
+            Defect::CreateTrailingSeparatorRefused => "create-trailing-separator-refused",
+            Defect::CreateNeedsSuperiors => "create-needs-superiors",
+            Defect::ListWildcardsAtEndOnly => "list-wildcards-at-end-only",
+            Defect::RenameInboxBad => "rename-inbox-bad",
+            Defect::DeleteUnsubscribes => "delete-unsubscribes",
         }
     }
 
@@ -141,8 +223,8 @@ impl Defect {
         Defect::ALL.into_iter().find(|d| d.name() == name)
     }
 
-    fn bit(self) -> u32 {
-        1 << self as u32
+    fn bit(self) -> u64 {
+        1 << self as u64
     }
 }
 
@@ -165,7 +247,7 @@ impl std::fmt::Display for Defect {
 /// assert!(Config::default().defects.is_empty());
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Defects(u32);
+pub struct Defects(u64);
 
 impl Defects {
     /// No defect: a correct session.
@@ -236,7 +318,7 @@ mod tests {
             assert_eq!(defect as usize, i);
         }
         assert_eq!(Defect::from_name("Flags-Not-Pushed"), None);
-        assert!(Defect::ALL.len() <= 32);
+        assert!(Defect::ALL.len() <= 64);
     }
 
     #[test]

@@ -28,6 +28,7 @@ impl Session {
             "CREATE" => {
                 let name = one_mailbox(command)?;
                 let login = self.authenticated()?;
+                self.create_defects(login, &name)?;
                 self.store.create_mailbox(login, &name)?;
                 Ok(Completion::ok("CREATE completed"))
             }
@@ -50,6 +51,9 @@ impl Session {
                     }
                 }
                 self.store.delete_mailbox(login, &name)?;
+                if self.config.defects.has(Defect::DeleteUnsubscribes) {
+                    self.store.unsubscribe(login, &name)?;
+                }
                 Ok(Completion::ok("DELETE completed"))
             }
             "RENAME" => {
@@ -60,6 +64,14 @@ impl Session {
                     return Err(SyntaxError::Arguments.into());
                 };
                 let login = self.authenticated()?;
+                let defects = self.config.defects;
+                if defects.has(Defect::RenameInboxBad) && from.eq_ignore_ascii_case("INBOX") {
+                    return Err(Completion::bad("cannot rename INBOX"));
+                }
+                if defects.has(Defect::RenameOntoExisting) && from != to {
+                    // The target is replaced; it may not exist, which is fine here.
+                    let _replaced = self.store.delete_mailbox(login, &to);
+                }
                 self.store.rename_mailbox(login, &from, &to)?;
                 Ok(Completion::ok("RENAME completed"))
             }
@@ -181,6 +193,27 @@ impl Session {
         )
     }
 
+    /// CREATE's refusals under [`Defect::CreateTrailingSeparatorRefused`] and
+    /// [`Defect::CreateNeedsSuperiors`]; a correct session refuses nothing here.
+    fn create_defects(&self, login: &str, name: &str) -> Result<(), Completion> {
+        let defects = self.config.defects;
+        if defects.has(Defect::CreateTrailingSeparatorRefused) && name.ends_with(SEPARATOR) {
+            return Err(Completion::no("[CANNOT] invalid mailbox name"));
+        }
+        let superior = name.trim_end_matches(SEPARATOR).rsplit_once(SEPARATOR);
+        if let (true, Some((superior, _))) = (defects.has(Defect::CreateNeedsSuperiors), superior) {
+            let exists = self
+                .store
+                .list_mailboxes(login)?
+                .iter()
+                .any(|m| m.name == superior);
+            if !exists {
+                return Err(Completion::no("[NONEXISTENT] superior mailbox does not exist"));
+            }
+        }
+        Ok(())
+    }
+
     /// The UIDNEXT to report for a mailbox whose next UID is `uidnext`: one less under
     /// [`Defect::UidnextNotAdvanced`].
     fn uidnext(&self, uidnext: u32) -> u32 {
@@ -212,10 +245,14 @@ impl Session {
             .filter(|pattern| !pattern.is_empty())
             .map(|pattern| format!("{}{pattern}", options.reference))
             .collect();
+        let end_only = self.config.defects.has(Defect::ListWildcardsAtEndOnly);
         let matching = |name: &str| {
-            patterns
-                .iter()
-                .any(|pattern| wildcard_match(pattern.as_bytes(), name.as_bytes()))
+            patterns.iter().any(|pattern| {
+                if end_only {
+                    return wildcards_at_end_only(pattern.as_bytes(), name.as_bytes());
+                }
+                wildcard_match(pattern.as_bytes(), name.as_bytes())
+            })
         };
         if command.name == "LSUB" {
             // RFC 3501 §6.3.9 (LSUB is deprecated in RFC 9051): subscribed names only.
@@ -494,6 +531,17 @@ fn wildcard_match(pattern: &[u8], name: &[u8]) -> bool {
         }
     };
     matches(&fold(pattern), &fold(name))
+}
+
+/// [`Defect::ListWildcardsAtEndOnly`]: only the run of wildcards that ends the pattern is
+/// one; every character before it, `*` and `%` included, must match literally.
+fn wildcards_at_end_only(pattern: &[u8], name: &[u8]) -> bool {
+    let cut = pattern
+        .iter()
+        .rposition(|&c| c != b'*' && c != b'%')
+        .map_or(0, |i| i + 1);
+    let (head, tail) = pattern.split_at(cut);
+    name.starts_with(head) && matches(tail, &name[head.len()..])
 }
 
 /// Wildcard matching by dynamic programming over name prefixes: O(pattern × name), so a

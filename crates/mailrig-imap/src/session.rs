@@ -240,8 +240,14 @@ impl Session {
             }
             let (frame, n) = self.framer.next(&input[used..]);
             used += n;
+            let command = matches!(frame, Some(Frame::Command(_)));
             if let Some(frame) = frame {
                 self.frame(frame);
+            }
+            if command && self.config.defects.has(Defect::PipelinedCommandsDropped) {
+                // The rest of this read is lost.
+                used = input.len();
+                break;
             }
         }
         self.unread = input;
@@ -447,7 +453,11 @@ impl Session {
             "BAD" if self.config.defects.has(Defect::BadAnsweredAsNo) => "NO",
             status => status,
         };
-        out.extend_from_slice(format!("{} {status} {}\r\n", command.tag, completion.text).as_bytes());
+        let mut tag = command.tag.as_str();
+        if self.config.defects.has(Defect::LongTagTruncated) {
+            tag = &tag[..tag.len().min(32)];
+        }
+        out.extend_from_slice(format!("{tag} {status} {}\r\n", completion.text).as_bytes());
         self.push(out);
         match self.mode {
             Mode::AwaitTls => self.output.push_back(Output::StartTls),
@@ -492,14 +502,21 @@ impl Session {
                     [Token::Atom(nil)] if nil.eq_ignore_ascii_case("NIL") => {}
                     _ => return Err(SyntaxError::Arguments.into()),
                 }
-                out.extend_from_slice(b"* ID (\"name\" \"mailrig\")\r\n");
+                if !self.config.defects.has(Defect::IdWithoutResponse) {
+                    out.extend_from_slice(b"* ID (\"name\" \"mailrig\")\r\n");
+                }
                 Ok(Completion::ok("ID completed"))
             }
             "NAMESPACE" => {
                 no_args()?;
                 self.authenticated()?;
                 // RFC 2342 §5: one personal namespace, no others.
-                out.extend_from_slice(format!("* NAMESPACE ((\"\" \"{SEPARATOR}\")) NIL NIL\r\n").as_bytes());
+                let separator = if self.config.defects.has(Defect::NamespaceWrongDelimiter) {
+                    '.'
+                } else {
+                    SEPARATOR
+                };
+                out.extend_from_slice(format!("* NAMESPACE ((\"\" \"{separator}\")) NIL NIL\r\n").as_bytes());
                 Ok(Completion::ok("NAMESPACE completed"))
             }
             "ENABLE" => self.enable(command, out),
@@ -542,6 +559,7 @@ impl Session {
         }
         // RFC 5161 §3.1: `* ENABLED` lists what this command turned on.
         let mut names = Vec::new();
+        let mut unknown = Vec::new();
         let mut notes = Vec::new();
         for capability in &command.args {
             let capability = capability.astring().ok_or(SyntaxError::Arguments)?;
@@ -550,14 +568,16 @@ impl Session {
                     self.rev2 = true;
                     names.push("IMAP4rev2");
                 }
-            } else {
-                names.extend(self.enable_extension(&capability, &mut notes));
+            } else if let Some(name) = self.enable_extension(&capability, &mut notes) {
+                names.push(name);
+            } else if self.config.defects.has(Defect::EnableListsUnknown) {
+                unknown.push(capability);
             }
         }
         let mut enabled = String::from("* ENABLED");
-        for name in names {
+        for name in names.into_iter().map(str::to_owned).chain(unknown) {
             enabled.push(' ');
-            enabled.push_str(name);
+            enabled.push_str(&name);
         }
         out.extend_from_slice(format!("{enabled}\r\n").as_bytes());
         out.extend_from_slice(&notes);

@@ -8,6 +8,7 @@ use base64::Engine;
 use super::oauth;
 use super::{Completion, Mode, Session};
 use crate::command::Command;
+use crate::defect::Defect;
 use crate::error::SyntaxError;
 
 /// Where an AUTHENTICATE exchange is: what the next client line carries.
@@ -52,7 +53,9 @@ impl Session {
 
     /// LOGIN (RFC 9051 §6.2.3): `login = "LOGIN" SP userid SP password`.
     pub(super) fn login_command(&mut self, command: &Command) -> Result<Completion, Completion> {
-        self.not_authenticated()?;
+        if !self.config.defects.has(Defect::LoginTwiceAccepted) {
+            self.not_authenticated()?;
+        }
         let [user, password] = &command.args[..] else {
             return Err(SyntaxError::Arguments.into());
         };
@@ -105,6 +108,8 @@ impl Session {
             ));
         }
         let tag = command.tag.clone();
+        // Defect::InitialResponseIgnored: the exchange starts as if none had been given.
+        let initial = initial.filter(|_| !self.config.defects.has(Defect::InitialResponseIgnored));
         match (mechanism.as_str(), initial) {
             ("PLAIN", Some(initial)) => self.plain(&initial),
             ("XOAUTH2" | "OAUTHBEARER", Some(initial)) => {
@@ -136,6 +141,9 @@ impl Session {
 
     pub(super) fn sasl_response(&mut self, tag: &str, step: SaslStep, line: &[u8]) {
         let completion = match (std::str::from_utf8(line), step) {
+            (Ok("*"), _) if self.config.defects.has(Defect::AuthenticateCancelAnsweredNo) => {
+                Completion::no("AUTHENTICATE cancelled")
+            }
             (Ok("*"), _) => Completion::bad("AUTHENTICATE cancelled"),
             (Err(_), _) => Completion::bad("invalid base64"),
             (Ok(text), SaslStep::Plain) => self.plain(text).unwrap_or_else(|c| c),

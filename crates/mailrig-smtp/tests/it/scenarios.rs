@@ -227,6 +227,21 @@ scenarios! {
     verbs_case_insensitive => "smtp/verbs-case-insensitive.scenario",
     postmaster => "smtp/postmaster.scenario",
     second_transaction => "smtp/second-transaction.scenario",
+    auth_bad_base64 => "smtp/auth-bad-base64.scenario",
+    auth_cancel => "smtp/auth-cancel.scenario",
+    auth_during_transaction => "smtp/auth-during-transaction.scenario",
+    auth_plain_authzid => "smtp/auth-plain-authzid.scenario",
+    auth_unknown_mechanism => "smtp/auth-unknown-mechanism.scenario",
+    command_line_512 => "smtp/command-line-512.scenario",
+    helo_after_ehlo => "smtp/helo-after-ehlo.scenario",
+    no_argument_commands => "smtp/no-argument-commands.scenario",
+    quit_mid_transaction => "smtp/quit-mid-transaction.scenario",
+    rcpt_domain_case => "smtp/rcpt-domain-case.scenario",
+    rcpt_null_path => "smtp/rcpt-null-path.scenario",
+    recipients_100 => "smtp/recipients-100.scenario",
+    size_at_limit => "smtp/size-at-limit.scenario",
+    starttls_twice => "smtp/starttls-twice.scenario",
+    vrfy_unknown => "smtp/vrfy-unknown.scenario",
 }
 
 /// The scenarios played by tests that check more than the report.

@@ -32,7 +32,9 @@ impl Backend for TestBackend {
 
     fn recipient(&mut self, address: &str) -> RecipientCheck {
         self.recipient_checks.push(address.to_owned());
-        match address {
+        // Domains are case-insensitive (RFC 5321 §2.4); local parts are compared as given.
+        let (local, domain) = address.rsplit_once('@').unwrap_or((address, ""));
+        match format!("{local}@{}", domain.to_ascii_lowercase()).as_str() {
             "alice@example.test" | "bob@example.test" => RecipientCheck::Local,
             _ => RecipientCheck::Unknown,
         }
