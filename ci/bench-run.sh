@@ -13,7 +13,7 @@ real=()
 if [ $# -ge 1 ]; then
   # shellcheck source=/dev/null
   source "$1/env"
-  real=(--smtp "$SMTP_URL" --submission "$SUBMISSION_URL" --imap "$IMAP_URL" --imaps "$IMAPS_URL"
+  real=(--smtp "$SMTP_URL" --submission "$SUBMISSION_URL" --smtps "$SMTPS_URL" --imap "$IMAP_URL" --imaps "$IMAPS_URL"
     --user "$USER1" --user "$USER2" --ca "$CA_FILE" --ledger ledgers/dovecot-postfix.toml)
 fi
 

@@ -140,7 +140,7 @@ smoke_failed() {
 # ---------------------------------------------------------------------------------------------
 run_suite_against_real_servers() {
   cargo run --release --locked -q -p mailrig -- run scenarios/ \
-    --smtp "$SMTP_URL" --submission "$SUBMISSION_URL" --imap "$IMAP_URL" --imaps "$IMAPS_URL" \
+    --smtp "$SMTP_URL" --submission "$SUBMISSION_URL" --smtps "$SMTPS_URL" --imap "$IMAP_URL" --imaps "$IMAPS_URL" \
     --user "$USER1" --user "$USER2" \
     --ca "$CA_FILE" --ledger ledgers/dovecot-postfix.toml \
     --junit "$OUT/junit.xml" --json "$OUT/report.json" --artifacts "$OUT/artifacts"

@@ -8,8 +8,8 @@
 #   ci/real-servers.sh stop DIR    # stops both; safe to repeat, and after a failed start
 #
 # - Dovecot: IMAP (plaintext + STARTTLS), IMAPS, LMTP, and an auth listener for Postfix's SASL.
-# - Postfix: SMTP (STARTTLS offered, no AUTH) and submission (STARTTLS required, AUTH PLAIN and
-#   LOGIN through Dovecot); mail for example.test goes to Dovecot over LMTP, nothing else
+# - Postfix: SMTP (STARTTLS offered, no AUTH), submission (STARTTLS required, AUTH PLAIN and
+#   LOGIN through Dovecot) and submissions (implicit TLS, RFC 8314, the same AUTH); mail for example.test goes to Dovecot over LMTP, nothing else
 #   leaves the host.
 # - Users alice@example.test and bob@example.test, password `secret`.
 # - Free ports picked at start; a CA and a server certificate for DNS:localhost and
@@ -212,6 +212,12 @@ EOF
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+127.0.0.1:$smtps_port inet n  -      n      -      -       smtpd
+  -o syslog_name=postfix/submissions
+  -o smtpd_tls_wrappermode=yes
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
 pickup     unix  n  -  n  60    1  pickup
 cleanup    unix  n  -  n  -     0  cleanup
 qmgr       unix  n  -  n  300   1  qmgr
@@ -256,6 +262,7 @@ write_env() {
 # Written by ci/real-servers.sh start: source it.
 SMTP_URL=smtp://127.0.0.1:$smtp_port
 SUBMISSION_URL=smtp://127.0.0.1:$submission_port
+SMTPS_URL=smtps://127.0.0.1:$smtps_port
 IMAP_URL=imap://127.0.0.1:$imap_port
 IMAPS_URL=imaps://127.0.0.1:$imaps_port
 LMTP_PORT=$lmtp_port
@@ -286,14 +293,14 @@ start() {
   # The mail user (Dovecot's mail processes) and postfix must get through DIR.
   chmod 0755 "$dir"
   chown mail:mail "$dir/mail"
-  read -r smtp_port submission_port imap_port imaps_port lmtp_port auth_port < <(free_ports 6)
+  read -r smtp_port submission_port imap_port imaps_port lmtp_port auth_port smtps_port < <(free_ports 7)
   make_certificates
   write_dovecot_conf
   write_postfix_conf
   # Daemons keep the caller's stdout and stderr open: detach both, or `$(...)` would hang.
   dovecot -c "$dir/dovecot.conf" </dev/null >>"$dir/log/dovecot-start.log" 2>&1
   postfix -c "$dir/postfix/etc" start </dev/null >>"$dir/log/postfix-start.log" 2>&1
-  if ! wait_for_ports "$imap_port" "$imaps_port" "$lmtp_port" "$auth_port" "$smtp_port" "$submission_port"; then
+  if ! wait_for_ports "$imap_port" "$imaps_port" "$lmtp_port" "$auth_port" "$smtp_port" "$submission_port" "$smtps_port"; then
     tail -n 50 "$dir"/log/*.log >&2 || true
     exit 1
   fi
