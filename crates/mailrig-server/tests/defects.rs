@@ -4,8 +4,8 @@
 //! one scenario fail, and with no defect every scenario must pass: a suite that passes a
 //! broken server, or fails a correct one, is not telling the truth.
 //!
-//! The servers are in process, as in `tests/scenarios.rs` (whose `Servers` this file copies,
-//! with the defects added): mailrig's sans-IO SMTP and IMAP sessions over one store, played
+//! The servers are in process, as in `tests/scenarios.rs` (both use `support::Servers`):
+//! mailrig's sans-IO SMTP and IMAP sessions over one store, played
 //! by `mailrig_transcript::play::play_client`. A defect of one protocol is only played
 //! against the scenarios with a session of that protocol; the others cannot reach it.
 //!
@@ -13,159 +13,22 @@
 //! with the scenarios that caught it, each scenario with the defects it kills, and the
 //! scenarios no defect kills.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use mailrig_server::Defect;
-use mailrig_server::smtp::StoreBackend;
-use mailrig_store::{Store, User};
-use mailrig_transcript::play::{Target, play_client};
+use mailrig_transcript::play::play_client;
 use mailrig_transcript::report::render;
 use mailrig_transcript::scenario::{Protocol, Scenario};
 use mailrig_transcript::{parse, verify::Report};
 
-/// A fixed clock (2024-01-01T00:00:00Z), so APPEND's internal dates are deterministic.
-const NOW: i64 = 1_704_067_200;
+mod support;
+
+use support::{Servers, vars};
 
 /// The scenario directories the table covers.
 const DIRS: [&str; 4] = ["smtp", "imap", "flows", "security"];
-
-/// One server-side session of either protocol.
-enum Conn {
-    Imap(mailrig_imap::Session),
-    Smtp(mailrig_smtp::Session, StoreBackend),
-}
-
-/// A connection and whether either side has closed it.
-struct Open {
-    conn: Conn,
-    closed: bool,
-}
-
-/// mailrig's model servers in process, with `defect` switched on: one session per scenario
-/// session, one store.
-struct Servers {
-    store: Store,
-    open: HashMap<String, Open>,
-    next_id: u64,
-    defect: Option<Defect>,
-}
-
-impl Servers {
-    /// Users alice/secret (alice@example.test) and bob/hunter2 (bob@example.test).
-    fn new(defect: Option<Defect>) -> Servers {
-        let store = Store::new();
-        store
-            .add_user(User::new("alice", "secret", ["alice@example.test"]))
-            .expect("fresh store");
-        store
-            .add_user(User::new("bob", "hunter2", ["bob@example.test"]))
-            .expect("fresh store");
-        Servers {
-            store,
-            open: HashMap::new(),
-            next_id: 1,
-            defect,
-        }
-    }
-
-    fn imap_config(&self) -> mailrig_imap::Config {
-        let mut config = mailrig_imap::Config::default();
-        if let Some(Defect::Imap(defect)) = self.defect {
-            config.defects.insert(defect);
-        }
-        config
-    }
-
-    /// As `mailrig serve` sets up its SMTP services: submission and smtps need AUTH.
-    fn smtp_config(&self, protocol: Protocol) -> mailrig_smtp::Config {
-        let mut config = mailrig_smtp::Config {
-            hostname: "mail.example.test".into(),
-            implicit_tls: protocol == Protocol::Smtps,
-            require_auth: protocol != Protocol::Smtp,
-            ..mailrig_smtp::Config::default()
-        };
-        if let Some(Defect::Smtp(defect)) = self.defect {
-            config.defects.insert(defect);
-        }
-        config
-    }
-}
-
-impl Target for Servers {
-    fn connect(&mut self, session: &str, protocol: Protocol) {
-        let conn = match protocol {
-            Protocol::Imap | Protocol::Imaps => {
-                let mut imap = mailrig_imap::Session::new(self.imap_config(), self.store.clone());
-                imap.set_time(NOW);
-                Conn::Imap(imap)
-            }
-            Protocol::Smtp | Protocol::Submission | Protocol::Smtps => {
-                let backend = StoreBackend::new(self.store.clone(), self.next_id);
-                Conn::Smtp(mailrig_smtp::Session::new(self.smtp_config(protocol)), backend)
-            }
-        };
-        self.next_id += 1;
-        self.open.insert(session.to_owned(), Open { conn, closed: false });
-    }
-
-    fn send(&mut self, session: &str, bytes: &[u8]) {
-        match self.open.get_mut(session).map(|open| &mut open.conn) {
-            Some(Conn::Imap(imap)) => imap.handle_input(bytes),
-            Some(Conn::Smtp(smtp, backend)) => smtp.handle_input(bytes, backend),
-            None => {}
-        }
-    }
-
-    /// Drains the session's output. For an IDLEing IMAP session `poll_output` also pushes
-    /// other sessions' changes (EXISTS after an SMTP delivery), as the waker would trigger.
-    fn receive(&mut self, session: &str) -> Vec<Vec<u8>> {
-        let mut writes = Vec::new();
-        let Some(open) = self.open.get_mut(session) else {
-            return writes;
-        };
-        match &mut open.conn {
-            Conn::Imap(imap) => {
-                while let Some(output) = imap.poll_output() {
-                    match output {
-                        mailrig_imap::Output::Data(bytes) => writes.push(bytes),
-                        mailrig_imap::Output::Close => open.closed = true,
-                        mailrig_imap::Output::StartTls => {}
-                    }
-                }
-            }
-            Conn::Smtp(smtp, _) => {
-                while let Some(output) = smtp.poll_output() {
-                    match output {
-                        mailrig_smtp::Output::Data(bytes) => writes.push(bytes),
-                        mailrig_smtp::Output::Close => open.closed = true,
-                        mailrig_smtp::Output::StartTls => {}
-                    }
-                }
-            }
-        }
-        writes
-    }
-
-    fn start_tls(&mut self, session: &str) {
-        match self.open.get_mut(session).map(|open| &mut open.conn) {
-            Some(Conn::Imap(imap)) => imap.tls_started(),
-            Some(Conn::Smtp(smtp, _)) => smtp.tls_started(),
-            None => {}
-        }
-    }
-
-    fn close(&mut self, session: &str) {
-        if let Some(open) = self.open.get_mut(session) {
-            open.closed = true;
-        }
-    }
-
-    fn is_closed(&mut self, session: &str) -> bool {
-        self.open.get(session).is_some_and(|open| open.closed)
-    }
-}
 
 /// A shipped scenario, parsed once.
 struct Shipped {
@@ -224,25 +87,9 @@ fn load(root: &Path, path: &Path) -> Shipped {
     }
 }
 
-fn vars() -> BTreeMap<String, String> {
-    [
-        ("user", "alice"),
-        ("password", "secret"),
-        ("user2", "bob"),
-        ("password2", "hunter2"),
-        ("mailbox", "mailrig-test"),
-        ("domain", "example.test"),
-        ("host", "127.0.0.1"),
-        ("port", "143"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
-}
-
 /// Plays `shipped` against fresh servers with `defect` (or none).
 fn play(shipped: &Shipped, defect: Option<Defect>, vars: &BTreeMap<String, String>) -> Report {
-    let mut servers = Servers::new(defect);
+    let mut servers = Servers::with_defect(defect);
     play_client(&shipped.scenario, &mut servers, vars)
         .expect("the scenario can be played")
         .report

@@ -1,143 +1,23 @@
 //! The shipped IMAP and cross-protocol scenarios (`scenarios/imap`, `scenarios/flows`),
 //! played by mailrig-transcript's client player against mailrig's own sans-IO IMAP and SMTP
 //! sessions over one shared store, with no sockets. SMTP sessions deliver through
-//! [`StoreBackend`], so a message sent in an `s=smtp` session reaches the `a=imap` sessions.
+//! `StoreBackend`, so a message sent in an `s=smtp` session reaches the `a=imap` sessions.
 //!
 //! The last tests play scenarios against deliberately broken targets (a wrapper that loses
 //! some server lines) and check that the report fails and names the missing line: the
 //! scenarios' checks bite.
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use mailrig_server::smtp::StoreBackend;
-use mailrig_store::{Store, User};
 use mailrig_transcript::parse;
 use mailrig_transcript::play::{Played, Target, play_client};
 use mailrig_transcript::report::render;
 use mailrig_transcript::scenario::Protocol;
 use mailrig_transcript::verify::{DiffLine, Outcome};
 
-/// A fixed clock (2024-01-01T00:00:00Z), so APPEND's internal dates are deterministic.
-const NOW: i64 = 1_704_067_200;
+mod support;
 
-/// One server-side session of either protocol.
-enum Conn {
-    Imap(mailrig_imap::Session),
-    Smtp(mailrig_smtp::Session, StoreBackend),
-}
-
-/// A connection and whether either side has closed it.
-struct Open {
-    conn: Conn,
-    closed: bool,
-}
-
-/// mailrig's model servers in process: one session per scenario session, one store.
-struct Servers {
-    store: Store,
-    open: HashMap<String, Open>,
-    next_id: u64,
-}
-
-impl Servers {
-    /// Users alice/secret (alice@example.test) and bob/hunter2 (bob@example.test).
-    fn new() -> Servers {
-        let store = Store::new();
-        store
-            .add_user(User::new("alice", "secret", ["alice@example.test"]))
-            .expect("fresh store");
-        store
-            .add_user(User::new("bob", "hunter2", ["bob@example.test"]))
-            .expect("fresh store");
-        Servers {
-            store,
-            open: HashMap::new(),
-            next_id: 1,
-        }
-    }
-}
-
-impl Target for Servers {
-    fn connect(&mut self, session: &str, protocol: Protocol) {
-        let conn = match protocol {
-            Protocol::Imap | Protocol::Imaps => {
-                let mut imap =
-                    mailrig_imap::Session::new(mailrig_imap::Config::default(), self.store.clone());
-                imap.set_time(NOW);
-                Conn::Imap(imap)
-            }
-            Protocol::Smtp | Protocol::Submission | Protocol::Smtps => {
-                let config = mailrig_smtp::Config {
-                    hostname: "mail.example.test".into(),
-                    implicit_tls: protocol == Protocol::Smtps,
-                    require_auth: protocol != Protocol::Smtp,
-                    ..mailrig_smtp::Config::default()
-                };
-                let backend = StoreBackend::new(self.store.clone(), self.next_id);
-                Conn::Smtp(mailrig_smtp::Session::new(config), backend)
-            }
-        };
-        self.next_id += 1;
-        self.open.insert(session.to_owned(), Open { conn, closed: false });
-    }
-
-    fn send(&mut self, session: &str, bytes: &[u8]) {
-        match self.open.get_mut(session).map(|open| &mut open.conn) {
-            Some(Conn::Imap(imap)) => imap.handle_input(bytes),
-            Some(Conn::Smtp(smtp, backend)) => smtp.handle_input(bytes, backend),
-            None => {}
-        }
-    }
-
-    /// Drains the session's output. For an IDLEing IMAP session `poll_output` also pushes
-    /// other sessions' changes (EXISTS after an SMTP delivery), as the waker would trigger.
-    fn receive(&mut self, session: &str) -> Vec<Vec<u8>> {
-        let mut writes = Vec::new();
-        let Some(open) = self.open.get_mut(session) else {
-            return writes;
-        };
-        match &mut open.conn {
-            Conn::Imap(imap) => {
-                while let Some(output) = imap.poll_output() {
-                    match output {
-                        mailrig_imap::Output::Data(bytes) => writes.push(bytes),
-                        mailrig_imap::Output::Close => open.closed = true,
-                        mailrig_imap::Output::StartTls => {}
-                    }
-                }
-            }
-            Conn::Smtp(smtp, _) => {
-                while let Some(output) = smtp.poll_output() {
-                    match output {
-                        mailrig_smtp::Output::Data(bytes) => writes.push(bytes),
-                        mailrig_smtp::Output::Close => open.closed = true,
-                        mailrig_smtp::Output::StartTls => {}
-                    }
-                }
-            }
-        }
-        writes
-    }
-
-    fn start_tls(&mut self, session: &str) {
-        match self.open.get_mut(session).map(|open| &mut open.conn) {
-            Some(Conn::Imap(imap)) => imap.tls_started(),
-            Some(Conn::Smtp(smtp, _)) => smtp.tls_started(),
-            None => {}
-        }
-    }
-
-    fn close(&mut self, session: &str) {
-        if let Some(open) = self.open.get_mut(session) {
-            open.closed = true;
-        }
-    }
-
-    fn is_closed(&mut self, session: &str) -> bool {
-        self.open.get(session).is_some_and(|open| open.closed)
-    }
-}
+use support::{Servers, vars};
 
 /// Reads and parses `scenarios/RELATIVE`, plays it against `target`; returns the play and the
 /// rendered report.
@@ -151,19 +31,7 @@ fn play_against(relative: &str, target: &mut dyn Target) -> (Played, String) {
     scenario
         .load_literals(|file| std::fs::read(dir.join(file)).map_err(|e| e.to_string()))
         .expect("the scenario's literal files are readable");
-    let vars: BTreeMap<String, String> = [
-        ("user", "alice"),
-        ("password", "secret"),
-        ("user2", "bob"),
-        ("password2", "hunter2"),
-        ("mailbox", "mailrig-test"),
-        ("domain", "example.test"),
-        ("host", "127.0.0.1"),
-        ("port", "143"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+    let vars = vars();
     let played = play_client(&scenario, target, &vars).expect("plays");
     let rendered = render(&played.report, relative, &text);
     // One engine judges both ways: the transcript of the live run, checked afterwards, gets
