@@ -87,7 +87,7 @@ fn hole() -> impl Strategy<Value = Part> {
             Class::Num | Class::Seq => "[0-9]{1,4}",
             Class::Atom => "[A-Za-z0-9]{1,4}",
             Class::Word => "[!-|~]{1,4}",
-            Class::Text => "[a-z {(]{0,4}",
+            Class::Text | Class::String => "[a-z {(]{0,4}",
         };
         let _ = seed;
         value.prop_map(move |v| {

@@ -297,6 +297,10 @@ pub enum Class {
     Word,
     /// Any characters, possibly none (the default).
     Text,
+    /// One IMAP string by its value, whatever its encoding (atom, quoted string or literal),
+    /// CR and LF included, possibly empty: `${body:string}` captures a literal's content. In
+    /// lines matched as text it matches like `text`.
+    String,
     /// IMAP only: a message sequence number that names a message in this session
     /// (`${m1:seq}`). The engine keeps the name's value current as EXPUNGE and VANISHED
     /// responses renumber the session's messages (RFC 9051 §7.5.1).
@@ -305,7 +309,14 @@ pub enum Class {
 
 impl Class {
     /// All classes.
-    pub const ALL: [Class; 5] = [Class::Num, Class::Atom, Class::Word, Class::Text, Class::Seq];
+    pub const ALL: [Class; 6] = [
+        Class::Num,
+        Class::Atom,
+        Class::Word,
+        Class::Text,
+        Class::String,
+        Class::Seq,
+    ];
 
     /// The keyword used in scenario files.
     pub fn keyword(self) -> &'static str {
@@ -314,6 +325,7 @@ impl Class {
             Class::Atom => "atom",
             Class::Word => "word",
             Class::Text => "text",
+            Class::String => "string",
             Class::Seq => "seq",
         }
     }
@@ -329,7 +341,7 @@ impl Class {
             Class::Num | Class::Seq => byte.is_ascii_digit(),
             Class::Atom => is_atom_char(byte),
             Class::Word => !matches!(byte, b' ' | b'\r' | b'\n'),
-            Class::Text => !matches!(byte, b'\r' | b'\n'),
+            Class::Text | Class::String => !matches!(byte, b'\r' | b'\n'),
         }
     }
 
@@ -340,7 +352,7 @@ impl Class {
 
     /// Whether the class matches the empty string.
     pub fn admits_empty(self) -> bool {
-        self == Class::Text
+        matches!(self, Class::Text | Class::String)
     }
 }
 

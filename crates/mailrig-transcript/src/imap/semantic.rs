@@ -3,6 +3,7 @@
 //! numbers, and the human-readable text after the status word as text.
 
 use crate::pattern::{Bindings, Match};
+use crate::scenario::Class;
 
 use super::expected::{BodyPattern, Group, ResponsePattern, TokenPattern};
 use super::response::{Body, Response, Tag, Token, Value};
@@ -219,6 +220,16 @@ impl Matcher<'_> {
                     && let Some(bound) = self.value(name).cloned()
                 {
                     return self.is_bound_value(&bound, token);
+                }
+                if *class == Class::String {
+                    // A string by value, whatever its encoding: CR, LF and empty included.
+                    let (Value::String(bytes) | Value::Atom(bytes)) = value else {
+                        return false;
+                    };
+                    if let Some(name) = name {
+                        self.bound.insert(name.clone(), bytes.clone());
+                    }
+                    return true;
                 }
                 let admitted = match value {
                     Value::Number(_) => true,

@@ -10,7 +10,8 @@ use crate::scenario::{Compare, Family, Item, Line, MatchMode, StepKind};
 
 /// Parses one `S:` line of a single-session IMAP scenario.
 fn line(text: &str) -> Line {
-    let src = format!("name: t\nsessions: a=imap\nplays: client\nvars: uid=0, a=0, b=0, sep=/\n\n{text}\n");
+    let src =
+        format!("name: t\nsessions: a=imap\nplays: client\nvars: uid=0, a=0, b=0, sep=/, body=\n\n{text}\n");
     let scenario = crate::parse("t.scenario", &src).unwrap_or_else(|e| panic!("{e}"));
     match scenario.body.into_iter().next() {
         Some(Item::Step(step)) => match step.kind {
@@ -697,4 +698,48 @@ proptest! {
         }
         prop_assert_eq!(got, whole);
     }
+}
+
+#[test]
+fn a_string_capture_takes_a_literal_by_value_and_compares_later_strings_with_it() {
+    let fetch = compile("S: * 1 FETCH (BODY[] ${body:string})", MatchMode::default());
+    let m = fetch
+        .matches(b"* 1 FETCH (BODY[] {8}\r\nab\r\ncd\r\n)\r\n", &Bindings::new())
+        .expect("a literal is a string");
+    assert_eq!(m.bound.get("body").map(Vec::as_slice), Some(&b"ab\r\ncd\r\n"[..]));
+    // Later, the same content in any encoding matches the back-reference; other content not.
+    // (`body` is declared in the helper's `vars:` so the line parses alone; the capture's
+    // value is what counts.)
+    let again = compile("S: * 2 FETCH (BODY[] ${body})", MatchMode::default());
+    assert!(
+        again
+            .matches(b"* 2 FETCH (BODY[] {8}\r\nab\r\ncd\r\n)\r\n", &m.bound)
+            .is_ok()
+    );
+    assert!(
+        again
+            .matches(b"* 2 FETCH (BODY[] {8}\r\nab\r\nce\r\n)\r\n", &m.bound)
+            .is_err()
+    );
+    // The empty string and an atom are strings too; NIL and lists are not.
+    assert!(
+        fetch
+            .matches(b"* 1 FETCH (BODY[] \"\")\r\n", &Bindings::new())
+            .is_ok()
+    );
+    assert!(
+        fetch
+            .matches(b"* 1 FETCH (BODY[] abc)\r\n", &Bindings::new())
+            .is_ok()
+    );
+    assert!(
+        fetch
+            .matches(b"* 1 FETCH (BODY[] NIL)\r\n", &Bindings::new())
+            .is_err()
+    );
+    assert!(
+        fetch
+            .matches(b"* 1 FETCH (BODY[] (a b))\r\n", &Bindings::new())
+            .is_err()
+    );
 }

@@ -136,7 +136,7 @@ impl<'a> Parser<'a> {
                     format!("unknown class `{class_word}`"),
                 )
                 .len(class_word.chars().count())
-                .expected("`num`, `atom`, `word`, `text` or `seq`");
+                .expected("`num`, `atom`, `word`, `text`, `string` or `seq`");
             if let Some(near) = closest(class_word, &Class::ALL.map(Class::keyword)) {
                 err = err.hint(format!("did you mean `{near}`?"));
             }
@@ -218,7 +218,7 @@ impl<'a> Parser<'a> {
                     format!("`{name}` is captured as a message sequence number, which is IMAP"),
                 )
                 .len(name.chars().count())
-                .expected("`num`, `atom`, `word` or `text` in an SMTP line"));
+                .expected("`num`, `atom`, `word`, `text` or `string` in an SMTP line"));
         }
         let other = if seq { &self.plain_names } else { &self.seq_names };
         if other.contains(name) {
