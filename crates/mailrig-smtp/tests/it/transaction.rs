@@ -124,6 +124,27 @@ fn malformed_addresses_get_553() {
     assert_eq!(c.send(long), ["501 5.5.4 path too long\r\n"]);
 }
 
+/// RFC 5321 §4.5.1: a delivering server "MUST support the reserved mailbox "postmaster" as a
+/// case-insensitive local name", at each of its domains, not only in the bare `<Postmaster>`
+/// form. A postmaster at a domain the server does not deliver for is not local.
+#[test]
+fn postmaster_at_a_local_domain_is_accepted_in_any_case() {
+    let mut c = ready();
+    c.codes("MAIL FROM:<>\r\n");
+    assert_eq!(
+        c.codes(
+            "RCPT TO:<postmaster@example.test>\r\nRCPT TO:<PostMaster@EXAMPLE.TEST>\r\n\
+             RCPT TO:<postmaster@elsewhere.example>\r\n"
+        ),
+        ["250", "250", "550"]
+    );
+    c.send("DATA\r\n.\r\n");
+    assert_eq!(
+        c.backend.delivered[0].rcpt_to,
+        ["postmaster@example.test", "PostMaster@EXAMPLE.TEST"]
+    );
+}
+
 #[test]
 fn recipients_are_checked_by_the_backend() {
     let mut c = ready();
