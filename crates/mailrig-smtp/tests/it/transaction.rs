@@ -274,6 +274,39 @@ fn size_parameter_over_the_limit_gets_552() {
     assert_eq!(c.codes("MAIL FROM:<a@example.test> SIZE=1000\r\n"), ["250"]);
 }
 
+/// RFC 1870 §3 allows `size-value ::= 1*20DIGIT`: twenty nines (more than a u64 holds) is
+/// valid syntax, and as a size above the limit gets 552 (§6), not 501. Twenty-one digits and
+/// an empty value are syntax errors.
+#[test]
+fn a_twenty_digit_size_is_valid_and_too_big() {
+    let mut c = Client::with(Config {
+        max_message_size: Some(1000),
+        ..Config::default()
+    });
+    c.ehlo();
+    let twenty = "9".repeat(20);
+    assert_eq!(
+        c.codes(format!("MAIL FROM:<a@example.test> SIZE={twenty}\r\n")),
+        ["552"]
+    );
+    assert_eq!(
+        c.codes(format!(
+            "MAIL FROM:<a@example.test> SIZE=9{twenty}\r\nMAIL FROM:<a@example.test> SIZE=\r\n"
+        )),
+        ["501", "501"]
+    );
+    // Without a limit a twenty-digit size is accepted.
+    let mut c = Client::with(Config {
+        max_message_size: None,
+        ..Config::default()
+    });
+    c.ehlo();
+    assert_eq!(
+        c.codes(format!("MAIL FROM:<a@example.test> SIZE={twenty}\r\n")),
+        ["250"]
+    );
+}
+
 #[test]
 fn utf8_addresses_need_smtputf8() {
     // RFC 6531 §3.4–3.5.
