@@ -64,6 +64,29 @@ fn greeting_capability_noop_logout() {
     );
 }
 
+/// RFC 3501 §6.4.1: CHECK is a selected-state command; before SELECT it is refused like
+/// FETCH, not answered OK like NOOP.
+#[test]
+fn check_needs_a_selected_mailbox() {
+    let store = store();
+    let mut session = Session::new(Config::default(), store.clone());
+    drain(&mut session);
+    assert_eq!(
+        exchange(&mut session, b"a CHECK\r\n"),
+        "a BAD no mailbox selected\r\n"
+    );
+    let mut session = logged_in(&store);
+    assert_eq!(
+        exchange(&mut session, b"b CHECK\r\nc NOOP\r\n"),
+        "b BAD no mailbox selected\r\nc OK NOOP completed\r\n"
+    );
+    let mut session = selected(&store);
+    assert_eq!(
+        exchange(&mut session, b"d CHECK\r\ne CHECK now\r\n"),
+        "d OK CHECK completed\r\ne BAD invalid arguments\r\n"
+    );
+}
+
 #[test]
 fn malformed_commands_get_bad_and_session_continues() {
     let mut session = Session::new(Config::default(), store());
