@@ -619,6 +619,34 @@ fn fetch_sections_and_partials() {
     assert_eq!(text, "c BAD unsupported FETCH item BINARY[1]\r\n");
 }
 
+/// RFC 9051 §9: `header-fld-name = astring`, so a field name may come as a quoted string or
+/// a literal; it is decoded like any astring, and the response names it as an astring (an
+/// atom where it can be), never echoing the literal's announcement.
+#[test]
+fn header_field_names_are_astrings() {
+    let store = store();
+    store
+        .deliver(
+            "alice",
+            b"Subject: b\r\nX-Tag: t\r\nTo: c\r\n\r\nbody\r\n".to_vec(),
+            0,
+        )
+        .expect("INBOX exists");
+    let mut session = selected(&store);
+    let text = exchange(
+        &mut session,
+        b"a FETCH 1 (BODY.PEEK[HEADER.FIELDS (Subject {5+}\r\nX-TAG)])\r\n\
+          b FETCH 1 (BODY.PEEK[HEADER.FIELDS.NOT (\"To\" {3+}\r\na]b)])\r\n",
+    );
+    assert_eq!(
+        text,
+        "* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT X-TAG)] {24}\r\nSubject: b\r\nX-Tag: t\r\n\r\n)\r\n\
+         a OK FETCH completed\r\n\
+         * 1 FETCH (BODY[HEADER.FIELDS.NOT (TO \"A]B\")] {24}\r\nSubject: b\r\nX-Tag: t\r\n\r\n)\r\n\
+         b OK FETCH completed\r\n"
+    );
+}
+
 /// ENVELOPE, BODYSTRUCTURE, BODY, the ALL and FULL macros, and sections by part number
 /// (RFC 9051 §6.4.5); the expected bytes were checked against Dovecot 2.3.19.
 #[test]
