@@ -11,7 +11,9 @@
 # - Postfix: SMTP (STARTTLS offered, no AUTH), submission (STARTTLS required, AUTH PLAIN and
 #   LOGIN through Dovecot) and submissions (implicit TLS, RFC 8314, the same AUTH); mail for example.test goes to Dovecot over LMTP, nothing else
 #   leaves the host.
-# - Users alice@example.test and bob@example.test, password `secret`.
+# - Users alice@example.test and bob@example.test, password `secret`; postmaster@example.test
+#   is an alias of alice (Postfix's VIRTUAL_README: a virtual domain needs its postmaster,
+#   RFC 5321 §4.5.1), as on mailrig's own servers, where postmaster goes to the first user.
 # - Free ports picked at start; a CA and a server certificate for DNS:localhost and
 #   IP:127.0.0.1 made with openssl; logs in DIR/log/.
 #
@@ -163,6 +165,7 @@ write_postfix_conf() {
   mkdir -p "$etc" "$dir/postfix/spool" "$dir/postfix/data"
   chown postfix "$dir/postfix/data"
   printf '%s OK\n' alice@example.test bob@example.test >"$etc/vmailbox"
+  printf 'postmaster@example.test alice@example.test\n' >"$etc/virtual"
   cat >"$etc/main.cf" <<EOF
 # Written by ci/real-servers.sh: loopback only, nothing of the system config.
 # Everything not set here is Postfix's (Debian 12's) default; see the top of ci/real-servers.sh.
@@ -185,6 +188,7 @@ biff = no
 append_dot_mydomain = no
 virtual_mailbox_domains = example.test
 virtual_mailbox_maps = texthash:$etc/vmailbox
+virtual_alias_maps = texthash:$etc/virtual
 virtual_transport = lmtp:inet:127.0.0.1:$lmtp_port
 default_transport = error:this test server delivers only to example.test
 relay_transport = error:this test server delivers only to example.test

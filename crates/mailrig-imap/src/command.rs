@@ -186,11 +186,7 @@ impl Parser<'_> {
         let start = self.pos;
         while let Some(b) = self.peek() {
             if b == b'[' {
-                let close = self.input[self.pos..]
-                    .iter()
-                    .position(|&b| b == b']')
-                    .ok_or(SyntaxError::Expected("\"]\""))?;
-                self.pos += close + 1;
+                self.section_brackets()?;
             } else if is_atom_char(b) || self.pos > start && b == b']' || self.pos == start && b == b'\\' {
                 self.pos += 1;
             } else {
@@ -203,6 +199,29 @@ impl Parser<'_> {
         std::str::from_utf8(&self.input[start..self.pos])
             .map(str::to_owned)
             .map_err(|_| SyntaxError::Expected("an atom"))
+    }
+
+    /// `"[" section-spec "]"`, kept raw for `section.rs`. Quoted strings and literals in it
+    /// (a `header-list` holds astrings, RFC 9051 §9) are skipped whole, so a `]` inside one
+    /// does not end the section.
+    fn section_brackets(&mut self) -> Result<(), SyntaxError> {
+        self.pos += 1;
+        loop {
+            match self.peek() {
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                Some(b'"') => {
+                    self.quoted()?;
+                }
+                Some(b'{') => {
+                    self.literal()?;
+                }
+                Some(_) => self.pos += 1,
+                None => return Err(SyntaxError::Expected("\"]\"")),
+            }
+        }
     }
 }
 

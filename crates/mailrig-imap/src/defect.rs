@@ -137,11 +137,14 @@ pub enum Defect {
     /// server MUST NOT unilaterally remove an existing mailbox name from the subscription list
     /// even if a mailbox by that name no longer exists").
     DeleteUnsubscribes,
+    /// CHECK with no mailbox selected is answered OK like NOOP (RFC 3501 §6.4.1: CHECK is a
+    /// selected-state command; §3: in another state the server answers BAD or NO).
+    CheckWithoutSelect,
 }
 
 impl Defect {
     /// Every defect, in the order of the catalogue.
-    pub const ALL: [Defect; 34] = [
+    pub const ALL: [Defect; 35] = [
         Defect::FlagsNotPushed,
         Defect::ExpungeDuringFetch,
         Defect::UidnextNotAdvanced,
@@ -176,6 +179,7 @@ impl Defect {
         Defect::ListWildcardsAtEndOnly,
         Defect::RenameInboxBad,
         Defect::DeleteUnsubscribes,
+        Defect::CheckWithoutSelect,
     ];
 
     /// The stable kebab-case name.
@@ -215,6 +219,7 @@ impl Defect {
             Defect::ListWildcardsAtEndOnly => "list-wildcards-at-end-only",
             Defect::RenameInboxBad => "rename-inbox-bad",
             Defect::DeleteUnsubscribes => "delete-unsubscribes",
+            Defect::CheckWithoutSelect => "check-without-select",
         }
     }
 

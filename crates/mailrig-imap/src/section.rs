@@ -64,7 +64,8 @@ impl BodyItem {
             Some(rest) => (true, rest),
             None => (false, item.strip_prefix("BODY[")?),
         };
-        let (inner, after) = rest.split_once(']')?;
+        // The last `]`: a quoted or literal field name may hold one, a partial cannot.
+        let (inner, after) = rest.rsplit_once(']')?;
         let (part, text) = section_part(inner)?;
         let section = match text {
             "" => Section::Full,
@@ -76,16 +77,10 @@ impl BodyItem {
                     Some(list) => (true, list),
                     None => (false, text.strip_prefix("HEADER.FIELDS ")?),
                 };
-                let names = list.strip_prefix('(')?.strip_suffix(')')?;
-                let names: Vec<String> = names
-                    .split(' ')
-                    .filter(|n| !n.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-                if names.is_empty() {
-                    return None;
+                Section::HeaderFields {
+                    names: header_list(list)?,
+                    not,
                 }
-                Section::HeaderFields { names, not }
             }
         };
         let partial = match after {
@@ -97,7 +92,15 @@ impl BodyItem {
                 Some((origin.parse().ok()?, count))
             }
         };
-        let mut name = format!("BODY[{inner}]");
+        let mut name = match &section {
+            // The names as astrings, not as sent (a literal's announcement is no response).
+            Section::HeaderFields { names, .. } => {
+                let list_start = inner.find('(').unwrap_or(inner.len());
+                let names: Vec<String> = names.iter().map(|n| astring_text(n)).collect();
+                format!("BODY[{}({})]", &inner[..list_start], names.join(" "))
+            }
+            _ => format!("BODY[{inner}]"),
+        };
         if let Some((origin, _)) = partial {
             name.push_str(&format!("<{origin}>"));
         }
@@ -171,6 +174,75 @@ impl BodyItem {
                 out
             }
         }
+    }
+}
+
+/// `header-list = "(" header-fld-name *(SP header-fld-name) ")"` with `header-fld-name =
+/// astring` (RFC 9051 §9): atoms, quoted strings and literals (put inline by the framer),
+/// decoded.
+fn header_list(list: &str) -> Option<Vec<String>> {
+    let mut rest = list.strip_prefix('(')?.strip_suffix(')')?;
+    let mut names = Vec::new();
+    loop {
+        let (name, after) = astring(rest)?;
+        names.push(name);
+        match after.strip_prefix(' ') {
+            Some(more) => rest = more,
+            None if after.is_empty() => return Some(names),
+            None => return None,
+        }
+    }
+}
+
+/// `astring = 1*ASTRING-CHAR / string` at the start of `s`: its value and the rest.
+fn astring(s: &str) -> Option<(String, &str)> {
+    match s.as_bytes().first()? {
+        b'"' => {
+            let mut out = String::new();
+            let mut chars = s.char_indices().skip(1);
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '"' => return Some((out, &s[i + 1..])),
+                    '\\' => match chars.next()? {
+                        (_, e @ ('"' | '\\')) => out.push(e),
+                        _ => return None,
+                    },
+                    '\r' | '\n' => return None,
+                    c => out.push(c),
+                }
+            }
+            None
+        }
+        b'{' => {
+            // `literal = "{" number64 ["+"] "}" CRLF *CHAR8`.
+            let close = s.find('}')?;
+            let digits = s[1..close].strip_suffix('+').unwrap_or(&s[1..close]);
+            let size: usize = digits.parse().ok()?;
+            let data = s[close + 1..].strip_prefix("\r\n")?;
+            Some((data.get(..size)?.to_owned(), data.get(size..)?))
+        }
+        _ => {
+            let end = s.find(' ').unwrap_or(s.len());
+            let atom = &s[..end];
+            let valid = !atom.is_empty()
+                && atom
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !b"(){\"".contains(&b));
+            valid.then(|| (atom.to_owned(), &s[end..]))
+        }
+    }
+}
+
+/// `value` as an astring in a response: an atom where every octet is an ATOM-CHAR, else a
+/// quoted string, else (CR, LF or 8-bit octets) a literal.
+fn astring_text(value: &str) -> String {
+    let atom_char = |b: u8| b.is_ascii_graphic() && !b"(){%*\"\\]".contains(&b);
+    if !value.is_empty() && value.bytes().all(atom_char) {
+        value.to_owned()
+    } else if value.bytes().all(|b| b.is_ascii() && !b.is_ascii_control()) {
+        format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        format!("{{{}}}\r\n{value}", value.len())
     }
 }
 
@@ -252,5 +324,29 @@ mod tests {
         assert_eq!(BodyItem::parse("BODY[1..2]"), None);
         assert_eq!(BodyItem::parse("BODY[1TEXT]"), None);
         assert_eq!(BodyItem::parse("BODY[99999999999]"), None);
+    }
+
+    /// RFC 9051 §9: `header-fld-name = astring`, decoded from an atom, a quoted string or a
+    /// literal; anything else in the list is refused.
+    #[test]
+    fn header_field_names_are_decoded_astrings() {
+        let names = |list: &str| header_list(list);
+        let decoded = Some(vec!["A".to_owned(), "B\"]".to_owned(), "C D".to_owned()]);
+        assert_eq!(names("(A \"B\\\"]\" {3}\r\nC D)"), decoded);
+        for bad in [
+            "()",
+            "(A  B)",
+            "(\"A)",
+            "(\"A\\x\")",
+            "({9}\r\nA)",
+            "(A(B)",
+            "(A )",
+        ] {
+            assert_eq!(names(bad), None, "{bad}");
+        }
+        assert_eq!(astring_text("X-TAG"), "X-TAG");
+        assert_eq!(astring_text("A]\"\\"), "\"A]\\\"\\\\\"");
+        assert_eq!(astring_text("A\r\nB"), "{4}\r\nA\r\nB");
+        assert_eq!(astring_text(""), "\"\"");
     }
 }

@@ -484,9 +484,17 @@ impl Session {
                 out.extend_from_slice(format!("* CAPABILITY {}\r\n", self.capabilities()).as_bytes());
                 Ok(Completion::ok("CAPABILITY completed"))
             }
-            "NOOP" | "CHECK" => {
+            "NOOP" => {
                 no_args()?;
-                Ok(Completion::ok(format!("{} completed", command.name)))
+                Ok(Completion::ok("NOOP completed"))
+            }
+            "CHECK" => {
+                // RFC 3501 §6.4.1: a selected-state command (a checkpoint is a no-op here).
+                if self.selected.is_none() && !self.config.defects.has(Defect::CheckWithoutSelect) {
+                    return Err(Completion::bad("no mailbox selected"));
+                }
+                no_args()?;
+                Ok(Completion::ok("CHECK completed"))
             }
             "LOGOUT" => {
                 no_args()?;

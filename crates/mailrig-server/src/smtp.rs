@@ -1,8 +1,9 @@
 //! The SMTP services: `mailrig_smtp::Session` driven over a connection, backed by the store.
 //!
-//! Accepted mail goes into INBOX of every local recipient and into the store's envelope log,
-//! before the session replies 250 (RFC 5321 §4.1.1.4: the 250 means the server has taken
-//! responsibility for the message).
+//! Accepted mail goes into INBOX of every local recipient (for postmaster, RFC 5321 §4.5.1, the
+//! store's [postmaster](Store::postmaster) user) and into the store's envelope log, before the
+//! session replies 250 (RFC 5321 §4.1.1.4: the 250 means the server has taken responsibility
+//! for the message).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -131,6 +132,20 @@ impl StoreBackend {
     }
 }
 
+impl StoreBackend {
+    /// The login that gets mail for `rcpt`: its owner, or for postmaster (RFC 5321 §4.5.1)
+    /// the store's [postmaster](Store::postmaster).
+    fn local_login(&self, rcpt: &str) -> Option<String> {
+        self.store.resolve(rcpt).or_else(|| match rcpt.rsplit_once('@') {
+            None if rcpt.eq_ignore_ascii_case("postmaster") => self.store.postmaster(None),
+            Some((local, domain)) if local.eq_ignore_ascii_case("postmaster") => {
+                self.store.postmaster(Some(domain))
+            }
+            _ => None,
+        })
+    }
+}
+
 impl Backend for StoreBackend {
     fn authenticate(&mut self, login: &str, password: &str) -> bool {
         self.store.authenticate(login, password)
@@ -154,6 +169,10 @@ impl Backend for StoreBackend {
         }
     }
 
+    fn local_domain(&mut self, domain: &str) -> bool {
+        self.store.is_local_domain(domain)
+    }
+
     fn deliver(&mut self, envelope: &Envelope) -> Result<(), DeliveryError> {
         let now = unix_now();
         let data: Arc<[u8]> = if self.trace {
@@ -163,7 +182,7 @@ impl Backend for StoreBackend {
         };
         let mut delivered_to: Vec<String> = Vec::new();
         for rcpt in &envelope.rcpt_to {
-            let Some(login) = self.store.resolve(rcpt) else {
+            let Some(login) = self.local_login(rcpt) else {
                 continue;
             };
             if delivered_to.contains(&login) {
@@ -242,6 +261,34 @@ pub(crate) fn rfc5322_date(unix: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RFC 5321 §4.5.1: mail for postmaster, bare or at a local domain in any case, is
+    /// delivered once, to the user with the postmaster address or else the first user.
+    #[test]
+    fn postmaster_mail_reaches_a_user() {
+        let store = Store::new();
+        for login in ["bob", "alice"] {
+            let user = mailrig_store::User::new(login, "x", [format!("{login}@example.test")]);
+            store.add_user(user).expect("user");
+        }
+        let mut backend = StoreBackend::new(store.clone(), 1);
+        assert!(backend.local_domain("EXAMPLE.TEST"));
+        assert!(!backend.local_domain("elsewhere.example"));
+        let envelope = Envelope {
+            mail_from: String::new(),
+            rcpt_to: vec!["Postmaster".into(), "POSTMASTER@Example.Test".into()],
+            rcpt_params: vec![Default::default(); 2],
+            data: b"Subject: hi\r\n\r\n".to_vec(),
+            params: Default::default(),
+            authenticated_as: None,
+            helo: None,
+            tls: false,
+            chunked: false,
+        };
+        backend.deliver(&envelope).expect("delivered");
+        let inbox = |login| store.messages(login, "INBOX").expect("inbox").messages.len();
+        assert_eq!((inbox("alice"), inbox("bob")), (1, 0));
+    }
 
     #[test]
     fn dates_are_rfc5322() {

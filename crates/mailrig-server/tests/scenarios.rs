@@ -185,6 +185,7 @@ scenarios! {
     imap_create_intermediate => "imap/create-intermediate.scenario",
     imap_create_trailing_separator => "imap/create-trailing-separator.scenario",
     imap_fetch_header_fields_case => "imap/fetch-header-fields-case.scenario",
+    imap_fetch_header_fields_literal => "imap/fetch-header-fields-literal.scenario",
     imap_fetch_macros => "imap/fetch-macros.scenario",
     imap_fetch_nested_message => "imap/fetch-nested-message.scenario",
     imap_fetch_partial_edges => "imap/fetch-partial-edges.scenario",

@@ -22,9 +22,17 @@ pub trait Backend {
     fn check_token(&mut self, login: &str, token: &str) -> bool;
 
     /// Whether `address` (a mailbox as sent, source route removed) may receive mail here.
-    /// Not called for `<Postmaster>` (always accepted, RFC 5321 §4.5.1) nor when
+    /// Not called for `<Postmaster>` nor `postmaster@` a [local
+    /// domain](Backend::local_domain) (always accepted, RFC 5321 §4.5.1), nor when
     /// [`Config::accept_any_recipient`](crate::Config::accept_any_recipient) is set.
     fn recipient(&mut self, address: &str) -> RecipientCheck;
+
+    /// Whether this server delivers mail for `domain` (as sent; domains are case-insensitive,
+    /// RFC 5321 §2.4). `postmaster@domain`, in any case, is accepted for every local domain
+    /// (RFC 5321 §4.5.1: a delivering server "MUST support the reserved mailbox "postmaster"
+    /// as a case-insensitive local name"); [`deliver`](Backend::deliver) decides where its
+    /// mail goes.
+    fn local_domain(&mut self, domain: &str) -> bool;
 
     /// Takes responsibility for a complete message. Called once the end of DATA or
     /// `BDAT ... LAST` has been read and the message passed the size and line checks; the
@@ -57,7 +65,7 @@ pub enum DeliveryError {
 pub struct Envelope {
     /// The reverse-path's mailbox, empty for the null path `<>`.
     pub mail_from: String,
-    /// The accepted recipients, in RCPT order (`Postmaster` for `<Postmaster>`).
+    /// The accepted recipients as sent, in RCPT order (`Postmaster` for `<Postmaster>`).
     pub rcpt_to: Vec<String>,
     /// The parameters of each accepted recipient, same order as [`rcpt_to`](Self::rcpt_to).
     pub rcpt_params: Vec<RcptParams>,

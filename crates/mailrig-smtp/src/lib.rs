@@ -48,6 +48,7 @@
 //!     fn recipient(&mut self, address: &str) -> RecipientCheck {
 //!         if address == "alice@example.test" { RecipientCheck::Local } else { RecipientCheck::Unknown }
 //!     }
+//!     fn local_domain(&mut self, domain: &str) -> bool { domain.eq_ignore_ascii_case("example.test") }
 //!     fn deliver(&mut self, envelope: &Envelope) -> Result<(), DeliveryError> {
 //!         self.0.push(envelope.clone());
 //!         Ok(())

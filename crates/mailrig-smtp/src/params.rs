@@ -181,14 +181,14 @@ fn required<'v>(keyword: &'static str, value: Option<&'v str>) -> Result<&'v str
     value.ok_or(ParamError::invalid(keyword, "needs a value"))
 }
 
-/// `size-value = 1*20DIGIT` (RFC 1870 §3).
+/// `size-value = 1*20DIGIT` (RFC 1870 §3). Twenty digits can exceed `u64::MAX`; such a size
+/// is kept as `u64::MAX`, above any limit, so it gets `552` (§6) rather than a syntax error.
 fn size(value: Option<&str>) -> Result<u64, ParamError> {
     let v = required("SIZE", value)?;
-    if v.len() > 20 || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ParamError::invalid("SIZE", "must be a number"));
+    if v.is_empty() || v.len() > 20 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ParamError::invalid("SIZE", "must be a number of 1 to 20 digits"));
     }
-    v.parse()
-        .map_err(|_| ParamError::invalid("SIZE", "is out of range"))
+    Ok(v.parse().unwrap_or(u64::MAX))
 }
 
 /// `body-value = "7BIT" / "8BITMIME"` (RFC 6152 §2; `BINARYMIME` is not offered).

@@ -119,6 +119,9 @@ pub(crate) mod tests {
         fn recipient(&mut self, _: &str) -> RecipientCheck {
             RecipientCheck::Local
         }
+        fn local_domain(&mut self, _: &str) -> bool {
+            true
+        }
         fn deliver(&mut self, _: &Envelope) -> Result<(), DeliveryError> {
             Ok(())
         }

@@ -66,6 +66,7 @@ pub enum Output {
 ///     fn cram_md5_secret(&mut self, _: &str) -> Option<String> { None }
 ///     fn check_token(&mut self, _: &str, _: &str) -> bool { false }
 ///     fn recipient(&mut self, _: &str) -> RecipientCheck { RecipientCheck::Local }
+///     fn local_domain(&mut self, _: &str) -> bool { true }
 ///     fn deliver(&mut self, e: &Envelope) -> Result<(), DeliveryError> {
 ///         self.0.push(e.clone());
 ///         Ok(())

@@ -161,6 +161,42 @@ impl Store {
             .map(|a| a.user.login.clone())
     }
 
+    /// Whether some user has an address at `domain` (compared case-insensitively): a domain
+    /// this store receives mail for.
+    pub fn is_local_domain(&self, domain: &str) -> bool {
+        let users = self.inner.users.read().unwrap_or_else(PoisonError::into_inner);
+        users.values().any(|a| {
+            a.user.addresses.iter().any(|known| {
+                known
+                    .rsplit_once('@')
+                    .is_some_and(|(_, d)| d.eq_ignore_ascii_case(domain))
+            })
+        })
+    }
+
+    /// The login that receives mail for the reserved mailbox "postmaster" (RFC 5321 §4.5.1)
+    /// of `domain` (`None` for the bare `<Postmaster>`): the user who has the address
+    /// `postmaster@domain` (local part in any case; for `None`, any postmaster address),
+    /// otherwise the first user in login order. `None` if `domain` is not
+    /// [local](Store::is_local_domain) or there are no users.
+    pub fn postmaster(&self, domain: Option<&str>) -> Option<String> {
+        if domain.is_some_and(|d| !self.is_local_domain(d)) {
+            return None;
+        }
+        let users = self.inner.users.read().unwrap_or_else(PoisonError::into_inner);
+        let is_postmaster = |known: &String| match known.rsplit_once('@') {
+            Some((local, d)) => {
+                local.eq_ignore_ascii_case("postmaster") && domain.is_none_or(|w| d.eq_ignore_ascii_case(w))
+            }
+            None => false,
+        };
+        users
+            .values()
+            .find(|a| a.user.addresses.iter().any(is_postmaster))
+            .or_else(|| users.values().next())
+            .map(|a| a.user.login.clone())
+    }
+
     /// Records a message accepted over SMTP (after it was delivered), bumps
     /// [`version`](Store::version) and runs the store-wide wakers.
     pub fn record_envelope(&self, envelope: Envelope) {

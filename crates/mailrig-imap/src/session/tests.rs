@@ -64,6 +64,29 @@ fn greeting_capability_noop_logout() {
     );
 }
 
+/// RFC 3501 §6.4.1: CHECK is a selected-state command; before SELECT it is refused like
+/// FETCH, not answered OK like NOOP.
+#[test]
+fn check_needs_a_selected_mailbox() {
+    let store = store();
+    let mut session = Session::new(Config::default(), store.clone());
+    drain(&mut session);
+    assert_eq!(
+        exchange(&mut session, b"a CHECK\r\n"),
+        "a BAD no mailbox selected\r\n"
+    );
+    let mut session = logged_in(&store);
+    assert_eq!(
+        exchange(&mut session, b"b CHECK\r\nc NOOP\r\n"),
+        "b BAD no mailbox selected\r\nc OK NOOP completed\r\n"
+    );
+    let mut session = selected(&store);
+    assert_eq!(
+        exchange(&mut session, b"d CHECK\r\ne CHECK now\r\n"),
+        "d OK CHECK completed\r\ne BAD invalid arguments\r\n"
+    );
+}
+
 #[test]
 fn malformed_commands_get_bad_and_session_continues() {
     let mut session = Session::new(Config::default(), store());
@@ -594,6 +617,34 @@ fn fetch_sections_and_partials() {
     );
     let text = exchange(&mut session, b"c FETCH 1 (BINARY[1])\r\n");
     assert_eq!(text, "c BAD unsupported FETCH item BINARY[1]\r\n");
+}
+
+/// RFC 9051 §9: `header-fld-name = astring`, so a field name may come as a quoted string or
+/// a literal; it is decoded like any astring, and the response names it as an astring (an
+/// atom where it can be), never echoing the literal's announcement.
+#[test]
+fn header_field_names_are_astrings() {
+    let store = store();
+    store
+        .deliver(
+            "alice",
+            b"Subject: b\r\nX-Tag: t\r\nTo: c\r\n\r\nbody\r\n".to_vec(),
+            0,
+        )
+        .expect("INBOX exists");
+    let mut session = selected(&store);
+    let text = exchange(
+        &mut session,
+        b"a FETCH 1 (BODY.PEEK[HEADER.FIELDS (Subject {5+}\r\nX-TAG)])\r\n\
+          b FETCH 1 (BODY.PEEK[HEADER.FIELDS.NOT (\"To\" {3+}\r\na]b)])\r\n",
+    );
+    assert_eq!(
+        text,
+        "* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT X-TAG)] {24}\r\nSubject: b\r\nX-Tag: t\r\n\r\n)\r\n\
+         a OK FETCH completed\r\n\
+         * 1 FETCH (BODY[HEADER.FIELDS.NOT (TO \"A]B\")] {24}\r\nSubject: b\r\nX-Tag: t\r\n\r\n)\r\n\
+         b OK FETCH completed\r\n"
+    );
 }
 
 /// ENVELOPE, BODYSTRUCTURE, BODY, the ALL and FULL macros, and sections by part number

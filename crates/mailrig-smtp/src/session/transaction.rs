@@ -124,7 +124,7 @@ impl Session {
         if !t.params.smtputf8 && !forward_path.is_ascii() {
             return self.reply(non_ascii());
         }
-        let accepted = forward_path.eq_ignore_ascii_case("postmaster")
+        let accepted = is_postmaster(&forward_path, backend)
             || self.config.accept_any_recipient
             || backend.recipient(&forward_path) == RecipientCheck::Local;
         if !accepted {
@@ -281,4 +281,13 @@ const SPARE_LIMIT: usize = 256 * 1024;
 /// RFC 6531 §3.5: a UTF-8 address in a transaction without `SMTPUTF8`.
 fn non_ascii() -> Reply {
     Reply::with_status(553, [5, 6, 7], "Non-ASCII address requires SMTPUTF8")
+}
+
+/// `<Postmaster>`, or `postmaster` (any case) at a domain the backend delivers for (RFC 5321
+/// §4.5.1, §4.1.1.3).
+fn is_postmaster(forward_path: &str, backend: &mut dyn Backend) -> bool {
+    match forward_path.rsplit_once('@') {
+        None => forward_path.eq_ignore_ascii_case("postmaster"),
+        Some((local, domain)) => local.eq_ignore_ascii_case("postmaster") && backend.local_domain(domain),
+    }
 }

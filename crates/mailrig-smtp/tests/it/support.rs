@@ -40,6 +40,10 @@ impl Backend for TestBackend {
         }
     }
 
+    fn local_domain(&mut self, domain: &str) -> bool {
+        domain.eq_ignore_ascii_case("example.test")
+    }
+
     fn deliver(&mut self, envelope: &Envelope) -> Result<(), DeliveryError> {
         if let Some(error) = &self.fail_with {
             return Err(error.clone());

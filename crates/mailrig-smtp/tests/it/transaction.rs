@@ -124,6 +124,27 @@ fn malformed_addresses_get_553() {
     assert_eq!(c.send(long), ["501 5.5.4 path too long\r\n"]);
 }
 
+/// RFC 5321 §4.5.1: a delivering server "MUST support the reserved mailbox "postmaster" as a
+/// case-insensitive local name", at each of its domains, not only in the bare `<Postmaster>`
+/// form. A postmaster at a domain the server does not deliver for is not local.
+#[test]
+fn postmaster_at_a_local_domain_is_accepted_in_any_case() {
+    let mut c = ready();
+    c.codes("MAIL FROM:<>\r\n");
+    assert_eq!(
+        c.codes(
+            "RCPT TO:<postmaster@example.test>\r\nRCPT TO:<PostMaster@EXAMPLE.TEST>\r\n\
+             RCPT TO:<postmaster@elsewhere.example>\r\n"
+        ),
+        ["250", "250", "550"]
+    );
+    c.send("DATA\r\n.\r\n");
+    assert_eq!(
+        c.backend.delivered[0].rcpt_to,
+        ["postmaster@example.test", "PostMaster@EXAMPLE.TEST"]
+    );
+}
+
 #[test]
 fn recipients_are_checked_by_the_backend() {
     let mut c = ready();
@@ -251,6 +272,39 @@ fn size_parameter_over_the_limit_gets_552() {
         ["552 5.3.4 Message size exceeds fixed maximum message size\r\n"]
     );
     assert_eq!(c.codes("MAIL FROM:<a@example.test> SIZE=1000\r\n"), ["250"]);
+}
+
+/// RFC 1870 §3 allows `size-value ::= 1*20DIGIT`: twenty nines (more than a u64 holds) is
+/// valid syntax, and as a size above the limit gets 552 (§6), not 501. Twenty-one digits and
+/// an empty value are syntax errors.
+#[test]
+fn a_twenty_digit_size_is_valid_and_too_big() {
+    let mut c = Client::with(Config {
+        max_message_size: Some(1000),
+        ..Config::default()
+    });
+    c.ehlo();
+    let twenty = "9".repeat(20);
+    assert_eq!(
+        c.codes(format!("MAIL FROM:<a@example.test> SIZE={twenty}\r\n")),
+        ["552"]
+    );
+    assert_eq!(
+        c.codes(format!(
+            "MAIL FROM:<a@example.test> SIZE=9{twenty}\r\nMAIL FROM:<a@example.test> SIZE=\r\n"
+        )),
+        ["501", "501"]
+    );
+    // Without a limit a twenty-digit size is accepted.
+    let mut c = Client::with(Config {
+        max_message_size: None,
+        ..Config::default()
+    });
+    c.ehlo();
+    assert_eq!(
+        c.codes(format!("MAIL FROM:<a@example.test> SIZE={twenty}\r\n")),
+        ["250"]
+    );
 }
 
 #[test]

@@ -42,6 +42,27 @@ fn users_authenticate_and_resolve() {
 }
 
 #[test]
+fn postmaster_mail_goes_to_the_postmaster_address_or_the_first_user() {
+    let store = store();
+    assert!(store.is_local_domain("EXAMPLE.test"));
+    assert!(!store.is_local_domain("elsewhere.example"));
+    // bob has postmaster@example.test: local part in any case, domain in any case.
+    assert_eq!(store.postmaster(Some("Example.Test")).as_deref(), Some("bob"));
+    assert_eq!(store.postmaster(None).as_deref(), Some("bob"));
+    assert_eq!(store.postmaster(Some("elsewhere.example")), None);
+    // Without a postmaster address: the first user in login order.
+    let plain = Store::new();
+    assert_eq!(plain.postmaster(None), None);
+    plain
+        .add_user(User::new("zed", "x", ["zed@example.test"]))
+        .expect("zed");
+    plain
+        .add_user(User::new("amy", "x", ["amy@example.test"]))
+        .expect("amy");
+    assert_eq!(plain.postmaster(Some("example.test")).as_deref(), Some("amy"));
+}
+
+#[test]
 fn a_login_is_taken_once() {
     assert_eq!(
         store().add_user(User::new("alice", "x", ["y"])),
