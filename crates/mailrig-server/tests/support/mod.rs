@@ -52,6 +52,8 @@ impl Servers {
         store
             .add_user(User::new("bob", "hunter2", ["bob@example.test"]))
             .expect("fresh store");
+        // `${mailbox}`, as `mailrig run` creates it before each scenario that uses it.
+        store.create_mailbox("alice", MAILBOX).expect("fresh store");
         Servers {
             store,
             open: HashMap::new(),
@@ -157,6 +159,9 @@ impl Target for Servers {
     }
 }
 
+/// The value of `${mailbox}`: a mailbox of alice's that exists when a scenario starts.
+pub(crate) const MAILBOX: &str = "mailrig-test";
+
 /// The run variables the shipped scenarios use.
 pub(crate) fn vars() -> BTreeMap<String, String> {
     [
@@ -164,7 +169,7 @@ pub(crate) fn vars() -> BTreeMap<String, String> {
         ("password", "secret"),
         ("user2", "bob"),
         ("password2", "hunter2"),
-        ("mailbox", "mailrig-test"),
+        ("mailbox", MAILBOX),
         ("domain", "example.test"),
         ("host", "127.0.0.1"),
         ("port", "143"),
