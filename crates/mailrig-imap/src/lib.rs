@@ -77,4 +77,5 @@ mod session;
 pub use config::{Config, Extensions, Versions};
 pub use defect::{Defect, Defects};
 pub use error::SyntaxError;
+pub use response::date_time;
 pub use session::{OUTPUT_HIGH_WATER, Output, Session};

@@ -33,8 +33,8 @@ const MONTHS: [&str; 12] = [
 ];
 
 /// `date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE`,
-/// in UTC.
-pub(crate) fn date_time(unix: i64) -> String {
+/// in UTC (RFC 9051 §9), quotes included: what INTERNALDATE carries and APPEND takes.
+pub fn date_time(unix: i64) -> String {
     let days = unix.div_euclid(86_400);
     let secs = unix.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);

@@ -223,34 +223,15 @@ pub fn target_name(mailbox: &str, name: &str, delimiter: Option<char>) -> Result
     Ok(out)
 }
 
-/// An IMAP date-time (RFC 9051 §9 `date-time`) for unix seconds, in UTC; None outside years
-/// 1 to 9999.
+/// An IMAP date-time (RFC 9051 §9 `date-time`, quoted) for unix seconds, in UTC; None
+/// outside the years 1 to 9999 that its four-digit year can carry.
 pub fn imap_date(seconds: i64) -> Option<String> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = seconds.div_euclid(86_400);
-    let time = seconds.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    if !(1..=9999).contains(&year) {
-        return None;
-    }
-    let name = MONTHS[usize::try_from(month - 1).ok()?];
-    Some(format!(
-        "{day:02}-{name}-{year:04} {:02}:{:02}:{:02} +0000",
-        time / 3600,
-        time % 3600 / 60,
-        time % 60
-    ))
+    // 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z.
+    const FIRST: i64 = -62_135_596_800;
+    const END: i64 = 253_402_300_800;
+    (FIRST..END)
+        .contains(&seconds)
+        .then(|| mailrig_imap::date_time(seconds))
 }
 
 /// Where and how to reach the IMAP server for preparing and cleaning up.
@@ -349,7 +330,7 @@ async fn load_into(admin: &mut Admin, mailbox: &str, load: &AccountLoad) -> Resu
     for message in &load.messages {
         let target = quote(&name(&message.mailbox)?);
         let date = imap_date(message.internal_date).unwrap_or_default();
-        let head = format!("APPEND {target} ({}) \"{date}\"", message.flags);
+        let head = format!("APPEND {target} ({}) {date}", message.flags);
         admin.append(&head, &message.bytes).await?;
     }
     Ok(())
@@ -478,16 +459,20 @@ mod tests {
 
     #[test]
     fn dates_in_imap_form() {
-        assert_eq!(imap_date(0).as_deref(), Some("01-Jan-1970 00:00:00 +0000"));
+        assert_eq!(imap_date(0).as_deref(), Some("\" 1-Jan-1970 00:00:00 +0000\""));
         assert_eq!(
             imap_date(1_767_225_600).as_deref(),
-            Some("01-Jan-2026 00:00:00 +0000")
+            Some("\" 1-Jan-2026 00:00:00 +0000\"")
         );
         assert_eq!(
             imap_date(951_782_400 + 3_723).as_deref(),
-            Some("29-Feb-2000 01:02:03 +0000")
+            Some("\"29-Feb-2000 01:02:03 +0000\"")
         );
-        assert_eq!(imap_date(-86_400).as_deref(), Some("31-Dec-1969 00:00:00 +0000"));
+        assert_eq!(
+            imap_date(-86_400).as_deref(),
+            Some("\"31-Dec-1969 00:00:00 +0000\"")
+        );
+        assert!(imap_date(-62_135_596_800).is_some(), "the first second of year 1");
         assert_eq!(imap_date(-62_135_596_801), None, "the second before year 1");
         assert_eq!(imap_date(253_402_300_800), None, "year 10000");
     }
