@@ -3,13 +3,16 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
 const VALID: &str = "name: noop\nsessions: a=imap\nplays: client\n\nC: A1 NOOP\nS: A1 OK ${_}\n";
 
-fn mailrig() -> Command {
-    Command::new(assert_cmd::cargo::cargo_bin!("mailrig"))
+mod common;
+
+use common::mailrig;
+
+fn start_serve(args: &[&str], dir: &Path) -> (std::process::Child, serde_json::Value) {
+    common::start_serve(args, dir, true)
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
@@ -26,28 +29,6 @@ fn terminate(child: &std::process::Child) {
         .status()
         .expect("sh runs");
     assert!(status.success(), "kill -TERM {}", child.id());
-}
-
-/// Starts `mailrig serve ARGS --ready-file DIR/ready.json` (output piped) and waits (at most
-/// 20 s) for its ready file; returns the process and the file's JSON.
-fn start_serve(args: &[&str], dir: &Path) -> (std::process::Child, serde_json::Value) {
-    let ready = dir.join("ready.json");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("mailrig"))
-        .arg("serve")
-        .args(args)
-        .arg("--ready-file")
-        .arg(&ready)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("mailrig serve starts");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !ready.exists() {
-        assert!(std::time::Instant::now() < deadline, "no ready file within 20 s");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let info = serde_json::from_str(&fs::read_to_string(&ready).unwrap()).expect("JSON");
-    (child, info)
 }
 
 #[test]

@@ -9,11 +9,9 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn mailrig() -> Command {
-    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("mailrig");
-    cmd.timeout(std::time::Duration::from_secs(120));
-    cmd
-}
+mod common;
+
+use common::mailrig;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -139,24 +137,19 @@ struct Served {
 impl Served {
     fn start(plaintext_auth: bool) -> Served {
         let dir = tempfile::tempdir().unwrap();
-        let ready = dir.path().join("ready.json");
-        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("mailrig"))
-            .args(["serve", "--smtp", "127.0.0.1:0"])
-            .args(plaintext_auth.then_some("--allow-plaintext-auth"))
-            .args(["--submission", "127.0.0.1:0", "--smtps", "127.0.0.1:0"])
-            .args(["--imap", "127.0.0.1:0", "--imaps", "127.0.0.1:0", "--ready-file"])
-            .arg(&ready)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("mailrig serve starts");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !ready.exists() {
-            assert!(std::time::Instant::now() < deadline, "no ready file within 20 s");
-            std::thread::sleep(std::time::Duration::from_millis(20));
+        let mut args = vec![
+            "--smtp",
+            "127.0.0.1:0",
+            "--submission",
+            "127.0.0.1:0",
+            "--smtps",
+            "127.0.0.1:0",
+        ];
+        args.extend(["--imap", "127.0.0.1:0", "--imaps", "127.0.0.1:0"]);
+        if plaintext_auth {
+            args.push("--allow-plaintext-auth");
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        let info = serde_json::from_str(&fs::read_to_string(&ready).unwrap()).expect("JSON");
+        let (child, info) = common::start_serve(&args, dir.path(), false);
         Served {
             child,
             info,
