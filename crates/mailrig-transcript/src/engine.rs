@@ -10,15 +10,18 @@
 //!
 //! The engine plays **either side**. Playing the client ([`Role::Client`]), it sends the `C:`
 //! lines and checks the server's `S:` lines; playing the server, the reverse. Both use the same
-//! step checker as [`crate::verify()`], which checks each step once, as bytes arrive: a step
-//! that needs more than has arrived waits (until its deadline), and a step that cannot match
-//! whatever comes next fails at once. So the verdicts of a live run and of verifying its
-//! transcript afterwards are the same.
+//! step checker as [`crate::verify()`], which decides each unit of steps (a directive, or a run
+//! of one session's lines on one side) as bytes arrive: a unit that needs more than has arrived
+//! undoes its reads and is checked again from the same place when more comes (never from the
+//! start of the scenario), until its deadline, and a unit that cannot match whatever comes next
+//! fails at once. So the verdicts of a live run and of verifying its transcript afterwards are
+//! the same.
 //!
 //! Deadlines: every wait for the peer ends after [`EngineConfig::receive_timeout`], or after
-//! the `@within` limit of the step, measured from the end of the previous step. A wait that
-//! ends fails the step with what arrived so far. `@sleep` delays the engine's next write in
-//! that session.
+//! the `@within` limit of the step, measured from the end of the previous step (a wait for a
+//! connection: from when it was asked for). A wait that ends fails the step with what arrived
+//! so far; it ends only that step's wait. `@sleep` delays the engine's next write in that
+//! session.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -453,6 +456,7 @@ impl Engine {
         };
         match progress {
             Ok(Progress::Done(end)) => {
+                self.run.sessions[session].forget_timeouts();
                 self.next = end;
                 self.wait = None;
                 self.last_done = self.now;
@@ -463,12 +467,7 @@ impl Engine {
                 false
             }
             Ok(Progress::Pending) if self.expired == Some(self.next) => {
-                let reason = format!(
-                    "this step was still waiting after {}",
-                    crate::scenario::format_duration(self.config.receive_timeout)
-                );
-                let failure = self.failure_here(session, &reason);
-                self.finish(Some(failure));
+                self.still_waiting(session);
                 false
             }
             Ok(Progress::Pending) => {
@@ -489,12 +488,7 @@ impl Engine {
         }
         if self.expired == Some(self.next) {
             // This step already had its time: it never waits twice.
-            let reason = format!(
-                "this step was still waiting after {}",
-                crate::scenario::format_duration(self.config.receive_timeout)
-            );
-            let failure = self.failure_here(session, &reason);
-            self.finish(Some(failure));
+            self.still_waiting(session);
             return;
         }
         let limit = self.run.sessions[session]
@@ -502,6 +496,12 @@ impl Engine {
             .unwrap_or(self.config.receive_timeout);
         let base = self.last_done.max(self.conns[session].sleep_until);
         self.wait = Some((base + limit, session, side));
+    }
+
+    /// Fails the step whose wait ran out without deciding it.
+    fn still_waiting(&mut self, session: usize) {
+        let failure = self.failure_here(session, "this step was still undecided when its wait ran out");
+        self.finish(Some(failure));
     }
 
     /// Client role: asks for the connection at the session's first step. Both roles: true

@@ -171,9 +171,9 @@ impl Engine {
         Ok((outputs, bindings))
     }
 
-    /// Client role, synchronizing literal: whether the server's `+` has arrived
-    /// (`Some(true)`, consumed), not yet (`Some(false)`), or the server answered with a
-    /// completion instead (`None`: the run fails here, RFC 9051 §7.5).
+    /// Client role, synchronizing literal: whether the server's `+` has arrived (consumed), not
+    /// yet, or the server answered with a completion instead (RFC 9051 §7.5 lets it: the line
+    /// ends there and the next steps judge the answer); `Failed` when the run is over.
     fn continuation(&mut self, session: usize) -> Continuation {
         let live = &self.run.sessions[session];
         let stream = live.stream(Side::Server);

@@ -248,6 +248,28 @@ S: * OK ${_:text=hello}\nC: ${t:atom=A1} NOOP\nS: ${t} OK ${_:text=done}\n@close
 }
 
 #[test]
+fn a_wait_that_runs_out_ends_only_its_own_step() {
+    // The optional client line never comes: its wait runs out, the step passes without it,
+    // and the client may still send the lines after it.
+    let text = "name: srv\nsessions: a=imap\nplays: server\n\n\
+S: * OK ${_:text=hi}\nC: A1 NOOP\nC?: A2 NOOP\nS: A1 OK ${_:text=done}\n\
+C: A3 LOGOUT\nS: A3 OK ${_:text=bye}\n";
+    let mut e = engine(text, Role::Server);
+    e.handle_connected(0, ms(1));
+    let _ = drain(&mut e);
+    e.handle_received(0, b"A1 NOOP\r\n", ms(2));
+    let deadline = e.poll_timeout().expect("waiting for the optional line");
+    e.handle_timeout(deadline);
+    assert_eq!(written(&drain(&mut e)), "A1 OK done\r\n");
+    assert!(!e.is_finished(), "{:?}", e.result());
+    e.handle_received(0, b"A3 LOGOUT\r\n", deadline + ms(1));
+    assert_eq!(written(&drain(&mut e)), "A3 OK bye\r\n");
+    assert!(report(&e).passed(), "{:?}", report(&e));
+    let offline = crate::verify(e.scenario(), &e.transcript(), &BTreeMap::new()).expect("verifiable");
+    assert!(offline.passed(), "{offline:?}");
+}
+
+#[test]
 fn server_role_answers_synchronizing_literals_with_a_continuation() {
     let text = "name: srv\nsessions: a=imap\nplays: server\n\n\
 S: * OK ${_:text=hello}\nC: A1 APPEND INBOX {{{\nhi\n}}}\nS: A1 OK ${_:text=done}\n";

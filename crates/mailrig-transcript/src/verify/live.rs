@@ -142,6 +142,16 @@ impl Live {
         self.timed_out[side_index(side)] = Some(after);
     }
 
+    /// A wait that ran out belongs to the step that waited: once that step is decided, the
+    /// side may send again (a close, unlike a timeout, is for good).
+    pub(crate) fn forget_timeouts(&mut self) {
+        for side in [Side::Client, Side::Server] {
+            if self.timed_out[side_index(side)].take().is_some() && self.closed_by.is_none() {
+                self.ended[side_index(side)] = false;
+            }
+        }
+    }
+
     /// Whether everything `side` will send before the next TLS boundary has arrived.
     fn settled(&self, side: Side) -> bool {
         self.ended[side_index(side)] || self.tls.len() > self.tls_next

@@ -138,8 +138,7 @@ pub fn verify(
 }
 
 /// Verifies only the first `steps` steps (lines and directives) of `scenario`, and returns the
-/// values bound so far too. A player that sends `C:` lines uses it to learn captures (a UID,
-/// a tag) before rendering the next line.
+/// values bound so far too (the captures a transcript's first steps bind).
 pub fn verify_prefix(
     scenario: &Scenario,
     transcript: &Transcript,
