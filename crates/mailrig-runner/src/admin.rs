@@ -259,7 +259,12 @@ async fn read_response<S: AsyncBufRead + Unpin>(
             }
             return Ok(response);
         };
-        let mut data = vec![0u8; size.min(MAX as usize)];
+        if size > MAX as usize {
+            return Err(AdminError::Io(format!(
+                "the server announced a {size}-byte literal, more than the {MAX} bytes mailrig reads here"
+            )));
+        }
+        let mut data = vec![0u8; size];
         within(limit, stream.read_exact(&mut data))
             .await?
             .map_err(|e| AdminError::Io(e.to_string()))?;

@@ -91,7 +91,7 @@ impl Ledger {
     }
 
     /// The verdict once the ledger is taken into account.
-    pub fn judge(&self, name: &str, _path: &str, verdict: Verdict) -> Verdict {
+    pub fn judge(&self, name: &str, verdict: Verdict) -> Verdict {
         let Some((entry, origin)) = self.entries.iter().find(|(e, _)| e.scenario == name) else {
             return verdict;
         };
@@ -119,14 +119,14 @@ mod tests {
         let mut ledger = Ledger::default();
         ledger.add("l.toml", LEDGER).expect("valid");
         assert!(matches!(
-            ledger.judge("x", "x.scenario", Verdict::Fail("diff".into())),
+            ledger.judge("x", Verdict::Fail("diff".into())),
             Verdict::KnownFailure(r) if r.contains("broken") && r.contains("RFC 1 §1")
         ));
-        let passed = ledger.judge("x", "x.scenario", Verdict::Pass);
+        let passed = ledger.judge("x", Verdict::Pass);
         assert!(passed.fails_run(), "{passed:?}");
-        assert_eq!(ledger.judge("y", "y.scenario", Verdict::Pass), Verdict::Pass);
+        assert_eq!(ledger.judge("y", Verdict::Pass), Verdict::Pass);
         assert_eq!(
-            ledger.judge("x", "x.scenario", Verdict::Skip("why".into())),
+            ledger.judge("x", Verdict::Skip("why".into())),
             Verdict::Skip("why".into())
         );
     }

@@ -60,6 +60,7 @@ pub async fn play_client(
         connections,
         start: Instant::now(),
         io_timeout: config.receive_timeout,
+        buf: vec![0u8; 64 * 1024],
     };
     driver.run().await;
     let transcript = driver.engine.transcript();
@@ -116,6 +117,8 @@ struct Driver<'a> {
     start: Instant,
     /// The limit on one connect, handshake or write.
     io_timeout: Duration,
+    /// Where reads land (one buffer for the whole run).
+    buf: Vec<u8>,
 }
 
 /// What happened on the connections while the engine waited.
@@ -256,12 +259,12 @@ impl Driver<'_> {
             .poll_timeout()
             .unwrap_or(self.now() + Duration::from_secs(3600));
         let sleep = tokio::time::sleep_until(self.start + deadline);
-        let mut buf = vec![0u8; 64 * 1024];
+        let buf = &mut self.buf;
         let connections = &mut self.connections;
         let read = std::future::poll_fn(|cx| {
             for (session, slot) in connections.iter_mut().enumerate() {
                 let Some(stream) = slot.as_mut() else { continue };
-                let mut read = ReadBuf::new(&mut buf);
+                let mut read = ReadBuf::new(buf);
                 match Pin::new(stream).poll_read(cx, &mut read) {
                     Poll::Ready(Ok(())) if read.filled().is_empty() => {
                         return Poll::Ready(Event::Closed(session));

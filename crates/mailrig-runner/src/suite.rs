@@ -16,7 +16,7 @@ use mailrig_transcript::{Scenario, Transcript, parse_bytes};
 use tokio_rustls::{TlsConnector, rustls};
 
 use crate::ledger::Ledger;
-use crate::net::{PlayError, play_client};
+use crate::net::play_client;
 use crate::probe::{self, Advertised};
 use crate::state::{Access, AccountLoad, Unprepared, clean_up, plan_fixture, prepare};
 use crate::target::{Endpoint, Endpoints, Trust};
@@ -34,14 +34,15 @@ pub struct Account {
 }
 
 impl Account {
-    /// Parses `LOGIN:PASSWORD[:ADDRESS]`.
+    /// Parses `LOGIN:PASSWORD[:ADDRESS]`. The login ends at the first `:`; the password may
+    /// contain `:`, and what follows its last `:` is taken as the address only when it holds
+    /// an `@`.
     pub fn parse(text: &str) -> Option<Account> {
-        let mut parts = text.splitn(3, ':');
-        let login = parts.next().filter(|l| !l.is_empty())?;
-        let password = parts.next()?;
-        let address = parts
-            .next()
-            .map_or_else(|| format!("{login}@example.test"), str::to_owned);
+        let (login, rest) = text.split_once(':').filter(|(l, _)| !l.is_empty())?;
+        let (password, address) = match rest.rsplit_once(':') {
+            Some((password, address)) if address.contains('@') => (password, address.to_owned()),
+            _ => (rest, format!("{login}@example.test")),
+        };
         Some(Account {
             login: login.to_owned(),
             password: password.to_owned(),
@@ -407,7 +408,7 @@ async fn run_one(entry: Entry, shared: &Shared) -> Outcome {
         Err(e) => (Verdict::Error(e.clone()), Transcript::default(), None),
         Ok(scenario) => play(scenario, &entry, shared).await,
     };
-    let verdict = shared.ledger.judge(&name, &path, verdict);
+    let verdict = shared.ledger.judge(&name, verdict);
     Outcome {
         path,
         name,
@@ -554,7 +555,6 @@ async fn play_prepared(
             let shown = mailrig_transcript::report::render(&played.report, &entry.display(), &entry.text);
             (Verdict::Fail(shown), played.transcript)
         }
-        Err(PlayError::NoEndpoint(reason)) => (Verdict::Skip(reason), Transcript::default()),
         Err(e) => (Verdict::Error(e.to_string()), Transcript::default()),
     };
     (verdict, transcript, warning)
@@ -679,12 +679,21 @@ mod tests {
 
     #[test]
     fn accounts_parse() {
+        // A password may hold `:`; only a last part with `@` is an address.
         assert_eq!(
             Account::parse("alice:s:e:cret"),
             Some(Account {
                 login: "alice".into(),
-                password: "s".into(),
-                address: "e:cret".into()
+                password: "s:e:cret".into(),
+                address: "alice@example.test".into()
+            })
+        );
+        assert_eq!(
+            Account::parse("alice:pa:ss:a@mx.test"),
+            Some(Account {
+                login: "alice".into(),
+                password: "pa:ss".into(),
+                address: "a@mx.test".into()
             })
         );
         assert_eq!(

@@ -264,7 +264,9 @@ pub(crate) fn report(command: ReportCommand) -> anyhow::Result<ExitCode> {
         merged.scenarios.len(),
         merged.summary()
     );
-    Ok(if merged.scenarios.iter().any(Record::fails_run) {
+    Ok(if merged.scenarios.iter().any(|r| r.verdict == "error") {
+        ExitCode::from(2)
+    } else if merged.scenarios.iter().any(Record::fails_run) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use mailrig_runner::suite::{self, Account, Entry};
+use mailrig_runner::suite::{self, Account};
 use mailrig_runner::target::{Endpoint, Endpoints, Trust};
 use mailrig_runner::{Ledger, Outcome, RunConfig, Selection, Target, Verdict};
 use mailrig_transcript::record::{RecordOptions, print_transcript};
@@ -134,7 +134,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let progress = Progress::new(total, args.quiet);
     let outcomes = runtime
-        .block_on(suite::run(entries.clone(), &config, |o| progress.show(o)))
+        .block_on(suite::run(entries, &config, |o| progress.show(o)))
         .map_err(anyhow::Error::msg);
     progress.finish();
     let outcomes = outcomes?;
@@ -147,14 +147,25 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(path, report.to_json()).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(dir) = &args.artifacts {
-        artifacts(dir, &outcomes, &entries)?;
+        artifacts(dir, &outcomes)?;
     }
     summary(&report, total, elapsed);
-    Ok(if outcomes.iter().any(|o| o.verdict.fails_run()) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(exit_code(outcomes.iter().map(|o| &o.verdict)))
+}
+
+/// 2 when the harness could not run some scenario (an ERROR), else 1 when one failed (or a
+/// ledger entry passed), else 0.
+fn exit_code<'a>(verdicts: impl Iterator<Item = &'a Verdict>) -> ExitCode {
+    let (mut error, mut failed) = (false, false);
+    for verdict in verdicts {
+        error |= matches!(verdict, Verdict::Error(_));
+        failed |= verdict.fails_run();
+    }
+    match (error, failed) {
+        (true, _) => ExitCode::from(2),
+        (false, true) => ExitCode::from(1),
+        (false, false) => ExitCode::SUCCESS,
+    }
 }
 
 /// The target from the flags: mailrig's own servers when none is given.
@@ -213,8 +224,13 @@ fn target(args: &RunArgs) -> anyhow::Result<Target> {
 /// How finished scenarios are shown: plain lines, or on a terminal (stdout is one and
 /// `NO_COLOR` is unset) a progress bar with the lines that matter printed above it.
 enum Progress {
-    Lines { quiet: bool },
-    Bar(indicatif::ProgressBar),
+    Lines {
+        quiet: bool,
+    },
+    Bar {
+        bar: indicatif::ProgressBar,
+        quiet: bool,
+    },
 }
 
 impl Progress {
@@ -232,7 +248,7 @@ impl Progress {
         if let Ok(style) = style {
             bar.set_style(style);
         }
-        Progress::Bar(bar)
+        Progress::Bar { bar, quiet }
     }
 
     /// Shows one finished scenario. With a bar, passes only advance it; every other line is
@@ -240,8 +256,12 @@ impl Progress {
     fn show(&self, outcome: &Outcome) {
         match self {
             Progress::Lines { quiet } => print!("{}", lines(outcome, *quiet)),
-            Progress::Bar(bar) => {
-                let text = lines(outcome, true);
+            Progress::Bar { bar, quiet } => {
+                // The bar counts the passes; everything else is a line above it.
+                let text = match outcome.verdict {
+                    Verdict::Pass => String::new(),
+                    _ => lines(outcome, *quiet),
+                };
                 if !text.is_empty() {
                     bar.suspend(|| print!("{text}"));
                 }
@@ -252,7 +272,7 @@ impl Progress {
     }
 
     fn finish(&self) {
-        if let Progress::Bar(bar) = self {
+        if let Progress::Bar { bar, .. } = self {
             bar.finish_and_clear();
         }
     }
@@ -294,13 +314,13 @@ fn summary(report: &Report, total: usize, elapsed: Duration) {
     );
 }
 
-fn artifacts(dir: &Path, outcomes: &[Outcome], entries: &[Entry]) -> anyhow::Result<()> {
+fn artifacts(dir: &Path, outcomes: &[Outcome]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    for (outcome, entry) in outcomes.iter().zip(entries) {
+    for outcome in outcomes {
         if !matches!(outcome.verdict, Verdict::Fail(_) | Verdict::KnownFailure(_)) {
             continue;
         }
-        let file = dir.join(format!("{}.scenario", entry.name()));
+        let file = dir.join(format!("{}.scenario", outcome.name));
         let text = print_transcript(&outcome.transcript, &RecordOptions::default());
         std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
     }
