@@ -38,9 +38,9 @@ tests() {
 TEST_LOG=$(mktemp)
 trap 'rm -f "${TEST_LOG}"' EXIT
 step "tests" tests
-# The kill table: every deliberate defect of the model servers against every shipped scenario
-# (docs/defects.md); the test fails if a defect survives or a scenario kills nothing.
-step "kill table" cargo test --locked -q -p mailrig-server --test defects -- --nocapture
+# The kill table the test run just checked (every deliberate defect of the model servers
+# against every shipped scenario, docs/defects.md), shown without running it again.
+step "kill table" cat "${CARGO_TARGET_DIR:-target}/tmp/kill-table.txt"
 step "rustdoc" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 # Every shipped scenario is valid and canonical.
 step "shipped scenarios" cargo run --locked -q -p mailrig -- check --quiet scenarios/

@@ -73,7 +73,8 @@ pub enum Defect {
     /// The tagged OK to EXAMINE carries `[READ-WRITE]` (RFC 9051 §6.3.3: "The tagged OK
     /// response to EXAMINE MUST begin with the [READ-ONLY] response code").
     ExamineSaysReadWrite,
-    /// Commands the server cannot parse or does not know get `NO` instead of `BAD` (RFC 9051
+    /// Commands refused as protocol errors after parsing (unknown commands, bad arguments) get
+    /// `NO` instead of `BAD`; lines the command reader cannot parse at all keep `BAD` (RFC 9051
     /// §7.1.5: BAD reports a protocol-level error in the client's command; NO is for a command
     /// that was understood and failed).
     BadAnsweredAsNo,

@@ -9,9 +9,9 @@
 //! by `mailrig_transcript::play::play_client`. A defect of one protocol is only played
 //! against the scenarios with a session of that protocol; the others cannot reach it.
 //!
-//! `cargo test -p mailrig-server --test defects -- --nocapture` prints the table: each defect
-//! with the scenarios that caught it, each scenario with the defects it kills, and the
-//! scenarios no defect kills.
+//! The table (each defect with the scenarios that caught it, each scenario with the defects it
+//! kills, and the scenarios no defect kills) is printed with `--nocapture` and written to
+//! `target/tmp/kill-table.txt`, which ci/check.sh shows after the test run.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -141,9 +141,9 @@ fn unkilled(count: usize, table: &[(Defect, Vec<usize>)]) -> Vec<usize> {
         .collect()
 }
 
-fn print_table(shipped: &[Shipped], table: &[(Defect, Vec<usize>)]) {
+fn table_text(shipped: &[Shipped], table: &[(Defect, Vec<usize>)]) -> String {
     let name = |s: &usize| shipped[*s].relative.trim_end_matches(".scenario").to_owned();
-    println!("\nkill table: defect -> scenarios that fail against it");
+    let mut out = String::from("kill table: defect -> scenarios that fail against it\n");
     for (defect, killers) in table {
         let names: Vec<String> = killers.iter().map(name).collect();
         let shown = if names.is_empty() {
@@ -151,24 +151,25 @@ fn print_table(shipped: &[Shipped], table: &[(Defect, Vec<usize>)]) {
         } else {
             names.join(", ")
         };
-        println!("  {:<9} {:<34} {shown}", defect.protocol(), defect.name());
+        out += &format!("  {:<9} {:<34} {shown}\n", defect.protocol(), defect.name());
     }
-    println!("\nkill table: scenario -> defects it kills");
+    out += "\nkill table: scenario -> defects it kills\n";
     for (s, _) in shipped.iter().enumerate() {
         let kills: Vec<&str> = table
             .iter()
             .filter(|(_, killers)| killers.contains(&s))
             .map(|(defect, _)| defect.name())
             .collect();
-        println!("  {:<44} {}", name(&s), kills.join(", "));
+        out += &format!("  {:<44} {}\n", name(&s), kills.join(", "));
     }
     let survivors: Vec<String> = unkilled(shipped.len(), table).iter().map(name).collect();
-    println!(
-        "\nscenarios no defect kills ({} of {}): {}",
+    out += &format!(
+        "\nscenarios no defect kills ({} of {}): {}\n",
         survivors.len(),
         shipped.len(),
         survivors.join(", ")
     );
+    out
 }
 
 /// With no defect every shipped scenario passes, every defect makes at least one fail, and
@@ -198,7 +199,11 @@ fn every_defect_is_killed_and_no_scenario_fails_a_correct_server() {
 
     let defects: Vec<Defect> = Defect::all().collect();
     let table = kill_table(&shipped, &defects);
-    print_table(&shipped, &table);
+    // Printed with --nocapture, and kept where ci/check.sh shows it after the test run.
+    let text = table_text(&shipped, &table);
+    println!("\n{text}");
+    let kept = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("kill-table.txt");
+    std::fs::write(&kept, &text).expect("the kill table can be written under target/");
     let survivors: Vec<&str> = table
         .iter()
         .filter(|(_, killers)| killers.is_empty())

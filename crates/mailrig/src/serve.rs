@@ -66,6 +66,10 @@ pub(crate) struct ServeArgs {
     /// namespace, special-use, unselect, sasl-ir, condstore, qresync, starttls.
     #[arg(long = "imap-disable", value_name = "EXTENSION")]
     imap_disabled: Vec<String>,
+    /// Start the servers with a deliberate defect (repeatable), to see a client's or a
+    /// suite's tests catch it; the names are in docs/defects.md.
+    #[arg(long = "defect", value_name = "NAME")]
+    defects: Vec<String>,
     /// Which IMAP versions to offer: both (IMAP4rev1 until ENABLE IMAP4rev2), rev1, rev2.
     #[arg(long, value_name = "both|rev1|rev2", default_value = "both")]
     imap_version: String,
@@ -138,6 +142,12 @@ async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.imap = imap_options(&args)?;
     config.keep_transcripts = Some(args.keep_transcripts);
     config.max_connections = args.max_connections;
+    for name in &args.defects {
+        let defect = mailrig_server::Defect::from_name(name).with_context(|| {
+            format!("--defect {name}: not a defect of mailrig's servers (see docs/defects.md)")
+        })?;
+        config.add_defect(defect);
+    }
     let server = Server::start(config).await?;
     let out = args
         .out

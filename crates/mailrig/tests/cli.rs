@@ -569,3 +569,36 @@ fn serve_with_a_fixture_uses_the_fixture_users() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The SMTP server's answer to QUIT, from a `mailrig serve` started with `extra` arguments.
+fn quit_reply(extra: &[&str]) -> String {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["--smtp", "127.0.0.1:0", "--submission", "off", "--smtps", "off"];
+    args.extend(["--imap", "off", "--imaps", "off", "--no-tls"]);
+    args.extend(extra);
+    let (mut child, info) = start_serve(&args, dir.path());
+    let mut smtp = std::net::TcpStream::connect(info["smtp"].as_str().expect("smtp listener")).unwrap();
+    smtp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut greeting = [0u8; 512];
+    let _ = smtp.read(&mut greeting).unwrap();
+    smtp.write_all(b"QUIT\r\n").unwrap();
+    let mut reply = String::new();
+    let _ = smtp.read_to_string(&mut reply);
+    child.kill().ok();
+    child.wait().ok();
+    reply
+}
+
+#[test]
+fn serve_starts_with_a_deliberate_defect_and_refuses_unknown_ones() {
+    assert!(quit_reply(&[]).starts_with("221"), "the control gets 221");
+    let broken = quit_reply(&["--defect", "quit-without-221"]);
+    assert!(!broken.contains("221"), "{broken:?}");
+    mailrig()
+        .args(["serve", "--defect", "no-such-defect"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--defect no-such-defect: not a defect"));
+}
