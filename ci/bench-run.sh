@@ -21,7 +21,7 @@ fi
 timed() {
   local start end
   start=$(date +%s%N)
-  "$bin" run --quiet "$@" >/dev/null
+  "$bin" run --quiet "$@" >/dev/null || return 1
   end=$(date +%s%N)
   awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", (e - s) / 1e9 }'
 }
@@ -47,7 +47,9 @@ for _ in $(seq "$REPEAT"); do
       unset 'args[-1]'
       args+=("${real[@]}")
     fi
-    samples[$name]+="$(timed "${args[@]}") "
+    # `$(...)` does not pass a failure on by itself: a failing run stops the benchmark here.
+    seconds=$(timed "${args[@]}") || { echo "bench-run: \`mailrig run ${args[*]}\` failed" >&2; exit 1; }
+    samples[$name]+="$seconds "
   done
 done
 scenarios=$(find scenarios -name '*.scenario' | wc -l)

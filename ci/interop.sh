@@ -43,9 +43,11 @@ install_packages() {
   # Postfix asks what kind of mail server this is: none; ci/real-servers.sh writes its own.
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
+  local status=0
+  { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; } || status=$?
+  # Removed whether or not the install worked, so a failed run leaves the machine as it was.
   [ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d
+  return "$status"
 }
 
 # Every program and Perl module the step uses, so a broken install fails here, by name.
