@@ -296,18 +296,17 @@ fn flag_update(
     condstore: Condstore,
     recent: Option<&Recent>,
 ) {
+    use std::io::Write;
     let flags = recent::flag_list(recent, flags, uid);
-    let uid = if with_uid {
-        format!(" UID {uid}")
-    } else {
-        String::new()
-    };
-    let line = if condstore == Condstore::Off {
-        format!("* {seq} FETCH (FLAGS {flags}{uid})\r\n")
-    } else {
-        format!("* {seq} FETCH (FLAGS {flags}{uid} MODSEQ ({modseq}))\r\n")
-    };
-    out.extend_from_slice(line.as_bytes());
+    // Writing to a Vec cannot fail.
+    let _ = write!(out, "* {seq} FETCH (FLAGS {flags}");
+    if with_uid {
+        let _ = write!(out, " UID {uid}");
+    }
+    if condstore != Condstore::Off {
+        let _ = write!(out, " MODSEQ ({modseq})");
+    }
+    out.extend_from_slice(b")\r\n");
 }
 
 impl Session {
