@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use mailrig_transcript::framing;
 use tokio::io::{
     AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader,
 };
@@ -51,11 +52,23 @@ impl Admin {
         password: &str,
         limit: Duration,
     ) -> Result<Admin, AdminError> {
+        let (mut admin, _) = Admin::connect(endpoint, tls, limit).await?;
+        admin.authenticate(login, password).await?;
+        Ok(admin)
+    }
+
+    /// Connects to `endpoint` (implicit TLS, or STARTTLS whenever the server offers it),
+    /// without logging in; also returns the responses read before TLS and the greeting.
+    pub(crate) async fn connect(
+        endpoint: &Endpoint,
+        tls: &TlsConnector,
+        limit: Duration,
+    ) -> Result<(Admin, Vec<Vec<u8>>), AdminError> {
         let tcp = within(limit, TcpStream::connect((endpoint.host.as_str(), endpoint.port)))
             .await?
             .map_err(|e| AdminError::Io(format!("{endpoint}: {e}")))?;
-        let stream: Box<dyn Io> = if endpoint.implicit_tls {
-            Box::new(handshake(endpoint, tls, tcp, limit).await?)
+        let (stream, mut seen): (Box<dyn Io>, _) = if endpoint.implicit_tls {
+            (Box::new(handshake(endpoint, tls, tcp, limit).await?), Vec::new())
         } else {
             plain_then_starttls(endpoint, tls, tcp, limit).await?
         };
@@ -66,17 +79,21 @@ impl Admin {
         };
         if endpoint.implicit_tls {
             // On a plain connection the greeting was read before STARTTLS.
-            read_response(&mut admin.stream, limit).await?;
+            seen.push(read_response(&mut admin.stream, limit).await?);
         }
+        Ok((admin, seen))
+    }
+
+    /// LOGIN; a refusal names the command with the password hidden.
+    pub(crate) async fn authenticate(&mut self, login: &str, password: &str) -> Result<(), AdminError> {
         let command = format!("LOGIN {} {}", quote(login), quote(password));
-        admin.run(&command).await.map_err(|e| match e {
+        self.run(&command).await.map(drop).map_err(|e| match e {
             AdminError::Refused { answer, .. } => AdminError::Refused {
                 command: format!("LOGIN {} ***", quote(login)),
                 answer,
             },
             other => other,
-        })?;
-        Ok(admin)
+        })
     }
 
     /// Runs one command; returns its untagged responses, or `Refused` unless it ends in OK.
@@ -172,25 +189,20 @@ async fn handshake(
         .map_err(|e| AdminError::Io(format!("{endpoint}: TLS handshake failed: {e}")))
 }
 
-/// Reads the greeting and CAPABILITY in plaintext and upgrades with STARTTLS when offered.
+/// Reads the greeting and CAPABILITY in plaintext and upgrades with STARTTLS when offered;
+/// returns the stream and the plaintext responses.
 async fn plain_then_starttls(
     endpoint: &Endpoint,
     tls: &TlsConnector,
     tcp: TcpStream,
     limit: Duration,
-) -> Result<Box<dyn Io>, AdminError> {
+) -> Result<(Box<dyn Io>, Vec<Vec<u8>>), AdminError> {
     let mut plain = BufReader::new(tcp);
-    let greeting = read_response(&mut plain, limit).await?;
-    let mut offers = contains_word(&greeting, b"STARTTLS");
-    if !offers {
-        write_line(&mut plain, b"M0 CAPABILITY\r\n", limit).await?;
-        offers = until_tagged(&mut plain, b"M0 ", limit)
-            .await?
-            .iter()
-            .any(|r| contains_word(r, b"STARTTLS"));
-    }
-    if !offers {
-        return Ok(Box::new(plain));
+    let mut seen = vec![read_response(&mut plain, limit).await?];
+    write_line(&mut plain, b"M0 CAPABILITY\r\n", limit).await?;
+    seen.extend(until_tagged(&mut plain, b"M0 ", limit).await?);
+    if !seen.iter().any(|r| contains_word(r, b"STARTTLS")) {
+        return Ok((Box::new(plain), seen));
     }
     write_line(&mut plain, b"M00 STARTTLS\r\n", limit).await?;
     let answers = until_tagged(&mut plain, b"M00 ", limit).await?;
@@ -200,9 +212,8 @@ async fn plain_then_starttls(
     if !ok || !plain.buffer().is_empty() {
         return Err(AdminError::Io(format!("{endpoint}: STARTTLS failed")));
     }
-    Ok(Box::new(
-        handshake(endpoint, tls, plain.into_inner(), limit).await?,
-    ))
+    let stream = handshake(endpoint, tls, plain.into_inner(), limit).await?;
+    Ok((Box::new(stream), seen))
 }
 
 async fn write_line<S: AsyncWrite + Unpin>(
@@ -272,18 +283,11 @@ async fn read_response<S: AsyncBufRead + Unpin>(
     }
 }
 
-/// The size of the literal a line announces at its end (`{12}` or `{12+}` before CRLF).
-pub(crate) fn literal_size(line: &[u8]) -> Option<usize> {
+/// The size of the literal a line announces at its end (`{12}` or `{12+}` before its line
+/// end), as `mailrig_transcript::framing` reads it.
+fn literal_size(line: &[u8]) -> Option<usize> {
     let line = line.strip_suffix(b"\n")?;
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let inner = line.strip_suffix(b"}")?;
-    let open = inner.iter().rposition(|&b| b == b'{')?;
-    let digits = &inner[open + 1..];
-    let digits = digits.strip_suffix(b"+").unwrap_or(digits);
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(digits).ok()?.parse().ok()
+    framing::literal_size(line.strip_suffix(b"\r").unwrap_or(line))
 }
 
 /// A mailbox name or password as an IMAP quoted string.

@@ -8,6 +8,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use crate::admin::Admin;
 use crate::target::Endpoint;
 
 /// What a target advertises.
@@ -76,86 +77,38 @@ async fn handshake(
     Ok(Box::new(tls))
 }
 
-/// IMAP: the capabilities from `CAPABILITY` before and after STARTTLS, and after LOGIN with
-/// `login` when given.
+/// IMAP: the capabilities from the greeting and `CAPABILITY` before and after STARTTLS, and
+/// after LOGIN with `login` when given (a refused login only means fewer capabilities).
 pub async fn imap(
     endpoint: &Endpoint,
     tls: &TlsConnector,
     login: Option<(&str, &str)>,
     limit: Duration,
 ) -> Result<Vec<String>, String> {
+    let (mut admin, seen) = Admin::connect(endpoint, tls, limit)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut caps = Vec::new();
-    let mut reader = if endpoint.implicit_tls {
-        open(endpoint, tls, limit).await?
-    } else {
-        let tcp = tokio::time::timeout(limit, TcpStream::connect((endpoint.host.as_str(), endpoint.port)))
-            .await
-            .map_err(|_| format!("{endpoint}: no answer within {limit:?}"))?
-            .map_err(|e| format!("{endpoint}: {e}"))?;
-        // Read the greeting and ask for capabilities on the raw stream, so that STARTTLS
-        // can take it over with nothing buffered.
-        let mut tcp = tcp;
-        let greeting = raw_line(&mut tcp, limit).await?;
-        words_after(&greeting, "[CAPABILITY ", &mut caps);
-        raw_send(&mut tcp, "P1 CAPABILITY").await?;
-        let lines = raw_until_tagged(&mut tcp, "P1 ", limit).await?;
-        imap_caps(&lines, &mut caps);
-        if caps.iter().any(|c| c.eq_ignore_ascii_case("STARTTLS")) {
-            raw_send(&mut tcp, "P2 STARTTLS").await?;
-            let done = raw_until_tagged(&mut tcp, "P2 ", limit).await?;
-            if done
-                .last()
-                .is_some_and(|l| l.to_ascii_uppercase().starts_with("P2 OK"))
-            {
-                let stream = handshake(endpoint, tls, tcp, limit).await?;
-                return imap_after_tls(BufReader::new(stream), caps, login, limit).await;
-            }
-        }
-        let reader: BufReader<Box<dyn Io>> = BufReader::new(Box::new(tcp));
-        return imap_after_tls(reader, caps, login, limit).await;
-    };
-    let greeting = line(&mut reader, limit).await?;
-    words_after(&greeting, "[CAPABILITY ", &mut caps);
-    imap_after_tls(reader, caps, login, limit).await
-}
-
-async fn imap_after_tls(
-    mut reader: BufReader<Box<dyn Io>>,
-    mut caps: Vec<String>,
-    login: Option<(&str, &str)>,
-    limit: Duration,
-) -> Result<Vec<String>, String> {
-    send(&mut reader, "P3 CAPABILITY").await?;
-    imap_caps(&until_tagged(&mut reader, "P3 ", limit).await?, &mut caps);
-    if let Some((user, password)) = login {
-        send(
-            &mut reader,
-            &format!("P4 LOGIN {} {}", quoted(user), quoted(password)),
-        )
-        .await?;
-        let lines = until_tagged(&mut reader, "P4 ", limit).await?;
-        if lines
-            .last()
-            .is_some_and(|l| l.to_ascii_uppercase().starts_with("P4 OK"))
-        {
-            send(&mut reader, "P5 CAPABILITY").await?;
-            imap_caps(&until_tagged(&mut reader, "P5 ", limit).await?, &mut caps);
-        }
-        drop(send(&mut reader, "P6 LOGOUT").await);
+    imap_caps(&seen, &mut caps);
+    let answer = admin.run("CAPABILITY").await.map_err(|e| e.to_string())?;
+    imap_caps(&answer, &mut caps);
+    if let Some((user, password)) = login
+        && admin.authenticate(user, password).await.is_ok()
+    {
+        let answer = admin.run("CAPABILITY").await.map_err(|e| e.to_string())?;
+        imap_caps(&answer, &mut caps);
     }
+    admin.logout().await;
     caps.sort_by_key(|c| c.to_ascii_uppercase());
     caps.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
     Ok(caps)
 }
 
-fn quoted(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-fn imap_caps(lines: &[String], caps: &mut Vec<String>) {
-    for l in lines {
-        words_after(l, "* CAPABILITY ", caps);
-        words_after(l, "[CAPABILITY ", caps);
+fn imap_caps(responses: &[Vec<u8>], caps: &mut Vec<String>) {
+    for response in responses {
+        let line = String::from_utf8_lossy(response);
+        words_after(&line, "* CAPABILITY ", caps);
+        words_after(&line, "[CAPABILITY ", caps);
     }
 }
 
@@ -167,23 +120,6 @@ fn words_after(line: &str, marker: &str, out: &mut Vec<String>) {
         let rest = rest.split(']').next().unwrap_or(rest);
         out.extend(rest.split_whitespace().map(str::to_owned));
     }
-}
-
-async fn until_tagged(
-    reader: &mut BufReader<Box<dyn Io>>,
-    tag: &str,
-    limit: Duration,
-) -> Result<Vec<String>, String> {
-    let mut lines = Vec::new();
-    for _ in 0..1000 {
-        let l = line(reader, limit).await?;
-        let done = l.starts_with(tag);
-        lines.push(l);
-        if done {
-            return Ok(lines);
-        }
-    }
-    Err("too many lines".to_owned())
 }
 
 /// Reads one line byte by byte, so nothing after it is buffered (before STARTTLS).
@@ -212,19 +148,6 @@ async fn raw_send(tcp: &mut TcpStream, text: &str) -> Result<(), String> {
     tcp.write_all(format!("{text}\r\n").as_bytes())
         .await
         .map_err(|e| e.to_string())
-}
-
-async fn raw_until_tagged(tcp: &mut TcpStream, tag: &str, limit: Duration) -> Result<Vec<String>, String> {
-    let mut lines = Vec::new();
-    for _ in 0..1000 {
-        let l = raw_line(tcp, limit).await?;
-        let done = l.starts_with(tag);
-        lines.push(l);
-        if done {
-            return Ok(lines);
-        }
-    }
-    Err("too many lines".to_owned())
 }
 
 async fn raw_reply(tcp: &mut TcpStream, limit: Duration) -> Result<Vec<String>, String> {
