@@ -494,13 +494,9 @@ async fn play(scenario: &Scenario, entry: &Entry, shared: &Shared) -> Played {
             Err(e) => return (Verdict::Error(e), Transcript::default(), None),
         },
     };
-    let tls = match &own {
-        Some(own) => match own.trust.client_config() {
-            Ok(tls) => tls,
-            Err(e) => return (Verdict::Error(e), Transcript::default(), None),
-        },
-        None => shared.tls.clone(),
-    };
+    // mailrig's own servers all use the process's one generated identity (`Identity::shared`),
+    // which the run's TLS configuration already trusts.
+    let tls = shared.tls.clone();
     let played = play_prepared(scenario, entry, shared, &needs, &endpoints, &accounts, tls).await;
     if let Some(own) = own {
         own.stop().await;
