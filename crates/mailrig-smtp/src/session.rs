@@ -10,7 +10,8 @@
 //! closed). Command handling is split by topic: [`ehlo`] (HELO/EHLO), [`transaction`]
 //! (MAIL, RCPT, DATA, BDAT, RSET), [`starttls`], [`auth`].
 //!
-//! Unlike STYLE.md's sketch (`ExpectMail`, `ExpectRcpt`, `Data` as states), [`State`] says
+//! The phase is not a state of its own (as in the usual `ExpectMail`, `ExpectRcpt`, `Data`
+//! state machine): [`State`] says
 //! how to read the next bytes, and the transaction phase is [`Session::transaction`]: `None`
 //! (expect MAIL), no recipients yet (expect RCPT), recipients (expect RCPT, DATA or BDAT).
 //! HELO, AUTH, RSET, NOOP and friends are valid in every phase, and BDAT chunks alternate

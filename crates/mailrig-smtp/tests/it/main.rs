@@ -1,5 +1,5 @@
 //! Session simulations for mailrig-smtp: a scripted client and an in-memory backend, no
-//! sockets, no clock (STYLE.md §7). Every test drives the public API only.
+//! sockets, no clock: a protocol crate is tested as bytes in, replies out. Every test drives the public API only.
 
 /// The test backend and the scripted client.
 mod support;
