@@ -16,8 +16,22 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("mailrig: {error:#}");
+            eprintln!("mailrig: {}", render(&error));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes, `: `-separated. Library errors often end their message with their
+/// source's (`cannot read F: No such file`); such a cause is not repeated.
+fn render(error: &anyhow::Error) -> String {
+    let mut out = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !out.ends_with(&cause) {
+            out.push_str(": ");
+            out.push_str(&cause);
+        }
+    }
+    out
 }

@@ -26,6 +26,33 @@ pub fn default_users() -> Vec<User> {
         .collect()
 }
 
+/// Fills a new store: `users` (the [`default_users`] when empty, unless a fixture is given: a
+/// fixture brings its own users, and the default ones would clash with them), then each
+/// fixture, then each `(login, path)` import of existing mail. Returns how many messages each
+/// import brought. [`RigBuilder::start`] and `mailrig serve` both use it.
+pub fn seed_store(
+    store: &Store,
+    users: Vec<User>,
+    fixtures: &[PathBuf],
+    imports: &[(String, PathBuf)],
+) -> Result<Vec<usize>, RigError> {
+    let users = if users.is_empty() && fixtures.is_empty() {
+        default_users()
+    } else {
+        users
+    };
+    for user in users {
+        store.add_user(user)?;
+    }
+    for path in fixtures {
+        apply_fixture(store, path)?;
+    }
+    imports
+        .iter()
+        .map(|(login, path)| Ok(crate::import::import(store, login, path)?))
+        .collect()
+}
+
 /// Seeds `store` from the TOML fixture at `path` (`docs/fixtures.md`); message files are read
 /// relative to it. [`RigBuilder::fixture`] and `mailrig serve --fixture` both use it.
 pub fn apply_fixture(store: &Store, path: &Path) -> Result<(), RigError> {
@@ -145,21 +172,7 @@ impl RigBuilder {
     /// Binds every listener on `127.0.0.1` (port 0) and starts serving.
     pub async fn start(self) -> Result<Rig, RigError> {
         let store = Store::new();
-        // A fixture brings its own users; the default ones would clash with them.
-        let users = if self.users.is_empty() && self.fixtures.is_empty() {
-            default_users()
-        } else {
-            self.users
-        };
-        for user in users {
-            store.add_user(user)?;
-        }
-        for path in &self.fixtures {
-            apply_fixture(&store, path)?;
-        }
-        for (login, path) in &self.imports {
-            crate::import::import(&store, login, path)?;
-        }
+        seed_store(&store, self.users, &self.fixtures, &self.imports)?;
         let mut config = ServerConfig::loopback(store);
         let tls_off = matches!(self.tls, TlsSetting::Off);
         config.tls = self.tls;

@@ -115,24 +115,10 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = Store::new();
-    // A fixture brings its own users; the default ones would clash with them.
-    let users = if args.users.is_empty() && !args.fixtures.is_empty() {
-        Vec::new()
-    } else {
-        users(&args.users)?
-    };
-    for user in &users {
-        store.add_user(user.clone())?;
-    }
-    for path in &args.fixtures {
-        mailrig::rig::apply_fixture(&store, path)?;
-    }
-    for spec in &args.imports {
-        let Some((login, path)) = spec.split_once(':') else {
-            bail!("--import {spec}: expected LOGIN:PATH, e.g. alice:mail/Maildir");
-        };
-        let count = mailrig::import::import(&store, login, Path::new(path))
-            .with_context(|| format!("--import {spec}"))?;
+    let imports = imports(&args.imports)?;
+    let counts = mailrig::rig::seed_store(&store, users(&args.users)?, &args.fixtures, &imports)?;
+    for ((login, path), count) in imports.iter().zip(counts) {
+        let path = path.display();
         println!("imported {count} message(s) into {login}'s INBOX from {path}");
     }
     let mut config = ServerConfig::loopback(store.clone());
@@ -202,10 +188,19 @@ async fn stop_signal() -> anyhow::Result<()> {
     }
 }
 
+/// The `--import LOGIN:PATH` values.
+fn imports(specs: &[String]) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    specs
+        .iter()
+        .map(|spec| match spec.split_once(':') {
+            Some((login, path)) => Ok((login.to_owned(), PathBuf::from(path))),
+            None => bail!("--import {spec}: expected LOGIN:PATH, e.g. alice:mail/Maildir"),
+        })
+        .collect()
+}
+
+/// The `--user` values; none means the default users (see `seed_store`).
 fn users(specs: &[String]) -> anyhow::Result<Vec<User>> {
-    if specs.is_empty() {
-        return Ok(mailrig::rig::default_users());
-    }
     specs
         .iter()
         .map(|spec| match spec.splitn(3, ':').collect::<Vec<_>>().as_slice() {

@@ -602,3 +602,25 @@ fn serve_starts_with_a_deliberate_defect_and_refuses_unknown_ones() {
         .code(2)
         .stderr(predicate::str::contains("--defect no-such-defect: not a defect"));
 }
+
+#[test]
+fn serve_reports_a_bad_import_once_and_exits_2() {
+    let missing = tempfile::tempdir().unwrap().path().join("no-such-maildir");
+    let assert = mailrig()
+        .args(["serve", "--import", &format!("alice:{}", missing.display())])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("cannot read "), "{stderr}");
+    assert!(stderr.contains("no-such-maildir"), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file").count(),
+        1,
+        "the cause once: {stderr}"
+    );
+    mailrig()
+        .args(["serve", "--import", "alice"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--import alice: expected LOGIN:PATH"));
+}
