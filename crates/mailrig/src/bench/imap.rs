@@ -472,11 +472,7 @@ fn tagged_status(line: &[u8], tag: &str) -> Option<Status> {
 
 /// The size of the literal announced at the end of `line` (`{123}` or `{123+}` before CRLF).
 fn literal_size(line: &[u8]) -> Option<usize> {
-    let line = line.strip_suffix(b"\r\n")?.strip_suffix(b"}")?;
-    let open = line.iter().rposition(|b| *b == b'{')?;
-    let digits = &line[open + 1..];
-    let digits = digits.strip_suffix(b"+").unwrap_or(digits);
-    std::str::from_utf8(digits).ok()?.parse().ok()
+    mailrig_transcript::framing::literal_size(line.strip_suffix(b"\r\n")?)
 }
 
 /// The capability list inside a `[CAPABILITY ...]` response code, if the line has one.
