@@ -356,9 +356,13 @@ async fn save_messages(delivered: Arc<Notify>, store: Store, out: Option<PathBuf
         tokio::pin!(notified);
         notified.as_mut().enable();
         let mut seen = saved.load(Ordering::SeqCst);
-        // The writes block: let the runtime (multi-threaded, see `serve`) move the worker's
-        // other tasks, the connections, elsewhere meanwhile.
-        let result = tokio::task::block_in_place(|| save_messages_now(&store, out.as_deref(), &mut seen));
+        // File writes block: let the runtime (multi-threaded, see `serve`) move the worker's
+        // other tasks, the connections, elsewhere meanwhile. Without `--out` there are none,
+        // and handing the worker over on every delivery would cost more than the log line.
+        let result = match out.as_deref() {
+            Some(dir) => tokio::task::block_in_place(|| save_messages_now(&store, Some(dir), &mut seen)),
+            None => save_messages_now(&store, None, &mut seen),
+        };
         if let Err(e) = result {
             tracing::warn!(error = %e, "cannot save a message");
         }
