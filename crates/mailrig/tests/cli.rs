@@ -624,3 +624,65 @@ fn serve_reports_a_bad_import_once_and_exits_2() {
         .code(2)
         .stderr(predicate::str::contains("--import alice: expected LOGIN:PATH"));
 }
+
+#[test]
+fn bench_smtp_stores_every_message_it_reports() {
+    let assert = mailrig()
+        .args([
+            "bench",
+            "smtp",
+            "--sessions",
+            "2",
+            "--messages",
+            "20",
+            "--size",
+            "300",
+            "--idle",
+            "3",
+        ])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("throughput: 20 messages of 300 bytes over 2 sessions"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("stored: 20 of 20 accepted messages"), "{stdout}");
+    assert!(stdout.contains("idle connections: 3 open"), "{stdout}");
+}
+
+#[test]
+fn bench_imap_runs_its_mix_and_the_idle_measurement() {
+    let assert = mailrig()
+        .args([
+            "bench",
+            "imap",
+            "--sessions",
+            "2",
+            "--commands",
+            "60",
+            "--idle",
+            "3",
+        ])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    // 10 rounds of 6 commands, plus LOGIN and LOGOUT on each of the 2 connections.
+    assert!(stdout.contains("throughput: 64 tagged OK"), "{stdout}");
+    assert!(
+        stdout.contains("idle: 3 connections logged in with INBOX selected"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn bench_names_a_target_it_cannot_reach() {
+    // Port 1 on loopback: nothing listens there on a test machine.
+    for protocol in ["smtp", "imap"] {
+        mailrig()
+            .args(["bench", protocol, "--target", "127.0.0.1:1", "--idle", "0"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("cannot connect to 127.0.0.1:1"));
+    }
+}

@@ -136,7 +136,9 @@ async fn session(
     body: &[u8],
     remaining: &AtomicUsize,
 ) -> anyhow::Result<usize> {
-    let stream = TcpStream::connect(target).await?;
+    let stream = TcpStream::connect(target)
+        .await
+        .with_context(|| format!("cannot connect to {target}"))?;
     stream.set_nodelay(true)?;
     let mut stream = BufReader::new(stream);
     let mut line = String::new();
@@ -198,7 +200,10 @@ async fn idle_memory(server: &Server, count: usize) -> anyhow::Result<String> {
     let before = rss_kib(None)?;
     let mut open = Vec::with_capacity(count);
     for _ in 0..count {
-        let mut stream = BufReader::new(TcpStream::connect(addr).await?);
+        let stream = TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("cannot connect to {addr}"))?;
+        let mut stream = BufReader::new(stream);
         let mut line = String::new();
         expect(&mut stream, &mut line, "220").await?;
         open.push(stream);
