@@ -1,0 +1,122 @@
+//! Regression tests for the defects of issue 9 §1 (the model servers' second pass), each
+//! written the way its RFC states the rule: mailbox-name grammar, `\Recent` under EXAMINE,
+//! new keywords announced by FLAGS, SEARCH on addresses, LSUB and `%`, COPY and MOVE into
+//! the selected mailbox.
+
+use super::*;
+
+fn deliver(store: &Store, message: &str) {
+    store
+        .deliver("alice", message.as_bytes().to_vec(), 0)
+        .expect("INBOX exists");
+}
+
+/// Every ATOM-CHAR that is not a letter or digit, and `]` (resp-specials are ASTRING-CHARs).
+const EDGE: &str = "]a[b]!#$&'+,-.:;<=>?@^_`|~";
+
+/// RFC 9051 §9 / RFC 3501 §9: `mailbox = "INBOX" / astring`, `astring = 1*ASTRING-CHAR /
+/// string`, `ASTRING-CHAR = ATOM-CHAR / resp-specials`; `list-mailbox = 1*list-char /
+/// string`, `list-char = ATOM-CHAR / list-wildcards / resp-specials`. A name made of the
+/// edge characters parses as an atom in every command that takes a mailbox or a pattern.
+#[test]
+fn mailbox_names_are_astrings_in_every_command() {
+    let store = store();
+    deliver(&store, "Subject: one\r\n\r\n");
+    let mut session = logged_in(&store);
+    let other = format!("{EDGE}2");
+    let script = [
+        (format!("c CREATE {EDGE}"), "c OK CREATE completed\r\n".to_owned()),
+        (
+            format!("l LIST \"\" {EDGE}"),
+            format!("* LIST (\\HasNoChildren) \"/\" \"{EDGE}\"\r\nl OK LIST completed\r\n"),
+        ),
+        (
+            "p LIST ]a[ b]%".to_owned(),
+            format!("* LIST (\\HasNoChildren) \"/\" \"{EDGE}\"\r\np OK LIST completed\r\n"),
+        ),
+        (
+            format!("s SUBSCRIBE {EDGE}"),
+            "s OK SUBSCRIBE completed\r\n".to_owned(),
+        ),
+        (
+            "u LSUB \"\" ]a[b]*".to_owned(),
+            format!("* LSUB () \"/\" \"{EDGE}\"\r\nu OK LSUB completed\r\n"),
+        ),
+        (
+            format!("v UNSUBSCRIBE {EDGE}"),
+            "v OK UNSUBSCRIBE completed\r\n".to_owned(),
+        ),
+        (
+            format!("t STATUS {EDGE} (MESSAGES)"),
+            format!("* STATUS \"{EDGE}\" (MESSAGES 0)\r\nt OK STATUS completed\r\n"),
+        ),
+        (format!("a APPEND {EDGE} {{2+}}\r\nhi"), String::new()),
+        (
+            format!("e EXAMINE {EDGE}"),
+            "e OK [READ-ONLY] EXAMINE completed\r\n".to_owned(),
+        ),
+        ("s SELECT INBOX".to_owned(), String::new()),
+        (format!("k COPY 1 {EDGE}"), String::new()),
+        (format!("m MOVE 1 {EDGE}"), String::new()),
+        (
+            format!("x SELECT {EDGE}"),
+            "x OK [READ-WRITE] SELECT completed\r\n".to_owned(),
+        ),
+        ("w UNSELECT".to_owned(), String::new()),
+        (
+            format!("r RENAME {EDGE} {other}"),
+            "r OK RENAME completed\r\n".to_owned(),
+        ),
+        // What went in came out: APPEND, COPY and MOVE all reached the mailbox.
+        (
+            format!("y STATUS {other} (MESSAGES)"),
+            format!("* STATUS \"{other}\" (MESSAGES 3)\r\ny OK STATUS completed\r\n"),
+        ),
+        (
+            format!("d DELETE {other}"),
+            "d OK DELETE completed\r\n".to_owned(),
+        ),
+    ];
+    for (command, expected) in script {
+        let text = exchange(&mut session, format!("{command}\r\n").as_bytes());
+        let tag = &command[..1];
+        assert!(
+            text.contains(&format!("{tag} OK ")) && text.ends_with(&expected),
+            "{command}\n{text}"
+        );
+    }
+    assert!(store.status("alice", EDGE).is_err());
+    assert_eq!(store.status("alice", "INBOX").map(|s| s.messages).ok(), Some(0));
+}
+
+/// The same characters inside the astrings of other commands: LOGIN's userid and password,
+/// SEARCH's strings. FETCH keeps its sections, whose brackets may hold spaces.
+#[test]
+fn astrings_take_resp_specials_and_fetch_keeps_sections() {
+    let store = store();
+    store
+        .add_user(User::new("b]o[b", "p]w[", ["bob@example.test"]))
+        .expect("a new user");
+    let mut session = Session::new(Config::default(), store.clone());
+    drain(&mut session);
+    let text = exchange(&mut session, b"a LOGIN b]o[b p]w[\r\n");
+    assert!(text.contains("a OK [CAPABILITY"), "{text}");
+    let mut session = selected(&store);
+    deliver(&store, "Subject: [list] x]\r\n\r\n");
+    let text = exchange(
+        &mut session,
+        b"n NOOP\r\nb SEARCH SUBJECT [list]\r\nc SEARCH SUBJECT x]\r\nd SEARCH SUBJECT ]y\r\n\
+          e FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n",
+    );
+    assert!(
+        text.contains(
+            "* SEARCH 1\r\nb OK SEARCH completed\r\n* SEARCH 1\r\nc OK SEARCH completed\r\n\
+             * SEARCH\r\nd OK SEARCH completed\r\n\
+             * 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {22}\r\nSubject: [list] x]\r\n\r\n)\r\ne OK FETCH completed\r\n"
+        ),
+        "{text}"
+    );
+    // A keyword is an atom: `]` stays out of it (RFC 9051 §9 `flag-keyword`).
+    let text = exchange(&mut session, b"f STORE 1 +FLAGS (a]b)\r\n");
+    assert!(text.starts_with("f BAD "), "{text}");
+}
