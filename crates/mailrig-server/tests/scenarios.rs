@@ -178,6 +178,7 @@ scenarios! {
     imap_login_twice => "imap/login-twice.scenario",
     imap_logout => "imap/logout.scenario",
     imap_mailbox_errors => "imap/mailbox-errors.scenario",
+    imap_examine_keeps_recent => "imap/examine-keeps-recent.scenario",
     imap_mailbox_name_brackets => "imap/mailbox-name-brackets.scenario",
     imap_mailbox_name_quoted => "imap/mailbox-name-quoted.scenario",
     imap_noop_every_state => "imap/noop-every-state.scenario",

@@ -120,3 +120,52 @@ fn astrings_take_resp_specials_and_fetch_keeps_sections() {
     let text = exchange(&mut session, b"f STORE 1 +FLAGS (a]b)\r\n");
     assert!(text.starts_with("f BAD "), "{text}");
 }
+
+/// RFC 3501 §6.3.2: EXAMINE returns "the same text" as SELECT, and "MUST NOT cause messages
+/// to lose the \Recent flag"; §2.3.2: a read-only session does not take `\Recent` from later
+/// ones. So EXAMINE reports the recent messages without claiming them, and a later STATUS
+/// (RECENT) and SELECT agree with it.
+#[test]
+fn examine_reports_recent_without_claiming() {
+    let store = store();
+    let mut session = logged_in(&store);
+    let text = exchange(
+        &mut session,
+        b"a APPEND INBOX {1+}\r\nx\r\nb APPEND INBOX {1+}\r\ny\r\n",
+    );
+    assert!(
+        text.ends_with("b OK [APPENDUID 1 2] APPEND completed\r\n"),
+        "{text}"
+    );
+    let text = exchange(
+        &mut session,
+        b"c EXAMINE INBOX\r\nd FETCH 1:* FLAGS\r\ne SEARCH RECENT\r\n",
+    );
+    assert!(text.contains("* 2 EXISTS\r\n* 2 RECENT\r\n"), "{text}");
+    assert!(
+        text.ends_with(
+            "* 1 FETCH (FLAGS (\\Recent))\r\n* 2 FETCH (FLAGS (\\Recent))\r\nd OK FETCH completed\r\n\
+             * SEARCH 1 2\r\ne OK SEARCH completed\r\n"
+        ),
+        "{text}"
+    );
+    // A message delivered while the mailbox is examined is recent there too, unclaimed.
+    deliver(&store, "Subject: three\r\n\r\n");
+    assert_eq!(
+        exchange(&mut session, b"f NOOP\r\n"),
+        "* 3 EXISTS\r\n* 3 RECENT\r\nf OK NOOP completed\r\n"
+    );
+    let mut other = logged_in(&store);
+    assert_eq!(
+        exchange(&mut other, b"g STATUS INBOX (RECENT)\r\n"),
+        "* STATUS \"INBOX\" (RECENT 3)\r\ng OK STATUS completed\r\n"
+    );
+    assert!(exchange(&mut other, b"h SELECT INBOX\r\n").contains("* 3 EXISTS\r\n* 3 RECENT\r\n"));
+    // Now the SELECT has them; a second EXAMINE sees none, as STATUS says.
+    let mut third = logged_in(&store);
+    assert_eq!(
+        exchange(&mut third, b"i STATUS INBOX (RECENT)\r\n"),
+        "* STATUS \"INBOX\" (RECENT 0)\r\ni OK STATUS completed\r\n"
+    );
+    assert!(exchange(&mut third, b"j EXAMINE INBOX\r\n").contains("* 3 EXISTS\r\n* 0 RECENT\r\n"));
+}
