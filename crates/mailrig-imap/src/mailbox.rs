@@ -12,7 +12,7 @@ use crate::defect::Defect;
 use crate::error::SyntaxError;
 use crate::recent::Recent;
 use crate::response::{self, flag_list};
-use crate::selected::Selected;
+use crate::selected::{Selected, flag_lists};
 use crate::session::{Completion, Session};
 
 impl Session {
@@ -118,22 +118,7 @@ impl Session {
         let login = self.authenticated()?;
         let mut watch = self.store.watch(login, &name)?;
         let snapshot = watch.snapshot()?;
-        let mut flags = Flags::from([
-            Flag::Answered,
-            Flag::Flagged,
-            Flag::Deleted,
-            Flag::Seen,
-            Flag::Draft,
-        ]);
-        for keyword in &snapshot.keywords {
-            flags.insert(Flag::Keyword(keyword.clone()));
-        }
-        let list = flag_list(&flags);
-        let permanent = if read_only {
-            "()".to_owned()
-        } else {
-            format!("{} \\*)", &list[..list.len() - 1])
-        };
+        let (list, permanent) = flag_lists(&snapshot.keywords, read_only);
         let uids: Vec<u32> = snapshot.messages.iter().map(|m| m.uid).collect();
         let mut text = format!("* FLAGS {list}\r\n* {} EXISTS\r\n", uids.len());
         // IMAP4rev1 only (RFC 9051 Appendix E): RECENT, and the UNSEEN response code.
@@ -179,7 +164,8 @@ impl Session {
         if let Some(waker) = &self.waker {
             watch.set_waker(waker.0.clone());
         }
-        let mut selected = Selected::new(watch, uids, read_only, self.config.defects);
+        let known = (uids, &snapshot.keywords[..]);
+        let mut selected = Selected::new(watch, known, read_only, self.config.defects);
         selected.recent = recent;
         self.selected = Some(selected);
         Ok(

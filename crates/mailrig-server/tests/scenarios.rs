@@ -130,6 +130,7 @@ scenarios! {
     imap_literal_plus_append => "imap/literal-plus-append.scenario",
     imap_close_unselect => "imap/close-unselect.scenario",
     flows_move_seen_by_other => "flows/move-seen-by-other.scenario",
+    flows_new_keyword_flags => "flows/new-keyword-flags.scenario",
     flows_idle_flags => "flows/idle-flags.scenario",
     flows_uid_stability => "flows/uid-stability.scenario",
     imap_fetch_size => "imap/fetch-size.scenario",

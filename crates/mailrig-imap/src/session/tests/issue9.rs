@@ -169,3 +169,79 @@ fn examine_reports_recent_without_claiming() {
     );
     assert!(exchange(&mut third, b"j EXAMINE INBOX\r\n").contains("* 3 EXISTS\r\n* 0 RECENT\r\n"));
 }
+
+/// Asserts RFC 9051 §7.3.5 / §7.5.2 for `keyword` in `text`, a session's output: the first
+/// line that carries it is `* FLAGS (...)` listing it, followed by `* OK [PERMANENTFLAGS
+/// (...)]` (listing it too unless `read_only`), and no FETCH carries it before them.
+fn announced_before_use(text: &str, keyword: &str) {
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    let first = lines
+        .iter()
+        .position(|line| line.contains(keyword))
+        .unwrap_or_else(|| panic!("{keyword} never shown:\n{text}"));
+    assert!(
+        lines[first].starts_with("* FLAGS ("),
+        "{keyword} used before FLAGS:\n{text}"
+    );
+    let permanent = lines[first + 1];
+    assert!(permanent.starts_with("* OK [PERMANENTFLAGS ("), "{text}");
+    assert!(lines[first..].iter().any(|line| line.contains("FETCH")), "{text}");
+}
+
+/// RFC 9051 §7.3.5: the FLAGS response lists "the flags that are applicable for this
+/// mailbox", and §7.5.2 (FETCH): a client has to know the flags a FETCH carries. When STORE,
+/// APPEND or COPY bring a keyword the mailbox's FLAGS did not list, every session with the
+/// mailbox selected (the one that made the change too) gets `* FLAGS` and `* OK
+/// [PERMANENTFLAGS]` with it before any FETCH that carries it.
+#[test]
+fn new_keywords_are_announced_before_use() {
+    let store = store();
+    deliver(&store, "Subject: one\r\n\r\n");
+    store.create_mailbox("alice", "Other").expect("a new name");
+    let mut one = selected(&store);
+    let mut two = selected(&store);
+    let mut reader = logged_in(&store);
+    exchange(&mut reader, b"e EXAMINE INBOX\r\n");
+    // STORE: the storing session, a read-write and a read-only observer.
+    let text = exchange(&mut one, b"a STORE 1 +FLAGS ($Stored)\r\n");
+    announced_before_use(&text, "$Stored");
+    assert!(
+        text.starts_with(
+            "* FLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft $Stored)\r\n\
+             * OK [PERMANENTFLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft $Stored \\*)] limited\r\n"
+        ),
+        "{text}"
+    );
+    announced_before_use(&exchange(&mut two, b"b NOOP\r\n"), "$Stored");
+    let text = exchange(&mut reader, b"c NOOP\r\n");
+    announced_before_use(&text, "$Stored");
+    assert!(text.contains("* OK [PERMANENTFLAGS ()] "), "{text}");
+    // Told once: the next use of the keyword needs no new FLAGS.
+    let text = exchange(
+        &mut one,
+        b"d STORE 1 -FLAGS ($Stored)\r\ne STORE 1 +FLAGS ($stored)\r\n",
+    );
+    assert!(!text.contains("* FLAGS"), "{text}");
+    // APPEND into the selected mailbox, with a keyword of its own.
+    let text = exchange(
+        &mut one,
+        b"f APPEND INBOX ($Appended) {1+}\r\nx\r\ng FETCH 2 FLAGS\r\n",
+    );
+    announced_before_use(&text, "$Appended");
+    announced_before_use(&exchange(&mut two, b"h FETCH 1:* FLAGS\r\n"), "$Appended");
+    // COPY from another mailbox brings the keyword along (flags are kept, RFC 9051 §6.4.7).
+    let mut other = logged_in(&store);
+    exchange(
+        &mut other,
+        b"i APPEND Other ($Copied) {1+}\r\ny\r\nj SELECT Other\r\nk COPY 1 INBOX\r\n",
+    );
+    announced_before_use(&exchange(&mut two, b"l NOOP\r\nl FETCH 3 FLAGS\r\n"), "$Copied");
+    announced_before_use(
+        &exchange(&mut reader, b"m NOOP\r\nn FETCH 1:* FLAGS\r\n"),
+        "$Copied",
+    );
+    // A keyword already listed at SELECT is not announced again.
+    let mut late = selected(&store);
+    let text = exchange(&mut late, b"o STORE 3 +FLAGS ($Appended)\r\n");
+    assert!(!text.contains("* FLAGS"), "{text}");
+}
