@@ -245,3 +245,41 @@ fn new_keywords_are_announced_before_use() {
     let text = exchange(&mut late, b"o STORE 3 +FLAGS ($Appended)\r\n");
     assert!(!text.contains("* FLAGS"), "{text}");
 }
+
+/// RFC 3501 §6.4.4 / RFC 9051 §6.4.4: FROM, TO, CC and BCC match "the envelope structure's"
+/// field, i.e. the addresses as RFC 5322 §3.4 reads them (comments and folding whitespace
+/// removed, quoted local parts and display names unquoted, group members), as well as the
+/// header's text.
+#[test]
+fn search_address_keys_match_the_envelope() {
+    let store = store();
+    for message in [
+        "From: <user-from (comment)@ (comment) domain.org>\r\n\r\n",
+        "From: \"J\\\"o\" <\"john.doe\"@example.org>\r\nTo: team: one@x.org, two (c) @ x.org;\r\n\r\n",
+        "From: raw (The Commenter) <plain@example.org>\r\nCc: Ann\r\n <ann @ cc.example>\r\n\r\n",
+        "From: nobody@example.org\r\nBcc: (hidden) bcc-user @example.org\r\n\r\n",
+    ] {
+        deliver(&store, message);
+    }
+    let mut session = selected(&store);
+    let text = exchange(
+        &mut session,
+        b"a SEARCH FROM user-from@domain.org\r\nb SEARCH FROM john.doe@example.org\r\n\
+          c SEARCH FROM \"J\\\"o <john.doe@\"\r\nd SEARCH TO two@x.org\r\ne SEARCH TO team\r\n\
+          f SEARCH CC \"Ann <ann@cc.example>\"\r\ng SEARCH BCC bcc-user@example.org\r\n\
+          h SEARCH FROM Commenter\r\ni SEARCH FROM missing_domain\r\nj SEARCH TO \"x.org, two\"\r\n",
+    );
+    assert_eq!(
+        text,
+        "* SEARCH 1\r\na OK SEARCH completed\r\n* SEARCH 2\r\nb OK SEARCH completed\r\n\
+         * SEARCH 2\r\nc OK SEARCH completed\r\n* SEARCH 2\r\nd OK SEARCH completed\r\n\
+         * SEARCH 2\r\ne OK SEARCH completed\r\n* SEARCH 3\r\nf OK SEARCH completed\r\n\
+         * SEARCH 4\r\ng OK SEARCH completed\r\n* SEARCH 3\r\nh OK SEARCH completed\r\n\
+         * SEARCH\r\ni OK SEARCH completed\r\n* SEARCH 2\r\nj OK SEARCH completed\r\n"
+    );
+    // HEADER stays a substring test of the field's text (RFC 9051 §6.4.4).
+    assert_eq!(
+        exchange(&mut session, b"k SEARCH HEADER From user-from@domain.org\r\n"),
+        "* SEARCH\r\nk OK SEARCH completed\r\n"
+    );
+}
