@@ -4,6 +4,8 @@
 //! child attributes), STATUS (§6.3.11), APPEND (§6.3.12, RFC 4315 APPENDUID); SELECT's
 //! CONDSTORE and QRESYNC parameters and STATUS HIGHESTMODSEQ (RFC 7162 §3.1.2, §3.2.5).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use mailrig_store::{Flag, Flags, MailboxInfo, SEPARATOR, Snapshot, Watch};
 
 use crate::command::{Command, Token};
@@ -241,14 +243,7 @@ impl Session {
             })
         };
         if command.name == "LSUB" {
-            // RFC 3501 §6.3.9 (LSUB is deprecated in RFC 9051): subscribed names only.
-            for name in self.store.subscriptions(login)? {
-                if matching(&name) {
-                    out.extend_from_slice(format!("* LSUB () \"{SEPARATOR}\" ").as_bytes());
-                    response::string(out, name.as_bytes());
-                    out.extend_from_slice(b"\r\n");
-                }
-            }
+            lsub(out, self.store.subscriptions(login)?, matching);
             return Ok(Completion::ok("LSUB completed"));
         }
         let special_use = self.config.extensions.special_use;
@@ -483,6 +478,31 @@ fn atom(token: &Token) -> Result<String, Completion> {
     match token {
         Token::Atom(atom) => Ok(atom.to_ascii_uppercase()),
         _ => Err(SyntaxError::Arguments.into()),
+    }
+}
+
+/// LSUB's answer (RFC 3501 §6.3.9; LSUB is deprecated in RFC 9051): the subscribed names
+/// that match, and "if "foo/bar" is subscribed but "foo" is not, a "%" wildcard to LSUB must
+/// return foo, not foo/bar [...] flagged with the \Noselect attribute": a name above a
+/// subscribed one that does not match is listed, `\Noselect`, when it matches itself.
+fn lsub(out: &mut Vec<u8>, subscriptions: Vec<String>, matching: impl Fn(&str) -> bool) {
+    let subscribed: BTreeSet<&str> = subscriptions.iter().map(String::as_str).collect();
+    let mut listed: BTreeMap<&str, bool> = BTreeMap::new();
+    for &name in &subscribed {
+        if matching(name) {
+            listed.insert(name, false);
+            continue;
+        }
+        let parents = name.match_indices(SEPARATOR).map(|(at, _)| &name[..at]);
+        for parent in parents.filter(|parent| !subscribed.contains(parent) && matching(parent)) {
+            listed.insert(parent, true);
+        }
+    }
+    for (name, noselect) in listed {
+        let attributes = if noselect { "\\Noselect" } else { "" };
+        out.extend_from_slice(format!("* LSUB ({attributes}) \"{SEPARATOR}\" ").as_bytes());
+        response::string(out, name.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
 }
 

@@ -283,3 +283,64 @@ fn search_address_keys_match_the_envelope() {
         "* SEARCH\r\nk OK SEARCH completed\r\n"
     );
 }
+
+/// RFC 3501 §6.3.9: "if "foo/bar" is subscribed but "foo" is not, a "%" wildcard to LSUB
+/// must return foo, not foo/bar, in the LSUB response, and it MUST be flagged with the
+/// \Noselect attribute." `*` matches the subscribed name itself, so no parent is added.
+#[test]
+fn lsub_percent_returns_unsubscribed_parents_as_noselect() {
+    let store = store();
+    let mut session = logged_in(&store);
+    exchange(
+        &mut session,
+        b"a CREATE a/b/c\r\nb SUBSCRIBE a/b/c\r\nc CREATE a/d/e\r\nd SUBSCRIBE a/d/e\r\ne SUBSCRIBE a/d\r\n",
+    );
+    assert_eq!(
+        exchange(&mut session, b"f LSUB \"\" a/%\r\n"),
+        "* LSUB (\\Noselect) \"/\" \"a/b\"\r\n* LSUB () \"/\" \"a/d\"\r\nf OK LSUB completed\r\n"
+    );
+    assert_eq!(
+        exchange(&mut session, b"g LSUB a/ %\r\nh LSUB \"\" %\r\n"),
+        "* LSUB (\\Noselect) \"/\" \"a/b\"\r\n* LSUB () \"/\" \"a/d\"\r\ng OK LSUB completed\r\n\
+         * LSUB () \"/\" \"Drafts\"\r\n* LSUB () \"/\" \"INBOX\"\r\n* LSUB () \"/\" \"Junk\"\r\n\
+         * LSUB () \"/\" \"Sent\"\r\n* LSUB () \"/\" \"Trash\"\r\n* LSUB (\\Noselect) \"/\" \"a\"\r\n\
+         h OK LSUB completed\r\n"
+    );
+    assert_eq!(
+        exchange(&mut session, b"i LSUB \"\" a/*\r\n"),
+        "* LSUB () \"/\" \"a/b/c\"\r\n* LSUB () \"/\" \"a/d\"\r\n* LSUB () \"/\" \"a/d/e\"\r\ni OK LSUB completed\r\n"
+    );
+}
+
+/// COPY or MOVE into the selected mailbox: the copy is a new message there, and RFC 9051
+/// §5.2 says "a server MUST send mailbox size updates automatically if a mailbox size change
+/// is observed during the processing of a command", so `* n EXISTS` comes in the same
+/// response; for MOVE after `* OK [COPYUID]` and counting the copy, then the EXPUNGE (or
+/// VANISHED) of the original (RFC 6851 §4.3, §4.4), so each number is right when it is sent.
+/// (Issue 9 saw a MOVE without its EXISTS; this did not reproduce in memory, and pins it.)
+#[test]
+fn copy_and_move_into_the_selected_mailbox_report_exists() {
+    for (setup, expunge) in [
+        (&b""[..], "* 1 EXPUNGE\r\n"),
+        (b"e ENABLE IMAP4rev2\r\n", "* 1 EXPUNGE\r\n"),
+        (b"e ENABLE QRESYNC\r\n", "* VANISHED 1\r\n"),
+    ] {
+        let store = store();
+        deliver(&store, "Subject: one\r\n\r\n");
+        let mut session = logged_in(&store);
+        exchange(&mut session, setup);
+        exchange(&mut session, b"s SELECT INBOX\r\n");
+        let text = exchange(&mut session, b"m MOVE 1 INBOX\r\n");
+        let exists = "* 2 EXISTS\r\n";
+        assert!(text.starts_with("* OK [COPYUID 1 1 2] moved\r\n"), "{text}");
+        let (at_exists, at_expunge) = (text.find(exists), text.find(expunge));
+        assert!(at_exists.is_some() && at_exists < at_expunge, "{text}");
+        assert!(text.ends_with("m OK MOVE completed\r\n"), "{text}");
+        let text = exchange(&mut session, b"c UID COPY 2 INBOX\r\n");
+        assert!(text.starts_with(exists), "{text}");
+        assert!(
+            text.ends_with("c OK [COPYUID 1 2 3] UID COPY completed\r\n"),
+            "{text}"
+        );
+    }
+}
