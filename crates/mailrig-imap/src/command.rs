@@ -56,6 +56,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Command, SyntaxError> {
     let mut p = Parser {
         input,
         pos: tag.len(),
+        sections: false,
     };
     p.space()?;
     let mut name = p.atom()?.to_ascii_uppercase();
@@ -63,6 +64,9 @@ pub(crate) fn parse(input: &[u8]) -> Result<Command, SyntaxError> {
         p.space()?;
         name = format!("UID {}", p.atom()?.to_ascii_uppercase());
     }
+    // Only FETCH's `fetch-att` has `section`s (RFC 9051 §9); everywhere else `[` and `]`
+    // are ASTRING-CHARs of mailbox names, patterns and strings.
+    p.sections = matches!(name.as_str(), "FETCH" | "UID FETCH");
     let mut args = Vec::new();
     while p.pos < input.len() {
         p.space()?;
@@ -71,8 +75,9 @@ pub(crate) fn parse(input: &[u8]) -> Result<Command, SyntaxError> {
     Ok(Command { tag, name, args })
 }
 
-/// `ATOM-CHAR = <any CHAR except atom-specials>`; `]` is allowed (`resp-specials` only
-/// matter in astrings, and it is common in tags).
+/// `ATOM-CHAR = <any CHAR except atom-specials>`, and the `list-wildcards` (`list-char`:
+/// LIST patterns; sequence sets use `*` too). `]` (`resp-specials`) is not one: the callers
+/// add it where an ASTRING-CHAR may stand.
 fn is_atom_char(b: u8) -> bool {
     b > b' ' && b < 0x7f && !b"(){%*\"\\]".contains(&b) || b == b'%' || b == b'*'
 }
@@ -83,6 +88,9 @@ const MAX_DEPTH: usize = 16;
 struct Parser<'a> {
     input: &'a [u8],
     pos: usize,
+    /// Whether a `[` opens a `section` (FETCH): its brackets may hold spaces and strings.
+    /// Otherwise `[` and `]` are plain characters of an atom.
+    sections: bool,
 }
 
 impl Parser<'_> {
@@ -180,14 +188,20 @@ impl Parser<'_> {
         Ok(data.to_vec())
     }
 
-    /// `atom = 1*ATOM-CHAR`, also taking a leading `\` (`flag-extension`), a `[...]`
-    /// section and a `<...>` partial whole.
+    /// `astring-chars = 1*ASTRING-CHAR`, `ASTRING-CHAR = ATOM-CHAR / resp-specials` (a
+    /// mailbox, an astring, and with the `list-wildcards` a `list-mailbox`: RFC 9051 §9),
+    /// also taking a leading `\` (`flag-extension`). In FETCH a `[...]` section is taken
+    /// whole instead (with a `<...>` partial after it, which is plain atom characters).
+    /// Handlers that need a strict `atom` (flags, keywords) check it themselves.
     fn atom(&mut self) -> Result<String, SyntaxError> {
         let start = self.pos;
         while let Some(b) = self.peek() {
-            if b == b'[' {
+            if b == b'[' && self.sections {
                 self.section_brackets()?;
-            } else if is_atom_char(b) || self.pos > start && b == b']' || self.pos == start && b == b'\\' {
+            } else if is_atom_char(b)
+                || b == b']' && (self.pos > start || !self.sections)
+                || self.pos == start && b == b'\\'
+            {
                 self.pos += 1;
             } else {
                 break;
@@ -246,6 +260,19 @@ mod tests {
                 Token::String(b"ab".to_vec()),
             ]
         );
+    }
+
+    /// Issue 9: outside FETCH, `[` opens nothing, so `a[b c]d` is two astrings (RENAME's
+    /// two mailboxes), not one section holding a space.
+    #[test]
+    fn brackets_are_astring_chars_outside_fetch() {
+        let c = parse(b"r RENAME a[b c]d").unwrap();
+        assert_eq!(c.args, vec![Token::Atom("a[b".into()), Token::Atom("c]d".into())]);
+        let c = parse(b"l LIST ]x[ %]*").unwrap();
+        assert_eq!(c.args, vec![Token::Atom("]x[".into()), Token::Atom("%]*".into())]);
+        let c = parse(b"f FETCH 1 BODY[HEADER.FIELDS (A B)]<0.5>").unwrap();
+        assert_eq!(c.args[1], Token::Atom("BODY[HEADER.FIELDS (A B)]<0.5>".into()));
+        assert!(parse(b"f FETCH 1 BODY[TEXT").is_err());
     }
 
     #[test]

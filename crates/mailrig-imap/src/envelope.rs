@@ -46,6 +46,31 @@ pub(crate) fn envelope_of(raw: &[u8], root: &Part) -> Vec<u8> {
     out
 }
 
+/// The addresses of an address-list field's `value` as SEARCH FROM/TO/CC/BCC match them
+/// (RFC 3501 §6.4.4: "the envelope structure's" field, so RFC 5322 §3.4 as ENVELOPE reads
+/// it): for each mailbox `local@domain`, and with a display name `name <local@domain>`;
+/// for a group, its name. The placeholders of missing parts are not text to match.
+pub(crate) fn address_texts(value: &[u8]) -> Vec<Vec<u8>> {
+    let mut texts = Vec::new();
+    for address in address_list(value) {
+        let (name, mailbox, host) = (address.name, address.mailbox, address.host);
+        let Some(host) = host.filter(|host| host != MISSING_DOMAIN) else {
+            // A group's start (its name) or end (nothing), or a broken address.
+            texts.extend(mailbox.filter(|m| m != MISSING_MAILBOX));
+            continue;
+        };
+        let Some(mailbox) = mailbox.filter(|m| m != MISSING_MAILBOX) else {
+            continue;
+        };
+        let addr_spec = [&mailbox[..], b"@", &host].concat();
+        if let Some(name) = name {
+            texts.push([&name[..], b" <", &addr_spec, b">"].concat());
+        }
+        texts.push(addr_spec);
+    }
+    texts
+}
+
 /// `nstring = string / nil`.
 pub(crate) fn nstring(out: &mut Vec<u8>, value: Option<&[u8]>) {
     match value {
@@ -346,12 +371,19 @@ impl<'a> Parser<'a> {
     fn domain(&mut self) -> (Vec<u8>, Option<Vec<u8>>) {
         let mut domain = Vec::new();
         let mut comment = None;
+        // `obs-domain = atom *("." atom)`, with CFWS around each part: a word continues the
+        // domain at its start or after a dot, whatever comments stand between.
+        let mut expects_word = true;
         while let Some(token) = self.peek() {
             match token {
                 Token::Special(b',' | b';' | b'>') => break,
-                Token::Special(b'.') => domain.push(b'.'),
-                Token::Word(word) | Token::Literal(word) if comment.is_none() => {
+                Token::Special(b'.') => {
+                    domain.push(b'.');
+                    expects_word = true;
+                }
+                Token::Word(word) | Token::Literal(word) if expects_word => {
                     domain.extend_from_slice(word);
+                    expects_word = false;
                 }
                 Token::Comment(text) => comment = Some(text.clone()),
                 _ => {}
@@ -368,6 +400,24 @@ impl<'a> Parser<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 9: comments (CFWS) on either side of the `@` and around the dots of the
+    /// domain are not part of the address (RFC 5322 §3.4.1, §4.4 `obs-domain`).
+    #[test]
+    fn comments_around_the_at_sign_are_dropped() {
+        assert_eq!(
+            list("<user-from (comment)@ (comment) domain.org>"),
+            "((NIL NIL \"user-from\" \"domain.org\"))"
+        );
+        assert_eq!(
+            list("a @ (c) b (d) . org (Name) trailing"),
+            "((\"Name\" NIL \"a\" \"b.org\"))"
+        );
+        assert_eq!(
+            address_texts(b"\"J o\" <j@x.org>, g: k@y.org;"),
+            [&b"J o <j@x.org>"[..], b"j@x.org", b"g", b"k@y.org"]
+        );
+    }
 
     fn list(value: &str) -> String {
         let mut out = Vec::new();

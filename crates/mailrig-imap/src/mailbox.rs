@@ -4,6 +4,8 @@
 //! child attributes), STATUS (§6.3.11), APPEND (§6.3.12, RFC 4315 APPENDUID); SELECT's
 //! CONDSTORE and QRESYNC parameters and STATUS HIGHESTMODSEQ (RFC 7162 §3.1.2, §3.2.5).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use mailrig_store::{Flag, Flags, MailboxInfo, SEPARATOR, Snapshot, Watch};
 
 use crate::command::{Command, Token};
@@ -12,7 +14,7 @@ use crate::defect::Defect;
 use crate::error::SyntaxError;
 use crate::recent::Recent;
 use crate::response::{self, flag_list};
-use crate::selected::Selected;
+use crate::selected::{Selected, flag_lists};
 use crate::session::{Completion, Session};
 
 impl Session {
@@ -118,22 +120,7 @@ impl Session {
         let login = self.authenticated()?;
         let mut watch = self.store.watch(login, &name)?;
         let snapshot = watch.snapshot()?;
-        let mut flags = Flags::from([
-            Flag::Answered,
-            Flag::Flagged,
-            Flag::Deleted,
-            Flag::Seen,
-            Flag::Draft,
-        ]);
-        for keyword in &snapshot.keywords {
-            flags.insert(Flag::Keyword(keyword.clone()));
-        }
-        let list = flag_list(&flags);
-        let permanent = if read_only {
-            "()".to_owned()
-        } else {
-            format!("{} \\*)", &list[..list.len() - 1])
-        };
+        let (list, permanent) = flag_lists(&snapshot.keywords, read_only);
         let uids: Vec<u32> = snapshot.messages.iter().map(|m| m.uid).collect();
         let mut text = format!("* FLAGS {list}\r\n* {} EXISTS\r\n", uids.len());
         // IMAP4rev1 only (RFC 9051 Appendix E): RECENT, and the UNSEEN response code.
@@ -179,7 +166,8 @@ impl Session {
         if let Some(waker) = &self.waker {
             watch.set_waker(waker.0.clone());
         }
-        let mut selected = Selected::new(watch, uids, read_only, self.config.defects);
+        let known = (uids, &snapshot.keywords[..]);
+        let mut selected = Selected::new(watch, known, read_only, self.config.defects);
         selected.recent = recent;
         self.selected = Some(selected);
         Ok(
@@ -255,14 +243,7 @@ impl Session {
             })
         };
         if command.name == "LSUB" {
-            // RFC 3501 §6.3.9 (LSUB is deprecated in RFC 9051): subscribed names only.
-            for name in self.store.subscriptions(login)? {
-                if matching(&name) {
-                    out.extend_from_slice(format!("* LSUB () \"{SEPARATOR}\" ").as_bytes());
-                    response::string(out, name.as_bytes());
-                    out.extend_from_slice(b"\r\n");
-                }
-            }
+            lsub(out, self.store.subscriptions(login)?, matching);
             return Ok(Completion::ok("LSUB completed"));
         }
         let special_use = self.config.extensions.special_use;
@@ -497,6 +478,31 @@ fn atom(token: &Token) -> Result<String, Completion> {
     match token {
         Token::Atom(atom) => Ok(atom.to_ascii_uppercase()),
         _ => Err(SyntaxError::Arguments.into()),
+    }
+}
+
+/// LSUB's answer (RFC 3501 §6.3.9; LSUB is deprecated in RFC 9051): the subscribed names
+/// that match, and "if "foo/bar" is subscribed but "foo" is not, a "%" wildcard to LSUB must
+/// return foo, not foo/bar [...] flagged with the \Noselect attribute": a name above a
+/// subscribed one that does not match is listed, `\Noselect`, when it matches itself.
+fn lsub(out: &mut Vec<u8>, subscriptions: Vec<String>, matching: impl Fn(&str) -> bool) {
+    let subscribed: BTreeSet<&str> = subscriptions.iter().map(String::as_str).collect();
+    let mut listed: BTreeMap<&str, bool> = BTreeMap::new();
+    for &name in &subscribed {
+        if matching(name) {
+            listed.insert(name, false);
+            continue;
+        }
+        let parents = name.match_indices(SEPARATOR).map(|(at, _)| &name[..at]);
+        for parent in parents.filter(|parent| !subscribed.contains(parent) && matching(parent)) {
+            listed.insert(parent, true);
+        }
+    }
+    for (name, noselect) in listed {
+        let attributes = if noselect { "\\Noselect" } else { "" };
+        out.extend_from_slice(format!("* LSUB ({attributes}) \"{SEPARATOR}\" ").as_bytes());
+        response::string(out, name.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
 }
 

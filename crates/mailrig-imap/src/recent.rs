@@ -2,9 +2,10 @@
 //! this session was the first to be told about.
 //!
 //! The store keeps one high-water mark per mailbox ([`Watch::claim_recent`]); a session
-//! claims up to the highest UID it reports, at SELECT (not EXAMINE: RFC 3501 §6.3.2 says it
-//! must not take `\Recent` away) and whenever it reports `EXISTS`, so exactly one session
-//! gets each new message as `\Recent`.
+//! claims up to the highest UID it reports, at SELECT and whenever it reports `EXISTS`, so
+//! exactly one read-write session gets each new message as `\Recent`. EXAMINE must not take
+//! `\Recent` away (RFC 3501 §6.3.2) but reports what SELECT would: a read-only session
+//! counts the messages above the mark as recent without moving it.
 
 use std::collections::BTreeSet;
 
@@ -15,7 +16,7 @@ use crate::response;
 /// One IMAP4rev1 selection's `\Recent` messages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Recent {
-    /// Whether this session claims new messages (SELECT, not EXAMINE).
+    /// Whether this session claims new messages (SELECT); EXAMINE only notes the unclaimed.
     claims: bool,
     /// [`Defect::RecentToEverySession`](crate::Defect::RecentToEverySession): every message
     /// reported is taken, whoever claimed it.
@@ -36,9 +37,15 @@ impl Recent {
     }
 
     /// Claims the messages up to the last of `uids` (the selection's, ascending) that no
-    /// session has claimed yet.
+    /// session has claimed yet; a read-only selection takes note of them without claiming.
     pub(crate) fn claim(&mut self, watch: &Watch, uids: &[u32]) {
-        let (true, Some(&up_to)) = (self.claims, uids.last()) else {
+        if !self.claims {
+            let mark = watch.recent_claimed();
+            let unclaimed = uids.partition_point(|&uid| uid <= mark);
+            self.uids.extend(&uids[unclaimed..]);
+            return;
+        }
+        let Some(&up_to) = uids.last() else {
             return;
         };
         let claimed = watch.claim_recent(up_to);

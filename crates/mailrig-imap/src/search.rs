@@ -9,6 +9,7 @@ use mailrig_store::{Flag, Message};
 use crate::command::{Command, Token};
 use crate::condstore::mod_sequence;
 use crate::defect::Defect;
+use crate::envelope::address_texts;
 use crate::error::SyntaxError;
 use crate::recent::Recent;
 use crate::response::parse_date_time;
@@ -39,6 +40,9 @@ enum Key {
     Modseq(u64),
     /// A header field (empty name: any of SUBJECT/FROM/...) containing a string.
     Header(String, Vec<u8>),
+    /// FROM/TO/CC/BCC: an address field containing a string, in its text or in one of its
+    /// addresses as the envelope reads it.
+    Address(String, Vec<u8>),
     Body(Vec<u8>),
     Text(Vec<u8>),
     /// `RECENT` (`true`) or `OLD` (`false`): this session's `\Recent` messages or not.
@@ -297,7 +301,8 @@ fn search_key(tokens: &mut std::slice::Iter<'_, Token>, depth: usize) -> Result<
             }
             Key::Modseq(mod_sequence(tokens.next())?)
         }
-        "SUBJECT" | "FROM" | "TO" | "CC" | "BCC" => Key::Header(atom.clone(), string()?),
+        "SUBJECT" => Key::Header(atom.clone(), string()?),
+        "FROM" | "TO" | "CC" | "BCC" => Key::Address(atom.clone(), string()?),
         "HEADER" => {
             let name = String::from_utf8(string()?).map_err(|_| bad())?;
             Key::Header(name, string()?)
@@ -337,6 +342,9 @@ fn matches(key: &Key, i: usize, uids: &[u32], message: &Message, recent: Option<
         }
         Key::Modseq(n) => message.modseq >= *n,
         Key::Header(name, value) => header_contains(&message.raw, name, value),
+        Key::Address(name, value) => {
+            header_contains(&message.raw, name, value) || address_contains(&message.raw, name, value)
+        }
         Key::Body(value) => contains(body(&message.raw), value),
         Key::Text(value) => contains(&message.raw, value),
         Key::Recent(set) => recent.is_some_and(|recent| recent.contains(message.uid)) == *set,
@@ -416,6 +424,23 @@ fn header_contains(raw: &[u8], name: &str, value: &[u8]) -> bool {
     fields(header).iter().any(|field| {
         let colon = field.iter().position(|&b| b == b':').unwrap_or(0);
         field_name(field).eq_ignore_ascii_case(name.as_bytes()) && contains(&field[colon..], value)
+    })
+}
+
+/// Whether an address field called `name` has an address that contains `value`, with the
+/// address written as the envelope has it (RFC 3501 §6.4.4, RFC 5322 §3.4): comments and
+/// folding whitespace gone, quoted parts unquoted, group members apart.
+fn address_contains(raw: &[u8], name: &str, value: &[u8]) -> bool {
+    let header = &raw[..raw.len() - body(raw).len()];
+    fields(header).iter().any(|field| {
+        let colon = field
+            .iter()
+            .position(|&b| b == b':')
+            .map_or(field.len(), |at| at + 1);
+        field_name(field).eq_ignore_ascii_case(name.as_bytes())
+            && address_texts(&field[colon..])
+                .iter()
+                .any(|text| contains(text, value))
     })
 }
 

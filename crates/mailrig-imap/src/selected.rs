@@ -7,11 +7,13 @@
 //! Changes are read from the store's feed ([`Watch`]) in order; when expunges may not be sent
 //! yet, the feed is read up to the first expunge and the rest waits in `pending`. With
 //! CONDSTORE on (RFC 7162 §3.1), flag updates carry `UID` and `MODSEQ`; with QRESYNC on
-//! (§3.2.10), expunges are reported as `VANISHED`, under the same rule.
+//! (§3.2.10), expunges are reported as `VANISHED`, under the same rule. A keyword the
+//! client's FLAGS did not list is announced with `* FLAGS` and `* OK [PERMANENTFLAGS]`
+//! before the first response that carries it (RFC 9051 §7.3.5), whoever brought it.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use mailrig_store::{Change, Flag, FlagOp, Flags, Message, Watch};
+use mailrig_store::{Change, Flag, FlagOp, Flags, Keyword, Message, Watch};
 
 use crate::command::{Command, Token};
 use crate::condstore::{self, Condstore};
@@ -40,12 +42,20 @@ pub(crate) struct Selected {
     reported: HashMap<u32, u64>,
     /// IMAP4rev1's `\Recent` messages (`None` in IMAP4rev2).
     pub(crate) recent: Option<Recent>,
+    /// The keywords the client's last FLAGS response listed.
+    keywords: BTreeSet<Keyword>,
     /// The session's deliberate defects (see [`Defect`]).
     defects: Defects,
 }
 
 impl Selected {
-    pub(crate) fn new(watch: Watch, uids: Vec<u32>, read_only: bool, defects: Defects) -> Selected {
+    /// A selection whose client knows `uids` and, from SELECT's FLAGS, `keywords`.
+    pub(crate) fn new(
+        watch: Watch,
+        (uids, keywords): (Vec<u32>, &[Keyword]),
+        read_only: bool,
+        defects: Defects,
+    ) -> Selected {
         Selected {
             watch,
             uids,
@@ -54,8 +64,22 @@ impl Selected {
             own: HashSet::new(),
             reported: HashMap::new(),
             recent: None,
+            keywords: keywords.iter().cloned().collect(),
             defects,
         }
+    }
+
+    /// Writes `* FLAGS` and `* OK [PERMANENTFLAGS]` if `flags` has a keyword the client's
+    /// FLAGS did not list (RFC 9051 §7.3.5); call it before writing any response that carries
+    /// `flags`.
+    fn announce(&mut self, out: &mut Vec<u8>, flags: &Flags) {
+        if flags.keywords().all(|keyword| self.keywords.contains(keyword)) {
+            return;
+        }
+        self.keywords.extend(flags.keywords().cloned());
+        let (list, permanent) = flag_lists(&self.keywords, self.read_only);
+        let text = format!("* FLAGS {list}\r\n* OK [PERMANENTFLAGS {permanent}] limited\r\n");
+        out.extend_from_slice(text.as_bytes());
     }
 
     /// UIDs by sequence number, as the client knows them.
@@ -99,6 +123,7 @@ impl Selected {
             match change {
                 Change::Added(message) => {
                     if self.uids.last().is_none_or(|&last| last < message.uid) {
+                        self.announce(out, &message.flags);
                         self.uids.push(message.uid);
                         owed.exists = true;
                     }
@@ -112,6 +137,7 @@ impl Selected {
                     }
                     if let Ok(i) = self.uids.binary_search(&uid) {
                         self.flush(out, &mut owed);
+                        self.announce(out, &flags);
                         let recent = self.recent.as_ref();
                         let with_uid = !self.defects.has(Defect::UnsolicitedFetchWithoutUid);
                         let seq = (i + 1, uid, with_uid);
@@ -186,6 +212,9 @@ impl Selected {
             let seen = self.reported.entry(message.uid).or_default();
             *seen = (*seen).max(message.modseq);
         }
+        if items.contains(&Item::Flags) {
+            self.announce(out, &message.flags);
+        }
         fetch_response(
             out,
             position + 1,
@@ -246,6 +275,7 @@ impl Selected {
         self.flush(out, owed);
         for message in &snapshot.messages {
             if let Ok(i) = self.uids.binary_search(&message.uid) {
+                self.announce(out, &message.flags);
                 let recent = self.recent.as_ref();
                 let with_uid = !self.defects.has(Defect::UnsolicitedFetchWithoutUid);
                 flag_update(
@@ -283,6 +313,32 @@ struct Owed {
     exists: bool,
     /// Expunged UIDs for one `* VANISHED` (QRESYNC).
     vanished: Vec<u32>,
+}
+
+/// The `flag-list`s of FLAGS and PERMANENTFLAGS for a mailbox with `keywords`: the system
+/// flags and the keywords, and for PERMANENTFLAGS also `\*` (new keywords may be created),
+/// or nothing when the selection is read-only (RFC 9051 §7.1: PERMANENTFLAGS).
+pub(crate) fn flag_lists<'a>(
+    keywords: impl IntoIterator<Item = &'a Keyword>,
+    read_only: bool,
+) -> (String, String) {
+    let mut flags = Flags::from([
+        Flag::Answered,
+        Flag::Flagged,
+        Flag::Deleted,
+        Flag::Seen,
+        Flag::Draft,
+    ]);
+    for keyword in keywords {
+        flags.insert(Flag::Keyword(keyword.clone()));
+    }
+    let list = crate::response::flag_list(&flags);
+    let permanent = if read_only {
+        "()".to_owned()
+    } else {
+        format!("{} \\*)", &list[..list.len() - 1])
+    };
+    (list, permanent)
 }
 
 /// `* n FETCH (FLAGS (...) UID u)`, with `MODSEQ (m)` once CONDSTORE is on (RFC 7162 §3.1),

@@ -162,6 +162,18 @@ impl Watch {
         state.claim_recent(up_to)
     }
 
+    /// The highest UID some session has claimed as `\Recent` ([`Watch::claim_recent`]):
+    /// the messages above it are recent and nobody's yet. A read-only session (EXAMINE)
+    /// reports those as recent without claiming them (RFC 3501 §6.3.2). 0 for a deleted
+    /// mailbox.
+    pub fn recent_claimed(&self) -> u32 {
+        let state = self.mailbox.lock();
+        if state.is_deleted() {
+            return 0;
+        }
+        state.recent_claimed()
+    }
+
     /// Stops running the waker.
     pub fn clear_waker(&self) {
         self.mailbox.lock().feed.set_waker(self.id, None);

@@ -278,6 +278,11 @@ impl MailboxState {
         Some(claimed)
     }
 
+    /// The highest UID claimed as `\Recent` so far.
+    pub(crate) fn recent_claimed(&self) -> u32 {
+        self.recent_claimed
+    }
+
     /// Adds a message with the next UID.
     pub(crate) fn append(
         &mut self,

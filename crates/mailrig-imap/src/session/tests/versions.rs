@@ -150,11 +150,12 @@ fn recent_belongs_to_one_session() {
         exchange(&mut other, b"b STATUS INBOX (RECENT)\r\n"),
         "* STATUS \"INBOX\" (RECENT 0)\r\nb OK STATUS completed\r\n"
     );
-    // A new message goes to the session told about it first; an EXAMINE never claims.
+    // A new message goes to the read-write session told about it first; an EXAMINE sees
+    // it as recent but never claims it (RFC 3501 §6.3.2).
     deliver(&store, 1);
     assert_eq!(
         exchange(&mut reader, b"c NOOP\r\n"),
-        "* 3 EXISTS\r\n* 0 RECENT\r\nc OK NOOP completed\r\n"
+        "* 3 EXISTS\r\n* 1 RECENT\r\nc OK NOOP completed\r\n"
     );
     assert_eq!(
         exchange(&mut two, b"d NOOP\r\n"),
