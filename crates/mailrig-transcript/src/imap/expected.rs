@@ -90,6 +90,7 @@ pub(crate) fn compile(line: &Line, extra_items: bool) -> Option<ResponsePattern>
         pieces: &pieces,
         pos: 0,
         depth: 0,
+        in_code: false,
         exact_case: line.exact_case,
     };
     let tag = r.tag()?;
@@ -112,6 +113,9 @@ struct Reader<'a> {
     pieces: &'a [Piece<'a>],
     pos: usize,
     depth: usize,
+    /// Inside a response code's `[...]`, where `]` ends the code (elsewhere it may continue
+    /// an astring, as in the decoder).
+    in_code: bool,
     exact_case: bool,
 }
 
@@ -170,7 +174,10 @@ impl Reader<'_> {
             && matches!(self.pieces.get(self.pos + 1), Some(Piece::Byte(b'[')))
         {
             self.pos += 2;
-            let items = self.tokens(Some(b']'))?;
+            self.in_code = true;
+            let items = self.tokens(Some(b']'));
+            self.in_code = false;
+            let items = items?;
             self.expect_byte(b']')?;
             Some(classify_code(items)?)
         } else {
@@ -252,13 +259,23 @@ impl Reader<'_> {
     }
 
     /// An atom-like word: atom bytes, a `[...]` section after them, holes and back-references,
-    /// up to a space, a parenthesis, a quote, `]` or a `${_}`.
+    /// up to a space, a parenthesis, a quote or a `${_}`; inside a response code also up to
+    /// `]`. Elsewhere `[` and `]` are astring characters, as the decoder reads them.
     fn word(&mut self) -> Option<TokenPattern> {
         let start = self.pos;
         while let Some(piece) = self.pieces.get(self.pos) {
             match piece {
-                Piece::Byte(b'[') if self.pos > start => self.section()?,
+                Piece::Byte(b'[') if self.pos > start => {
+                    let before = self.pos;
+                    if self.section().is_none() {
+                        if self.in_code {
+                            return None;
+                        }
+                        self.pos = before + 1;
+                    }
+                }
                 Piece::Byte(b) if is_atom_char(*b) => self.pos += 1,
+                Piece::Byte(b'[' | b']') if !self.in_code => self.pos += 1,
                 Piece::Part(Part::Hole(_)) if is_any(Some(piece)) => break,
                 Piece::Part(Part::Hole(_) | Part::Ref(_)) => self.pos += 1,
                 _ => break,

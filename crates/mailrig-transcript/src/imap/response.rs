@@ -123,6 +123,7 @@ pub fn decode(line: &[u8]) -> Result<Response, DecodeError> {
         buf: &line[..end],
         pos: 0,
         depth: 0,
+        in_code: false,
     };
     let tag = r.tag()?;
     let body = match tag {
@@ -136,6 +137,9 @@ struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
     depth: usize,
+    /// Inside `[...]` of a response code, where `]` ends the code rather than continuing an
+    /// astring.
+    in_code: bool,
 }
 
 impl Reader<'_> {
@@ -257,15 +261,24 @@ impl Reader<'_> {
     fn code(&mut self) -> Result<Code, DecodeError> {
         let start = self.pos;
         self.expect(b'[')?;
-        let mut tokens = vec![self.token()?];
-        while self.eat(b' ') {
-            tokens.push(self.token()?);
-        }
+        self.in_code = true;
+        let tokens = self.code_tokens();
+        self.in_code = false;
+        let tokens = tokens?;
         self.expect(b']')?;
         Ok(Code {
             tokens,
             span: start..self.pos,
         })
+    }
+
+    /// The tokens of a response code, separated by single spaces.
+    fn code_tokens(&mut self) -> Result<Vec<Token>, DecodeError> {
+        let mut tokens = vec![self.token()?];
+        while self.eat(b' ') {
+            tokens.push(self.token()?);
+        }
+        Ok(tokens)
     }
 
     /// One token: a list, a quoted string, a literal, `NIL`, a number or an atom.
@@ -354,13 +367,22 @@ impl Reader<'_> {
     }
 
     /// An atom, with a FETCH item's section and partial kept as part of it: `BODY[1.MIME]`,
-    /// `BODY[HEADER.FIELDS (SUBJECT)]<0>` (RFC 9051 `msg-att-static`).
+    /// `BODY[HEADER.FIELDS (SUBJECT)]<0>` (RFC 9051 `msg-att-static`). Outside a response
+    /// code an atom is read as an astring, whose characters include `]` (RFC 9051
+    /// `ASTRING-CHAR`), so a mailbox name such as `a]b[c` is one token; a `[` that opens no
+    /// complete section is then an ordinary character too.
     fn atom(&mut self) -> Result<Vec<u8>, DecodeError> {
         let start = self.pos;
         while let Some(b) = self.peek() {
             if b == b'[' && self.pos > start {
-                self.section()?;
-            } else if is_atom_char(b) {
+                let before = self.pos;
+                if self.section().is_err() {
+                    if self.in_code {
+                        return self.fail();
+                    }
+                    self.pos = before + 1;
+                }
+            } else if is_atom_char(b) || (!self.in_code && matches!(b, b'[' | b']')) {
                 self.pos += 1;
             } else {
                 break;

@@ -743,3 +743,34 @@ fn a_string_capture_takes_a_literal_by_value_and_compares_later_strings_with_it(
             .is_err()
     );
 }
+
+#[test]
+fn mailbox_names_are_astrings_with_brackets() {
+    // RFC 9051 §9: `mailbox = "INBOX" / astring`, and ASTRING-CHAR includes `]`; a `[` that
+    // opens no section is an ATOM-CHAR. Dovecot sends such names unquoted.
+    for line in [
+        &b"* LIST (\\HasNoChildren) \".\" box]y[\r\n"[..],
+        b"* LIST () \"/\" [Gmail]/Sent\r\n",
+        b"* STATUS a[list]x (MESSAGES 2)\r\n",
+        b"* LIST () \"/\" a]\r\n",
+    ] {
+        assert!(decode(line).is_ok(), "{}", String::from_utf8_lossy(line));
+    }
+    assert!(meaning(
+        r#"S: * LIST (${_}) ${_} "box]y[""#,
+        b"* LIST (\\HasNoChildren) \".\" box]y[\r\n"
+    ));
+    assert!(meaning(
+        r#"S: * LIST () "/" [Gmail]/Sent"#,
+        b"* LIST () \"/\" \"[Gmail]/Sent\"\r\n"
+    ));
+    assert!(!meaning(
+        r#"S: * LIST () "/" "box]y[""#,
+        b"* LIST () \"/\" box]y\r\n"
+    ));
+    // In a response code `]` still ends the code.
+    assert!(meaning(
+        "S: A1 OK [UIDNEXT 5] done",
+        b"A1 OK [UIDNEXT 5] done\r\n"
+    ));
+}
