@@ -141,11 +141,25 @@ pub enum Defect {
     /// CHECK with no mailbox selected is answered OK like NOOP (RFC 3501 §6.4.1: CHECK is a
     /// selected-state command; §3: in another state the server answers BAD or NO).
     CheckWithoutSelect,
+    /// Other sessions are told of an expunge with the wrong message sequence number: one
+    /// above the message's (RFC 9051 §7.4.1: the number is the message's sequence number at
+    /// the moment the response is sent). Planted for the reference-model property tests.
+    ExpungeNumberOffByOne,
+    /// EXPUNGE and UID EXPUNGE answer OK but remove nothing, not even messages with
+    /// `\Deleted` (RFC 9051 §6.4.3: every message with `\Deleted` is removed).
+    ExpungeRemovesNothing,
+    /// `STORE +FLAGS` removes the flags given and `-FLAGS` adds them (RFC 9051 §6.4.6:
+    /// `+FLAGS` adds, `-FLAGS` removes).
+    PlusMinusFlagsSwapped,
+    /// STORE's `UNCHANGEDSINCE` modifier is accepted and ignored: every message is stored,
+    /// and none is reported as `MODIFIED` (RFC 7162 §3.1.3: a message whose mod-sequence is
+    /// greater than the value given is not changed, and is listed in `[MODIFIED]`).
+    UnchangedSinceIgnored,
 }
 
 impl Defect {
     /// Every defect, in the order of the catalogue.
-    pub const ALL: [Defect; 35] = [
+    pub const ALL: [Defect; 39] = [
         Defect::FlagsNotPushed,
         Defect::ExpungeDuringFetch,
         Defect::UidnextNotAdvanced,
@@ -181,6 +195,10 @@ impl Defect {
         Defect::RenameInboxBad,
         Defect::DeleteUnsubscribes,
         Defect::CheckWithoutSelect,
+        Defect::ExpungeNumberOffByOne,
+        Defect::ExpungeRemovesNothing,
+        Defect::PlusMinusFlagsSwapped,
+        Defect::UnchangedSinceIgnored,
     ];
 
     /// The stable kebab-case name.
@@ -221,6 +239,10 @@ impl Defect {
             Defect::RenameInboxBad => "rename-inbox-bad",
             Defect::DeleteUnsubscribes => "delete-unsubscribes",
             Defect::CheckWithoutSelect => "check-without-select",
+            Defect::ExpungeNumberOffByOne => "expunge-number-off-by-one",
+            Defect::ExpungeRemovesNothing => "expunge-removes-nothing",
+            Defect::PlusMinusFlagsSwapped => "plus-minus-flags-swapped",
+            Defect::UnchangedSinceIgnored => "unchanged-since-ignored",
         }
     }
 

@@ -154,7 +154,8 @@ impl Selected {
                             owed.vanished.push(uid);
                         } else {
                             self.flush(out, &mut owed);
-                            out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
+                            let off = usize::from(self.defects.has(Defect::ExpungeNumberOffByOne));
+                            out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1 + off).as_bytes());
                         }
                         self.uids.remove(i);
                     }
@@ -444,6 +445,13 @@ impl Session {
         let op = match kind {
             "FLAGS" => FlagOp::Replace,
             "+FLAGS" if self.config.defects.has(Defect::PlusFlagsReplaces) => FlagOp::Replace,
+            "+FLAGS" | "-FLAGS" if self.config.defects.has(Defect::PlusMinusFlagsSwapped) => {
+                if kind == "+FLAGS" {
+                    FlagOp::Remove
+                } else {
+                    FlagOp::Add
+                }
+            }
             "+FLAGS" => FlagOp::Add,
             "-FLAGS" => FlagOp::Remove,
             _ => return Err(SyntaxError::Arguments.into()),
@@ -461,6 +469,8 @@ impl Session {
         let store = self.store.clone();
         let (login, name, selected) = self.selection()?;
         let (positions, uids) = selected.named(set, uid)?;
+        let unchanged_since =
+            unchanged_since.filter(|_| !selected.defects.has(Defect::UnchangedSinceIgnored));
         let update = store.store_flags(&login, &name, &uids, op, &flags, unchanged_since)?;
         selected.own.extend(update.changed.iter().map(|c| c.modseq));
         let modified: HashSet<u32> = update.modified.iter().copied().collect();
@@ -528,7 +538,9 @@ impl Session {
             let update = store.store_flags(&login, &name, &all, FlagOp::Add, &deleted, None)?;
             selected.note_own(update.changed.iter().map(|c| c.modseq));
         }
-        store.expunge(&login, &name, uids.as_deref())?;
+        if !selected.defects.has(Defect::ExpungeRemovesNothing) {
+            store.expunge(&login, &name, uids.as_deref())?;
+        }
         Ok(Completion::ok(format!("{} completed", command.name)))
     }
 }
