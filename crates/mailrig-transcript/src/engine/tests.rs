@@ -295,6 +295,21 @@ S: 220 ${_:text=ready}\nC: EHLO ${_:word}\nS: 250 ${_:text=ok}\n";
 }
 
 #[test]
+fn a_connection_beyond_the_scenarios_sessions_fails_the_run_at_the_current_step() {
+    let text = "name: srv\nsessions: a=imap\nplays: server\n\nS: * OK ${_:text=hi}\nC: A1 NOOP\n";
+    let mut e = engine(text, Role::Server);
+    e.handle_connected(0, ms(1));
+    let _ = drain(&mut e);
+    e.handle_extra_connection(Protocol::Imap, ms(2));
+    let failure = report(&e).failure().expect("a divergence, not a pass").clone();
+    assert_eq!(
+        failure.reason,
+        "the client opened 2 `imap` connection(s), but the scenario has 1 `imap` session(s)"
+    );
+    assert_eq!(failure.pos.line, 6, "at the step the run was waiting on");
+}
+
+#[test]
 fn a_client_that_never_connects_is_a_harness_error() {
     let mut e = engine(
         "name: srv\nsessions: a=imap\nplays: server\n\nS: * OK ${_:text=hi}\n",
