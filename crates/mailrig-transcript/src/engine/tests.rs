@@ -284,6 +284,21 @@ S: * OK ${_:text=hello}\nC: A1 APPEND INBOX {{{\nhi\n}}}\nS: A1 OK ${_:text=done
 }
 
 #[test]
+fn server_role_sends_its_own_literals_without_waiting_for_a_continuation() {
+    let text = "name: srv\nsessions: a=imap\nplays: server\n\n\
+S: * OK ${_:text=hello}\nC: A1 FETCH 1 BODY[]\nS: * 1 FETCH (BODY[] {{{\nhi\n}}})\nS: A1 OK ${_:text=done}\n";
+    let mut e = engine(text, Role::Server);
+    e.handle_connected(0, ms(1));
+    let _ = drain(&mut e);
+    e.handle_received(0, b"A1 FETCH 1 BODY[]\r\n", ms(2));
+    assert_eq!(
+        written(&drain(&mut e)),
+        "* 1 FETCH (BODY[] {4}\r\nhi\r\n)\r\nA1 OK done\r\n"
+    );
+    assert!(report(&e).passed(), "{:?}", report(&e));
+}
+
+#[test]
 fn server_role_catches_a_client_that_sends_the_wrong_command() {
     let text = "name: srv\nsessions: s=smtp\nplays: server\n\n\
 S: 220 ${_:text=ready}\nC: EHLO ${_:word}\nS: 250 ${_:text=ok}\n";
