@@ -83,7 +83,7 @@ pub(crate) fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let shown = args.file.display().to_string();
     let scenario = load(&args.file, &shown, &text)?;
-    let config = config(&args)?;
+    let config = config(&args, &scenario)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let replayed = runtime.block_on(async {
         let replay = Replay::start(scenario.clone(), config)
@@ -133,14 +133,15 @@ fn load(file: &Path, shown: &str, text: &str) -> anyhow::Result<Scenario> {
     Ok(scenario)
 }
 
-fn config(args: &ReplayArgs) -> anyhow::Result<ReplayConfig> {
+fn config(args: &ReplayArgs, scenario: &Scenario) -> anyhow::Result<ReplayConfig> {
     let identity = match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => Some(Identity::from_pem_files(cert, key, None)?),
         _ => None,
     };
     // The variables `mailrig run` sets for mailrig's own servers, so shipped files replay as
-    // they are; --var overrides them.
+    // they are, below the file's own `vars:`; --var overrides both.
     let mut vars: BTreeMap<String, String> = suite::variables(&suite::own_accounts(), &Endpoints::default());
+    vars.retain(|name, _| !scenario.header.vars.iter().any(|(declared, _)| declared == name));
     vars.extend(args.vars.iter().cloned());
     Ok(ReplayConfig {
         listen: args.listen.clone(),

@@ -243,3 +243,29 @@ fn usage_errors_and_a_client_that_never_comes_exit_2() {
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(stderr.contains("no client connected within 300ms"), "{stderr}");
 }
+
+#[test]
+fn variables_come_from_the_defaults_then_the_files_vars_then_var_flags() {
+    let greeting = |text: &str, args: &[&str]| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("greet.scenario");
+        fs::write(&file, text).expect("write");
+        let replay = Replaying::start(file.to_str().expect("utf-8 path"), args);
+        let script = "import socket, sys\n\
+            s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=30)\n\
+            sys.stdout.write(s.makefile('rb').readline().decode())\n\
+            s.close()\n";
+        let read = client("python3", &["-c", script, &replay.port("smtp")]);
+        let (code, out, _) = replay.finish();
+        assert_eq!(code, 0, "{out}");
+        String::from_utf8_lossy(&read.stdout).into_owned()
+    };
+    let plain = "name: g\nsessions: s=smtp\nplays: server\n\nS: 220 ${user} at ${domain}\n@close client\n";
+    assert_eq!(greeting(plain, &[]), "220 alice at example.test\r\n");
+    let declared = plain.replace("plays: server", "vars: user=carol\nplays: server");
+    assert_eq!(greeting(&declared, &[]), "220 carol at example.test\r\n");
+    assert_eq!(
+        greeting(&declared, &["--var", "user=dave"]),
+        "220 dave at example.test\r\n"
+    );
+}
