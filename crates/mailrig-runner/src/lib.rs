@@ -9,6 +9,8 @@
 //! # Layout
 //!
 //! - [`net`]: the network driver of the engine (TCP, STARTTLS, implicit TLS, deadlines).
+//! - [`replay`]: the engine's server role over sockets: serves a scenario to a real client
+//!   (`mailrig replay`).
 //! - [`target`]: endpoints from URLs (`imap://host:port`, ...) and which certificates to trust.
 //! - [`probe`]: what a target advertises (IMAP capabilities, SMTP EHLO keywords), for
 //!   `requires:`.
@@ -25,6 +27,7 @@ mod admin;
 pub mod ledger;
 pub mod net;
 pub mod probe;
+pub mod replay;
 pub mod state;
 pub mod suite;
 pub mod target;

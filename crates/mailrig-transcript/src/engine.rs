@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use crate::pattern::{Bindings, PatternError};
-use crate::scenario::{Directive, Role, Scenario, Side, Step, StepKind};
+use crate::scenario::{Directive, Protocol, Role, Scenario, Side, Step, StepKind};
 use crate::transcript::{SessionRecord, Transcript};
 use crate::verify::{Failure, Live, Progress, Report, Run, VerifyError, initial_bindings, report};
 
@@ -257,6 +257,34 @@ impl Engine {
                 reason: reason.into(),
             }));
         }
+    }
+
+    /// Server role: a client opened one more `protocol` connection than the scenario has
+    /// `protocol` sessions (the driver closed it). The run fails at the current step, as a
+    /// divergence of the client.
+    pub fn handle_extra_connection(&mut self, protocol: Protocol, now: Duration) {
+        self.tick(now);
+        if self.result.is_some() {
+            return;
+        }
+        let count = self
+            .scenario
+            .sessions()
+            .iter()
+            .filter(|d| d.protocol == protocol)
+            .count();
+        let keyword = protocol.keyword();
+        let reason = format!(
+            "the client opened {} `{keyword}` connection(s), but the scenario has {count} `{keyword}` session(s)",
+            count + 1
+        );
+        let session = self
+            .scenario
+            .steps()
+            .nth(self.next)
+            .map_or(0, |step| step.session);
+        let failure = self.failure_here(session, &reason);
+        self.finish(Some(failure));
     }
 
     /// The peer sent `bytes` on `session`.

@@ -41,6 +41,13 @@ enum Command {
     /// advertise are skipped with the reason. Exit codes: 0 passed, 1 failures, 2 harness or
     /// usage error (an unreachable target, a bad flag).
     Run(Box<crate::run::RunArgs>),
+    /// Serve a scenario's server side to a real client and check what the client does.
+    ///
+    /// Listens on 127.0.0.1 (a free port per protocol the scenario's sessions use, or
+    /// --listen), prints the addresses and the CA file to trust, and assigns connections to
+    /// the scenario's sessions in connect order, per protocol. Exit codes: 0 the client
+    /// followed the script, 1 it diverged (the diff is printed), 2 usage or I/O error.
+    Replay(Box<crate::replay::ReplayArgs>),
     /// Work with `mailrig run` reports: merge the JSON reports of `--partition` shards.
     #[command(subcommand)]
     Report(crate::report::ReportCommand),
@@ -76,6 +83,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Bench(command) => crate::bench::bench(command),
         Command::Run(args) => crate::run::run(*args),
+        Command::Replay(args) => crate::replay::replay(*args),
         Command::Report(command) => crate::report::report(command),
         Command::Serve(args) => {
             init_logging();

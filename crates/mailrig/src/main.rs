@@ -1,5 +1,6 @@
-//! The `mailrig` command line: `run` scenarios against servers, `check` and `fmt` scenario
-//! files, `serve` fake mail servers, `bench` them (the subcommands are in `cli.rs`).
+//! The `mailrig` command line: `run` scenarios against servers, `replay` one to a client,
+//! `check` and `fmt` scenario files, `serve` fake mail servers, `bench` them (the subcommands
+//! are in `cli.rs`).
 
 use std::process::ExitCode;
 
@@ -7,6 +8,7 @@ use clap::Parser;
 
 mod bench;
 mod cli;
+mod replay;
 mod report;
 mod run;
 mod serve;

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use crate::framing::literal_size;
 use crate::pattern::{Bindings, Output, PatternError, render};
-use crate::scenario::{Family, Presence, Side, Step, StepKind};
+use crate::scenario::{Family, Presence, Role, Side, Step, StepKind};
 use crate::verify::Run;
 
 use super::{Engine, EngineError, Transmit};
@@ -85,6 +85,9 @@ impl Engine {
             match output {
                 Output::Bytes(bytes) => pending.extend_from_slice(&bytes),
                 Output::Split => self.write(session, &mut pending),
+                // Only a client waits for `+` before a literal's data (RFC 9051 §4.3): a
+                // server sends its literals straight through.
+                Output::AwaitContinuation if self.role == Role::Server => {}
                 Output::AwaitContinuation => {
                     self.write(session, &mut pending);
                     match self.continuation(session) {

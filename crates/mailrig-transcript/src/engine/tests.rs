@@ -284,6 +284,21 @@ S: * OK ${_:text=hello}\nC: A1 APPEND INBOX {{{\nhi\n}}}\nS: A1 OK ${_:text=done
 }
 
 #[test]
+fn server_role_sends_its_own_literals_without_waiting_for_a_continuation() {
+    let text = "name: srv\nsessions: a=imap\nplays: server\n\n\
+S: * OK ${_:text=hello}\nC: A1 FETCH 1 BODY[]\nS: * 1 FETCH (BODY[] {{{\nhi\n}}})\nS: A1 OK ${_:text=done}\n";
+    let mut e = engine(text, Role::Server);
+    e.handle_connected(0, ms(1));
+    let _ = drain(&mut e);
+    e.handle_received(0, b"A1 FETCH 1 BODY[]\r\n", ms(2));
+    assert_eq!(
+        written(&drain(&mut e)),
+        "* 1 FETCH (BODY[] {4}\r\nhi\r\n)\r\nA1 OK done\r\n"
+    );
+    assert!(report(&e).passed(), "{:?}", report(&e));
+}
+
+#[test]
 fn server_role_catches_a_client_that_sends_the_wrong_command() {
     let text = "name: srv\nsessions: s=smtp\nplays: server\n\n\
 S: 220 ${_:text=ready}\nC: EHLO ${_:word}\nS: 250 ${_:text=ok}\n";
@@ -292,6 +307,21 @@ S: 220 ${_:text=ready}\nC: EHLO ${_:word}\nS: 250 ${_:text=ok}\n";
     let _ = drain(&mut e);
     e.handle_received(0, b"HELO me\r\n", ms(2));
     assert_eq!(failure_reason(&e), "the client sent something else");
+}
+
+#[test]
+fn a_connection_beyond_the_scenarios_sessions_fails_the_run_at_the_current_step() {
+    let text = "name: srv\nsessions: a=imap\nplays: server\n\nS: * OK ${_:text=hi}\nC: A1 NOOP\n";
+    let mut e = engine(text, Role::Server);
+    e.handle_connected(0, ms(1));
+    let _ = drain(&mut e);
+    e.handle_extra_connection(Protocol::Imap, ms(2));
+    let failure = report(&e).failure().expect("a divergence, not a pass").clone();
+    assert_eq!(
+        failure.reason,
+        "the client opened 2 `imap` connection(s), but the scenario has 1 `imap` session(s)"
+    );
+    assert_eq!(failure.pos.line, 6, "at the step the run was waiting on");
 }
 
 #[test]

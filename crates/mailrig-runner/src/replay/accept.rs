@@ -1,0 +1,166 @@
+//! The listeners of a replay: which sessions each protocol's connections become, one accept
+//! task per listener, implicit TLS at accept, and the connection type (plain or TLS).
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use mailrig_transcript::scenario::{Protocol, Scenario};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+
+/// One bound listener and the sessions its connections become, in order.
+pub(super) struct Bound {
+    pub(super) protocol: Protocol,
+    pub(super) addr: SocketAddr,
+    pub(super) listener: TcpListener,
+    pub(super) sessions: Vec<usize>,
+}
+
+/// A connection that arrived: the session it is assigned to (`None`: one too many), and the
+/// stream, or why its implicit TLS handshake failed.
+pub(super) struct Arrival {
+    pub(super) protocol: Protocol,
+    pub(super) session: Option<usize>,
+    pub(super) stream: Result<Stream, String>,
+}
+
+/// Per protocol the scenario uses (in [`Protocol::ALL`] order), its sessions in the order
+/// connections are assigned to them: by first line in the file, then sessions without lines
+/// in header order.
+pub(super) fn plan(scenario: &Scenario) -> Vec<(Protocol, Vec<usize>)> {
+    let mut order: Vec<usize> = Vec::new();
+    for step in scenario.steps() {
+        if !order.contains(&step.session) {
+            order.push(step.session);
+        }
+    }
+    for index in 0..scenario.sessions().len() {
+        if !order.contains(&index) {
+            order.push(index);
+        }
+    }
+    Protocol::ALL
+        .into_iter()
+        .map(|protocol| {
+            let sessions = order
+                .iter()
+                .copied()
+                .filter(|i| scenario.sessions()[*i].protocol == protocol)
+                .collect::<Vec<_>>();
+            (protocol, sessions)
+        })
+        .filter(|(_, sessions)| !sessions.is_empty())
+        .collect()
+}
+
+/// Starts one accept task per listener; every connection is reported on the channel.
+/// Dropping the set (or aborting its tasks) closes the listeners.
+pub(super) fn spawn(
+    bound: Vec<Bound>,
+    tls: TlsAcceptor,
+    handshake_timeout: Duration,
+) -> (mpsc::UnboundedReceiver<Arrival>, JoinSet<()>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut tasks = JoinSet::new();
+    for b in bound {
+        tasks.spawn(accept_loop(b, tls.clone(), handshake_timeout, tx.clone()));
+    }
+    (rx, tasks)
+}
+
+async fn accept_loop(bound: Bound, tls: TlsAcceptor, limit: Duration, tx: mpsc::UnboundedSender<Arrival>) {
+    let mut next = 0;
+    loop {
+        let tcp = match bound.listener.accept().await {
+            Ok((tcp, _)) => tcp,
+            Err(_) => {
+                // Out of file descriptors or a connection reset before accept: try again
+                // shortly rather than spin.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let session = bound.sessions.get(next).copied();
+        next += 1;
+        let protocol = bound.protocol;
+        if session.is_none() || !protocol.implicit_tls() {
+            let arrival = Arrival {
+                protocol,
+                session,
+                stream: Ok(Stream::Plain(tcp)),
+            };
+            if tx.send(arrival).is_err() {
+                return;
+            }
+            continue;
+        }
+        // In its own task, so a client that never finishes its handshake delays nobody.
+        let (tls, tx) = (tls.clone(), tx.clone());
+        tokio::spawn(async move {
+            let stream = handshake(&tls, tcp, limit).await;
+            let _ = tx.send(Arrival {
+                protocol,
+                session,
+                stream,
+            });
+        });
+    }
+}
+
+/// The server side of a TLS handshake, with a deadline.
+pub(super) async fn handshake(tls: &TlsAcceptor, tcp: TcpStream, limit: Duration) -> Result<Stream, String> {
+    match tokio::time::timeout(limit, tls.accept(tcp)).await {
+        Ok(Ok(stream)) => Ok(Stream::Tls(Box::new(stream))),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "it did not finish within {}",
+            mailrig_transcript::scenario::format_duration(limit)
+        )),
+    }
+}
+
+/// A connection, before or after TLS.
+pub(super) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
