@@ -1,5 +1,5 @@
 //! Real mail clients under test: a [`Profile`] says how to make one client do each flow
-//! (send, fetch, mark-read, flag, move, delete, sync); [`run`] starts mailrig's model servers
+//! (send, fetch, mark-read, flag, move, delete, sync); [`run()`] starts mailrig's model servers
 //! for each (flow, TLS mode), prepares the store, runs the client as a subprocess with a
 //! deadline, and judges the store afterwards and the recorded transcript (typed checks in
 //! [`checks`]). Results are [`Outcome`]s, the same as the server-side suite's, so reports,
@@ -14,6 +14,7 @@
 //! - [`exec`]: a subprocess with a deadline.
 //! - [`listeners`]: where a flow's client connects ([`Listeners`]): today mailrig's model
 //!   servers; a replay only needs to provide the same addresses, CA and a verdict.
+//! - `run`: one (flow, mode) end to end, and [`run()`] over a profile's selection.
 
 pub mod checks;
 pub mod exec;
