@@ -14,6 +14,10 @@ mod smtp_clients;
 // subprocesses against a Rig.
 mod imap_clients;
 
+// The shipped client profiles through `mailrig run --client`'s runner, and broken clients
+// caught (swaks, msmtp and mbsync only with the `interop` feature).
+mod client_profiles;
+
 // Hostile clients over real sockets: STARTTLS injection, smuggling, huge lines.
 mod hostile;
 

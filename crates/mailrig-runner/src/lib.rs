@@ -18,12 +18,14 @@
 //! - [`state`]: what each scenario can rely on: its own `${mailbox}`, created and removed
 //!   through IMAP, and its fixture loaded with APPEND.
 //! - [`ledger`]: known-failure ledgers.
+//! - [`client`]: real mail clients under test, driven by profiles (`mailrig run --client`).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod admin;
+pub mod client;
 pub mod ledger;
 pub mod net;
 pub mod probe;

@@ -39,7 +39,8 @@ enum Command {
     /// started in process for each scenario. With --smtp/--submission/--smtps/--imap/--imaps,
     /// plays against the servers under test. Scenarios whose `requires:` the target does not
     /// advertise are skipped with the reason. Exit codes: 0 passed, 1 failures, 2 harness or
-    /// usage error (an unreachable target, a bad flag).
+    /// usage error (an unreachable target, a bad flag). With --client PROFILE, tests a mail
+    /// client instead: its flows run against mailrig's own servers (docs/client-profiles.md).
     Run(Box<crate::run::RunArgs>),
     /// Serve a scenario's server side to a real client and check what the client does.
     ///

@@ -8,6 +8,7 @@ use clap::Parser;
 
 mod bench;
 mod cli;
+mod client;
 mod replay;
 mod report;
 mod run;

@@ -22,6 +22,18 @@ pub(crate) struct RunArgs {
     /// Scenario files or directories (searched recursively). Default: `scenarios/`.
     #[arg(value_name = "FILE|DIR")]
     paths: Vec<PathBuf>,
+    /// Test a mail client instead of servers: run the flows of this client profile
+    /// (docs/client-profiles.md) against mailrig's own servers.
+    #[arg(long, value_name = "PROFILE", conflicts_with_all = ["paths", "smtp", "submission", "smtps", "imap", "imaps", "users", "ca", "insecure", "filters", "tags", "partition"])]
+    pub(crate) client: Option<PathBuf>,
+    /// With --client: only this flow (send, fetch, mark-read, flag, move, delete, sync);
+    /// repeatable. Default: every flow of the profile.
+    #[arg(long = "flow", value_name = "FLOW", requires = "client")]
+    pub(crate) flows: Vec<String>,
+    /// With --client: only this TLS mode (none, starttls, tls); repeatable. Default: every
+    /// mode each flow supports.
+    #[arg(long = "tls", value_name = "MODE", requires = "client")]
+    pub(crate) tls: Vec<String>,
     /// SMTP server under test for `smtp` sessions: smtp://HOST:PORT.
     #[arg(long, value_name = "URL")]
     smtp: Option<String>,
@@ -56,7 +68,7 @@ pub(crate) struct RunArgs {
     tags: Vec<String>,
     /// Known-failure ledger (TOML); repeatable.
     #[arg(long = "ledger", value_name = "FILE")]
-    ledgers: Vec<PathBuf>,
+    pub(crate) ledgers: Vec<PathBuf>,
     /// Scenarios played at the same time.
     #[arg(short = 'j', long, default_value_t = 1, value_name = "N")]
     jobs: usize,
@@ -77,7 +89,7 @@ pub(crate) struct RunArgs {
     artifacts: Option<PathBuf>,
     /// Print only failures and the summary.
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 fn parse_partition(text: &str) -> Result<(usize, usize), String> {
@@ -97,6 +109,9 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    if args.client.is_some() {
+        return crate::client::run(args);
+    }
     let paths = if args.paths.is_empty() {
         let default = PathBuf::from("scenarios");
         if !default.is_dir() {
@@ -138,8 +153,18 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .map_err(anyhow::Error::msg);
     progress.finish();
     let outcomes = outcomes?;
-    let elapsed = started.elapsed();
-    let report = Report::from_outcomes(&outcomes, elapsed);
+    finish(&args, &outcomes, total, started.elapsed())
+}
+
+/// Writes the reports the flags ask for, prints the summary and returns the exit code: the
+/// end of every `mailrig run`, for scenarios and for client profiles alike.
+pub(crate) fn finish(
+    args: &RunArgs,
+    outcomes: &[Outcome],
+    total: usize,
+    elapsed: Duration,
+) -> anyhow::Result<ExitCode> {
+    let report = Report::from_outcomes(outcomes, elapsed);
     if let Some(path) = &args.junit {
         std::fs::write(path, report.junit()).with_context(|| format!("cannot write {}", path.display()))?;
     }
@@ -147,7 +172,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(path, report.to_json()).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(dir) = &args.artifacts {
-        artifacts(dir, &outcomes)?;
+        artifacts(dir, outcomes)?;
     }
     summary(&report, total, elapsed);
     Ok(exit_code(outcomes.iter().map(|o| &o.verdict)))
@@ -155,7 +180,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
 /// 2 when the harness could not run some scenario (an ERROR), else 1 when one failed (or a
 /// ledger entry passed), else 0.
-fn exit_code<'a>(verdicts: impl Iterator<Item = &'a Verdict>) -> ExitCode {
+pub(crate) fn exit_code<'a>(verdicts: impl Iterator<Item = &'a Verdict>) -> ExitCode {
     let (mut error, mut failed) = (false, false);
     for verdict in verdicts {
         error |= matches!(verdict, Verdict::Error(_));
@@ -223,7 +248,7 @@ fn target(args: &RunArgs) -> anyhow::Result<Target> {
 
 /// How finished scenarios are shown: plain lines, or on a terminal (stdout is one and
 /// `NO_COLOR` is unset) a progress bar with the lines that matter printed above it.
-enum Progress {
+pub(crate) enum Progress {
     Lines {
         quiet: bool,
     },
@@ -234,7 +259,7 @@ enum Progress {
 }
 
 impl Progress {
-    fn new(total: usize, quiet: bool) -> Progress {
+    pub(crate) fn new(total: usize, quiet: bool) -> Progress {
         use std::io::IsTerminal;
         if !wants_bar(
             std::io::stdout().is_terminal(),
@@ -253,7 +278,7 @@ impl Progress {
 
     /// Shows one finished scenario. With a bar, passes only advance it; every other line is
     /// printed above it (`suspend`, so the bar and the lines never interleave).
-    fn show(&self, outcome: &Outcome) {
+    pub(crate) fn show(&self, outcome: &Outcome) {
         match self {
             Progress::Lines { quiet } => print!("{}", lines(outcome, *quiet)),
             Progress::Bar { bar, quiet } => {
@@ -271,7 +296,7 @@ impl Progress {
         }
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Progress::Bar { bar, .. } = self {
             bar.finish_and_clear();
         }
@@ -306,7 +331,7 @@ fn lines(outcome: &Outcome, quiet: bool) -> String {
     out
 }
 
-fn summary(report: &Report, total: usize, elapsed: Duration) {
+pub(crate) fn summary(report: &Report, total: usize, elapsed: Duration) {
     println!(
         "\nran {total} scenario(s) in {:.2}s: {}",
         elapsed.as_secs_f64(),
@@ -314,7 +339,7 @@ fn summary(report: &Report, total: usize, elapsed: Duration) {
     );
 }
 
-fn artifacts(dir: &Path, outcomes: &[Outcome]) -> anyhow::Result<()> {
+pub(crate) fn artifacts(dir: &Path, outcomes: &[Outcome]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for outcome in outcomes {
         if !matches!(outcome.verdict, Verdict::Fail(_) | Verdict::KnownFailure(_)) {

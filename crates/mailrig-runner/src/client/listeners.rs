@@ -1,0 +1,89 @@
+//! Where a flow's client connects. Today that is always mailrig's model servers
+//! ([`ModelServers`], started fresh for each flow and TLS mode); a replay of a `plays: server`
+//! scenario plugs in by producing the same [`Listeners`] (bound addresses and a CA) and
+//! handing back a transcript and its own verdict when the client is done.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use mailrig_server::{Server, ServerConfig, Service, TlsSetting};
+use mailrig_store::{Store, User};
+use mailrig_transcript::Transcript;
+
+use crate::client::TlsMode;
+use crate::suite::own_accounts;
+
+/// The addresses a client is pointed at in one TLS mode, and the CA to trust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listeners {
+    /// SMTP with AUTH for this mode: submission (`none`, `starttls`) or SMTPS (`tls`).
+    pub smtp: Option<SocketAddr>,
+    /// SMTP without AUTH required (port 25 style; plaintext, STARTTLS offered when TLS is on).
+    pub relay: Option<SocketAddr>,
+    /// IMAP for this mode: plain IMAP (`none`, `starttls`) or IMAPS (`tls`).
+    pub imap: Option<SocketAddr>,
+    /// The CA certificate (PEM) when TLS is on.
+    pub ca_pem: Option<String>,
+}
+
+/// mailrig's model servers for one flow: the [`own_accounts`] (alice and bob, password
+/// `secret`), every service on 127.0.0.1. In mode `none` TLS is off, so no STARTTLS is
+/// offered and AUTH and LOGIN work in the clear; otherwise TLS is on and LOGIN needs it.
+#[derive(Debug)]
+pub struct ModelServers {
+    server: Server,
+    /// Where the client connects.
+    pub listeners: Listeners,
+}
+
+impl ModelServers {
+    /// Starts the servers for `mode`.
+    pub async fn start(mode: TlsMode) -> Result<ModelServers, String> {
+        let store = Store::new();
+        for account in own_accounts() {
+            store
+                .add_user(User::new(
+                    &account.login,
+                    &account.password,
+                    [account.address.as_str()],
+                ))
+                .map_err(|e| e.to_string())?;
+        }
+        let mut config = ServerConfig::loopback(store);
+        if mode == TlsMode::None {
+            config.tls = TlsSetting::Off;
+            let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+            config.listeners = [Service::Smtp, Service::Submission, Service::Imap]
+                .into_iter()
+                .map(|s| (s, any))
+                .collect();
+        }
+        let server = Server::start(config)
+            .await
+            .map_err(|e| format!("cannot start mailrig's servers: {e}"))?;
+        let (smtp, imap) = match mode {
+            TlsMode::Tls => (Service::Smtps, Service::Imaps),
+            TlsMode::None | TlsMode::Starttls => (Service::Submission, Service::Imap),
+        };
+        let listeners = Listeners {
+            smtp: server.addr(smtp),
+            relay: server.addr(Service::Smtp),
+            imap: server.addr(imap),
+            ca_pem: server.ca_pem().map(str::to_owned),
+        };
+        Ok(ModelServers { server, listeners })
+    }
+
+    /// The store the servers share.
+    pub fn store(&self) -> &Store {
+        self.server.store()
+    }
+
+    /// Stops the servers (a short grace for sessions still closing) and returns every session
+    /// recorded.
+    pub async fn finish(self) -> Transcript {
+        let recordings = self.server.recordings().clone();
+        self.server.shutdown(Duration::from_millis(200)).await;
+        recordings.transcript()
+    }
+}

@@ -1,0 +1,65 @@
+//! `mailrig run --client PROFILE`: runs a mail client's flows (from its profile) against
+//! mailrig's own servers, one result per (flow, TLS mode), reported like scenarios: the same
+//! lines or progress bar, JSON and JUnit reports, ledgers and exit codes.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use mailrig_runner::Ledger;
+use mailrig_runner::client::{self, ClientConfig, Flow, Profile, TlsMode};
+
+use crate::run::{Progress, RunArgs, finish};
+
+pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let path = args.client.clone().context("--client is set")?;
+    let profile = Profile::load(&path).map_err(anyhow::Error::msg)?;
+    let flows = args
+        .flows
+        .iter()
+        .map(|f| {
+            Flow::from_keyword(f).with_context(|| format!("--flow `{f}`: expected one of {}", Flow::list()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let modes = args
+        .tls
+        .iter()
+        .map(|m| {
+            TlsMode::from_keyword(m).with_context(|| format!("--tls `{m}`: expected none, starttls or tls"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if let Some(flow) = flows.iter().find(|f| !profile.flows.contains_key(f)) {
+        bail!("{} has no `{}` flow", path.display(), flow.keyword());
+    }
+    let mut ledger = Ledger::default();
+    for path in &args.ledgers {
+        ledger.load(path)?;
+    }
+    let config = ClientConfig { flows, modes, ledger };
+    let total = count(&profile, &config);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let started = Instant::now();
+    let progress = Progress::new(total, args.quiet);
+    let outcomes = runtime.block_on(client::run(&profile, &config, |o| progress.show(o)));
+    progress.finish();
+    finish(&args, &outcomes, outcomes.len(), started.elapsed())
+}
+
+/// How many results the run will have (for the progress bar).
+fn count(profile: &Profile, config: &ClientConfig) -> usize {
+    let flows: Vec<Flow> = if config.flows.is_empty() {
+        profile.flows.keys().copied().collect()
+    } else {
+        config.flows.clone()
+    };
+    flows
+        .iter()
+        .map(|f| {
+            if config.modes.is_empty() {
+                profile.modes_of(*f).len()
+            } else {
+                config.modes.len()
+            }
+        })
+        .sum()
+}

@@ -1,0 +1,123 @@
+//! `mailrig run --client PROFILE` end to end: a passing profile with its JSON and JUnit
+//! reports, a broken client's diff and exit code 1, a ledger that knows the failure, and the
+//! usage errors (exit 2): a profile mistake shown at its position, a flow the profile lacks.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use predicates::prelude::*;
+
+// Only `mailrig()` is used here; the other helpers serve the other test binaries.
+#[allow(dead_code)]
+mod common;
+
+use common::mailrig;
+
+fn profile(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/clients/{name}.toml"))
+}
+
+#[test]
+fn a_passing_profile_reports_one_result_per_flow_and_mode() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (json, junit) = (dir.path().join("r.json"), dir.path().join("r.xml"));
+    mailrig()
+        .args(["run", "--client"])
+        .arg(profile("curl"))
+        .args(["--flow", "send", "--tls", "starttls", "--tls", "tls", "--json"])
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("PASS  ").and(predicate::str::contains("(curl-send-starttls, ")))
+        .stdout(predicate::str::contains("2 passed, 0 failed, 0 skipped"));
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&json).expect("json")).expect("JSON");
+    let names: Vec<&str> = report["scenarios"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["curl-send-starttls", "curl-send-tls"]);
+    let xml = fs::read_to_string(&junit).expect("junit");
+    assert!(xml.contains("tests=\"2\" failures=\"0\""), "{xml}");
+}
+
+#[test]
+fn a_broken_client_fails_with_what_it_did_wrong_unless_a_ledger_knows_it() {
+    mailrig()
+        .args(["run", "--client"])
+        .arg(profile("broken-no-dot-stuffing"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("FAIL  "))
+        .stdout(predicate::str::contains("check `dot-stuffing` failed"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ledger = dir.path().join("ledger.toml");
+    fs::write(
+        &ledger,
+        "[[known-failure]]\nscenario = \"broken-no-dot-stuffing-send-starttls\"\nreason = \"no dot-stuffing\"\nrfc = \"RFC 5321 §4.5.2\"\n",
+    )
+    .expect("write");
+    mailrig()
+        .args(["run", "--client"])
+        .arg(profile("broken-no-dot-stuffing"))
+        .arg("--ledger")
+        .arg(&ledger)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("KNOWN").and(predicate::str::contains("1 known failures")));
+}
+
+#[test]
+fn profile_mistakes_and_missing_flows_are_usage_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("bad.toml");
+    fs::write(
+        &bad,
+        "tls = [\"none\"]\n[flows.send]\ncommand = [\"curl\", \"{smtp_ulr}\"]\n",
+    )
+    .expect("write");
+    mailrig()
+        .args(["run", "--client"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "bad.toml:3:21: unknown placeholder `{smtp_ulr}`",
+        ));
+    mailrig()
+        .args(["run", "--client"])
+        .arg(profile("curl"))
+        .args(["--flow", "sync"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("has no `sync` flow"));
+    mailrig()
+        .args(["run", "--flow", "send"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--client"));
+}
+
+#[test]
+fn a_client_program_that_cannot_start_is_a_harness_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("missing.toml");
+    fs::write(
+        &missing,
+        "tls = [\"none\"]\n[flows.send]\ncommand = [\"mailrig-no-such-client\"]\n",
+    )
+    .expect("write");
+    mailrig()
+        .args(["run", "--client"])
+        .arg(&missing)
+        .assert()
+        .code(2)
+        .stdout(
+            predicate::str::contains("ERROR")
+                .and(predicate::str::contains("cannot run `mailrig-no-such-client`")),
+        );
+}
