@@ -134,7 +134,9 @@ impl Driver<'_> {
     }
 
     async fn run(&mut self) {
-        while !self.engine.is_finished() {
+        loop {
+            // Drained even once the run is decided: a scenario that ends on `C:` lines still
+            // sends them.
             while let Some(transmit) = self.engine.poll_transmit() {
                 self.transmit(transmit).await;
             }

@@ -81,6 +81,41 @@ async fn a_silent_server_fails_at_the_timeout() {
 }
 
 #[tokio::test]
+async fn lines_after_the_last_server_line_are_still_sent() {
+    // The run is decided once the last `S:` line matched; the `C:` lines after it go out too.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        stream.write_all(b"* OK hello\r\n").await.expect("greet");
+        let mut got = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut got)).await;
+        String::from_utf8_lossy(&got).into_owned()
+    });
+    let mut endpoints = Endpoints::default();
+    let endpoint = Endpoint {
+        host: "127.0.0.1".into(),
+        port,
+        implicit_tls: false,
+    };
+    endpoints.set(mailrig_transcript::scenario::Protocol::Imap, endpoint);
+    let text = "name: n\nsessions: a=imap\nplays: client\n\nS: * OK ${_}\nC: A1 LOGOUT\n";
+    let scenario = parse("n.scenario", text).expect("valid");
+    let tls = Trust::Insecure.client_config().expect("tls config");
+    let played = play_client(
+        scenario,
+        &endpoints,
+        tls,
+        &BTreeMap::new(),
+        EngineConfig::default(),
+    )
+    .await
+    .expect("played");
+    assert!(played.report.passed());
+    assert_eq!(server.await.expect("server"), "A1 LOGOUT\r\n");
+}
+
+#[tokio::test]
 async fn a_server_that_hangs_up_fails_at_once() {
     let (shown, took) = play("hang up", Duration::from_secs(20)).await;
     assert!(shown.contains("the server closed the connection"), "{shown}");
