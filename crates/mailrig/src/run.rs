@@ -164,6 +164,11 @@ pub(crate) fn finish(
     total: usize,
     elapsed: Duration,
 ) -> anyhow::Result<ExitCode> {
+    let what = if args.client.is_some() {
+        "client flow(s)"
+    } else {
+        "scenario(s)"
+    };
     let report = Report::from_outcomes(outcomes, elapsed);
     if let Some(path) = &args.junit {
         std::fs::write(path, report.junit()).with_context(|| format!("cannot write {}", path.display()))?;
@@ -174,7 +179,7 @@ pub(crate) fn finish(
     if let Some(dir) = &args.artifacts {
         artifacts(dir, outcomes)?;
     }
-    summary(&report, total, elapsed);
+    summary(&report, total, what, elapsed);
     Ok(exit_code(outcomes.iter().map(|o| &o.verdict)))
 }
 
@@ -331,9 +336,9 @@ fn lines(outcome: &Outcome, quiet: bool) -> String {
     out
 }
 
-pub(crate) fn summary(report: &Report, total: usize, elapsed: Duration) {
+pub(crate) fn summary(report: &Report, total: usize, what: &str, elapsed: Duration) {
     println!(
-        "\nran {total} scenario(s) in {:.2}s: {}",
+        "\nran {total} {what} in {:.2}s: {}",
         elapsed.as_secs_f64(),
         report.summary()
     );

@@ -31,6 +31,7 @@ fn a_passing_profile_reports_one_result_per_flow_and_mode() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("PASS  ").and(predicate::str::contains("(curl-send-starttls, ")))
+        .stdout(predicate::str::contains("ran 2 client flow(s) in "))
         .stdout(predicate::str::contains("2 passed, 0 failed, 0 skipped"));
     let report: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&json).expect("json")).expect("JSON");
