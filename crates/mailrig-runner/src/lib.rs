@@ -16,6 +16,7 @@
 //! - [`state`]: what each scenario can rely on: its own `${mailbox}`, created and removed
 //!   through IMAP, and its fixture loaded with APPEND.
 //! - [`ledger`]: known-failure ledgers.
+//! - [`record`]: `mailrig record`, a recording proxy that writes what passes as a scenario.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -25,6 +26,7 @@ mod admin;
 pub mod ledger;
 pub mod net;
 pub mod probe;
+pub mod record;
 pub mod state;
 pub mod suite;
 pub mod target;

@@ -7,6 +7,7 @@ use clap::Parser;
 
 mod bench;
 mod cli;
+mod record;
 mod report;
 mod run;
 mod serve;
