@@ -127,12 +127,13 @@ impl Credentials {
         }
     }
 
-    /// Whether the file needs `auth_plain` declared (it is a run variable, but `mailrig check`
-    /// only knows the built-in ones).
-    pub(crate) fn uses_auth_plain(parts: &[Part]) -> bool {
-        parts
-            .iter()
-            .any(|p| matches!(p, Part::Ref(name) if name.starts_with("auth_plain")))
+    /// The `auth_plain` variables a line uses: the file declares them (they are run
+    /// variables, but `mailrig check` only knows the built-in ones).
+    pub(crate) fn auth_plain_names(parts: &[Part]) -> impl Iterator<Item = String> + '_ {
+        parts.iter().filter_map(|p| match p {
+            Part::Ref(name) if name.starts_with("auth_plain") => Some(name.clone()),
+            _ => None,
+        })
     }
 }
 

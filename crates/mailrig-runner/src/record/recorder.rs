@@ -12,7 +12,7 @@ use mailrig_transcript::scenario::{
 };
 
 use super::assemble::{Assembled, Assembler, LiteralSink, Seg};
-use super::credentials::{Credentials, Sasl, auth_plain};
+use super::credentials::{Credentials, Sasl};
 use super::generalize::Generalizer;
 
 /// How a recording is written.
@@ -42,7 +42,8 @@ pub struct Recorder {
     /// The last step printed: its session and side (`None` for a directive).
     last: Option<(usize, Option<Side>)>,
     header_dirty: bool,
-    auth_plain: bool,
+    /// `auth_plain` variables the body uses (declared in the header).
+    auth_plain: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug, Default)]
@@ -66,7 +67,7 @@ impl Recorder {
             out: String::new(),
             last: None,
             header_dirty: true,
-            auth_plain: false,
+            auth_plain: std::collections::BTreeSet::new(),
         }
     }
 
@@ -142,8 +143,10 @@ impl Recorder {
             })
             .collect();
         let mut vars = Vec::new();
-        if self.auth_plain {
-            vars.push(("auth_plain".to_owned(), auth_plain("alice", "secret")));
+        for name in &self.auth_plain {
+            // `mailrig run` sets it from `--user`; declared so `mailrig check` knows the name,
+            // with a value that gives nothing away.
+            vars.push((name.clone(), "redacted".to_owned()));
         }
         vars.extend(self.credentials.declared.iter().cloned());
         let generalized = self.options.generalize;
@@ -200,8 +203,10 @@ impl Recorder {
             match side {
                 Side::Client if self.options.redact => {
                     if let Some(redacted) = self.credentials.client_line(family, &mut state.sasl, text) {
-                        self.auth_plain |= Credentials::uses_auth_plain(&redacted);
-                        self.header_dirty |= self.auth_plain || !self.credentials.declared.is_empty();
+                        let before = (self.auth_plain.len(), self.credentials.declared.len());
+                        self.auth_plain.extend(Credentials::auth_plain_names(&redacted));
+                        self.header_dirty |=
+                            before != (self.auth_plain.len(), self.credentials.declared.len());
                         parts = redacted;
                     }
                 }
