@@ -228,6 +228,9 @@ fn write_events(
         let body = recorder.take_text();
         file.write(header.as_deref(), &body)?;
     }
+    recorder.finish(&mut file);
+    let body = recorder.take_text();
+    file.write(None, &body)?;
     Ok(Summary {
         sessions,
         literal_files: file.literal_files(),

@@ -608,3 +608,50 @@ fn peak_memory_kib(pid: u32) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+#[test]
+fn ctrl_c_with_a_session_open_ends_the_recording_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, info) = serve(dir.path());
+    let out = dir.path().join("open.scenario");
+    let upstream = format!("smtp://{}", info["smtp"].as_str().unwrap());
+    let proxy = record(dir.path(), &upstream, info["ca"].as_str().unwrap(), &out, &[]);
+    let script = r#"
+import socket, sys, time
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=20)
+f = s.makefile('rb')
+f.readline()
+s.sendall(b'NOOP\r\nHALF A LI')
+f.readline()
+print('ready', flush=True)
+time.sleep(60)
+"#;
+    let mut client = std::process::Command::new("python3")
+        .args(["-c", script, proxy.port()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 runs");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(client.stdout.take().expect("piped")),
+        &mut line,
+    )
+    .expect("client output");
+    assert_eq!(line, "ready\n");
+    // Give the proxy a moment to forward the half line before Ctrl-C.
+    std::thread::sleep(Duration::from_millis(200));
+    proxy.stop();
+    let _ = client.kill();
+    wait(&mut client);
+    signal("TERM", &server);
+    wait(&mut server);
+    let text = read(&out);
+    check(&out);
+    assert!(
+        text.ends_with(
+            "s1 C: NOOP\ns1 S: 250 Ok\n\ns1 C: HALF A LI${nocrlf}\n# s1: still open when the recording ended\n"
+        ),
+        "{text}"
+    );
+}

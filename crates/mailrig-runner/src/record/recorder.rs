@@ -114,6 +114,21 @@ impl Recorder {
         self.directive(session, &format!("@close {}", by.word()));
     }
 
+    /// The recording ends (Ctrl-C): partial lines of sessions still open are printed, and a
+    /// comment says which sessions were still open (no `@close` is invented for them).
+    pub fn finish(&mut self, sink: &mut dyn LiteralSink) {
+        for session in 0..self.sessions.len() {
+            if self.sessions[session].closed {
+                continue;
+            }
+            self.flush(session, sink);
+            self.note(&format!(
+                "{}: still open when the recording ended",
+                session_name(session)
+            ));
+        }
+    }
+
     /// A comment line about a session (e.g. bytes the proxy did not forward).
     pub fn note(&mut self, text: &str) {
         for line in text.lines() {
