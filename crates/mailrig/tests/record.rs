@@ -655,3 +655,69 @@ time.sleep(60)
         "{text}"
     );
 }
+
+#[test]
+fn a_generalized_recording_passes_again_against_the_same_server_where_a_raw_one_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, info) = serve(dir.path());
+    let upstream = format!("imap://{}", info["imap"].as_str().unwrap());
+    let ca = info["ca"].as_str().unwrap();
+    let raw = dir.path().join("raw.scenario");
+    let general = dir.path().join("general.scenario");
+    // BODY.PEEK: a FETCH that sets \Seen also reports FLAGS, and `\Recent` (IMAP4rev1) goes
+    // to one session only, so flags differ from run to run; --generalize keeps flags.
+    let script = IMAPLIB.replace("(BODY[])", "(BODY.PEEK[])");
+    for (out, extra) in [(&general, &["--generalize"][..]), (&raw, &[][..])] {
+        let proxy = record(dir.path(), &upstream, ca, out, extra);
+        python(
+            &script,
+            &[
+                "localhost",
+                proxy.port(),
+                &proxy.ca,
+                "starttls",
+                "carol",
+                PASSWORD,
+            ],
+        );
+        proxy.stop();
+        check(out);
+    }
+    let text = read(&general);
+    for expected in [
+        "] ${_:text=mailrig ready}\n",
+        " LOGIN ${user} \"${password}\"\n",
+        "s1 S: * ${_:num=",
+        "[UIDVALIDITY ${uidvalidity:num=1}]",
+        "[APPENDUID ${uidvalidity} ${uid1:num=",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    // The server now holds two messages more than when each session ran: EXISTS, UIDNEXT and
+    // APPENDUID's UID differ, so the raw file fails where the general one passes.
+    let url = format!("imap://{}", info["imap"].as_str().unwrap());
+    let run = |file: &Path| {
+        mailrig()
+            .arg("run")
+            .arg(file)
+            .args(["--imap", &url, "--ca", ca, "--user", USER])
+            .output()
+            .expect("mailrig run")
+    };
+    let output = run(&raw);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let output = run(&general);
+    assert!(
+        output.status.success(),
+        "{}\n{text}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    signal("TERM", &server);
+    wait(&mut server);
+    assert_runs(dir.path(), &general, "--imap", "imap", "imap");
+}

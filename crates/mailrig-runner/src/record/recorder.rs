@@ -8,7 +8,7 @@
 
 use mailrig_transcript::print::print_line;
 use mailrig_transcript::scenario::{
-    Family, Header, Line, Literal, LiteralSource, Part, Presence, Protocol, Role, Scenario, SessionDecl, Side,
+    Family, Header, Line, Literal, LiteralSource, Part, Presence, Protocol, Scenario, SessionDecl, Side,
 };
 
 use super::assemble::{Assembled, Assembler, LiteralSink, Seg};
@@ -164,14 +164,14 @@ impl Recorder {
             vars.push((name.clone(), "redacted".to_owned()));
         }
         vars.extend(self.credentials.declared.iter().cloned());
-        let generalized = self.options.generalize;
+        // Every hole `--generalize` writes keeps its recorded value, so the file can still be
+        // sent in both directions.
         let header = Header {
             comments: self.options.comments.iter().map(|c| format!(" {c}")).collect(),
             name: self.options.name.clone(),
             sessions,
             vars,
-            plays: generalized.then_some(Role::Client),
-            plays_both: !generalized,
+            plays_both: true,
             ..Header::default()
         };
         let mut text = mailrig_transcript::print(&Scenario {
