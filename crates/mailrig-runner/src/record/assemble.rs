@@ -24,6 +24,8 @@ pub trait LiteralSink {
     fn write(&mut self, id: usize, bytes: &[u8]);
     /// Ends a literal file.
     fn end(&mut self, id: usize);
+    /// Drops a literal file whose data never came (the server refused the literal).
+    fn discard(&mut self, id: usize);
 }
 
 /// A piece of a logical line.
@@ -127,7 +129,7 @@ impl Assembler {
     pub(crate) fn refuse_literal(&mut self, sink: &mut dyn LiteralSink) -> Option<Vec<Seg>> {
         let open = self.literal.take()?;
         if let Some(id) = open.file {
-            sink.end(id);
+            sink.discard(id);
             self.segs.pop();
             self.buf = open.announcement;
         }
@@ -200,6 +202,11 @@ impl LiteralSink for MemorySink {
     fn end(&mut self, id: usize) {
         self.files[id].2 = true;
     }
+
+    fn discard(&mut self, id: usize) {
+        self.files[id].1.clear();
+        self.files[id].0.clear();
+    }
 }
 
 #[cfg(test)]
@@ -267,6 +274,7 @@ mod tests {
         let head = format!("a1 APPEND x {{{}}}\r\n", SMALL_LITERAL + 5);
         a.feed(head.as_bytes(), Family::Imap, &mut sink, &mut out);
         let line = a.refuse_literal(&mut sink).expect("a literal was open");
+        assert_eq!(sink.files[0].0, "", "the file was discarded");
         assert_eq!(
             line,
             vec![

@@ -139,6 +139,13 @@ impl LiteralSink for ScenarioFile {
         }
     }
 
+    fn discard(&mut self, id: usize) {
+        if self.literals.remove(&id).is_some() {
+            let (dir, _) = self.literals_dir();
+            drop(std::fs::remove_file(dir.join(format!("{id}.bin"))));
+        }
+    }
+
     fn end(&mut self, id: usize) {
         if let Some(mut file) = self.literals.remove(&id)
             && let Err(e) = file.flush()
@@ -173,6 +180,9 @@ mod tests {
         file.end(id);
         assert_eq!(relative, "x.literals/1.bin");
         assert_eq!(std::fs::read(dir.join(relative)).expect("literal"), b"data");
+        let (id, relative) = file.begin();
+        file.discard(id);
+        assert!(!dir.join(relative).exists(), "a discarded literal leaves no file");
         std::fs::remove_dir_all(&dir).expect("clean up");
     }
 }
