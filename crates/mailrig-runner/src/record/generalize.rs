@@ -5,6 +5,7 @@
 //! be sent in both directions; only matching loosens. What changes:
 //!
 //! - the greeting's text (after an IMAP `[...]` code), and the host name opening an EHLO reply;
+//! - the text of IMAP status responses (RFC 9051 §7.1: for people; Dovecot puts timings in it);
 //! - IMAP tags: `${tag1:atom=A1}` where the client sends one, `${tag1}` in the server's reply;
 //! - UIDVALIDITY (captured once per value, `${uidvalidity}` afterwards, APPENDUID/COPYUID too);
 //! - UIDs the server reports (`UID n` in FETCH, APPENDUID) become captures `${uidN}`, and a
@@ -90,6 +91,14 @@ static IMAP_SERVER: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     ])
 });
 
+/// A status response's human-readable text (RFC 9051 §7.1 `resp-text`), after the status
+/// word and any `[code]`: servers put timings and host names there (Dovecot: `Select
+/// completed (0.001 + 0.000 secs).`).
+static STATUS_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^((?:[^ ]+ )?(?:OK|NO|BAD|BYE|PREAUTH) (?:\[[^\]]*\] ?)?)(.+)$")
+        .expect("static regex is valid")
+});
+
 /// A client command on a single UID: `A5 UID FETCH 7 (FLAGS)`.
 static UID_COMMAND: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^UID (?:FETCH|STORE|COPY|MOVE|EXPUNGE) (\d+)(?:[ \r]|$)").expect("static regex is valid")
@@ -117,6 +126,7 @@ impl Generalizer {
         }
         let mut parts = self.tag(session, side, parts);
         if side == Side::Server {
+            parts = status_text(parts);
             for rule in IMAP_SERVER.iter() {
                 parts = self.apply(rule, parts);
             }
@@ -237,6 +247,29 @@ impl Generalizer {
     }
 }
 
+/// The text of a status response (tagged or untagged) → a hole with its value.
+fn status_text(mut parts: Vec<Part>) -> Vec<Part> {
+    let index = usize::from(matches!(parts.first(), Some(Part::Ref(_) | Part::Hole(_))));
+    let Some(Part::Text(text)) = parts.get(index) else {
+        return parts;
+    };
+    let body = if index == 1 {
+        text.strip_prefix(b" ")
+    } else {
+        Some(&text[..])
+    };
+    let Some(found) = body.and_then(|b| STATUS_TEXT.captures(b)).and_then(|c| c.get(2)) else {
+        return parts;
+    };
+    let start = text.len() - body.map_or(0, <[u8]>::len) + found.start();
+    let Some(hole) = valued(None, Class::Text, &text[start..]) else {
+        return parts;
+    };
+    let head = text[..start].to_vec();
+    parts.splice(index..=index, [Part::Text(head), hole]);
+    parts
+}
+
 /// `* OK [CODE] text` → the text a hole; `220 text` and an EHLO reply's first line likewise.
 fn greeting_text(family: Family, mut parts: Vec<Part>) -> Vec<Part> {
     let Some(Part::Text(text)) = parts.first() else {
@@ -321,15 +354,15 @@ mod tests {
         assert_eq!(run(&mut g, f, s, "* 3 EXISTS"), "* ${_:num=3} EXISTS");
         assert_eq!(
             run(&mut g, f, s, "* OK [UIDVALIDITY 1700] UIDs valid"),
-            "* OK [UIDVALIDITY ${uidvalidity:num=1700}] UIDs valid"
+            "* OK [UIDVALIDITY ${uidvalidity:num=1700}] ${_:text=UIDs valid}"
         );
         assert_eq!(
             run(&mut g, f, s, "XY1 OK [READ-WRITE] done"),
-            "${tag1} OK [READ-WRITE] done"
+            "${tag1} OK [READ-WRITE] ${_:text=done}"
         );
         assert_eq!(
             run(&mut g, f, s, "XY2 OK [APPENDUID 1700 9] done"),
-            "XY2 OK [APPENDUID ${uidvalidity} ${uid1:num=9}] done"
+            "XY2 OK [APPENDUID ${uidvalidity} ${uid1:num=9}] ${_:text=done}"
         );
         assert_eq!(
             run(
@@ -343,6 +376,11 @@ mod tests {
         assert_eq!(
             run(&mut g, f, c, "XY3 UID FETCH 9 (FLAGS)"),
             "${tag2:atom=XY3} UID FETCH ${uid1} (FLAGS)"
+        );
+        // Dovecot's timings are in the status text.
+        assert_eq!(
+            run(&mut g, f, s, "XY3 OK Fetch completed (0.001 + 0.000 secs)."),
+            "${tag2} OK ${_:text=Fetch completed (0.001 + 0.000 secs).}"
         );
         // A UID nobody reported stays as written.
         assert_eq!(
