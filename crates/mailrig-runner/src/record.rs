@@ -1,11 +1,11 @@
 //! `mailrig record`: a transparent proxy between a real client and a real server that writes
 //! what passes as a scenario file (reference for users: docs/record.md).
 //!
-//! Each accepted connection is proxied to the upstream ([`proxy`]), with TLS terminated on
-//! both sides (implicit TLS, or at the point STARTTLS succeeds, [`starttls`]); every forwarded
+//! Each accepted connection is proxied to the upstream (`proxy`), with TLS terminated on
+//! both sides (implicit TLS, or at the point STARTTLS succeeds, `starttls`); every forwarded
 //! write goes through a bounded channel to one writer thread, which turns it into scenario
-//! lines ([`recorder`], [`assemble`]), redacts credentials ([`credentials`]) and appends them
-//! to the file ([`file`]), so the file on disk is valid after every write.
+//! lines ([`recorder`], [`assemble`]), redacts credentials (`credentials`) and appends them
+//! to the file ([`mod@file`]), so the file on disk is valid after every write.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
