@@ -192,7 +192,15 @@ async fn accept(
         tokio::select! {
             () = &mut stop => break,
             accepted = listener.accept() => {
-                let Ok((client, peer)) = accepted else { continue };
+                let (client, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors and the like: say so, and do not spin.
+                        tracing::warn!("cannot accept a connection: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
                 tracing::info!("s{}: connection from {peer}", next + 1);
                 if events.send(Event::Open).await.is_err() {
                     break;

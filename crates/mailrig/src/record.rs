@@ -84,6 +84,12 @@ async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
         generalize: args.generalize,
         timeout: args.timeout,
     };
+    if !args.listen.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {}: anyone who reaches it talks to {} through this proxy",
+            args.listen, args.upstream
+        );
+    }
     let recording = Recording::bind(config).await?;
     let listen = recording.local_addr();
     println!("mailrig record: {} on {listen} -> {upstream}", protocol.keyword());
