@@ -721,3 +721,51 @@ fn a_generalized_recording_passes_again_against_the_same_server_where_a_raw_one_
     wait(&mut server);
     assert_runs(dir.path(), &general, "--imap", "imap", "imap");
 }
+
+#[test]
+fn no_redact_keeps_credentials_and_bad_options_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, info) = serve(dir.path());
+    let out = dir.path().join("clear.scenario");
+    let upstream = format!("imaps://{}", info["imaps"].as_str().unwrap());
+    let proxy = record(
+        dir.path(),
+        &upstream,
+        info["ca"].as_str().unwrap(),
+        &out,
+        &["--no-redact"],
+    );
+    imaplib(&proxy, "tls");
+    proxy.stop();
+    signal("TERM", &server);
+    wait(&mut server);
+    check(&out);
+    assert!(
+        read(&out).contains(&format!(" LOGIN carol \"{PASSWORD}\"\n")),
+        "{}",
+        read(&out)
+    );
+
+    let assert = mailrig()
+        .args(["record", "--upstream", "pop3://127.0.0.1:110", "--out"])
+        .arg(dir.path().join("x.scenario"))
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("smtp://, submission://, smtps://, imap:// or imaps://"),
+        "{stderr}"
+    );
+    mailrig()
+        .args([
+            "record",
+            "--upstream",
+            "imap://127.0.0.1:1",
+            "--ca",
+            "/nonexistent.pem",
+            "--out",
+            "x",
+        ])
+        .assert()
+        .code(2);
+}
