@@ -640,7 +640,7 @@ time.sleep(60)
     .expect("client output");
     assert_eq!(line, "ready\n");
     // Give the proxy a moment to forward the half line before Ctrl-C.
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(500));
     proxy.stop();
     let _ = client.kill();
     wait(&mut client);
