@@ -19,6 +19,7 @@
 //!   through IMAP, and its fixture loaded with APPEND.
 //! - [`ledger`]: known-failure ledgers.
 //! - [`client`]: real mail clients under test, driven by profiles (`mailrig run --client`).
+//! - [`record`]: `mailrig record`, a recording proxy that writes what passes as a scenario.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -29,6 +30,7 @@ pub mod client;
 pub mod ledger;
 pub mod net;
 pub mod probe;
+pub mod record;
 pub mod replay;
 pub mod state;
 pub mod suite;

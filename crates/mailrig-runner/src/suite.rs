@@ -556,7 +556,8 @@ async fn play_prepared(
     (verdict, transcript, warning)
 }
 
-/// The run variables: `${user}`, `${password}`, `${user2}`, `${password2}`, `${domain}`,
+/// The run variables: `${user}`, `${password}`, `${user2}`, `${password2}`, `${auth_plain}`,
+/// `${auth_plain2}`, `${domain}`,
 /// `${host}`, `${port}` (of the IMAP target, else the SMTP one).
 pub fn variables(accounts: &[Account], endpoints: &Endpoints) -> BTreeMap<String, String> {
     let mut vars = BTreeMap::new();
@@ -565,6 +566,10 @@ pub fn variables(accounts: &[Account], endpoints: &Endpoints) -> BTreeMap<String
         vars.insert(format!("user{suffix}"), account.login.clone());
         vars.insert(format!("password{suffix}"), account.password.clone());
         vars.insert(format!("address{suffix}"), account.address.clone());
+        // What `mailrig record` writes for a SASL PLAIN response (RFC 4616: NUL login NUL
+        // password, base64), so a recorded AUTH runs with this run's accounts.
+        let plain = crate::record::auth_plain(&account.login, &account.password);
+        vars.insert(format!("auth_plain{suffix}"), plain);
     }
     let domain = accounts
         .first()

@@ -60,6 +60,13 @@ enum Command {
     /// stops cleanly on Ctrl-C or SIGTERM. With port 0 and --ready-file, scripts learn the ports from the
     /// JSON file.
     Serve(Box<crate::serve::ServeArgs>),
+    /// Record a real client and server through a proxy, as a scenario file.
+    ///
+    /// Listens on 127.0.0.1 (by default), proxies each connection to --upstream with TLS on
+    /// both sides (implicit TLS, or at STARTTLS) and writes what passes to --out as it goes:
+    /// a valid scenario after every write, credentials replaced with variables. Ctrl-C ends
+    /// the recording. See docs/record.md.
+    Record(Box<crate::record::RecordArgs>),
     /// Measure performance (see docs/performance.md); build with --release for real numbers.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -86,6 +93,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => crate::run::run(*args),
         Command::Replay(args) => crate::replay::replay(*args),
         Command::Report(command) => crate::report::report(command),
+        Command::Record(args) => {
+            init_logging();
+            crate::record::record(*args)
+        }
         Command::Serve(args) => {
             init_logging();
             crate::serve::serve(*args)

@@ -102,7 +102,7 @@ fn parse_partition(text: &str) -> Result<(usize, usize), String> {
     Ok((k, n))
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     mailrig_transcript::scenario::parse_duration(text)
         .filter(|d| !d.is_zero())
         .ok_or_else(|| format!("`{text}` is not a duration such as 5s or 500ms"))

@@ -179,7 +179,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Waits for Ctrl-C (SIGINT) or SIGTERM.
-async fn stop_signal() -> anyhow::Result<()> {
+pub(crate) async fn stop_signal() -> anyhow::Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("cannot wait for SIGTERM")?;
     tokio::select! {
