@@ -273,11 +273,21 @@ fn fmt_refuses_invalid_files_without_touching_them() {
 #[test]
 fn help_lists_every_command() {
     mailrig().arg("--help").assert().success().stdout(
-        ["run", "replay", "record", "report", "check", "fmt", "serve", "bench", "Exit codes"]
-            .into_iter()
-            .fold(predicate::str::contains("mailrig").boxed(), |all, word| {
-                all.and(predicate::str::contains(word)).boxed()
-            }),
+        [
+            "run",
+            "replay",
+            "record",
+            "report",
+            "check",
+            "fmt",
+            "serve",
+            "bench",
+            "Exit codes",
+        ]
+        .into_iter()
+        .fold(predicate::str::contains("mailrig").boxed(), |all, word| {
+            all.and(predicate::str::contains(word)).boxed()
+        }),
     );
     mailrig()
         .args(["check", "--help"])
@@ -285,7 +295,9 @@ fn help_lists_every_command() {
         .success()
         .stdout(predicate::str::contains("file:line:col"));
     // Help names only commands that exist.
-    for command in ["run", "replay", "record", "report", "check", "fmt", "serve", "bench"] {
+    for command in [
+        "run", "replay", "record", "report", "check", "fmt", "serve", "bench",
+    ] {
         let assert = mailrig().args([command, "--help"]).assert().success();
         let help = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
         for missing in ["mailrig fuzz", "--fault"] {
