@@ -17,6 +17,179 @@ pub(crate) struct Command {
     pub(crate) args: Vec<Token>,
 }
 
+/// A command name mailrig knows (RFC 9051 §6 and the extensions'), `UID` forms included:
+/// what a response answers, and what the session dispatches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verb {
+    /// `CAPABILITY`.
+    Capability,
+    /// `NOOP`.
+    Noop,
+    /// `LOGOUT`.
+    Logout,
+    /// `ID`.
+    Id,
+    /// `ENABLE`.
+    Enable,
+    /// `CHECK`.
+    Check,
+    /// `STARTTLS`.
+    StartTls,
+    /// `LOGIN`.
+    Login,
+    /// `AUTHENTICATE`.
+    Authenticate,
+    /// `NAMESPACE`.
+    Namespace,
+    /// `IDLE`.
+    Idle,
+    /// `SELECT`.
+    Select,
+    /// `EXAMINE`.
+    Examine,
+    /// `CREATE`.
+    Create,
+    /// `DELETE`.
+    Delete,
+    /// `RENAME`.
+    Rename,
+    /// `SUBSCRIBE`.
+    Subscribe,
+    /// `UNSUBSCRIBE`.
+    Unsubscribe,
+    /// `LIST`.
+    List,
+    /// `LSUB`.
+    Lsub,
+    /// `STATUS`.
+    Status,
+    /// `APPEND`.
+    Append,
+    /// `FETCH`.
+    Fetch,
+    /// `UID FETCH`.
+    UidFetch,
+    /// `STORE`.
+    Store,
+    /// `UID STORE`.
+    UidStore,
+    /// `EXPUNGE`.
+    Expunge,
+    /// `UID EXPUNGE`.
+    UidExpunge,
+    /// `SEARCH`.
+    Search,
+    /// `UID SEARCH`.
+    UidSearch,
+    /// `COPY`.
+    Copy,
+    /// `UID COPY`.
+    UidCopy,
+    /// `MOVE`.
+    Move,
+    /// `UID MOVE`.
+    UidMove,
+    /// `CLOSE`.
+    Close,
+    /// `UNSELECT`.
+    Unselect,
+}
+
+impl Verb {
+    /// Every verb.
+    pub const ALL: [Verb; 36] = [
+        Verb::Capability,
+        Verb::Noop,
+        Verb::Logout,
+        Verb::Id,
+        Verb::Enable,
+        Verb::Check,
+        Verb::StartTls,
+        Verb::Login,
+        Verb::Authenticate,
+        Verb::Namespace,
+        Verb::Idle,
+        Verb::Select,
+        Verb::Examine,
+        Verb::Create,
+        Verb::Delete,
+        Verb::Rename,
+        Verb::Subscribe,
+        Verb::Unsubscribe,
+        Verb::List,
+        Verb::Lsub,
+        Verb::Status,
+        Verb::Append,
+        Verb::Fetch,
+        Verb::UidFetch,
+        Verb::Store,
+        Verb::UidStore,
+        Verb::Expunge,
+        Verb::UidExpunge,
+        Verb::Search,
+        Verb::UidSearch,
+        Verb::Copy,
+        Verb::UidCopy,
+        Verb::Move,
+        Verb::UidMove,
+        Verb::Close,
+        Verb::Unselect,
+    ];
+
+    /// The name as the RFC spells it, upper-case; `UID` forms with one space (`UID FETCH`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::Capability => "CAPABILITY",
+            Verb::Noop => "NOOP",
+            Verb::Logout => "LOGOUT",
+            Verb::Id => "ID",
+            Verb::Enable => "ENABLE",
+            Verb::Check => "CHECK",
+            Verb::StartTls => "STARTTLS",
+            Verb::Login => "LOGIN",
+            Verb::Authenticate => "AUTHENTICATE",
+            Verb::Namespace => "NAMESPACE",
+            Verb::Idle => "IDLE",
+            Verb::Select => "SELECT",
+            Verb::Examine => "EXAMINE",
+            Verb::Create => "CREATE",
+            Verb::Delete => "DELETE",
+            Verb::Rename => "RENAME",
+            Verb::Subscribe => "SUBSCRIBE",
+            Verb::Unsubscribe => "UNSUBSCRIBE",
+            Verb::List => "LIST",
+            Verb::Lsub => "LSUB",
+            Verb::Status => "STATUS",
+            Verb::Append => "APPEND",
+            Verb::Fetch => "FETCH",
+            Verb::UidFetch => "UID FETCH",
+            Verb::Store => "STORE",
+            Verb::UidStore => "UID STORE",
+            Verb::Expunge => "EXPUNGE",
+            Verb::UidExpunge => "UID EXPUNGE",
+            Verb::Search => "SEARCH",
+            Verb::UidSearch => "UID SEARCH",
+            Verb::Copy => "COPY",
+            Verb::UidCopy => "UID COPY",
+            Verb::Move => "MOVE",
+            Verb::UidMove => "UID MOVE",
+            Verb::Close => "CLOSE",
+            Verb::Unselect => "UNSELECT",
+        }
+    }
+
+    /// The verb named `name` (upper-case, `UID` forms with one space), if mailrig knows it.
+    pub fn from_name(name: &str) -> Option<Verb> {
+        Verb::ALL.into_iter().find(|verb| verb.name() == name)
+    }
+}
+
+impl std::fmt::Display for Verb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// An argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Token {

@@ -28,6 +28,8 @@
 //! - `sequence.rs`: sequence sets.
 //! - `response.rs`: strings, flag lists, dates.
 //! - `config.rs`: [`Config`], [`Extensions`], [`Versions`]. `error.rs`: [`SyntaxError`].
+//! - `extension.rs`: [`EXTENSIONS`], the table of switchable extensions (name, capability,
+//!   switch) that CAPABILITY, the command check, `serve` and `Rig` read.
 //! - `defect.rs`: [`Defect`], [`Defects`]: deliberate, test-only RFC violations that show a
 //!   conformance suite catches bugs (off by default).
 //!
@@ -62,6 +64,7 @@ mod config;
 mod defect;
 mod envelope;
 mod error;
+mod extension;
 mod fetch;
 mod framing;
 mod mailbox;
@@ -74,8 +77,10 @@ mod selected;
 mod sequence;
 mod session;
 
+pub use command::Verb;
 pub use config::{Config, Extensions, Versions};
 pub use defect::{Defect, Defects};
 pub use error::SyntaxError;
+pub use extension::{EXTENSIONS, Extension, Listed};
 pub use response::date_time;
 pub use session::{OUTPUT_HIGH_WATER, Output, Session};

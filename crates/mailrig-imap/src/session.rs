@@ -17,11 +17,12 @@ use std::sync::Arc;
 
 use mailrig_store::{SEPARATOR, Store, StoreError};
 
-use crate::command::{self, Command, Token};
+use crate::command::{self, Command, Token, Verb};
 use crate::condstore::Condstore;
 use crate::config::{Config, Versions};
 use crate::defect::Defect;
 use crate::error::SyntaxError;
+use crate::extension::{EXTENSIONS, Listed};
 use crate::framing::{Frame, Framer};
 use crate::selected::Selected;
 
@@ -326,39 +327,30 @@ impl Session {
         self.mode == Mode::Closed
     }
 
-    /// The capabilities to advertise now (RFC 9051 §6.1.1).
+    /// The capabilities to advertise now (RFC 9051 §6.1.1), from the extension table.
     fn capabilities(&self) -> String {
-        let ext = &self.config.extensions;
         let mut caps = vec![match self.config.versions {
             Versions::Rev1 => "IMAP4rev1",
             Versions::Rev2 => "IMAP4rev2",
             Versions::Both => "IMAP4rev1 IMAP4rev2",
         }];
-        if ext.literal_plus {
-            caps.push("LITERAL+");
-        } else if self.config.versions != Versions::Rev1 {
+        if !self.config.extensions.literal_plus && self.config.versions != Versions::Rev1 {
+            // RFC 9051 §4.3: IMAP4rev2 includes LITERAL- (RFC 7888 §5).
             caps.push("LITERAL-");
         }
-        let switches = [
-            (ext.sasl_ir, "SASL-IR"),
-            (ext.uidplus, "UIDPLUS"),
-            (ext.unselect, "UNSELECT"),
-            (ext.idle, "IDLE"),
-            (ext.r#move, "MOVE"),
-            (ext.id, "ID"),
-            (ext.namespace, "NAMESPACE"),
-            (ext.enable, "ENABLE"),
-            (ext.special_use, "SPECIAL-USE"),
-            (ext.condstore, "CONDSTORE"),
-            (ext.qresync, "QRESYNC"),
-            // RFC 8438; STATUS SIZE is part of IMAP4rev2, and answered in both versions.
-            (true, "STATUS=SIZE"),
-        ];
-        caps.extend(switches.iter().filter(|(on, _)| *on).map(|(_, name)| *name));
+        let on = |listed: Listed| {
+            EXTENSIONS
+                .iter()
+                .filter(move |e| e.listed == listed && e.is_on(&self.config))
+                .map(|e| e.capability)
+        };
+        caps.extend(on(Listed::Always));
+        // RFC 8438; STATUS SIZE is part of IMAP4rev2, and answered in both versions.
+        caps.push("STATUS=SIZE");
         if self.login.is_none() {
             let after_tls = self.config.defects.has(Defect::ImapStartTlsAfterTls);
-            if (!self.tls || after_tls) && self.config.starttls {
-                caps.push("STARTTLS");
+            if !self.tls || after_tls {
+                caps.extend(on(Listed::BeforeTls));
             }
             if self.login_disabled() {
                 caps.push("LOGINDISABLED");
@@ -372,17 +364,13 @@ impl Session {
     /// Whether the command is offered: those of a switched-off extension are unknown
     /// commands.
     fn offers(&self, name: &str) -> bool {
-        let ext = &self.config.extensions;
-        match name {
-            "IDLE" => ext.idle,
-            "UID EXPUNGE" => ext.uidplus,
-            "MOVE" | "UID MOVE" => ext.r#move,
-            "ENABLE" => ext.enable,
-            "ID" => ext.id,
-            "NAMESPACE" => ext.namespace,
-            "UNSELECT" => ext.unselect,
-            _ => true,
-        }
+        let Some(verb) = Verb::from_name(name) else {
+            return true;
+        };
+        EXTENSIONS
+            .iter()
+            .filter(|e| e.commands.contains(&verb))
+            .all(|e| e.is_on(&self.config))
     }
 
     fn login_disabled(&self) -> bool {

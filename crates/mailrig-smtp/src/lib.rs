@@ -16,7 +16,9 @@
 //!
 //! - `session` — [`Session`] and [`Output`]: the input loop and the states; its children
 //!   handle HELO/EHLO, the mail transaction, STARTTLS and AUTH.
-//! - `config` — [`Config`], [`Extensions`], [`Mechanism`].
+//! - `config` — [`Config`], [`Extensions`], [`Mechanism`]; `extension` — [`EXTENSIONS`], the
+//!   table of switchable extensions (name, EHLO keyword, switch) that EHLO, `serve` and `Rig`
+//!   read.
 //! - `backend` — the [`Backend`] trait, [`Envelope`], [`RecipientCheck`], [`DeliveryError`].
 //! - `reply` — [`Reply`] and [`EnhancedCode`]; the table of reply codes used.
 //! - `line` — command-line framing (CRLF only, length cap).
@@ -96,6 +98,7 @@ mod config;
 mod data;
 mod defect;
 mod dsn;
+mod extension;
 mod line;
 mod params;
 mod path;
@@ -107,6 +110,7 @@ pub use backend::{Backend, DeliveryError, Envelope, RecipientCheck};
 pub use config::{Config, Extensions, Mechanism};
 pub use defect::{Defect, Defects};
 pub use dsn::{Notify, Orcpt, Ret};
+pub use extension::{EXTENSIONS, Extension};
 pub use params::{Body, MailParams, RcptParams};
 pub use reply::{EnhancedCode, Reply};
 pub use session::{Output, Session};

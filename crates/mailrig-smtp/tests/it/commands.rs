@@ -1,6 +1,6 @@
 //! Greeting, HELO/EHLO, NOOP, RSET, VRFY, EXPN, HELP, QUIT, shutdown, unknown commands.
 
-use mailrig_smtp::{Config, Extensions, Mechanism, Output, Session};
+use mailrig_smtp::{Config, EXTENSIONS, Extensions, Mechanism, Output, Session};
 
 use crate::support::{CLOSE, Client};
 
@@ -16,6 +16,32 @@ fn greeting_is_queued_at_once() {
         Some(Output::Data(b"220 mx.example.test ESMTP mailrig\r\n".to_vec()))
     );
     assert_eq!(s.poll_output(), None);
+}
+
+/// Every row of the extension table: on, its keyword starts an EHLO line; switched off
+/// through the table, no line starts with it.
+#[test]
+fn every_table_row_switches_its_ehlo_keyword() {
+    let listed = |extensions: Extensions, keyword: &str| {
+        let mut client = Client::with(Config {
+            extensions,
+            require_tls_for_auth: false,
+            ..Config::default()
+        });
+        let ehlo = client.ehlo();
+        ehlo.lines()
+            .any(|line| line[4..].split(' ').next() == Some(keyword))
+    };
+    for extension in &EXTENSIONS {
+        assert!(
+            listed(Extensions::default(), extension.keyword),
+            "{} on",
+            extension.name
+        );
+        let mut extensions = Extensions::default();
+        extension.set(&mut extensions, false);
+        assert!(!listed(extensions, extension.keyword), "{} off", extension.name);
+    }
 }
 
 #[test]
