@@ -26,7 +26,8 @@
 //! - `framing.rs`: lines and literals (sync and LITERAL+), with size caps.
 //! - `command.rs`: tag, command name and argument tokens.
 //! - `sequence.rs`: sequence sets.
-//! - `response.rs`: strings, flag lists, dates.
+//! - `response.rs`: the response model ([`Step`], [`Kind`], [`Status`]; handlers add whole
+//!   responses, the session emits one [`Output::Response`] each), strings, flag lists, dates.
 //! - `config.rs`: [`Config`], [`Extensions`], [`Versions`]. `error.rs`: [`SyntaxError`].
 //! - `extension.rs`: [`EXTENSIONS`], the table of switchable extensions (name, capability,
 //!   switch) that CAPABILITY, the command check, `serve` and `Rig` read.
@@ -44,7 +45,7 @@
 //! let mut session = Session::new(Config::default(), store);
 //! session.handle_input(b"a LOGIN alice secret\r\nb SELECT INBOX\r\n");
 //! let mut text = Vec::new();
-//! while let Some(Output::Data(bytes)) = session.poll_output() {
+//! while let Some(Output::Response { bytes, .. }) = session.poll_output() {
 //!     text.extend(bytes);
 //! }
 //! let text = String::from_utf8(text).unwrap();
@@ -82,5 +83,5 @@ pub use config::{Config, Extensions, Versions};
 pub use defect::{Defect, Defects};
 pub use error::SyntaxError;
 pub use extension::{EXTENSIONS, Extension, Listed};
-pub use response::date_time;
+pub use response::{Kind, Status, Step, date_time};
 pub use session::{OUTPUT_HIGH_WATER, Output, Session};

@@ -13,7 +13,7 @@ use crate::condstore::{self, Condstore, Qresync, SelectParams};
 use crate::defect::Defect;
 use crate::error::SyntaxError;
 use crate::recent::Recent;
-use crate::response::{self, flag_list};
+use crate::response::{self, Responses, flag_list};
 use crate::selected::{Selected, flag_lists};
 use crate::session::{Completion, Session};
 
@@ -22,7 +22,7 @@ impl Session {
     pub(crate) fn mailbox_command(
         &mut self,
         command: &Command,
-        out: &mut Vec<u8>,
+        out: &mut Responses,
     ) -> Result<Completion, Completion> {
         match command.name.as_str() {
             "SELECT" => self.select(command, false, out),
@@ -98,7 +98,7 @@ impl Session {
         &mut self,
         command: &Command,
         read_only: bool,
-        out: &mut Vec<u8>,
+        out: &mut Responses,
     ) -> Result<Completion, Completion> {
         let (name, params) = match &command.args[..] {
             [name] => (name, SelectParams::default()),
@@ -112,7 +112,7 @@ impl Session {
         // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
         if self.selected.take().is_some() && (self.condstore == Condstore::Qresync || self.rev2) {
             // RFC 7162 §3.2.11, RFC 9051 §6.3.2: what follows is about the new mailbox.
-            out.extend_from_slice(b"* OK [CLOSED] Previous mailbox closed\r\n");
+            out.push(b"* OK [CLOSED] Previous mailbox closed\r\n".to_vec());
         }
         if params.condstore {
             self.enable_condstore(out)?;
@@ -150,7 +150,7 @@ impl Session {
                 snapshot.highestmodseq
             ));
         }
-        out.extend_from_slice(text.as_bytes());
+        out.lines(&text);
         if self.rev2 {
             // RFC 9051 §6.3.2: "The server MUST return a LIST response with the mailbox name."
             let name = watch.mailbox_name();
@@ -214,7 +214,7 @@ impl Session {
     /// `list = "LIST" SP mailbox SP list-mailbox` (RFC 3501), and in IMAP4rev2 `list =
     /// "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]` (RFC 9051
     /// §6.3.9, LIST-EXTENDED): `\Subscribed` only on request.
-    fn list(&mut self, command: &Command, out: &mut Vec<u8>) -> Result<Completion, Completion> {
+    fn list(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
         let options = if self.rev2 && command.name == "LIST" {
             ListOptions::parse(&command.args)?
         } else {
@@ -222,7 +222,7 @@ impl Session {
         };
         if options.patterns.iter().all(String::is_empty) {
             let line = format!("* {} (\\Noselect) \"{SEPARATOR}\" \"\"\r\n", command.name);
-            out.extend_from_slice(line.as_bytes());
+            out.push(line.into_bytes());
             return Ok(Completion::ok(format!("{} completed", command.name)));
         }
         let login = self.authenticated()?;
@@ -262,7 +262,7 @@ impl Session {
     }
 
     /// `status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"`.
-    fn status(&mut self, command: &Command, out: &mut Vec<u8>) -> Result<Completion, Completion> {
+    fn status(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
         let [mailbox, Token::List(items)] = &command.args[..] else {
             return Err(SyntaxError::Arguments.into());
         };
@@ -295,9 +295,10 @@ impl Session {
             };
             parts.push(format!("{item} {value}"));
         }
-        out.extend_from_slice(b"* STATUS ");
-        response::string(out, name.as_bytes());
-        out.extend_from_slice(format!(" ({})\r\n", parts.join(" ")).as_bytes());
+        let mut line = b"* STATUS ".to_vec();
+        response::string(&mut line, name.as_bytes());
+        line.extend_from_slice(format!(" ({})\r\n", parts.join(" ")).as_bytes());
+        out.push(line);
         Ok(Completion::ok("STATUS completed"))
     }
 
@@ -342,7 +343,7 @@ impl Session {
 /// SELECT's QRESYNC answer (RFC 7162 §3.2.5): `* VANISHED (EARLIER)` for the known UIDs
 /// expunged since the client's modseq, then `FETCH (UID FLAGS MODSEQ)` for the messages
 /// changed since then.
-fn resynchronize(out: &mut Vec<u8>, watch: &Watch, snapshot: &Snapshot, qresync: &Qresync) {
+fn resynchronize(out: &mut Responses, watch: &Watch, snapshot: &Snapshot, qresync: &Qresync) {
     let live: Vec<u32> = snapshot.messages.iter().map(|m| m.uid).collect();
     // Expunges after the snapshot are reported by the feed, not here.
     let before = snapshot.uidnext.saturating_sub(1);
@@ -370,7 +371,7 @@ fn resynchronize(out: &mut Vec<u8>, watch: &Watch, snapshot: &Snapshot, qresync:
                 flag_list(&message.flags),
                 message.modseq
             );
-            out.extend_from_slice(line.as_bytes());
+            out.push(line.into_bytes());
         }
     }
 }
@@ -485,7 +486,7 @@ fn atom(token: &Token) -> Result<String, Completion> {
 /// that match, and "if "foo/bar" is subscribed but "foo" is not, a "%" wildcard to LSUB must
 /// return foo, not foo/bar [...] flagged with the \Noselect attribute": a name above a
 /// subscribed one that does not match is listed, `\Noselect`, when it matches itself.
-fn lsub(out: &mut Vec<u8>, subscriptions: Vec<String>, matching: impl Fn(&str) -> bool) {
+fn lsub(out: &mut Responses, subscriptions: Vec<String>, matching: impl Fn(&str) -> bool) {
     let subscribed: BTreeSet<&str> = subscriptions.iter().map(String::as_str).collect();
     let mut listed: BTreeMap<&str, bool> = BTreeMap::new();
     for &name in &subscribed {
@@ -500,14 +501,15 @@ fn lsub(out: &mut Vec<u8>, subscriptions: Vec<String>, matching: impl Fn(&str) -
     }
     for (name, noselect) in listed {
         let attributes = if noselect { "\\Noselect" } else { "" };
-        out.extend_from_slice(format!("* LSUB ({attributes}) \"{SEPARATOR}\" ").as_bytes());
-        response::string(out, name.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        let mut line = format!("* LSUB ({attributes}) \"{SEPARATOR}\" ").into_bytes();
+        response::string(&mut line, name.as_bytes());
+        line.extend_from_slice(b"\r\n");
+        out.push(line);
     }
 }
 
 /// `mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox`.
-fn list_line(out: &mut Vec<u8>, info: &MailboxInfo, special_use: bool, subscribed: bool) {
+fn list_line(out: &mut Responses, info: &MailboxInfo, special_use: bool, subscribed: bool) {
     let mut attributes = vec![if info.has_children {
         "\\HasChildren"
     } else {
@@ -519,9 +521,10 @@ fn list_line(out: &mut Vec<u8>, info: &MailboxInfo, special_use: bool, subscribe
     if let Some(attribute) = info.special_use.filter(|_| special_use) {
         attributes.push(attribute.as_str());
     }
-    out.extend_from_slice(format!("* LIST ({}) \"{SEPARATOR}\" ", attributes.join(" ")).as_bytes());
-    response::string(out, info.name.as_bytes());
-    out.extend_from_slice(b"\r\n");
+    let mut line = format!("* LIST ({}) \"{SEPARATOR}\" ", attributes.join(" ")).into_bytes();
+    response::string(&mut line, info.name.as_bytes());
+    line.extend_from_slice(b"\r\n");
+    out.push(line);
 }
 
 /// `list-wildcards = "%" / "*"`: `*` matches anything, `%` anything but the separator

@@ -22,6 +22,7 @@ use crate::error::SyntaxError;
 use crate::fetch::{Item, fetch_response};
 use crate::mailbox::parse_flags;
 use crate::recent::{self, Recent};
+use crate::response::Responses;
 use crate::sequence::SequenceSet;
 use crate::session::{Completion, Session};
 
@@ -72,14 +73,14 @@ impl Selected {
     /// Writes `* FLAGS` and `* OK [PERMANENTFLAGS]` if `flags` has a keyword the client's
     /// FLAGS did not list (RFC 9051 §7.3.5); call it before writing any response that carries
     /// `flags`.
-    fn announce(&mut self, out: &mut Vec<u8>, flags: &Flags) {
+    fn announce(&mut self, out: &mut Responses, flags: &Flags) {
         if flags.keywords().all(|keyword| self.keywords.contains(keyword)) {
             return;
         }
         self.keywords.extend(flags.keywords().cloned());
         let (list, permanent) = flag_lists(&self.keywords, self.read_only);
         let text = format!("* FLAGS {list}\r\n* OK [PERMANENTFLAGS {permanent}] limited\r\n");
-        out.extend_from_slice(text.as_bytes());
+        out.lines(&text);
     }
 
     /// UIDs by sequence number, as the client knows them.
@@ -106,7 +107,7 @@ impl Selected {
     /// messages, `FETCH (FLAGS .. UID .. [MODSEQ ..])` for flag changes, and `EXPUNGE` or
     /// `VANISHED` (only if `expunges`) with sequence numbers as the client counts them at
     /// that point. Returns whether the mailbox was deleted.
-    pub(crate) fn sync(&mut self, out: &mut Vec<u8>, expunges: bool, condstore: Condstore) -> bool {
+    pub(crate) fn sync(&mut self, out: &mut Responses, expunges: bool, condstore: Condstore) -> bool {
         self.pending.extend(self.watch.poll());
         let mut owed = Owed::default();
         while let Some(change) = self.pending.front() {
@@ -155,7 +156,7 @@ impl Selected {
                         } else {
                             self.flush(out, &mut owed);
                             let off = usize::from(self.defects.has(Defect::ExpungeNumberOffByOne));
-                            out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1 + off).as_bytes());
+                            out.push(format!("* {} EXPUNGE\r\n", i + 1 + off).into_bytes());
                         }
                         self.uids.remove(i);
                     }
@@ -198,7 +199,7 @@ impl Selected {
     /// modseq is still owed).
     pub(crate) fn report(
         &mut self,
-        out: &mut Vec<u8>,
+        out: &mut Responses,
         position: usize,
         message: &Message,
         items: &[Item],
@@ -216,37 +217,39 @@ impl Selected {
         if items.contains(&Item::Flags) {
             self.announce(out, &message.flags);
         }
+        let mut response = Vec::new();
         fetch_response(
-            out,
+            &mut response,
             position + 1,
             message,
             items,
             self.recent.as_ref(),
             self.defects,
         );
+        out.push(response);
     }
 
     /// Writes what `owed` holds: the `VANISHED` UIDs (already gone from `uids`), then
     /// `EXISTS` and, in IMAP4rev1, `RECENT` after claiming the new messages no other session
     /// was told about first.
-    fn flush(&mut self, out: &mut Vec<u8>, owed: &mut Owed) {
+    fn flush(&mut self, out: &mut Responses, owed: &mut Owed) {
         if !owed.vanished.is_empty() {
             owed.vanished.sort_unstable();
             condstore::vanished(out, false, &condstore::runs_of(&owed.vanished));
             owed.vanished.clear();
         }
         if std::mem::take(&mut owed.exists) {
-            out.extend_from_slice(format!("* {} EXISTS\r\n", self.uids.len()).as_bytes());
+            out.push(format!("* {} EXISTS\r\n", self.uids.len()).into_bytes());
             if let Some(recent) = &mut self.recent {
                 recent.claim(&self.watch, &self.uids);
-                out.extend_from_slice(format!("* {} RECENT\r\n", recent.count(&self.uids)).as_bytes());
+                out.push(format!("* {} RECENT\r\n", recent.count(&self.uids)).into_bytes());
             }
         }
     }
 
     /// The feed lost changes: compare the client's view with a fresh snapshot, expunging
     /// from the highest sequence number down so each number is right when sent.
-    fn resync(&mut self, out: &mut Vec<u8>, owed: &mut Owed, condstore: Condstore) {
+    fn resync(&mut self, out: &mut Responses, owed: &mut Owed, condstore: Condstore) {
         self.flush(out, owed);
         self.pending.clear();
         // Own changes the feed dropped will never be seen; all flags are re-sent below.
@@ -261,7 +264,7 @@ impl Selected {
                 if condstore == Condstore::Qresync {
                     owed.vanished.push(self.uids[i]);
                 } else {
-                    out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
+                    out.push(format!("* {} EXPUNGE\r\n", i + 1).into_bytes());
                 }
                 self.uids.remove(i);
             }
@@ -346,24 +349,25 @@ pub(crate) fn flag_lists<'a>(
 /// and `\Recent` for one of the session's recent messages. Without `UID u` unless `with_uid`
 /// ([`Defect::UnsolicitedFetchWithoutUid`]).
 fn flag_update(
-    out: &mut Vec<u8>,
+    out: &mut Responses,
     (seq, uid, with_uid): (usize, u32, bool),
     flags: &Flags,
     modseq: u64,
     condstore: Condstore,
     recent: Option<&Recent>,
 ) {
-    use std::io::Write;
+    use std::fmt::Write;
     let flags = recent::flag_list(recent, flags, uid);
-    // Writing to a Vec cannot fail.
-    let _ = write!(out, "* {seq} FETCH (FLAGS {flags}");
+    let mut line = format!("* {seq} FETCH (FLAGS {flags}");
+    // Writing to a String cannot fail.
     if with_uid {
-        let _ = write!(out, " UID {uid}");
+        let _ = write!(line, " UID {uid}");
     }
     if condstore != Condstore::Off {
-        let _ = write!(out, " MODSEQ ({modseq})");
+        let _ = write!(line, " MODSEQ ({modseq})");
     }
-    out.extend_from_slice(b")\r\n");
+    line.push_str(")\r\n");
+    out.push(line.into_bytes());
 }
 
 impl Session {
@@ -371,7 +375,7 @@ impl Session {
     pub(crate) fn selected_command(
         &mut self,
         command: &Command,
-        out: &mut Vec<u8>,
+        out: &mut Responses,
     ) -> Result<Completion, Completion> {
         match command.name.as_str() {
             "FETCH" => self.fetch(command, false, out),
@@ -420,7 +424,7 @@ impl Session {
         &mut self,
         command: &Command,
         uid: bool,
-        out: &mut Vec<u8>,
+        out: &mut Responses,
     ) -> Result<Completion, Completion> {
         let (set, unchanged_since, rest) = match &command.args[..] {
             [set, Token::List(modifiers), rest @ ..] => {
@@ -549,7 +553,7 @@ impl Session {
     /// `copy = "COPY" SP sequence-set SP mailbox` (RFC 9051 §6.4.7, RFC 4315 COPYUID);
     /// `move = "MOVE" SP sequence-set SP mailbox` (RFC 6851 §3.3: `* OK [COPYUID ...]`,
     /// then the EXPUNGE responses, from the feed, then the tagged OK).
-    fn copy(&mut self, command: &Command, out: &mut Vec<u8>) -> Result<Completion, Completion> {
+    fn copy(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
         let [set, to] = &command.args[..] else {
             return Err(SyntaxError::Arguments.into());
         };
@@ -589,7 +593,7 @@ impl Session {
             )
         };
         if moving && !code.is_empty() {
-            out.extend_from_slice(format!("* OK {code}moved\r\n").as_bytes());
+            out.push(format!("* OK {code}moved\r\n").into_bytes());
         }
         if moving {
             return Ok(Completion::ok(format!("{} completed", command.name)));
