@@ -11,8 +11,8 @@ use crate::error::SyntaxError;
 pub(crate) struct Command {
     /// The client's tag.
     pub(crate) tag: String,
-    /// The command name, upper-cased; `UID FETCH` etc. are joined by one space.
-    pub(crate) name: String,
+    /// The command.
+    pub(crate) verb: Verb,
     /// The arguments.
     pub(crate) args: Vec<Token>,
 }
@@ -184,6 +184,37 @@ impl Verb {
     }
 }
 
+/// The state a command needs before its own checks run (RFC 9051 §3, §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Needs {
+    /// Nothing, or checks of its own (any-state commands, the not-authenticated ones, and
+    /// NAMESPACE, ENABLE, IDLE and CHECK, which check after their arguments).
+    Nothing,
+    /// A logged-in user (`BAD not authenticated`).
+    Login,
+    /// A selected mailbox (`BAD no mailbox selected`).
+    Selection,
+}
+
+impl Verb {
+    /// The state the command needs.
+    pub(crate) fn needs(self) -> Needs {
+        use Verb::*;
+        match self {
+            Select | Examine | Create | Delete | Rename | Subscribe | Unsubscribe | List | Lsub | Status
+            | Append => Needs::Login,
+            Fetch | UidFetch | Store | UidStore | Expunge | UidExpunge | Search | UidSearch | Copy
+            | UidCopy | Move | UidMove | Close | Unselect => Needs::Selection,
+            _ => Needs::Nothing,
+        }
+    }
+
+    /// Whether this is a `UID` form (RFC 9051 §6.4.9).
+    pub(crate) fn is_uid(self) -> bool {
+        self.name().starts_with("UID ")
+    }
+}
+
 impl std::fmt::Display for Verb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -245,7 +276,9 @@ pub(crate) fn parse(input: &[u8]) -> Result<Command, SyntaxError> {
         p.space()?;
         args.push(p.token(0)?);
     }
-    Ok(Command { tag, name, args })
+    // An unknown name is reported after the arguments' syntax, as before typed commands.
+    let verb = Verb::from_name(&name).ok_or(SyntaxError::UnknownCommand)?;
+    Ok(Command { tag, verb, args })
 }
 
 /// `ATOM-CHAR = <any CHAR except atom-specials>`, and the `list-wildcards` (`list-char`:
@@ -420,7 +453,7 @@ mod tests {
     fn parses_arguments() {
         let c = parse(b"a1 uid fetch 1:* (FLAGS BODY.PEEK[]) \"x\\\"y\" {2}\r\nab").unwrap();
         assert_eq!(c.tag, "a1");
-        assert_eq!(c.name, "UID FETCH");
+        assert_eq!(c.verb, Verb::UidFetch);
         assert_eq!(
             c.args,
             vec![

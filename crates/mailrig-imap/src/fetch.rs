@@ -140,7 +140,7 @@ impl Session {
                 }
             }
         }
-        Ok(Completion::ok(format!("{} completed", command.name)))
+        Ok(Completion::ok(format!("{} completed", command.verb)))
     }
 }
 

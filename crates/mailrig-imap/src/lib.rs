@@ -7,7 +7,7 @@
 //!
 //! # Layout
 //!
-//! - `session.rs`: [`Session`], [`Output`]; input modes, dispatch, any-state commands
+//! - `session.rs`: [`Session`], [`Output`]; input modes, the one dispatch on [`Verb`], any-state commands
 //!   (CAPABILITY, NOOP, LOGOUT, ENABLE), IDLE; `session/auth.rs`: STARTTLS, LOGIN,
 //!   AUTHENTICATE (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER); `session/oauth.rs`: the OAuth messages.
 //! - `mailbox.rs`: authenticated-state commands (SELECT, EXAMINE, CREATE, DELETE, RENAME,
@@ -24,7 +24,7 @@
 //! - `condstore.rs`: CONDSTORE and QRESYNC (RFC 7162): what is enabled, the SELECT, FETCH
 //!   and STORE modifiers, `VANISHED`.
 //! - `framing.rs`: lines and literals (sync and LITERAL+), with size caps.
-//! - `command.rs`: tag, command name and argument tokens.
+//! - `command.rs`: tag, [`Verb`] (the command name, typed) and argument tokens.
 //! - `sequence.rs`: sequence sets.
 //! - `response.rs`: the response model ([`Step`], [`Kind`], [`Status`]; handlers add whole
 //!   responses, the session emits one [`Output::Response`] each), strings, flag lists, dates.

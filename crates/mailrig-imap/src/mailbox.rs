@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use mailrig_store::{Flag, Flags, MailboxInfo, SEPARATOR, Snapshot, Watch};
 
-use crate::command::{Command, Token};
+use crate::command::{Command, Token, Verb};
 use crate::condstore::{self, Condstore, Qresync, SelectParams};
 use crate::defect::Defect;
 use crate::error::SyntaxError;
@@ -18,83 +18,76 @@ use crate::selected::{Selected, flag_lists};
 use crate::session::{Completion, Session};
 
 impl Session {
-    /// Runs an authenticated-state command.
-    pub(crate) fn mailbox_command(
-        &mut self,
-        command: &Command,
-        out: &mut Responses,
-    ) -> Result<Completion, Completion> {
-        match command.name.as_str() {
-            "SELECT" => self.select(command, false, out),
-            "EXAMINE" => self.select(command, true, out),
-            "CREATE" => {
-                let name = one_mailbox(command)?;
-                let login = self.authenticated()?;
-                self.create_defects(login, &name)?;
-                self.store.create_mailbox(login, &name)?;
-                Ok(Completion::ok("CREATE completed"))
+    /// `create = "CREATE" SP mailbox`.
+    pub(crate) fn create(&mut self, command: &Command) -> Result<Completion, Completion> {
+        let name = one_mailbox(command)?;
+        let login = self.authenticated()?;
+        self.create_defects(login, &name)?;
+        self.store.create_mailbox(login, &name)?;
+        Ok(Completion::ok("CREATE completed"))
+    }
+
+    /// `delete = "DELETE" SP mailbox`.
+    pub(crate) fn delete(&mut self, command: &Command) -> Result<Completion, Completion> {
+        let name = one_mailbox(command)?;
+        let login = self.authenticated()?;
+        if self.config.defects.has(Defect::DeleteRemovesInferiors) {
+            // Deepest first, so each is a leaf when it goes.
+            let prefix = format!("{name}{SEPARATOR}");
+            let mut inferiors: Vec<String> = self
+                .store
+                .list_mailboxes(login)?
+                .into_iter()
+                .map(|info| info.name)
+                .filter(|n| n.starts_with(&prefix))
+                .collect();
+            inferiors.sort_by_key(|n| std::cmp::Reverse(n.len()));
+            for inferior in inferiors {
+                self.store.delete_mailbox(login, &inferior)?;
             }
-            "DELETE" => {
-                let name = one_mailbox(command)?;
-                let login = self.authenticated()?;
-                if self.config.defects.has(Defect::DeleteRemovesInferiors) {
-                    // Deepest first, so each is a leaf when it goes.
-                    let prefix = format!("{name}{SEPARATOR}");
-                    let mut inferiors: Vec<String> = self
-                        .store
-                        .list_mailboxes(login)?
-                        .into_iter()
-                        .map(|info| info.name)
-                        .filter(|n| n.starts_with(&prefix))
-                        .collect();
-                    inferiors.sort_by_key(|n| std::cmp::Reverse(n.len()));
-                    for inferior in inferiors {
-                        self.store.delete_mailbox(login, &inferior)?;
-                    }
-                }
-                self.store.delete_mailbox(login, &name)?;
-                if self.config.defects.has(Defect::DeleteUnsubscribes) {
-                    self.store.unsubscribe(login, &name)?;
-                }
-                Ok(Completion::ok("DELETE completed"))
-            }
-            "RENAME" => {
-                let [from, to] = &command.args[..] else {
-                    return Err(SyntaxError::Arguments.into());
-                };
-                let (Some(from), Some(to)) = (from.astring(), to.astring()) else {
-                    return Err(SyntaxError::Arguments.into());
-                };
-                let login = self.authenticated()?;
-                let defects = self.config.defects;
-                if defects.has(Defect::RenameInboxBad) && from.eq_ignore_ascii_case("INBOX") {
-                    return Err(Completion::bad("cannot rename INBOX"));
-                }
-                if defects.has(Defect::RenameOntoExisting) && from != to {
-                    // The target is replaced; it may not exist, which is fine here.
-                    let _replaced = self.store.delete_mailbox(login, &to);
-                }
-                self.store.rename_mailbox(login, &from, &to)?;
-                Ok(Completion::ok("RENAME completed"))
-            }
-            "SUBSCRIBE" | "UNSUBSCRIBE" => {
-                let name = one_mailbox(command)?;
-                let login = self.authenticated()?;
-                if command.name == "SUBSCRIBE" {
-                    self.store.subscribe(login, &name)?;
-                } else {
-                    self.store.unsubscribe(login, &name)?;
-                }
-                Ok(Completion::ok(format!("{} completed", command.name)))
-            }
-            "LIST" | "LSUB" => self.list(command, out),
-            "STATUS" => self.status(command, out),
-            _ => self.append(command),
         }
+        self.store.delete_mailbox(login, &name)?;
+        if self.config.defects.has(Defect::DeleteUnsubscribes) {
+            self.store.unsubscribe(login, &name)?;
+        }
+        Ok(Completion::ok("DELETE completed"))
+    }
+
+    /// `rename = "RENAME" SP mailbox SP mailbox`.
+    pub(crate) fn rename(&mut self, command: &Command) -> Result<Completion, Completion> {
+        let [from, to] = &command.args[..] else {
+            return Err(SyntaxError::Arguments.into());
+        };
+        let (Some(from), Some(to)) = (from.astring(), to.astring()) else {
+            return Err(SyntaxError::Arguments.into());
+        };
+        let login = self.authenticated()?;
+        let defects = self.config.defects;
+        if defects.has(Defect::RenameInboxBad) && from.eq_ignore_ascii_case("INBOX") {
+            return Err(Completion::bad("cannot rename INBOX"));
+        }
+        if defects.has(Defect::RenameOntoExisting) && from != to {
+            // The target is replaced; it may not exist, which is fine here.
+            let _replaced = self.store.delete_mailbox(login, &to);
+        }
+        self.store.rename_mailbox(login, &from, &to)?;
+        Ok(Completion::ok("RENAME completed"))
+    }
+
+    /// `subscribe = "SUBSCRIBE" SP mailbox`, `unsubscribe = "UNSUBSCRIBE" SP mailbox`.
+    pub(crate) fn subscribe(&mut self, command: &Command) -> Result<Completion, Completion> {
+        let name = one_mailbox(command)?;
+        let login = self.authenticated()?;
+        if command.verb == Verb::Subscribe {
+            self.store.subscribe(login, &name)?;
+        } else {
+            self.store.unsubscribe(login, &name)?;
+        }
+        Ok(Completion::ok(format!("{} completed", command.verb)))
     }
 
     /// `select = "SELECT" SP mailbox [select-params]`; `examine` likewise, read-only.
-    fn select(
+    pub(crate) fn select(
         &mut self,
         command: &Command,
         read_only: bool,
@@ -214,16 +207,16 @@ impl Session {
     /// `list = "LIST" SP mailbox SP list-mailbox` (RFC 3501), and in IMAP4rev2 `list =
     /// "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]` (RFC 9051
     /// §6.3.9, LIST-EXTENDED): `\Subscribed` only on request.
-    fn list(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
-        let options = if self.rev2 && command.name == "LIST" {
+    pub(crate) fn list(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
+        let options = if self.rev2 && command.verb == Verb::List {
             ListOptions::parse(&command.args)?
         } else {
             ListOptions::basic(&command.args)?
         };
         if options.patterns.iter().all(String::is_empty) {
-            let line = format!("* {} (\\Noselect) \"{SEPARATOR}\" \"\"\r\n", command.name);
+            let line = format!("* {} (\\Noselect) \"{SEPARATOR}\" \"\"\r\n", command.verb);
             out.push(line.into_bytes());
-            return Ok(Completion::ok(format!("{} completed", command.name)));
+            return Ok(Completion::ok(format!("{} completed", command.verb)));
         }
         let login = self.authenticated()?;
         // A mailbox matching several patterns is listed once (RFC 5258 §3).
@@ -242,7 +235,7 @@ impl Session {
                 wildcard_match(pattern.as_bytes(), name.as_bytes())
             })
         };
-        if command.name == "LSUB" {
+        if command.verb == Verb::Lsub {
             lsub(out, self.store.subscriptions(login)?, matching);
             return Ok(Completion::ok("LSUB completed"));
         }
@@ -262,7 +255,11 @@ impl Session {
     }
 
     /// `status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"`.
-    fn status(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
+    pub(crate) fn status(
+        &mut self,
+        command: &Command,
+        out: &mut Responses,
+    ) -> Result<Completion, Completion> {
         let [mailbox, Token::List(items)] = &command.args[..] else {
             return Err(SyntaxError::Arguments.into());
         };
@@ -303,7 +300,7 @@ impl Session {
     }
 
     /// `append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal`.
-    fn append(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn append(&mut self, command: &Command) -> Result<Completion, Completion> {
         let (mailbox, rest) = command.args.split_first().ok_or(SyntaxError::Arguments)?;
         let (message, options) = rest.split_last().ok_or(SyntaxError::Arguments)?;
         let (Some(name), Token::String(message)) = (mailbox.astring(), message) else {

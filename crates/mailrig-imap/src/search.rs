@@ -146,7 +146,7 @@ impl Session {
             }
             out.push(format!("{line}\r\n").into_bytes());
         }
-        Ok(Completion::ok(format!("{} completed", command.name)))
+        Ok(Completion::ok(format!("{} completed", command.verb)))
     }
 }
 

@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use mailrig_store::{Change, Flag, FlagOp, Flags, Keyword, Message, Watch};
 
-use crate::command::{Command, Token};
+use crate::command::{Command, Token, Verb};
 use crate::condstore::{self, Condstore};
 use crate::defect::{Defect, Defects};
 use crate::error::SyntaxError;
@@ -371,39 +371,22 @@ fn flag_update(
 }
 
 impl Session {
-    /// Runs a selected-state command.
-    pub(crate) fn selected_command(
-        &mut self,
-        command: &Command,
-        out: &mut Responses,
-    ) -> Result<Completion, Completion> {
-        match command.name.as_str() {
-            "FETCH" => self.fetch(command, false, out),
-            "UID FETCH" => self.fetch(command, true, out),
-            "STORE" => self.store_command(command, false, out),
-            "UID STORE" => self.store_command(command, true, out),
-            "EXPUNGE" | "UID EXPUNGE" => self.expunge(command),
-            "COPY" | "UID COPY" | "MOVE" | "UID MOVE" => self.copy(command, out),
-            "SEARCH" => self.search(command, false, out),
-            "UID SEARCH" => self.search(command, true, out),
-            "CLOSE" | "UNSELECT" => {
-                if !command.args.is_empty() {
-                    return Err(SyntaxError::Arguments.into());
-                }
-                let selected = self.selected.take();
-                // RFC 9051 §6.4.1: CLOSE expunges silently, unless selected read-only.
-                if let (Some(selected), Some(login)) = (selected, &self.login)
-                    && command.name == "CLOSE"
-                    && !selected.read_only
-                {
-                    let name = selected.watch.mailbox_name();
-                    // A deleted mailbox has nothing left to expunge, so the error is moot.
-                    let _ = self.store.expunge(login, &name, None);
-                }
-                Ok(Completion::ok(format!("{} completed", command.name)))
-            }
-            _ => Err(SyntaxError::UnknownCommand.into()),
+    /// `close = "CLOSE"` (RFC 9051 §6.4.1: expunges silently, unless selected read-only),
+    /// `unselect = "UNSELECT"` (RFC 3691).
+    pub(crate) fn close(&mut self, command: &Command) -> Result<Completion, Completion> {
+        if !command.args.is_empty() {
+            return Err(SyntaxError::Arguments.into());
         }
+        let selected = self.selected.take();
+        if let (Some(selected), Some(login)) = (selected, &self.login)
+            && command.verb == Verb::Close
+            && !selected.read_only
+        {
+            let name = selected.watch.mailbox_name();
+            // A deleted mailbox has nothing left to expunge, so the error is moot.
+            let _ = self.store.expunge(login, &name, None);
+        }
+        Ok(Completion::ok(format!("{} completed", command.verb)))
     }
 
     /// The login, the selected mailbox's name and the selection itself.
@@ -420,7 +403,7 @@ impl Session {
     /// `store = "STORE" SP sequence-set [SP store-modifiers] SP store-att-flags`,
     /// `store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))`,
     /// `store-modifier = "UNCHANGEDSINCE" SP mod-sequence-valzer` (RFC 7162 §3.1.3).
-    fn store_command(
+    pub(crate) fn store_command(
         &mut self,
         command: &Command,
         uid: bool,
@@ -502,7 +485,7 @@ impl Session {
             }
         }
         if modified.is_empty() {
-            return Ok(Completion::ok(format!("{} completed", command.name)));
+            return Ok(Completion::ok(format!("{} completed", command.verb)));
         }
         let numbers: Vec<u32> = positions
             .iter()
@@ -524,15 +507,15 @@ impl Session {
 
     /// EXPUNGE, or `uid-expunge = "UID" SP "EXPUNGE" SP sequence-set`. The EXPUNGE
     /// responses come from the feed when the command ends, like everyone else's.
-    fn expunge(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn expunge(&mut self, command: &Command) -> Result<Completion, Completion> {
         let store = self.store.clone();
         let (login, name, selected) = self.selection()?;
         if selected.read_only {
             return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
         }
-        let uids = match (&command.args[..], command.name.as_str()) {
-            ([], "EXPUNGE") => None,
-            ([set], "UID EXPUNGE") => Some(selected.named(set, true)?.1),
+        let uids = match (&command.args[..], command.verb) {
+            ([], Verb::Expunge) => None,
+            ([set], Verb::UidExpunge) => Some(selected.named(set, true)?.1),
             _ => return Err(SyntaxError::Arguments.into()),
         };
         if selected.defects.has(Defect::ExpungeIgnoresDeleted) {
@@ -545,7 +528,7 @@ impl Session {
         if !selected.defects.has(Defect::ExpungeRemovesNothing) {
             store.expunge(&login, &name, uids.as_deref())?;
         }
-        Ok(Completion::ok(format!("{} completed", command.name)))
+        Ok(Completion::ok(format!("{} completed", command.verb)))
     }
 }
 
@@ -553,13 +536,13 @@ impl Session {
     /// `copy = "COPY" SP sequence-set SP mailbox` (RFC 9051 §6.4.7, RFC 4315 COPYUID);
     /// `move = "MOVE" SP sequence-set SP mailbox` (RFC 6851 §3.3: `* OK [COPYUID ...]`,
     /// then the EXPUNGE responses, from the feed, then the tagged OK).
-    fn copy(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
+    pub(crate) fn copy(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
         let [set, to] = &command.args[..] else {
             return Err(SyntaxError::Arguments.into());
         };
         let to = to.astring().ok_or(SyntaxError::Arguments)?;
-        let moving = command.name.ends_with("MOVE");
-        let uid = command.name.starts_with("UID");
+        let moving = matches!(command.verb, Verb::Move | Verb::UidMove);
+        let uid = command.verb.is_uid();
         let store = self.store.clone();
         let (login, name, selected) = self.selection()?;
         if moving && selected.read_only {
@@ -596,9 +579,9 @@ impl Session {
             out.push(format!("* OK {code}moved\r\n").into_bytes());
         }
         if moving {
-            return Ok(Completion::ok(format!("{} completed", command.name)));
+            return Ok(Completion::ok(format!("{} completed", command.verb)));
         }
-        Ok(Completion::ok(format!("{code}{} completed", command.name)))
+        Ok(Completion::ok(format!("{code}{} completed", command.verb)))
     }
 }
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use mailrig_store::{SEPARATOR, Store, StoreError};
 
-use crate::command::{self, Command, Token, Verb};
+use crate::command::{self, Command, Needs, Token, Verb};
 use crate::condstore::Condstore;
 use crate::config::{Config, Versions};
 use crate::defect::Defect;
@@ -371,10 +371,7 @@ impl Session {
 
     /// Whether the command is offered: those of a switched-off extension are unknown
     /// commands.
-    fn offers(&self, name: &str) -> bool {
-        let Some(verb) = Verb::from_name(name) else {
-            return true;
-        };
+    fn offers(&self, verb: Verb) -> bool {
         EXTENSIONS
             .iter()
             .filter(|e| e.commands.contains(&verb))
@@ -462,11 +459,16 @@ impl Session {
     }
 
     fn command(&mut self, line: &[u8]) {
-        let command = match command::parse(line) {
-            Ok(command) => command,
-            Err(error) => return self.reject(line, Status::Bad, &error.to_string()),
+        let command = match (command::parse(line), command::tag(line)) {
+            (Ok(command), _) => command,
+            (Err(SyntaxError::UnknownCommand), Some(tag)) => {
+                // Answered like a command: pending updates first, then the completion.
+                let unknown = Completion::from(SyntaxError::UnknownCommand);
+                return self.complete(&tag, Step::Unknown, Responses::default(), unknown, true);
+            }
+            (Err(error), _) => return self.reject(line, Status::Bad, &error.to_string()),
         };
-        let to = Verb::from_name(&command.name).map_or(Step::Unknown, Step::Command);
+        let to = Step::Command(command.verb);
         let mut out = Responses::default();
         let completion = self.dispatch(&command, &mut out).unwrap_or_else(|c| c);
         if matches!(self.mode, Mode::Sasl(..) | Mode::Idle(_)) {
@@ -474,19 +476,34 @@ impl Session {
             return self.emit(to, out);
         }
         // RFC 9051 §7.5.1: no EXPUNGE while responding to FETCH, STORE or SEARCH.
-        let expunges = !matches!(command.name.as_str(), "FETCH" | "STORE" | "SEARCH")
+        let expunges = !matches!(command.verb, Verb::Fetch | Verb::Store | Verb::Search)
             || self.config.defects.has(Defect::ExpungeDuringFetch);
-        if self.mode == Mode::Commands && command.name != "LOGOUT" {
+        if command.verb == Verb::Logout {
+            return self.complete_without_sync(&command.tag, to, out, completion);
+        }
+        self.complete(&command.tag, to, out, completion, expunges);
+    }
+
+    /// Ends a command: the selected mailbox's pending updates (EXPUNGEs only if `expunges`),
+    /// then the tagged completion, then whatever the mode asks of the driver.
+    fn complete(&mut self, tag: &str, to: Step, mut out: Responses, completion: Completion, expunges: bool) {
+        if self.mode == Mode::Commands {
             self.sync(&mut out, expunges);
         }
+        self.complete_without_sync(tag, to, out, completion);
+    }
+
+    /// Ends a command with its tagged completion (RFC 9051 §7.1), the one place it is encoded.
+    fn complete_without_sync(&mut self, tag: &str, to: Step, mut out: Responses, completion: Completion) {
         let status = match completion.status {
             Status::Bad if self.config.defects.has(Defect::BadAnsweredAsNo) => Status::No,
             status => status,
         };
-        let mut tag = command.tag.as_str();
-        if self.config.defects.has(Defect::LongTagTruncated) {
-            tag = &tag[..tag.len().min(32)];
-        }
+        let tag = if self.config.defects.has(Defect::LongTagTruncated) {
+            &tag[..tag.len().min(32)]
+        } else {
+            tag
+        };
         out.tagged(tag, status, &completion.text);
         self.emit(to, out);
         match self.mode {
@@ -505,20 +522,29 @@ impl Session {
                 Err(Completion::from(SyntaxError::Arguments))
             }
         };
-        if !self.offers(&command.name) {
+        if !self.offers(command.verb) {
             return Err(SyntaxError::UnknownCommand.into());
         }
-        match command.name.as_str() {
-            "CAPABILITY" => {
+        match command.verb.needs() {
+            Needs::Login => {
+                self.authenticated()?;
+            }
+            Needs::Selection if self.selected.is_none() => {
+                return Err(Completion::bad("no mailbox selected"));
+            }
+            Needs::Selection | Needs::Nothing => {}
+        }
+        match command.verb {
+            Verb::Capability => {
                 no_args()?;
                 out.push(format!("* CAPABILITY {}\r\n", self.capabilities()).into_bytes());
                 Ok(Completion::ok("CAPABILITY completed"))
             }
-            "NOOP" => {
+            Verb::Noop => {
                 no_args()?;
                 Ok(Completion::ok("NOOP completed"))
             }
-            "CHECK" => {
+            Verb::Check => {
                 // RFC 3501 §6.4.1: a selected-state command (a checkpoint is a no-op here).
                 if self.selected.is_none() && !self.config.defects.has(Defect::CheckWithoutSelect) {
                     return Err(Completion::bad("no mailbox selected"));
@@ -526,14 +552,14 @@ impl Session {
                 no_args()?;
                 Ok(Completion::ok("CHECK completed"))
             }
-            "LOGOUT" => {
+            Verb::Logout => {
                 no_args()?;
                 out.push(b"* BYE mailrig logging out\r\n".to_vec());
                 self.mode = Mode::Closed;
                 self.selected = None;
                 Ok(Completion::ok("LOGOUT completed"))
             }
-            "ID" => {
+            Verb::Id => {
                 // RFC 2971 §3.1: `id = "ID" SP id-params-list`, the client's list or NIL.
                 match &command.args[..] {
                     [Token::List(_)] => {}
@@ -545,7 +571,7 @@ impl Session {
                 }
                 Ok(Completion::ok("ID completed"))
             }
-            "NAMESPACE" => {
+            Verb::Namespace => {
                 no_args()?;
                 self.authenticated()?;
                 // RFC 2342 §5: one personal namespace, no others.
@@ -557,30 +583,32 @@ impl Session {
                 out.push(format!("* NAMESPACE ((\"\" \"{separator}\")) NIL NIL\r\n").into_bytes());
                 Ok(Completion::ok("NAMESPACE completed"))
             }
-            "ENABLE" => self.enable(command, out),
-            "STARTTLS" => self.starttls(args),
-            "LOGIN" => self.login_command(command),
-            "AUTHENTICATE" => self.authenticate(command, out),
-            "IDLE" => {
+            Verb::Enable => self.enable(command, out),
+            Verb::StartTls => self.starttls(args),
+            Verb::Login => self.login_command(command),
+            Verb::Authenticate => self.authenticate(command, out),
+            Verb::Idle => {
                 no_args()?;
                 self.authenticated()?;
                 out.push(b"+ idling\r\n".to_vec());
                 self.mode = Mode::Idle(command.tag.clone());
                 Ok(Completion::ok("IDLE"))
             }
-            "SELECT" | "EXAMINE" | "CREATE" | "DELETE" | "RENAME" | "SUBSCRIBE" | "UNSUBSCRIBE" | "LIST"
-            | "LSUB" | "STATUS" | "APPEND" => {
-                self.authenticated()?;
-                self.mailbox_command(command, out)
-            }
-            "FETCH" | "UID FETCH" | "STORE" | "UID STORE" | "EXPUNGE" | "UID EXPUNGE" | "SEARCH"
-            | "UID SEARCH" | "COPY" | "UID COPY" | "MOVE" | "UID MOVE" | "CLOSE" | "UNSELECT" => {
-                if self.selected.is_none() {
-                    return Err(Completion::bad("no mailbox selected"));
-                }
-                self.selected_command(command, out)
-            }
-            _ => Err(SyntaxError::UnknownCommand.into()),
+            Verb::Select => self.select(command, false, out),
+            Verb::Examine => self.select(command, true, out),
+            Verb::Create => self.create(command),
+            Verb::Delete => self.delete(command),
+            Verb::Rename => self.rename(command),
+            Verb::Subscribe | Verb::Unsubscribe => self.subscribe(command),
+            Verb::List | Verb::Lsub => self.list(command, out),
+            Verb::Status => self.status(command, out),
+            Verb::Append => self.append(command),
+            Verb::Fetch | Verb::UidFetch => self.fetch(command, command.verb.is_uid(), out),
+            Verb::Store | Verb::UidStore => self.store_command(command, command.verb.is_uid(), out),
+            Verb::Expunge | Verb::UidExpunge => self.expunge(command),
+            Verb::Copy | Verb::UidCopy | Verb::Move | Verb::UidMove => self.copy(command, out),
+            Verb::Search | Verb::UidSearch => self.search(command, command.verb.is_uid(), out),
+            Verb::Close | Verb::Unselect => self.close(command),
         }
     }
 

@@ -967,3 +967,18 @@ fn each_response_is_one_output_with_its_step_and_kind() {
     );
     assert!(fetch.ends_with(")\r\n"));
 }
+
+/// An unknown command is answered like any other: pending updates, then its BAD.
+#[test]
+fn an_unknown_command_reports_pending_updates_first() {
+    let store = store();
+    let mut session = selected(&store);
+    store
+        .deliver("alice", b"Subject: y\r\n\r\n".to_vec(), 0)
+        .expect("INBOX exists");
+    let text = exchange(&mut session, b"u NOSUCH\r\n");
+    assert!(
+        text.ends_with("EXISTS\r\n* 1 RECENT\r\nu BAD unknown command\r\n"),
+        "{text}"
+    );
+}
