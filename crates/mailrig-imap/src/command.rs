@@ -11,10 +11,214 @@ use crate::error::SyntaxError;
 pub(crate) struct Command {
     /// The client's tag.
     pub(crate) tag: String,
-    /// The command name, upper-cased; `UID FETCH` etc. are joined by one space.
-    pub(crate) name: String,
+    /// The command.
+    pub(crate) verb: Verb,
     /// The arguments.
     pub(crate) args: Vec<Token>,
+}
+
+/// A command name mailrig knows (RFC 9051 §6 and the extensions'), `UID` forms included:
+/// what a response answers, and what the session dispatches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verb {
+    /// `CAPABILITY`.
+    Capability,
+    /// `NOOP`.
+    Noop,
+    /// `LOGOUT`.
+    Logout,
+    /// `ID`.
+    Id,
+    /// `ENABLE`.
+    Enable,
+    /// `CHECK`.
+    Check,
+    /// `STARTTLS`.
+    StartTls,
+    /// `LOGIN`.
+    Login,
+    /// `AUTHENTICATE`.
+    Authenticate,
+    /// `NAMESPACE`.
+    Namespace,
+    /// `IDLE`.
+    Idle,
+    /// `SELECT`.
+    Select,
+    /// `EXAMINE`.
+    Examine,
+    /// `CREATE`.
+    Create,
+    /// `DELETE`.
+    Delete,
+    /// `RENAME`.
+    Rename,
+    /// `SUBSCRIBE`.
+    Subscribe,
+    /// `UNSUBSCRIBE`.
+    Unsubscribe,
+    /// `LIST`.
+    List,
+    /// `LSUB`.
+    Lsub,
+    /// `STATUS`.
+    Status,
+    /// `APPEND`.
+    Append,
+    /// `FETCH`.
+    Fetch,
+    /// `UID FETCH`.
+    UidFetch,
+    /// `STORE`.
+    Store,
+    /// `UID STORE`.
+    UidStore,
+    /// `EXPUNGE`.
+    Expunge,
+    /// `UID EXPUNGE`.
+    UidExpunge,
+    /// `SEARCH`.
+    Search,
+    /// `UID SEARCH`.
+    UidSearch,
+    /// `COPY`.
+    Copy,
+    /// `UID COPY`.
+    UidCopy,
+    /// `MOVE`.
+    Move,
+    /// `UID MOVE`.
+    UidMove,
+    /// `CLOSE`.
+    Close,
+    /// `UNSELECT`.
+    Unselect,
+}
+
+impl Verb {
+    /// Every verb.
+    pub const ALL: [Verb; 36] = [
+        Verb::Capability,
+        Verb::Noop,
+        Verb::Logout,
+        Verb::Id,
+        Verb::Enable,
+        Verb::Check,
+        Verb::StartTls,
+        Verb::Login,
+        Verb::Authenticate,
+        Verb::Namespace,
+        Verb::Idle,
+        Verb::Select,
+        Verb::Examine,
+        Verb::Create,
+        Verb::Delete,
+        Verb::Rename,
+        Verb::Subscribe,
+        Verb::Unsubscribe,
+        Verb::List,
+        Verb::Lsub,
+        Verb::Status,
+        Verb::Append,
+        Verb::Fetch,
+        Verb::UidFetch,
+        Verb::Store,
+        Verb::UidStore,
+        Verb::Expunge,
+        Verb::UidExpunge,
+        Verb::Search,
+        Verb::UidSearch,
+        Verb::Copy,
+        Verb::UidCopy,
+        Verb::Move,
+        Verb::UidMove,
+        Verb::Close,
+        Verb::Unselect,
+    ];
+
+    /// The name as the RFC spells it, upper-case; `UID` forms with one space (`UID FETCH`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::Capability => "CAPABILITY",
+            Verb::Noop => "NOOP",
+            Verb::Logout => "LOGOUT",
+            Verb::Id => "ID",
+            Verb::Enable => "ENABLE",
+            Verb::Check => "CHECK",
+            Verb::StartTls => "STARTTLS",
+            Verb::Login => "LOGIN",
+            Verb::Authenticate => "AUTHENTICATE",
+            Verb::Namespace => "NAMESPACE",
+            Verb::Idle => "IDLE",
+            Verb::Select => "SELECT",
+            Verb::Examine => "EXAMINE",
+            Verb::Create => "CREATE",
+            Verb::Delete => "DELETE",
+            Verb::Rename => "RENAME",
+            Verb::Subscribe => "SUBSCRIBE",
+            Verb::Unsubscribe => "UNSUBSCRIBE",
+            Verb::List => "LIST",
+            Verb::Lsub => "LSUB",
+            Verb::Status => "STATUS",
+            Verb::Append => "APPEND",
+            Verb::Fetch => "FETCH",
+            Verb::UidFetch => "UID FETCH",
+            Verb::Store => "STORE",
+            Verb::UidStore => "UID STORE",
+            Verb::Expunge => "EXPUNGE",
+            Verb::UidExpunge => "UID EXPUNGE",
+            Verb::Search => "SEARCH",
+            Verb::UidSearch => "UID SEARCH",
+            Verb::Copy => "COPY",
+            Verb::UidCopy => "UID COPY",
+            Verb::Move => "MOVE",
+            Verb::UidMove => "UID MOVE",
+            Verb::Close => "CLOSE",
+            Verb::Unselect => "UNSELECT",
+        }
+    }
+
+    /// The verb named `name` (upper-case, `UID` forms with one space), if mailrig knows it.
+    pub fn from_name(name: &str) -> Option<Verb> {
+        Verb::ALL.into_iter().find(|verb| verb.name() == name)
+    }
+}
+
+/// The state a command needs before its own checks run (RFC 9051 §3, §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Needs {
+    /// Nothing, or checks of its own (any-state commands, the not-authenticated ones, and
+    /// NAMESPACE, ENABLE, IDLE and CHECK, which check after their arguments).
+    Nothing,
+    /// A logged-in user (`BAD not authenticated`).
+    Login,
+    /// A selected mailbox (`BAD no mailbox selected`).
+    Selection,
+}
+
+impl Verb {
+    /// The state the command needs.
+    pub(crate) fn needs(self) -> Needs {
+        use Verb::*;
+        match self {
+            Select | Examine | Create | Delete | Rename | Subscribe | Unsubscribe | List | Lsub | Status
+            | Append => Needs::Login,
+            Fetch | UidFetch | Store | UidStore | Expunge | UidExpunge | Search | UidSearch | Copy
+            | UidCopy | Move | UidMove | Close | Unselect => Needs::Selection,
+            _ => Needs::Nothing,
+        }
+    }
+
+    /// Whether this is a `UID` form (RFC 9051 §6.4.9).
+    pub(crate) fn is_uid(self) -> bool {
+        self.name().starts_with("UID ")
+    }
+}
+
+impl std::fmt::Display for Verb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// An argument.
@@ -72,7 +276,9 @@ pub(crate) fn parse(input: &[u8]) -> Result<Command, SyntaxError> {
         p.space()?;
         args.push(p.token(0)?);
     }
-    Ok(Command { tag, name, args })
+    // An unknown name is reported after the arguments' syntax, as before typed commands.
+    let verb = Verb::from_name(&name).ok_or(SyntaxError::UnknownCommand)?;
+    Ok(Command { tag, verb, args })
 }
 
 /// `ATOM-CHAR = <any CHAR except atom-specials>`, and the `list-wildcards` (`list-char`:
@@ -247,7 +453,7 @@ mod tests {
     fn parses_arguments() {
         let c = parse(b"a1 uid fetch 1:* (FLAGS BODY.PEEK[]) \"x\\\"y\" {2}\r\nab").unwrap();
         assert_eq!(c.tag, "a1");
-        assert_eq!(c.name, "UID FETCH");
+        assert_eq!(c.verb, Verb::UidFetch);
         assert_eq!(
             c.args,
             vec![

@@ -9,6 +9,7 @@
 
 use crate::command::Token;
 use crate::error::SyntaxError;
+use crate::response::Responses;
 use crate::sequence::SequenceSet;
 use crate::session::{Completion, Session};
 
@@ -165,7 +166,7 @@ impl Session {
     /// Runs ENABLE's CONDSTORE and QRESYNC (RFC 5161, RFC 7162 §3.2.3); returns the name to
     /// list in `* ENABLED`, or `None` for an extension this session does not know or had
     /// already enabled.
-    pub(crate) fn enable_extension(&mut self, name: &str, out: &mut Vec<u8>) -> Option<&'static str> {
+    pub(crate) fn enable_extension(&mut self, name: &str, out: &mut Responses) -> Option<&'static str> {
         let ext = &self.config.extensions;
         let (level, name) = match name.to_ascii_uppercase().as_str() {
             "CONDSTORE" if ext.condstore => (Condstore::On, "CONDSTORE"),
@@ -184,7 +185,7 @@ impl Session {
     /// a mailbox selected its HIGHESTMODSEQ.
     /// With CONDSTORE switched off (`Extensions::condstore`), such a command is refused with
     /// `BAD`, as its syntax is unknown to a server without the extension.
-    pub(crate) fn enable_condstore(&mut self, out: &mut Vec<u8>) -> Result<(), Completion> {
+    pub(crate) fn enable_condstore(&mut self, out: &mut Responses) -> Result<(), Completion> {
         if !self.config.extensions.condstore {
             return Err(Completion::bad("CONDSTORE is not offered"));
         }
@@ -197,7 +198,7 @@ impl Session {
         };
         if let Ok(status) = self.store.status(login, &selected.watch.mailbox_name()) {
             let line = format!("* OK [HIGHESTMODSEQ {}] Highest\r\n", status.highestmodseq);
-            out.extend_from_slice(line.as_bytes());
+            out.push(line.into_bytes());
         }
         Ok(())
     }
@@ -213,17 +214,12 @@ impl Session {
 }
 
 /// `* VANISHED [(EARLIER)] known-uids`; nothing for no UIDs.
-pub(crate) fn vanished(out: &mut Vec<u8>, earlier: bool, runs: &[(u32, u32)]) {
+pub(crate) fn vanished(out: &mut Responses, earlier: bool, runs: &[(u32, u32)]) {
     if runs.is_empty() {
         return;
     }
-    out.extend_from_slice(if earlier {
-        b"* VANISHED (EARLIER) "
-    } else {
-        b"* VANISHED "
-    });
-    out.extend_from_slice(runs_text(runs).as_bytes());
-    out.extend_from_slice(b"\r\n");
+    let earlier = if earlier { "(EARLIER) " } else { "" };
+    out.push(format!("* VANISHED {earlier}{}\r\n", runs_text(runs)).into_bytes());
 }
 
 /// A `sequence-set` for ascending runs: `1:3,7`.
@@ -307,7 +303,7 @@ mod tests {
 
     #[test]
     fn modifiers() {
-        let list = |text: &str| match crate::command::parse(format!("a X {text}").as_bytes()) {
+        let list = |text: &str| match crate::command::parse(format!("a NOOP {text}").as_bytes()) {
             Ok(command) => match &command.args[..] {
                 [Token::List(items)] => items.clone(),
                 _ => panic!("not a list: {text}"),

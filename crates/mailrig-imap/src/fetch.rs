@@ -12,7 +12,7 @@ use crate::envelope::envelope_of;
 use crate::error::SyntaxError;
 use crate::mime::{Part, body_structure_of};
 use crate::recent::{self, Recent};
-use crate::response::date_time;
+use crate::response::{Responses, date_time};
 use crate::section::BodyItem;
 use crate::sequence::SequenceSet;
 use crate::session::{Completion, Session};
@@ -78,7 +78,7 @@ impl Session {
         &mut self,
         command: &Command,
         uid: bool,
-        out: &mut Vec<u8>,
+        out: &mut Responses,
     ) -> Result<Completion, Completion> {
         let (set, items, modifiers) = match &command.args[..] {
             [set, items] => (set, items, FetchModifiers::default()),
@@ -140,7 +140,7 @@ impl Session {
                 }
             }
         }
-        Ok(Completion::ok(format!("{} completed", command.name)))
+        Ok(Completion::ok(format!("{} completed", command.verb)))
     }
 }
 

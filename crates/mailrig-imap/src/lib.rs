@@ -7,7 +7,7 @@
 //!
 //! # Layout
 //!
-//! - `session.rs`: [`Session`], [`Output`]; input modes, dispatch, any-state commands
+//! - `session.rs`: [`Session`], [`Output`]; input modes, the one dispatch on [`Verb`], any-state commands
 //!   (CAPABILITY, NOOP, LOGOUT, ENABLE), IDLE; `session/auth.rs`: STARTTLS, LOGIN,
 //!   AUTHENTICATE (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER); `session/oauth.rs`: the OAuth messages.
 //! - `mailbox.rs`: authenticated-state commands (SELECT, EXAMINE, CREATE, DELETE, RENAME,
@@ -24,10 +24,13 @@
 //! - `condstore.rs`: CONDSTORE and QRESYNC (RFC 7162): what is enabled, the SELECT, FETCH
 //!   and STORE modifiers, `VANISHED`.
 //! - `framing.rs`: lines and literals (sync and LITERAL+), with size caps.
-//! - `command.rs`: tag, command name and argument tokens.
+//! - `command.rs`: tag, [`Verb`] (the command name, typed) and argument tokens.
 //! - `sequence.rs`: sequence sets.
-//! - `response.rs`: strings, flag lists, dates.
+//! - `response.rs`: the response model ([`Step`], [`Kind`], [`Status`]; handlers add whole
+//!   responses, the session emits one [`Output::Response`] each), strings, flag lists, dates.
 //! - `config.rs`: [`Config`], [`Extensions`], [`Versions`]. `error.rs`: [`SyntaxError`].
+//! - `extension.rs`: [`EXTENSIONS`], the table of switchable extensions (name, capability,
+//!   switch) that CAPABILITY, the command check, `serve` and `Rig` read.
 //! - `defect.rs`: [`Defect`], [`Defects`]: deliberate, test-only RFC violations that show a
 //!   conformance suite catches bugs (off by default).
 //!
@@ -42,7 +45,7 @@
 //! let mut session = Session::new(Config::default(), store);
 //! session.handle_input(b"a LOGIN alice secret\r\nb SELECT INBOX\r\n");
 //! let mut text = Vec::new();
-//! while let Some(Output::Data(bytes)) = session.poll_output() {
+//! while let Some(Output::Response { bytes, .. }) = session.poll_output() {
 //!     text.extend(bytes);
 //! }
 //! let text = String::from_utf8(text).unwrap();
@@ -62,6 +65,7 @@ mod config;
 mod defect;
 mod envelope;
 mod error;
+mod extension;
 mod fetch;
 mod framing;
 mod mailbox;
@@ -74,8 +78,10 @@ mod selected;
 mod sequence;
 mod session;
 
+pub use command::Verb;
 pub use config::{Config, Extensions, Versions};
 pub use defect::{Defect, Defects};
 pub use error::SyntaxError;
-pub use response::date_time;
+pub use extension::{EXTENSIONS, Extension, Listed};
+pub use response::{Kind, Status, Step, date_time};
 pub use session::{OUTPUT_HIGH_WATER, Output, Session};

@@ -8,97 +8,90 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use mailrig_store::{Flag, Flags, MailboxInfo, SEPARATOR, Snapshot, Watch};
 
-use crate::command::{Command, Token};
+use crate::command::{Command, Token, Verb};
 use crate::condstore::{self, Condstore, Qresync, SelectParams};
 use crate::defect::Defect;
 use crate::error::SyntaxError;
 use crate::recent::Recent;
-use crate::response::{self, flag_list};
+use crate::response::{self, Responses, flag_list};
 use crate::selected::{Selected, flag_lists};
 use crate::session::{Completion, Session};
 
 impl Session {
-    /// Runs an authenticated-state command.
-    pub(crate) fn mailbox_command(
-        &mut self,
-        command: &Command,
-        out: &mut Vec<u8>,
-    ) -> Result<Completion, Completion> {
-        match command.name.as_str() {
-            "SELECT" => self.select(command, false, out),
-            "EXAMINE" => self.select(command, true, out),
-            "CREATE" => {
-                let name = one_mailbox(command)?;
-                let login = self.authenticated()?;
-                self.create_defects(login, &name)?;
-                self.store.create_mailbox(login, &name)?;
-                Ok(Completion::ok("CREATE completed"))
+    /// `create = "CREATE" SP mailbox`.
+    pub(crate) fn create(&mut self, command: &Command) -> Result<Completion, Completion> {
+        let name = one_mailbox(command)?;
+        let login = self.authenticated()?;
+        self.create_defects(login, &name)?;
+        self.store.create_mailbox(login, &name)?;
+        Ok(Completion::ok("CREATE completed"))
+    }
+
+    /// `delete = "DELETE" SP mailbox`.
+    pub(crate) fn delete(&mut self, command: &Command) -> Result<Completion, Completion> {
+        let name = one_mailbox(command)?;
+        let login = self.authenticated()?;
+        if self.config.defects.has(Defect::DeleteRemovesInferiors) {
+            // Deepest first, so each is a leaf when it goes.
+            let prefix = format!("{name}{SEPARATOR}");
+            let mut inferiors: Vec<String> = self
+                .store
+                .list_mailboxes(login)?
+                .into_iter()
+                .map(|info| info.name)
+                .filter(|n| n.starts_with(&prefix))
+                .collect();
+            inferiors.sort_by_key(|n| std::cmp::Reverse(n.len()));
+            for inferior in inferiors {
+                self.store.delete_mailbox(login, &inferior)?;
             }
-            "DELETE" => {
-                let name = one_mailbox(command)?;
-                let login = self.authenticated()?;
-                if self.config.defects.has(Defect::DeleteRemovesInferiors) {
-                    // Deepest first, so each is a leaf when it goes.
-                    let prefix = format!("{name}{SEPARATOR}");
-                    let mut inferiors: Vec<String> = self
-                        .store
-                        .list_mailboxes(login)?
-                        .into_iter()
-                        .map(|info| info.name)
-                        .filter(|n| n.starts_with(&prefix))
-                        .collect();
-                    inferiors.sort_by_key(|n| std::cmp::Reverse(n.len()));
-                    for inferior in inferiors {
-                        self.store.delete_mailbox(login, &inferior)?;
-                    }
-                }
-                self.store.delete_mailbox(login, &name)?;
-                if self.config.defects.has(Defect::DeleteUnsubscribes) {
-                    self.store.unsubscribe(login, &name)?;
-                }
-                Ok(Completion::ok("DELETE completed"))
-            }
-            "RENAME" => {
-                let [from, to] = &command.args[..] else {
-                    return Err(SyntaxError::Arguments.into());
-                };
-                let (Some(from), Some(to)) = (from.astring(), to.astring()) else {
-                    return Err(SyntaxError::Arguments.into());
-                };
-                let login = self.authenticated()?;
-                let defects = self.config.defects;
-                if defects.has(Defect::RenameInboxBad) && from.eq_ignore_ascii_case("INBOX") {
-                    return Err(Completion::bad("cannot rename INBOX"));
-                }
-                if defects.has(Defect::RenameOntoExisting) && from != to {
-                    // The target is replaced; it may not exist, which is fine here.
-                    let _replaced = self.store.delete_mailbox(login, &to);
-                }
-                self.store.rename_mailbox(login, &from, &to)?;
-                Ok(Completion::ok("RENAME completed"))
-            }
-            "SUBSCRIBE" | "UNSUBSCRIBE" => {
-                let name = one_mailbox(command)?;
-                let login = self.authenticated()?;
-                if command.name == "SUBSCRIBE" {
-                    self.store.subscribe(login, &name)?;
-                } else {
-                    self.store.unsubscribe(login, &name)?;
-                }
-                Ok(Completion::ok(format!("{} completed", command.name)))
-            }
-            "LIST" | "LSUB" => self.list(command, out),
-            "STATUS" => self.status(command, out),
-            _ => self.append(command),
         }
+        self.store.delete_mailbox(login, &name)?;
+        if self.config.defects.has(Defect::DeleteUnsubscribes) {
+            self.store.unsubscribe(login, &name)?;
+        }
+        Ok(Completion::ok("DELETE completed"))
+    }
+
+    /// `rename = "RENAME" SP mailbox SP mailbox`.
+    pub(crate) fn rename(&mut self, command: &Command) -> Result<Completion, Completion> {
+        let [from, to] = &command.args[..] else {
+            return Err(SyntaxError::Arguments.into());
+        };
+        let (Some(from), Some(to)) = (from.astring(), to.astring()) else {
+            return Err(SyntaxError::Arguments.into());
+        };
+        let login = self.authenticated()?;
+        let defects = self.config.defects;
+        if defects.has(Defect::RenameInboxBad) && from.eq_ignore_ascii_case("INBOX") {
+            return Err(Completion::bad("cannot rename INBOX"));
+        }
+        if defects.has(Defect::RenameOntoExisting) && from != to {
+            // The target is replaced; it may not exist, which is fine here.
+            let _replaced = self.store.delete_mailbox(login, &to);
+        }
+        self.store.rename_mailbox(login, &from, &to)?;
+        Ok(Completion::ok("RENAME completed"))
+    }
+
+    /// `subscribe = "SUBSCRIBE" SP mailbox`, `unsubscribe = "UNSUBSCRIBE" SP mailbox`.
+    pub(crate) fn subscribe(&mut self, command: &Command) -> Result<Completion, Completion> {
+        let name = one_mailbox(command)?;
+        let login = self.authenticated()?;
+        if command.verb == Verb::Subscribe {
+            self.store.subscribe(login, &name)?;
+        } else {
+            self.store.unsubscribe(login, &name)?;
+        }
+        Ok(Completion::ok(format!("{} completed", command.verb)))
     }
 
     /// `select = "SELECT" SP mailbox [select-params]`; `examine` likewise, read-only.
-    fn select(
+    pub(crate) fn select(
         &mut self,
         command: &Command,
         read_only: bool,
-        out: &mut Vec<u8>,
+        out: &mut Responses,
     ) -> Result<Completion, Completion> {
         let (name, params) = match &command.args[..] {
             [name] => (name, SelectParams::default()),
@@ -112,7 +105,7 @@ impl Session {
         // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
         if self.selected.take().is_some() && (self.condstore == Condstore::Qresync || self.rev2) {
             // RFC 7162 §3.2.11, RFC 9051 §6.3.2: what follows is about the new mailbox.
-            out.extend_from_slice(b"* OK [CLOSED] Previous mailbox closed\r\n");
+            out.push(b"* OK [CLOSED] Previous mailbox closed\r\n".to_vec());
         }
         if params.condstore {
             self.enable_condstore(out)?;
@@ -150,7 +143,7 @@ impl Session {
                 snapshot.highestmodseq
             ));
         }
-        out.extend_from_slice(text.as_bytes());
+        out.lines(&text);
         if self.rev2 {
             // RFC 9051 §6.3.2: "The server MUST return a LIST response with the mailbox name."
             let name = watch.mailbox_name();
@@ -214,16 +207,16 @@ impl Session {
     /// `list = "LIST" SP mailbox SP list-mailbox` (RFC 3501), and in IMAP4rev2 `list =
     /// "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]` (RFC 9051
     /// §6.3.9, LIST-EXTENDED): `\Subscribed` only on request.
-    fn list(&mut self, command: &Command, out: &mut Vec<u8>) -> Result<Completion, Completion> {
-        let options = if self.rev2 && command.name == "LIST" {
+    pub(crate) fn list(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
+        let options = if self.rev2 && command.verb == Verb::List {
             ListOptions::parse(&command.args)?
         } else {
             ListOptions::basic(&command.args)?
         };
         if options.patterns.iter().all(String::is_empty) {
-            let line = format!("* {} (\\Noselect) \"{SEPARATOR}\" \"\"\r\n", command.name);
-            out.extend_from_slice(line.as_bytes());
-            return Ok(Completion::ok(format!("{} completed", command.name)));
+            let line = format!("* {} (\\Noselect) \"{SEPARATOR}\" \"\"\r\n", command.verb);
+            out.push(line.into_bytes());
+            return Ok(Completion::ok(format!("{} completed", command.verb)));
         }
         let login = self.authenticated()?;
         // A mailbox matching several patterns is listed once (RFC 5258 §3).
@@ -242,7 +235,7 @@ impl Session {
                 wildcard_match(pattern.as_bytes(), name.as_bytes())
             })
         };
-        if command.name == "LSUB" {
+        if command.verb == Verb::Lsub {
             lsub(out, self.store.subscriptions(login)?, matching);
             return Ok(Completion::ok("LSUB completed"));
         }
@@ -262,7 +255,11 @@ impl Session {
     }
 
     /// `status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"`.
-    fn status(&mut self, command: &Command, out: &mut Vec<u8>) -> Result<Completion, Completion> {
+    pub(crate) fn status(
+        &mut self,
+        command: &Command,
+        out: &mut Responses,
+    ) -> Result<Completion, Completion> {
         let [mailbox, Token::List(items)] = &command.args[..] else {
             return Err(SyntaxError::Arguments.into());
         };
@@ -295,14 +292,15 @@ impl Session {
             };
             parts.push(format!("{item} {value}"));
         }
-        out.extend_from_slice(b"* STATUS ");
-        response::string(out, name.as_bytes());
-        out.extend_from_slice(format!(" ({})\r\n", parts.join(" ")).as_bytes());
+        let mut line = b"* STATUS ".to_vec();
+        response::string(&mut line, name.as_bytes());
+        line.extend_from_slice(format!(" ({})\r\n", parts.join(" ")).as_bytes());
+        out.push(line);
         Ok(Completion::ok("STATUS completed"))
     }
 
     /// `append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal`.
-    fn append(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn append(&mut self, command: &Command) -> Result<Completion, Completion> {
         let (mailbox, rest) = command.args.split_first().ok_or(SyntaxError::Arguments)?;
         let (message, options) = rest.split_last().ok_or(SyntaxError::Arguments)?;
         let (Some(name), Token::String(message)) = (mailbox.astring(), message) else {
@@ -342,7 +340,7 @@ impl Session {
 /// SELECT's QRESYNC answer (RFC 7162 §3.2.5): `* VANISHED (EARLIER)` for the known UIDs
 /// expunged since the client's modseq, then `FETCH (UID FLAGS MODSEQ)` for the messages
 /// changed since then.
-fn resynchronize(out: &mut Vec<u8>, watch: &Watch, snapshot: &Snapshot, qresync: &Qresync) {
+fn resynchronize(out: &mut Responses, watch: &Watch, snapshot: &Snapshot, qresync: &Qresync) {
     let live: Vec<u32> = snapshot.messages.iter().map(|m| m.uid).collect();
     // Expunges after the snapshot are reported by the feed, not here.
     let before = snapshot.uidnext.saturating_sub(1);
@@ -370,7 +368,7 @@ fn resynchronize(out: &mut Vec<u8>, watch: &Watch, snapshot: &Snapshot, qresync:
                 flag_list(&message.flags),
                 message.modseq
             );
-            out.extend_from_slice(line.as_bytes());
+            out.push(line.into_bytes());
         }
     }
 }
@@ -485,7 +483,7 @@ fn atom(token: &Token) -> Result<String, Completion> {
 /// that match, and "if "foo/bar" is subscribed but "foo" is not, a "%" wildcard to LSUB must
 /// return foo, not foo/bar [...] flagged with the \Noselect attribute": a name above a
 /// subscribed one that does not match is listed, `\Noselect`, when it matches itself.
-fn lsub(out: &mut Vec<u8>, subscriptions: Vec<String>, matching: impl Fn(&str) -> bool) {
+fn lsub(out: &mut Responses, subscriptions: Vec<String>, matching: impl Fn(&str) -> bool) {
     let subscribed: BTreeSet<&str> = subscriptions.iter().map(String::as_str).collect();
     let mut listed: BTreeMap<&str, bool> = BTreeMap::new();
     for &name in &subscribed {
@@ -500,14 +498,15 @@ fn lsub(out: &mut Vec<u8>, subscriptions: Vec<String>, matching: impl Fn(&str) -
     }
     for (name, noselect) in listed {
         let attributes = if noselect { "\\Noselect" } else { "" };
-        out.extend_from_slice(format!("* LSUB ({attributes}) \"{SEPARATOR}\" ").as_bytes());
-        response::string(out, name.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        let mut line = format!("* LSUB ({attributes}) \"{SEPARATOR}\" ").into_bytes();
+        response::string(&mut line, name.as_bytes());
+        line.extend_from_slice(b"\r\n");
+        out.push(line);
     }
 }
 
 /// `mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox`.
-fn list_line(out: &mut Vec<u8>, info: &MailboxInfo, special_use: bool, subscribed: bool) {
+fn list_line(out: &mut Responses, info: &MailboxInfo, special_use: bool, subscribed: bool) {
     let mut attributes = vec![if info.has_children {
         "\\HasChildren"
     } else {
@@ -519,9 +518,10 @@ fn list_line(out: &mut Vec<u8>, info: &MailboxInfo, special_use: bool, subscribe
     if let Some(attribute) = info.special_use.filter(|_| special_use) {
         attributes.push(attribute.as_str());
     }
-    out.extend_from_slice(format!("* LIST ({}) \"{SEPARATOR}\" ", attributes.join(" ")).as_bytes());
-    response::string(out, info.name.as_bytes());
-    out.extend_from_slice(b"\r\n");
+    let mut line = format!("* LIST ({}) \"{SEPARATOR}\" ", attributes.join(" ")).into_bytes();
+    response::string(&mut line, info.name.as_bytes());
+    line.extend_from_slice(b"\r\n");
+    out.push(line);
 }
 
 /// `list-wildcards = "%" / "*"`: `*` matches anything, `%` anything but the separator

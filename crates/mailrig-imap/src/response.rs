@@ -1,6 +1,117 @@
-//! Response formatting (RFC 9051 §7): strings, flag lists and dates as the server writes them.
+//! Responses (RFC 9051 §7): what one response is ([`Kind`], [`Status`], and the [`Step`] it
+//! answers), the list a command's handlers fill one response at a time ([`Responses`]), the
+//! encoding of status responses, and strings, flag lists and dates as the server writes them.
+//!
+//! Read first: RFC 9051 §2.2.2 (untagged data, continuation requests, the tagged completion),
+//! §7.1 (status responses), §7.5 (continuation requests).
+
+use std::fmt;
 
 use mailrig_store::Flags;
+
+use crate::command::Verb;
+
+/// What a response is (RFC 9051 §2.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `* ...`: data or an untagged status (OK, NO, BAD, BYE, PREAUTH).
+    Untagged,
+    /// `+ ...`: a command continuation request.
+    Continuation,
+    /// `tag OK/NO/BAD ...`: the command's completion.
+    Tagged(Status),
+}
+
+/// A tagged completion's status (RFC 9051 §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// `OK`: the command succeeded.
+    Ok,
+    /// `NO`: the command failed.
+    No,
+    /// `BAD`: the command was not understood or not allowed.
+    Bad,
+}
+
+impl Status {
+    /// The word on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::No => "NO",
+            Status::Bad => "BAD",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a response answers: the protocol step a fault rule can key on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The greeting (`* OK`, `* PREAUTH`).
+    Greeting,
+    /// A command: its continuation requests, untagged responses and completion. Also a known
+    /// command the configuration switched off (answered `BAD unknown command`), and the
+    /// updates IDLE pushes.
+    Command(Verb),
+    /// A line that is not a command mailrig knows: a syntax error, an unknown command, or too
+    /// long to read.
+    Unknown,
+    /// `+ Ready for literal data`: a synchronizing literal may follow (RFC 9051 §7.5), before
+    /// the command it belongs to is complete.
+    Literal,
+    /// `* BYE` because the server shuts down.
+    Shutdown,
+}
+
+/// The responses a command (or a push) produces, in order, one entry per response.
+/// Handlers add whole responses: [`Responses::push`] one (which may hold literals),
+/// [`Responses::lines`] whole lines without literals, one response each.
+#[derive(Debug, Default)]
+pub(crate) struct Responses {
+    list: Vec<(Kind, Vec<u8>)>,
+}
+
+impl Responses {
+    /// Adds one complete response, CRLF included: untagged, or a continuation request if it
+    /// starts with `+`.
+    pub(crate) fn push(&mut self, bytes: Vec<u8>) {
+        let kind = if bytes.first() == Some(&b'+') {
+            Kind::Continuation
+        } else {
+            Kind::Untagged
+        };
+        self.list.push((kind, bytes));
+    }
+
+    /// Adds `text`, whole CRLF-terminated lines without literals, as one response per line.
+    pub(crate) fn lines(&mut self, text: &str) {
+        for line in text.split_inclusive("\r\n") {
+            self.push(line.as_bytes().to_vec());
+        }
+    }
+
+    /// Adds a tagged completion (RFC 9051 §7.1): `tag status text`.
+    pub(crate) fn tagged(&mut self, tag: &str, status: Status, text: &str) {
+        let bytes = format!("{tag} {status} {text}\r\n").into_bytes();
+        self.list.push((Kind::Tagged(status), bytes));
+    }
+
+    /// Adds every response of `other`, after these.
+    pub(crate) fn append(&mut self, other: Responses) {
+        self.list.extend(other.list);
+    }
+
+    /// The responses, in order.
+    pub(crate) fn into_list(self) -> Vec<(Kind, Vec<u8>)> {
+        self.list
+    }
+}
 
 /// `astring`/`string` output: an atom-safe name as is, else quoted, else a literal.
 pub(crate) fn string(out: &mut Vec<u8>, text: &[u8]) {

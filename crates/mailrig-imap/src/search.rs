@@ -12,7 +12,7 @@ use crate::defect::Defect;
 use crate::envelope::address_texts;
 use crate::error::SyntaxError;
 use crate::recent::Recent;
-use crate::response::parse_date_time;
+use crate::response::{Responses, parse_date_time};
 use crate::section::{body, field_name, fields};
 use crate::selected::uid_set;
 use crate::sequence::SequenceSet;
@@ -65,7 +65,7 @@ impl Session {
         &mut self,
         command: &Command,
         uid: bool,
-        out: &mut Vec<u8>,
+        out: &mut Responses,
     ) -> Result<Completion, Completion> {
         let mut args = &command.args[..];
         // Without RETURN, ESEARCH answers with ALL (RFC 9051 §6.4.4).
@@ -144,9 +144,9 @@ impl Session {
             if let Some(highest) = highest {
                 line.push_str(&format!(" (MODSEQ {highest})"));
             }
-            out.extend_from_slice(format!("{line}\r\n").as_bytes());
+            out.push(format!("{line}\r\n").into_bytes());
         }
-        Ok(Completion::ok(format!("{} completed", command.name)))
+        Ok(Completion::ok(format!("{} completed", command.verb)))
     }
 }
 
@@ -186,7 +186,7 @@ impl Returns {
     /// `esearch-response = "ESEARCH" [search-correlator] [SP "UID"] *(SP search-return-data)`
     /// (RFC 9051 §7.3.4). MIN, MAX and ALL are left out when nothing matched; COUNT never.
     /// `MODSEQ n` is RFC 7162 §3.1.5's search-return-data.
-    fn write(self, out: &mut Vec<u8>, tag: &str, uid: bool, found: &[u32], highest: Option<u64>) {
+    fn write(self, out: &mut Responses, tag: &str, uid: bool, found: &[u32], highest: Option<u64>) {
         let mut line = format!("* ESEARCH (TAG \"{tag}\")");
         if uid {
             line.push_str(" UID");
@@ -208,7 +208,7 @@ impl Returns {
         if let Some(highest) = highest {
             line.push_str(&format!(" MODSEQ {highest}"));
         }
-        out.extend_from_slice(format!("{line}\r\n").as_bytes());
+        out.push(format!("{line}\r\n").into_bytes());
     }
 }
 

@@ -15,13 +15,14 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use mailrig_store::{Change, Flag, FlagOp, Flags, Keyword, Message, Watch};
 
-use crate::command::{Command, Token};
+use crate::command::{Command, Token, Verb};
 use crate::condstore::{self, Condstore};
 use crate::defect::{Defect, Defects};
 use crate::error::SyntaxError;
 use crate::fetch::{Item, fetch_response};
 use crate::mailbox::parse_flags;
 use crate::recent::{self, Recent};
+use crate::response::Responses;
 use crate::sequence::SequenceSet;
 use crate::session::{Completion, Session};
 
@@ -72,14 +73,14 @@ impl Selected {
     /// Writes `* FLAGS` and `* OK [PERMANENTFLAGS]` if `flags` has a keyword the client's
     /// FLAGS did not list (RFC 9051 §7.3.5); call it before writing any response that carries
     /// `flags`.
-    fn announce(&mut self, out: &mut Vec<u8>, flags: &Flags) {
+    fn announce(&mut self, out: &mut Responses, flags: &Flags) {
         if flags.keywords().all(|keyword| self.keywords.contains(keyword)) {
             return;
         }
         self.keywords.extend(flags.keywords().cloned());
         let (list, permanent) = flag_lists(&self.keywords, self.read_only);
         let text = format!("* FLAGS {list}\r\n* OK [PERMANENTFLAGS {permanent}] limited\r\n");
-        out.extend_from_slice(text.as_bytes());
+        out.lines(&text);
     }
 
     /// UIDs by sequence number, as the client knows them.
@@ -106,7 +107,7 @@ impl Selected {
     /// messages, `FETCH (FLAGS .. UID .. [MODSEQ ..])` for flag changes, and `EXPUNGE` or
     /// `VANISHED` (only if `expunges`) with sequence numbers as the client counts them at
     /// that point. Returns whether the mailbox was deleted.
-    pub(crate) fn sync(&mut self, out: &mut Vec<u8>, expunges: bool, condstore: Condstore) -> bool {
+    pub(crate) fn sync(&mut self, out: &mut Responses, expunges: bool, condstore: Condstore) -> bool {
         self.pending.extend(self.watch.poll());
         let mut owed = Owed::default();
         while let Some(change) = self.pending.front() {
@@ -155,7 +156,7 @@ impl Selected {
                         } else {
                             self.flush(out, &mut owed);
                             let off = usize::from(self.defects.has(Defect::ExpungeNumberOffByOne));
-                            out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1 + off).as_bytes());
+                            out.push(format!("* {} EXPUNGE\r\n", i + 1 + off).into_bytes());
                         }
                         self.uids.remove(i);
                     }
@@ -198,7 +199,7 @@ impl Selected {
     /// modseq is still owed).
     pub(crate) fn report(
         &mut self,
-        out: &mut Vec<u8>,
+        out: &mut Responses,
         position: usize,
         message: &Message,
         items: &[Item],
@@ -216,37 +217,39 @@ impl Selected {
         if items.contains(&Item::Flags) {
             self.announce(out, &message.flags);
         }
+        let mut response = Vec::new();
         fetch_response(
-            out,
+            &mut response,
             position + 1,
             message,
             items,
             self.recent.as_ref(),
             self.defects,
         );
+        out.push(response);
     }
 
     /// Writes what `owed` holds: the `VANISHED` UIDs (already gone from `uids`), then
     /// `EXISTS` and, in IMAP4rev1, `RECENT` after claiming the new messages no other session
     /// was told about first.
-    fn flush(&mut self, out: &mut Vec<u8>, owed: &mut Owed) {
+    fn flush(&mut self, out: &mut Responses, owed: &mut Owed) {
         if !owed.vanished.is_empty() {
             owed.vanished.sort_unstable();
             condstore::vanished(out, false, &condstore::runs_of(&owed.vanished));
             owed.vanished.clear();
         }
         if std::mem::take(&mut owed.exists) {
-            out.extend_from_slice(format!("* {} EXISTS\r\n", self.uids.len()).as_bytes());
+            out.push(format!("* {} EXISTS\r\n", self.uids.len()).into_bytes());
             if let Some(recent) = &mut self.recent {
                 recent.claim(&self.watch, &self.uids);
-                out.extend_from_slice(format!("* {} RECENT\r\n", recent.count(&self.uids)).as_bytes());
+                out.push(format!("* {} RECENT\r\n", recent.count(&self.uids)).into_bytes());
             }
         }
     }
 
     /// The feed lost changes: compare the client's view with a fresh snapshot, expunging
     /// from the highest sequence number down so each number is right when sent.
-    fn resync(&mut self, out: &mut Vec<u8>, owed: &mut Owed, condstore: Condstore) {
+    fn resync(&mut self, out: &mut Responses, owed: &mut Owed, condstore: Condstore) {
         self.flush(out, owed);
         self.pending.clear();
         // Own changes the feed dropped will never be seen; all flags are re-sent below.
@@ -261,7 +264,7 @@ impl Selected {
                 if condstore == Condstore::Qresync {
                     owed.vanished.push(self.uids[i]);
                 } else {
-                    out.extend_from_slice(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
+                    out.push(format!("* {} EXPUNGE\r\n", i + 1).into_bytes());
                 }
                 self.uids.remove(i);
             }
@@ -346,60 +349,44 @@ pub(crate) fn flag_lists<'a>(
 /// and `\Recent` for one of the session's recent messages. Without `UID u` unless `with_uid`
 /// ([`Defect::UnsolicitedFetchWithoutUid`]).
 fn flag_update(
-    out: &mut Vec<u8>,
+    out: &mut Responses,
     (seq, uid, with_uid): (usize, u32, bool),
     flags: &Flags,
     modseq: u64,
     condstore: Condstore,
     recent: Option<&Recent>,
 ) {
-    use std::io::Write;
+    use std::fmt::Write;
     let flags = recent::flag_list(recent, flags, uid);
-    // Writing to a Vec cannot fail.
-    let _ = write!(out, "* {seq} FETCH (FLAGS {flags}");
+    let mut line = format!("* {seq} FETCH (FLAGS {flags}");
+    // Writing to a String cannot fail.
     if with_uid {
-        let _ = write!(out, " UID {uid}");
+        let _ = write!(line, " UID {uid}");
     }
     if condstore != Condstore::Off {
-        let _ = write!(out, " MODSEQ ({modseq})");
+        let _ = write!(line, " MODSEQ ({modseq})");
     }
-    out.extend_from_slice(b")\r\n");
+    line.push_str(")\r\n");
+    out.push(line.into_bytes());
 }
 
 impl Session {
-    /// Runs a selected-state command.
-    pub(crate) fn selected_command(
-        &mut self,
-        command: &Command,
-        out: &mut Vec<u8>,
-    ) -> Result<Completion, Completion> {
-        match command.name.as_str() {
-            "FETCH" => self.fetch(command, false, out),
-            "UID FETCH" => self.fetch(command, true, out),
-            "STORE" => self.store_command(command, false, out),
-            "UID STORE" => self.store_command(command, true, out),
-            "EXPUNGE" | "UID EXPUNGE" => self.expunge(command),
-            "COPY" | "UID COPY" | "MOVE" | "UID MOVE" => self.copy(command, out),
-            "SEARCH" => self.search(command, false, out),
-            "UID SEARCH" => self.search(command, true, out),
-            "CLOSE" | "UNSELECT" => {
-                if !command.args.is_empty() {
-                    return Err(SyntaxError::Arguments.into());
-                }
-                let selected = self.selected.take();
-                // RFC 9051 §6.4.1: CLOSE expunges silently, unless selected read-only.
-                if let (Some(selected), Some(login)) = (selected, &self.login)
-                    && command.name == "CLOSE"
-                    && !selected.read_only
-                {
-                    let name = selected.watch.mailbox_name();
-                    // A deleted mailbox has nothing left to expunge, so the error is moot.
-                    let _ = self.store.expunge(login, &name, None);
-                }
-                Ok(Completion::ok(format!("{} completed", command.name)))
-            }
-            _ => Err(SyntaxError::UnknownCommand.into()),
+    /// `close = "CLOSE"` (RFC 9051 §6.4.1: expunges silently, unless selected read-only),
+    /// `unselect = "UNSELECT"` (RFC 3691).
+    pub(crate) fn close(&mut self, command: &Command) -> Result<Completion, Completion> {
+        if !command.args.is_empty() {
+            return Err(SyntaxError::Arguments.into());
         }
+        let selected = self.selected.take();
+        if let (Some(selected), Some(login)) = (selected, &self.login)
+            && command.verb == Verb::Close
+            && !selected.read_only
+        {
+            let name = selected.watch.mailbox_name();
+            // A deleted mailbox has nothing left to expunge, so the error is moot.
+            let _ = self.store.expunge(login, &name, None);
+        }
+        Ok(Completion::ok(format!("{} completed", command.verb)))
     }
 
     /// The login, the selected mailbox's name and the selection itself.
@@ -416,11 +403,11 @@ impl Session {
     /// `store = "STORE" SP sequence-set [SP store-modifiers] SP store-att-flags`,
     /// `store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))`,
     /// `store-modifier = "UNCHANGEDSINCE" SP mod-sequence-valzer` (RFC 7162 §3.1.3).
-    fn store_command(
+    pub(crate) fn store_command(
         &mut self,
         command: &Command,
         uid: bool,
-        out: &mut Vec<u8>,
+        out: &mut Responses,
     ) -> Result<Completion, Completion> {
         let (set, unchanged_since, rest) = match &command.args[..] {
             [set, Token::List(modifiers), rest @ ..] => {
@@ -498,7 +485,7 @@ impl Session {
             }
         }
         if modified.is_empty() {
-            return Ok(Completion::ok(format!("{} completed", command.name)));
+            return Ok(Completion::ok(format!("{} completed", command.verb)));
         }
         let numbers: Vec<u32> = positions
             .iter()
@@ -520,15 +507,15 @@ impl Session {
 
     /// EXPUNGE, or `uid-expunge = "UID" SP "EXPUNGE" SP sequence-set`. The EXPUNGE
     /// responses come from the feed when the command ends, like everyone else's.
-    fn expunge(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn expunge(&mut self, command: &Command) -> Result<Completion, Completion> {
         let store = self.store.clone();
         let (login, name, selected) = self.selection()?;
         if selected.read_only {
             return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
         }
-        let uids = match (&command.args[..], command.name.as_str()) {
-            ([], "EXPUNGE") => None,
-            ([set], "UID EXPUNGE") => Some(selected.named(set, true)?.1),
+        let uids = match (&command.args[..], command.verb) {
+            ([], Verb::Expunge) => None,
+            ([set], Verb::UidExpunge) => Some(selected.named(set, true)?.1),
             _ => return Err(SyntaxError::Arguments.into()),
         };
         if selected.defects.has(Defect::ExpungeIgnoresDeleted) {
@@ -541,7 +528,7 @@ impl Session {
         if !selected.defects.has(Defect::ExpungeRemovesNothing) {
             store.expunge(&login, &name, uids.as_deref())?;
         }
-        Ok(Completion::ok(format!("{} completed", command.name)))
+        Ok(Completion::ok(format!("{} completed", command.verb)))
     }
 }
 
@@ -549,13 +536,13 @@ impl Session {
     /// `copy = "COPY" SP sequence-set SP mailbox` (RFC 9051 §6.4.7, RFC 4315 COPYUID);
     /// `move = "MOVE" SP sequence-set SP mailbox` (RFC 6851 §3.3: `* OK [COPYUID ...]`,
     /// then the EXPUNGE responses, from the feed, then the tagged OK).
-    fn copy(&mut self, command: &Command, out: &mut Vec<u8>) -> Result<Completion, Completion> {
+    pub(crate) fn copy(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
         let [set, to] = &command.args[..] else {
             return Err(SyntaxError::Arguments.into());
         };
         let to = to.astring().ok_or(SyntaxError::Arguments)?;
-        let moving = command.name.ends_with("MOVE");
-        let uid = command.name.starts_with("UID");
+        let moving = matches!(command.verb, Verb::Move | Verb::UidMove);
+        let uid = command.verb.is_uid();
         let store = self.store.clone();
         let (login, name, selected) = self.selection()?;
         if moving && selected.read_only {
@@ -589,12 +576,12 @@ impl Session {
             )
         };
         if moving && !code.is_empty() {
-            out.extend_from_slice(format!("* OK {code}moved\r\n").as_bytes());
+            out.push(format!("* OK {code}moved\r\n").into_bytes());
         }
         if moving {
-            return Ok(Completion::ok(format!("{} completed", command.name)));
+            return Ok(Completion::ok(format!("{} completed", command.verb)));
         }
-        Ok(Completion::ok(format!("{code}{} completed", command.name)))
+        Ok(Completion::ok(format!("{code}{} completed", command.verb)))
     }
 }
 

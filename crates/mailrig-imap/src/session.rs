@@ -17,20 +17,30 @@ use std::sync::Arc;
 
 use mailrig_store::{SEPARATOR, Store, StoreError};
 
-use crate::command::{self, Command, Token};
+use crate::command::{self, Command, Needs, Token, Verb};
 use crate::condstore::Condstore;
 use crate::config::{Config, Versions};
 use crate::defect::Defect;
 use crate::error::SyntaxError;
+use crate::extension::{EXTENSIONS, Listed};
 use crate::framing::{Frame, Framer};
+use crate::response::{Kind, Responses, Status, Step};
 use crate::selected::Selected;
 
 /// What the session asks its driver to do, in order. See [`Session::poll_output`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
-    /// Write these bytes: one command's complete responses (untagged lines, then the tagged
-    /// one), one continuation request, or a batch of unsolicited updates.
-    Data(Vec<u8>),
+    /// Write one complete response (RFC 9051 §2.2.2): an untagged response, a continuation
+    /// request or a tagged completion, CRLF included (and any literals inside it), so a fault
+    /// layer can delay, split, corrupt, replace or add any single response.
+    Response {
+        /// What it answers.
+        to: Step,
+        /// Untagged, continuation request or tagged completion.
+        kind: Kind,
+        /// The bytes to write.
+        bytes: Vec<u8>,
+    },
     /// Run the server side of the TLS handshake now, then call [`Session::tls_started`].
     /// Input received until then is discarded.
     StartTls,
@@ -73,7 +83,7 @@ pub struct Session {
     output: VecDeque<Output>,
     /// Installed on each selection's watch ([`Session::set_waker`]).
     pub(crate) waker: Option<Waker>,
-    /// Bytes of `Output::Data` in `output`.
+    /// Bytes of `Output::Response`s in `output`.
     queued: usize,
     /// Input received but not read yet: held back while `queued` is above
     /// [`OUTPUT_HIGH_WATER`], so a client that pipelines commands and stops reading cannot
@@ -105,7 +115,7 @@ enum Mode {
 /// How a command completed: `tag OK/NO/BAD [code] text`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Completion {
-    status: &'static str,
+    status: Status,
     text: String,
 }
 
@@ -113,7 +123,7 @@ impl Completion {
     /// `OK text` (`text` may start with a `[code]`).
     pub(crate) fn ok(text: impl Into<String>) -> Completion {
         Completion {
-            status: "OK",
+            status: Status::Ok,
             text: text.into(),
         }
     }
@@ -121,7 +131,7 @@ impl Completion {
     /// `NO text`.
     pub(crate) fn no(text: impl Into<String>) -> Completion {
         Completion {
-            status: "NO",
+            status: Status::No,
             text: text.into(),
         }
     }
@@ -129,7 +139,7 @@ impl Completion {
     /// `BAD text`.
     pub(crate) fn bad(text: impl Into<String>) -> Completion {
         Completion {
-            status: "BAD",
+            status: Status::Bad,
             text: text.into(),
         }
     }
@@ -207,7 +217,7 @@ impl Session {
             session.capabilities(),
             session.config.greeting
         );
-        session.push(greeting.into_bytes());
+        session.push(Step::Greeting, Kind::Untagged, greeting.into_bytes());
         session
     }
 
@@ -266,17 +276,15 @@ impl Session {
             && matches!(self.mode, Mode::Idle(_))
             && !self.config.defects.has(Defect::IdlePushesNothing)
         {
-            let mut out = Vec::new();
+            let mut out = Responses::default();
             self.sync(&mut out, true);
-            if !out.is_empty() {
-                self.push(out);
-            }
+            self.emit(Step::Command(Verb::Idle), out);
             if self.mode == Mode::Closed {
                 self.output.push_back(Output::Close);
             }
         }
         let next = self.output.pop_front();
-        if let Some(Output::Data(bytes)) = &next {
+        if let Some(Output::Response { bytes, .. }) = &next {
             self.queued = self.queued.saturating_sub(bytes.len());
         }
         next
@@ -296,7 +304,8 @@ impl Session {
     pub fn shutdown(&mut self) {
         if self.mode != Mode::Closed {
             self.mode = Mode::Closed;
-            self.push(b"* BYE server shutting down\r\n".to_vec());
+            let bye = b"* BYE server shutting down\r\n".to_vec();
+            self.push(Step::Shutdown, Kind::Untagged, bye);
             self.output.push_back(Output::Close);
         }
     }
@@ -326,39 +335,30 @@ impl Session {
         self.mode == Mode::Closed
     }
 
-    /// The capabilities to advertise now (RFC 9051 §6.1.1).
+    /// The capabilities to advertise now (RFC 9051 §6.1.1), from the extension table.
     fn capabilities(&self) -> String {
-        let ext = &self.config.extensions;
         let mut caps = vec![match self.config.versions {
             Versions::Rev1 => "IMAP4rev1",
             Versions::Rev2 => "IMAP4rev2",
             Versions::Both => "IMAP4rev1 IMAP4rev2",
         }];
-        if ext.literal_plus {
-            caps.push("LITERAL+");
-        } else if self.config.versions != Versions::Rev1 {
+        if !self.config.extensions.literal_plus && self.config.versions != Versions::Rev1 {
+            // RFC 9051 §4.3: IMAP4rev2 includes LITERAL- (RFC 7888 §5).
             caps.push("LITERAL-");
         }
-        let switches = [
-            (ext.sasl_ir, "SASL-IR"),
-            (ext.uidplus, "UIDPLUS"),
-            (ext.unselect, "UNSELECT"),
-            (ext.idle, "IDLE"),
-            (ext.r#move, "MOVE"),
-            (ext.id, "ID"),
-            (ext.namespace, "NAMESPACE"),
-            (ext.enable, "ENABLE"),
-            (ext.special_use, "SPECIAL-USE"),
-            (ext.condstore, "CONDSTORE"),
-            (ext.qresync, "QRESYNC"),
-            // RFC 8438; STATUS SIZE is part of IMAP4rev2, and answered in both versions.
-            (true, "STATUS=SIZE"),
-        ];
-        caps.extend(switches.iter().filter(|(on, _)| *on).map(|(_, name)| *name));
+        let on = |listed: Listed| {
+            EXTENSIONS
+                .iter()
+                .filter(move |e| e.listed == listed && e.is_on(&self.config))
+                .map(|e| e.capability)
+        };
+        caps.extend(on(Listed::Always));
+        // RFC 8438; STATUS SIZE is part of IMAP4rev2, and answered in both versions.
+        caps.push("STATUS=SIZE");
         if self.login.is_none() {
             let after_tls = self.config.defects.has(Defect::ImapStartTlsAfterTls);
-            if (!self.tls || after_tls) && self.config.starttls {
-                caps.push("STARTTLS");
+            if !self.tls || after_tls {
+                caps.extend(on(Listed::BeforeTls));
             }
             if self.login_disabled() {
                 caps.push("LOGINDISABLED");
@@ -371,41 +371,58 @@ impl Session {
 
     /// Whether the command is offered: those of a switched-off extension are unknown
     /// commands.
-    fn offers(&self, name: &str) -> bool {
-        let ext = &self.config.extensions;
-        match name {
-            "IDLE" => ext.idle,
-            "UID EXPUNGE" => ext.uidplus,
-            "MOVE" | "UID MOVE" => ext.r#move,
-            "ENABLE" => ext.enable,
-            "ID" => ext.id,
-            "NAMESPACE" => ext.namespace,
-            "UNSELECT" => ext.unselect,
-            _ => true,
-        }
+    fn offers(&self, verb: Verb) -> bool {
+        EXTENSIONS
+            .iter()
+            .filter(|e| e.commands.contains(&verb))
+            .all(|e| e.is_on(&self.config))
     }
 
     fn login_disabled(&self) -> bool {
         self.config.login_disabled_before_tls && !self.tls
     }
 
-    fn push(&mut self, bytes: Vec<u8>) {
+    /// Queues one response.
+    fn push(&mut self, to: Step, kind: Kind, bytes: Vec<u8>) {
         self.queued += bytes.len();
-        self.output.push_back(Output::Data(bytes));
+        self.output.push_back(Output::Response { to, kind, bytes });
+    }
+
+    /// Queues each of `responses`, answering `to`.
+    fn emit(&mut self, to: Step, responses: Responses) {
+        for (kind, bytes) in responses.into_list() {
+            self.push(to, kind, bytes);
+        }
+    }
+
+    /// What the command the current mode belongs to answers: AUTHENTICATE's SASL exchange or
+    /// IDLE, else `step`.
+    fn mode_step(&self, step: Step) -> Step {
+        match self.mode {
+            Mode::Sasl(..) => Step::Command(Verb::Authenticate),
+            Mode::Idle(_) => Step::Command(Verb::Idle),
+            _ => step,
+        }
     }
 
     fn frame(&mut self, frame: Frame) {
         match frame {
             Frame::Continue if self.config.defects.has(Defect::LiteralWithoutContinuation) => {}
-            Frame::Continue => self.push(b"+ Ready for literal data\r\n".to_vec()),
-            Frame::LineTooLong { head } => self.refuse(&head, "BAD line too long"),
-            Frame::LiteralTooBig { head, .. } => self.refuse(&head, "NO [TOOBIG] literal too large"),
+            Frame::Continue => {
+                let ready = b"+ Ready for literal data\r\n".to_vec();
+                self.push(Step::Literal, Kind::Continuation, ready);
+            }
+            Frame::LineTooLong { head } => self.refuse(&head, Status::Bad, "line too long"),
+            Frame::LiteralTooBig { head, .. } => {
+                self.refuse(&head, Status::No, "[TOOBIG] literal too large");
+            }
             Frame::NonSyncRefused { head, too_big: true } => self.refuse(
                 &head,
-                "BAD [TOOBIG] non-synchronizing literal larger than 4096 bytes",
+                Status::Bad,
+                "[TOOBIG] non-synchronizing literal larger than 4096 bytes",
             ),
             Frame::NonSyncRefused { head, too_big: false } => {
-                self.refuse(&head, "BAD non-synchronizing literals are not supported");
+                self.refuse(&head, Status::Bad, "non-synchronizing literals are not supported");
             }
             Frame::Command(line) => match std::mem::replace(&mut self.mode, Mode::Commands) {
                 Mode::Commands => self.command(&line),
@@ -418,47 +435,77 @@ impl Session {
 
     /// Answers input that was too big: the command it belongs to (a SASL response or IDLE's
     /// DONE belong to the command that asked for them) ends with `text`.
-    fn refuse(&mut self, head: &[u8], text: &str) {
+    fn refuse(&mut self, head: &[u8], status: Status, text: &str) {
+        let to = self.mode_step(Step::Unknown);
         match std::mem::replace(&mut self.mode, Mode::Commands) {
-            Mode::Sasl(tag, _) | Mode::Idle(tag) => self.push(format!("{tag} {text}\r\n").into_bytes()),
-            Mode::Commands => self.reject(head, text),
+            Mode::Sasl(tag, _) | Mode::Idle(tag) => {
+                let mut out = Responses::default();
+                out.tagged(&tag, status, text);
+                self.emit(to, out);
+            }
+            Mode::Commands => self.reject(head, status, text),
             mode @ (Mode::AwaitTls | Mode::Closed) => self.mode = mode,
         }
     }
 
-    /// Answers a command that could not be read with its tag, or `*` without one.
-    fn reject(&mut self, line: &[u8], text: &str) {
-        let tag = command::tag(line).unwrap_or_else(|| "*".to_owned());
-        self.push(format!("{tag} {text}\r\n").into_bytes());
+    /// Answers a command that could not be read with its tag, or `* BAD` without one.
+    fn reject(&mut self, line: &[u8], status: Status, text: &str) {
+        let mut out = Responses::default();
+        match command::tag(line) {
+            Some(tag) => out.tagged(&tag, status, text),
+            None => out.push(format!("* {status} {text}\r\n").into_bytes()),
+        }
+        self.emit(Step::Unknown, out);
     }
 
     fn command(&mut self, line: &[u8]) {
-        let command = match command::parse(line) {
-            Ok(command) => command,
-            Err(error) => return self.reject(line, &format!("BAD {error}")),
+        let command = match (command::parse(line), command::tag(line)) {
+            (Ok(command), _) => command,
+            (Err(SyntaxError::UnknownCommand), Some(tag)) => {
+                // Answered like a command: pending updates first, then the completion.
+                let unknown = Completion::from(SyntaxError::UnknownCommand);
+                return self.complete(&tag, Step::Unknown, Responses::default(), unknown, true);
+            }
+            (Err(error), _) => return self.reject(line, Status::Bad, &error.to_string()),
         };
-        let mut out = Vec::new();
+        let to = Step::Command(command.verb);
+        let mut out = Responses::default();
         let completion = self.dispatch(&command, &mut out).unwrap_or_else(|c| c);
         if matches!(self.mode, Mode::Sasl(..) | Mode::Idle(_)) {
             // A continuation request: the command completes later.
-            return self.push(out);
+            return self.emit(to, out);
         }
         // RFC 9051 §7.5.1: no EXPUNGE while responding to FETCH, STORE or SEARCH.
-        let expunges = !matches!(command.name.as_str(), "FETCH" | "STORE" | "SEARCH")
+        let expunges = !matches!(command.verb, Verb::Fetch | Verb::Store | Verb::Search)
             || self.config.defects.has(Defect::ExpungeDuringFetch);
-        if self.mode == Mode::Commands && command.name != "LOGOUT" {
+        if command.verb == Verb::Logout {
+            return self.complete_without_sync(&command.tag, to, out, completion);
+        }
+        self.complete(&command.tag, to, out, completion, expunges);
+    }
+
+    /// Ends a command: the selected mailbox's pending updates (EXPUNGEs only if `expunges`),
+    /// then the tagged completion, then whatever the mode asks of the driver.
+    fn complete(&mut self, tag: &str, to: Step, mut out: Responses, completion: Completion, expunges: bool) {
+        if self.mode == Mode::Commands {
             self.sync(&mut out, expunges);
         }
+        self.complete_without_sync(tag, to, out, completion);
+    }
+
+    /// Ends a command with its tagged completion (RFC 9051 §7.1), the one place it is encoded.
+    fn complete_without_sync(&mut self, tag: &str, to: Step, mut out: Responses, completion: Completion) {
         let status = match completion.status {
-            "BAD" if self.config.defects.has(Defect::BadAnsweredAsNo) => "NO",
+            Status::Bad if self.config.defects.has(Defect::BadAnsweredAsNo) => Status::No,
             status => status,
         };
-        let mut tag = command.tag.as_str();
-        if self.config.defects.has(Defect::LongTagTruncated) {
-            tag = &tag[..tag.len().min(32)];
-        }
-        out.extend_from_slice(format!("{tag} {status} {}\r\n", completion.text).as_bytes());
-        self.push(out);
+        let tag = if self.config.defects.has(Defect::LongTagTruncated) {
+            &tag[..tag.len().min(32)]
+        } else {
+            tag
+        };
+        out.tagged(tag, status, &completion.text);
+        self.emit(to, out);
         match self.mode {
             Mode::AwaitTls => self.output.push_back(Output::StartTls),
             Mode::Closed => self.output.push_back(Output::Close),
@@ -466,7 +513,7 @@ impl Session {
         }
     }
 
-    fn dispatch(&mut self, command: &Command, out: &mut Vec<u8>) -> Result<Completion, Completion> {
+    fn dispatch(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
         let args = command.args.len();
         let no_args = || {
             if args == 0 {
@@ -475,20 +522,29 @@ impl Session {
                 Err(Completion::from(SyntaxError::Arguments))
             }
         };
-        if !self.offers(&command.name) {
+        if !self.offers(command.verb) {
             return Err(SyntaxError::UnknownCommand.into());
         }
-        match command.name.as_str() {
-            "CAPABILITY" => {
+        match command.verb.needs() {
+            Needs::Login => {
+                self.authenticated()?;
+            }
+            Needs::Selection if self.selected.is_none() => {
+                return Err(Completion::bad("no mailbox selected"));
+            }
+            Needs::Selection | Needs::Nothing => {}
+        }
+        match command.verb {
+            Verb::Capability => {
                 no_args()?;
-                out.extend_from_slice(format!("* CAPABILITY {}\r\n", self.capabilities()).as_bytes());
+                out.push(format!("* CAPABILITY {}\r\n", self.capabilities()).into_bytes());
                 Ok(Completion::ok("CAPABILITY completed"))
             }
-            "NOOP" => {
+            Verb::Noop => {
                 no_args()?;
                 Ok(Completion::ok("NOOP completed"))
             }
-            "CHECK" => {
+            Verb::Check => {
                 // RFC 3501 §6.4.1: a selected-state command (a checkpoint is a no-op here).
                 if self.selected.is_none() && !self.config.defects.has(Defect::CheckWithoutSelect) {
                     return Err(Completion::bad("no mailbox selected"));
@@ -496,14 +552,14 @@ impl Session {
                 no_args()?;
                 Ok(Completion::ok("CHECK completed"))
             }
-            "LOGOUT" => {
+            Verb::Logout => {
                 no_args()?;
-                out.extend_from_slice(b"* BYE mailrig logging out\r\n");
+                out.push(b"* BYE mailrig logging out\r\n".to_vec());
                 self.mode = Mode::Closed;
                 self.selected = None;
                 Ok(Completion::ok("LOGOUT completed"))
             }
-            "ID" => {
+            Verb::Id => {
                 // RFC 2971 §3.1: `id = "ID" SP id-params-list`, the client's list or NIL.
                 match &command.args[..] {
                     [Token::List(_)] => {}
@@ -511,11 +567,11 @@ impl Session {
                     _ => return Err(SyntaxError::Arguments.into()),
                 }
                 if !self.config.defects.has(Defect::IdWithoutResponse) {
-                    out.extend_from_slice(b"* ID (\"name\" \"mailrig\")\r\n");
+                    out.push(b"* ID (\"name\" \"mailrig\")\r\n".to_vec());
                 }
                 Ok(Completion::ok("ID completed"))
             }
-            "NAMESPACE" => {
+            Verb::Namespace => {
                 no_args()?;
                 self.authenticated()?;
                 // RFC 2342 §5: one personal namespace, no others.
@@ -524,40 +580,42 @@ impl Session {
                 } else {
                     SEPARATOR
                 };
-                out.extend_from_slice(format!("* NAMESPACE ((\"\" \"{separator}\")) NIL NIL\r\n").as_bytes());
+                out.push(format!("* NAMESPACE ((\"\" \"{separator}\")) NIL NIL\r\n").into_bytes());
                 Ok(Completion::ok("NAMESPACE completed"))
             }
-            "ENABLE" => self.enable(command, out),
-            "STARTTLS" => self.starttls(args),
-            "LOGIN" => self.login_command(command),
-            "AUTHENTICATE" => self.authenticate(command, out),
-            "IDLE" => {
+            Verb::Enable => self.enable(command, out),
+            Verb::StartTls => self.starttls(args),
+            Verb::Login => self.login_command(command),
+            Verb::Authenticate => self.authenticate(command, out),
+            Verb::Idle => {
                 no_args()?;
                 self.authenticated()?;
-                out.extend_from_slice(b"+ idling\r\n");
+                out.push(b"+ idling\r\n".to_vec());
                 self.mode = Mode::Idle(command.tag.clone());
                 Ok(Completion::ok("IDLE"))
             }
-            "SELECT" | "EXAMINE" | "CREATE" | "DELETE" | "RENAME" | "SUBSCRIBE" | "UNSUBSCRIBE" | "LIST"
-            | "LSUB" | "STATUS" | "APPEND" => {
-                self.authenticated()?;
-                self.mailbox_command(command, out)
-            }
-            "FETCH" | "UID FETCH" | "STORE" | "UID STORE" | "EXPUNGE" | "UID EXPUNGE" | "SEARCH"
-            | "UID SEARCH" | "COPY" | "UID COPY" | "MOVE" | "UID MOVE" | "CLOSE" | "UNSELECT" => {
-                if self.selected.is_none() {
-                    return Err(Completion::bad("no mailbox selected"));
-                }
-                self.selected_command(command, out)
-            }
-            _ => Err(SyntaxError::UnknownCommand.into()),
+            Verb::Select => self.select(command, false, out),
+            Verb::Examine => self.select(command, true, out),
+            Verb::Create => self.create(command),
+            Verb::Delete => self.delete(command),
+            Verb::Rename => self.rename(command),
+            Verb::Subscribe | Verb::Unsubscribe => self.subscribe(command),
+            Verb::List | Verb::Lsub => self.list(command, out),
+            Verb::Status => self.status(command, out),
+            Verb::Append => self.append(command),
+            Verb::Fetch | Verb::UidFetch => self.fetch(command, command.verb.is_uid(), out),
+            Verb::Store | Verb::UidStore => self.store_command(command, command.verb.is_uid(), out),
+            Verb::Expunge | Verb::UidExpunge => self.expunge(command),
+            Verb::Copy | Verb::UidCopy | Verb::Move | Verb::UidMove => self.copy(command, out),
+            Verb::Search | Verb::UidSearch => self.search(command, command.verb.is_uid(), out),
+            Verb::Close | Verb::Unselect => self.close(command),
         }
     }
 
     /// `enable = "ENABLE" 1*(SP capability)` (RFC 5161 §3.1, RFC 9051 §6.3.1): valid in the
     /// authenticated state only. `* ENABLED` lists the requested capabilities now enabled;
     /// unknown ones are ignored.
-    fn enable(&mut self, command: &Command, out: &mut Vec<u8>) -> Result<Completion, Completion> {
+    fn enable(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
         if command.args.is_empty() {
             return Err(SyntaxError::Arguments.into());
         }
@@ -568,7 +626,7 @@ impl Session {
         // RFC 5161 §3.1: `* ENABLED` lists what this command turned on.
         let mut names = Vec::new();
         let mut unknown = Vec::new();
-        let mut notes = Vec::new();
+        let mut notes = Responses::default();
         for capability in &command.args {
             let capability = capability.astring().ok_or(SyntaxError::Arguments)?;
             if capability.eq_ignore_ascii_case("IMAP4rev2") {
@@ -587,8 +645,8 @@ impl Session {
             enabled.push(' ');
             enabled.push_str(&name);
         }
-        out.extend_from_slice(format!("{enabled}\r\n").as_bytes());
-        out.extend_from_slice(&notes);
+        out.push(format!("{enabled}\r\n").into_bytes());
+        out.append(notes);
         Ok(Completion::ok("ENABLE completed"))
     }
 
@@ -600,14 +658,14 @@ impl Session {
     }
 
     fn idle_done(&mut self, tag: &str, line: &[u8]) {
-        let mut out = Vec::new();
+        let mut out = Responses::default();
         self.sync(&mut out, true);
         if line.eq_ignore_ascii_case(b"DONE") {
-            out.extend_from_slice(format!("{tag} OK IDLE terminated\r\n").as_bytes());
+            out.tagged(tag, Status::Ok, "IDLE terminated");
         } else {
-            out.extend_from_slice(format!("{tag} BAD expected DONE\r\n").as_bytes());
+            out.tagged(tag, Status::Bad, "expected DONE");
         }
-        self.push(out);
+        self.emit(Step::Command(Verb::Idle), out);
         if self.mode == Mode::Closed {
             self.output.push_back(Output::Close);
         }
@@ -615,12 +673,12 @@ impl Session {
 
     /// Reports the selected mailbox's changes (see `selected.rs`); a deleted mailbox ends
     /// the session.
-    fn sync(&mut self, out: &mut Vec<u8>, expunges: bool) {
+    fn sync(&mut self, out: &mut Responses, expunges: bool) {
         let Some(selected) = &mut self.selected else {
             return;
         };
         if selected.sync(out, expunges, self.condstore) {
-            out.extend_from_slice(b"* BYE selected mailbox was deleted\r\n");
+            out.push(b"* BYE selected mailbox was deleted\r\n".to_vec());
             self.selected = None;
             self.mode = Mode::Closed;
         }

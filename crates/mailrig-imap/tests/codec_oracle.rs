@@ -42,7 +42,7 @@ fn run(store: &Store, chunks: &[Vec<u8>]) -> Vec<u8> {
     let mut out = Vec::new();
     let drain = |session: &mut Session, out: &mut Vec<u8>| {
         while let Some(output) = session.poll_output() {
-            if let Output::Data(bytes) = output {
+            if let Output::Response { bytes, .. } = output {
                 out.extend(bytes);
             }
         }

@@ -2,8 +2,9 @@
 //!
 //! The loop is the one every sans-IO protocol crate expects: read → `handle_input` → drain the
 //! session's actions → write. Every byte in both directions, the TLS start and the close are
-//! recorded. Each reply passes through [`ReplyHook`], the seam where faults will delay, split,
-//! corrupt or replace replies.
+//! recorded. Each reply (one SMTP reply, one IMAP response: a [`Reply`] with the [`Step`] it
+//! answers) passes through [`ReplyHook`], the seam where faults will delay, split, corrupt or
+//! replace replies.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,12 +21,56 @@ use crate::recorder::Recorder;
 /// What a session asks its driver to do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Write these bytes (one complete reply).
-    Write(Vec<u8>),
+    /// Write one complete reply (SMTP) or response (IMAP).
+    Write(Reply),
     /// Run the server side of a TLS handshake now (STARTTLS), then call `tls_started`.
     StartTls,
     /// Close the connection.
     Close,
+}
+
+/// One complete SMTP reply or IMAP response, with what a fault rule keys on: the protocol step
+/// it answers and its kind. Both protocols' session outputs become this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// What it answers.
+    pub step: Step,
+    /// Whether it asks for more, ends its step, or (IMAP) is untagged data.
+    pub kind: ReplyKind,
+    /// The bytes to write.
+    pub bytes: Vec<u8>,
+}
+
+/// The protocol step a reply answers, for either protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The greeting (SMTP `220`, IMAP `* OK`/`* PREAUTH`).
+    Greeting,
+    /// A command, by its verb as the RFC spells it (`RCPT`, `UID FETCH`).
+    Command(&'static str),
+    /// SMTP: DATA's final dot.
+    MessageEnd,
+    /// SMTP: a BDAT chunk's octets.
+    Chunk,
+    /// SMTP: a SASL response line during AUTH.
+    SaslResponse,
+    /// IMAP: a synchronizing literal's continuation request.
+    Literal,
+    /// A line that is not a command the server knows (syntax error, unknown, too long).
+    Unknown,
+    /// The goodbye of a server shutting down or timing out (SMTP `421`, IMAP `* BYE`).
+    Shutdown,
+}
+
+/// What a reply is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyKind {
+    /// IMAP `* ...`: untagged data or status; more follows for the same step.
+    Untagged,
+    /// A request for more from the client: IMAP `+`, SMTP `354` and `334`.
+    Continuation,
+    /// The reply that ends its step: an SMTP reply, an IMAP tagged completion, a greeting.
+    Final,
 }
 
 /// A sans-IO server session the driver can run.
@@ -48,8 +93,9 @@ pub trait Protocol: Send {
 /// What happens to one reply on its way out. The default writes it unchanged.
 pub trait ReplyHook: Send {
     /// Returns the writes to perform for `reply` (empty: drop it), with a delay before each.
-    fn reply(&mut self, reply: Vec<u8>) -> Vec<(Duration, Vec<u8>)> {
-        vec![(Duration::ZERO, reply)]
+    /// `reply.step` and `reply.kind` say what it answers and what it is.
+    fn reply(&mut self, reply: Reply) -> Vec<(Duration, Vec<u8>)> {
+        vec![(Duration::ZERO, reply.bytes)]
     }
 }
 

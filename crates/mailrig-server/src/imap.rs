@@ -7,11 +7,11 @@
 
 use std::sync::Arc;
 
-use mailrig_imap::{Config, Output, Session};
+use mailrig_imap::{Config, Kind, Output, Session};
 use mailrig_store::Store;
 use tokio::sync::Notify;
 
-use crate::conn::{Action, Protocol};
+use crate::conn::{Action, Protocol, Reply, ReplyKind, Step};
 use crate::listen::SessionFactory;
 use crate::server::Service;
 use crate::smtp::unix_now;
@@ -63,7 +63,22 @@ pub(crate) fn imap_factory(
 impl From<Output> for Action {
     fn from(output: Output) -> Action {
         match output {
-            Output::Data(bytes) => Action::Write(bytes),
+            Output::Response { to, kind, bytes } => Action::Write(Reply {
+                step: match to {
+                    mailrig_imap::Step::Greeting => Step::Greeting,
+                    mailrig_imap::Step::Command(verb) => Step::Command(verb.name()),
+                    mailrig_imap::Step::Literal => Step::Literal,
+                    mailrig_imap::Step::Unknown => Step::Unknown,
+                    mailrig_imap::Step::Shutdown => Step::Shutdown,
+                },
+                kind: match kind {
+                    Kind::Untagged if to == mailrig_imap::Step::Greeting => ReplyKind::Final,
+                    Kind::Untagged => ReplyKind::Untagged,
+                    Kind::Continuation => ReplyKind::Continuation,
+                    Kind::Tagged(_) => ReplyKind::Final,
+                },
+                bytes,
+            }),
             Output::StartTls => Action::StartTls,
             Output::Close => Action::Close,
         }

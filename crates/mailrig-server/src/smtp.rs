@@ -14,7 +14,7 @@ use mailrig_smtp::{Backend, Config, DeliveryError, Envelope, Output, RecipientCh
 use mailrig_store::Store;
 use tokio::sync::Notify;
 
-use crate::conn::{Action, Protocol};
+use crate::conn::{Action, Protocol, Reply, ReplyKind, Step};
 use crate::listen::SessionFactory;
 use crate::server::Service;
 
@@ -73,7 +73,24 @@ pub(crate) fn smtp_factory(
 impl From<Output> for Action {
     fn from(output: Output) -> Action {
         match output {
-            Output::Data(bytes) => Action::Write(bytes),
+            Output::Reply { to, code, bytes } => Action::Write(Reply {
+                step: match to {
+                    mailrig_smtp::Step::Greeting => Step::Greeting,
+                    mailrig_smtp::Step::Command(verb) => Step::Command(verb.name()),
+                    mailrig_smtp::Step::MessageEnd => Step::MessageEnd,
+                    mailrig_smtp::Step::Chunk => Step::Chunk,
+                    mailrig_smtp::Step::SaslResponse => Step::SaslResponse,
+                    mailrig_smtp::Step::Unknown => Step::Unknown,
+                    mailrig_smtp::Step::Shutdown => Step::Shutdown,
+                },
+                // RFC 5321 §4.2.1: 3yz is a positive intermediate reply.
+                kind: if (300..400).contains(&code) {
+                    ReplyKind::Continuation
+                } else {
+                    ReplyKind::Final
+                },
+                bytes,
+            }),
             Output::StartTls => Action::StartTls,
             Output::Close => Action::Close,
         }

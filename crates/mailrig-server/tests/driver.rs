@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mailrig_server::conn::{Action, Connection, Limits, Passthrough, Protocol, ReplyHook, drive};
+use mailrig_server::conn::{
+    Action, Connection, Limits, Passthrough, Protocol, Reply, ReplyHook, ReplyKind, Step, drive,
+};
 use mailrig_server::listen::{ListenerSpec, Listeners, Shared};
 use mailrig_server::recorder::Recordings;
 use mailrig_server::tls::Identity;
@@ -17,6 +19,15 @@ use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector, rustls};
+
+/// A final reply to `step`.
+fn write(step: Step, bytes: &[u8]) -> Action {
+    Action::Write(Reply {
+        step,
+        kind: ReplyKind::Final,
+        bytes: bytes.to_vec(),
+    })
+}
 
 /// Greets, echoes each line as `echo: LINE`, upgrades on `STARTTLS`, closes on `QUIT`.
 #[derive(Default)]
@@ -29,7 +40,7 @@ impl Echo {
     fn new() -> Echo {
         Echo {
             buf: Vec::new(),
-            out: vec![Action::Write(b"hello\r\n".to_vec())],
+            out: vec![write(Step::Greeting, b"hello\r\n")],
         }
     }
 }
@@ -41,16 +52,19 @@ impl Protocol for Echo {
             let line: Vec<u8> = self.buf.drain(..i + 2).collect();
             match &line[..i] {
                 b"STARTTLS" => {
-                    self.out.push(Action::Write(b"go\r\n".to_vec()));
+                    self.out.push(write(Step::Command("STARTTLS"), b"go\r\n"));
                     self.out.push(Action::StartTls);
                     self.buf.clear();
                     return;
                 }
                 b"QUIT" => {
-                    self.out.push(Action::Write(b"bye\r\n".to_vec()));
+                    self.out.push(write(Step::Command("QUIT"), b"bye\r\n"));
                     self.out.push(Action::Close);
                 }
-                other => self.out.push(Action::Write([b"echo: ", other, b"\r\n"].concat())),
+                other => self.out.push(write(
+                    Step::Command("ECHO"),
+                    &[b"echo: ", other, b"\r\n"].concat(),
+                )),
             }
         }
     }
@@ -60,11 +74,11 @@ impl Protocol for Echo {
     }
 
     fn tls_started(&mut self) {
-        self.out.push(Action::Write(b"secure\r\n".to_vec()));
+        self.out.push(write(Step::Command("STARTTLS"), b"secure\r\n"));
     }
 
     fn shutdown(&mut self) {
-        self.out.push(Action::Write(b"shutting down\r\n".to_vec()));
+        self.out.push(write(Step::Shutdown, b"shutting down\r\n"));
         self.out.push(Action::Close);
     }
 }
@@ -208,10 +222,28 @@ async fn connections_beyond_the_limit_are_turned_away_and_others_keep_working() 
 struct Split(Duration);
 
 impl ReplyHook for Split {
-    fn reply(&mut self, reply: Vec<u8>) -> Vec<(Duration, Vec<u8>)> {
-        let (head, tail) = reply.split_at(2);
+    fn reply(&mut self, reply: Reply) -> Vec<(Duration, Vec<u8>)> {
+        let (head, tail) = reply.bytes.split_at(2);
         vec![(Duration::ZERO, head.to_vec()), (self.0, tail.to_vec())]
     }
+}
+
+/// Drops the replies to one step and passes the others: a fault keyed by protocol step.
+struct DropStep(Step);
+
+impl ReplyHook for DropStep {
+    fn reply(&mut self, reply: Reply) -> Vec<(Duration, Vec<u8>)> {
+        if reply.step == self.0 {
+            return Vec::new();
+        }
+        vec![(Duration::ZERO, reply.bytes)]
+    }
+}
+
+#[tokio::test]
+async fn the_hook_sees_each_replys_step() {
+    let writes = server_writes(Box::new(DropStep(Step::Command("ECHO"))), "a\r\nQUIT\r\n").await;
+    assert_eq!(writes, ["hello\r\n", "bye\r\n"]);
 }
 
 /// Runs `Echo` on one accepted connection with `hook`, sends `input` in one write, and returns

@@ -11,6 +11,89 @@ use crate::params::{Param, ParamError, esmtp_param};
 use crate::path::{self, PathError, address_literal, domain, strip_prefix_ci};
 use crate::reply::Reply;
 
+/// A command's name (RFC 5321 §4.1 and the extensions'): what a reply answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verb {
+    /// `HELO`.
+    Helo,
+    /// `EHLO`.
+    Ehlo,
+    /// `MAIL`.
+    Mail,
+    /// `RCPT`.
+    Rcpt,
+    /// `DATA`.
+    Data,
+    /// `BDAT`.
+    Bdat,
+    /// `RSET`.
+    Rset,
+    /// `NOOP`.
+    Noop,
+    /// `QUIT`.
+    Quit,
+    /// `VRFY`.
+    Vrfy,
+    /// `EXPN`.
+    Expn,
+    /// `HELP`.
+    Help,
+    /// `STARTTLS`.
+    StartTls,
+    /// `AUTH`.
+    Auth,
+}
+
+impl Verb {
+    /// The name as the RFC spells it, upper-case.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::Helo => "HELO",
+            Verb::Ehlo => "EHLO",
+            Verb::Mail => "MAIL",
+            Verb::Rcpt => "RCPT",
+            Verb::Data => "DATA",
+            Verb::Bdat => "BDAT",
+            Verb::Rset => "RSET",
+            Verb::Noop => "NOOP",
+            Verb::Quit => "QUIT",
+            Verb::Vrfy => "VRFY",
+            Verb::Expn => "EXPN",
+            Verb::Help => "HELP",
+            Verb::StartTls => "STARTTLS",
+            Verb::Auth => "AUTH",
+        }
+    }
+}
+
+impl std::fmt::Display for Verb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Command {
+    /// The command's name.
+    pub(crate) fn verb(&self) -> Verb {
+        match self {
+            Command::Helo(_) => Verb::Helo,
+            Command::Ehlo(_) => Verb::Ehlo,
+            Command::Mail { .. } => Verb::Mail,
+            Command::Rcpt { .. } => Verb::Rcpt,
+            Command::Data => Verb::Data,
+            Command::Bdat { .. } => Verb::Bdat,
+            Command::Rset => Verb::Rset,
+            Command::Noop => Verb::Noop,
+            Command::Quit => Verb::Quit,
+            Command::Vrfy => Verb::Vrfy,
+            Command::Expn => Verb::Expn,
+            Command::Help => Verb::Help,
+            Command::StartTls => Verb::StartTls,
+            Command::Auth { .. } => Verb::Auth,
+        }
+    }
+}
+
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {

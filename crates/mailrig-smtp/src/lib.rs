@@ -14,9 +14,12 @@
 //!
 //! # Layout
 //!
-//! - `session` — [`Session`] and [`Output`]: the input loop and the states; its children
-//!   handle HELO/EHLO, the mail transaction, STARTTLS and AUTH.
-//! - `config` — [`Config`], [`Extensions`], [`Mechanism`].
+//! - `session` — [`Session`], [`Output`] (one reply each, with the [`Step`] it answers): the
+//!   input loop and the states; its children handle HELO/EHLO, the mail transaction, STARTTLS
+//!   and AUTH.
+//! - `config` — [`Config`], [`Extensions`], [`Mechanism`]; `extension` — [`EXTENSIONS`], the
+//!   table of switchable extensions (name, EHLO keyword, switch) that EHLO, `serve` and `Rig`
+//!   read.
 //! - `backend` — the [`Backend`] trait, [`Envelope`], [`RecipientCheck`], [`DeliveryError`].
 //! - `reply` — [`Reply`] and [`EnhancedCode`]; the table of reply codes used.
 //! - `line` — command-line framing (CRLF only, length cap).
@@ -70,7 +73,7 @@
 //!
 //! let mut replies = Vec::new();
 //! while let Some(output) = session.poll_output() {
-//!     if let Output::Data(bytes) = output {
+//!     if let Output::Reply { bytes, .. } = output {
 //!         replies.push(String::from_utf8(bytes).unwrap());
 //!     }
 //! }
@@ -96,6 +99,7 @@ mod config;
 mod data;
 mod defect;
 mod dsn;
+mod extension;
 mod line;
 mod params;
 mod path;
@@ -104,9 +108,11 @@ mod sasl;
 mod session;
 
 pub use backend::{Backend, DeliveryError, Envelope, RecipientCheck};
+pub use command::Verb;
 pub use config::{Config, Extensions, Mechanism};
 pub use defect::{Defect, Defects};
 pub use dsn::{Notify, Orcpt, Ret};
+pub use extension::{EXTENSIONS, Extension};
 pub use params::{Body, MailParams, RcptParams};
 pub use reply::{EnhancedCode, Reply};
-pub use session::{Output, Session};
+pub use session::{Output, Session, Step};

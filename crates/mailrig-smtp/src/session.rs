@@ -27,7 +27,7 @@ use std::collections::VecDeque;
 
 use crate::backend::Backend;
 use crate::chunking::Chunk;
-use crate::command::{Command, Syntax};
+use crate::command::{Command, Syntax, Verb};
 use crate::config::Config;
 use crate::data::DataReceiver;
 use crate::defect::Defect;
@@ -41,14 +41,40 @@ use transaction::Transaction;
 /// What the session asks its driver to do, in order. See [`Session::poll_output`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
-    /// Write these bytes: exactly one complete reply (possibly multi-line), so a fault layer
-    /// can delay, split, corrupt or replace any single reply.
-    Data(Vec<u8>),
+    /// Write exactly one complete reply (possibly multi-line), so a fault layer can delay,
+    /// split, corrupt or replace any single reply.
+    Reply {
+        /// What it answers.
+        to: Step,
+        /// Its reply code (RFC 5321 §4.2): 3xx asks for more (354 after DATA, 334 in AUTH).
+        code: u16,
+        /// The bytes to write.
+        bytes: Vec<u8>,
+    },
     /// Run the server side of the TLS handshake now (everything before this has been written),
     /// then call [`Session::tls_started`]. Input received until then is discarded.
     StartTls,
     /// Close the connection (after writing everything before this).
     Close,
+}
+
+/// What a reply answers: the protocol step a fault rule can key on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The `220` greeting (RFC 5321 §3.1).
+    Greeting,
+    /// A command line, by its verb: each RCPT, DATA's `354`, AUTH's first challenge.
+    Command(Verb),
+    /// The end of a message: DATA's final dot (RFC 5321 §4.1.1.4).
+    MessageEnd,
+    /// A BDAT chunk, once all its octets arrived (RFC 3030 §2).
+    Chunk,
+    /// A SASL response line during AUTH (RFC 4954 §4).
+    SaslResponse,
+    /// A line that is not a command: a syntax error, an unknown verb, or too long.
+    Unknown,
+    /// `421` because the server shuts down or the client idled too long (RFC 5321 §3.8).
+    Shutdown,
 }
 
 /// A sans-IO SMTP server session for one connection.
@@ -83,8 +109,8 @@ pub enum Output {
 /// );
 /// let mut codes = Vec::new();
 /// while let Some(output) = session.poll_output() {
-///     if let Output::Data(reply) = output {
-///         codes.push(String::from_utf8_lossy(&reply[..3]).into_owned());
+///     if let Output::Reply { code, .. } = output {
+///         codes.push(code.to_string());
 ///     }
 /// }
 /// assert_eq!(codes, ["220", "250", "250", "250", "354", "250", "221"]);
@@ -103,6 +129,8 @@ pub struct Session {
     transaction: Option<Transaction>,
     reader: LineReader,
     output: VecDeque<Output>,
+    /// What the replies queued now answer.
+    step: Step,
     discarded_after_starttls: usize,
     /// [`Defect::SmtpStartTlsInjection`]: plaintext received behind STARTTLS, kept to be run
     /// after the handshake. Always empty in a correct session.
@@ -154,6 +182,7 @@ impl Session {
             transaction: None,
             reader: LineReader::default(),
             output: VecDeque::new(),
+            step: Step::Greeting,
             discarded_after_starttls: 0,
             held: Vec::new(),
             auth_attempts: 0,
@@ -192,6 +221,7 @@ impl Session {
                 }
                 State::Data(receiver) => {
                     if receiver.feed(&mut input) {
+                        self.step = Step::MessageEnd;
                         self.end_of_data(backend);
                     }
                 }
@@ -203,18 +233,21 @@ impl Session {
                         t.append_chunk(taken);
                     }
                     if chunk.is_complete() {
+                        self.step = Step::Chunk;
                         self.end_of_chunk(backend);
                     }
                 }
                 State::Auth(_) => {
                     let cap = self.config.max_auth_line_len;
                     if let Some(framed) = self.reader.read(&mut input, cap) {
+                        self.step = Step::SaslResponse;
                         self.auth_response(framed, backend);
                     }
                 }
                 State::Command => {
                     let cap = self.command_cap();
                     if let Some(framed) = self.reader.read(&mut input, cap) {
+                        self.step = Step::Unknown;
                         self.command_line(framed, backend);
                     }
                 }
@@ -255,6 +288,7 @@ impl Session {
             "{} Service not available, closing transmission channel",
             self.config.hostname
         );
+        self.step = Step::Shutdown;
         self.reply(Reply::with_status(421, [4, 3, 2], text));
         self.close();
     }
@@ -297,7 +331,11 @@ impl Session {
                 }
             }
         }
-        self.output.push_back(Output::Data(out));
+        self.output.push_back(Output::Reply {
+            to: self.step,
+            code: reply.code(),
+            bytes: out,
+        });
     }
 
     /// Queues [`Output::Close`]; nothing more will be read.
@@ -332,7 +370,10 @@ impl Session {
             utf8_domains: self.config.extensions.smtputf8,
         };
         match Command::parse(&line, syntax) {
-            Ok(command) => self.dispatch(command, backend),
+            Ok(command) => {
+                self.step = Step::Command(command.verb());
+                self.dispatch(command, backend);
+            }
             Err(error) => self.reply(error.reply()),
         }
     }

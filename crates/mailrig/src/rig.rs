@@ -73,6 +73,44 @@ pub fn apply_fixture(store: &Store, path: &Path) -> Result<(), RigError> {
         .map_err(fixture_error)
 }
 
+/// Switches off the SMTP extension `word` names in `options`: a row of
+/// [`mailrig_smtp::EXTENSIONS`] (`chunking`, `auth`, ...) or one AUTH mechanism (`cram-md5`).
+/// [`RigBuilder::disable_smtp`] and `mailrig serve --disable` both use it.
+pub fn disable_smtp(options: &mut SmtpOptions, word: &str) -> Result<(), RigError> {
+    let extensions = &mut options.config.extensions;
+    if let Some(extension) = mailrig_smtp::Extension::by_name(word) {
+        extension.set(extensions, false);
+    } else if let Some(mechanism) = mailrig_smtp::Mechanism::from_name(word) {
+        extensions.auth.retain(|m| *m != mechanism);
+    } else {
+        return Err(RigError::UnknownSmtpExtension(word.to_owned()));
+    }
+    Ok(())
+}
+
+/// Switches off the IMAP extension `word` names in `options`: a row of
+/// [`mailrig_imap::EXTENSIONS`] (`idle`, `literal+`, ...). [`RigBuilder::disable_imap`] and
+/// `mailrig serve --imap-disable` both use it.
+pub fn disable_imap(options: &mut ImapOptions, word: &str) -> Result<(), RigError> {
+    let extension = mailrig_imap::Extension::by_name(word)
+        .ok_or_else(|| RigError::UnknownImapExtension(word.to_owned()))?;
+    extension.set(&mut options.config, false);
+    Ok(())
+}
+
+/// The words [`disable_smtp`] takes, for help texts.
+pub fn smtp_extension_words() -> String {
+    let mechanisms: Vec<String> = mailrig_smtp::Mechanism::ALL
+        .iter()
+        .map(|m| m.name().to_ascii_lowercase())
+        .collect();
+    format!(
+        "{}, or one AUTH mechanism ({})",
+        mailrig_smtp::Extension::names(),
+        mechanisms.join(", ")
+    )
+}
+
 /// Configures a [`Rig`]. Every listener binds `127.0.0.1` on a free port.
 #[derive(Debug, Default)]
 pub struct RigBuilder {
@@ -83,6 +121,9 @@ pub struct RigBuilder {
     services: Option<Vec<Service>>,
     fixtures: Vec<PathBuf>,
     imports: Vec<(String, PathBuf)>,
+    /// Extension words for [`disable_smtp`] and [`disable_imap`], applied at `start`.
+    disabled_smtp: Vec<String>,
+    disabled_imap: Vec<String>,
 }
 
 /// Why a rig could not start or answer.
@@ -113,6 +154,13 @@ pub enum RigError {
     /// Existing mail could not be imported.
     #[error(transparent)]
     Import(#[from] crate::import::ImportError),
+    /// A word that names no SMTP extension or AUTH mechanism
+    /// ([`mailrig_smtp::EXTENSIONS`]).
+    #[error("{0}: not an SMTP extension or AUTH mechanism mailrig knows (one of: {known})", known = smtp_extension_words())]
+    UnknownSmtpExtension(String),
+    /// A word that names no IMAP extension ([`mailrig_imap::EXTENSIONS`]).
+    #[error("{0}: not an IMAP extension mailrig can switch off (one of: {known})", known = mailrig_imap::Extension::names())]
+    UnknownImapExtension(String),
     /// `wait_for_message` gave up.
     #[error("no matching message arrived within {0:?}")]
     Timeout(Duration),
@@ -149,6 +197,20 @@ impl RigBuilder {
         self
     }
 
+    /// Switches an SMTP extension off by the word `mailrig serve --disable` takes (`chunking`,
+    /// `auth`, `cram-md5`, ...: [`mailrig_smtp::EXTENSIONS`]); an unknown word fails `start`.
+    pub fn disable_smtp(mut self, word: &str) -> Self {
+        self.disabled_smtp.push(word.to_owned());
+        self
+    }
+
+    /// Switches an IMAP extension off by the word `mailrig serve --imap-disable` takes
+    /// (`idle`, `condstore`, ...: [`mailrig_imap::EXTENSIONS`]); an unknown word fails `start`.
+    pub fn disable_imap(mut self, word: &str) -> Self {
+        self.disabled_imap.push(word.to_owned());
+        self
+    }
+
     /// Runs only these services (default: all that the TLS setting allows).
     pub fn services(mut self, services: &[Service]) -> Self {
         self.services = Some(services.to_vec());
@@ -170,7 +232,13 @@ impl RigBuilder {
     }
 
     /// Binds every listener on `127.0.0.1` (port 0) and starts serving.
-    pub async fn start(self) -> Result<Rig, RigError> {
+    pub async fn start(mut self) -> Result<Rig, RigError> {
+        for word in &self.disabled_smtp {
+            disable_smtp(&mut self.smtp, word)?;
+        }
+        for word in &self.disabled_imap {
+            disable_imap(&mut self.imap, word)?;
+        }
         let store = Store::new();
         seed_store(&store, self.users, &self.fixtures, &self.imports)?;
         let mut config = ServerConfig::loopback(store);

@@ -14,7 +14,6 @@ use mailrig::{ImapOptions, Service, SmtpOptions, Store, User};
 use mailrig_imap::Versions;
 use mailrig_server::tls::Identity;
 use mailrig_server::{Server, ServerConfig, TlsSetting};
-use mailrig_smtp::Mechanism;
 use mailrig_transcript::record::{RecordOptions, print_transcript};
 use tokio::sync::Notify;
 
@@ -57,14 +56,15 @@ pub(crate) struct ServeArgs {
     /// The private key (PEM) for --cert.
     #[arg(long, value_name = "PEM", requires = "cert")]
     key: Option<PathBuf>,
-    /// Turn an SMTP extension off (repeatable): pipelining, size, 8bitmime, smtputf8,
-    /// enhancedstatuscodes, chunking, dsn, starttls, auth, or one AUTH mechanism (plain,
-    /// login, cram-md5, xoauth2, oauthbearer).
-    #[arg(long = "disable", value_name = "EXTENSION")]
+    // The help lists the words of the SMTP crate's extension table.
+    #[arg(long = "disable", value_name = "EXTENSION", help = format!(
+        "Turn an SMTP extension off (repeatable): {}", mailrig::rig::smtp_extension_words()
+    ))]
     disabled: Vec<String>,
-    /// Turn an IMAP extension off (repeatable): idle, uidplus, move, literal+, enable, id,
-    /// namespace, special-use, unselect, sasl-ir, condstore, qresync, starttls.
-    #[arg(long = "imap-disable", value_name = "EXTENSION")]
+    // The help lists the words of the IMAP crate's extension table.
+    #[arg(long = "imap-disable", value_name = "EXTENSION", help = format!(
+        "Turn an IMAP extension off (repeatable): {}", mailrig_imap::Extension::names()
+    ))]
     imap_disabled: Vec<String>,
     /// Start the servers with a deliberate defect (repeatable), to see a client's or a
     /// suite's tests catch it; the names are in docs/defects.md.
@@ -251,23 +251,8 @@ fn smtp_options(args: &ServeArgs) -> anyhow::Result<SmtpOptions> {
     config.accept_any_recipient = args.accept_any_recipient;
     config.max_message_size = Some(args.max_message_size);
     options.trace_headers = args.trace_headers;
-    let ext = &mut config.extensions;
-    for name in &args.disabled {
-        match name.to_ascii_lowercase().as_str() {
-            "pipelining" => ext.pipelining = false,
-            "size" => ext.size = false,
-            "8bitmime" => ext.eight_bit_mime = false,
-            "smtputf8" => ext.smtputf8 = false,
-            "enhancedstatuscodes" => ext.enhanced_status_codes = false,
-            "chunking" => ext.chunking = false,
-            "dsn" => ext.dsn = false,
-            "starttls" => ext.starttls = false,
-            "auth" => ext.auth.clear(),
-            other => match Mechanism::from_name(other) {
-                Some(mechanism) => ext.auth.retain(|m| *m != mechanism),
-                None => bail!("--disable {other}: not an SMTP extension or AUTH mechanism mailrig knows"),
-            },
-        }
+    for word in &args.disabled {
+        mailrig::rig::disable_smtp(&mut options, word).map_err(|e| anyhow::anyhow!("--disable {e}"))?;
     }
     Ok(options)
 }
@@ -282,25 +267,8 @@ fn imap_options(args: &ServeArgs) -> anyhow::Result<ImapOptions> {
         "rev2" | "imap4rev2" => Versions::Rev2,
         other => bail!("--imap-version {other}: expected both, rev1 or rev2"),
     };
-    let ext = &mut config.extensions;
-    for name in &args.imap_disabled {
-        let switch = match name.to_ascii_lowercase().as_str() {
-            "idle" => &mut ext.idle,
-            "uidplus" => &mut ext.uidplus,
-            "move" => &mut ext.r#move,
-            "literal+" | "literal-plus" => &mut ext.literal_plus,
-            "enable" => &mut ext.enable,
-            "id" => &mut ext.id,
-            "namespace" => &mut ext.namespace,
-            "special-use" => &mut ext.special_use,
-            "unselect" => &mut ext.unselect,
-            "sasl-ir" => &mut ext.sasl_ir,
-            "condstore" => &mut ext.condstore,
-            "qresync" => &mut ext.qresync,
-            "starttls" => &mut config.starttls,
-            other => bail!("--imap-disable {other}: not an IMAP extension mailrig can switch off"),
-        };
-        *switch = false;
+    for word in &args.imap_disabled {
+        mailrig::rig::disable_imap(&mut options, word).map_err(|e| anyhow::anyhow!("--imap-disable {e}"))?;
     }
     Ok(options)
 }

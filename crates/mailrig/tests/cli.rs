@@ -508,6 +508,68 @@ fn serve_rejects_bad_options_with_exit_2() {
         .stderr(predicate::str::contains("expected both, rev1 or rev2"));
 }
 
+/// `serve`'s help and its refusal of an unknown word list every row of both protocol crates'
+/// extension tables, and every row's word is accepted.
+#[test]
+fn serve_extension_words_come_from_the_tables() {
+    let help = mailrig().args(["serve", "--help"]).output().expect("help");
+    let help = String::from_utf8_lossy(&help.stdout).replace(char::is_whitespace, "");
+    let imap = mailrig()
+        .args(["serve", "--imap-disable", "teleport"])
+        .output()
+        .expect("run");
+    let imap = String::from_utf8_lossy(&imap.stderr).into_owned();
+    let smtp = mailrig()
+        .args(["serve", "--disable", "teleport"])
+        .output()
+        .expect("run");
+    let smtp = String::from_utf8_lossy(&smtp.stderr).into_owned();
+    let squeeze = |text: String| text.replace(char::is_whitespace, "");
+    let imap_words = mailrig_imap::Extension::names();
+    let smtp_words = mailrig::rig::smtp_extension_words();
+    assert!(
+        help.contains(&squeeze(imap_words.clone())),
+        "{imap_words} missing from {help}"
+    );
+    assert!(
+        help.contains(&squeeze(smtp_words.clone())),
+        "{smtp_words} missing from {help}"
+    );
+    assert!(imap.contains(&imap_words), "{imap}");
+    assert!(smtp.contains(&smtp_words), "{smtp}");
+    for extension in &mailrig_imap::EXTENSIONS {
+        assert!(
+            imap_words.split(", ").any(|w| w == extension.name),
+            "{}",
+            extension.name
+        );
+    }
+    for extension in &mailrig_smtp::EXTENSIONS {
+        assert!(
+            smtp_words.split(", ").any(|w| w == extension.name),
+            "{}",
+            extension.name
+        );
+    }
+    let mut rig = mailrig::Rig::builder();
+    for extension in mailrig_imap::EXTENSIONS.iter() {
+        rig = rig.disable_imap(extension.name);
+    }
+    for extension in mailrig_smtp::EXTENSIONS.iter() {
+        rig = rig.disable_smtp(extension.name);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let rig = runtime
+        .block_on(rig.start())
+        .expect("every table word is accepted");
+    drop(rig);
+    let unknown = runtime.block_on(mailrig::Rig::builder().disable_imap("teleport").start());
+    assert!(matches!(unknown, Err(mailrig::RigError::UnknownImapExtension(w)) if w == "teleport"));
+}
+
 #[test]
 fn serve_imap_personality_switches_reach_the_greeting() {
     use std::io::BufRead;

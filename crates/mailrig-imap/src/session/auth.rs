@@ -7,9 +7,10 @@ use base64::Engine;
 
 use super::oauth;
 use super::{Completion, Mode, Session};
-use crate::command::Command;
+use crate::command::{Command, Verb};
 use crate::defect::Defect;
 use crate::error::SyntaxError;
+use crate::response::{Kind, Responses, Step};
 
 /// Where an AUTHENTICATE exchange is: what the next client line carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +88,7 @@ impl Session {
     pub(super) fn authenticate(
         &mut self,
         command: &Command,
-        out: &mut Vec<u8>,
+        out: &mut Responses,
     ) -> Result<Completion, Completion> {
         self.not_authenticated()?;
         let (mechanism, initial) = match &command.args[..] {
@@ -116,7 +117,7 @@ impl Session {
                 self.oauth(&tag, mechanism == "XOAUTH2", &initial, out)
             }
             ("PLAIN" | "XOAUTH2" | "OAUTHBEARER", None) => {
-                out.extend_from_slice(b"+ \r\n");
+                out.push(b"+ \r\n".to_vec());
                 let step = match mechanism.as_str() {
                     "PLAIN" => SaslStep::Plain,
                     other => SaslStep::OAuth(other == "XOAUTH2"),
@@ -126,13 +127,13 @@ impl Session {
             }
             (_, Some(initial)) => {
                 let user = decode(&initial)?;
-                out.extend_from_slice(PASSWORD_CHALLENGE);
+                out.push(PASSWORD_CHALLENGE.to_vec());
                 self.mode = Mode::Sasl(tag, SaslStep::LoginPassword(user));
                 Ok(Completion::ok("waiting"))
             }
             (_, None) => {
                 // `Username:` in base64.
-                out.extend_from_slice(b"+ VXNlcm5hbWU6\r\n");
+                out.push(b"+ VXNlcm5hbWU6\r\n".to_vec());
                 self.mode = Mode::Sasl(tag, SaslStep::LoginUser);
                 Ok(Completion::ok("waiting"))
             }
@@ -150,7 +151,8 @@ impl Session {
             (Ok(text), SaslStep::LoginUser) => match decode(text) {
                 Ok(user) => {
                     self.mode = Mode::Sasl(tag.to_owned(), SaslStep::LoginPassword(user));
-                    return self.push(PASSWORD_CHALLENGE.to_vec());
+                    let to = Step::Command(Verb::Authenticate);
+                    return self.push(to, Kind::Continuation, PASSWORD_CHALLENGE.to_vec());
                 }
                 Err(completion) => completion,
             },
@@ -158,17 +160,19 @@ impl Session {
                 .and_then(|password| self.log_in(&user, &password, "AUTHENTICATE"))
                 .unwrap_or_else(|c| c),
             (Ok(text), SaslStep::OAuth(xoauth2)) => {
-                let mut out = Vec::new();
+                let mut out = Responses::default();
                 let completion = self.oauth(tag, xoauth2, text, &mut out).unwrap_or_else(|c| c);
                 if matches!(self.mode, Mode::Sasl(..)) {
-                    return self.push(out);
+                    return self.emit(Step::Command(Verb::Authenticate), out);
                 }
                 completion
             }
             // RFC 7628 §3.2.3: whatever the client answers to the error, the exchange fails.
             (Ok(_), SaslStep::OAuthFailed) => Completion::no("[AUTHENTICATIONFAILED] invalid token"),
         };
-        self.push(format!("{tag} {} {}\r\n", completion.status, completion.text).into_bytes());
+        let mut out = Responses::default();
+        out.tagged(tag, completion.status, &completion.text);
+        self.emit(Step::Command(Verb::Authenticate), out);
     }
 
     /// Checks an XOAUTH2 or OAUTHBEARER message (base64): logs in, or writes the error
@@ -178,7 +182,7 @@ impl Session {
         tag: &str,
         xoauth2: bool,
         encoded: &str,
-        out: &mut Vec<u8>,
+        out: &mut Responses,
     ) -> Result<Completion, Completion> {
         let message = decode_bytes(encoded)?;
         let parsed = if xoauth2 {
@@ -201,7 +205,7 @@ impl Session {
             oauth::OAUTHBEARER_ERROR
         };
         let challenge = base64::engine::general_purpose::STANDARD.encode(error);
-        out.extend_from_slice(format!("+ {challenge}\r\n").as_bytes());
+        out.push(format!("+ {challenge}\r\n").into_bytes());
         self.mode = Mode::Sasl(tag.to_owned(), SaslStep::OAuthFailed);
         Ok(Completion::ok("waiting"))
     }

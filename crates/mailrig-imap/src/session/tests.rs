@@ -26,7 +26,7 @@ fn drain(session: &mut Session) -> String {
     let mut text = Vec::new();
     while let Some(output) = session.poll_output() {
         match output {
-            Output::Data(bytes) => text.extend(bytes),
+            Output::Response { bytes, .. } => text.extend(bytes),
             Output::StartTls => text.extend_from_slice(b"<STARTTLS>"),
             Output::Close => text.extend_from_slice(b"<CLOSE>"),
         }
@@ -868,4 +868,117 @@ fn pipelined_commands_wait_while_responses_pile_up() {
     assert_eq!(text.matches(" OK FETCH completed\r\n").count(), 100);
     assert!(text.ends_with("f99 OK FETCH completed\r\n"));
     assert!(session.unread.is_empty() && session.queued == 0);
+}
+
+/// Issue 11 §4: one output per response, each saying what it answers and what it is.
+#[test]
+fn each_response_is_one_output_with_its_step_and_kind() {
+    let store = store();
+    store
+        .deliver("alice", b"Subject: x\r\n\r\nbody\r\n".to_vec(), 0)
+        .expect("INBOX exists");
+    let mut session = Session::new(Config::default(), store.clone());
+    let mut input = b"a LOGIN alice secret\r\nb SELECT INBOX\r\nc FETCH 1 (FLAGS BODY[])\r\n".to_vec();
+    input.extend_from_slice(b"d NOSUCH\r\n* BAD\r\ne APPEND INBOX {3}\r\n");
+    session.handle_input(&input);
+    session.handle_input(b"abc\r\nf IDLE\r\n");
+    store
+        .deliver("alice", b"Subject: y\r\n\r\n".to_vec(), 0)
+        .expect("INBOX exists");
+    session.handle_input(b"DONE\r\n");
+    session.shutdown();
+    let mut outputs = Vec::new();
+    while let Some(output) = session.poll_output() {
+        outputs.push(output);
+    }
+    let shape: Vec<(crate::Step, Kind, String)> = outputs
+        .iter()
+        .filter_map(|output| match output {
+            Output::Response { to, kind, bytes } => {
+                let text = String::from_utf8_lossy(bytes);
+                let head = text.split(" (").next().unwrap_or_default().trim_end().to_owned();
+                Some((*to, *kind, head))
+            }
+            _ => None,
+        })
+        .collect();
+    use crate::{Kind::*, Status as S, Step as St, Verb as V};
+    let want = [
+        (
+            St::Greeting,
+            Untagged,
+            "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE SPECIAL-USE CONDSTORE QRESYNC STATUS=SIZE STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER] mailrig ready",
+        ),
+        (
+            St::Command(V::Login),
+            Tagged(S::Ok),
+            "a OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE SPECIAL-USE CONDSTORE QRESYNC STATUS=SIZE] LOGIN completed",
+        ),
+        (St::Command(V::Select), Untagged, "* FLAGS"),
+        (St::Command(V::Select), Untagged, "* 1 EXISTS"),
+        (St::Command(V::Select), Untagged, "* 1 RECENT"),
+        (St::Command(V::Select), Untagged, "* OK [UNSEEN 1] first unseen"),
+        (
+            St::Command(V::Select),
+            Untagged,
+            "* OK [UIDVALIDITY 1] UIDs valid",
+        ),
+        (
+            St::Command(V::Select),
+            Untagged,
+            "* OK [UIDNEXT 2] predicted next UID",
+        ),
+        (St::Command(V::Select), Untagged, "* OK [PERMANENTFLAGS"),
+        (
+            St::Command(V::Select),
+            Tagged(S::Ok),
+            "b OK [READ-WRITE] SELECT completed",
+        ),
+        (St::Command(V::Fetch), Untagged, "* 1 FETCH"),
+        (St::Command(V::Fetch), Tagged(S::Ok), "c OK FETCH completed"),
+        (St::Unknown, Tagged(S::Bad), "d BAD unknown command"),
+        (St::Unknown, Untagged, "* BAD missing or invalid tag"),
+        (St::Literal, Continuation, "+ Ready for literal data"),
+        (St::Command(V::Append), Untagged, "* 2 EXISTS"),
+        (St::Command(V::Append), Untagged, "* 2 RECENT"),
+        (
+            St::Command(V::Append),
+            Tagged(S::Ok),
+            "e OK [APPENDUID 1 2] APPEND completed",
+        ),
+        (St::Command(V::Idle), Continuation, "+ idling"),
+        (St::Command(V::Idle), Untagged, "* 3 EXISTS"),
+        (St::Command(V::Idle), Untagged, "* 3 RECENT"),
+        (St::Command(V::Idle), Tagged(S::Ok), "f OK IDLE terminated"),
+        (St::Shutdown, Untagged, "* BYE server shutting down"),
+    ];
+    let want: Vec<(crate::Step, Kind, String)> =
+        want.iter().map(|(s, k, t)| (*s, *k, (*t).to_owned())).collect();
+    assert_eq!(shape, want);
+    // The FETCH response holds its literal whole.
+    let fetch = outputs.iter().find_map(|output| match output {
+        Output::Response { bytes, .. } if bytes.starts_with(b"* 1 FETCH") => Some(bytes.clone()),
+        _ => None,
+    });
+    let fetch = String::from_utf8(fetch.expect("a FETCH response")).unwrap();
+    assert!(
+        fetch.contains("BODY[] {20}\r\nSubject: x\r\n\r\nbody\r\n)\r\n"),
+        "{fetch}"
+    );
+    assert!(fetch.ends_with(")\r\n"));
+}
+
+/// An unknown command is answered like any other: pending updates, then its BAD.
+#[test]
+fn an_unknown_command_reports_pending_updates_first() {
+    let store = store();
+    let mut session = selected(&store);
+    store
+        .deliver("alice", b"Subject: y\r\n\r\n".to_vec(), 0)
+        .expect("INBOX exists");
+    let text = exchange(&mut session, b"u NOSUCH\r\n");
+    assert!(
+        text.ends_with("EXISTS\r\n* 1 RECENT\r\nu BAD unknown command\r\n"),
+        "{text}"
+    );
 }

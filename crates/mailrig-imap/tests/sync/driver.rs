@@ -886,7 +886,7 @@ fn step_session(step: &Step) -> Option<usize> {
 fn drain(session: &mut Session) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(output) = session.poll_output() {
-        if let Output::Data(bytes) = output {
+        if let Output::Response { bytes, .. } = output {
             out.extend(bytes);
         }
     }

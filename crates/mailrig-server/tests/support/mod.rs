@@ -119,18 +119,33 @@ impl Target for Servers {
         };
         match &mut open.conn {
             Conn::Imap(imap) => {
+                let mut group: Option<Vec<u8>> = None;
                 while let Some(output) = imap.poll_output() {
                     match output {
-                        mailrig_imap::Output::Data(bytes) => writes.push(bytes),
+                        // One write per command's responses, as the session used to emit them.
+                        mailrig_imap::Output::Response { to, kind, bytes } => {
+                            let ends = !matches!(kind, mailrig_imap::Kind::Untagged)
+                                || to == mailrig_imap::Step::Greeting
+                                || to == mailrig_imap::Step::Shutdown;
+                            match (&mut group, ends) {
+                                (Some(open), _) => open.extend_from_slice(&bytes),
+                                (None, _) => group = Some(bytes),
+                            }
+                            if ends {
+                                writes.extend(group.take());
+                            }
+                        }
                         mailrig_imap::Output::Close => open.closed = true,
                         mailrig_imap::Output::StartTls => {}
                     }
                 }
+                // Unsolicited updates (IDLE) end with the drain.
+                writes.extend(group);
             }
             Conn::Smtp(smtp, _) => {
                 while let Some(output) = smtp.poll_output() {
                     match output {
-                        mailrig_smtp::Output::Data(bytes) => writes.push(bytes),
+                        mailrig_smtp::Output::Reply { bytes, .. } => writes.push(bytes),
                         mailrig_smtp::Output::Close => open.closed = true,
                         mailrig_smtp::Output::StartTls => {}
                     }

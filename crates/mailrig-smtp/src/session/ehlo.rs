@@ -8,6 +8,7 @@
 
 use super::{Greeting, Session};
 use crate::defect::Defect;
+use crate::extension::EXTENSIONS;
 use crate::reply::Reply;
 
 impl Session {
@@ -23,33 +24,26 @@ impl Session {
         self.reply(Reply::multiline(250, None, lines));
     }
 
-    /// The extension lines of the EHLO reply, in a fixed order.
+    /// The extension lines of the EHLO reply, in the extension table's order; a keyword
+    /// with parameters (`SIZE n`, `AUTH mech...`) or a condition gets them here.
     fn ehlo_keywords(&self) -> Vec<String> {
         let ext = &self.config.extensions;
         let mut out = Vec::new();
-        let mut push = |on: bool, keyword: &str| {
-            if on {
-                out.push(keyword.to_owned());
+        for extension in EXTENSIONS.iter().filter(|e| e.is_on(ext)) {
+            match extension.keyword {
+                "PIPELINING" if self.config.defects.has(Defect::EhloWithoutPipelining) => {}
+                "SIZE" => out.push(match self.config.max_message_size {
+                    Some(max) => format!("SIZE {max}"),
+                    None => "SIZE".to_owned(),
+                }),
+                "STARTTLS" if !self.offers_starttls() => {}
+                "AUTH" if !self.offers_auth() => {}
+                "AUTH" => {
+                    let names: Vec<&str> = ext.auth.iter().map(|m| m.name()).collect();
+                    out.push(format!("AUTH {}", names.join(" ")));
+                }
+                keyword => out.push(keyword.to_owned()),
             }
-        };
-        push(
-            ext.pipelining && !self.config.defects.has(Defect::EhloWithoutPipelining),
-            "PIPELINING",
-        );
-        let size = match self.config.max_message_size {
-            Some(max) => format!("SIZE {max}"),
-            None => "SIZE".to_owned(),
-        };
-        push(ext.size, &size);
-        push(ext.eight_bit_mime, "8BITMIME");
-        push(ext.smtputf8, "SMTPUTF8");
-        push(ext.enhanced_status_codes, "ENHANCEDSTATUSCODES");
-        push(ext.chunking, "CHUNKING");
-        push(ext.dsn, "DSN");
-        push(self.offers_starttls(), "STARTTLS");
-        if self.offers_auth() {
-            let names: Vec<&str> = ext.auth.iter().map(|m| m.name()).collect();
-            out.push(format!("AUTH {}", names.join(" ")));
         }
         out
     }

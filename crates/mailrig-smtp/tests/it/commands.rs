@@ -1,6 +1,6 @@
 //! Greeting, HELO/EHLO, NOOP, RSET, VRFY, EXPN, HELP, QUIT, shutdown, unknown commands.
 
-use mailrig_smtp::{Config, Extensions, Mechanism, Output, Session};
+use mailrig_smtp::{Config, EXTENSIONS, Extensions, Mechanism, Output, Session, Step, Verb};
 
 use crate::support::{CLOSE, Client};
 
@@ -13,9 +13,80 @@ fn greeting_is_queued_at_once() {
     });
     assert_eq!(
         s.poll_output(),
-        Some(Output::Data(b"220 mx.example.test ESMTP mailrig\r\n".to_vec()))
+        Some(Output::Reply {
+            to: Step::Greeting,
+            code: 220,
+            bytes: b"220 mx.example.test ESMTP mailrig\r\n".to_vec()
+        })
     );
     assert_eq!(s.poll_output(), None);
+}
+
+/// Issue 11 §4: each reply is one output saying which step it answers.
+#[test]
+fn each_reply_names_the_step_it_answers() {
+    let mut client = Client::with(Config {
+        require_tls_for_auth: false,
+        ..Config::default()
+    });
+    let input = "EHLO c\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<alice@example.test>\r\n\
+                 RCPT TO:<bob@example.test>\r\nDATA\r\nHi\r\n.\r\nMAIL FROM:<a@example.test>\r\n\
+                 RCPT TO:<alice@example.test>\r\nBDAT 2 LAST\r\nHiAUTH LOGIN\r\nYWxpY2U=\r\n\
+                 c2VjcmV0\r\nbogus\r\nQUIT\r\n";
+    client.session.handle_input(input.as_bytes(), &mut client.backend);
+    client.session.shutdown();
+    let mut steps = Vec::new();
+    while let Some(output) = client.session.poll_output() {
+        if let Output::Reply { to, code, .. } = output {
+            steps.push((to, code));
+        }
+    }
+    use Step::*;
+    assert_eq!(
+        steps,
+        [
+            (Command(Verb::Ehlo), 250),
+            (Command(Verb::Mail), 250),
+            (Command(Verb::Rcpt), 250),
+            (Command(Verb::Rcpt), 250),
+            (Command(Verb::Data), 354),
+            (MessageEnd, 250),
+            (Command(Verb::Mail), 250),
+            (Command(Verb::Rcpt), 250),
+            (Chunk, 250),
+            (Command(Verb::Auth), 334),
+            (SaslResponse, 334),
+            (SaslResponse, 235),
+            (Unknown, 500),
+            (Command(Verb::Quit), 221),
+        ]
+    );
+}
+
+/// Every row of the extension table: on, its keyword starts an EHLO line; switched off
+/// through the table, no line starts with it.
+#[test]
+fn every_table_row_switches_its_ehlo_keyword() {
+    let listed = |extensions: Extensions, keyword: &str| {
+        let mut client = Client::with(Config {
+            extensions,
+            require_tls_for_auth: false,
+            ..Config::default()
+        });
+        let ehlo = client.ehlo();
+        ehlo.lines()
+            .any(|line| line[4..].split(' ').next() == Some(keyword))
+    };
+    for extension in &EXTENSIONS {
+        assert!(
+            listed(Extensions::default(), extension.keyword),
+            "{} on",
+            extension.name
+        );
+        let mut extensions = Extensions::default();
+        extension.set(&mut extensions, false);
+        assert!(!listed(extensions, extension.keyword), "{} off", extension.name);
+    }
 }
 
 #[test]

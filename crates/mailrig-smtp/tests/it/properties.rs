@@ -80,7 +80,7 @@ fn script_visits_every_state() {
         .outputs
         .iter()
         .map(|o| match o {
-            Output::Data(d) => String::from_utf8_lossy(&d[..3]).into_owned(),
+            Output::Reply { bytes: d, .. } => String::from_utf8_lossy(&d[..3]).into_owned(),
             other => format!("{other:?}"),
         })
         .collect();
@@ -194,7 +194,7 @@ fn check_invariants(run: &Run) {
     for output in &run.outputs {
         assert!(!closed, "output after Close: {output:?}");
         match output {
-            Output::Data(reply) => {
+            Output::Reply { bytes: reply, .. } => {
                 let text = String::from_utf8_lossy(reply);
                 assert!(text.ends_with("\r\n"), "{text:?}");
                 let lines: Vec<&str> = text.trim_end_matches("\r\n").split("\r\n").collect();

@@ -42,7 +42,7 @@ impl Target for Sessions {
         if let Some((s, _, closed)) = self.open.get_mut(session) {
             while let Some(output) = s.poll_output() {
                 match output {
-                    Output::Data(bytes) => writes.push(bytes),
+                    Output::Reply { bytes, .. } => writes.push(bytes),
                     Output::Close => *closed = true,
                     Output::StartTls => {}
                 }

@@ -116,7 +116,7 @@ impl Client {
         let mut out = Vec::new();
         while let Some(output) = self.session.poll_output() {
             out.push(match output {
-                Output::Data(bytes) => String::from_utf8(bytes).expect("replies are UTF-8"),
+                Output::Reply { bytes, .. } => String::from_utf8(bytes).expect("replies are UTF-8"),
                 Output::StartTls => STARTTLS.to_owned(),
                 Output::Close => CLOSE.to_owned(),
             });

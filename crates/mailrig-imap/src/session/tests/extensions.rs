@@ -220,3 +220,36 @@ fn condstore_off_refuses_its_syntax() {
         "{text}"
     );
 }
+
+/// Every row of the extension table: on, its capability is listed (before login, so STARTTLS
+/// is too) and its commands are known; switched off through the table, the capability is
+/// gone from the greeting and from CAPABILITY, and each of its commands is unknown.
+#[test]
+fn every_table_row_switches_its_capability_and_commands() {
+    let store = store();
+    for extension in &EXTENSIONS {
+        let listed = |config: Config| {
+            let mut session = Session::new(config, store.clone());
+            let greeting = drain(&mut session);
+            let text = exchange(&mut session, b"c CAPABILITY\r\n");
+            let words = |line: &str| line.split([' ', ']']).any(|w| w == extension.capability);
+            assert_eq!(words(&greeting), words(&text), "{greeting}{text}");
+            (words(&text), session)
+        };
+        let (on, _) = listed(Config::default());
+        assert!(on, "{} is listed when on", extension.capability);
+        let mut config = Config::default();
+        extension.set(&mut config, false);
+        let (on, mut session) = listed(config);
+        assert!(!on, "{} is listed when off", extension.capability);
+        exchange(&mut session, b"l LOGIN alice secret\r\n");
+        for verb in extension.commands {
+            let text = exchange(&mut session, format!("t {verb}\r\n").as_bytes());
+            assert_eq!(
+                text, "t BAD unknown command\r\n",
+                "{verb} with {} off",
+                extension.name
+            );
+        }
+    }
+}
