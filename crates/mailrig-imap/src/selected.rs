@@ -195,8 +195,9 @@ impl Selected {
     }
 
     /// Writes `* n FETCH` for the message at `position` and notes what it reported: its
-    /// flags, or under CONDSTORE its modseq (without it, the update that carries the new
-    /// modseq is still owed).
+    /// flags, or under CONDSTORE its modseq. Flags without the modseq under CONDSTORE still
+    /// make every older update stale (sending one would roll the flags back), but the update
+    /// that carries the current modseq is still owed.
     pub(crate) fn report(
         &mut self,
         out: &mut Responses,
@@ -210,9 +211,16 @@ impl Selected {
         } else {
             Item::Modseq
         };
-        if items.contains(&shown) {
+        let stale_up_to = if items.contains(&shown) {
+            Some(message.modseq)
+        } else if items.contains(&Item::Flags) {
+            Some(message.modseq.saturating_sub(1))
+        } else {
+            None
+        };
+        if let Some(up_to) = stale_up_to {
             let seen = self.reported.entry(message.uid).or_default();
-            *seen = (*seen).max(message.modseq);
+            *seen = (*seen).max(up_to);
         }
         if items.contains(&Item::Flags) {
             self.announce(out, &message.flags);
