@@ -332,15 +332,15 @@ impl Run {
                 // than updates that follow with their MODSEQ, so they do not move the
                 // client's place.
                 let placed = client.level == Level::Off || modseq.is_some();
-                let index = match flags {
+                let (index, unique) = match flags {
                     Some(flags) => {
                         let flags = without_recent(flags);
                         let fits = |i| modseq.is_none_or(|m| mailbox.modseq_fits(told.uid, i, m).is_ok());
-                        let index = version_told(message, told.version, &flags, fits)?;
+                        let found = version_told(message, told.version, &flags, fits)?;
                         told.flags = Some(flags);
-                        index
+                        found
                     }
-                    None => message.versions.len() - 1,
+                    None => (message.versions.len() - 1, true),
                 };
                 if placed {
                     told.version = Some(index);
@@ -350,7 +350,11 @@ impl Run {
                         return Err(format!("MODSEQ of UID {} went down to {modseq}", told.uid));
                     }
                     told.modseq = Some(modseq);
-                    mailbox.learn_modseq(told.uid, index, modseq)?;
+                    // Checked by `fits` either way; pinned only where no other version could
+                    // carry it.
+                    if unique {
+                        mailbox.learn_modseq(told.uid, index, modseq)?;
+                    }
                 }
             }
             _ => {}
@@ -644,24 +648,36 @@ impl Run {
     ) -> Checked {
         let client = &mut self.clients[s];
         let mailbox = &self.boxes[client.mailbox];
-        let told_flags: Vec<usize> = lines
+        // By UID: a response can renumber (VANISHED in a UID STORE), so a sequence number
+        // names the message only at the moment it was sent. Without a UID the FETCH answers a
+        // STORE by sequence number, during which nothing is renumbered (RFC 9051 §7.5.1).
+        let told_flags: Vec<u32> = lines
             .iter()
             .filter_map(|l| match l {
                 Response::Fetch {
-                    seq, flags: Some(_), ..
-                } => Some(*seq),
+                    seq,
+                    uid,
+                    flags: Some(_),
+                    ..
+                } => uid.or_else(|| client.told.get(seq.checked_sub(1)?).map(|t| t.uid)),
                 _ => None,
             })
             .collect();
-        for (i, told) in client.told.iter_mut().enumerate() {
+        for told in &mut client.told {
             let Some(message) = mailbox.find(told.uid).filter(|m| !m.expunged) else {
                 continue;
             };
             if !uids.contains(&told.uid) || modified.contains(&told.uid) {
                 continue;
             }
-            if silent && !told_flags.contains(&(i + 1)) {
-                if let Some(flags) = &told.flags {
+            if silent {
+                // A FETCH with FLAGS in a silent STORE's response is an update from elsewhere
+                // (placed in the history by `check_lines`); it may be older than the
+                // message's state when later updates wait behind an EXPUNGE that cannot be
+                // sent during STORE (RFC 9051 §7.5.1).
+                if !told_flags.contains(&told.uid)
+                    && let Some(flags) = &told.flags
+                {
                     let worked_out = op.apply(flags, given);
                     if worked_out == message.current().flags {
                         told.version = Some(message.versions.len() - 1);

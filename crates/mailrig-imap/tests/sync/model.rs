@@ -265,22 +265,26 @@ pub(crate) fn without_recent(flags: &FlagSet) -> FlagSet {
 
 /// Which version of `message` a FETCH saying `flags` describes: one at least as new as the
 /// client last heard (no rollback), holding exactly those flags, that `fits` (its MODSEQ, if
-/// one was sent). The oldest such, so later updates can still follow.
+/// one was sent). The oldest such, so later updates can still follow; and whether it is the
+/// only one. Flags can return to an earlier state (`\Seen`, then none, then `\Seen`), and a
+/// MODSEQ may only be pinned to a version when no other could carry it.
 pub(crate) fn version_told(
     message: &Message,
     since: Option<usize>,
     flags: &FlagSet,
     fits: impl Fn(usize) -> bool,
-) -> Result<usize, String> {
+) -> Result<(usize, bool), String> {
     let from = since.unwrap_or(0);
-    (from..message.versions.len())
-        .find(|&i| &message.versions[i].flags == flags && fits(i))
-        .ok_or_else(|| {
-            let history: Vec<&FlagSet> = message.versions.iter().map(|v| &v.flags).collect();
-            format!(
-                "UID {} told FLAGS {flags:?}: not a state it had since the client last heard \
+    let mut candidates =
+        (from..message.versions.len()).filter(|&i| &message.versions[i].flags == flags && fits(i));
+    let first = candidates.next();
+    let unique = candidates.next().is_none();
+    first.map(|i| (i, unique)).ok_or_else(|| {
+        let history: Vec<&FlagSet> = message.versions.iter().map(|v| &v.flags).collect();
+        format!(
+            "UID {} told FLAGS {flags:?}: not a state it had since the client last heard \
                  (version {from}; history {history:?})",
-                message.uid
-            )
-        })
+            message.uid
+        )
+    })
 }
