@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use mailrig_runner::Verdict;
-use mailrig_runner::client::{self, ClientConfig, Outcome, Profile};
+use mailrig_runner::client::{self, ClientConfig, Flow, Outcome, Profile, Script, TlsMode};
 
 fn run_profile(name: &str) -> Vec<Outcome> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../fixtures/clients/{name}.toml"));
@@ -96,4 +96,153 @@ fn msmtp_sends_with_a_config_file_and_a_password_command() {
 #[test]
 fn mbsync_syncs_both_ways_with_a_password_file() {
     assert_eq!(passes("mbsync"), 2);
+}
+
+/// The profile's `flow` against a replay of each scenario (paths relative to the repository),
+/// in `modes` (empty: the default for each scenario), as `mailrig run --client --replay` runs it.
+fn run_against(name: &str, flow: &str, modes: &[&str], scenarios: &[&str]) -> Vec<Outcome> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let profile =
+        Profile::load(&root.join(format!("fixtures/clients/{name}.toml"))).unwrap_or_else(|e| panic!("{e}"));
+    let scripts = scenarios
+        .iter()
+        .map(|s| Script::load(&root.join(s)).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    let config = ClientConfig {
+        flows: vec![Flow::from_keyword(flow).expect("a flow")],
+        modes: modes
+            .iter()
+            .map(|m| TlsMode::from_keyword(m).expect("a mode"))
+            .collect(),
+        scripts,
+        ..ClientConfig::default()
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(client::run(&profile, &config, |_| {}))
+}
+
+#[test]
+fn curl_sends_against_a_replay_of_a_script_it_follows() {
+    let outcomes = run_against("curl", "send", &[], &["tests/replay/curl-smtp-send.scenario"]);
+    let [outcome] = outcomes.as_slice() else {
+        panic!("one outcome (starttls, the scenario's plaintext session): {outcomes:?}")
+    };
+    assert_eq!(outcome.name, "curl-send-starttls@replay-curl-smtp-send");
+    assert_eq!(outcome.verdict, Verdict::Pass, "{:?}", outcome.verdict);
+    // The replay's transcript, with mailrig's own writes: the client's message went out stuffed.
+    let session = &outcome.transcript.sessions[0];
+    let sent = session.bytes_from(mailrig_transcript::scenario::Side::Client);
+    assert!(
+        sent.windows(20).any(|w| w == b"..starts with a dot\r"),
+        "{}",
+        String::from_utf8_lossy(&sent)
+    );
+}
+
+#[test]
+fn curl_diverging_from_a_replayed_script_fails_with_the_diff() {
+    let outcomes = run_against(
+        "curl",
+        "send",
+        &["starttls"],
+        &["tests/replay/curl-smtp-send-diverges.scenario"],
+    );
+    let [outcome] = outcomes.as_slice() else {
+        panic!("one outcome: {outcomes:?}")
+    };
+    let Verdict::Fail(text) = &outcome.verdict else {
+        panic!("must fail: {:?}", outcome.verdict)
+    };
+    assert!(
+        text.contains("check `replay` failed: the client did not follow the script"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tests/replay/curl-smtp-send-diverges.scenario:27:1\n"),
+        "{text}"
+    );
+    assert!(text.contains("- C: RCPT TO:<carol@example.test>"), "{text}");
+    assert!(text.contains("+ C: RCPT TO:<bob@example.test>"), "{text}");
+    assert!(text.contains("(not judged against a replay)"), "{text}");
+}
+
+/// Every client-side security scenario (`scenarios/client/`) that can serve `flow`, against the
+/// profile in mode `starttls`, judged with `ledgers/clients.toml`: a result must pass or be a
+/// listed finding, so a client that changes its behaviour either way fails here. Returns how
+/// many results there were.
+fn security_scenarios(name: &str, flow: &str) -> usize {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let profile =
+        Profile::load(&root.join(format!("fixtures/clients/{name}.toml"))).unwrap_or_else(|e| panic!("{e}"));
+    let flow = Flow::from_keyword(flow).expect("a flow");
+    let mut paths: Vec<_> = std::fs::read_dir(root.join("scenarios/client"))
+        .expect("scenarios/client")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "scenario"))
+        .collect();
+    paths.sort();
+    let scripts: Vec<Script> = paths
+        .iter()
+        .map(|p| Script::load(p).unwrap_or_else(|e| panic!("{e}")))
+        .filter(|s| s.serves(flow))
+        .collect();
+    let mut ledger = mailrig_runner::Ledger::default();
+    ledger.load(&root.join("ledgers/clients.toml")).expect("ledger");
+    let config = ClientConfig {
+        flows: vec![flow],
+        modes: vec![TlsMode::Starttls],
+        scripts,
+        ledger,
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let outcomes = runtime.block_on(client::run(&profile, &config, |_| {}));
+    let wrong: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !matches!(o.verdict, Verdict::Pass | Verdict::KnownFailure(_)))
+        .map(|o| format!("{} {}: {:?}", o.verdict.word(), o.name, o.verdict))
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+    outcomes.len()
+}
+
+#[test]
+fn curl_against_the_client_security_scenarios() {
+    assert_eq!(security_scenarios("curl", "send"), 4);
+    assert_eq!(security_scenarios("curl", "fetch"), 5);
+}
+
+#[test]
+fn python_smtplib_and_imaplib_against_the_client_security_scenarios() {
+    assert_eq!(security_scenarios("python-smtplib", "send"), 4);
+    assert_eq!(security_scenarios("python-imaplib", "fetch"), 5);
+}
+
+#[test]
+fn a_client_that_authenticates_in_the_clear_fails_the_stripping_scenario() {
+    // The deliberately broken client sends AUTH without STARTTLS: the `C!: AUTH` line says so.
+    let outcomes = run_against(
+        "broken-auth-before-starttls",
+        "send",
+        &[],
+        &["scenarios/client/smtp-starttls-missing.scenario"],
+    );
+    let [outcome] = outcomes.as_slice() else {
+        panic!("one outcome: {outcomes:?}")
+    };
+    let Verdict::Fail(text) = &outcome.verdict else {
+        panic!("must fail: {:?}", outcome.verdict)
+    };
+    assert!(
+        text.contains("the client sent a line that must not appear here"),
+        "{text}"
+    );
+    assert!(text.contains("! C: AUTH PLAIN "), "{text}");
+}
+
+#[cfg(feature = "interop")]
+#[test]
+fn swaks_msmtp_and_mbsync_against_the_client_security_scenarios() {
+    assert_eq!(security_scenarios("swaks", "send"), 4);
+    assert_eq!(security_scenarios("msmtp", "send"), 4);
+    assert_eq!(security_scenarios("mbsync", "sync"), 5);
 }

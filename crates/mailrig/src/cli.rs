@@ -40,7 +40,8 @@ enum Command {
     /// plays against the servers under test. Scenarios whose `requires:` the target does not
     /// advertise are skipped with the reason. Exit codes: 0 passed, 1 failures, 2 harness or
     /// usage error (an unreachable target, a bad flag). With --client PROFILE, tests a mail
-    /// client instead: its flows run against mailrig's own servers (docs/client-profiles.md).
+    /// client instead: its flows run against mailrig's own servers, or with --replay FILE
+    /// against a replay of a `plays: server` scenario (docs/client-profiles.md).
     Run(Box<crate::run::RunArgs>),
     /// Serve a scenario's server side to a real client and check what the client does.
     ///

@@ -1,13 +1,14 @@
 //! `mailrig run --client PROFILE`: runs a mail client's flows (from its profile) against
-//! mailrig's own servers, one result per (flow, TLS mode), reported like scenarios: the same
-//! lines or progress bar, JSON and JUnit reports, ledgers and exit codes.
+//! mailrig's own servers, one result per (flow, TLS mode), or with `--replay FILE` against a
+//! replay of each scenario, one result per (flow, mode, scenario); reported like scenarios:
+//! the same lines or progress bar, JSON and JUnit reports, ledgers and exit codes.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use mailrig_runner::Ledger;
-use mailrig_runner::client::{self, ClientConfig, Flow, Profile, TlsMode};
+use mailrig_runner::client::{self, ClientConfig, Flow, Profile, Script, TlsMode};
 
 use crate::run::{Progress, RunArgs, finish};
 
@@ -35,8 +36,19 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     for path in &args.ledgers {
         ledger.load(path)?;
     }
-    let config = ClientConfig { flows, modes, ledger };
-    let total = count(&profile, &config);
+    let scripts = args
+        .replays
+        .iter()
+        .map(|p| Script::load(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let config = ClientConfig {
+        flows,
+        modes,
+        ledger,
+        scripts,
+    };
+    let total = count(&profile, &config)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let started = Instant::now();
     let progress = Progress::new(total, args.quiet);
@@ -45,21 +57,51 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     finish(&args, &outcomes, outcomes.len(), started.elapsed())
 }
 
-/// How many results the run will have (for the progress bar).
-fn count(profile: &Profile, config: &ClientConfig) -> usize {
+fn path_of(profile: &Profile) -> String {
+    profile.path.display().to_string()
+}
+
+/// How many results the run will have (for the progress bar); a scenario that cannot serve a
+/// flow in the modes asked for is a usage error.
+fn count(profile: &Profile, config: &ClientConfig) -> anyhow::Result<usize> {
     let flows: Vec<Flow> = if config.flows.is_empty() {
         profile.flows.keys().copied().collect()
     } else {
         config.flows.clone()
     };
-    flows
-        .iter()
-        .map(|f| {
-            if config.modes.is_empty() {
-                profile.modes_of(*f).len()
-            } else {
-                config.modes.len()
-            }
-        })
-        .sum()
+    if config.scripts.is_empty() {
+        return Ok(flows
+            .iter()
+            .map(|f| {
+                if config.modes.is_empty() {
+                    profile.modes_of(*f).len()
+                } else {
+                    config.modes.len()
+                }
+            })
+            .sum());
+    }
+    let mut total = 0;
+    for script in &config.scripts {
+        // With no --flow, a scenario runs the flows it has a session for.
+        let served: Vec<Flow> = flows
+            .iter()
+            .copied()
+            .filter(|f| !config.flows.is_empty() || script.serves(*f))
+            .collect();
+        if served.is_empty() {
+            bail!(
+                "{} has no session any flow of {} can use (SMTP flows need `submission`, `smtp` or `smtps`; IMAP flows `imap` or `imaps`)",
+                script.path.display(),
+                path_of(profile)
+            );
+        }
+        for flow in served {
+            total += script
+                .modes(profile, flow, &config.modes)
+                .map_err(anyhow::Error::msg)?
+                .len();
+        }
+    }
+    Ok(total)
 }

@@ -34,6 +34,12 @@ pub(crate) struct RunArgs {
     /// mode each flow supports.
     #[arg(long = "tls", value_name = "MODE", requires = "client")]
     pub(crate) tls: Vec<String>,
+    /// With --client: run the flows against a replay of this `plays: server` (or
+    /// both-direction) scenario instead of mailrig's own servers (docs/client-profiles.md);
+    /// repeatable, one result per (flow, mode, scenario). Default modes: `starttls` for a
+    /// plaintext session, `tls` for an implicit-TLS one.
+    #[arg(long = "replay", value_name = "FILE", requires = "client")]
+    pub(crate) replays: Vec<PathBuf>,
     /// SMTP server under test for `smtp` sessions: smtp://HOST:PORT.
     #[arg(long, value_name = "URL")]
     smtp: Option<String>,

@@ -122,3 +122,40 @@ fn a_client_program_that_cannot_start_is_a_harness_error() {
                 .and(predicate::str::contains("cannot run `mailrig-no-such-client`")),
         );
 }
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+}
+
+#[test]
+fn a_flow_runs_against_a_replay_and_a_scenario_that_cannot_serve_it_is_a_usage_error() {
+    mailrig()
+        .args(["run", "--client"])
+        .arg(profile("curl"))
+        .args(["--flow", "send", "--replay"])
+        .arg(repo("tests/replay/curl-smtp-send.scenario"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "(curl-send-starttls@replay-curl-smtp-send, ",
+        ))
+        .stdout(predicate::str::contains("1 passed, 0 failed, 0 skipped"));
+    mailrig()
+        .args(["run", "--client"])
+        .arg(profile("curl"))
+        .args(["--flow", "send", "--tls", "tls", "--replay"])
+        .arg(repo("tests/replay/curl-smtp-send.scenario"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "has no `smtps` session, which the `send` flow needs in TLS mode `tls`",
+        ));
+    mailrig()
+        .args(["run", "--client"])
+        .arg(profile("curl"))
+        .arg("--replay")
+        .arg(repo("scenarios/smtp/auth.scenario"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("declares `plays: client`"));
+}

@@ -1,7 +1,7 @@
-//! Where a flow's client connects. Today that is always mailrig's model servers
-//! ([`ModelServers`], started fresh for each flow and TLS mode); a replay of a `plays: server`
-//! scenario plugs in by producing the same [`Listeners`] (bound addresses and a CA) and
-//! handing back a transcript and its own verdict when the client is done.
+//! Where a flow's client connects: mailrig's model servers ([`ModelServers`], started fresh
+//! for each flow and TLS mode), or a replay of a `plays: server` scenario, which produces the
+//! same [`Listeners`] (bound addresses and a CA) and hands back a transcript and its own
+//! verdict when the client is done (`client::scripted`).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;

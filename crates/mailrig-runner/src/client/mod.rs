@@ -12,8 +12,9 @@
 //! - [`flow`]: what each flow prepares in the store and expects of it afterwards.
 //! - [`checks`]: invariants checked on the transcript, each explaining itself with an excerpt.
 //! - [`exec`]: a subprocess with a deadline.
-//! - [`listeners`]: where a flow's client connects ([`Listeners`]): today mailrig's model
-//!   servers; a replay only needs to provide the same addresses, CA and a verdict.
+//! - [`listeners`]: where a flow's client connects ([`Listeners`]): mailrig's model servers.
+//! - [`scripted`]: a flow against a replay of a `plays: server` scenario ([`Script`]) instead:
+//!   the replay's listeners, its verdict joining the transcript checks, no store.
 //! - `run`: one (flow, mode) end to end, and [`run()`] over a profile's selection.
 
 pub mod checks;
@@ -21,6 +22,7 @@ pub mod exec;
 pub mod flow;
 pub mod listeners;
 pub mod profile;
+pub mod scripted;
 pub mod template;
 
 mod run;
@@ -28,6 +30,7 @@ mod run;
 pub use listeners::Listeners;
 pub use profile::{Profile, ProfileError};
 pub use run::{ClientConfig, outcome_name, run};
+pub use scripted::Script;
 
 pub use crate::suite::Outcome;
 

@@ -12,6 +12,7 @@ use crate::client::exec::{self, Ran};
 use crate::client::flow::{self, MESSAGE};
 use crate::client::listeners::{Listeners, ModelServers};
 use crate::client::profile::{Command, Compare, FileSpec, FlowSpec, ModeVar, Output, Profile};
+use crate::client::scripted::{self, Script};
 use crate::client::template::{Value, shell_quote};
 use crate::client::{Flow, TlsMode};
 use crate::ledger::Ledger;
@@ -24,8 +25,12 @@ pub struct ClientConfig {
     pub flows: Vec<Flow>,
     /// TLS modes (empty: every mode each flow supports).
     pub modes: Vec<TlsMode>,
-    /// Known failures, by outcome name (`PROFILE-FLOW-MODE`).
+    /// Known failures, by outcome name (`PROFILE-FLOW-MODE`, or `PROFILE-FLOW-MODE@SCENARIO`
+    /// against a replay).
     pub ledger: Ledger,
+    /// Scenarios to run the flows against instead of mailrig's model servers (empty: the
+    /// model servers); one result per (flow, mode, scenario).
+    pub scripts: Vec<Script>,
 }
 
 /// Runs the selected (flow, mode) pairs of `profile` one after the other, calling `progress`
@@ -42,6 +47,19 @@ pub async fn run(
     };
     let mut outcomes = Vec::new();
     for flow in flows {
+        if !config.scripts.is_empty() {
+            for script in &config.scripts {
+                if config.flows.is_empty() && !script.serves(flow) {
+                    continue;
+                }
+                for mut outcome in scripted_flow(profile, flow, config, script).await {
+                    outcome.verdict = config.ledger.judge(&outcome.name, outcome.verdict);
+                    progress(&outcome);
+                    outcomes.push(outcome);
+                }
+            }
+            continue;
+        }
         let modes = if config.modes.is_empty() {
             profile.modes_of(flow).to_vec()
         } else {
@@ -81,6 +99,44 @@ pub async fn run(
             progress(&outcome);
             outcomes.push(outcome);
         }
+    }
+    outcomes
+}
+
+/// One flow against a replay of `script`, in each mode it applies to (a mode the scenario
+/// cannot serve is an error the command line reports before running).
+async fn scripted_flow(
+    profile: &Profile,
+    flow: Flow,
+    config: &ClientConfig,
+    script: &Script,
+) -> Vec<Outcome> {
+    let modes = match script.modes(profile, flow, &config.modes) {
+        Ok(modes) => modes,
+        Err(e) => {
+            let mut outcome = skipped(profile, flow, None, String::new());
+            outcome.verdict = Verdict::Error(e);
+            return vec![outcome];
+        }
+    };
+    let mut outcomes = Vec::new();
+    for mode in modes {
+        outcomes.push(match profile.flows.get(&flow) {
+            Some(spec) if spec.modes.contains(&mode) => {
+                scripted::run_one(profile, flow, spec, mode, script).await
+            }
+            _ => scripted::skipped(
+                profile,
+                flow,
+                mode,
+                script,
+                format!(
+                    "the profile's `{}` flow does not support TLS mode `{}`",
+                    flow.keyword(),
+                    mode.keyword()
+                ),
+            ),
+        });
     }
     outcomes
 }
@@ -139,7 +195,7 @@ async fn run_one(profile: &Profile, flow: Flow, spec: &FlowSpec, mode: TlsMode) 
     }
 }
 
-fn expect(flow: Flow) -> Expect<'static> {
+pub(super) fn expect(flow: Flow) -> Expect<'static> {
     Expect {
         login: flow::USER,
         password: "secret",
@@ -148,7 +204,7 @@ fn expect(flow: Flow) -> Expect<'static> {
     }
 }
 
-fn judged(findings: Vec<Finding>) -> Verdict {
+pub(super) fn judged(findings: Vec<Finding>) -> Verdict {
     if findings.is_empty() {
         return Verdict::Pass;
     }
@@ -172,11 +228,8 @@ async fn drive(
 ) -> Result<Vec<Finding>, Verdict> {
     flow::prepare(flow, servers.store()).map_err(Verdict::Error)?;
     let values = work
-        .values(profile, spec, mode, &servers.listeners)
+        .setup(profile, spec, mode, &servers.listeners)
         .map_err(Verdict::Error)?;
-    for file in profile.files.iter().chain(&spec.files) {
-        work.write(file, &values).map_err(Verdict::Error)?;
-    }
     let ran = client(&spec.command, &values, work, spec, "the client").await?;
     if flow == Flow::Sync {
         flow::change_on_server(servers.store()).map_err(Verdict::Error)?;
@@ -247,6 +300,19 @@ async fn client(
     Ok(ran)
 }
 
+/// Writes the flow's files and runs its command once, whatever its exit status (a client
+/// against a replay: the script judges it); `Err` only when it cannot be started.
+pub(super) async fn launch(
+    profile: &Profile,
+    spec: &FlowSpec,
+    mode: TlsMode,
+    listeners: &Listeners,
+    work: &WorkDir,
+) -> Result<Ran, String> {
+    let values = work.setup(profile, spec, mode, listeners)?;
+    exec::run(&argv(&spec.command, &values), &work.path, spec.timeout).await
+}
+
 /// The argv for `command`: list placeholders spliced, or `sh -c` with shell-quoted values.
 fn argv(command: &Command, values: &BTreeMap<String, Value>) -> Vec<String> {
     match command {
@@ -304,12 +370,12 @@ fn compare_output(
 }
 
 /// The flow's private directory (`{work_dir}`), with the CA, the message and the password.
-struct WorkDir {
+pub(super) struct WorkDir {
     path: PathBuf,
 }
 
 impl WorkDir {
-    fn create() -> Result<WorkDir, String> {
+    pub(super) fn create() -> Result<WorkDir, String> {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!("mailrig-client-{}-{n}", std::process::id()));
@@ -319,7 +385,7 @@ impl WorkDir {
     }
 
     /// Removes the directory; a warning if that fails.
-    fn remove(self) -> Option<String> {
+    pub(super) fn remove(self) -> Option<String> {
         std::fs::remove_dir_all(&self.path)
             .err()
             .map(|e| format!("cannot remove {}: {e}", self.path.display()))
@@ -333,6 +399,21 @@ impl WorkDir {
         let path = self.path.join(name);
         std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         Ok(path.display().to_string())
+    }
+
+    /// The placeholders' values, with the profile's and the flow's files written.
+    fn setup(
+        &self,
+        profile: &Profile,
+        spec: &FlowSpec,
+        mode: TlsMode,
+        listeners: &Listeners,
+    ) -> Result<BTreeMap<String, Value>, String> {
+        let values = self.values(profile, spec, mode, listeners)?;
+        for file in profile.files.iter().chain(&spec.files) {
+            self.write(file, &values)?;
+        }
+        Ok(values)
     }
 
     fn write(&self, file: &FileSpec, values: &BTreeMap<String, Value>) -> Result<(), String> {
