@@ -7,7 +7,8 @@
 #   2. runs the tests that need those clients (`--features interop` on mailrig-tests);
 #   3. starts Dovecot and Postfix on 127.0.0.1 (ci/real-servers.sh), checks them with curl,
 #      runs the shipped suite against them, and records Python's imaplib and smtplib against
-#      them through `mailrig record --generalize` and runs the recordings again
+#      them (and curl) through `mailrig record --generalize`, runs the recordings again, replays
+#      each to its client, and checks that a changed server line changes the client's outcome
 #      (ci/record-real-servers.sh).
 # A missing program fails the step; nothing here is skipped silently.
 # Artifacts (server logs, JUnit report) land in $MAILRIG_INTEROP_OUT (default target/interop).
@@ -167,7 +168,7 @@ trap stop_servers EXIT
 step "start Dovecot and Postfix on 127.0.0.1" start_servers
 step "smoke check: SMTP and submission to IMAP and IMAPS, with curl" smoke_check
 step "shipped suite against Dovecot + Postfix" run_suite_against_real_servers
-step "mailrig record against Dovecot + Postfix, generalized, run again" \
+step "mailrig record against Dovecot + Postfix: generalized, run again, replayed to the client" \
   bash ci/record-real-servers.sh "$SERVERS/env" "$OUT/record"
 echo
 echo "interop step passed in $((SECONDS - started))s"

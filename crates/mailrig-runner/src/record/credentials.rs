@@ -126,15 +126,6 @@ impl Credentials {
             }
         }
     }
-
-    /// The `auth_plain` variables a line uses: the file declares them (they are run
-    /// variables, but `mailrig check` only knows the built-in ones).
-    pub(crate) fn auth_plain_names(parts: &[Part]) -> impl Iterator<Item = String> + '_ {
-        parts.iter().filter_map(|p| match p {
-            Part::Ref(name) if name.starts_with("auth_plain") => Some(name.clone()),
-            _ => None,
-        })
-    }
 }
 
 fn push_var(parts: &mut Vec<Part>, name: &str, quoted: bool) {

@@ -42,8 +42,6 @@ pub struct Recorder {
     /// The last step printed: its session and side (`None` for a directive).
     last: Option<(usize, Option<Side>)>,
     header_dirty: bool,
-    /// `auth_plain` variables the body uses (declared in the header).
-    auth_plain: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug, Default)]
@@ -67,7 +65,6 @@ impl Recorder {
             out: String::new(),
             last: None,
             header_dirty: true,
-            auth_plain: std::collections::BTreeSet::new(),
         }
     }
 
@@ -157,13 +154,9 @@ impl Recorder {
                 protocol: self.options.protocol,
             })
             .collect();
-        let mut vars = Vec::new();
-        for name in &self.auth_plain {
-            // `mailrig run` sets it from `--user`; declared so `mailrig check` knows the name,
-            // with a value that gives nothing away.
-            vars.push((name.clone(), "redacted".to_owned()));
-        }
-        vars.extend(self.credentials.declared.iter().cloned());
+        // `${auth_plain}` is a run variable (`mailrig run` and `replay` set it from the
+        // accounts), so only the other redacted SASL lines are declared.
+        let vars = self.credentials.declared.clone();
         // Every hole `--generalize` writes keeps its recorded value, so the file can still be
         // sent in both directions.
         let header = Header {
@@ -217,11 +210,10 @@ impl Recorder {
             let state = &mut self.sessions[session];
             match side {
                 Side::Client if self.options.redact => {
+                    let declared = self.credentials.declared.len();
                     if let Some(redacted) = self.credentials.client_line(family, &mut state.sasl, text) {
-                        let before = (self.auth_plain.len(), self.credentials.declared.len());
-                        self.auth_plain.extend(Credentials::auth_plain_names(&redacted));
-                        self.header_dirty |=
-                            before != (self.auth_plain.len(), self.credentials.declared.len());
+                        // A newly declared `${saslN}` changes the header.
+                        self.header_dirty |= declared != self.credentials.declared.len();
                         parts = redacted;
                     }
                 }

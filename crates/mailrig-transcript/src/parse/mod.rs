@@ -31,13 +31,17 @@ use header::header_key;
 
 /// Variables a run always supplies, so scenarios may use them without declaring them.
 /// `mailbox` is the fresh mailbox the runner creates for each scenario.
-pub const BUILTIN_VARS: [&str; 8] = [
+pub const BUILTIN_VARS: [&str; 12] = [
     "host",
     "port",
     "user",
     "password",
+    "address",
     "user2",
     "password2",
+    "address2",
+    "auth_plain",
+    "auth_plain2",
     "domain",
     "mailbox",
 ];

@@ -82,7 +82,7 @@ fn the_runs_mailbox_is_a_variable() {
     assert_eq!(first_line(&s).parts[1], Part::Ref("mailbox".into()));
     assert!(
         err(&format!("{HEAD}C: A1 SELECT ${{mailbx}}\n"))
-            .contains("run variables: host, port, user, password, user2, password2, domain, mailbox")
+            .contains("run variables: host, port, user, password, address, user2, password2, address2, auth_plain, auth_plain2, domain, mailbox")
     );
 }
 

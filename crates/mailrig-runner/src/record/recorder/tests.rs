@@ -81,7 +81,7 @@ fn without_redaction_the_credentials_stay() {
 }
 
 #[test]
-fn smtp_auth_plain_becomes_a_declared_run_variable() {
+fn smtp_auth_plain_becomes_a_run_variable_and_other_sasl_lines_declared_ones() {
     let plain = format!("AUTH PLAIN {}\r\n", auth_plain("bob", "pw"));
     let (text, _) = record(
         Protocol::Submission,
@@ -96,10 +96,7 @@ fn smtp_auth_plain_becomes_a_declared_run_variable() {
         ],
     );
     parses(&text);
-    assert!(
-        text.contains("vars: auth_plain=redacted, sasl1=redacted\n"),
-        "{text}"
-    );
+    assert!(text.contains("vars: sasl1=redacted\n"), "{text}");
     assert!(text.contains("s1 C: AUTH PLAIN ${auth_plain}\n"), "{text}");
     assert!(text.contains("s1 C: ${sasl1}\n"), "{text}");
     assert!(!text.contains(&auth_plain("bob", "pw")));
