@@ -694,10 +694,12 @@ impl Run {
             // UNCHANGEDSINCE is a CONDSTORE-enabling command (RFC 7162 §3.1).
             self.clients[s].level = Level::Condstore;
         }
+        let before: Vec<u32> = self.clients[s].told.iter().map(|t| t.uid).collect();
         let lines = self.command(s, &command)?;
         self.check_lines(s, &lines, !uid)?;
         self.check_modified(s, &lines, &modified, uid)?;
-        self.after_store(s, &lines, &uids, &modified, (op, &given, silent))
+        let told_flags = flags_told_in(&before, &lines);
+        self.after_store(s, &told_flags, &uids, &modified, (op, &given, silent))
     }
 
     /// The tagged OK carries `[MODIFIED set]` exactly when the model excluded messages.
@@ -726,35 +728,26 @@ impl Run {
         Ok(())
     }
 
-    /// After STORE: without .SILENT the client was told each stored message's flags; with
-    /// it, the client works them out itself for the messages it was told nothing about.
+    /// After STORE: without .SILENT the client was told each stored message's current flags;
+    /// with it, the client works them out itself for the messages it was told nothing about.
     fn after_store(
         &mut self,
         s: usize,
-        lines: &[Response],
+        told_flags: &[u32],
         uids: &[u32],
         modified: &BTreeSet<u32>,
         (op, given, silent): (Op, &FlagSet, bool),
     ) -> Checked {
         let client = &mut self.clients[s];
         let mailbox = &self.boxes[client.mailbox];
-        let told_flags: Vec<usize> = lines
-            .iter()
-            .filter_map(|l| match l {
-                Response::Fetch {
-                    seq, flags: Some(_), ..
-                } => Some(*seq),
-                _ => None,
-            })
-            .collect();
-        for (i, told) in client.told.iter_mut().enumerate() {
+        for told in &mut client.told {
             let Some(message) = mailbox.find(told.uid).filter(|m| !m.expunged) else {
                 continue;
             };
             if !uids.contains(&told.uid) || modified.contains(&told.uid) {
                 continue;
             }
-            if silent && !told_flags.contains(&(i + 1)) {
+            if silent && !told_flags.contains(&told.uid) {
                 if let Some(flags) = &told.flags {
                     let worked_out = op.apply(flags, given);
                     if worked_out == message.current().flags {
@@ -762,7 +755,11 @@ impl Run {
                     }
                     told.flags = Some(worked_out);
                 }
-            } else if told.flags.as_ref() != Some(&message.current().flags) {
+            } else if !silent && told.flags.as_ref() != Some(&message.current().flags) {
+                // With .SILENT, a FETCH here may be another session's older change, released
+                // while a later one waits behind an EXPUNGE that cannot be sent during STORE
+                // (RFC 9051 §7.5.1); `check_line` made sure it is no rollback, and the client
+                // must be in sync after its next NOOP.
                 return Err(format!(
                     "session {s}: after STORE, UID {} known as {:?}, the model has {:?}",
                     told.uid,
@@ -878,13 +875,16 @@ impl Run {
         if self.clients[s].told.is_empty() {
             return Ok(());
         }
-        let command = if uid {
-            "UID FETCH 1:* (FLAGS)"
+        // A CONDSTORE client asks for MODSEQ with the flags, so it can order what follows.
+        let items = if self.clients[s].level > Level::Off {
+            "(FLAGS MODSEQ)"
         } else {
-            "FETCH 1:* (FLAGS)"
+            "(FLAGS)"
         };
+        let prefix = if uid { "UID " } else { "" };
+        let command = format!("{prefix}FETCH 1:* {items}");
         let asked: Vec<u32> = self.clients[s].told.iter().map(|t| t.uid).collect();
-        let lines = self.command(s, command)?;
+        let lines = self.command(s, &command)?;
         self.check_lines(s, &lines, !uid)?;
         self.fetched_current(s, &asked)
     }
@@ -990,6 +990,29 @@ pub(crate) const SEARCH_KEYS: [SearchKey; 9] = [
     ("UNKEYWORD $Later", "$Later", false),
     ("KEYWORD Junk", "Junk", true),
 ];
+
+/// The UIDs of the messages whose flags `lines` told, numbering them as the client did when
+/// each line came (a UID STORE's response may expunge messages before a later FETCH).
+fn flags_told_in(before: &[u32], lines: &[Response]) -> Vec<u32> {
+    let mut numbering = before.to_vec();
+    let mut told = Vec::new();
+    for line in lines {
+        match line {
+            Response::Expunge(n) if (1..=numbering.len()).contains(n) => {
+                numbering.remove(n - 1);
+            }
+            Response::Vanished { uids, .. } => numbering.retain(|u| !uids.contains(u)),
+            Response::Fetch {
+                seq,
+                uid,
+                flags: Some(_),
+                ..
+            } => told.extend(uid.or_else(|| numbering.get(seq.wrapping_sub(1)).copied())),
+            _ => {}
+        }
+    }
+    told
+}
 
 /// The selected session a step runs in (`None` for a delivery).
 fn step_session(step: &Step) -> Option<usize> {
