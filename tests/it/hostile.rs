@@ -237,9 +237,57 @@ fn imap_a_literal_announcing_two_gigabytes_is_refused_before_any_byte_is_buffere
     // No continuation was sent, so the client may go on with the next command.
     send(&mut c, b"a2 NOOP\r\n");
     assert!(imap_until(&mut c, "a2").starts_with("a2 OK"));
-    // A LITERAL+ announcement that large is refused at once as well; its bytes would be skipped.
+    let mut other = imap_connect(&rig);
+    imap_login(&mut other);
+    assert!(rig.messages("alice").is_empty(), "nothing was stored");
+}
+
+/// A LITERAL+ literal cannot be refused before its bytes come (RFC 7888 §4: the client sends
+/// them without waiting), so after announcing 2 GiB the client here really sends them: 64 MiB,
+/// twice the server's literal cap, made of lines that are commands if read as commands. The
+/// server answers `NO [TOOBIG]` at once and then skips the bytes: it neither runs them (no
+/// `x OK`) nor buffers them up to a cap and fails, the connection stays open, and another
+/// session carries on meanwhile. (The sans-IO session skipping the whole 2 GiB in bounded
+/// memory and running the command after it: `crates/mailrig-imap/tests/literal_memory.rs`.)
+#[test]
+fn imap_a_two_gigabyte_literal_plus_is_skipped_not_run_or_buffered() {
+    let rig = imap_rig();
+    let mut c = imap_connect(&rig);
+    imap_login(&mut c);
     send(&mut c, b"a3 APPEND INBOX {2147483648+}\r\n");
     assert!(imap_until(&mut c, "a3").starts_with("a3 NO [TOOBIG]"));
+    // Written from another thread while this one listens, so a server that answered the
+    // bytes fails the test instead of filling both socket buffers and hanging it.
+    let writer = c.get_ref().try_clone().expect("clone");
+    let flood = std::thread::spawn(move || {
+        let mut writer = writer;
+        let chunk = b"x NOOP\r\n".repeat(128 * 1024);
+        for _ in 0..(64 << 20) / chunk.len() {
+            writer
+                .write_all(&chunk)
+                .expect("the server takes the literal's bytes");
+        }
+    });
+    c.get_ref()
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    let mut line = String::new();
+    let mut listen = |c: &mut BufReader<TcpStream>| match c.read_line(&mut line) {
+        Ok(0) => panic!("the server closed the connection"),
+        Ok(_) => panic!("the server answered literal bytes: {line:?}"),
+        Err(e) => assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "{e}"
+        ),
+    };
+    while !flood.is_finished() {
+        listen(&mut c);
+    }
+    flood.join().expect("flood thread");
+    listen(&mut c);
     let mut other = imap_connect(&rig);
     imap_login(&mut other);
     assert!(rig.messages("alice").is_empty(), "nothing was stored");

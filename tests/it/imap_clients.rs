@@ -109,15 +109,69 @@ fn curl_fetches_over_implicit_tls() {
     assert_eq!(fetched.as_bytes(), MESSAGE);
 }
 
+/// curl 67 (`CURLE_LOGIN_DENIED`): curl gave up logging in, not some other failure.
+const CURL_LOGIN_DENIED: i32 = 67;
+
+/// Why a plaintext login to `f`'s IMAP port was refused, as seen from both sides: curl fails
+/// with "Login denied" because the server advertised `LOGINDISABLED` before TLS (RFC 9051
+/// §6.2.3, §7.2.2), and a LOGIN sent anyway gets NO or BAD. `Err` says what was missing.
+fn plaintext_login_refusal(f: &Fixture) -> Result<(), String> {
+    let url = imap_url(f.rig.imap_addr(), "INBOX;UID=1");
+    // Without --ssl-reqd curl does not upgrade; -v shows the server's lines (`< ...`).
+    let args = ["-sS", "-v", "-u", "alice:secret", "--url", &url];
+    let output = run_unchecked("curl", &args, None, TIMEOUT);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.code() != Some(CURL_LOGIN_DENIED) {
+        return Err(format!(
+            "curl exit {:?}, not Login denied: {stderr}",
+            output.status.code()
+        ));
+    }
+    let advertised = stderr
+        .lines()
+        .any(|l| l.starts_with("< ") && l.contains("CAPABILITY") && l.contains(" LOGINDISABLED"));
+    if !advertised {
+        return Err(format!("no LOGINDISABLED in the server's capabilities: {stderr}"));
+    }
+    // The server itself refuses a LOGIN a client sends regardless.
+    let mut socket = std::net::TcpStream::connect(f.rig.imap_addr()).map_err(|e| e.to_string())?;
+    socket
+        .set_read_timeout(Some(TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    let mut reader = std::io::BufReader::new(socket.try_clone().map_err(|e| e.to_string())?);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut line).map_err(|e| e.to_string())?;
+    std::io::Write::write_all(&mut socket, b"a LOGIN alice secret\r\n").map_err(|e| e.to_string())?;
+    loop {
+        line.clear();
+        std::io::BufRead::read_line(&mut reader, &mut line).map_err(|e| e.to_string())?;
+        if let Some(status) = line.strip_prefix("a ") {
+            return match status.split(' ').next() {
+                Some("NO" | "BAD") => Ok(()),
+                _ => Err(format!("plaintext LOGIN answered {line:?}")),
+            };
+        }
+        if line.is_empty() {
+            return Err("connection closed without an answer to LOGIN".into());
+        }
+    }
+}
+
 #[test]
 fn curl_cannot_log_in_before_tls_by_default() {
     let f = Fixture::start(mailrig::Rig::builder());
-    let url = imap_url(f.rig.imap_addr(), "INBOX;UID=1");
-    // Without --ssl-reqd curl does not upgrade, and the server refuses LOGIN in plaintext.
-    let args = ["-sS", "-u", "alice:secret", "--url", &url];
-    let output = run_unchecked("curl", &args, None, TIMEOUT);
-    assert!(!output.status.success(), "plaintext login must fail");
+    plaintext_login_refusal(&f).unwrap_or_else(|e| panic!("{e}"));
     assert!(f.alice_flags().is_empty(), "nothing was fetched");
+}
+
+/// The check above fails when the server does allow plaintext LOGIN (curl then logs in and
+/// fetches), so it tests the refusal and not just any curl failure.
+#[test]
+fn curl_login_refusal_check_fails_when_plaintext_login_is_allowed() {
+    let builder = mailrig::Rig::builder().imap(|o| o.config.login_disabled_before_tls = false);
+    let f = Fixture::start(builder);
+    let failure = plaintext_login_refusal(&f).expect_err("plaintext login was allowed");
+    assert!(failure.contains("curl exit Some(0)"), "{failure}");
 }
 
 /// Two imaplib sessions (`a`, `b`) on alice's INBOX, plus SMTP delivery with smtplib. Python

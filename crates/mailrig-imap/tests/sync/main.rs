@@ -1,11 +1,13 @@
 //! Multi-session synchronization checked against an independent reference model.
 //!
-//! Four sessions (INBOX plain, INBOX with CONDSTORE, INBOX with QRESYNC, `Other` plain) and a
-//! fifth that only APPENDs (deliveries from outside) run generated steps: SELECT, STORE and
-//! UID STORE (+FLAGS, -FLAGS, FLAGS, .SILENT, UNCHANGEDSINCE), EXPUNGE, UID EXPUNGE, COPY,
-//! MOVE, NOOP, IDLE/DONE with other sessions' changes during it, FETCH FLAGS, SEARCH. Every
-//! response of every session is checked against the model (`model.rs`, `driver.rs`) and
-//! decoded by imap-codec (`codec.rs`).
+//! Five sessions (INBOX plain, INBOX with CONDSTORE, INBOX with QRESYNC, `Other` plain, INBOX
+//! opened with EXAMINE) and a sixth that only APPENDs (deliveries from outside) run generated
+//! steps: SELECT/EXAMINE, STORE and UID STORE (+FLAGS, -FLAGS, FLAGS, .SILENT,
+//! UNCHANGEDSINCE; keywords new to the mailbox among the flags), EXPUNGE, UID EXPUNGE, COPY
+//! and MOVE (to the other mailbox or into the selected one), NOOP, IDLE/DONE with other
+//! sessions' changes during it, FETCH FLAGS, SEARCH with several keys. Every response of every
+//! session is checked against the model (`model.rs`, `driver.rs`, `announce.rs` for
+//! FLAGS/PERMANENTFLAGS and `\Recent`) and decoded by imap-codec (`codec.rs`).
 //!
 //! The planted-bug tests switch on one deliberate defect (`mailrig_imap::Defect`) at a time and
 //! assert that the same property fails: each shows the model catches that bug.
@@ -13,6 +15,7 @@
 //! Cases: `PROPTEST_CASES` (default 64 here, to keep `cargo test -p mailrig-imap` quick); for
 //! a longer hunt, `PROPTEST_CASES=5000 cargo test -p mailrig-imap --test sync --release`.
 
+mod announce;
 mod codec;
 mod driver;
 mod model;
@@ -22,7 +25,7 @@ use mailrig_imap::{Defect, Defects};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
 
-use driver::{Pick, Run, SESSIONS, Since, Step};
+use driver::{Pick, Run, SEARCH_KEYS, SESSIONS, Since, Step};
 use model::Op;
 
 fn pick() -> impl Strategy<Value = Pick> {
@@ -47,21 +50,22 @@ fn simple_step() -> impl Strategy<Value = Step> {
         pick(),
         any::<bool>(),
         op,
-        0..16u8,
+        0..64u8,
         any::<bool>(),
         since,
     );
     prop_oneof![
-        4 => (0..2usize, 0..16u8).prop_map(|(mailbox, flags)| Step::Append { mailbox, flags }),
+        4 => (0..2usize, 0..64u8).prop_map(|(mailbox, flags)| Step::Append { mailbox, flags }),
         6 => store.prop_map(|(s, pick, uid, op, flags, silent, since)| Step::Store {
             s, pick, uid, op, flags, silent, since
         }),
         2 => (session(), proptest::option::of(pick())).prop_map(|(s, uid)| Step::Expunge { s, uid }),
-        2 => (session(), pick(), any::<bool>(), any::<bool>())
-            .prop_map(|(s, pick, uid, moving)| Step::Transfer { s, pick, uid, moving }),
+        2 => (session(), pick(), any::<bool>(), any::<bool>(), proptest::bool::weighted(0.3))
+            .prop_map(|(s, pick, uid, moving, same)| Step::Transfer { s, pick, uid, moving, same }),
         2 => session().prop_map(|s| Step::Noop { s }),
         1 => (session(), any::<bool>()).prop_map(|(s, uid)| Step::Fetch { s, uid }),
-        1 => (session(), 0..6usize, any::<bool>()).prop_map(|(s, key, uid)| Step::Search { s, key, uid }),
+        2 => (session(), proptest::collection::vec(0..SEARCH_KEYS.len(), 1..4), any::<bool>())
+            .prop_map(|(s, keys, uid)| Step::Search { s, keys, uid }),
         1 => session().prop_map(|s| Step::Select { s }),
     ]
 }
@@ -152,6 +156,10 @@ planted_bugs! {
     catches_move_without_expunge: MoveWithoutExpunge,
     catches_copyuid_source_uidvalidity: CopyuidSourceUidvalidity,
     catches_uidnext_not_advanced: UidnextNotAdvanced,
+    catches_recent_to_every_session: RecentToEverySession,
+    catches_search_first_key_only: SearchFirstKeyOnly,
+    catches_examine_allows_store: ExamineAllowsStore,
+    catches_examine_says_read_write: ExamineSaysReadWrite,
 }
 
 /// The oracle rejects malformed CONDSTORE/QRESYNC output the server must never write.

@@ -45,6 +45,9 @@ pub(crate) struct Mailbox {
     pub(crate) uidvalidity: Option<u32>,
     /// Command counter for [`Version::order`].
     pub(crate) clock: u64,
+    /// Every message up to this UID has been claimed as `\Recent` by some session
+    /// (`announce.rs`).
+    pub(crate) recent_mark: u32,
 }
 
 /// How a STORE changes flags.
@@ -257,8 +260,8 @@ impl Told {
     }
 }
 
-/// `flags` without `\Recent`, which is per session and not part of the mailbox's state (the
-/// model leaves `\Recent` unchecked; its EXAMINE corner is issue 9 §1 "\Recent under EXAMINE").
+/// `flags` without `\Recent`, which is per session and not part of the mailbox's state
+/// (`announce.rs` checks it against the session's recent messages).
 pub(crate) fn without_recent(flags: &FlagSet) -> FlagSet {
     flags.iter().filter(|f| *f != "\\Recent").cloned().collect()
 }

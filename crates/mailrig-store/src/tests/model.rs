@@ -2,6 +2,9 @@
 //! expunge, copy and move over two mailboxes, with three watches (two on INBOX, one on the
 //! other mailbox) polled at random. After every step the store's invariants hold, and each
 //! watch's view rebuilt from its changes alone equals the store's snapshot whenever it polls.
+//! Every flag store is also checked against an expectation computed here from the snapshot
+//! before it (set arithmetic and RFC 7162 §3.1.3's UNCHANGEDSINCE test), not from the store's
+//! own flag code: which messages change, to what, and which are reported MODIFIED.
 
 use std::collections::BTreeMap;
 
@@ -22,7 +25,7 @@ enum Op {
         picks: Vec<usize>,
         op: FlagOp,
         flags: u8,
-        conditional: bool,
+        since: Since,
     },
     Expunge {
         mailbox: usize,
@@ -37,6 +40,19 @@ enum Op {
     Poll {
         watch: usize,
     },
+}
+
+/// The UNCHANGEDSINCE value of a generated store.
+#[derive(Debug, Clone, Copy)]
+enum Since {
+    /// No condition.
+    None,
+    /// Half the mailbox's HIGHESTMODSEQ: some messages pass, some fail.
+    Half,
+    /// The HIGHESTMODSEQ: every message passes.
+    Highest,
+    /// 0: every message fails (mod-sequences start at 1).
+    Zero,
 }
 
 /// What a watch knows, rebuilt from its changes.
@@ -75,14 +91,23 @@ fn op() -> impl Strategy<Value = Op> {
     let flag_op = prop_oneof![Just(FlagOp::Add), Just(FlagOp::Remove), Just(FlagOp::Replace)];
     prop_oneof![
         3 => (mailbox.clone(), any::<u8>()).prop_map(|(mailbox, flags)| Op::Append { mailbox, flags }),
-        3 => (mailbox.clone(), picks.clone(), flag_op, any::<u8>(), any::<bool>()).prop_map(
-            |(mailbox, picks, op, flags, conditional)| Op::Store { mailbox, picks, op, flags, conditional }
+        3 => (mailbox.clone(), picks.clone(), flag_op, any::<u8>(), since()).prop_map(
+            |(mailbox, picks, op, flags, since)| Op::Store { mailbox, picks, op, flags, since }
         ),
         1 => (mailbox.clone(), proptest::option::of(picks.clone()))
             .prop_map(|(mailbox, picks)| Op::Expunge { mailbox, picks }),
         1 => (mailbox.clone(), mailbox, picks, any::<bool>())
             .prop_map(|(from, to, picks, remove)| Op::Transfer { from, to, picks, remove }),
         2 => (0usize..3).prop_map(|watch| Op::Poll { watch }),
+    ]
+}
+
+fn since() -> impl Strategy<Value = Since> {
+    prop_oneof![
+        3 => Just(Since::None),
+        2 => Just(Since::Half),
+        1 => Just(Since::Highest),
+        1 => Just(Since::Zero),
     ]
 }
 
@@ -145,7 +170,15 @@ fn pick(store: &Store, mailbox: usize, picks: &[usize]) -> Vec<u32> {
         .collect()
 }
 
-fn run(store: &Store, op: &Op, watchers: &mut [Watcher]) {
+/// How the test calls the store: correctly, or (to show the expectation catches it) dropping
+/// the UNCHANGEDSINCE condition as a store that ignored it would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    Faithful,
+    IgnoringUnchangedSince,
+}
+
+fn run(store: &Store, op: &Op, watchers: &mut [Watcher], call: Call) {
     match op {
         Op::Append { mailbox, flags: bits } => {
             let raw = format!("Subject: {bits}\r\n\r\n").into_bytes();
@@ -158,19 +191,24 @@ fn run(store: &Store, op: &Op, watchers: &mut [Watcher]) {
             picks,
             op,
             flags: bits,
-            conditional,
+            since,
         } => {
+            let name = MAILBOXES[*mailbox];
             let uids = pick(store, *mailbox, picks);
-            let since = conditional.then(|| {
-                store
-                    .status("alice", MAILBOXES[*mailbox])
-                    .expect("status")
-                    .highestmodseq
-                    / 2
-            });
-            store
-                .store_flags("alice", MAILBOXES[*mailbox], &uids, *op, &flags(*bits), since)
+            let before = store.messages("alice", name).expect("snapshot");
+            let since = match since {
+                Since::None => None,
+                Since::Half => Some(before.highestmodseq / 2),
+                Since::Highest => Some(before.highestmodseq),
+                Since::Zero => Some(0),
+            };
+            let given = flags(*bits);
+            let passed = since.filter(|_| call == Call::Faithful);
+            let update = store
+                .store_flags("alice", name, &uids, *op, &given, passed)
                 .expect("store");
+            let after = store.messages("alice", name).expect("snapshot");
+            check_store(&before, &after, &uids, (*op, &given, since), &update);
         }
         Op::Expunge { mailbox, picks } => {
             let uids = picks.as_ref().map(|p| pick(store, *mailbox, p));
@@ -205,6 +243,67 @@ fn run(store: &Store, op: &Op, watchers: &mut [Watcher]) {
     }
 }
 
+/// `flags` changed by `op` with `given`, by set arithmetic.
+fn expected_flags(flags: &Flags, op: FlagOp, given: &Flags) -> Flags {
+    let mut out = match op {
+        FlagOp::Replace => Flags::new(),
+        FlagOp::Add | FlagOp::Remove => flags.clone(),
+    };
+    for flag in given.iter() {
+        match op {
+            FlagOp::Remove => {
+                out.remove(&flag);
+            }
+            FlagOp::Add | FlagOp::Replace => {
+                out.insert(flag);
+            }
+        }
+    }
+    out
+}
+
+/// A STORE of `uids` did what RFC 9051 §6.4.6 and RFC 7162 §3.1.3 say: a message whose
+/// mod-sequence is above UNCHANGEDSINCE is left alone and reported MODIFIED; every other
+/// one gets the new flags, with a greater mod-sequence if they differ (and is reported
+/// changed exactly then); messages not named do not change.
+fn check_store(
+    before: &Snapshot,
+    after: &Snapshot,
+    uids: &[u32],
+    (op, given, since): (FlagOp, &Flags, Option<u64>),
+    update: &crate::FlagUpdate,
+) {
+    let mut modified = Vec::new();
+    for old in &before.messages {
+        let new = after
+            .messages
+            .iter()
+            .find(|m| m.uid == old.uid)
+            .expect("a store removes nothing");
+        let named = uids.contains(&old.uid);
+        let fails = since.is_some_and(|s| old.modseq > s);
+        let expected = if !named || fails {
+            old.flags.clone()
+        } else {
+            expected_flags(&old.flags, op, given)
+        };
+        modified.extend((named && fails).then_some(old.uid));
+        assert_eq!(
+            new.flags, expected,
+            "UID {} after STORE (UNCHANGEDSINCE {since:?})",
+            old.uid
+        );
+        let changed = new.flags != old.flags;
+        assert_eq!(new.modseq > old.modseq, changed, "UID {} modseq", old.uid);
+        let reported = update.changed.iter().any(|c| c.uid == old.uid);
+        assert_eq!(reported, changed, "UID {} reported changed", old.uid);
+    }
+    let mut reported = update.modified.clone();
+    reported.sort_unstable();
+    reported.dedup();
+    assert_eq!(reported, modified, "MODIFIED (UNCHANGEDSINCE {since:?})");
+}
+
 /// UIDs ascend and stay below UIDNEXT; UIDNEXT and HIGHESTMODSEQ never go back; no message
 /// has a modseq above HIGHESTMODSEQ; a message's modseq never goes back.
 fn check_invariants(before: &Snapshot, after: &Snapshot) {
@@ -221,29 +320,65 @@ fn check_invariants(before: &Snapshot, after: &Snapshot) {
     }
 }
 
-proptest! {
-    #[test]
-    fn watches_rebuild_the_store(ops in proptest::collection::vec(op(), 1..60), limit in prop_oneof![Just(2usize), Just(8), Just(1000)]) {
-        let store = Store::with_change_log_limit(limit);
-        store.add_user(User::new("alice", "secret", ["alice@example.test"])).expect("alice");
-        store.create_mailbox("alice", "Other").expect("create");
-        let mut watchers: Vec<Watcher> = [0, 0, 1]
-            .into_iter()
-            .map(|mailbox| {
-                let mut watch = store.watch("alice", MAILBOXES[mailbox]).expect("watch");
-                let view = View::of(&watch.snapshot().expect("snapshot"));
-                Watcher { mailbox, watch, view }
-            })
+/// Runs `ops` on a fresh store with three watches, checking as it goes (panics on a failure).
+fn run_all(ops: &[Op], limit: usize, call: Call) {
+    let store = Store::with_change_log_limit(limit);
+    store
+        .add_user(User::new("alice", "secret", ["alice@example.test"]))
+        .expect("alice");
+    store.create_mailbox("alice", "Other").expect("create");
+    let mut watchers: Vec<Watcher> = [0, 0, 1]
+        .into_iter()
+        .map(|mailbox| {
+            let mut watch = store.watch("alice", MAILBOXES[mailbox]).expect("watch");
+            let view = View::of(&watch.snapshot().expect("snapshot"));
+            Watcher { mailbox, watch, view }
+        })
+        .collect();
+    for op in ops {
+        let before: Vec<Snapshot> = MAILBOXES
+            .iter()
+            .map(|m| store.messages("alice", m).expect("snapshot"))
             .collect();
-        for op in &ops {
-            let before: Vec<Snapshot> = MAILBOXES.iter().map(|m| store.messages("alice", m).expect("snapshot")).collect();
-            run(&store, op, &mut watchers);
-            for (mailbox, before) in MAILBOXES.iter().zip(&before) {
-                check_invariants(before, &store.messages("alice", mailbox).expect("snapshot"));
-            }
-        }
-        for watch in 0..watchers.len() {
-            run(&store, &Op::Poll { watch }, &mut watchers);
+        run(&store, op, &mut watchers, call);
+        for (mailbox, before) in MAILBOXES.iter().zip(&before) {
+            check_invariants(before, &store.messages("alice", mailbox).expect("snapshot"));
         }
     }
+    for watch in 0..watchers.len() {
+        run(&store, &Op::Poll { watch }, &mut watchers, call);
+    }
+}
+
+fn limit() -> impl Strategy<Value = usize> {
+    prop_oneof![Just(2usize), Just(8), Just(1000)]
+}
+
+proptest! {
+    #[test]
+    fn watches_rebuild_the_store(ops in proptest::collection::vec(op(), 1..60), limit in limit()) {
+        run_all(&ops, limit, Call::Faithful);
+    }
+}
+
+/// The expectation catches a store that ignores UNCHANGEDSINCE (what the IMAP defect
+/// `unchanged-since-ignored` does one layer up): the same property fails.
+#[test]
+fn the_model_catches_unchanged_since_ignored() {
+    let config = proptest::test_runner::Config {
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let strategy = (proptest::collection::vec(op(), 1..60), limit());
+    let result = runner.run(&strategy, |(ops, limit)| {
+        run_all(&ops, limit, Call::IgnoringUnchangedSince);
+        Ok(())
+    });
+    let failure = result.expect_err("a store ignoring UNCHANGEDSINCE passed the model");
+    let text = failure.to_string();
+    assert!(
+        text.contains("UNCHANGEDSINCE") || text.contains("MODIFIED"),
+        "{text}"
+    );
 }
