@@ -12,7 +12,7 @@ const SIZE: u64 = 2 << 30;
 fn drain(session: &mut Session) -> String {
     let mut out = Vec::new();
     while let Some(output) = session.poll_output() {
-        if let Output::Data(bytes) = output {
+        if let Output::Response { bytes, .. } = output {
             out.extend(bytes);
         }
     }

@@ -78,7 +78,7 @@ fn run(defects: Defects, pieces: &[&[u8]]) -> Vec<u8> {
         session.handle_input(piece);
         while let Some(output) = session.poll_output() {
             match output {
-                Output::Data(bytes) => out.extend(bytes),
+                Output::Response { bytes, .. } => out.extend(bytes),
                 Output::StartTls => out.extend_from_slice(b"<starttls>"),
                 Output::Close => out.extend_from_slice(b"<close>"),
             }

@@ -53,7 +53,7 @@ pub(crate) fn say(session: &mut Session, input: &[u8]) -> String {
     session.handle_input(input);
     let mut out = Vec::new();
     while let Some(output) = session.poll_output() {
-        if let Output::Data(bytes) = output {
+        if let Output::Response { bytes, .. } = output {
             out.extend(bytes);
         }
     }
