@@ -57,6 +57,14 @@ impl Rule {
     }
 }
 
+impl TryFrom<&str> for Rule {
+    type Error = ParseError;
+
+    fn try_from(text: &str) -> Result<Rule, ParseError> {
+        Rule::parse(text)
+    }
+}
+
 impl std::str::FromStr for Rule {
     type Err = ParseError;
 
