@@ -285,7 +285,7 @@ fn imap_options(args: &ServeArgs) -> anyhow::Result<ImapOptions> {
 /// Prints what is running, for people.
 /// Parses `--fault` rules; an error shows the rule with a caret under the problem.
 pub(crate) fn fault_rules(texts: &[String]) -> anyhow::Result<Vec<mailrig_fault::Rule>> {
-    mailrig_fault::parse_rules(texts).map_err(|(i, e)| anyhow::anyhow!("--fault: {}", e.render(&texts[i])))
+    mailrig_fault::parse_rules(texts).map_err(|(i, e)| anyhow::anyhow!("--fault:\n{}", e.render(&texts[i])))
 }
 
 fn announce(server: &Server, store: &Store, ca: Option<&Path>) {
