@@ -16,7 +16,7 @@ step() {
 no_io_in_protocol_crates() {
   # Invariant (ARCHITECTURE.md): protocol crates never do network I/O or depend on a runtime.
   local crate
-  for crate in mailrig-transcript mailrig-smtp mailrig-imap mailrig-store; do
+  for crate in mailrig-transcript mailrig-smtp mailrig-imap mailrig-store mailrig-fault; do
     if cargo tree --locked -p "$crate" -e normal --prefix none | grep -Eq '^(tokio|mio|socket2|async-std) '; then
       echo "$crate depends on an I/O runtime:" >&2
       cargo tree --locked -p "$crate" -e normal -i tokio >&2 || true

@@ -23,3 +23,7 @@ mod hostile;
 
 // The Rig test API: fixtures, waiting for mail, redacted transcripts.
 mod rig;
+
+// Fault rules against real clients and raw sockets: refusals that store nothing, stalls,
+// 1-byte writes, STARTTLS injection, BYE mid-FETCH.
+mod faults;

@@ -3,11 +3,16 @@
 //! The loop is the one every sans-IO protocol crate expects: read → `handle_input` → drain the
 //! session's actions → write. Every byte in both directions, the TLS start and the close are
 //! recorded. Each reply (one SMTP reply, one IMAP response: a [`Reply`] with the [`Step`] it
-//! answers) passes through [`ReplyHook`], the seam where faults will delay, split, corrupt or
-//! replace replies.
+//! answers) and the connection events (accepted, TLS about to start) pass through the
+//! connection's [`ReplyHook`] when it has one: the fault layer ([`FaultHook`], mailrig-fault's
+//! engine), which answers with a [`Plan`] of writes, delays and a close, reset or stall. A
+//! connection without one writes replies as they are, batched, with no work per reply.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use mailrig_fault::ConnFaults;
+pub use mailrig_fault::{Plan, Reply, ReplyKind, Step, Then, Write};
 
 use mailrig_transcript::scenario::Side;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,50 +34,6 @@ pub enum Action {
     Close,
 }
 
-/// One complete SMTP reply or IMAP response, with what a fault rule keys on: the protocol step
-/// it answers and its kind. Both protocols' session outputs become this.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    /// What it answers.
-    pub step: Step,
-    /// Whether it asks for more, ends its step, or (IMAP) is untagged data.
-    pub kind: ReplyKind,
-    /// The bytes to write.
-    pub bytes: Vec<u8>,
-}
-
-/// The protocol step a reply answers, for either protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// The greeting (SMTP `220`, IMAP `* OK`/`* PREAUTH`).
-    Greeting,
-    /// A command, by its verb as the RFC spells it (`RCPT`, `UID FETCH`).
-    Command(&'static str),
-    /// SMTP: DATA's final dot.
-    MessageEnd,
-    /// SMTP: a BDAT chunk's octets.
-    Chunk,
-    /// SMTP: a SASL response line during AUTH.
-    SaslResponse,
-    /// IMAP: a synchronizing literal's continuation request.
-    Literal,
-    /// A line that is not a command the server knows (syntax error, unknown, too long).
-    Unknown,
-    /// The goodbye of a server shutting down or timing out (SMTP `421`, IMAP `* BYE`).
-    Shutdown,
-}
-
-/// What a reply is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplyKind {
-    /// IMAP `* ...`: untagged data or status; more follows for the same step.
-    Untagged,
-    /// A request for more from the client: IMAP `+`, SMTP `354` and `334`.
-    Continuation,
-    /// The reply that ends its step: an SMTP reply, an IMAP tagged completion, a greeting.
-    Final,
-}
-
 /// A sans-IO server session the driver can run.
 pub trait Protocol: Send {
     /// Feeds bytes received from the client.
@@ -88,22 +49,55 @@ pub trait Protocol: Send {
     fn wakeup(&self) -> Option<Arc<Notify>> {
         None
     }
-}
-
-/// What happens to one reply on its way out. The default writes it unchanged.
-pub trait ReplyHook: Send {
-    /// Returns the writes to perform for `reply` (empty: drop it), with a delay before each.
-    /// `reply.step` and `reply.kind` say what it answers and what it is.
-    fn reply(&mut self, reply: Reply) -> Vec<(Duration, Vec<u8>)> {
-        vec![(Duration::ZERO, reply.bytes)]
+    /// The fault hook this session shares its fault state with, if rules are configured (taken
+    /// once, by the listener, when it makes the connection).
+    fn fault_hook(&mut self) -> Option<Box<dyn ReplyHook>> {
+        None
     }
 }
 
-/// Writes every reply as it is.
-#[derive(Debug, Default)]
-pub struct Passthrough;
+/// What happens to the replies and connection events of one connection: the fault seam.
+pub trait ReplyHook: Send {
+    /// The connection was accepted (before the greeting; on an implicit-TLS port before the
+    /// handshake). The default does nothing.
+    fn connected(&mut self) -> Plan {
+        Plan::default()
+    }
 
-impl ReplyHook for Passthrough {}
+    /// A TLS handshake is about to start; writes go out in plaintext. The default does nothing.
+    fn tls(&mut self) -> Plan {
+        Plan::default()
+    }
+
+    /// What to write for `reply` (no writes: drop it), and what then.
+    fn reply(&mut self, reply: Reply) -> Plan;
+}
+
+/// mailrig-fault's engine for one connection as the hook. The engine is shared with the
+/// session's backend (SMTP), which asks it before storing, so it sits behind a mutex.
+#[derive(Debug, Clone)]
+pub struct FaultHook(pub Arc<Mutex<ConnFaults>>);
+
+impl FaultHook {
+    fn with<T>(&self, f: impl FnOnce(&mut ConnFaults) -> T) -> T {
+        let mut faults = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut faults)
+    }
+}
+
+impl ReplyHook for FaultHook {
+    fn connected(&mut self) -> Plan {
+        self.with(ConnFaults::on_connect)
+    }
+
+    fn tls(&mut self) -> Plan {
+        self.with(ConnFaults::on_tls)
+    }
+
+    fn reply(&mut self, reply: Reply) -> Plan {
+        self.with(|faults| faults.on_reply(reply))
+    }
+}
 
 /// Limits applied to every connection.
 #[derive(Debug, Clone, Copy)]
@@ -155,6 +149,18 @@ impl Stream {
         }
     }
 
+    /// Resets the connection: `SO_LINGER` 0, so dropping the socket sends RST (a TLS
+    /// stream's close_notify is not sent).
+    fn reset(&mut self) {
+        let socket = match std::mem::replace(self, Stream::Upgrading) {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.into_inner().0,
+            Stream::Upgrading => return,
+        };
+        let _ = socket.set_zero_linger();
+        drop(socket);
+    }
+
     async fn shutdown(&mut self) {
         let _ = match self {
             Stream::Plain(s) => s.shutdown().await,
@@ -178,8 +184,8 @@ pub struct Connection {
     pub limits: Limits,
     /// Flips to `true` when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
-    /// The fault seam.
-    pub hook: Box<dyn ReplyHook>,
+    /// The fault seam; `None` writes every reply as it is.
+    pub hook: Option<Box<dyn ReplyHook>>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -211,7 +217,7 @@ struct Ctx {
     recorder: Recorder,
     limits: Limits,
     shutdown: watch::Receiver<bool>,
-    hook: Box<dyn ReplyHook>,
+    hook: Option<Box<dyn ReplyHook>>,
 }
 
 /// Runs `session` on `conn` until either side closes.
@@ -234,7 +240,17 @@ pub async fn drive(conn: Connection, session: &mut dyn Protocol) -> Result<(), C
         hook,
     };
     let mut stream = Stream::Plain(socket);
+    if let Some(plan) = conn.hook.as_mut().map(|h| h.connected())
+        && carry_out(&mut conn, &mut stream, plan).await?
+    {
+        return Ok(());
+    }
     if implicit_tls {
+        if let Some(plan) = conn.hook.as_mut().map(|h| h.tls())
+            && carry_out(&mut conn, &mut stream, plan).await?
+        {
+            return Ok(());
+        }
         stream = handshake(&mut conn, stream).await?;
     }
     let mut buf = ReadBuffer::new();
@@ -327,57 +343,110 @@ const BATCH_LIMIT: usize = 64 * 1024;
 
 /// Performs the session's queued actions. Returns `true` once the connection is closed.
 ///
-/// Replies the hook passes through whole and at once (every reply, without faults) are
-/// gathered and written together: the answers to a pipelined group (RFC 2920) leave in one
-/// write, as a server that batches its replies does, and the transcript records that write.
-/// Replies a hook splits or delays are written exactly as it says.
+/// Replies written whole and at once (every reply without a hook, and those the hook leaves
+/// alone) are gathered and written together: the answers to a pipelined group (RFC 2920) leave
+/// in one write, as a server that batches its replies does, and the transcript records that
+/// write. Replies a hook splits or delays are written exactly as it says.
 async fn flush(conn: &mut Ctx, stream: &mut Stream, session: &mut dyn Protocol) -> Result<bool, ConnError> {
     let mut batch = Vec::new();
     while let Some(action) = session.poll_action() {
         match action {
             Action::Write(reply) => {
-                let mut writes = conn.hook.reply(reply);
-                if let [(delay, _)] = writes.as_slice()
-                    && delay.is_zero()
-                {
-                    let (_, bytes) = writes.remove(0);
-                    if batch.is_empty() {
-                        batch = bytes;
-                    } else {
-                        batch.extend_from_slice(&bytes);
-                    }
+                let Some(hook) = conn.hook.as_mut() else {
+                    append(&mut batch, reply.bytes);
                     if batch.len() >= BATCH_LIMIT {
                         // A client that stops reading blocks this write, and so the session.
                         write(conn, stream, &mut batch).await?;
                     }
                     continue;
+                };
+                let mut plan = hook.reply(reply);
+                if let ([only], Then::Continue) = (plan.writes.as_mut_slice(), plan.then)
+                    && only.delay.is_zero()
+                {
+                    append(&mut batch, std::mem::take(&mut only.bytes));
+                    continue;
                 }
                 write(conn, stream, &mut batch).await?;
-                for (delay, mut bytes) in writes {
-                    if !delay.is_zero() {
-                        tokio::time::sleep(delay).await;
-                    }
-                    write(conn, stream, &mut bytes).await?;
+                if carry_out(conn, stream, plan).await? {
+                    return Ok(true);
                 }
             }
             Action::StartTls => {
                 write(conn, stream, &mut batch).await?;
+                if let Some(plan) = conn.hook.as_mut().map(|h| h.tls())
+                    && carry_out(conn, stream, plan).await?
+                {
+                    return Ok(true);
+                }
                 let plain = std::mem::replace(stream, Stream::Upgrading);
                 *stream = handshake(conn, plain).await?;
                 session.tls_started();
             }
             Action::Close => {
                 write(conn, stream, &mut batch).await?;
-                // Recorded before the peer can see the close: a client that reads to EOF and
-                // then asks for the transcript must find the close in it.
-                conn.recorder.closed(Side::Server);
-                stream.shutdown().await;
+                close(conn, stream).await;
                 return Ok(true);
             }
         }
     }
     write(conn, stream, &mut batch).await?;
     Ok(false)
+}
+
+fn append(batch: &mut Vec<u8>, bytes: Vec<u8>) {
+    if batch.is_empty() {
+        *batch = bytes;
+    } else {
+        batch.extend_from_slice(&bytes);
+    }
+}
+
+/// Carries out a fault plan: its writes (each after its delay), then a close, a reset or a
+/// stall. Returns `true` once the connection is closed.
+async fn carry_out(conn: &mut Ctx, stream: &mut Stream, plan: Plan) -> Result<bool, ConnError> {
+    for Write { delay, mut bytes } in plan.writes {
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        write(conn, stream, &mut bytes).await?;
+    }
+    match plan.then {
+        Then::Continue => return Ok(false),
+        Then::Close => close(conn, stream).await,
+        Then::Reset => {
+            conn.recorder.closed(Side::Server);
+            stream.reset();
+        }
+        Then::Stall => stall(conn, stream).await,
+    }
+    Ok(true)
+}
+
+/// Closes (FIN), recorded first: a client that reads to EOF and then asks for the transcript
+/// must find the close in it.
+async fn close(conn: &mut Ctx, stream: &mut Stream) {
+    conn.recorder.closed(Side::Server);
+    stream.shutdown().await;
+}
+
+/// Writes nothing more: reads (and records) what the client sends until it closes or the
+/// server shuts down, then closes without a goodbye.
+async fn stall(conn: &mut Ctx, stream: &mut Stream) {
+    let mut buf = [0u8; 1024];
+    loop {
+        tokio::select! {
+            read = stream.read(&mut buf) => match read {
+                Ok(0) | Err(_) => {
+                    conn.recorder.closed(Side::Client);
+                    return;
+                }
+                Ok(n) => conn.recorder.data(Side::Client, &buf[..n]),
+            },
+            _ = conn.shutdown.changed() => break,
+        }
+    }
+    close(conn, stream).await;
 }
 
 /// Writes and records `bytes` (if any), leaving it empty.

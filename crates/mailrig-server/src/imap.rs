@@ -5,13 +5,14 @@
 //! §6.3.13). The store's change feed calls a waker; the waker notifies the connection's
 //! driver ([`Protocol::wakeup`]), which then drains the session's output.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use mailrig_fault::FaultSet;
 use mailrig_imap::{Config, Kind, Output, Session};
 use mailrig_store::Store;
 use tokio::sync::Notify;
 
-use crate::conn::{Action, Protocol, Reply, ReplyKind, Step};
+use crate::conn::{Action, FaultHook, Protocol, Reply, ReplyHook, ReplyKind, Step};
 use crate::listen::SessionFactory;
 use crate::server::Service;
 use crate::smtp::unix_now;
@@ -44,6 +45,7 @@ pub(crate) fn imap_factory(
     options: &ImapOptions,
     store: Store,
     tls: bool,
+    faults: Option<Arc<FaultSet>>,
 ) -> SessionFactory {
     let mut config = options.config.clone();
     config.implicit_tls = service == Service::Imaps;
@@ -56,7 +58,11 @@ pub(crate) fn imap_factory(
         let wake = Arc::new(Notify::new());
         let notify = wake.clone();
         session.set_waker(Arc::new(move || notify.notify_one()));
-        Box::new(ImapSession { session, wake })
+        let hook = faults.as_ref().map(|set| {
+            let conn = set.connection(mailrig_fault::Protocol::Imap);
+            FaultHook(Arc::new(Mutex::new(conn)))
+        });
+        Box::new(ImapSession { session, wake, hook })
     })
 }
 
@@ -89,6 +95,8 @@ impl From<Output> for Action {
 struct ImapSession {
     session: Session,
     wake: Arc<Notify>,
+    /// The fault rules' state; taken by the driver.
+    hook: Option<FaultHook>,
 }
 
 impl Protocol for ImapSession {
@@ -111,5 +119,9 @@ impl Protocol for ImapSession {
 
     fn wakeup(&self) -> Option<Arc<Notify>> {
         Some(self.wake.clone())
+    }
+
+    fn fault_hook(&mut self) -> Option<Box<dyn ReplyHook>> {
+        self.hook.take().map(|hook| Box::new(hook) as Box<dyn ReplyHook>)
     }
 }

@@ -7,7 +7,8 @@
 //! # Layout
 //!
 //! - [`tls`]: the generated CA and `localhost` certificate, or PEM files; rustls configs.
-//! - [`conn`]: the per-connection loop and the [`conn::ReplyHook`] fault seam.
+//! - [`conn`]: the per-connection loop and the [`conn::ReplyHook`] fault seam, where
+//!   [`conn::FaultHook`] runs mailrig-fault's rules ([`ServerConfig::faults`]).
 //! - [`listen`]: binding listeners, accepting, shutting down.
 //! - [`recorder`]: every connection recorded as a transcript.
 //! - [`server`]: a set of listeners sharing one store ([`Server`]).
@@ -31,5 +32,6 @@ pub mod tls;
 
 pub use defect::Defect;
 pub use imap::ImapOptions;
+pub use mailrig_fault as fault;
 pub use server::{Server, ServerConfig, ServerError, Service, TlsSetting};
 pub use smtp::{SmtpOptions, StoreBackend};

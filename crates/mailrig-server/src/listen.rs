@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
-use crate::conn::{self, Connection, Limits, Passthrough, Protocol};
+use crate::conn::{self, Connection, Limits, Protocol};
 use crate::recorder::{Recorder, Recordings};
 
 /// Makes the session for a new connection.
@@ -200,7 +200,7 @@ fn serve(
         recorder,
         limits,
         shutdown: stop,
-        hook: Box::new(Passthrough),
+        hook: session.fault_hook(),
     };
     connections.spawn(
         async move {

@@ -5,6 +5,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use mailrig_fault::{FaultSet, Rule};
 use mailrig_store::Store;
 use mailrig_transcript::Transcript;
 use mailrig_transcript::scenario::Protocol as Wire;
@@ -107,6 +108,11 @@ pub struct ServerConfig {
     pub store: Store,
     /// Keep the transcripts of at most this many recent sessions (`None`: every session).
     pub keep_transcripts: Option<usize>,
+    /// Fault rules applied to every connection (empty: none, and no cost per reply).
+    pub faults: Vec<Rule>,
+    /// The seed for random fault rules that name none (`None`: one from the clock, logged and
+    /// available from [`Server::faults`]).
+    pub fault_seed: Option<u64>,
 }
 
 impl ServerConfig {
@@ -122,6 +128,8 @@ impl ServerConfig {
             max_connections: 1000,
             store,
             keep_transcripts: None,
+            faults: Vec::new(),
+            fault_seed: None,
         }
     }
 }
@@ -144,6 +152,7 @@ pub enum ServerError {
 #[derive(Debug)]
 pub struct Server {
     listeners: Listeners,
+    faults: Option<Arc<FaultSet>>,
     identity: Option<Identity>,
     store: Store,
     recordings: Recordings,
@@ -163,6 +172,12 @@ impl Server {
             None => None,
         };
         let recordings = Recordings::with_limit(config.keep_transcripts);
+        let faults = (!config.faults.is_empty()).then(|| {
+            let seed = config.fault_seed.unwrap_or_else(clock_seed);
+            let set = FaultSet::new(config.faults.clone(), seed);
+            tracing::info!("{}", set.describe());
+            Arc::new(set)
+        });
         let delivered = Arc::new(Notify::new());
         let mut specs = Vec::new();
         for (service, addr) in &config.listeners {
@@ -170,7 +185,13 @@ impl Server {
                 return Err(ServerError::NeedsTls(service.name()));
             }
             let factory = if service.is_imap() {
-                imap_factory(*service, &config.imap, config.store.clone(), tls.is_some())
+                imap_factory(
+                    *service,
+                    &config.imap,
+                    config.store.clone(),
+                    tls.is_some(),
+                    faults.clone(),
+                )
             } else {
                 smtp_factory(
                     *service,
@@ -178,6 +199,7 @@ impl Server {
                     config.store.clone(),
                     tls.is_some(),
                     delivered.clone(),
+                    faults.clone(),
                 )
             };
             specs.push(ListenerSpec {
@@ -196,6 +218,7 @@ impl Server {
         let listeners = Listeners::start(specs, shared).await?;
         Ok(Server {
             listeners,
+            faults,
             identity,
             store: config.store,
             recordings,
@@ -220,6 +243,12 @@ impl Server {
     /// The CA certificate clients should trust (PEM), when TLS is on.
     pub fn ca_pem(&self) -> Option<&str> {
         self.identity.as_ref().map(Identity::ca_pem)
+    }
+
+    /// The fault rules in force (seeds filled in), if any; print
+    /// [`FaultSet::describe`] so a random run can be repeated.
+    pub fn faults(&self) -> Option<&FaultSet> {
+        self.faults.as_deref()
     }
 
     /// The shared mail store.
@@ -247,6 +276,13 @@ impl Server {
     pub async fn shutdown(self, grace: Duration) {
         self.listeners.shutdown(grace).await;
     }
+}
+
+/// A seed for random fault rules when none was given: the clock's nanoseconds.
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// Shared so that the many servers a test suite starts reuse one generated identity.

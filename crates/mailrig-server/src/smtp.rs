@@ -6,15 +6,18 @@
 //! for the message).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use mailrig_smtp::{Backend, Config, DeliveryError, Envelope, Output, RecipientCheck, Session};
+use mailrig_fault::FaultSet;
+use mailrig_smtp::{
+    Backend, Config, DeliveryError, Envelope, Output, RecipientCheck, Reply as SmtpReply, Session,
+};
 use mailrig_store::Store;
 use tokio::sync::Notify;
 
-use crate::conn::{Action, Protocol, Reply, ReplyKind, Step};
+use crate::conn::{Action, FaultHook, Protocol, Reply, ReplyHook, ReplyKind, Step};
 use crate::listen::SessionFactory;
 use crate::server::Service;
 
@@ -39,6 +42,7 @@ pub(crate) fn smtp_factory(
     store: Store,
     tls: bool,
     delivered: Arc<Notify>,
+    faults: Option<Arc<FaultSet>>,
 ) -> SessionFactory {
     let mut config = options.config.clone();
     config.implicit_tls = service == Service::Smtps;
@@ -54,18 +58,24 @@ pub(crate) fn smtp_factory(
     static SESSIONS: AtomicU64 = AtomicU64::new(1);
     Arc::new(move |_| {
         let id = SESSIONS.fetch_add(1, Ordering::Relaxed);
+        let faults = faults.as_ref().map(|set| {
+            let conn = set.connection(mailrig_fault::Protocol::Smtp);
+            FaultHook(Arc::new(Mutex::new(conn)))
+        });
         let backend = StoreBackend {
             store: store.clone(),
             session_id: id,
             tokens: tokens.clone(),
             trace,
             delivered: delivered.clone(),
+            faults: faults.clone(),
         };
         let mut session_config = config.clone();
         session_config.nonce = id;
         Box::new(SmtpSession {
             session: Session::new(session_config),
             backend,
+            hook: faults,
         })
     })
 }
@@ -101,6 +111,8 @@ impl From<Output> for Action {
 struct SmtpSession {
     session: Session,
     backend: StoreBackend,
+    /// The fault rules' state, shared with the backend; taken by the driver.
+    hook: Option<FaultHook>,
 }
 
 impl Protocol for SmtpSession {
@@ -119,6 +131,10 @@ impl Protocol for SmtpSession {
     fn shutdown(&mut self) {
         self.session.shutdown();
     }
+
+    fn fault_hook(&mut self) -> Option<Box<dyn ReplyHook>> {
+        self.hook.take().map(|hook| Box::new(hook) as Box<dyn ReplyHook>)
+    }
 }
 
 /// The store, seen from an SMTP session: authentication against the store's users, recipient
@@ -134,6 +150,9 @@ pub struct StoreBackend {
     trace: bool,
     /// Woken after every accepted message (for `wait_for_message`).
     delivered: Arc<Notify>,
+    /// Fault rules, asked before a recipient or a message is accepted: a rule that refuses
+    /// makes this backend refuse, so a message is stored exactly when the client gets 250.
+    faults: Option<FaultHook>,
 }
 
 impl StoreBackend {
@@ -145,11 +164,20 @@ impl StoreBackend {
             tokens: Arc::default(),
             trace: false,
             delivered: Arc::default(),
+            faults: None,
         }
     }
 }
 
 impl StoreBackend {
+    /// What the fault rules say about `step` before it is answered.
+    fn fault_refusal(&self, step: Step, address: Option<&str>) -> Option<SmtpReply> {
+        let faults = self.faults.as_ref()?;
+        let mut conn = faults.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let refusal = conn.refusal(step, address)?;
+        Some(SmtpReply::plain(refusal.code, refusal.text))
+    }
+
     /// The login that gets mail for `rcpt`: its owner, or for postmaster (RFC 5321 §4.5.1)
     /// the store's [postmaster](Store::postmaster).
     fn local_login(&self, rcpt: &str) -> Option<String> {
@@ -190,7 +218,19 @@ impl Backend for StoreBackend {
         self.store.is_local_domain(domain)
     }
 
+    fn refuse_recipient(&mut self, address: &str) -> Option<SmtpReply> {
+        self.fault_refusal(Step::Command("RCPT"), Some(address))
+    }
+
     fn deliver(&mut self, envelope: &Envelope) -> Result<(), DeliveryError> {
+        let step = if envelope.chunked {
+            Step::Chunk
+        } else {
+            Step::MessageEnd
+        };
+        if let Some(refusal) = self.fault_refusal(step, None) {
+            return Err(DeliveryError::Refused(refusal));
+        }
         let now = unix_now();
         let data: Arc<[u8]> = if self.trace {
             with_trace_headers(envelope, now).into()

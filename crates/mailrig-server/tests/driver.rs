@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailrig_server::conn::{
-    Action, Connection, Limits, Passthrough, Protocol, Reply, ReplyHook, ReplyKind, Step, drive,
+    Action, Connection, Limits, Plan, Protocol, Reply, ReplyHook, ReplyKind, Step, Write, drive,
 };
 use mailrig_server::listen::{ListenerSpec, Listeners, Shared};
 use mailrig_server::recorder::Recordings;
@@ -222,9 +222,25 @@ async fn connections_beyond_the_limit_are_turned_away_and_others_keep_working() 
 struct Split(Duration);
 
 impl ReplyHook for Split {
-    fn reply(&mut self, reply: Reply) -> Vec<(Duration, Vec<u8>)> {
+    fn reply(&mut self, reply: Reply) -> Plan {
         let (head, tail) = reply.bytes.split_at(2);
-        vec![(Duration::ZERO, head.to_vec()), (self.0, tail.to_vec())]
+        Plan {
+            writes: vec![
+                write_now(head),
+                Write {
+                    delay: self.0,
+                    bytes: tail.to_vec(),
+                },
+            ],
+            ..Plan::default()
+        }
+    }
+}
+
+fn write_now(bytes: &[u8]) -> Write {
+    Write {
+        delay: Duration::ZERO,
+        bytes: bytes.to_vec(),
     }
 }
 
@@ -232,23 +248,26 @@ impl ReplyHook for Split {
 struct DropStep(Step);
 
 impl ReplyHook for DropStep {
-    fn reply(&mut self, reply: Reply) -> Vec<(Duration, Vec<u8>)> {
+    fn reply(&mut self, reply: Reply) -> Plan {
         if reply.step == self.0 {
-            return Vec::new();
+            return Plan::default();
         }
-        vec![(Duration::ZERO, reply.bytes)]
+        Plan {
+            writes: vec![write_now(&reply.bytes)],
+            ..Plan::default()
+        }
     }
 }
 
 #[tokio::test]
 async fn the_hook_sees_each_replys_step() {
-    let writes = server_writes(Box::new(DropStep(Step::Command("ECHO"))), "a\r\nQUIT\r\n").await;
+    let writes = server_writes(Some(Box::new(DropStep(Step::Command("ECHO")))), "a\r\nQUIT\r\n").await;
     assert_eq!(writes, ["hello\r\n", "bye\r\n"]);
 }
 
 /// Runs `Echo` on one accepted connection with `hook`, sends `input` in one write, and returns
 /// the server's writes as recorded.
-async fn server_writes(hook: Box<dyn ReplyHook>, input: &str) -> Vec<String> {
+async fn server_writes(hook: Option<Box<dyn ReplyHook>>, input: &str) -> Vec<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let recordings = Recordings::new();
@@ -288,12 +307,12 @@ async fn server_writes(hook: Box<dyn ReplyHook>, input: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn replies_to_a_pipelined_group_leave_in_one_write() {
-    let writes = server_writes(Box::new(Passthrough), "a\r\nb\r\nQUIT\r\n").await;
+    let writes = server_writes(None, "a\r\nb\r\nQUIT\r\n").await;
     assert_eq!(writes, ["hello\r\n", "echo: a\r\necho: b\r\nbye\r\n"]);
 }
 
 #[tokio::test]
 async fn a_hook_that_splits_replies_is_obeyed_write_for_write() {
-    let writes = server_writes(Box::new(Split(Duration::from_millis(1))), "a\r\nQUIT\r\n").await;
+    let writes = server_writes(Some(Box::new(Split(Duration::from_millis(1)))), "a\r\nQUIT\r\n").await;
     assert_eq!(writes, ["he", "llo\r\n", "ec", "ho: a\r\n", "by", "e\r\n"]);
 }

@@ -5,6 +5,7 @@
 //! for the message).
 
 use crate::params::{MailParams, RcptParams};
+use crate::reply::Reply;
 
 /// The session's view of accounts, mailboxes and the mail store. The session calls it
 /// synchronously while it handles input, so implementations should be quick (an in-memory
@@ -38,6 +39,15 @@ pub trait Backend {
     /// `BDAT ... LAST` has been read and the message passed the size and line checks; the
     /// session replies `250` only if this returns `Ok`.
     fn deliver(&mut self, envelope: &Envelope) -> Result<(), DeliveryError>;
+
+    /// Asked first for every RCPT whose syntax and sequence are right (before the postmaster
+    /// and [`recipient`](Backend::recipient) checks): a reply to refuse it with instead, or
+    /// `None` (the default) to judge it as usual. A refused recipient is not added to the
+    /// transaction. mailrig's fault rules refuse recipients through it, so that a recipient the
+    /// client was told was refused never gets the message.
+    fn refuse_recipient(&mut self, _address: &str) -> Option<Reply> {
+        None
+    }
 }
 
 /// What [`Backend::recipient`] says about an address.
@@ -58,6 +68,9 @@ pub enum DeliveryError {
     /// Never: `554 5.3.0` followed by the text.
     #[error("permanent delivery failure: {0}")]
     Permanent(String),
+    /// Refused with this exact reply (a fault rule's `452 4.3.1 ...`); nothing was stored.
+    #[error("refused with {}", .0.code())]
+    Refused(Reply),
 }
 
 /// One complete mail transaction, as handed to [`Backend::deliver`].

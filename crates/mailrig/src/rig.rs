@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use mailrig_fault::Rule;
 use mailrig_server::tls::Identity;
 use mailrig_server::{ImapOptions, Server, ServerConfig, ServerError, Service, SmtpOptions, TlsSetting};
 use mailrig_store::fixture::{FixtureError, Seed};
@@ -124,6 +125,10 @@ pub struct RigBuilder {
     /// Extension words for [`disable_smtp`] and [`disable_imap`], applied at `start`.
     disabled_smtp: Vec<String>,
     disabled_imap: Vec<String>,
+    /// Fault rules, or the first rule that did not parse (reported by `start`).
+    faults: Vec<Rule>,
+    fault_error: Option<String>,
+    fault_seed: Option<u64>,
 }
 
 /// Why a rig could not start or answer.
@@ -161,6 +166,9 @@ pub enum RigError {
     /// A word that names no IMAP extension ([`mailrig_imap::EXTENSIONS`]).
     #[error("{0}: not an IMAP extension mailrig can switch off (one of: {known})", known = mailrig_imap::Extension::names())]
     UnknownImapExtension(String),
+    /// A fault rule did not parse (docs/faults.md).
+    #[error("fault rule: {0}")]
+    Fault(String),
     /// `wait_for_message` gave up.
     #[error("no matching message arrived within {0:?}")]
     Timeout(Duration),
@@ -211,6 +219,29 @@ impl RigBuilder {
         self
     }
 
+    /// Adds a fault rule (docs/faults.md): a [`Rule`] built in code, or its text form
+    /// (`"rcpt#2: reply 452 4.2.2 mailbox full"`), which `start` fails on if it does not parse.
+    pub fn fault<R>(mut self, rule: R) -> Self
+    where
+        R: TryInto<Rule>,
+        R::Error: std::fmt::Display,
+    {
+        match rule.try_into() {
+            Ok(rule) => self.faults.push(rule),
+            Err(e) => {
+                self.fault_error.get_or_insert(e.to_string());
+            }
+        }
+        self
+    }
+
+    /// The seed for random fault rules that name none (default: from the clock; see
+    /// [`Rig::fault_seed`]).
+    pub fn fault_seed(mut self, seed: u64) -> Self {
+        self.fault_seed = Some(seed);
+        self
+    }
+
     /// Runs only these services (default: all that the TLS setting allows).
     pub fn services(mut self, services: &[Service]) -> Self {
         self.services = Some(services.to_vec());
@@ -233,6 +264,9 @@ impl RigBuilder {
 
     /// Binds every listener on `127.0.0.1` (port 0) and starts serving.
     pub async fn start(mut self) -> Result<Rig, RigError> {
+        if let Some(error) = self.fault_error {
+            return Err(RigError::Fault(error));
+        }
         for word in &self.disabled_smtp {
             disable_smtp(&mut self.smtp, word)?;
         }
@@ -246,6 +280,8 @@ impl RigBuilder {
         config.tls = self.tls;
         config.smtp = self.smtp;
         config.imap = self.imap;
+        config.faults = self.faults;
+        config.fault_seed = self.fault_seed;
         let services = self.services.unwrap_or_else(|| Service::ALL.to_vec());
         config
             .listeners
@@ -287,6 +323,12 @@ impl Rig {
     /// Starts configuring a rig.
     pub fn builder() -> RigBuilder {
         RigBuilder::default()
+    }
+
+    /// The seed random fault rules use, when there are fault rules (print it when a test
+    /// fails, to run the same faults again with [`RigBuilder::fault_seed`]).
+    pub fn fault_seed(&self) -> Option<u64> {
+        self.server.faults().map(mailrig_fault::FaultSet::seed)
     }
 
     /// The address of a service. Panics if the service is not running (a test bug).

@@ -70,6 +70,13 @@ pub(crate) struct ServeArgs {
     /// suite's tests catch it; the names are in docs/defects.md.
     #[arg(long = "defect", value_name = "NAME")]
     defects: Vec<String>,
+    /// Make the servers misbehave (repeatable): a fault rule such as `rcpt#2: reply 452 4.2.2
+    /// mailbox full`, `connect: bye`, `imap FETCH untagged#2: bye` (syntax in docs/faults.md).
+    #[arg(long = "fault", value_name = "RULE")]
+    faults: Vec<String>,
+    /// The seed for random fault rules that name none (default: from the clock; printed).
+    #[arg(long, value_name = "N")]
+    fault_seed: Option<u64>,
     /// Which IMAP versions to offer: both (IMAP4rev1 until ENABLE IMAP4rev2), rev1, rev2.
     #[arg(long, value_name = "both|rev1|rev2", default_value = "both")]
     imap_version: String,
@@ -134,6 +141,8 @@ async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         })?;
         config.add_defect(defect);
     }
+    config.faults = fault_rules(&args.faults)?;
+    config.fault_seed = args.fault_seed;
     let server = Server::start(config).await?;
     let out = args
         .out
@@ -274,6 +283,11 @@ fn imap_options(args: &ServeArgs) -> anyhow::Result<ImapOptions> {
 }
 
 /// Prints what is running, for people.
+/// Parses `--fault` rules; an error shows the rule with a caret under the problem.
+pub(crate) fn fault_rules(texts: &[String]) -> anyhow::Result<Vec<mailrig_fault::Rule>> {
+    mailrig_fault::parse_rules(texts).map_err(|(i, e)| anyhow::anyhow!("--fault:\n{}", e.render(&texts[i])))
+}
+
 fn announce(server: &Server, store: &Store, ca: Option<&Path>) {
     println!("mailrig is serving (Ctrl-C stops it)");
     for bound in server.listeners() {
@@ -285,6 +299,12 @@ fn announce(server: &Server, store: &Store, ca: Option<&Path>) {
             path.display()
         ),
         None => println!("  TLS         off"),
+    }
+    if let Some(faults) = server.faults() {
+        println!("  fault seed  {}", faults.seed());
+        for rule in faults.rules() {
+            println!("  fault       {rule}");
+        }
     }
     for user in store.users() {
         println!(

@@ -124,6 +124,9 @@ impl Session {
         if !t.params.smtputf8 && !forward_path.is_ascii() {
             return self.reply(non_ascii());
         }
+        if let Some(refusal) = backend.refuse_recipient(&forward_path) {
+            return self.reply(refusal);
+        }
         let accepted = is_postmaster(&forward_path, backend)
             || self.config.accept_any_recipient
             || backend.recipient(&forward_path) == RecipientCheck::Local;
@@ -265,6 +268,7 @@ impl Session {
             Ok(()) => Reply::with_status(250, [2, 0, 0], "Ok: queued"),
             Err(DeliveryError::Temporary(text)) => Reply::with_status(451, [4, 3, 0], text),
             Err(DeliveryError::Permanent(text)) => Reply::with_status(554, [5, 3, 0], text),
+            Err(DeliveryError::Refused(reply)) => reply,
         };
         // The backend copied what it keeps; the buffer serves the next message unless it is
         // large (then it goes, so an idle session does not hold a big message's worth).

@@ -1,6 +1,6 @@
 //! A test backend with fixed accounts, and a client that scripts a session.
 
-use mailrig_smtp::{Backend, Config, DeliveryError, Envelope, Output, RecipientCheck, Session};
+use mailrig_smtp::{Backend, Config, DeliveryError, Envelope, Output, RecipientCheck, Reply, Session};
 
 /// alice/secret and bob/hunter2; tokens `token-<user>`; mailboxes alice@ and bob@example.test.
 #[derive(Debug, Default)]
@@ -11,6 +11,8 @@ pub(crate) struct TestBackend {
     pub(crate) fail_with: Option<DeliveryError>,
     /// Every address `recipient` was asked about.
     pub(crate) recipient_checks: Vec<String>,
+    /// Recipients refused through `refuse_recipient`, with the reply.
+    pub(crate) refuse: Vec<(String, Reply)>,
 }
 
 impl Backend for TestBackend {
@@ -50,6 +52,11 @@ impl Backend for TestBackend {
         }
         self.delivered.push(envelope.clone());
         Ok(())
+    }
+
+    fn refuse_recipient(&mut self, address: &str) -> Option<Reply> {
+        let refused = self.refuse.iter().find(|(a, _)| a == address);
+        refused.map(|(_, reply)| reply.clone())
     }
 }
 

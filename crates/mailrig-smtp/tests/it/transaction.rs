@@ -1,6 +1,6 @@
 //! MAIL/RCPT: sequence, syntax, parameters, recipients, delivery, envelopes.
 
-use mailrig_smtp::{Body, Config, DeliveryError, Extensions, Notify, Ret};
+use mailrig_smtp::{Body, Config, DeliveryError, Extensions, Notify, Reply, Ret};
 
 use crate::support::Client;
 
@@ -382,4 +382,25 @@ fn without_enhanced_status_codes() {
         c.send("MAIL FROM:<>\r\nRCPT TO:<x@nowhere.test>\r\n"),
         ["250 Ok\r\n", "550 No such user here\r\n"]
     );
+}
+
+/// A backend's own refusals (what fault rules use): the recipient is left out of the
+/// transaction and the message is not delivered, with the backend's exact replies.
+#[test]
+fn a_backend_refuses_a_recipient_and_a_message_with_its_own_replies() {
+    let mut c = ready();
+    let full = Reply::with_status(452, [4, 2, 2], "mailbox full");
+    c.backend.refuse.push(("bob@example.test".into(), full));
+    let replies = c.send(
+        "MAIL FROM:<a@example.test>\r\nRCPT TO:<alice@example.test>\r\n\
+         RCPT TO:<bob@example.test>\r\n",
+    );
+    assert_eq!(replies[2], "452 4.2.2 mailbox full\r\n");
+    assert_eq!(c.codes("DATA\r\nHi\r\n.\r\n"), ["354", "250"]);
+    assert_eq!(c.backend.delivered[0].rcpt_to, ["alice@example.test"]);
+    let quota = Reply::with_status(452, [4, 3, 1], "out of space");
+    c.backend.fail_with = Some(DeliveryError::Refused(quota));
+    c.send("MAIL FROM:<a@example.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n");
+    assert_eq!(c.send("Hi\r\n.\r\n"), ["452 4.3.1 out of space\r\n"]);
+    assert_eq!(c.backend.delivered.len(), 1);
 }
