@@ -3,17 +3,17 @@
 //! An IMAP session must also speak when the client is silent: a session in IDLE is told about
 //! messages delivered over SMTP or flags changed by another session at once (RFC 9051
 //! §6.3.13). The store's change feed calls a waker; the waker notifies the connection's
-//! driver ([`Protocol::wakeup`]), which then drains the session's output.
+//! driver ([`conn::Protocol::wakeup`]), which then drains the session's output.
 
 use std::sync::Arc;
 
 use mailrig_imap::{Config, Kind, Output, Session};
 use mailrig_store::Store;
+use mailrig_transcript::scenario::Protocol;
 use tokio::sync::Notify;
 
-use crate::conn::{Action, Protocol, Reply, ReplyKind, Step};
+use crate::conn::{self, Action, Reply, ReplyKind, Step};
 use crate::listen::SessionFactory;
-use crate::server::Service;
 use crate::smtp::unix_now;
 
 /// IMAP behaviour shared by the IMAP listeners of a server.
@@ -40,14 +40,14 @@ impl Default for ImapOptions {
 
 /// Makes the session factory for one IMAP service.
 pub(crate) fn imap_factory(
-    service: Service,
+    protocol: Protocol,
     options: &ImapOptions,
     store: Store,
     tls: bool,
 ) -> SessionFactory {
     let mut config = options.config.clone();
-    config.implicit_tls = service == Service::Imaps;
-    config.starttls = config.starttls && tls && service != Service::Imaps;
+    config.implicit_tls = protocol == Protocol::Imaps;
+    config.starttls = config.starttls && tls && protocol != Protocol::Imaps;
     config.login_disabled_before_tls = config.login_disabled_before_tls && tls;
     Arc::new(move |_| {
         let mut session = Session::new(config.clone(), store.clone());
@@ -91,7 +91,7 @@ struct ImapSession {
     wake: Arc<Notify>,
 }
 
-impl Protocol for ImapSession {
+impl conn::Protocol for ImapSession {
     fn handle_input(&mut self, input: &[u8]) {
         self.session.set_time(unix_now());
         self.session.handle_input(input);

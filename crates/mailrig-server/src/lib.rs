@@ -31,5 +31,6 @@ pub mod tls;
 
 pub use defect::Defect;
 pub use imap::ImapOptions;
-pub use server::{Server, ServerConfig, ServerError, Service, TlsSetting};
+pub use mailrig_transcript::scenario::Protocol;
+pub use server::{Server, ServerConfig, ServerError, TlsSetting};
 pub use smtp::{SmtpOptions, StoreBackend};
