@@ -6,6 +6,7 @@
 use mailrig_store::{Flag, FlagOp, Flags, Message};
 
 use crate::command::{Command, Token};
+use crate::completion::{Completion, Refusal};
 use crate::condstore::{self, Condstore, FetchModifiers};
 use crate::defect::{Defect, Defects};
 use crate::envelope::envelope_of;
@@ -15,7 +16,7 @@ use crate::recent::{self, Recent};
 use crate::response::{Responses, date_time};
 use crate::section::BodyItem;
 use crate::sequence::SequenceSet;
-use crate::session::{Completion, Session};
+use crate::session::Session;
 
 /// One FETCH data item this server knows (`fetch-att`, RFC 9051 §6.4.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +37,7 @@ pub(crate) enum Item {
     Body(BodyItem),
 }
 
-pub(crate) fn fetch_items(token: &Token) -> Result<Vec<Item>, Completion> {
+pub(crate) fn fetch_items(token: &Token) -> Result<Vec<Item>, Refusal> {
     let atoms: Vec<&Token> = match token {
         Token::List(items) => items.iter().collect(),
         atom => vec![atom],
@@ -64,7 +65,7 @@ pub(crate) fn fetch_items(token: &Token) -> Result<Vec<Item>, Completion> {
             "BODY" => items.push(Item::Structure { extensible: false }),
             other => match BodyItem::parse(other) {
                 Some(body) => items.push(Item::Body(body)),
-                None => return Err(Completion::bad(format!("unsupported FETCH item {other}"))),
+                None => return Err(Refusal::bad(format!("unsupported FETCH item {other}"))),
             },
         }
     }
@@ -79,7 +80,7 @@ impl Session {
         command: &Command,
         uid: bool,
         out: &mut Responses,
-    ) -> Result<Completion, Completion> {
+    ) -> Result<Completion, Refusal> {
         let (set, items, modifiers) = match &command.args[..] {
             [set, items] => (set, items, FetchModifiers::default()),
             [set, items, Token::List(modifiers)] => (set, items, FetchModifiers::parse(modifiers)?),
@@ -88,7 +89,7 @@ impl Session {
         let mut items = fetch_items(items)?;
         if modifiers.vanished {
             if !uid {
-                return Err(Completion::bad("VANISHED needs UID FETCH"));
+                return Err(Refusal::bad("VANISHED needs UID FETCH"));
             }
             self.require_qresync()?;
         }

@@ -60,6 +60,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod command;
+mod completion;
 mod condstore;
 mod config;
 mod defect;
@@ -79,6 +80,7 @@ mod sequence;
 mod session;
 
 pub use command::Verb;
+pub use completion::Refusal;
 pub use config::{Config, Extensions, Versions};
 pub use defect::{Defect, Defects};
 pub use error::SyntaxError;

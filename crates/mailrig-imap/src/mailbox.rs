@@ -9,17 +9,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use mailrig_store::{Flag, Flags, MailboxInfo, SEPARATOR, Snapshot, Watch};
 
 use crate::command::{Command, Token, Verb};
+use crate::completion::{Completion, Refusal};
 use crate::condstore::{self, Condstore, Qresync, SelectParams};
 use crate::defect::Defect;
 use crate::error::SyntaxError;
 use crate::recent::Recent;
 use crate::response::{self, Responses, flag_list};
 use crate::selected::{Selected, flag_lists};
-use crate::session::{Completion, Session};
+use crate::session::Session;
 
 impl Session {
     /// `create = "CREATE" SP mailbox`.
-    pub(crate) fn create(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn create(&mut self, command: &Command) -> Result<Completion, Refusal> {
         let name = one_mailbox(command)?;
         let login = self.authenticated()?;
         self.create_defects(login, &name)?;
@@ -28,7 +29,7 @@ impl Session {
     }
 
     /// `delete = "DELETE" SP mailbox`.
-    pub(crate) fn delete(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn delete(&mut self, command: &Command) -> Result<Completion, Refusal> {
         let name = one_mailbox(command)?;
         let login = self.authenticated()?;
         if self.config.defects.has(Defect::DeleteRemovesInferiors) {
@@ -54,7 +55,7 @@ impl Session {
     }
 
     /// `rename = "RENAME" SP mailbox SP mailbox`.
-    pub(crate) fn rename(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn rename(&mut self, command: &Command) -> Result<Completion, Refusal> {
         let [from, to] = &command.args[..] else {
             return Err(SyntaxError::Arguments.into());
         };
@@ -64,7 +65,7 @@ impl Session {
         let login = self.authenticated()?;
         let defects = self.config.defects;
         if defects.has(Defect::RenameInboxBad) && from.eq_ignore_ascii_case("INBOX") {
-            return Err(Completion::bad("cannot rename INBOX"));
+            return Err(Refusal::bad("cannot rename INBOX"));
         }
         if defects.has(Defect::RenameOntoExisting) && from != to {
             // The target is replaced; it may not exist, which is fine here.
@@ -75,7 +76,7 @@ impl Session {
     }
 
     /// `subscribe = "SUBSCRIBE" SP mailbox`, `unsubscribe = "UNSUBSCRIBE" SP mailbox`.
-    pub(crate) fn subscribe(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn subscribe(&mut self, command: &Command) -> Result<Completion, Refusal> {
         let name = one_mailbox(command)?;
         let login = self.authenticated()?;
         if command.verb == Verb::Subscribe {
@@ -92,7 +93,7 @@ impl Session {
         command: &Command,
         read_only: bool,
         out: &mut Responses,
-    ) -> Result<Completion, Completion> {
+    ) -> Result<Completion, Refusal> {
         let (name, params) = match &command.args[..] {
             [name] => (name, SelectParams::default()),
             [name, Token::List(params)] => (name, SelectParams::parse(params)?),
@@ -165,21 +166,21 @@ impl Session {
         self.selected = Some(selected);
         Ok(
             if read_only && !self.config.defects.has(Defect::ExamineSaysReadWrite) {
-                Completion::ok("[READ-ONLY] EXAMINE completed")
+                Completion::ok("EXAMINE completed").with_code("READ-ONLY")
             } else if read_only {
-                Completion::ok("[READ-WRITE] EXAMINE completed")
+                Completion::ok("EXAMINE completed").with_code("READ-WRITE")
             } else {
-                Completion::ok("[READ-WRITE] SELECT completed")
+                Completion::ok("SELECT completed").with_code("READ-WRITE")
             },
         )
     }
 
     /// CREATE's refusals under [`Defect::CreateTrailingSeparatorRefused`] and
     /// [`Defect::CreateNeedsSuperiors`]; a correct session refuses nothing here.
-    fn create_defects(&self, login: &str, name: &str) -> Result<(), Completion> {
+    fn create_defects(&self, login: &str, name: &str) -> Result<(), Refusal> {
         let defects = self.config.defects;
         if defects.has(Defect::CreateTrailingSeparatorRefused) && name.ends_with(SEPARATOR) {
-            return Err(Completion::no("[CANNOT] invalid mailbox name"));
+            return Err(Refusal::no("invalid mailbox name").with_code("CANNOT"));
         }
         let superior = name.trim_end_matches(SEPARATOR).rsplit_once(SEPARATOR);
         if let (true, Some((superior, _))) = (defects.has(Defect::CreateNeedsSuperiors), superior) {
@@ -189,7 +190,7 @@ impl Session {
                 .iter()
                 .any(|m| m.name == superior);
             if !exists {
-                return Err(Completion::no("[NONEXISTENT] superior mailbox does not exist"));
+                return Err(Refusal::no("superior mailbox does not exist").with_code("NONEXISTENT"));
             }
         }
         Ok(())
@@ -207,7 +208,7 @@ impl Session {
     /// `list = "LIST" SP mailbox SP list-mailbox` (RFC 3501), and in IMAP4rev2 `list =
     /// "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]` (RFC 9051
     /// §6.3.9, LIST-EXTENDED): `\Subscribed` only on request.
-    pub(crate) fn list(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
+    pub(crate) fn list(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Refusal> {
         let options = if self.rev2 && command.verb == Verb::List {
             ListOptions::parse(&command.args)?
         } else {
@@ -255,11 +256,7 @@ impl Session {
     }
 
     /// `status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"`.
-    pub(crate) fn status(
-        &mut self,
-        command: &Command,
-        out: &mut Responses,
-    ) -> Result<Completion, Completion> {
+    pub(crate) fn status(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Refusal> {
         let [mailbox, Token::List(items)] = &command.args[..] else {
             return Err(SyntaxError::Arguments.into());
         };
@@ -288,7 +285,7 @@ impl Session {
                 "HIGHESTMODSEQ" => status.highestmodseq,
                 // RFC 9051 Appendix E: IMAP4rev2 has no RECENT status item.
                 "RECENT" if !self.rev2 => status.recent as u64,
-                _ => return Err(Completion::bad(format!("unknown STATUS item {item}"))),
+                _ => return Err(Refusal::bad(format!("unknown STATUS item {item}"))),
             };
             parts.push(format!("{item} {value}"));
         }
@@ -300,7 +297,7 @@ impl Session {
     }
 
     /// `append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal`.
-    pub(crate) fn append(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn append(&mut self, command: &Command) -> Result<Completion, Refusal> {
         let (mailbox, rest) = command.args.split_first().ok_or(SyntaxError::Arguments)?;
         let (message, options) = rest.split_last().ok_or(SyntaxError::Arguments)?;
         let (Some(name), Token::String(message)) = (mailbox.astring(), message) else {
@@ -326,14 +323,12 @@ impl Session {
         let appended = self
             .store
             .append(login, &name, message.clone(), flags, date)
-            .map_err(Completion::try_create)?;
+            .map_err(Refusal::try_create)?;
         if !self.config.extensions.uidplus {
             return Ok(Completion::ok("APPEND completed"));
         }
-        Ok(Completion::ok(format!(
-            "[APPENDUID {} {}] APPEND completed",
-            appended.uidvalidity, appended.uid
-        )))
+        let code = format!("APPENDUID {} {}", appended.uidvalidity, appended.uid);
+        Ok(Completion::ok("APPEND completed").with_code(code))
     }
 }
 
@@ -374,7 +369,7 @@ fn resynchronize(out: &mut Responses, watch: &Watch, snapshot: &Snapshot, qresyn
 }
 
 /// The single `mailbox` argument of CREATE, DELETE, SUBSCRIBE, UNSUBSCRIBE.
-fn one_mailbox(command: &Command) -> Result<String, Completion> {
+fn one_mailbox(command: &Command) -> Result<String, Refusal> {
     match &command.args[..] {
         [name] => name.astring().ok_or_else(|| SyntaxError::Arguments.into()),
         _ => Err(SyntaxError::Arguments.into()),
@@ -383,16 +378,16 @@ fn one_mailbox(command: &Command) -> Result<String, Completion> {
 
 /// `flag-list` contents: system flags and keywords. `\Recent` cannot be set and is ignored
 /// (RFC 3501 §2.3.2).
-pub(crate) fn parse_flags(tokens: &[Token]) -> Result<Flags, Completion> {
+pub(crate) fn parse_flags(tokens: &[Token]) -> Result<Flags, Refusal> {
     let mut names = Vec::new();
     for token in tokens {
         match token {
             Token::Atom(name) if name.eq_ignore_ascii_case("\\Recent") => {}
             Token::Atom(name) => names.push(name.as_str()),
-            _ => return Err(Completion::bad("invalid flag")),
+            _ => return Err(Refusal::bad("invalid flag")),
         }
     }
-    Flags::parse(names).map_err(|e| Completion::bad(e.to_string()))
+    Flags::parse(names).map_err(|e| Refusal::bad(e.to_string()))
 }
 
 /// What a LIST command asks for.
@@ -410,7 +405,7 @@ struct ListOptions {
 
 impl ListOptions {
     /// `mailbox SP list-mailbox`.
-    fn basic(args: &[Token]) -> Result<ListOptions, Completion> {
+    fn basic(args: &[Token]) -> Result<ListOptions, Refusal> {
         let [reference, pattern] = args else {
             return Err(SyntaxError::Arguments.into());
         };
@@ -427,7 +422,7 @@ impl ListOptions {
     /// `[list-select-opts SP] mailbox SP mbox-or-pat [SP list-return-opts]`,
     /// `mbox-or-pat = list-mailbox / patterns`, `patterns = "(" list-mailbox *(SP
     /// list-mailbox) ")"`. RETURN (STATUS ...) (LIST-STATUS) is not supported.
-    fn parse(mut args: &[Token]) -> Result<ListOptions, Completion> {
+    fn parse(mut args: &[Token]) -> Result<ListOptions, Refusal> {
         let mut options = ListOptions::default();
         if let [Token::List(select), rest @ ..] = args {
             for option in select {
@@ -438,7 +433,7 @@ impl ListOptions {
                     }
                     "SPECIAL-USE" => options.special_use_only = true,
                     "REMOTE" | "RECURSIVEMATCH" => {}
-                    other => return Err(Completion::bad(format!("unsupported LIST option {other}"))),
+                    other => return Err(Refusal::bad(format!("unsupported LIST option {other}"))),
                 }
             }
             args = rest;
@@ -450,7 +445,7 @@ impl ListOptions {
                 match atom(option)?.as_str() {
                     "SUBSCRIBED" => options.subscribed = true,
                     "CHILDREN" | "SPECIAL-USE" => {}
-                    other => return Err(Completion::bad(format!("unsupported RETURN option {other}"))),
+                    other => return Err(Refusal::bad(format!("unsupported RETURN option {other}"))),
                 }
             }
             args = rest;
@@ -472,7 +467,7 @@ impl ListOptions {
 }
 
 /// An option atom, upper-cased.
-fn atom(token: &Token) -> Result<String, Completion> {
+fn atom(token: &Token) -> Result<String, Refusal> {
     match token {
         Token::Atom(atom) => Ok(atom.to_ascii_uppercase()),
         _ => Err(SyntaxError::Arguments.into()),

@@ -96,9 +96,13 @@ impl Responses {
         }
     }
 
-    /// Adds a tagged completion (RFC 9051 §7.1): `tag status text`.
-    pub(crate) fn tagged(&mut self, tag: &str, status: Status, text: &str) {
-        let bytes = format!("{tag} {status} {text}\r\n").into_bytes();
+    /// Adds a tagged completion (RFC 9051 §7.1): `tag status [code] text`.
+    pub(crate) fn tagged(&mut self, tag: &str, status: Status, code: Option<&str>, text: &str) {
+        let bytes = match code {
+            Some(code) => format!("{tag} {status} [{code}] {text}\r\n"),
+            None => format!("{tag} {status} {text}\r\n"),
+        }
+        .into_bytes();
         self.list.push((Kind::Tagged(status), bytes));
     }
 

@@ -7,6 +7,7 @@
 use mailrig_store::{Flag, Message};
 
 use crate::command::{Command, Token};
+use crate::completion::{Completion, Refusal};
 use crate::condstore::mod_sequence;
 use crate::defect::Defect;
 use crate::envelope::address_texts;
@@ -16,7 +17,7 @@ use crate::response::{Responses, parse_date_time};
 use crate::section::{body, field_name, fields};
 use crate::selected::uid_set;
 use crate::sequence::SequenceSet;
-use crate::session::{Completion, Session};
+use crate::session::Session;
 
 /// How deep NOT/OR/groups may nest (a long `NOT NOT NOT ...` chain must not overflow the
 /// stack).
@@ -66,7 +67,7 @@ impl Session {
         command: &Command,
         uid: bool,
         out: &mut Responses,
-    ) -> Result<Completion, Completion> {
+    ) -> Result<Completion, Refusal> {
         let mut args = &command.args[..];
         // Without RETURN, ESEARCH answers with ALL (RFC 9051 §6.4.4).
         let mut returns = Returns {
@@ -85,9 +86,8 @@ impl Session {
         {
             let name = name.astring().unwrap_or_default().to_ascii_uppercase();
             if name != "UTF-8" && name != "US-ASCII" {
-                return Err(Completion::no(
-                    "[BADCHARSET (UTF-8 US-ASCII)] unsupported charset",
-                ));
+                let refusal = Refusal::no("unsupported charset");
+                return Err(refusal.with_code("BADCHARSET (UTF-8 US-ASCII)"));
             }
             args = rest;
         }
@@ -104,9 +104,7 @@ impl Session {
         }
         let key = Key::And(keys);
         if self.rev2 && uses_recent(&key) {
-            return Err(Completion::bad(
-                "RECENT, NEW and OLD are not IMAP4rev2 search keys",
-            ));
+            return Err(Refusal::bad("RECENT, NEW and OLD are not IMAP4rev2 search keys"));
         }
         let modseq = uses_modseq(&key);
         if modseq {
@@ -163,7 +161,7 @@ struct Returns {
 impl Returns {
     /// `search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE" / ...`; SAVE (SEARCHRES)
     /// is not supported. An empty list means ALL.
-    fn parse(options: &[Token]) -> Result<Returns, Completion> {
+    fn parse(options: &[Token]) -> Result<Returns, Refusal> {
         let mut returns = Returns::default();
         for option in options {
             let Token::Atom(option) = option else {
@@ -174,7 +172,7 @@ impl Returns {
                 "MAX" => returns.max = true,
                 "ALL" => returns.all = true,
                 "COUNT" => returns.count = true,
-                other => return Err(Completion::bad(format!("unsupported RETURN option {other}"))),
+                other => return Err(Refusal::bad(format!("unsupported RETURN option {other}"))),
             }
         }
         if returns == Returns::default() {
@@ -213,11 +211,11 @@ impl Returns {
 }
 
 /// Parses one `search-key` from `tokens`.
-fn search_key(tokens: &mut std::slice::Iter<'_, Token>, depth: usize) -> Result<Key, Completion> {
+fn search_key(tokens: &mut std::slice::Iter<'_, Token>, depth: usize) -> Result<Key, Refusal> {
     if depth > MAX_DEPTH {
         return Err(SyntaxError::TooDeep.into());
     }
-    let bad = || Completion::from(SyntaxError::Arguments);
+    let bad = || Refusal::from(SyntaxError::Arguments);
     let token = tokens.next().ok_or_else(bad)?;
     let atom = match token {
         Token::List(items) => {
@@ -235,14 +233,14 @@ fn search_key(tokens: &mut std::slice::Iter<'_, Token>, depth: usize) -> Result<
         Token::String(_) => return Err(bad()),
         Token::Atom(atom) => atom.to_ascii_uppercase(),
     };
-    let mut string = || -> Result<Vec<u8>, Completion> {
+    let mut string = || -> Result<Vec<u8>, Refusal> {
         match tokens.next() {
             Some(Token::Atom(a)) => Ok(a.as_bytes().to_vec()),
             Some(Token::String(s)) => Ok(s.clone()),
             _ => Err(bad()),
         }
     };
-    let flag = |name: &str, set: bool| -> Result<Key, Completion> {
+    let flag = |name: &str, set: bool| -> Result<Key, Refusal> {
         let flag = name.parse::<Flag>().map_err(|_| bad())?;
         Ok(Key::Flag(flag, set))
     };

@@ -16,6 +16,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use mailrig_store::{Change, Flag, FlagOp, Flags, Keyword, Message, Watch};
 
 use crate::command::{Command, Token, Verb};
+use crate::completion::{Completion, Refusal};
 use crate::condstore::{self, Condstore};
 use crate::defect::{Defect, Defects};
 use crate::error::SyntaxError;
@@ -24,7 +25,7 @@ use crate::mailbox::parse_flags;
 use crate::recent::{self, Recent};
 use crate::response::Responses;
 use crate::sequence::SequenceSet;
-use crate::session::{Completion, Session};
+use crate::session::Session;
 
 /// The selected mailbox as this session's client knows it.
 #[derive(Debug)]
@@ -303,7 +304,7 @@ impl Selected {
     }
 
     /// The positions of the messages a sequence set (UIDs for `uid`) names, and their UIDs.
-    pub(crate) fn named(&self, set: &Token, uid: bool) -> Result<(Vec<usize>, Vec<u32>), Completion> {
+    pub(crate) fn named(&self, set: &Token, uid: bool) -> Result<(Vec<usize>, Vec<u32>), Refusal> {
         let Token::Atom(text) = set else {
             return Err(SyntaxError::SequenceSet.into());
         };
@@ -381,7 +382,7 @@ fn flag_update(
 impl Session {
     /// `close = "CLOSE"` (RFC 9051 §6.4.1: expunges silently, unless selected read-only),
     /// `unselect = "UNSELECT"` (RFC 3691).
-    pub(crate) fn close(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn close(&mut self, command: &Command) -> Result<Completion, Refusal> {
         if !command.args.is_empty() {
             return Err(SyntaxError::Arguments.into());
         }
@@ -398,12 +399,12 @@ impl Session {
     }
 
     /// The login, the selected mailbox's name and the selection itself.
-    pub(crate) fn selection(&mut self) -> Result<(String, String, &mut Selected), Completion> {
+    pub(crate) fn selection(&mut self) -> Result<(String, String, &mut Selected), Refusal> {
         let login = self.authenticated()?.to_owned();
         let selected = self
             .selected
             .as_mut()
-            .ok_or_else(|| Completion::bad("no mailbox selected"))?;
+            .ok_or_else(|| Refusal::bad("no mailbox selected"))?;
         let name = selected.watch.mailbox_name();
         Ok((login, name, selected))
     }
@@ -416,7 +417,7 @@ impl Session {
         command: &Command,
         uid: bool,
         out: &mut Responses,
-    ) -> Result<Completion, Completion> {
+    ) -> Result<Completion, Refusal> {
         let (set, unchanged_since, rest) = match &command.args[..] {
             [set, Token::List(modifiers), rest @ ..] => {
                 (set, Some(condstore::unchanged_since(modifiers)?), rest)
@@ -454,7 +455,7 @@ impl Session {
         if self.selected.as_ref().is_some_and(|s| s.read_only)
             && !self.config.defects.has(Defect::ExamineAllowsStore)
         {
-            return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
+            return Err(Refusal::no("mailbox is read-only").with_code("READ-ONLY"));
         }
         if unchanged_since.is_some() {
             self.enable_condstore(out)?;
@@ -507,19 +508,17 @@ impl Session {
                 }
             })
             .collect();
-        Ok(Completion::ok(format!(
-            "[MODIFIED {}] Conditional STORE failed",
-            uid_set(&numbers)
-        )))
+        let code = format!("MODIFIED {}", uid_set(&numbers));
+        Ok(Completion::ok("Conditional STORE failed").with_code(code))
     }
 
     /// EXPUNGE, or `uid-expunge = "UID" SP "EXPUNGE" SP sequence-set`. The EXPUNGE
     /// responses come from the feed when the command ends, like everyone else's.
-    pub(crate) fn expunge(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn expunge(&mut self, command: &Command) -> Result<Completion, Refusal> {
         let store = self.store.clone();
         let (login, name, selected) = self.selection()?;
         if selected.read_only {
-            return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
+            return Err(Refusal::no("mailbox is read-only").with_code("READ-ONLY"));
         }
         let uids = match (&command.args[..], command.verb) {
             ([], Verb::Expunge) => None,
@@ -544,7 +543,7 @@ impl Session {
     /// `copy = "COPY" SP sequence-set SP mailbox` (RFC 9051 §6.4.7, RFC 4315 COPYUID);
     /// `move = "MOVE" SP sequence-set SP mailbox` (RFC 6851 §3.3: `* OK [COPYUID ...]`,
     /// then the EXPUNGE responses, from the feed, then the tagged OK).
-    pub(crate) fn copy(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
+    pub(crate) fn copy(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Refusal> {
         let [set, to] = &command.args[..] else {
             return Err(SyntaxError::Arguments.into());
         };
@@ -554,7 +553,7 @@ impl Session {
         let store = self.store.clone();
         let (login, name, selected) = self.selection()?;
         if moving && selected.read_only {
-            return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
+            return Err(Refusal::no("mailbox is read-only").with_code("READ-ONLY"));
         }
         let (_, uids) = selected.named(set, uid)?;
         let source_uidvalidity = selected.watch.uidvalidity();
@@ -562,34 +561,28 @@ impl Session {
         let copied = if moving && !defects.has(Defect::MoveWithoutExpunge) {
             store
                 .move_messages(&login, &name, &to, &uids)
-                .map_err(Completion::try_create)?
+                .map_err(Refusal::try_create)?
         } else {
             store
                 .copy_messages(&login, &name, &to, &uids)
-                .map_err(Completion::try_create)?
+                .map_err(Refusal::try_create)?
         };
         let uidvalidity = if defects.has(Defect::CopyuidSourceUidvalidity) {
             source_uidvalidity
         } else {
             copied.uidvalidity
         };
-        let code = if copied.dest.is_empty() || !self.config.extensions.uidplus {
-            String::new()
-        } else {
-            format!(
-                "[COPYUID {} {} {}] ",
-                uidvalidity,
-                uid_set(&copied.source),
-                uid_set(&copied.dest)
-            )
-        };
-        if moving && !code.is_empty() {
-            out.push(format!("* OK {code}moved\r\n").into_bytes());
+        let code = (!copied.dest.is_empty() && self.config.extensions.uidplus).then(|| {
+            let (source, dest) = (uid_set(&copied.source), uid_set(&copied.dest));
+            format!("COPYUID {uidvalidity} {source} {dest}")
+        });
+        let completion = Completion::ok(format!("{} completed", command.verb));
+        match code {
+            Some(code) if moving => out.push(format!("* OK [{code}] moved\r\n").into_bytes()),
+            Some(code) => return Ok(completion.with_code(code)),
+            None => {}
         }
-        if moving {
-            return Ok(Completion::ok(format!("{} completed", command.verb)));
-        }
-        Ok(Completion::ok(format!("{code}{} completed", command.verb)))
+        Ok(completion)
     }
 }
 

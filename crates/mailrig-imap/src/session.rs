@@ -15,9 +15,10 @@ mod oauth;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use mailrig_store::{SEPARATOR, Store, StoreError};
+use mailrig_store::{SEPARATOR, Store};
 
 use crate::command::{self, Command, Needs, Token, Verb};
+use crate::completion::{Completion, Refusal};
 use crate::condstore::Condstore;
 use crate::config::{Config, Versions};
 use crate::defect::Defect;
@@ -110,73 +111,6 @@ enum Mode {
     AwaitTls,
     /// LOGOUT or shutdown: nothing more is read.
     Closed,
-}
-
-/// How a command completed: `tag OK/NO/BAD [code] text`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Completion {
-    status: Status,
-    text: String,
-}
-
-impl Completion {
-    /// `OK text` (`text` may start with a `[code]`).
-    pub(crate) fn ok(text: impl Into<String>) -> Completion {
-        Completion {
-            status: Status::Ok,
-            text: text.into(),
-        }
-    }
-
-    /// `NO text`.
-    pub(crate) fn no(text: impl Into<String>) -> Completion {
-        Completion {
-            status: Status::No,
-            text: text.into(),
-        }
-    }
-
-    /// `BAD text`.
-    pub(crate) fn bad(text: impl Into<String>) -> Completion {
-        Completion {
-            status: Status::Bad,
-            text: text.into(),
-        }
-    }
-}
-
-impl Completion {
-    /// For a command that puts messages into a mailbox (APPEND, COPY, MOVE): a missing target
-    /// is `NO [TRYCREATE]` (RFC 9051 §6.3.12, §6.4.7), so the client may create it and retry.
-    pub(crate) fn try_create(error: StoreError) -> Completion {
-        match error {
-            StoreError::NoSuchMailbox(_) => Completion::no(format!("[TRYCREATE] {error}")),
-            other => other.into(),
-        }
-    }
-}
-
-impl From<SyntaxError> for Completion {
-    fn from(error: SyntaxError) -> Completion {
-        Completion::bad(error.to_string())
-    }
-}
-
-impl From<StoreError> for Completion {
-    /// The RFC 5530 response code for each refusal. A missing mailbox is `[NONEXISTENT]`
-    /// here; APPEND, COPY and MOVE say `[TRYCREATE]` instead ([`Completion::try_create`]).
-    fn from(error: StoreError) -> Completion {
-        let code = match &error {
-            StoreError::NoSuchMailbox(_) => "[NONEXISTENT] ",
-            StoreError::MailboxExists(_) => "[ALREADYEXISTS] ",
-            StoreError::HasChildren(_) => "[HASCHILDREN] ",
-            StoreError::InvalidMailboxName { .. } => "[CANNOT] ",
-            StoreError::CannotDeleteInbox => "[CANNOT] ",
-            StoreError::UidsExhausted(_) => "[LIMIT] ",
-            StoreError::NoSuchUser(_) | StoreError::UserExists(_) => "",
-        };
-        Completion::no(format!("{code}{error}"))
-    }
 }
 
 impl Session {
@@ -412,17 +346,19 @@ impl Session {
                 let ready = b"+ Ready for literal data\r\n".to_vec();
                 self.push(Step::Literal, Kind::Continuation, ready);
             }
-            Frame::LineTooLong { head } => self.refuse(&head, Status::Bad, "line too long"),
+            Frame::LineTooLong { head } => self.refuse(&head, Refusal::bad("line too long")),
             Frame::LiteralTooBig { head, .. } => {
-                self.refuse(&head, Status::No, "[TOOBIG] literal too large");
+                self.refuse(&head, Refusal::no("literal too large").with_code("TOOBIG"));
             }
-            Frame::NonSyncRefused { head, too_big: true } => self.refuse(
-                &head,
-                Status::Bad,
-                "[TOOBIG] non-synchronizing literal larger than 4096 bytes",
-            ),
+            Frame::NonSyncRefused { head, too_big: true } => {
+                let refusal = Refusal::bad("non-synchronizing literal larger than 4096 bytes");
+                self.refuse(&head, refusal.with_code("TOOBIG"));
+            }
             Frame::NonSyncRefused { head, too_big: false } => {
-                self.refuse(&head, Status::Bad, "non-synchronizing literals are not supported");
+                self.refuse(
+                    &head,
+                    Refusal::bad("non-synchronizing literals are not supported"),
+                );
             }
             Frame::Command(line) => match std::mem::replace(&mut self.mode, Mode::Commands) {
                 Mode::Commands => self.command(&line),
@@ -435,25 +371,25 @@ impl Session {
 
     /// Answers input that was too big: the command it belongs to (a SASL response or IDLE's
     /// DONE belong to the command that asked for them) ends with `text`.
-    fn refuse(&mut self, head: &[u8], status: Status, text: &str) {
+    fn refuse(&mut self, head: &[u8], refusal: Refusal) {
         let to = self.mode_step(Step::Unknown);
         match std::mem::replace(&mut self.mode, Mode::Commands) {
             Mode::Sasl(tag, _) | Mode::Idle(tag) => {
                 let mut out = Responses::default();
-                out.tagged(&tag, status, text);
+                out.tagged(&tag, refusal.status(), refusal.code(), refusal.text());
                 self.emit(to, out);
             }
-            Mode::Commands => self.reject(head, status, text),
+            Mode::Commands => self.reject(head, refusal),
             mode @ (Mode::AwaitTls | Mode::Closed) => self.mode = mode,
         }
     }
 
     /// Answers a command that could not be read with its tag, or `* BAD` without one.
-    fn reject(&mut self, line: &[u8], status: Status, text: &str) {
+    fn reject(&mut self, line: &[u8], refusal: Refusal) {
         let mut out = Responses::default();
         match command::tag(line) {
-            Some(tag) => out.tagged(&tag, status, text),
-            None => out.push(format!("* {status} {text}\r\n").into_bytes()),
+            Some(tag) => out.tagged(&tag, refusal.status(), refusal.code(), refusal.text()),
+            None => out.push(format!("* {refusal}\r\n").into_bytes()),
         }
         self.emit(Step::Unknown, out);
     }
@@ -463,14 +399,14 @@ impl Session {
             (Ok(command), _) => command,
             (Err(SyntaxError::UnknownCommand), Some(tag)) => {
                 // Answered like a command: pending updates first, then the completion.
-                let unknown = Completion::from(SyntaxError::UnknownCommand);
+                let unknown = Refusal::from(SyntaxError::UnknownCommand).into();
                 return self.complete(&tag, Step::Unknown, Responses::default(), unknown, true);
             }
-            (Err(error), _) => return self.reject(line, Status::Bad, &error.to_string()),
+            (Err(error), _) => return self.reject(line, error.into()),
         };
         let to = Step::Command(command.verb);
         let mut out = Responses::default();
-        let completion = self.dispatch(&command, &mut out).unwrap_or_else(|c| c);
+        let completion = self.dispatch(&command, &mut out).unwrap_or_else(Completion::from);
         if matches!(self.mode, Mode::Sasl(..) | Mode::Idle(_)) {
             // A continuation request: the command completes later.
             return self.emit(to, out);
@@ -504,7 +440,7 @@ impl Session {
         } else {
             tag
         };
-        out.tagged(tag, status, &completion.text);
+        out.tagged(tag, status, completion.code.as_deref(), &completion.text);
         self.emit(to, out);
         match self.mode {
             Mode::AwaitTls => self.output.push_back(Output::StartTls),
@@ -513,13 +449,13 @@ impl Session {
         }
     }
 
-    fn dispatch(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
+    fn dispatch(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Refusal> {
         let args = command.args.len();
         let no_args = || {
             if args == 0 {
                 Ok(())
             } else {
-                Err(Completion::from(SyntaxError::Arguments))
+                Err(Refusal::from(SyntaxError::Arguments))
             }
         };
         if !self.offers(command.verb) {
@@ -530,7 +466,7 @@ impl Session {
                 self.authenticated()?;
             }
             Needs::Selection if self.selected.is_none() => {
-                return Err(Completion::bad("no mailbox selected"));
+                return Err(Refusal::bad("no mailbox selected"));
             }
             Needs::Selection | Needs::Nothing => {}
         }
@@ -547,7 +483,7 @@ impl Session {
             Verb::Check => {
                 // RFC 3501 §6.4.1: a selected-state command (a checkpoint is a no-op here).
                 if self.selected.is_none() && !self.config.defects.has(Defect::CheckWithoutSelect) {
-                    return Err(Completion::bad("no mailbox selected"));
+                    return Err(Refusal::bad("no mailbox selected"));
                 }
                 no_args()?;
                 Ok(Completion::ok("CHECK completed"))
@@ -615,13 +551,13 @@ impl Session {
     /// `enable = "ENABLE" 1*(SP capability)` (RFC 5161 §3.1, RFC 9051 §6.3.1): valid in the
     /// authenticated state only. `* ENABLED` lists the requested capabilities now enabled;
     /// unknown ones are ignored.
-    fn enable(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
+    fn enable(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Refusal> {
         if command.args.is_empty() {
             return Err(SyntaxError::Arguments.into());
         }
         self.authenticated()?;
         if self.selected.is_some() {
-            return Err(Completion::bad("ENABLE is only valid before SELECT"));
+            return Err(Refusal::bad("ENABLE is only valid before SELECT"));
         }
         // RFC 5161 §3.1: `* ENABLED` lists what this command turned on.
         let mut names = Vec::new();
@@ -651,19 +587,19 @@ impl Session {
     }
 
     /// Fails unless a user is logged in.
-    pub(crate) fn authenticated(&self) -> Result<&str, Completion> {
+    pub(crate) fn authenticated(&self) -> Result<&str, Refusal> {
         self.login
             .as_deref()
-            .ok_or_else(|| Completion::bad("not authenticated"))
+            .ok_or_else(|| Refusal::bad("not authenticated"))
     }
 
     fn idle_done(&mut self, tag: &str, line: &[u8]) {
         let mut out = Responses::default();
         self.sync(&mut out, true);
         if line.eq_ignore_ascii_case(b"DONE") {
-            out.tagged(tag, Status::Ok, "IDLE terminated");
+            out.tagged(tag, Status::Ok, None, "IDLE terminated");
         } else {
-            out.tagged(tag, Status::Bad, "expected DONE");
+            out.tagged(tag, Status::Bad, None, "expected DONE");
         }
         self.emit(Step::Command(Verb::Idle), out);
         if self.mode == Mode::Closed {
