@@ -15,6 +15,7 @@ use crate::mime::{Part, body_structure_of};
 use crate::recent::{self, Recent};
 use crate::response::{Responses, date_time};
 use crate::section::BodyItem;
+use crate::selected::Selection;
 use crate::sequence::SequenceSet;
 use crate::session::Session;
 
@@ -103,8 +104,13 @@ impl Session {
             self.enable_condstore(out)?;
         }
         let condstore = self.condstore;
-        let store = self.store.clone();
-        let (login, name, selected) = self.selection()?;
+        let Selection {
+            store,
+            login,
+            name,
+            selected,
+            ..
+        } = self.selection()?;
         let (positions, uids) = selected.named(set, uid)?;
         let marks_seen = items
             .iter()
@@ -113,7 +119,7 @@ impl Session {
             // BODY[] sets \Seen (RFC 9051 §6.4.5); the new flags go in this response, with
             // UID and MODSEQ under CONDSTORE (RFC 7162 §3.1).
             let seen = Flags::from([Flag::Seen]);
-            let update = store.store_flags(&login, &name, &uids, FlagOp::Add, &seen, None)?;
+            let update = store.store_flags(login, &name, &uids, FlagOp::Add, &seen, None)?;
             selected.note_own(update.changed.iter().map(|c| c.modseq));
             let mut implied = vec![Item::Flags];
             if condstore != Condstore::Off {
@@ -131,7 +137,7 @@ impl Session {
             let gone = condstore::intersect(&selected.watch.expunged_since(since), &asked, u32::MAX);
             condstore::vanished(out, true, &condstore::subtract(&gone, selected.uids()));
         }
-        let messages = store.messages_with_uids(&login, &name, &uids)?;
+        let messages = store.messages_with_uids(login, &name, &uids)?;
         for (&i, &uid) in positions.iter().zip(&uids) {
             // A message expunged by another session but not yet reported is left out.
             if let Ok(found) = messages.binary_search_by_key(&uid, |m| m.uid) {

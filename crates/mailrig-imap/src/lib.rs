@@ -29,6 +29,10 @@
 //! - `response.rs`: the response model ([`Step`], [`Kind`], [`Status`]; handlers add whole
 //!   responses, the session emits one [`Output::Response`] each), strings, flag lists, dates.
 //! - `config.rs`: [`Config`], [`Extensions`], [`Versions`]. `error.rs`: [`SyntaxError`].
+//! - `completion.rs`: [`Refusal`] (a `NO`/`BAD` with an optional response code) and the
+//!   tagged completion.
+//! - `storage.rs`: [`Storage`], the seam consulted before each store-changing or selecting
+//!   [`Operation`] (default [`AllowAll`]), which can refuse it with a [`Refusal`].
 //! - `extension.rs`: [`EXTENSIONS`], the table of switchable extensions (name, capability,
 //!   switch) that CAPABILITY, the command check, `serve` and `Rig` read.
 //! - `defect.rs`: [`Defect`], [`Defects`]: deliberate, test-only RFC violations that show a
@@ -78,6 +82,7 @@ mod section;
 mod selected;
 mod sequence;
 mod session;
+mod storage;
 
 pub use command::Verb;
 pub use completion::Refusal;
@@ -87,3 +92,4 @@ pub use error::SyntaxError;
 pub use extension::{EXTENSIONS, Extension, Listed};
 pub use response::{Kind, Status, Step, date_time};
 pub use session::{OUTPUT_HIGH_WATER, Output, Session};
+pub use storage::{AllowAll, Operation, Storage, StorageHook};

@@ -17,12 +17,16 @@ use crate::recent::Recent;
 use crate::response::{self, Responses, flag_list};
 use crate::selected::{Selected, flag_lists};
 use crate::session::Session;
+use crate::storage::Operation;
 
 impl Session {
     /// `create = "CREATE" SP mailbox`.
     pub(crate) fn create(&mut self, command: &Command) -> Result<Completion, Refusal> {
         let name = one_mailbox(command)?;
         let login = self.authenticated()?;
+        self.config
+            .storage
+            .check(login, &Operation::Create { mailbox: &name })?;
         self.create_defects(login, &name)?;
         self.store.create_mailbox(login, &name)?;
         Ok(Completion::ok("CREATE completed"))
@@ -32,6 +36,9 @@ impl Session {
     pub(crate) fn delete(&mut self, command: &Command) -> Result<Completion, Refusal> {
         let name = one_mailbox(command)?;
         let login = self.authenticated()?;
+        self.config
+            .storage
+            .check(login, &Operation::Delete { mailbox: &name })?;
         if self.config.defects.has(Defect::DeleteRemovesInferiors) {
             // Deepest first, so each is a leaf when it goes.
             let prefix = format!("{name}{SEPARATOR}");
@@ -63,6 +70,9 @@ impl Session {
             return Err(SyntaxError::Arguments.into());
         };
         let login = self.authenticated()?;
+        self.config
+            .storage
+            .check(login, &Operation::Rename { from: &from, to: &to })?;
         let defects = self.config.defects;
         if defects.has(Defect::RenameInboxBad) && from.eq_ignore_ascii_case("INBOX") {
             return Err(Refusal::bad("cannot rename INBOX"));
@@ -112,6 +122,11 @@ impl Session {
             self.enable_condstore(out)?;
         }
         let login = self.authenticated()?;
+        let operation = Operation::Select {
+            mailbox: &name,
+            read_only,
+        };
+        self.config.storage.check(login, &operation)?;
         let mut watch = self.store.watch(login, &name)?;
         let snapshot = watch.snapshot()?;
         let (list, permanent) = flag_lists(&snapshot.keywords, read_only);
@@ -320,9 +335,15 @@ impl Session {
             return Err(SyntaxError::Arguments.into());
         }
         let login = self.authenticated()?;
+        let operation = Operation::Append {
+            mailbox: &name,
+            size: message.len(),
+            flags: &flags,
+        };
+        self.config.storage.check(login, &operation)?;
         let appended = self
             .store
-            .append(login, &name, message.clone(), flags, date)
+            .append(login, &name, &message[..], flags, date)
             .map_err(Refusal::try_create)?;
         if !self.config.extensions.uidplus {
             return Ok(Completion::ok("APPEND completed"));

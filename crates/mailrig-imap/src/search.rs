@@ -15,7 +15,7 @@ use crate::error::SyntaxError;
 use crate::recent::Recent;
 use crate::response::{Responses, parse_date_time};
 use crate::section::{body, field_name, fields};
-use crate::selected::uid_set;
+use crate::selected::{Selection, uid_set};
 use crate::sequence::SequenceSet;
 use crate::session::Session;
 
@@ -110,11 +110,16 @@ impl Session {
         if modseq {
             self.enable_condstore(out)?;
         }
-        let store = self.store.clone();
-        let (login, name, selected) = self.selection()?;
+        let Selection {
+            store,
+            login,
+            name,
+            selected,
+            ..
+        } = self.selection()?;
         let uids = selected.uids();
         let recent = selected.recent.as_ref();
-        let snapshot = store.messages(&login, &name)?;
+        let snapshot = store.messages(login, &name)?;
         let mut found = Vec::new();
         let mut highest = 0;
         for (i, &message_uid) in uids.iter().enumerate() {

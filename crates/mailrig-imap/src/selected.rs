@@ -13,11 +13,12 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use mailrig_store::{Change, Flag, FlagOp, Flags, Keyword, Message, Watch};
+use mailrig_store::{Change, Flag, FlagOp, Flags, Keyword, Message, Store, Watch};
 
 use crate::command::{Command, Token, Verb};
 use crate::completion::{Completion, Refusal};
 use crate::condstore::{self, Condstore};
+use crate::config::Config;
 use crate::defect::{Defect, Defects};
 use crate::error::SyntaxError;
 use crate::fetch::{Item, fetch_response};
@@ -26,6 +27,7 @@ use crate::recent::{self, Recent};
 use crate::response::Responses;
 use crate::sequence::SequenceSet;
 use crate::session::Session;
+use crate::storage::Operation;
 
 /// The selected mailbox as this session's client knows it.
 #[derive(Debug)]
@@ -319,6 +321,17 @@ impl Selected {
     }
 }
 
+/// What a selected-state command works with: the session's fields it needs, borrowed apart
+/// so that the selection can change while the store, configuration and login are read.
+pub(crate) struct Selection<'s> {
+    pub(crate) store: &'s Store,
+    pub(crate) config: &'s Config,
+    pub(crate) login: &'s str,
+    /// The selected mailbox's current name.
+    pub(crate) name: String,
+    pub(crate) selected: &'s mut Selected,
+}
+
 /// Responses `Selected::sync` owes the client, written before anything that depends on them.
 #[derive(Debug, Default)]
 struct Owed {
@@ -398,15 +411,30 @@ impl Session {
         Ok(Completion::ok(format!("{} completed", command.verb)))
     }
 
-    /// The login, the selected mailbox's name and the selection itself.
-    pub(crate) fn selection(&mut self) -> Result<(String, String, &mut Selected), Refusal> {
-        let login = self.authenticated()?.to_owned();
-        let selected = self
-            .selected
+    /// The selection, with the store, the configuration and the login borrowed beside it.
+    pub(crate) fn selection(&mut self) -> Result<Selection<'_>, Refusal> {
+        let Session {
+            store,
+            config,
+            login,
+            selected,
+            ..
+        } = self;
+        let login = login
+            .as_deref()
+            .ok_or_else(|| Refusal::bad("not authenticated"))?;
+        let selected = selected
             .as_mut()
             .ok_or_else(|| Refusal::bad("no mailbox selected"))?;
+        // Read each time: the mailbox may have been renamed since it was selected.
         let name = selected.watch.mailbox_name();
-        Ok((login, name, selected))
+        Ok(Selection {
+            store,
+            config,
+            login,
+            name,
+            selected,
+        })
     }
 
     /// `store = "STORE" SP sequence-set [SP store-modifiers] SP store-att-flags`,
@@ -462,12 +490,24 @@ impl Session {
         }
         let self_condstore = self.condstore;
         let condstore = self_condstore != Condstore::Off;
-        let store = self.store.clone();
-        let (login, name, selected) = self.selection()?;
+        let Selection {
+            store,
+            config,
+            login,
+            name,
+            selected,
+        } = self.selection()?;
         let (positions, uids) = selected.named(set, uid)?;
+        let operation = Operation::Store {
+            mailbox: &name,
+            uids: &uids,
+            op,
+            flags: &flags,
+        };
+        config.storage.check(login, &operation)?;
         let unchanged_since =
             unchanged_since.filter(|_| !selected.defects.has(Defect::UnchangedSinceIgnored));
-        let update = store.store_flags(&login, &name, &uids, op, &flags, unchanged_since)?;
+        let update = store.store_flags(login, &name, &uids, op, &flags, unchanged_since)?;
         selected.own.extend(update.changed.iter().map(|c| c.modseq));
         let modified: HashSet<u32> = update.modified.iter().copied().collect();
         let changed: HashMap<u32, u64> = update.changed.iter().map(|c| (c.uid, c.modseq)).collect();
@@ -477,7 +517,7 @@ impl Session {
             (false, true) => &[Item::Flags, Item::Uid][..],
             (true, _) => &[Item::Flags, Item::Uid, Item::Modseq][..],
         };
-        let messages = store.messages_with_uids(&login, &name, &uids)?;
+        let messages = store.messages_with_uids(login, &name, &uids)?;
         for (&i, &uid) in positions.iter().zip(&uids) {
             // .SILENT still answers when the client cannot work the flags out itself (it
             // has not heard of another session's change yet) and, under CONDSTORE, with
@@ -515,8 +555,13 @@ impl Session {
     /// EXPUNGE, or `uid-expunge = "UID" SP "EXPUNGE" SP sequence-set`. The EXPUNGE
     /// responses come from the feed when the command ends, like everyone else's.
     pub(crate) fn expunge(&mut self, command: &Command) -> Result<Completion, Refusal> {
-        let store = self.store.clone();
-        let (login, name, selected) = self.selection()?;
+        let Selection {
+            store,
+            config,
+            login,
+            name,
+            selected,
+        } = self.selection()?;
         if selected.read_only {
             return Err(Refusal::no("mailbox is read-only").with_code("READ-ONLY"));
         }
@@ -525,15 +570,20 @@ impl Session {
             ([set], Verb::UidExpunge) => Some(selected.named(set, true)?.1),
             _ => return Err(SyntaxError::Arguments.into()),
         };
+        let operation = Operation::Expunge {
+            mailbox: &name,
+            uids: uids.as_deref(),
+        };
+        config.storage.check(login, &operation)?;
         if selected.defects.has(Defect::ExpungeIgnoresDeleted) {
             // Everything covered is marked \Deleted first, so everything covered goes.
             let all = uids.clone().unwrap_or_else(|| selected.uids.clone());
             let deleted = Flags::from([Flag::Deleted]);
-            let update = store.store_flags(&login, &name, &all, FlagOp::Add, &deleted, None)?;
+            let update = store.store_flags(login, &name, &all, FlagOp::Add, &deleted, None)?;
             selected.note_own(update.changed.iter().map(|c| c.modseq));
         }
         if !selected.defects.has(Defect::ExpungeRemovesNothing) {
-            store.expunge(&login, &name, uids.as_deref())?;
+            store.expunge(login, &name, uids.as_deref())?;
         }
         Ok(Completion::ok(format!("{} completed", command.verb)))
     }
@@ -550,21 +600,33 @@ impl Session {
         let to = to.astring().ok_or(SyntaxError::Arguments)?;
         let moving = matches!(command.verb, Verb::Move | Verb::UidMove);
         let uid = command.verb.is_uid();
-        let store = self.store.clone();
-        let (login, name, selected) = self.selection()?;
+        let Selection {
+            store,
+            config,
+            login,
+            name,
+            selected,
+        } = self.selection()?;
         if moving && selected.read_only {
             return Err(Refusal::no("mailbox is read-only").with_code("READ-ONLY"));
         }
         let (_, uids) = selected.named(set, uid)?;
+        let operation = Operation::Copy {
+            from: &name,
+            to: &to,
+            uids: &uids,
+            moving,
+        };
+        config.storage.check(login, &operation)?;
         let source_uidvalidity = selected.watch.uidvalidity();
         let defects = selected.defects;
         let copied = if moving && !defects.has(Defect::MoveWithoutExpunge) {
             store
-                .move_messages(&login, &name, &to, &uids)
+                .move_messages(login, &name, &to, &uids)
                 .map_err(Refusal::try_create)?
         } else {
             store
-                .copy_messages(&login, &name, &to, &uids)
+                .copy_messages(login, &name, &to, &uids)
                 .map_err(Refusal::try_create)?
         };
         let uidvalidity = if defects.has(Defect::CopyuidSourceUidvalidity) {
@@ -572,7 +634,7 @@ impl Session {
         } else {
             copied.uidvalidity
         };
-        let code = (!copied.dest.is_empty() && self.config.extensions.uidplus).then(|| {
+        let code = (!copied.dest.is_empty() && config.extensions.uidplus).then(|| {
             let (source, dest) = (uid_set(&copied.source), uid_set(&copied.dest));
             format!("COPYUID {uidvalidity} {source} {dest}")
         });

@@ -27,6 +27,7 @@ use crate::extension::{EXTENSIONS, Listed};
 use crate::framing::{Frame, Framer};
 use crate::response::{Kind, Responses, Status, Step};
 use crate::selected::Selected;
+use crate::storage::StorageHook;
 
 /// What the session asks its driver to do, in order. See [`Session::poll_output`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,6 +263,12 @@ impl Session {
             selected.watch.set_waker(waker.clone());
         }
         self.waker = Some(Waker(waker));
+    }
+
+    /// Replaces the [`Storage`](crate::Storage) seam this session consults (by default the
+    /// one in [`Config::storage`]), e.g. with one made for this connection.
+    pub fn set_storage(&mut self, storage: StorageHook) {
+        self.config.storage = storage;
     }
 
     /// Whether the session has ended (LOGOUT or shutdown).

@@ -843,6 +843,7 @@ fn a_watch_that_falls_behind_resyncs() {
 mod auth;
 mod extensions;
 mod issue9;
+mod storage;
 mod versions;
 
 /// A client that pipelines many large FETCHes and reads slowly: the session runs commands only
