@@ -9,6 +9,7 @@
 
 use crate::command::Token;
 use crate::completion::Refusal;
+use crate::data::Data;
 use crate::error::SyntaxError;
 use crate::response::Responses;
 use crate::sequence::SequenceSet;
@@ -219,8 +220,7 @@ pub(crate) fn vanished(out: &mut Responses, earlier: bool, runs: &[(u32, u32)]) 
     if runs.is_empty() {
         return;
     }
-    let earlier = if earlier { "(EARLIER) " } else { "" };
-    out.push(format!("* VANISHED {earlier}{}\r\n", runs_text(runs)).into_bytes());
+    out.data(Data::Vanished { earlier, runs });
 }
 
 /// A `sequence-set` for ascending runs: `1:3,7`.

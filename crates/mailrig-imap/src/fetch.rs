@@ -3,6 +3,8 @@
 //! response. Message structure comes from `mime.rs` and `envelope.rs`, body sections from
 //! `section.rs`.
 
+use std::io::Write;
+
 use mailrig_store::{Flag, FlagOp, Flags, Message};
 
 use crate::command::{Command, Token};
@@ -151,7 +153,9 @@ impl Session {
     }
 }
 
-/// `message-data = nz-number SP "FETCH" SP msg-att`.
+/// `message-data = nz-number SP "FETCH" SP msg-att`, CRLF included, written straight into
+/// `out` (the one encoder for it is [`Data::Fetch`](crate::data::Data::Fetch)). Writing to a
+/// `Vec` cannot fail, so the results of `write!` are ignored.
 pub(crate) fn fetch_response(
     out: &mut Vec<u8>,
     seq: usize,
@@ -160,7 +164,7 @@ pub(crate) fn fetch_response(
     recent: Option<&Recent>,
     defects: Defects,
 ) {
-    out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
+    let _ = write!(out, "* {seq} FETCH (");
     let raw = &message.raw[..];
     // The MIME tree, parsed once per message and only if an item needs it.
     let tree = std::cell::OnceCell::new();
@@ -174,34 +178,37 @@ pub(crate) fn fetch_response(
         if seen.len() > 1 {
             out.push(b' ');
         }
-        let text = match item {
-            Item::Flags => format!("FLAGS {}", recent::flag_list(recent, &message.flags, message.uid)),
-            Item::Uid => format!("UID {}", message.uid),
-            Item::InternalDate => format!("INTERNALDATE {}", date_time(message.internal_date)),
+        let _ = match item {
+            Item::Flags => write!(
+                out,
+                "FLAGS {}",
+                recent::flag_list(recent, &message.flags, message.uid)
+            ),
+            Item::Uid => write!(out, "UID {}", message.uid),
+            Item::InternalDate => write!(out, "INTERNALDATE {}", date_time(message.internal_date)),
             Item::Size if defects.has(Defect::WrongRfc822Size) => {
                 let line_ends = raw.windows(2).filter(|w| w == b"\r\n").count() as u64;
-                format!("RFC822.SIZE {}", message.size - line_ends)
+                write!(out, "RFC822.SIZE {}", message.size - line_ends)
             }
-            Item::Size => format!("RFC822.SIZE {}", message.size),
-            Item::Modseq => format!("MODSEQ ({})", message.modseq),
+            Item::Size => write!(out, "RFC822.SIZE {}", message.size),
+            Item::Modseq => write!(out, "MODSEQ ({})", message.modseq),
             Item::Envelope => {
                 out.extend_from_slice(b"ENVELOPE ");
                 out.extend_from_slice(&envelope_of(raw, parsed()));
-                continue;
+                Ok(())
             }
             Item::Structure { extensible } => {
                 out.extend_from_slice(if *extensible { b"BODYSTRUCTURE " } else { b"BODY " });
                 out.extend_from_slice(&body_structure_of(raw, parsed(), *extensible));
-                continue;
+                Ok(())
             }
             Item::Body(body) => {
                 let bytes = body.extract_from(raw, &tree);
-                out.extend_from_slice(format!("{} {{{}}}\r\n", body.name, bytes.len()).as_bytes());
+                let _ = write!(out, "{} {{{}}}\r\n", body.name, bytes.len());
                 out.extend_from_slice(&bytes);
-                continue;
+                Ok(())
             }
         };
-        out.extend_from_slice(text.as_bytes());
     }
     out.extend_from_slice(b")\r\n");
 }

@@ -28,6 +28,8 @@
 //! - `sequence.rs`: sequence sets.
 //! - `response.rs`: the response model ([`Step`], [`Kind`], [`Status`]; handlers add whole
 //!   responses, the session emits one [`Output::Response`] each), strings, flag lists, dates.
+//! - `data.rs`: the untagged data responses, typed (`Data`), named ([`DataKind`]) and
+//!   encoded in one place.
 //! - `config.rs`: [`Config`], [`Extensions`], [`Versions`]. `error.rs`: [`SyntaxError`].
 //! - `completion.rs`: [`Refusal`] (a `NO`/`BAD` with an optional response code) and the
 //!   tagged completion.
@@ -67,6 +69,7 @@ mod command;
 mod completion;
 mod condstore;
 mod config;
+mod data;
 mod defect;
 mod envelope;
 mod error;
@@ -87,6 +90,7 @@ mod storage;
 pub use command::Verb;
 pub use completion::Refusal;
 pub use config::{Config, Extensions, Versions};
+pub use data::DataKind;
 pub use defect::{Defect, Defects};
 pub use error::SyntaxError;
 pub use extension::{EXTENSIONS, Extension, Listed};

@@ -11,10 +11,12 @@ use mailrig_store::{Flag, Flags, MailboxInfo, SEPARATOR, Snapshot, Watch};
 use crate::command::{Command, Token, Verb};
 use crate::completion::{Completion, Refusal};
 use crate::condstore::{self, Condstore, Qresync, SelectParams};
-use crate::defect::Defect;
+use crate::data::Data;
+use crate::defect::{Defect, Defects};
 use crate::error::SyntaxError;
+use crate::fetch::Item;
 use crate::recent::Recent;
-use crate::response::{self, Responses, flag_list};
+use crate::response::{self, Responses};
 use crate::selected::{Selected, flag_lists};
 use crate::session::Session;
 use crate::storage::Operation;
@@ -131,35 +133,32 @@ impl Session {
         let snapshot = watch.snapshot()?;
         let (list, permanent) = flag_lists(&snapshot.keywords, read_only);
         let uids: Vec<u32> = snapshot.messages.iter().map(|m| m.uid).collect();
-        let mut text = format!("* FLAGS {list}\r\n* {} EXISTS\r\n", uids.len());
+        out.data(Data::Flags(&list));
+        out.data(Data::Exists(uids.len()));
         // IMAP4rev1 only (RFC 9051 Appendix E): RECENT, and the UNSEEN response code.
         let every_session = self.config.defects.has(Defect::RecentToEverySession);
         let mut recent = (!self.rev2).then(|| Recent::new(!read_only, every_session));
         if let Some(recent) = &mut recent {
             recent.claim(&watch, &uids);
-            text.push_str(&format!("* {} RECENT\r\n", recent.count(&uids)));
+            out.data(Data::Recent(recent.count(&uids)));
             let unseen = snapshot
                 .messages
                 .iter()
                 .position(|m| !m.flags.contains(&Flag::Seen));
             if let Some(unseen) = unseen {
-                text.push_str(&format!("* OK [UNSEEN {}] first unseen\r\n", unseen + 1));
+                out.push(format!("* OK [UNSEEN {}] first unseen\r\n", unseen + 1).into_bytes());
             }
         }
-        text.push_str(&format!(
-            "* OK [UIDVALIDITY {}] UIDs valid\r\n* OK [UIDNEXT {}] predicted next UID\r\n\
-             * OK [PERMANENTFLAGS {permanent}] limited\r\n",
-            snapshot.uidvalidity,
-            self.uidnext(snapshot.uidnext)
-        ));
+        let uidvalidity = snapshot.uidvalidity;
+        out.push(format!("* OK [UIDVALIDITY {uidvalidity}] UIDs valid\r\n").into_bytes());
+        let uidnext = self.uidnext(snapshot.uidnext);
+        out.push(format!("* OK [UIDNEXT {uidnext}] predicted next UID\r\n").into_bytes());
+        out.push(format!("* OK [PERMANENTFLAGS {permanent}] limited\r\n").into_bytes());
         if self.condstore != Condstore::Off {
             // RFC 7162 §3.1.2.1; never NOMODSEQ, since every mailbox has modseqs.
-            text.push_str(&format!(
-                "* OK [HIGHESTMODSEQ {}] Highest\r\n",
-                snapshot.highestmodseq
-            ));
+            let highest = snapshot.highestmodseq;
+            out.push(format!("* OK [HIGHESTMODSEQ {highest}] Highest\r\n").into_bytes());
         }
-        out.lines(&text);
         if self.rev2 {
             // RFC 9051 §6.3.2: "The server MUST return a LIST response with the mailbox name."
             let name = watch.mailbox_name();
@@ -230,8 +229,12 @@ impl Session {
             ListOptions::basic(&command.args)?
         };
         if options.patterns.iter().all(String::is_empty) {
-            let line = format!("* {} (\\Noselect) \"{SEPARATOR}\" \"\"\r\n", command.verb);
-            out.push(line.into_bytes());
+            let lsub = command.verb == Verb::Lsub;
+            out.data(Data::List {
+                lsub,
+                attributes: &["\\Noselect"],
+                name: b"",
+            });
             return Ok(Completion::ok(format!("{} completed", command.verb)));
         }
         let login = self.authenticated()?;
@@ -284,30 +287,30 @@ impl Session {
         }
         let login = self.authenticated()?;
         let status = self.store.status(login, &name)?;
-        let mut parts = Vec::new();
+        let mut parts: Vec<(&str, u64)> = Vec::with_capacity(items.len());
         for item in items {
             let Token::Atom(item) = item else {
                 return Err(SyntaxError::Arguments.into());
             };
-            let item = item.to_ascii_uppercase();
-            let value = match item.as_str() {
-                "MESSAGES" => status.messages as u64,
-                "UIDNEXT" => u64::from(self.uidnext(status.uidnext)),
-                "UIDVALIDITY" => u64::from(status.uidvalidity),
-                "UNSEEN" => status.unseen as u64,
-                "DELETED" => status.deleted as u64,
-                "SIZE" => status.size,
-                "HIGHESTMODSEQ" => status.highestmodseq,
+            let (item, value) = match item.to_ascii_uppercase().as_str() {
+                "MESSAGES" => ("MESSAGES", status.messages as u64),
+                "UIDNEXT" => ("UIDNEXT", u64::from(self.uidnext(status.uidnext))),
+                "UIDVALIDITY" => ("UIDVALIDITY", u64::from(status.uidvalidity)),
+                "UNSEEN" => ("UNSEEN", status.unseen as u64),
+                "DELETED" => ("DELETED", status.deleted as u64),
+                "SIZE" => ("SIZE", status.size),
+                "HIGHESTMODSEQ" => ("HIGHESTMODSEQ", status.highestmodseq),
                 // RFC 9051 Appendix E: IMAP4rev2 has no RECENT status item.
-                "RECENT" if !self.rev2 => status.recent as u64,
-                _ => return Err(Refusal::bad(format!("unknown STATUS item {item}"))),
+                "RECENT" if !self.rev2 => ("RECENT", status.recent as u64),
+                item => return Err(Refusal::bad(format!("unknown STATUS item {item}"))),
             };
-            parts.push(format!("{item} {value}"));
+            parts.push((item, value));
         }
-        let mut line = b"* STATUS ".to_vec();
-        response::string(&mut line, name.as_bytes());
-        line.extend_from_slice(format!(" ({})\r\n", parts.join(" ")).as_bytes());
-        out.push(line);
+        let mailbox = name.as_bytes();
+        out.data(Data::Status {
+            mailbox,
+            items: &parts,
+        });
         Ok(Completion::ok("STATUS completed"))
     }
 
@@ -377,14 +380,13 @@ fn resynchronize(out: &mut Responses, watch: &Watch, snapshot: &Snapshot, qresyn
             .as_ref()
             .is_none_or(|set| set.contains(message.uid, u32::MAX));
         if known && message.modseq > qresync.modseq {
-            let line = format!(
-                "* {} FETCH (UID {} FLAGS {} MODSEQ ({}))\r\n",
-                i + 1,
-                message.uid,
-                flag_list(&message.flags),
-                message.modseq
-            );
-            out.push(line.into_bytes());
+            out.data(Data::Fetch {
+                seq: i + 1,
+                message,
+                items: &[Item::Uid, Item::Flags, Item::Modseq],
+                recent: None,
+                defects: Defects::none(),
+            });
         }
     }
 }
@@ -513,11 +515,12 @@ fn lsub(out: &mut Responses, subscriptions: Vec<String>, matching: impl Fn(&str)
         }
     }
     for (name, noselect) in listed {
-        let attributes = if noselect { "\\Noselect" } else { "" };
-        let mut line = format!("* LSUB ({attributes}) \"{SEPARATOR}\" ").into_bytes();
-        response::string(&mut line, name.as_bytes());
-        line.extend_from_slice(b"\r\n");
-        out.push(line);
+        let attributes: &[&str] = if noselect { &["\\Noselect"] } else { &[] };
+        out.data(Data::List {
+            lsub: true,
+            attributes,
+            name: name.as_bytes(),
+        });
     }
 }
 
@@ -534,10 +537,11 @@ fn list_line(out: &mut Responses, info: &MailboxInfo, special_use: bool, subscri
     if let Some(attribute) = info.special_use.filter(|_| special_use) {
         attributes.push(attribute.as_str());
     }
-    let mut line = format!("* LIST ({}) \"{SEPARATOR}\" ", attributes.join(" ")).into_bytes();
-    response::string(&mut line, info.name.as_bytes());
-    line.extend_from_slice(b"\r\n");
-    out.push(line);
+    out.data(Data::List {
+        lsub: false,
+        attributes: &attributes,
+        name: info.name.as_bytes(),
+    });
 }
 
 /// `list-wildcards = "%" / "*"`: `*` matches anything, `%` anything but the separator

@@ -9,13 +9,14 @@ use mailrig_store::{Flag, Message};
 use crate::command::{Command, Token};
 use crate::completion::{Completion, Refusal};
 use crate::condstore::mod_sequence;
+use crate::data::{Data, Esearch};
 use crate::defect::Defect;
 use crate::envelope::address_texts;
 use crate::error::SyntaxError;
 use crate::recent::Recent;
 use crate::response::{Responses, parse_date_time};
 use crate::section::{body, field_name, fields};
-use crate::selected::{Selection, uid_set};
+use crate::selected::Selection;
 use crate::sequence::SequenceSet;
 use crate::session::Session;
 
@@ -140,14 +141,10 @@ impl Session {
         if self.rev2 {
             returns.write(out, &command.tag, uid, &found, highest);
         } else {
-            let mut line = String::from("* SEARCH");
-            for number in found {
-                line.push_str(&format!(" {number}"));
-            }
-            if let Some(highest) = highest {
-                line.push_str(&format!(" (MODSEQ {highest})"));
-            }
-            out.push(format!("{line}\r\n").into_bytes());
+            out.data(Data::Search {
+                found: &found,
+                modseq: highest,
+            });
         }
         Ok(Completion::ok(format!("{} completed", command.verb)))
     }
@@ -190,28 +187,16 @@ impl Returns {
     /// (RFC 9051 §7.3.4). MIN, MAX and ALL are left out when nothing matched; COUNT never.
     /// `MODSEQ n` is RFC 7162 §3.1.5's search-return-data.
     fn write(self, out: &mut Responses, tag: &str, uid: bool, found: &[u32], highest: Option<u64>) {
-        let mut line = format!("* ESEARCH (TAG \"{tag}\")");
-        if uid {
-            line.push_str(" UID");
-        }
-        if let (Some(min), Some(max)) = (found.first(), found.last()) {
-            if self.min {
-                line.push_str(&format!(" MIN {min}"));
-            }
-            if self.max {
-                line.push_str(&format!(" MAX {max}"));
-            }
-            if self.all {
-                line.push_str(&format!(" ALL {}", uid_set(found)));
-            }
-        }
-        if self.count {
-            line.push_str(&format!(" COUNT {}", found.len()));
-        }
-        if let Some(highest) = highest {
-            line.push_str(&format!(" MODSEQ {highest}"));
-        }
-        out.push(format!("{line}\r\n").into_bytes());
+        let any = !found.is_empty();
+        out.data(Data::Esearch(Esearch {
+            tag,
+            uid,
+            min: found.first().copied().filter(|_| self.min),
+            max: found.last().copied().filter(|_| self.max),
+            all: Some(found).filter(|_| self.all && any),
+            count: self.count.then_some(found.len()),
+            modseq: highest,
+        }));
     }
 }
 

@@ -19,9 +19,10 @@ use crate::command::{Command, Token, Verb};
 use crate::completion::{Completion, Refusal};
 use crate::condstore::{self, Condstore};
 use crate::config::Config;
+use crate::data::Data;
 use crate::defect::{Defect, Defects};
 use crate::error::SyntaxError;
-use crate::fetch::{Item, fetch_response};
+use crate::fetch::Item;
 use crate::mailbox::parse_flags;
 use crate::recent::{self, Recent};
 use crate::response::Responses;
@@ -82,8 +83,8 @@ impl Selected {
         }
         self.keywords.extend(flags.keywords().cloned());
         let (list, permanent) = flag_lists(&self.keywords, self.read_only);
-        let text = format!("* FLAGS {list}\r\n* OK [PERMANENTFLAGS {permanent}] limited\r\n");
-        out.lines(&text);
+        out.data(Data::Flags(&list));
+        out.push(format!("* OK [PERMANENTFLAGS {permanent}] limited\r\n").into_bytes());
     }
 
     /// UIDs by sequence number, as the client knows them.
@@ -159,7 +160,7 @@ impl Selected {
                         } else {
                             self.flush(out, &mut owed);
                             let off = usize::from(self.defects.has(Defect::ExpungeNumberOffByOne));
-                            out.push(format!("* {} EXPUNGE\r\n", i + 1 + off).into_bytes());
+                            out.data(Data::Expunge(i + 1 + off));
                         }
                         self.uids.remove(i);
                     }
@@ -228,16 +229,13 @@ impl Selected {
         if items.contains(&Item::Flags) {
             self.announce(out, &message.flags);
         }
-        let mut response = Vec::new();
-        fetch_response(
-            &mut response,
-            position + 1,
+        out.data(Data::Fetch {
+            seq: position + 1,
             message,
             items,
-            self.recent.as_ref(),
-            self.defects,
-        );
-        out.push(response);
+            recent: self.recent.as_ref(),
+            defects: self.defects,
+        });
     }
 
     /// Writes what `owed` holds: the `VANISHED` UIDs (already gone from `uids`), then
@@ -250,10 +248,10 @@ impl Selected {
             owed.vanished.clear();
         }
         if std::mem::take(&mut owed.exists) {
-            out.push(format!("* {} EXISTS\r\n", self.uids.len()).into_bytes());
+            out.data(Data::Exists(self.uids.len()));
             if let Some(recent) = &mut self.recent {
                 recent.claim(&self.watch, &self.uids);
-                out.push(format!("* {} RECENT\r\n", recent.count(&self.uids)).into_bytes());
+                out.data(Data::Recent(recent.count(&self.uids)));
             }
         }
     }
@@ -275,7 +273,7 @@ impl Selected {
                 if condstore == Condstore::Qresync {
                     owed.vanished.push(self.uids[i]);
                 } else {
-                    out.push(format!("* {} EXPUNGE\r\n", i + 1).into_bytes());
+                    out.data(Data::Expunge(i + 1));
                 }
                 self.uids.remove(i);
             }
@@ -378,18 +376,12 @@ fn flag_update(
     condstore: Condstore,
     recent: Option<&Recent>,
 ) {
-    use std::fmt::Write;
-    let flags = recent::flag_list(recent, flags, uid);
-    let mut line = format!("* {seq} FETCH (FLAGS {flags}");
-    // Writing to a String cannot fail.
-    if with_uid {
-        let _ = write!(line, " UID {uid}");
-    }
-    if condstore != Condstore::Off {
-        let _ = write!(line, " MODSEQ ({modseq})");
-    }
-    line.push_str(")\r\n");
-    out.push(line.into_bytes());
+    out.data(Data::FlagUpdate {
+        seq,
+        uid: with_uid.then_some(uid),
+        flags: &recent::flag_list(recent, flags, uid),
+        modseq: (condstore != Condstore::Off).then_some(modseq),
+    });
 }
 
 impl Session {

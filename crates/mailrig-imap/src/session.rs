@@ -21,11 +21,12 @@ use crate::command::{self, Command, Needs, Token, Verb};
 use crate::completion::{Completion, Refusal};
 use crate::condstore::Condstore;
 use crate::config::{Config, Versions};
+use crate::data::{Data, DataKind};
 use crate::defect::Defect;
 use crate::error::SyntaxError;
 use crate::extension::{EXTENSIONS, Listed};
 use crate::framing::{Frame, Framer};
-use crate::response::{Kind, Responses, Status, Step};
+use crate::response::{Entry, Kind, Responses, Status, Step};
 use crate::selected::Selected;
 use crate::storage::StorageHook;
 
@@ -40,6 +41,9 @@ pub enum Output {
         to: Step,
         /// Untagged, continuation request or tagged completion.
         kind: Kind,
+        /// Which data response it is (`* 3 FETCH ...` is [`DataKind::Fetch`]); `None` for
+        /// status responses, continuation requests and completions.
+        data: Option<DataKind>,
         /// The bytes to write.
         bytes: Vec<u8>,
     },
@@ -323,16 +327,33 @@ impl Session {
         self.config.login_disabled_before_tls && !self.tls
     }
 
-    /// Queues one response.
+    /// Queues one response that is not data.
     fn push(&mut self, to: Step, kind: Kind, bytes: Vec<u8>) {
+        self.queue(
+            to,
+            Entry {
+                kind,
+                data: None,
+                bytes,
+            },
+        );
+    }
+
+    /// Queues one response.
+    fn queue(&mut self, to: Step, Entry { kind, data, bytes }: Entry) {
         self.queued += bytes.len();
-        self.output.push_back(Output::Response { to, kind, bytes });
+        self.output.push_back(Output::Response {
+            to,
+            kind,
+            data,
+            bytes,
+        });
     }
 
     /// Queues each of `responses`, answering `to`.
     fn emit(&mut self, to: Step, responses: Responses) {
-        for (kind, bytes) in responses.into_list() {
-            self.push(to, kind, bytes);
+        for entry in responses.into_list() {
+            self.queue(to, entry);
         }
     }
 
@@ -480,7 +501,7 @@ impl Session {
         match command.verb {
             Verb::Capability => {
                 no_args()?;
-                out.push(format!("* CAPABILITY {}\r\n", self.capabilities()).into_bytes());
+                out.data(Data::Capability(&self.capabilities()));
                 Ok(Completion::ok("CAPABILITY completed"))
             }
             Verb::Noop => {
@@ -510,7 +531,7 @@ impl Session {
                     _ => return Err(SyntaxError::Arguments.into()),
                 }
                 if !self.config.defects.has(Defect::IdWithoutResponse) {
-                    out.push(b"* ID (\"name\" \"mailrig\")\r\n".to_vec());
+                    out.data(Data::Id);
                 }
                 Ok(Completion::ok("ID completed"))
             }
@@ -523,7 +544,7 @@ impl Session {
                 } else {
                     SEPARATOR
                 };
-                out.push(format!("* NAMESPACE ((\"\" \"{separator}\")) NIL NIL\r\n").into_bytes());
+                out.data(Data::Namespace(separator));
                 Ok(Completion::ok("NAMESPACE completed"))
             }
             Verb::Enable => self.enable(command, out),
@@ -583,12 +604,8 @@ impl Session {
                 unknown.push(capability);
             }
         }
-        let mut enabled = String::from("* ENABLED");
-        for name in names.into_iter().map(str::to_owned).chain(unknown) {
-            enabled.push(' ');
-            enabled.push_str(&name);
-        }
-        out.push(format!("{enabled}\r\n").into_bytes());
+        names.extend(unknown.iter().map(String::as_str));
+        out.data(Data::Enabled(&names));
         out.append(notes);
         Ok(Completion::ok("ENABLE completed"))
     }

@@ -63,7 +63,7 @@ pub(crate) fn imap_factory(
 impl From<Output> for Action {
     fn from(output: Output) -> Action {
         match output {
-            Output::Response { to, kind, bytes } => Action::Write(Reply {
+            Output::Response { to, kind, bytes, .. } => Action::Write(Reply {
                 step: match to {
                     mailrig_imap::Step::Greeting => Step::Greeting,
                     mailrig_imap::Step::Command(verb) => Step::Command(verb.name()),
