@@ -136,7 +136,7 @@ impl From<SyntaxError> for Refusal {
 
 impl From<StoreError> for Refusal {
     /// The RFC 5530 response code for each refusal. A missing mailbox is `[NONEXISTENT]`
-    /// here; APPEND, COPY and MOVE say `[TRYCREATE]` instead ([`Refusal::try_create`]).
+    /// here; APPEND, COPY and MOVE say `[TRYCREATE]` instead (`Refusal::try_create`).
     fn from(error: StoreError) -> Refusal {
         let code = match &error {
             StoreError::NoSuchMailbox(_) => Some("NONEXISTENT"),
