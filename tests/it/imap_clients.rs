@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use mailrig::Service;
+use mailrig::Protocol;
 use mailrig::blocking::Rig;
 use mailrig_store::{Flag, Flags};
 
@@ -235,7 +235,7 @@ a.logout(); b.logout()
 print("ok")
 "#;
 
-fn two_sessions(rig: &Rig, mode: &str, service: Service, ca: &str) {
+fn two_sessions(rig: &Rig, mode: &str, service: Protocol, ca: &str) {
     let imap = port(rig.addr(service));
     let smtp = port(rig.smtp_addr());
     let output = python(TWO_SESSIONS, &[mode, &imap, &smtp, ca]);
@@ -256,20 +256,20 @@ fn two_sessions(rig: &Rig, mode: &str, service: Service, ca: &str) {
 #[test]
 fn python_imaplib_two_sessions_over_starttls() {
     let f = Fixture::start(mailrig::Rig::builder());
-    two_sessions(&f.rig, "starttls", Service::Imap, s(&f.ca()));
+    two_sessions(&f.rig, "starttls", Protocol::Imap, s(&f.ca()));
 }
 
 #[test]
 fn python_imaplib_two_sessions_over_implicit_tls() {
     let f = Fixture::start(mailrig::Rig::builder());
-    two_sessions(&f.rig, "imaps", Service::Imaps, s(&f.ca()));
+    two_sessions(&f.rig, "imaps", Protocol::Imaps, s(&f.ca()));
 }
 
 #[test]
 fn python_imaplib_two_sessions_in_plaintext_when_allowed() {
     let builder = mailrig::Rig::builder().imap(|o| o.config.login_disabled_before_tls = false);
     let f = Fixture::start(builder);
-    two_sessions(&f.rig, "plain", Service::Imap, "");
+    two_sessions(&f.rig, "plain", Protocol::Imap, "");
 }
 
 /// mbsync (isync) mirrors the IMAP account into a Maildir and back: a full pull, then local

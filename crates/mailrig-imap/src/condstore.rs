@@ -8,10 +8,12 @@
 //! (VANISHED replaces EXPUNGE), §3.2.11 (the CLOSED response code).
 
 use crate::command::Token;
+use crate::completion::Refusal;
+use crate::data::Data;
 use crate::error::SyntaxError;
 use crate::response::Responses;
 use crate::sequence::SequenceSet;
-use crate::session::{Completion, Session};
+use crate::session::Session;
 
 /// How far the client turned on RFC 7162. Each level includes the ones before it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -185,9 +187,9 @@ impl Session {
     /// a mailbox selected its HIGHESTMODSEQ.
     /// With CONDSTORE switched off (`Extensions::condstore`), such a command is refused with
     /// `BAD`, as its syntax is unknown to a server without the extension.
-    pub(crate) fn enable_condstore(&mut self, out: &mut Responses) -> Result<(), Completion> {
+    pub(crate) fn enable_condstore(&mut self, out: &mut Responses) -> Result<(), Refusal> {
         if !self.config.extensions.condstore {
-            return Err(Completion::bad("CONDSTORE is not offered"));
+            return Err(Refusal::bad("CONDSTORE is not offered"));
         }
         if self.condstore != Condstore::Off {
             return Ok(());
@@ -204,11 +206,11 @@ impl Session {
     }
 
     /// Fails with BAD unless QRESYNC is on (RFC 7162 §3.2.5, §3.2.6).
-    pub(crate) fn require_qresync(&self) -> Result<(), Completion> {
+    pub(crate) fn require_qresync(&self) -> Result<(), Refusal> {
         if self.condstore == Condstore::Qresync {
             Ok(())
         } else {
-            Err(Completion::bad("QRESYNC is not enabled"))
+            Err(Refusal::bad("QRESYNC is not enabled"))
         }
     }
 }
@@ -218,8 +220,7 @@ pub(crate) fn vanished(out: &mut Responses, earlier: bool, runs: &[(u32, u32)]) 
     if runs.is_empty() {
         return;
     }
-    let earlier = if earlier { "(EARLIER) " } else { "" };
-    out.push(format!("* VANISHED {earlier}{}\r\n", runs_text(runs)).into_bytes());
+    out.data(Data::Vanished { earlier, runs });
 }
 
 /// A `sequence-set` for ascending runs: `1:3,7`.

@@ -1,10 +1,11 @@
 //! [`Config`]: the personality switches and limits of a session: [`Extensions`] (what is
 //! advertised and accepted), [`Versions`] (IMAP4rev1, IMAP4rev2 or both) and mock OAuth
-//! tokens.
+//! tokens, and the [`Storage`](crate::Storage) seam.
 
 use std::collections::BTreeMap;
 
 use crate::defect::Defects;
+use crate::storage::StorageHook;
 
 /// How a [`Session`](crate::Session) behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,9 @@ pub struct Config {
     /// Deliberate RFC violations, for testing a test suite (see [`Defect`](crate::Defect));
     /// empty by default. Never set outside such tests.
     pub defects: Defects,
+    /// Consulted before every store-changing or selecting operation, and may refuse it (see
+    /// [`Storage`](crate::Storage)); allows everything by default.
+    pub storage: StorageHook,
 }
 
 /// The IMAP extensions a session offers. One switched off is not listed in CAPABILITY and
@@ -139,6 +143,7 @@ impl Default for Config {
             versions: Versions::default(),
             tokens: BTreeMap::new(),
             defects: Defects::none(),
+            storage: StorageHook::default(),
         }
     }
 }

@@ -3,9 +3,12 @@
 //! response. Message structure comes from `mime.rs` and `envelope.rs`, body sections from
 //! `section.rs`.
 
+use std::io::Write;
+
 use mailrig_store::{Flag, FlagOp, Flags, Message};
 
 use crate::command::{Command, Token};
+use crate::completion::{Completion, Refusal};
 use crate::condstore::{self, Condstore, FetchModifiers};
 use crate::defect::{Defect, Defects};
 use crate::envelope::envelope_of;
@@ -14,8 +17,9 @@ use crate::mime::{Part, body_structure_of};
 use crate::recent::{self, Recent};
 use crate::response::{Responses, date_time};
 use crate::section::BodyItem;
+use crate::selected::Selection;
 use crate::sequence::SequenceSet;
-use crate::session::{Completion, Session};
+use crate::session::Session;
 
 /// One FETCH data item this server knows (`fetch-att`, RFC 9051 §6.4.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +40,7 @@ pub(crate) enum Item {
     Body(BodyItem),
 }
 
-pub(crate) fn fetch_items(token: &Token) -> Result<Vec<Item>, Completion> {
+pub(crate) fn fetch_items(token: &Token) -> Result<Vec<Item>, Refusal> {
     let atoms: Vec<&Token> = match token {
         Token::List(items) => items.iter().collect(),
         atom => vec![atom],
@@ -64,7 +68,7 @@ pub(crate) fn fetch_items(token: &Token) -> Result<Vec<Item>, Completion> {
             "BODY" => items.push(Item::Structure { extensible: false }),
             other => match BodyItem::parse(other) {
                 Some(body) => items.push(Item::Body(body)),
-                None => return Err(Completion::bad(format!("unsupported FETCH item {other}"))),
+                None => return Err(Refusal::bad(format!("unsupported FETCH item {other}"))),
             },
         }
     }
@@ -79,7 +83,7 @@ impl Session {
         command: &Command,
         uid: bool,
         out: &mut Responses,
-    ) -> Result<Completion, Completion> {
+    ) -> Result<Completion, Refusal> {
         let (set, items, modifiers) = match &command.args[..] {
             [set, items] => (set, items, FetchModifiers::default()),
             [set, items, Token::List(modifiers)] => (set, items, FetchModifiers::parse(modifiers)?),
@@ -88,7 +92,7 @@ impl Session {
         let mut items = fetch_items(items)?;
         if modifiers.vanished {
             if !uid {
-                return Err(Completion::bad("VANISHED needs UID FETCH"));
+                return Err(Refusal::bad("VANISHED needs UID FETCH"));
             }
             self.require_qresync()?;
         }
@@ -102,8 +106,13 @@ impl Session {
             self.enable_condstore(out)?;
         }
         let condstore = self.condstore;
-        let store = self.store.clone();
-        let (login, name, selected) = self.selection()?;
+        let Selection {
+            store,
+            login,
+            name,
+            selected,
+            ..
+        } = self.selection()?;
         let (positions, uids) = selected.named(set, uid)?;
         let marks_seen = items
             .iter()
@@ -112,7 +121,7 @@ impl Session {
             // BODY[] sets \Seen (RFC 9051 §6.4.5); the new flags go in this response, with
             // UID and MODSEQ under CONDSTORE (RFC 7162 §3.1).
             let seen = Flags::from([Flag::Seen]);
-            let update = store.store_flags(&login, &name, &uids, FlagOp::Add, &seen, None)?;
+            let update = store.store_flags(login, &name, &uids, FlagOp::Add, &seen, None)?;
             selected.note_own(update.changed.iter().map(|c| c.modseq));
             let mut implied = vec![Item::Flags];
             if condstore != Condstore::Off {
@@ -130,7 +139,7 @@ impl Session {
             let gone = condstore::intersect(&selected.watch.expunged_since(since), &asked, u32::MAX);
             condstore::vanished(out, true, &condstore::subtract(&gone, selected.uids()));
         }
-        let messages = store.messages_with_uids(&login, &name, &uids)?;
+        let messages = store.messages_with_uids(login, &name, &uids)?;
         for (&i, &uid) in positions.iter().zip(&uids) {
             // A message expunged by another session but not yet reported is left out.
             if let Ok(found) = messages.binary_search_by_key(&uid, |m| m.uid) {
@@ -144,7 +153,9 @@ impl Session {
     }
 }
 
-/// `message-data = nz-number SP "FETCH" SP msg-att`.
+/// `message-data = nz-number SP "FETCH" SP msg-att`, CRLF included, written straight into
+/// `out` (the one encoder for it is [`Data::Fetch`](crate::data::Data::Fetch)). Writing to a
+/// `Vec` cannot fail, so the results of `write!` are ignored.
 pub(crate) fn fetch_response(
     out: &mut Vec<u8>,
     seq: usize,
@@ -153,7 +164,7 @@ pub(crate) fn fetch_response(
     recent: Option<&Recent>,
     defects: Defects,
 ) {
-    out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
+    let _ = write!(out, "* {seq} FETCH (");
     let raw = &message.raw[..];
     // The MIME tree, parsed once per message and only if an item needs it.
     let tree = std::cell::OnceCell::new();
@@ -167,34 +178,37 @@ pub(crate) fn fetch_response(
         if seen.len() > 1 {
             out.push(b' ');
         }
-        let text = match item {
-            Item::Flags => format!("FLAGS {}", recent::flag_list(recent, &message.flags, message.uid)),
-            Item::Uid => format!("UID {}", message.uid),
-            Item::InternalDate => format!("INTERNALDATE {}", date_time(message.internal_date)),
+        let _ = match item {
+            Item::Flags => write!(
+                out,
+                "FLAGS {}",
+                recent::flag_list(recent, &message.flags, message.uid)
+            ),
+            Item::Uid => write!(out, "UID {}", message.uid),
+            Item::InternalDate => write!(out, "INTERNALDATE {}", date_time(message.internal_date)),
             Item::Size if defects.has(Defect::WrongRfc822Size) => {
                 let line_ends = raw.windows(2).filter(|w| w == b"\r\n").count() as u64;
-                format!("RFC822.SIZE {}", message.size - line_ends)
+                write!(out, "RFC822.SIZE {}", message.size - line_ends)
             }
-            Item::Size => format!("RFC822.SIZE {}", message.size),
-            Item::Modseq => format!("MODSEQ ({})", message.modseq),
+            Item::Size => write!(out, "RFC822.SIZE {}", message.size),
+            Item::Modseq => write!(out, "MODSEQ ({})", message.modseq),
             Item::Envelope => {
                 out.extend_from_slice(b"ENVELOPE ");
                 out.extend_from_slice(&envelope_of(raw, parsed()));
-                continue;
+                Ok(())
             }
             Item::Structure { extensible } => {
                 out.extend_from_slice(if *extensible { b"BODYSTRUCTURE " } else { b"BODY " });
                 out.extend_from_slice(&body_structure_of(raw, parsed(), *extensible));
-                continue;
+                Ok(())
             }
             Item::Body(body) => {
                 let bytes = body.extract_from(raw, &tree);
-                out.extend_from_slice(format!("{} {{{}}}\r\n", body.name, bytes.len()).as_bytes());
+                let _ = write!(out, "{} {{{}}}\r\n", body.name, bytes.len());
                 out.extend_from_slice(&bytes);
-                continue;
+                Ok(())
             }
         };
-        out.extend_from_slice(text.as_bytes());
     }
     out.extend_from_slice(b")\r\n");
 }

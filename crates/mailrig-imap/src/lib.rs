@@ -28,7 +28,13 @@
 //! - `sequence.rs`: sequence sets.
 //! - `response.rs`: the response model ([`Step`], [`Kind`], [`Status`]; handlers add whole
 //!   responses, the session emits one [`Output::Response`] each), strings, flag lists, dates.
+//! - `data.rs`: the untagged data responses, typed (`Data`), named ([`DataKind`]) and
+//!   encoded in one place.
 //! - `config.rs`: [`Config`], [`Extensions`], [`Versions`]. `error.rs`: [`SyntaxError`].
+//! - `completion.rs`: [`Refusal`] (a `NO`/`BAD` with an optional response code) and the
+//!   tagged completion.
+//! - `storage.rs`: [`Storage`], the seam consulted before each store-changing or selecting
+//!   [`Operation`] (default [`AllowAll`]), which can refuse it with a [`Refusal`].
 //! - `extension.rs`: [`EXTENSIONS`], the table of switchable extensions (name, capability,
 //!   switch) that CAPABILITY, the command check, `serve` and `Rig` read.
 //! - `defect.rs`: [`Defect`], [`Defects`]: deliberate, test-only RFC violations that show a
@@ -60,8 +66,10 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod command;
+mod completion;
 mod condstore;
 mod config;
+mod data;
 mod defect;
 mod envelope;
 mod error;
@@ -77,11 +85,15 @@ mod section;
 mod selected;
 mod sequence;
 mod session;
+mod storage;
 
 pub use command::Verb;
+pub use completion::Refusal;
 pub use config::{Config, Extensions, Versions};
+pub use data::DataKind;
 pub use defect::{Defect, Defects};
 pub use error::SyntaxError;
 pub use extension::{EXTENSIONS, Extension, Listed};
 pub use response::{Kind, Status, Step, date_time};
 pub use session::{OUTPUT_HIGH_WATER, Output, Session};
+pub use storage::{AllowAll, Operation, Storage, StorageHook};

@@ -9,28 +9,38 @@ use std::collections::{BTreeMap, BTreeSet};
 use mailrig_store::{Flag, Flags, MailboxInfo, SEPARATOR, Snapshot, Watch};
 
 use crate::command::{Command, Token, Verb};
+use crate::completion::{Completion, Refusal};
 use crate::condstore::{self, Condstore, Qresync, SelectParams};
-use crate::defect::Defect;
+use crate::data::Data;
+use crate::defect::{Defect, Defects};
 use crate::error::SyntaxError;
+use crate::fetch::Item;
 use crate::recent::Recent;
-use crate::response::{self, Responses, flag_list};
+use crate::response::{self, Responses};
 use crate::selected::{Selected, flag_lists};
-use crate::session::{Completion, Session};
+use crate::session::Session;
+use crate::storage::Operation;
 
 impl Session {
     /// `create = "CREATE" SP mailbox`.
-    pub(crate) fn create(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn create(&mut self, command: &Command) -> Result<Completion, Refusal> {
         let name = one_mailbox(command)?;
         let login = self.authenticated()?;
+        self.config
+            .storage
+            .check(login, &Operation::Create { mailbox: &name })?;
         self.create_defects(login, &name)?;
         self.store.create_mailbox(login, &name)?;
         Ok(Completion::ok("CREATE completed"))
     }
 
     /// `delete = "DELETE" SP mailbox`.
-    pub(crate) fn delete(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn delete(&mut self, command: &Command) -> Result<Completion, Refusal> {
         let name = one_mailbox(command)?;
         let login = self.authenticated()?;
+        self.config
+            .storage
+            .check(login, &Operation::Delete { mailbox: &name })?;
         if self.config.defects.has(Defect::DeleteRemovesInferiors) {
             // Deepest first, so each is a leaf when it goes.
             let prefix = format!("{name}{SEPARATOR}");
@@ -54,7 +64,7 @@ impl Session {
     }
 
     /// `rename = "RENAME" SP mailbox SP mailbox`.
-    pub(crate) fn rename(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn rename(&mut self, command: &Command) -> Result<Completion, Refusal> {
         let [from, to] = &command.args[..] else {
             return Err(SyntaxError::Arguments.into());
         };
@@ -62,9 +72,12 @@ impl Session {
             return Err(SyntaxError::Arguments.into());
         };
         let login = self.authenticated()?;
+        self.config
+            .storage
+            .check(login, &Operation::Rename { from: &from, to: &to })?;
         let defects = self.config.defects;
         if defects.has(Defect::RenameInboxBad) && from.eq_ignore_ascii_case("INBOX") {
-            return Err(Completion::bad("cannot rename INBOX"));
+            return Err(Refusal::bad("cannot rename INBOX"));
         }
         if defects.has(Defect::RenameOntoExisting) && from != to {
             // The target is replaced; it may not exist, which is fine here.
@@ -75,7 +88,7 @@ impl Session {
     }
 
     /// `subscribe = "SUBSCRIBE" SP mailbox`, `unsubscribe = "UNSUBSCRIBE" SP mailbox`.
-    pub(crate) fn subscribe(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn subscribe(&mut self, command: &Command) -> Result<Completion, Refusal> {
         let name = one_mailbox(command)?;
         let login = self.authenticated()?;
         if command.verb == Verb::Subscribe {
@@ -92,7 +105,7 @@ impl Session {
         command: &Command,
         read_only: bool,
         out: &mut Responses,
-    ) -> Result<Completion, Completion> {
+    ) -> Result<Completion, Refusal> {
         let (name, params) = match &command.args[..] {
             [name] => (name, SelectParams::default()),
             [name, Token::List(params)] => (name, SelectParams::parse(params)?),
@@ -111,39 +124,41 @@ impl Session {
             self.enable_condstore(out)?;
         }
         let login = self.authenticated()?;
+        let operation = Operation::Select {
+            mailbox: &name,
+            read_only,
+        };
+        self.config.storage.check(login, &operation)?;
         let mut watch = self.store.watch(login, &name)?;
         let snapshot = watch.snapshot()?;
         let (list, permanent) = flag_lists(&snapshot.keywords, read_only);
         let uids: Vec<u32> = snapshot.messages.iter().map(|m| m.uid).collect();
-        let mut text = format!("* FLAGS {list}\r\n* {} EXISTS\r\n", uids.len());
+        out.data(Data::Flags(&list));
+        out.data(Data::Exists(uids.len()));
         // IMAP4rev1 only (RFC 9051 Appendix E): RECENT, and the UNSEEN response code.
         let every_session = self.config.defects.has(Defect::RecentToEverySession);
         let mut recent = (!self.rev2).then(|| Recent::new(!read_only, every_session));
         if let Some(recent) = &mut recent {
             recent.claim(&watch, &uids);
-            text.push_str(&format!("* {} RECENT\r\n", recent.count(&uids)));
+            out.data(Data::Recent(recent.count(&uids)));
             let unseen = snapshot
                 .messages
                 .iter()
                 .position(|m| !m.flags.contains(&Flag::Seen));
             if let Some(unseen) = unseen {
-                text.push_str(&format!("* OK [UNSEEN {}] first unseen\r\n", unseen + 1));
+                out.push(format!("* OK [UNSEEN {}] first unseen\r\n", unseen + 1).into_bytes());
             }
         }
-        text.push_str(&format!(
-            "* OK [UIDVALIDITY {}] UIDs valid\r\n* OK [UIDNEXT {}] predicted next UID\r\n\
-             * OK [PERMANENTFLAGS {permanent}] limited\r\n",
-            snapshot.uidvalidity,
-            self.uidnext(snapshot.uidnext)
-        ));
+        let uidvalidity = snapshot.uidvalidity;
+        out.push(format!("* OK [UIDVALIDITY {uidvalidity}] UIDs valid\r\n").into_bytes());
+        let uidnext = self.uidnext(snapshot.uidnext);
+        out.push(format!("* OK [UIDNEXT {uidnext}] predicted next UID\r\n").into_bytes());
+        out.push(format!("* OK [PERMANENTFLAGS {permanent}] limited\r\n").into_bytes());
         if self.condstore != Condstore::Off {
             // RFC 7162 §3.1.2.1; never NOMODSEQ, since every mailbox has modseqs.
-            text.push_str(&format!(
-                "* OK [HIGHESTMODSEQ {}] Highest\r\n",
-                snapshot.highestmodseq
-            ));
+            let highest = snapshot.highestmodseq;
+            out.push(format!("* OK [HIGHESTMODSEQ {highest}] Highest\r\n").into_bytes());
         }
-        out.lines(&text);
         if self.rev2 {
             // RFC 9051 §6.3.2: "The server MUST return a LIST response with the mailbox name."
             let name = watch.mailbox_name();
@@ -165,21 +180,21 @@ impl Session {
         self.selected = Some(selected);
         Ok(
             if read_only && !self.config.defects.has(Defect::ExamineSaysReadWrite) {
-                Completion::ok("[READ-ONLY] EXAMINE completed")
+                Completion::ok("EXAMINE completed").with_code("READ-ONLY")
             } else if read_only {
-                Completion::ok("[READ-WRITE] EXAMINE completed")
+                Completion::ok("EXAMINE completed").with_code("READ-WRITE")
             } else {
-                Completion::ok("[READ-WRITE] SELECT completed")
+                Completion::ok("SELECT completed").with_code("READ-WRITE")
             },
         )
     }
 
     /// CREATE's refusals under [`Defect::CreateTrailingSeparatorRefused`] and
     /// [`Defect::CreateNeedsSuperiors`]; a correct session refuses nothing here.
-    fn create_defects(&self, login: &str, name: &str) -> Result<(), Completion> {
+    fn create_defects(&self, login: &str, name: &str) -> Result<(), Refusal> {
         let defects = self.config.defects;
         if defects.has(Defect::CreateTrailingSeparatorRefused) && name.ends_with(SEPARATOR) {
-            return Err(Completion::no("[CANNOT] invalid mailbox name"));
+            return Err(Refusal::no("invalid mailbox name").with_code("CANNOT"));
         }
         let superior = name.trim_end_matches(SEPARATOR).rsplit_once(SEPARATOR);
         if let (true, Some((superior, _))) = (defects.has(Defect::CreateNeedsSuperiors), superior) {
@@ -189,7 +204,7 @@ impl Session {
                 .iter()
                 .any(|m| m.name == superior);
             if !exists {
-                return Err(Completion::no("[NONEXISTENT] superior mailbox does not exist"));
+                return Err(Refusal::no("superior mailbox does not exist").with_code("NONEXISTENT"));
             }
         }
         Ok(())
@@ -207,15 +222,19 @@ impl Session {
     /// `list = "LIST" SP mailbox SP list-mailbox` (RFC 3501), and in IMAP4rev2 `list =
     /// "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]` (RFC 9051
     /// §6.3.9, LIST-EXTENDED): `\Subscribed` only on request.
-    pub(crate) fn list(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
+    pub(crate) fn list(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Refusal> {
         let options = if self.rev2 && command.verb == Verb::List {
             ListOptions::parse(&command.args)?
         } else {
             ListOptions::basic(&command.args)?
         };
         if options.patterns.iter().all(String::is_empty) {
-            let line = format!("* {} (\\Noselect) \"{SEPARATOR}\" \"\"\r\n", command.verb);
-            out.push(line.into_bytes());
+            let lsub = command.verb == Verb::Lsub;
+            out.data(Data::List {
+                lsub,
+                attributes: &["\\Noselect"],
+                name: b"",
+            });
             return Ok(Completion::ok(format!("{} completed", command.verb)));
         }
         let login = self.authenticated()?;
@@ -255,11 +274,7 @@ impl Session {
     }
 
     /// `status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"`.
-    pub(crate) fn status(
-        &mut self,
-        command: &Command,
-        out: &mut Responses,
-    ) -> Result<Completion, Completion> {
+    pub(crate) fn status(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Refusal> {
         let [mailbox, Token::List(items)] = &command.args[..] else {
             return Err(SyntaxError::Arguments.into());
         };
@@ -272,35 +287,35 @@ impl Session {
         }
         let login = self.authenticated()?;
         let status = self.store.status(login, &name)?;
-        let mut parts = Vec::new();
+        let mut parts: Vec<(&str, u64)> = Vec::with_capacity(items.len());
         for item in items {
             let Token::Atom(item) = item else {
                 return Err(SyntaxError::Arguments.into());
             };
-            let item = item.to_ascii_uppercase();
-            let value = match item.as_str() {
-                "MESSAGES" => status.messages as u64,
-                "UIDNEXT" => u64::from(self.uidnext(status.uidnext)),
-                "UIDVALIDITY" => u64::from(status.uidvalidity),
-                "UNSEEN" => status.unseen as u64,
-                "DELETED" => status.deleted as u64,
-                "SIZE" => status.size,
-                "HIGHESTMODSEQ" => status.highestmodseq,
+            let (item, value) = match item.to_ascii_uppercase().as_str() {
+                "MESSAGES" => ("MESSAGES", status.messages as u64),
+                "UIDNEXT" => ("UIDNEXT", u64::from(self.uidnext(status.uidnext))),
+                "UIDVALIDITY" => ("UIDVALIDITY", u64::from(status.uidvalidity)),
+                "UNSEEN" => ("UNSEEN", status.unseen as u64),
+                "DELETED" => ("DELETED", status.deleted as u64),
+                "SIZE" => ("SIZE", status.size),
+                "HIGHESTMODSEQ" => ("HIGHESTMODSEQ", status.highestmodseq),
                 // RFC 9051 Appendix E: IMAP4rev2 has no RECENT status item.
-                "RECENT" if !self.rev2 => status.recent as u64,
-                _ => return Err(Completion::bad(format!("unknown STATUS item {item}"))),
+                "RECENT" if !self.rev2 => ("RECENT", status.recent as u64),
+                item => return Err(Refusal::bad(format!("unknown STATUS item {item}"))),
             };
-            parts.push(format!("{item} {value}"));
+            parts.push((item, value));
         }
-        let mut line = b"* STATUS ".to_vec();
-        response::string(&mut line, name.as_bytes());
-        line.extend_from_slice(format!(" ({})\r\n", parts.join(" ")).as_bytes());
-        out.push(line);
+        let mailbox = name.as_bytes();
+        out.data(Data::Status {
+            mailbox,
+            items: &parts,
+        });
         Ok(Completion::ok("STATUS completed"))
     }
 
     /// `append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal`.
-    pub(crate) fn append(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn append(&mut self, command: &Command) -> Result<Completion, Refusal> {
         let (mailbox, rest) = command.args.split_first().ok_or(SyntaxError::Arguments)?;
         let (message, options) = rest.split_last().ok_or(SyntaxError::Arguments)?;
         let (Some(name), Token::String(message)) = (mailbox.astring(), message) else {
@@ -323,17 +338,21 @@ impl Session {
             return Err(SyntaxError::Arguments.into());
         }
         let login = self.authenticated()?;
+        let operation = Operation::Append {
+            mailbox: &name,
+            size: message.len(),
+            flags: &flags,
+        };
+        self.config.storage.check(login, &operation)?;
         let appended = self
             .store
-            .append(login, &name, message.clone(), flags, date)
-            .map_err(Completion::try_create)?;
+            .append(login, &name, &message[..], flags, date)
+            .map_err(Refusal::try_create)?;
         if !self.config.extensions.uidplus {
             return Ok(Completion::ok("APPEND completed"));
         }
-        Ok(Completion::ok(format!(
-            "[APPENDUID {} {}] APPEND completed",
-            appended.uidvalidity, appended.uid
-        )))
+        let code = format!("APPENDUID {} {}", appended.uidvalidity, appended.uid);
+        Ok(Completion::ok("APPEND completed").with_code(code))
     }
 }
 
@@ -361,20 +380,19 @@ fn resynchronize(out: &mut Responses, watch: &Watch, snapshot: &Snapshot, qresyn
             .as_ref()
             .is_none_or(|set| set.contains(message.uid, u32::MAX));
         if known && message.modseq > qresync.modseq {
-            let line = format!(
-                "* {} FETCH (UID {} FLAGS {} MODSEQ ({}))\r\n",
-                i + 1,
-                message.uid,
-                flag_list(&message.flags),
-                message.modseq
-            );
-            out.push(line.into_bytes());
+            out.data(Data::Fetch {
+                seq: i + 1,
+                message,
+                items: &[Item::Uid, Item::Flags, Item::Modseq],
+                recent: None,
+                defects: Defects::none(),
+            });
         }
     }
 }
 
 /// The single `mailbox` argument of CREATE, DELETE, SUBSCRIBE, UNSUBSCRIBE.
-fn one_mailbox(command: &Command) -> Result<String, Completion> {
+fn one_mailbox(command: &Command) -> Result<String, Refusal> {
     match &command.args[..] {
         [name] => name.astring().ok_or_else(|| SyntaxError::Arguments.into()),
         _ => Err(SyntaxError::Arguments.into()),
@@ -383,16 +401,16 @@ fn one_mailbox(command: &Command) -> Result<String, Completion> {
 
 /// `flag-list` contents: system flags and keywords. `\Recent` cannot be set and is ignored
 /// (RFC 3501 §2.3.2).
-pub(crate) fn parse_flags(tokens: &[Token]) -> Result<Flags, Completion> {
+pub(crate) fn parse_flags(tokens: &[Token]) -> Result<Flags, Refusal> {
     let mut names = Vec::new();
     for token in tokens {
         match token {
             Token::Atom(name) if name.eq_ignore_ascii_case("\\Recent") => {}
             Token::Atom(name) => names.push(name.as_str()),
-            _ => return Err(Completion::bad("invalid flag")),
+            _ => return Err(Refusal::bad("invalid flag")),
         }
     }
-    Flags::parse(names).map_err(|e| Completion::bad(e.to_string()))
+    Flags::parse(names).map_err(|e| Refusal::bad(e.to_string()))
 }
 
 /// What a LIST command asks for.
@@ -410,7 +428,7 @@ struct ListOptions {
 
 impl ListOptions {
     /// `mailbox SP list-mailbox`.
-    fn basic(args: &[Token]) -> Result<ListOptions, Completion> {
+    fn basic(args: &[Token]) -> Result<ListOptions, Refusal> {
         let [reference, pattern] = args else {
             return Err(SyntaxError::Arguments.into());
         };
@@ -427,7 +445,7 @@ impl ListOptions {
     /// `[list-select-opts SP] mailbox SP mbox-or-pat [SP list-return-opts]`,
     /// `mbox-or-pat = list-mailbox / patterns`, `patterns = "(" list-mailbox *(SP
     /// list-mailbox) ")"`. RETURN (STATUS ...) (LIST-STATUS) is not supported.
-    fn parse(mut args: &[Token]) -> Result<ListOptions, Completion> {
+    fn parse(mut args: &[Token]) -> Result<ListOptions, Refusal> {
         let mut options = ListOptions::default();
         if let [Token::List(select), rest @ ..] = args {
             for option in select {
@@ -438,7 +456,7 @@ impl ListOptions {
                     }
                     "SPECIAL-USE" => options.special_use_only = true,
                     "REMOTE" | "RECURSIVEMATCH" => {}
-                    other => return Err(Completion::bad(format!("unsupported LIST option {other}"))),
+                    other => return Err(Refusal::bad(format!("unsupported LIST option {other}"))),
                 }
             }
             args = rest;
@@ -450,7 +468,7 @@ impl ListOptions {
                 match atom(option)?.as_str() {
                     "SUBSCRIBED" => options.subscribed = true,
                     "CHILDREN" | "SPECIAL-USE" => {}
-                    other => return Err(Completion::bad(format!("unsupported RETURN option {other}"))),
+                    other => return Err(Refusal::bad(format!("unsupported RETURN option {other}"))),
                 }
             }
             args = rest;
@@ -472,7 +490,7 @@ impl ListOptions {
 }
 
 /// An option atom, upper-cased.
-fn atom(token: &Token) -> Result<String, Completion> {
+fn atom(token: &Token) -> Result<String, Refusal> {
     match token {
         Token::Atom(atom) => Ok(atom.to_ascii_uppercase()),
         _ => Err(SyntaxError::Arguments.into()),
@@ -497,11 +515,12 @@ fn lsub(out: &mut Responses, subscriptions: Vec<String>, matching: impl Fn(&str)
         }
     }
     for (name, noselect) in listed {
-        let attributes = if noselect { "\\Noselect" } else { "" };
-        let mut line = format!("* LSUB ({attributes}) \"{SEPARATOR}\" ").into_bytes();
-        response::string(&mut line, name.as_bytes());
-        line.extend_from_slice(b"\r\n");
-        out.push(line);
+        let attributes: &[&str] = if noselect { &["\\Noselect"] } else { &[] };
+        out.data(Data::List {
+            lsub: true,
+            attributes,
+            name: name.as_bytes(),
+        });
     }
 }
 
@@ -518,10 +537,11 @@ fn list_line(out: &mut Responses, info: &MailboxInfo, special_use: bool, subscri
     if let Some(attribute) = info.special_use.filter(|_| special_use) {
         attributes.push(attribute.as_str());
     }
-    let mut line = format!("* LIST ({}) \"{SEPARATOR}\" ", attributes.join(" ")).into_bytes();
-    response::string(&mut line, info.name.as_bytes());
-    line.extend_from_slice(b"\r\n");
-    out.push(line);
+    out.data(Data::List {
+        lsub: false,
+        attributes: &attributes,
+        name: info.name.as_bytes(),
+    });
 }
 
 /// `list-wildcards = "%" / "*"`: `*` matches anything, `%` anything but the separator

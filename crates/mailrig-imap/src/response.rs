@@ -10,6 +10,7 @@ use std::fmt;
 use mailrig_store::Flags;
 
 use crate::command::Verb;
+use crate::data::{Data, DataKind};
 
 /// What a response is (RFC 9051 §2.2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,37 +70,65 @@ pub enum Step {
     Shutdown,
 }
 
+/// One response of a [`Responses`] list.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) kind: Kind,
+    /// Which data response it is, if it is one.
+    pub(crate) data: Option<DataKind>,
+    pub(crate) bytes: Vec<u8>,
+}
+
 /// The responses a command (or a push) produces, in order, one entry per response.
-/// Handlers add whole responses: [`Responses::push`] one (which may hold literals),
-/// [`Responses::lines`] whole lines without literals, one response each.
+/// Handlers add whole responses: [`Responses::data`] a typed data response, which it
+/// encodes; [`Responses::push`] an untagged status response or a continuation request.
 #[derive(Debug, Default)]
 pub(crate) struct Responses {
-    list: Vec<(Kind, Vec<u8>)>,
+    list: Vec<Entry>,
 }
 
 impl Responses {
-    /// Adds one complete response, CRLF included: untagged, or a continuation request if it
-    /// starts with `+`.
+    /// Adds one complete response that is not data, CRLF included: an untagged status
+    /// response (`* OK [code] text`, `* BYE`), or a continuation request if it starts with
+    /// `+`.
     pub(crate) fn push(&mut self, bytes: Vec<u8>) {
         let kind = if bytes.first() == Some(&b'+') {
             Kind::Continuation
         } else {
             Kind::Untagged
         };
-        self.list.push((kind, bytes));
+        self.list.push(Entry {
+            kind,
+            data: None,
+            bytes,
+        });
     }
 
-    /// Adds `text`, whole CRLF-terminated lines without literals, as one response per line.
-    pub(crate) fn lines(&mut self, text: &str) {
-        for line in text.split_inclusive("\r\n") {
-            self.push(line.as_bytes().to_vec());
+    /// Adds one data response, encoded.
+    pub(crate) fn data(&mut self, data: Data<'_>) {
+        let mut bytes = Vec::new();
+        data.encode(&mut bytes);
+        let data = Some(data.kind());
+        self.list.push(Entry {
+            kind: Kind::Untagged,
+            data,
+            bytes,
+        });
+    }
+
+    /// Adds a tagged completion (RFC 9051 §7.1): `tag status [code] text`.
+    pub(crate) fn tagged(&mut self, tag: &str, status: Status, code: Option<&str>, text: &str) {
+        let bytes = match code {
+            Some(code) => format!("{tag} {status} [{code}] {text}\r\n"),
+            None => format!("{tag} {status} {text}\r\n"),
         }
-    }
-
-    /// Adds a tagged completion (RFC 9051 §7.1): `tag status text`.
-    pub(crate) fn tagged(&mut self, tag: &str, status: Status, text: &str) {
-        let bytes = format!("{tag} {status} {text}\r\n").into_bytes();
-        self.list.push((Kind::Tagged(status), bytes));
+        .into_bytes();
+        let kind = Kind::Tagged(status);
+        self.list.push(Entry {
+            kind,
+            data: None,
+            bytes,
+        });
     }
 
     /// Adds every response of `other`, after these.
@@ -108,7 +137,7 @@ impl Responses {
     }
 
     /// The responses, in order.
-    pub(crate) fn into_list(self) -> Vec<(Kind, Vec<u8>)> {
+    pub(crate) fn into_list(self) -> Vec<Entry> {
         self.list
     }
 }

@@ -7,16 +7,18 @@
 use mailrig_store::{Flag, Message};
 
 use crate::command::{Command, Token};
+use crate::completion::{Completion, Refusal};
 use crate::condstore::mod_sequence;
+use crate::data::{Data, Esearch};
 use crate::defect::Defect;
 use crate::envelope::address_texts;
 use crate::error::SyntaxError;
 use crate::recent::Recent;
 use crate::response::{Responses, parse_date_time};
 use crate::section::{body, field_name, fields};
-use crate::selected::uid_set;
+use crate::selected::Selection;
 use crate::sequence::SequenceSet;
-use crate::session::{Completion, Session};
+use crate::session::Session;
 
 /// How deep NOT/OR/groups may nest (a long `NOT NOT NOT ...` chain must not overflow the
 /// stack).
@@ -66,7 +68,7 @@ impl Session {
         command: &Command,
         uid: bool,
         out: &mut Responses,
-    ) -> Result<Completion, Completion> {
+    ) -> Result<Completion, Refusal> {
         let mut args = &command.args[..];
         // Without RETURN, ESEARCH answers with ALL (RFC 9051 §6.4.4).
         let mut returns = Returns {
@@ -85,9 +87,8 @@ impl Session {
         {
             let name = name.astring().unwrap_or_default().to_ascii_uppercase();
             if name != "UTF-8" && name != "US-ASCII" {
-                return Err(Completion::no(
-                    "[BADCHARSET (UTF-8 US-ASCII)] unsupported charset",
-                ));
+                let refusal = Refusal::no("unsupported charset");
+                return Err(refusal.with_code("BADCHARSET (UTF-8 US-ASCII)"));
             }
             args = rest;
         }
@@ -104,19 +105,22 @@ impl Session {
         }
         let key = Key::And(keys);
         if self.rev2 && uses_recent(&key) {
-            return Err(Completion::bad(
-                "RECENT, NEW and OLD are not IMAP4rev2 search keys",
-            ));
+            return Err(Refusal::bad("RECENT, NEW and OLD are not IMAP4rev2 search keys"));
         }
         let modseq = uses_modseq(&key);
         if modseq {
             self.enable_condstore(out)?;
         }
-        let store = self.store.clone();
-        let (login, name, selected) = self.selection()?;
+        let Selection {
+            store,
+            login,
+            name,
+            selected,
+            ..
+        } = self.selection()?;
         let uids = selected.uids();
         let recent = selected.recent.as_ref();
-        let snapshot = store.messages(&login, &name)?;
+        let snapshot = store.messages(login, &name)?;
         let mut found = Vec::new();
         let mut highest = 0;
         for (i, &message_uid) in uids.iter().enumerate() {
@@ -137,14 +141,10 @@ impl Session {
         if self.rev2 {
             returns.write(out, &command.tag, uid, &found, highest);
         } else {
-            let mut line = String::from("* SEARCH");
-            for number in found {
-                line.push_str(&format!(" {number}"));
-            }
-            if let Some(highest) = highest {
-                line.push_str(&format!(" (MODSEQ {highest})"));
-            }
-            out.push(format!("{line}\r\n").into_bytes());
+            out.data(Data::Search {
+                found: &found,
+                modseq: highest,
+            });
         }
         Ok(Completion::ok(format!("{} completed", command.verb)))
     }
@@ -163,7 +163,7 @@ struct Returns {
 impl Returns {
     /// `search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE" / ...`; SAVE (SEARCHRES)
     /// is not supported. An empty list means ALL.
-    fn parse(options: &[Token]) -> Result<Returns, Completion> {
+    fn parse(options: &[Token]) -> Result<Returns, Refusal> {
         let mut returns = Returns::default();
         for option in options {
             let Token::Atom(option) = option else {
@@ -174,7 +174,7 @@ impl Returns {
                 "MAX" => returns.max = true,
                 "ALL" => returns.all = true,
                 "COUNT" => returns.count = true,
-                other => return Err(Completion::bad(format!("unsupported RETURN option {other}"))),
+                other => return Err(Refusal::bad(format!("unsupported RETURN option {other}"))),
             }
         }
         if returns == Returns::default() {
@@ -187,37 +187,25 @@ impl Returns {
     /// (RFC 9051 §7.3.4). MIN, MAX and ALL are left out when nothing matched; COUNT never.
     /// `MODSEQ n` is RFC 7162 §3.1.5's search-return-data.
     fn write(self, out: &mut Responses, tag: &str, uid: bool, found: &[u32], highest: Option<u64>) {
-        let mut line = format!("* ESEARCH (TAG \"{tag}\")");
-        if uid {
-            line.push_str(" UID");
-        }
-        if let (Some(min), Some(max)) = (found.first(), found.last()) {
-            if self.min {
-                line.push_str(&format!(" MIN {min}"));
-            }
-            if self.max {
-                line.push_str(&format!(" MAX {max}"));
-            }
-            if self.all {
-                line.push_str(&format!(" ALL {}", uid_set(found)));
-            }
-        }
-        if self.count {
-            line.push_str(&format!(" COUNT {}", found.len()));
-        }
-        if let Some(highest) = highest {
-            line.push_str(&format!(" MODSEQ {highest}"));
-        }
-        out.push(format!("{line}\r\n").into_bytes());
+        let any = !found.is_empty();
+        out.data(Data::Esearch(Esearch {
+            tag,
+            uid,
+            min: found.first().copied().filter(|_| self.min),
+            max: found.last().copied().filter(|_| self.max),
+            all: Some(found).filter(|_| self.all && any),
+            count: self.count.then_some(found.len()),
+            modseq: highest,
+        }));
     }
 }
 
 /// Parses one `search-key` from `tokens`.
-fn search_key(tokens: &mut std::slice::Iter<'_, Token>, depth: usize) -> Result<Key, Completion> {
+fn search_key(tokens: &mut std::slice::Iter<'_, Token>, depth: usize) -> Result<Key, Refusal> {
     if depth > MAX_DEPTH {
         return Err(SyntaxError::TooDeep.into());
     }
-    let bad = || Completion::from(SyntaxError::Arguments);
+    let bad = || Refusal::from(SyntaxError::Arguments);
     let token = tokens.next().ok_or_else(bad)?;
     let atom = match token {
         Token::List(items) => {
@@ -235,14 +223,14 @@ fn search_key(tokens: &mut std::slice::Iter<'_, Token>, depth: usize) -> Result<
         Token::String(_) => return Err(bad()),
         Token::Atom(atom) => atom.to_ascii_uppercase(),
     };
-    let mut string = || -> Result<Vec<u8>, Completion> {
+    let mut string = || -> Result<Vec<u8>, Refusal> {
         match tokens.next() {
             Some(Token::Atom(a)) => Ok(a.as_bytes().to_vec()),
             Some(Token::String(s)) => Ok(s.clone()),
             _ => Err(bad()),
         }
     };
-    let flag = |name: &str, set: bool| -> Result<Key, Completion> {
+    let flag = |name: &str, set: bool| -> Result<Key, Refusal> {
         let flag = name.parse::<Flag>().map_err(|_| bad())?;
         Ok(Key::Flag(flag, set))
     };

@@ -13,18 +13,22 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use mailrig_store::{Change, Flag, FlagOp, Flags, Keyword, Message, Watch};
+use mailrig_store::{Change, Flag, FlagOp, Flags, Keyword, Message, Store, Watch};
 
 use crate::command::{Command, Token, Verb};
+use crate::completion::{Completion, Refusal};
 use crate::condstore::{self, Condstore};
+use crate::config::Config;
+use crate::data::Data;
 use crate::defect::{Defect, Defects};
 use crate::error::SyntaxError;
-use crate::fetch::{Item, fetch_response};
+use crate::fetch::Item;
 use crate::mailbox::parse_flags;
 use crate::recent::{self, Recent};
 use crate::response::Responses;
 use crate::sequence::SequenceSet;
-use crate::session::{Completion, Session};
+use crate::session::Session;
+use crate::storage::Operation;
 
 /// The selected mailbox as this session's client knows it.
 #[derive(Debug)]
@@ -79,8 +83,8 @@ impl Selected {
         }
         self.keywords.extend(flags.keywords().cloned());
         let (list, permanent) = flag_lists(&self.keywords, self.read_only);
-        let text = format!("* FLAGS {list}\r\n* OK [PERMANENTFLAGS {permanent}] limited\r\n");
-        out.lines(&text);
+        out.data(Data::Flags(&list));
+        out.push(format!("* OK [PERMANENTFLAGS {permanent}] limited\r\n").into_bytes());
     }
 
     /// UIDs by sequence number, as the client knows them.
@@ -156,7 +160,7 @@ impl Selected {
                         } else {
                             self.flush(out, &mut owed);
                             let off = usize::from(self.defects.has(Defect::ExpungeNumberOffByOne));
-                            out.push(format!("* {} EXPUNGE\r\n", i + 1 + off).into_bytes());
+                            out.data(Data::Expunge(i + 1 + off));
                         }
                         self.uids.remove(i);
                     }
@@ -225,16 +229,13 @@ impl Selected {
         if items.contains(&Item::Flags) {
             self.announce(out, &message.flags);
         }
-        let mut response = Vec::new();
-        fetch_response(
-            &mut response,
-            position + 1,
+        out.data(Data::Fetch {
+            seq: position + 1,
             message,
             items,
-            self.recent.as_ref(),
-            self.defects,
-        );
-        out.push(response);
+            recent: self.recent.as_ref(),
+            defects: self.defects,
+        });
     }
 
     /// Writes what `owed` holds: the `VANISHED` UIDs (already gone from `uids`), then
@@ -247,10 +248,10 @@ impl Selected {
             owed.vanished.clear();
         }
         if std::mem::take(&mut owed.exists) {
-            out.push(format!("* {} EXISTS\r\n", self.uids.len()).into_bytes());
+            out.data(Data::Exists(self.uids.len()));
             if let Some(recent) = &mut self.recent {
                 recent.claim(&self.watch, &self.uids);
-                out.push(format!("* {} RECENT\r\n", recent.count(&self.uids)).into_bytes());
+                out.data(Data::Recent(recent.count(&self.uids)));
             }
         }
     }
@@ -272,7 +273,7 @@ impl Selected {
                 if condstore == Condstore::Qresync {
                     owed.vanished.push(self.uids[i]);
                 } else {
-                    out.push(format!("* {} EXPUNGE\r\n", i + 1).into_bytes());
+                    out.data(Data::Expunge(i + 1));
                 }
                 self.uids.remove(i);
             }
@@ -303,7 +304,7 @@ impl Selected {
     }
 
     /// The positions of the messages a sequence set (UIDs for `uid`) names, and their UIDs.
-    pub(crate) fn named(&self, set: &Token, uid: bool) -> Result<(Vec<usize>, Vec<u32>), Completion> {
+    pub(crate) fn named(&self, set: &Token, uid: bool) -> Result<(Vec<usize>, Vec<u32>), Refusal> {
         let Token::Atom(text) = set else {
             return Err(SyntaxError::SequenceSet.into());
         };
@@ -316,6 +317,17 @@ impl Selected {
         let uids = positions.iter().map(|&i| self.uids[i]).collect();
         Ok((positions, uids))
     }
+}
+
+/// What a selected-state command works with: the session's fields it needs, borrowed apart
+/// so that the selection can change while the store, configuration and login are read.
+pub(crate) struct Selection<'s> {
+    pub(crate) store: &'s Store,
+    pub(crate) config: &'s Config,
+    pub(crate) login: &'s str,
+    /// The selected mailbox's current name.
+    pub(crate) name: String,
+    pub(crate) selected: &'s mut Selected,
 }
 
 /// Responses `Selected::sync` owes the client, written before anything that depends on them.
@@ -364,24 +376,18 @@ fn flag_update(
     condstore: Condstore,
     recent: Option<&Recent>,
 ) {
-    use std::fmt::Write;
-    let flags = recent::flag_list(recent, flags, uid);
-    let mut line = format!("* {seq} FETCH (FLAGS {flags}");
-    // Writing to a String cannot fail.
-    if with_uid {
-        let _ = write!(line, " UID {uid}");
-    }
-    if condstore != Condstore::Off {
-        let _ = write!(line, " MODSEQ ({modseq})");
-    }
-    line.push_str(")\r\n");
-    out.push(line.into_bytes());
+    out.data(Data::FlagUpdate {
+        seq,
+        uid: with_uid.then_some(uid),
+        flags: &recent::flag_list(recent, flags, uid),
+        modseq: (condstore != Condstore::Off).then_some(modseq),
+    });
 }
 
 impl Session {
     /// `close = "CLOSE"` (RFC 9051 §6.4.1: expunges silently, unless selected read-only),
     /// `unselect = "UNSELECT"` (RFC 3691).
-    pub(crate) fn close(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(crate) fn close(&mut self, command: &Command) -> Result<Completion, Refusal> {
         if !command.args.is_empty() {
             return Err(SyntaxError::Arguments.into());
         }
@@ -397,15 +403,30 @@ impl Session {
         Ok(Completion::ok(format!("{} completed", command.verb)))
     }
 
-    /// The login, the selected mailbox's name and the selection itself.
-    pub(crate) fn selection(&mut self) -> Result<(String, String, &mut Selected), Completion> {
-        let login = self.authenticated()?.to_owned();
-        let selected = self
-            .selected
+    /// The selection, with the store, the configuration and the login borrowed beside it.
+    pub(crate) fn selection(&mut self) -> Result<Selection<'_>, Refusal> {
+        let Session {
+            store,
+            config,
+            login,
+            selected,
+            ..
+        } = self;
+        let login = login
+            .as_deref()
+            .ok_or_else(|| Refusal::bad("not authenticated"))?;
+        let selected = selected
             .as_mut()
-            .ok_or_else(|| Completion::bad("no mailbox selected"))?;
+            .ok_or_else(|| Refusal::bad("no mailbox selected"))?;
+        // Read each time: the mailbox may have been renamed since it was selected.
         let name = selected.watch.mailbox_name();
-        Ok((login, name, selected))
+        Ok(Selection {
+            store,
+            config,
+            login,
+            name,
+            selected,
+        })
     }
 
     /// `store = "STORE" SP sequence-set [SP store-modifiers] SP store-att-flags`,
@@ -416,7 +437,7 @@ impl Session {
         command: &Command,
         uid: bool,
         out: &mut Responses,
-    ) -> Result<Completion, Completion> {
+    ) -> Result<Completion, Refusal> {
         let (set, unchanged_since, rest) = match &command.args[..] {
             [set, Token::List(modifiers), rest @ ..] => {
                 (set, Some(condstore::unchanged_since(modifiers)?), rest)
@@ -454,19 +475,31 @@ impl Session {
         if self.selected.as_ref().is_some_and(|s| s.read_only)
             && !self.config.defects.has(Defect::ExamineAllowsStore)
         {
-            return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
+            return Err(Refusal::no("mailbox is read-only").with_code("READ-ONLY"));
         }
         if unchanged_since.is_some() {
             self.enable_condstore(out)?;
         }
         let self_condstore = self.condstore;
         let condstore = self_condstore != Condstore::Off;
-        let store = self.store.clone();
-        let (login, name, selected) = self.selection()?;
+        let Selection {
+            store,
+            config,
+            login,
+            name,
+            selected,
+        } = self.selection()?;
         let (positions, uids) = selected.named(set, uid)?;
+        let operation = Operation::Store {
+            mailbox: &name,
+            uids: &uids,
+            op,
+            flags: &flags,
+        };
+        config.storage.check(login, &operation)?;
         let unchanged_since =
             unchanged_since.filter(|_| !selected.defects.has(Defect::UnchangedSinceIgnored));
-        let update = store.store_flags(&login, &name, &uids, op, &flags, unchanged_since)?;
+        let update = store.store_flags(login, &name, &uids, op, &flags, unchanged_since)?;
         selected.own.extend(update.changed.iter().map(|c| c.modseq));
         let modified: HashSet<u32> = update.modified.iter().copied().collect();
         let changed: HashMap<u32, u64> = update.changed.iter().map(|c| (c.uid, c.modseq)).collect();
@@ -476,7 +509,7 @@ impl Session {
             (false, true) => &[Item::Flags, Item::Uid][..],
             (true, _) => &[Item::Flags, Item::Uid, Item::Modseq][..],
         };
-        let messages = store.messages_with_uids(&login, &name, &uids)?;
+        let messages = store.messages_with_uids(login, &name, &uids)?;
         for (&i, &uid) in positions.iter().zip(&uids) {
             // .SILENT still answers when the client cannot work the flags out itself (it
             // has not heard of another session's change yet) and, under CONDSTORE, with
@@ -507,34 +540,42 @@ impl Session {
                 }
             })
             .collect();
-        Ok(Completion::ok(format!(
-            "[MODIFIED {}] Conditional STORE failed",
-            uid_set(&numbers)
-        )))
+        let code = format!("MODIFIED {}", uid_set(&numbers));
+        Ok(Completion::ok("Conditional STORE failed").with_code(code))
     }
 
     /// EXPUNGE, or `uid-expunge = "UID" SP "EXPUNGE" SP sequence-set`. The EXPUNGE
     /// responses come from the feed when the command ends, like everyone else's.
-    pub(crate) fn expunge(&mut self, command: &Command) -> Result<Completion, Completion> {
-        let store = self.store.clone();
-        let (login, name, selected) = self.selection()?;
+    pub(crate) fn expunge(&mut self, command: &Command) -> Result<Completion, Refusal> {
+        let Selection {
+            store,
+            config,
+            login,
+            name,
+            selected,
+        } = self.selection()?;
         if selected.read_only {
-            return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
+            return Err(Refusal::no("mailbox is read-only").with_code("READ-ONLY"));
         }
         let uids = match (&command.args[..], command.verb) {
             ([], Verb::Expunge) => None,
             ([set], Verb::UidExpunge) => Some(selected.named(set, true)?.1),
             _ => return Err(SyntaxError::Arguments.into()),
         };
+        let operation = Operation::Expunge {
+            mailbox: &name,
+            uids: uids.as_deref(),
+        };
+        config.storage.check(login, &operation)?;
         if selected.defects.has(Defect::ExpungeIgnoresDeleted) {
             // Everything covered is marked \Deleted first, so everything covered goes.
             let all = uids.clone().unwrap_or_else(|| selected.uids.clone());
             let deleted = Flags::from([Flag::Deleted]);
-            let update = store.store_flags(&login, &name, &all, FlagOp::Add, &deleted, None)?;
+            let update = store.store_flags(login, &name, &all, FlagOp::Add, &deleted, None)?;
             selected.note_own(update.changed.iter().map(|c| c.modseq));
         }
         if !selected.defects.has(Defect::ExpungeRemovesNothing) {
-            store.expunge(&login, &name, uids.as_deref())?;
+            store.expunge(login, &name, uids.as_deref())?;
         }
         Ok(Completion::ok(format!("{} completed", command.verb)))
     }
@@ -544,52 +585,58 @@ impl Session {
     /// `copy = "COPY" SP sequence-set SP mailbox` (RFC 9051 §6.4.7, RFC 4315 COPYUID);
     /// `move = "MOVE" SP sequence-set SP mailbox` (RFC 6851 §3.3: `* OK [COPYUID ...]`,
     /// then the EXPUNGE responses, from the feed, then the tagged OK).
-    pub(crate) fn copy(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
+    pub(crate) fn copy(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Refusal> {
         let [set, to] = &command.args[..] else {
             return Err(SyntaxError::Arguments.into());
         };
         let to = to.astring().ok_or(SyntaxError::Arguments)?;
         let moving = matches!(command.verb, Verb::Move | Verb::UidMove);
         let uid = command.verb.is_uid();
-        let store = self.store.clone();
-        let (login, name, selected) = self.selection()?;
+        let Selection {
+            store,
+            config,
+            login,
+            name,
+            selected,
+        } = self.selection()?;
         if moving && selected.read_only {
-            return Err(Completion::no("[READ-ONLY] mailbox is read-only"));
+            return Err(Refusal::no("mailbox is read-only").with_code("READ-ONLY"));
         }
         let (_, uids) = selected.named(set, uid)?;
+        let operation = Operation::Copy {
+            from: &name,
+            to: &to,
+            uids: &uids,
+            moving,
+        };
+        config.storage.check(login, &operation)?;
         let source_uidvalidity = selected.watch.uidvalidity();
         let defects = selected.defects;
         let copied = if moving && !defects.has(Defect::MoveWithoutExpunge) {
             store
-                .move_messages(&login, &name, &to, &uids)
-                .map_err(Completion::try_create)?
+                .move_messages(login, &name, &to, &uids)
+                .map_err(Refusal::try_create)?
         } else {
             store
-                .copy_messages(&login, &name, &to, &uids)
-                .map_err(Completion::try_create)?
+                .copy_messages(login, &name, &to, &uids)
+                .map_err(Refusal::try_create)?
         };
         let uidvalidity = if defects.has(Defect::CopyuidSourceUidvalidity) {
             source_uidvalidity
         } else {
             copied.uidvalidity
         };
-        let code = if copied.dest.is_empty() || !self.config.extensions.uidplus {
-            String::new()
-        } else {
-            format!(
-                "[COPYUID {} {} {}] ",
-                uidvalidity,
-                uid_set(&copied.source),
-                uid_set(&copied.dest)
-            )
-        };
-        if moving && !code.is_empty() {
-            out.push(format!("* OK {code}moved\r\n").into_bytes());
+        let code = (!copied.dest.is_empty() && config.extensions.uidplus).then(|| {
+            let (source, dest) = (uid_set(&copied.source), uid_set(&copied.dest));
+            format!("COPYUID {uidvalidity} {source} {dest}")
+        });
+        let completion = Completion::ok(format!("{} completed", command.verb));
+        match code {
+            Some(code) if moving => out.push(format!("* OK [{code}] moved\r\n").into_bytes()),
+            Some(code) => return Ok(completion.with_code(code)),
+            None => {}
         }
-        if moving {
-            return Ok(Completion::ok(format!("{} completed", command.verb)));
-        }
-        Ok(Completion::ok(format!("{code}{} completed", command.verb)))
+        Ok(completion)
     }
 }
 

@@ -15,17 +15,20 @@ mod oauth;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use mailrig_store::{SEPARATOR, Store, StoreError};
+use mailrig_store::{SEPARATOR, Store};
 
 use crate::command::{self, Command, Needs, Token, Verb};
+use crate::completion::{Completion, Refusal};
 use crate::condstore::Condstore;
 use crate::config::{Config, Versions};
+use crate::data::{Data, DataKind};
 use crate::defect::Defect;
 use crate::error::SyntaxError;
 use crate::extension::{EXTENSIONS, Listed};
 use crate::framing::{Frame, Framer};
-use crate::response::{Kind, Responses, Status, Step};
+use crate::response::{Entry, Kind, Responses, Status, Step};
 use crate::selected::Selected;
+use crate::storage::StorageHook;
 
 /// What the session asks its driver to do, in order. See [`Session::poll_output`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +41,9 @@ pub enum Output {
         to: Step,
         /// Untagged, continuation request or tagged completion.
         kind: Kind,
+        /// Which data response it is (`* 3 FETCH ...` is [`DataKind::Fetch`]); `None` for
+        /// status responses, continuation requests and completions.
+        data: Option<DataKind>,
         /// The bytes to write.
         bytes: Vec<u8>,
     },
@@ -110,73 +116,6 @@ enum Mode {
     AwaitTls,
     /// LOGOUT or shutdown: nothing more is read.
     Closed,
-}
-
-/// How a command completed: `tag OK/NO/BAD [code] text`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Completion {
-    status: Status,
-    text: String,
-}
-
-impl Completion {
-    /// `OK text` (`text` may start with a `[code]`).
-    pub(crate) fn ok(text: impl Into<String>) -> Completion {
-        Completion {
-            status: Status::Ok,
-            text: text.into(),
-        }
-    }
-
-    /// `NO text`.
-    pub(crate) fn no(text: impl Into<String>) -> Completion {
-        Completion {
-            status: Status::No,
-            text: text.into(),
-        }
-    }
-
-    /// `BAD text`.
-    pub(crate) fn bad(text: impl Into<String>) -> Completion {
-        Completion {
-            status: Status::Bad,
-            text: text.into(),
-        }
-    }
-}
-
-impl Completion {
-    /// For a command that puts messages into a mailbox (APPEND, COPY, MOVE): a missing target
-    /// is `NO [TRYCREATE]` (RFC 9051 §6.3.12, §6.4.7), so the client may create it and retry.
-    pub(crate) fn try_create(error: StoreError) -> Completion {
-        match error {
-            StoreError::NoSuchMailbox(_) => Completion::no(format!("[TRYCREATE] {error}")),
-            other => other.into(),
-        }
-    }
-}
-
-impl From<SyntaxError> for Completion {
-    fn from(error: SyntaxError) -> Completion {
-        Completion::bad(error.to_string())
-    }
-}
-
-impl From<StoreError> for Completion {
-    /// The RFC 5530 response code for each refusal. A missing mailbox is `[NONEXISTENT]`
-    /// here; APPEND, COPY and MOVE say `[TRYCREATE]` instead ([`Completion::try_create`]).
-    fn from(error: StoreError) -> Completion {
-        let code = match &error {
-            StoreError::NoSuchMailbox(_) => "[NONEXISTENT] ",
-            StoreError::MailboxExists(_) => "[ALREADYEXISTS] ",
-            StoreError::HasChildren(_) => "[HASCHILDREN] ",
-            StoreError::InvalidMailboxName { .. } => "[CANNOT] ",
-            StoreError::CannotDeleteInbox => "[CANNOT] ",
-            StoreError::UidsExhausted(_) => "[LIMIT] ",
-            StoreError::NoSuchUser(_) | StoreError::UserExists(_) => "",
-        };
-        Completion::no(format!("{code}{error}"))
-    }
 }
 
 impl Session {
@@ -330,6 +269,12 @@ impl Session {
         self.waker = Some(Waker(waker));
     }
 
+    /// Replaces the [`Storage`](crate::Storage) seam this session consults (by default the
+    /// one in [`Config::storage`]), e.g. with one made for this connection.
+    pub fn set_storage(&mut self, storage: StorageHook) {
+        self.config.storage = storage;
+    }
+
     /// Whether the session has ended (LOGOUT or shutdown).
     pub fn is_closed(&self) -> bool {
         self.mode == Mode::Closed
@@ -382,16 +327,33 @@ impl Session {
         self.config.login_disabled_before_tls && !self.tls
     }
 
-    /// Queues one response.
+    /// Queues one response that is not data.
     fn push(&mut self, to: Step, kind: Kind, bytes: Vec<u8>) {
+        self.queue(
+            to,
+            Entry {
+                kind,
+                data: None,
+                bytes,
+            },
+        );
+    }
+
+    /// Queues one response.
+    fn queue(&mut self, to: Step, Entry { kind, data, bytes }: Entry) {
         self.queued += bytes.len();
-        self.output.push_back(Output::Response { to, kind, bytes });
+        self.output.push_back(Output::Response {
+            to,
+            kind,
+            data,
+            bytes,
+        });
     }
 
     /// Queues each of `responses`, answering `to`.
     fn emit(&mut self, to: Step, responses: Responses) {
-        for (kind, bytes) in responses.into_list() {
-            self.push(to, kind, bytes);
+        for entry in responses.into_list() {
+            self.queue(to, entry);
         }
     }
 
@@ -412,17 +374,19 @@ impl Session {
                 let ready = b"+ Ready for literal data\r\n".to_vec();
                 self.push(Step::Literal, Kind::Continuation, ready);
             }
-            Frame::LineTooLong { head } => self.refuse(&head, Status::Bad, "line too long"),
+            Frame::LineTooLong { head } => self.refuse(&head, Refusal::bad("line too long")),
             Frame::LiteralTooBig { head, .. } => {
-                self.refuse(&head, Status::No, "[TOOBIG] literal too large");
+                self.refuse(&head, Refusal::no("literal too large").with_code("TOOBIG"));
             }
-            Frame::NonSyncRefused { head, too_big: true } => self.refuse(
-                &head,
-                Status::Bad,
-                "[TOOBIG] non-synchronizing literal larger than 4096 bytes",
-            ),
+            Frame::NonSyncRefused { head, too_big: true } => {
+                let refusal = Refusal::bad("non-synchronizing literal larger than 4096 bytes");
+                self.refuse(&head, refusal.with_code("TOOBIG"));
+            }
             Frame::NonSyncRefused { head, too_big: false } => {
-                self.refuse(&head, Status::Bad, "non-synchronizing literals are not supported");
+                self.refuse(
+                    &head,
+                    Refusal::bad("non-synchronizing literals are not supported"),
+                );
             }
             Frame::Command(line) => match std::mem::replace(&mut self.mode, Mode::Commands) {
                 Mode::Commands => self.command(&line),
@@ -435,25 +399,25 @@ impl Session {
 
     /// Answers input that was too big: the command it belongs to (a SASL response or IDLE's
     /// DONE belong to the command that asked for them) ends with `text`.
-    fn refuse(&mut self, head: &[u8], status: Status, text: &str) {
+    fn refuse(&mut self, head: &[u8], refusal: Refusal) {
         let to = self.mode_step(Step::Unknown);
         match std::mem::replace(&mut self.mode, Mode::Commands) {
             Mode::Sasl(tag, _) | Mode::Idle(tag) => {
                 let mut out = Responses::default();
-                out.tagged(&tag, status, text);
+                out.tagged(&tag, refusal.status(), refusal.code(), refusal.text());
                 self.emit(to, out);
             }
-            Mode::Commands => self.reject(head, status, text),
+            Mode::Commands => self.reject(head, refusal),
             mode @ (Mode::AwaitTls | Mode::Closed) => self.mode = mode,
         }
     }
 
     /// Answers a command that could not be read with its tag, or `* BAD` without one.
-    fn reject(&mut self, line: &[u8], status: Status, text: &str) {
+    fn reject(&mut self, line: &[u8], refusal: Refusal) {
         let mut out = Responses::default();
         match command::tag(line) {
-            Some(tag) => out.tagged(&tag, status, text),
-            None => out.push(format!("* {status} {text}\r\n").into_bytes()),
+            Some(tag) => out.tagged(&tag, refusal.status(), refusal.code(), refusal.text()),
+            None => out.push(format!("* {refusal}\r\n").into_bytes()),
         }
         self.emit(Step::Unknown, out);
     }
@@ -463,14 +427,14 @@ impl Session {
             (Ok(command), _) => command,
             (Err(SyntaxError::UnknownCommand), Some(tag)) => {
                 // Answered like a command: pending updates first, then the completion.
-                let unknown = Completion::from(SyntaxError::UnknownCommand);
+                let unknown = Refusal::from(SyntaxError::UnknownCommand).into();
                 return self.complete(&tag, Step::Unknown, Responses::default(), unknown, true);
             }
-            (Err(error), _) => return self.reject(line, Status::Bad, &error.to_string()),
+            (Err(error), _) => return self.reject(line, error.into()),
         };
         let to = Step::Command(command.verb);
         let mut out = Responses::default();
-        let completion = self.dispatch(&command, &mut out).unwrap_or_else(|c| c);
+        let completion = self.dispatch(&command, &mut out).unwrap_or_else(Completion::from);
         if matches!(self.mode, Mode::Sasl(..) | Mode::Idle(_)) {
             // A continuation request: the command completes later.
             return self.emit(to, out);
@@ -504,7 +468,7 @@ impl Session {
         } else {
             tag
         };
-        out.tagged(tag, status, &completion.text);
+        out.tagged(tag, status, completion.code.as_deref(), &completion.text);
         self.emit(to, out);
         match self.mode {
             Mode::AwaitTls => self.output.push_back(Output::StartTls),
@@ -513,13 +477,13 @@ impl Session {
         }
     }
 
-    fn dispatch(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
+    fn dispatch(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Refusal> {
         let args = command.args.len();
         let no_args = || {
             if args == 0 {
                 Ok(())
             } else {
-                Err(Completion::from(SyntaxError::Arguments))
+                Err(Refusal::from(SyntaxError::Arguments))
             }
         };
         if !self.offers(command.verb) {
@@ -530,14 +494,14 @@ impl Session {
                 self.authenticated()?;
             }
             Needs::Selection if self.selected.is_none() => {
-                return Err(Completion::bad("no mailbox selected"));
+                return Err(Refusal::bad("no mailbox selected"));
             }
             Needs::Selection | Needs::Nothing => {}
         }
         match command.verb {
             Verb::Capability => {
                 no_args()?;
-                out.push(format!("* CAPABILITY {}\r\n", self.capabilities()).into_bytes());
+                out.data(Data::Capability(&self.capabilities()));
                 Ok(Completion::ok("CAPABILITY completed"))
             }
             Verb::Noop => {
@@ -547,7 +511,7 @@ impl Session {
             Verb::Check => {
                 // RFC 3501 §6.4.1: a selected-state command (a checkpoint is a no-op here).
                 if self.selected.is_none() && !self.config.defects.has(Defect::CheckWithoutSelect) {
-                    return Err(Completion::bad("no mailbox selected"));
+                    return Err(Refusal::bad("no mailbox selected"));
                 }
                 no_args()?;
                 Ok(Completion::ok("CHECK completed"))
@@ -567,7 +531,7 @@ impl Session {
                     _ => return Err(SyntaxError::Arguments.into()),
                 }
                 if !self.config.defects.has(Defect::IdWithoutResponse) {
-                    out.push(b"* ID (\"name\" \"mailrig\")\r\n".to_vec());
+                    out.data(Data::Id);
                 }
                 Ok(Completion::ok("ID completed"))
             }
@@ -580,7 +544,7 @@ impl Session {
                 } else {
                     SEPARATOR
                 };
-                out.push(format!("* NAMESPACE ((\"\" \"{separator}\")) NIL NIL\r\n").into_bytes());
+                out.data(Data::Namespace(separator));
                 Ok(Completion::ok("NAMESPACE completed"))
             }
             Verb::Enable => self.enable(command, out),
@@ -615,13 +579,13 @@ impl Session {
     /// `enable = "ENABLE" 1*(SP capability)` (RFC 5161 §3.1, RFC 9051 §6.3.1): valid in the
     /// authenticated state only. `* ENABLED` lists the requested capabilities now enabled;
     /// unknown ones are ignored.
-    fn enable(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Completion> {
+    fn enable(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Refusal> {
         if command.args.is_empty() {
             return Err(SyntaxError::Arguments.into());
         }
         self.authenticated()?;
         if self.selected.is_some() {
-            return Err(Completion::bad("ENABLE is only valid before SELECT"));
+            return Err(Refusal::bad("ENABLE is only valid before SELECT"));
         }
         // RFC 5161 §3.1: `* ENABLED` lists what this command turned on.
         let mut names = Vec::new();
@@ -640,30 +604,26 @@ impl Session {
                 unknown.push(capability);
             }
         }
-        let mut enabled = String::from("* ENABLED");
-        for name in names.into_iter().map(str::to_owned).chain(unknown) {
-            enabled.push(' ');
-            enabled.push_str(&name);
-        }
-        out.push(format!("{enabled}\r\n").into_bytes());
+        names.extend(unknown.iter().map(String::as_str));
+        out.data(Data::Enabled(&names));
         out.append(notes);
         Ok(Completion::ok("ENABLE completed"))
     }
 
     /// Fails unless a user is logged in.
-    pub(crate) fn authenticated(&self) -> Result<&str, Completion> {
+    pub(crate) fn authenticated(&self) -> Result<&str, Refusal> {
         self.login
             .as_deref()
-            .ok_or_else(|| Completion::bad("not authenticated"))
+            .ok_or_else(|| Refusal::bad("not authenticated"))
     }
 
     fn idle_done(&mut self, tag: &str, line: &[u8]) {
         let mut out = Responses::default();
         self.sync(&mut out, true);
         if line.eq_ignore_ascii_case(b"DONE") {
-            out.tagged(tag, Status::Ok, "IDLE terminated");
+            out.tagged(tag, Status::Ok, None, "IDLE terminated");
         } else {
-            out.tagged(tag, Status::Bad, "expected DONE");
+            out.tagged(tag, Status::Bad, None, "expected DONE");
         }
         self.emit(Step::Command(Verb::Idle), out);
         if self.mode == Mode::Closed {

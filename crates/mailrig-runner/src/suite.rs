@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mailrig_server::{Server, ServerConfig, Service};
+use mailrig_server::{Server, ServerConfig};
 use mailrig_store::{Store, User};
 use mailrig_transcript::engine::EngineConfig;
 use mailrig_transcript::scenario::{Protocol, Role};
@@ -633,14 +633,8 @@ impl OwnServers {
             .await
             .map_err(|e| format!("cannot start mailrig's servers: {e}"))?;
         let mut endpoints = Endpoints::default();
-        for (service, protocol) in [
-            (Service::Smtp, Protocol::Smtp),
-            (Service::Submission, Protocol::Submission),
-            (Service::Smtps, Protocol::Smtps),
-            (Service::Imap, Protocol::Imap),
-            (Service::Imaps, Protocol::Imaps),
-        ] {
-            if let Some(addr) = server.addr(service) {
+        for protocol in Protocol::ALL {
+            if let Some(addr) = server.addr(protocol) {
                 endpoints.set(
                     protocol,
                     Endpoint {

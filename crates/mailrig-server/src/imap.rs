@@ -3,18 +3,18 @@
 //! An IMAP session must also speak when the client is silent: a session in IDLE is told about
 //! messages delivered over SMTP or flags changed by another session at once (RFC 9051
 //! §6.3.13). The store's change feed calls a waker; the waker notifies the connection's
-//! driver ([`Protocol::wakeup`]), which then drains the session's output.
+//! driver ([`conn::Protocol::wakeup`]), which then drains the session's output.
 
 use std::sync::{Arc, Mutex};
 
 use mailrig_fault::FaultSet;
 use mailrig_imap::{Config, Kind, Output, Session};
 use mailrig_store::Store;
+use mailrig_transcript::scenario::Protocol;
 use tokio::sync::Notify;
 
-use crate::conn::{Action, FaultHook, Protocol, Reply, ReplyHook, ReplyKind, Step};
+use crate::conn::{self, Action, FaultHook, Reply, ReplyHook, ReplyKind, Step};
 use crate::listen::SessionFactory;
-use crate::server::Service;
 use crate::smtp::unix_now;
 
 /// IMAP behaviour shared by the IMAP listeners of a server.
@@ -41,15 +41,15 @@ impl Default for ImapOptions {
 
 /// Makes the session factory for one IMAP service.
 pub(crate) fn imap_factory(
-    service: Service,
+    protocol: Protocol,
     options: &ImapOptions,
     store: Store,
     tls: bool,
     faults: Option<Arc<FaultSet>>,
 ) -> SessionFactory {
     let mut config = options.config.clone();
-    config.implicit_tls = service == Service::Imaps;
-    config.starttls = config.starttls && tls && service != Service::Imaps;
+    config.implicit_tls = protocol == Protocol::Imaps;
+    config.starttls = config.starttls && tls && protocol != Protocol::Imaps;
     config.login_disabled_before_tls = config.login_disabled_before_tls && tls;
     Arc::new(move |_| {
         let mut session = Session::new(config.clone(), store.clone());
@@ -69,7 +69,7 @@ pub(crate) fn imap_factory(
 impl From<Output> for Action {
     fn from(output: Output) -> Action {
         match output {
-            Output::Response { to, kind, bytes } => Action::Write(Reply {
+            Output::Response { to, kind, bytes, .. } => Action::Write(Reply {
                 step: match to {
                     mailrig_imap::Step::Greeting => Step::Greeting,
                     mailrig_imap::Step::Command(verb) => Step::Command(verb.name()),
@@ -99,7 +99,7 @@ struct ImapSession {
     hook: Option<FaultHook>,
 }
 
-impl Protocol for ImapSession {
+impl conn::Protocol for ImapSession {
     fn handle_input(&mut self, input: &[u8]) {
         self.session.set_time(unix_now());
         self.session.handle_input(input);

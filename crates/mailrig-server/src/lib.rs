@@ -33,5 +33,6 @@ pub mod tls;
 pub use defect::Defect;
 pub use imap::ImapOptions;
 pub use mailrig_fault as fault;
-pub use server::{Server, ServerConfig, ServerError, Service, TlsSetting};
+pub use mailrig_transcript::scenario::Protocol;
+pub use server::{Server, ServerConfig, ServerError, TlsSetting};
 pub use smtp::{SmtpOptions, StoreBackend};

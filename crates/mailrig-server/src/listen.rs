@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mailrig_transcript::scenario::{Family, Protocol as Wire};
+use mailrig_transcript::scenario;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
@@ -24,8 +24,8 @@ pub struct ListenerSpec {
     pub name: &'static str,
     /// The address to bind; port 0 picks a free port.
     pub addr: SocketAddr,
-    /// The protocol recorded for its sessions.
-    pub wire: Wire,
+    /// The protocol it serves, recorded for its sessions.
+    pub protocol: scenario::Protocol,
     /// Makes each connection's session.
     pub factory: SessionFactory,
 }
@@ -181,7 +181,7 @@ fn serve(
     stop: watch::Receiver<bool>,
     connections: &mut JoinSet<()>,
 ) {
-    let recorder = shared.recordings.begin(spec.wire);
+    let recorder = shared.recordings.begin(spec.protocol);
     let mut session = (spec.factory)(&recorder);
     let permit = slots.clone().try_acquire_owned().ok();
     if permit.is_none() {
@@ -189,14 +189,14 @@ fn serve(
         session.shutdown();
     }
     let mut limits = shared.limits;
-    if spec.wire.family() == Family::Imap {
+    if spec.protocol.is_imap() {
         limits.idle_timeout = limits.imap_idle_timeout;
     }
     let span = tracing::info_span!("session", name = %recorder.name(), listener = spec.name, %peer);
     let conn = Connection {
         socket,
         tls: shared.tls.clone(),
-        implicit_tls: spec.wire.implicit_tls(),
+        implicit_tls: spec.protocol.implicit_tls(),
         recorder,
         limits,
         shutdown: stop,

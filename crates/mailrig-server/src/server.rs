@@ -8,7 +8,7 @@ use std::time::Duration;
 use mailrig_fault::{FaultSet, Rule};
 use mailrig_store::Store;
 use mailrig_transcript::Transcript;
-use mailrig_transcript::scenario::Protocol as Wire;
+use mailrig_transcript::scenario::Protocol;
 use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
 
@@ -18,64 +18,6 @@ use crate::listen::{Bound, ListenerSpec, Listeners, Shared};
 use crate::recorder::Recordings;
 use crate::smtp::{SmtpOptions, smtp_factory};
 use crate::tls::{Identity, TlsError};
-
-/// The kinds of listener a server can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Service {
-    /// SMTP relay (port 25 style): plaintext, STARTTLS offered, no AUTH required.
-    Smtp,
-    /// Message submission (RFC 6409, port 587 style): STARTTLS offered, AUTH required.
-    Submission,
-    /// Submission over implicit TLS (RFC 8314, port 465 style): AUTH required.
-    Smtps,
-    /// IMAP (port 143 style): plaintext, STARTTLS offered.
-    Imap,
-    /// IMAP over implicit TLS (RFC 8314, port 993 style).
-    Imaps,
-}
-
-impl Service {
-    /// Every service, in the order ready files list them.
-    pub const ALL: [Service; 5] = [
-        Service::Smtp,
-        Service::Submission,
-        Service::Smtps,
-        Service::Imap,
-        Service::Imaps,
-    ];
-
-    /// The key used in ready files and logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::Smtp => "smtp",
-            Service::Submission => "submission",
-            Service::Smtps => "smtps",
-            Service::Imap => "imap",
-            Service::Imaps => "imaps",
-        }
-    }
-
-    /// What its sessions are recorded as.
-    pub fn wire(self) -> Wire {
-        match self {
-            Service::Smtp => Wire::Smtp,
-            Service::Submission => Wire::Submission,
-            Service::Smtps => Wire::Smtps,
-            Service::Imap => Wire::Imap,
-            Service::Imaps => Wire::Imaps,
-        }
-    }
-
-    /// Whether it needs a TLS identity to run at all.
-    pub fn needs_tls(self) -> bool {
-        matches!(self, Service::Smtps | Service::Imaps)
-    }
-
-    /// Whether it speaks IMAP (else SMTP).
-    pub fn is_imap(self) -> bool {
-        matches!(self, Service::Imap | Service::Imaps)
-    }
-}
 
 /// Where TLS material comes from.
 #[derive(Debug, Clone, Default)]
@@ -93,7 +35,7 @@ pub enum TlsSetting {
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Listeners to start, each on its address (port 0 picks a free port).
-    pub listeners: Vec<(Service, SocketAddr)>,
+    pub listeners: Vec<(Protocol, SocketAddr)>,
     /// TLS material.
     pub tls: TlsSetting,
     /// SMTP behaviour shared by the SMTP listeners.
@@ -120,7 +62,7 @@ impl ServerConfig {
     pub fn loopback(store: Store) -> ServerConfig {
         let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
         ServerConfig {
-            listeners: Service::ALL.iter().map(|s| (*s, any)).collect(),
+            listeners: Protocol::ALL.iter().map(|s| (*s, any)).collect(),
             tls: TlsSetting::Generate,
             smtp: SmtpOptions::default(),
             imap: ImapOptions::default(),
@@ -180,13 +122,13 @@ impl Server {
         });
         let delivered = Arc::new(Notify::new());
         let mut specs = Vec::new();
-        for (service, addr) in &config.listeners {
-            if service.needs_tls() && tls.is_none() {
-                return Err(ServerError::NeedsTls(service.name()));
+        for (protocol, addr) in &config.listeners {
+            if protocol.implicit_tls() && tls.is_none() {
+                return Err(ServerError::NeedsTls(protocol.keyword()));
             }
-            let factory = if service.is_imap() {
+            let factory = if protocol.is_imap() {
                 imap_factory(
-                    *service,
+                    *protocol,
                     &config.imap,
                     config.store.clone(),
                     tls.is_some(),
@@ -194,7 +136,7 @@ impl Server {
                 )
             } else {
                 smtp_factory(
-                    *service,
+                    *protocol,
                     &config.smtp,
                     config.store.clone(),
                     tls.is_some(),
@@ -203,9 +145,9 @@ impl Server {
                 )
             };
             specs.push(ListenerSpec {
-                name: service.name(),
+                name: protocol.keyword(),
                 addr: *addr,
-                wire: service.wire(),
+                protocol: *protocol,
                 factory,
             });
         }
@@ -231,12 +173,12 @@ impl Server {
         self.listeners.bound()
     }
 
-    /// The address of one service, if it runs.
-    pub fn addr(&self, service: Service) -> Option<SocketAddr> {
+    /// The address of one listener, if it runs.
+    pub fn addr(&self, protocol: Protocol) -> Option<SocketAddr> {
         self.listeners
             .bound()
             .iter()
-            .find(|b| b.name == service.name())
+            .find(|b| b.name == protocol.keyword())
             .map(|b| b.addr)
     }
 

@@ -15,11 +15,11 @@ use mailrig_smtp::{
     Backend, Config, DeliveryError, Envelope, Output, RecipientCheck, Reply as SmtpReply, Session,
 };
 use mailrig_store::Store;
+use mailrig_transcript::scenario::Protocol;
 use tokio::sync::Notify;
 
-use crate::conn::{Action, FaultHook, Protocol, Reply, ReplyHook, ReplyKind, Step};
+use crate::conn::{self, Action, FaultHook, Reply, ReplyHook, ReplyKind, Step};
 use crate::listen::SessionFactory;
-use crate::server::Service;
 
 /// SMTP behaviour shared by the SMTP listeners of a server.
 #[derive(Debug, Clone, Default)]
@@ -37,7 +37,7 @@ pub struct SmtpOptions {
 
 /// Makes the session factory for one SMTP service.
 pub(crate) fn smtp_factory(
-    service: Service,
+    protocol: Protocol,
     options: &SmtpOptions,
     store: Store,
     tls: bool,
@@ -45,12 +45,12 @@ pub(crate) fn smtp_factory(
     faults: Option<Arc<FaultSet>>,
 ) -> SessionFactory {
     let mut config = options.config.clone();
-    config.implicit_tls = service == Service::Smtps;
-    config.tls_available = tls && service != Service::Smtps && config.extensions.starttls;
+    config.implicit_tls = protocol == Protocol::Smtps;
+    config.tls_available = tls && protocol != Protocol::Smtps && config.extensions.starttls;
     // With TLS off there is no way to meet "TLS before AUTH": plaintext AUTH is the only way
     // to use submission at all (the IMAP side does the same with LOGINDISABLED).
     config.require_tls_for_auth = config.require_tls_for_auth && tls;
-    if service != Service::Smtp {
+    if protocol != Protocol::Smtp {
         config.require_auth = true;
     }
     let tokens = Arc::new(options.tokens.clone());
@@ -115,7 +115,7 @@ struct SmtpSession {
     hook: Option<FaultHook>,
 }
 
-impl Protocol for SmtpSession {
+impl conn::Protocol for SmtpSession {
     fn handle_input(&mut self, input: &[u8]) {
         self.session.handle_input(input, &mut self.backend);
     }

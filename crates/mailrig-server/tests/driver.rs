@@ -12,7 +12,7 @@ use mailrig_server::conn::{
 use mailrig_server::listen::{ListenerSpec, Listeners, Shared};
 use mailrig_server::recorder::Recordings;
 use mailrig_server::tls::Identity;
-use mailrig_transcript::scenario::{Protocol as Wire, Side};
+use mailrig_transcript::scenario::{self, Side};
 use mailrig_transcript::transcript::EventKind;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
@@ -83,7 +83,7 @@ impl Protocol for Echo {
     }
 }
 
-async fn start(wire: Wire, identity: &Identity) -> (Listeners, SocketAddr, Recordings) {
+async fn start(protocol: scenario::Protocol, identity: &Identity) -> (Listeners, SocketAddr, Recordings) {
     let recordings = Recordings::new();
     let shared = Shared {
         tls: Some(TlsAcceptor::from(identity.server_config().expect("config"))),
@@ -94,7 +94,7 @@ async fn start(wire: Wire, identity: &Identity) -> (Listeners, SocketAddr, Recor
     let spec = ListenerSpec {
         name: "echo",
         addr: "127.0.0.1:0".parse().expect("addr"),
-        wire,
+        protocol,
         factory: Arc::new(|_| Box::new(Echo::new())),
     };
     let listeners = Listeners::start(vec![spec], shared).await.expect("bind");
@@ -132,7 +132,7 @@ async fn say<S: AsyncWrite + Unpin>(stream: &mut S, text: &str) {
 #[tokio::test]
 async fn starttls_upgrade_discards_nothing_it_should_keep_and_records_everything() {
     let identity = Identity::generate().expect("identity");
-    let (listeners, addr, recordings) = start(Wire::Smtp, &identity).await;
+    let (listeners, addr, recordings) = start(scenario::Protocol::Smtp, &identity).await;
     let mut plain = BufReader::new(TcpStream::connect(addr).await.expect("connect"));
     assert_eq!(line(&mut plain).await, "hello\r\n");
     say(plain.get_mut(), "ping\r\n").await;
@@ -173,7 +173,7 @@ async fn starttls_upgrade_discards_nothing_it_should_keep_and_records_everything
 #[tokio::test]
 async fn implicit_tls_handshakes_before_the_greeting() {
     let identity = Identity::generate().expect("identity");
-    let (listeners, addr, recordings) = start(Wire::Smtps, &identity).await;
+    let (listeners, addr, recordings) = start(scenario::Protocol::Smtps, &identity).await;
     let socket = TcpStream::connect(addr).await.expect("connect");
     let name = ServerName::IpAddress(std::net::IpAddr::from([127, 0, 0, 1]).into());
     let mut tls = BufReader::new(
@@ -191,7 +191,7 @@ async fn implicit_tls_handshakes_before_the_greeting() {
 #[tokio::test]
 async fn shutdown_says_goodbye_to_open_sessions() {
     let identity = Identity::generate().expect("identity");
-    let (listeners, addr, _) = start(Wire::Smtp, &identity).await;
+    let (listeners, addr, _) = start(scenario::Protocol::Smtp, &identity).await;
     let mut plain = BufReader::new(TcpStream::connect(addr).await.expect("connect"));
     assert_eq!(line(&mut plain).await, "hello\r\n");
     let stop = tokio::spawn(listeners.shutdown(Duration::from_secs(2)));
@@ -203,7 +203,7 @@ async fn shutdown_says_goodbye_to_open_sessions() {
 #[tokio::test]
 async fn connections_beyond_the_limit_are_turned_away_and_others_keep_working() {
     let identity = Identity::generate().expect("identity");
-    let (listeners, addr, _) = start(Wire::Smtp, &identity).await;
+    let (listeners, addr, _) = start(scenario::Protocol::Smtp, &identity).await;
     let mut open = Vec::new();
     for _ in 0..4 {
         let mut c = BufReader::new(TcpStream::connect(addr).await.expect("connect"));
@@ -271,7 +271,7 @@ async fn server_writes(hook: Option<Box<dyn ReplyHook>>, input: &str) -> Vec<Str
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let recordings = Recordings::new();
-    let recorder = recordings.begin(Wire::Smtp);
+    let recorder = recordings.begin(scenario::Protocol::Smtp);
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(async move {
         let (socket, _) = listener.accept().await.expect("accept");

@@ -122,9 +122,15 @@ impl Protocol {
         }
     }
 
-    /// Whether the connection starts with a TLS handshake (implicit TLS).
+    /// Whether the connection starts with a TLS handshake (implicit TLS), so a server needs
+    /// a TLS identity to offer it at all.
     pub fn implicit_tls(self) -> bool {
         matches!(self, Protocol::Smtps | Protocol::Imaps)
+    }
+
+    /// Whether it speaks IMAP (else SMTP).
+    pub fn is_imap(self) -> bool {
+        self.family() == Family::Imap
     }
 }
 

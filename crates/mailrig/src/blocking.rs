@@ -68,7 +68,7 @@ impl Rig {
     /// # Panics
     ///
     /// When the service is not running (a test bug).
-    pub fn addr(&self, service: crate::Service) -> SocketAddr {
+    pub fn addr(&self, service: crate::Protocol) -> SocketAddr {
         self.rig().addr(service)
     }
 

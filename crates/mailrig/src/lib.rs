@@ -23,7 +23,7 @@ pub mod blocking;
 pub mod import;
 pub mod rig;
 
-pub use mailrig_server::{ImapOptions, Service, SmtpOptions, tls::Identity};
+pub use mailrig_server::{ImapOptions, Protocol, SmtpOptions, tls::Identity};
 pub use mailrig_store::{Envelope, Flag, Flags, Message, Store, User};
 pub use rig::{Rig, RigBuilder, RigError};
 

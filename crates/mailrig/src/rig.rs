@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mailrig_fault::Rule;
 use mailrig_server::tls::Identity;
-use mailrig_server::{ImapOptions, Server, ServerConfig, ServerError, Service, SmtpOptions, TlsSetting};
+use mailrig_server::{ImapOptions, Protocol, Server, ServerConfig, ServerError, SmtpOptions, TlsSetting};
 use mailrig_store::fixture::{FixtureError, Seed};
 use mailrig_store::{Envelope, Message, Store, StoreError, User};
 use mailrig_transcript::Transcript;
@@ -119,7 +119,7 @@ pub struct RigBuilder {
     tls: TlsSetting,
     smtp: SmtpOptions,
     imap: ImapOptions,
-    services: Option<Vec<Service>>,
+    services: Option<Vec<Protocol>>,
     fixtures: Vec<PathBuf>,
     imports: Vec<(String, PathBuf)>,
     /// Extension words for [`disable_smtp`] and [`disable_imap`], applied at `start`.
@@ -243,7 +243,7 @@ impl RigBuilder {
     }
 
     /// Runs only these services (default: all that the TLS setting allows).
-    pub fn services(mut self, services: &[Service]) -> Self {
+    pub fn services(mut self, services: &[Protocol]) -> Self {
         self.services = Some(services.to_vec());
         self
     }
@@ -282,10 +282,10 @@ impl RigBuilder {
         config.imap = self.imap;
         config.faults = self.faults;
         config.fault_seed = self.fault_seed;
-        let services = self.services.unwrap_or_else(|| Service::ALL.to_vec());
+        let services = self.services.unwrap_or_else(|| Protocol::ALL.to_vec());
         config
             .listeners
-            .retain(|(s, _)| services.contains(s) && !(tls_off && s.needs_tls()));
+            .retain(|(s, _)| services.contains(s) && !(tls_off && s.implicit_tls()));
         Ok(Rig {
             server: Server::start(config).await?,
         })
@@ -336,36 +336,36 @@ impl Rig {
     /// # Panics
     ///
     /// When `service` was left out with [`RigBuilder::services`] or needs TLS that is off.
-    pub fn addr(&self, service: Service) -> SocketAddr {
+    pub fn addr(&self, service: Protocol) -> SocketAddr {
         match self.server.addr(service) {
             Some(addr) => addr,
-            None => panic!("the {} service is not running in this rig", service.name()),
+            None => panic!("the {} service is not running in this rig", service.keyword()),
         }
     }
 
     /// SMTP (STARTTLS offered when TLS is on).
     pub fn smtp_addr(&self) -> SocketAddr {
-        self.addr(Service::Smtp)
+        self.addr(Protocol::Smtp)
     }
 
     /// Submission (AUTH required, STARTTLS offered).
     pub fn submission_addr(&self) -> SocketAddr {
-        self.addr(Service::Submission)
+        self.addr(Protocol::Submission)
     }
 
     /// SMTPS (implicit TLS, AUTH required).
     pub fn smtps_addr(&self) -> SocketAddr {
-        self.addr(Service::Smtps)
+        self.addr(Protocol::Smtps)
     }
 
     /// IMAP (STARTTLS offered when TLS is on).
     pub fn imap_addr(&self) -> SocketAddr {
-        self.addr(Service::Imap)
+        self.addr(Protocol::Imap)
     }
 
     /// IMAPS (implicit TLS).
     pub fn imaps_addr(&self) -> SocketAddr {
-        self.addr(Service::Imaps)
+        self.addr(Protocol::Imaps)
     }
 
     /// The CA certificate (PEM) clients should trust; `None` with TLS off.

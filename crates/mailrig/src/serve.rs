@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use mailrig::{ImapOptions, Service, SmtpOptions, Store, User};
+use mailrig::{ImapOptions, Protocol, SmtpOptions, Store, User};
 use mailrig_imap::Versions;
 use mailrig_server::tls::Identity;
 use mailrig_server::{Server, ServerConfig, TlsSetting};
@@ -221,21 +221,21 @@ fn users(specs: &[String]) -> anyhow::Result<Vec<User>> {
         .collect()
 }
 
-fn listeners(args: &ServeArgs) -> anyhow::Result<Vec<(Service, SocketAddr)>> {
+fn listeners(args: &ServeArgs) -> anyhow::Result<Vec<(Protocol, SocketAddr)>> {
     let mut out = Vec::new();
     for (service, value) in [
-        (Service::Smtp, &args.smtp),
-        (Service::Submission, &args.submission),
-        (Service::Smtps, &args.smtps),
-        (Service::Imap, &args.imap),
-        (Service::Imaps, &args.imaps),
+        (Protocol::Smtp, &args.smtp),
+        (Protocol::Submission, &args.submission),
+        (Protocol::Smtps, &args.smtps),
+        (Protocol::Imap, &args.imap),
+        (Protocol::Imaps, &args.imaps),
     ] {
-        if value == "off" || (args.no_tls && service.needs_tls()) {
+        if value == "off" || (args.no_tls && service.implicit_tls()) {
             continue;
         }
         let addr: SocketAddr = value
             .parse()
-            .with_context(|| format!("--{} {value}: expected HOST:PORT or off", service.name()))?;
+            .with_context(|| format!("--{} {value}: expected HOST:PORT or off", service.keyword()))?;
         out.push((service, addr));
     }
     if out.is_empty() {

@@ -6,8 +6,9 @@
 use base64::Engine;
 
 use super::oauth;
-use super::{Completion, Mode, Session};
+use super::{Mode, Session};
 use crate::command::{Command, Verb};
+use crate::completion::{Completion, Refusal};
 use crate::defect::Defect;
 use crate::error::SyntaxError;
 use crate::response::{Kind, Responses, Step};
@@ -31,21 +32,21 @@ pub(super) enum SaslStep {
 const PASSWORD_CHALLENGE: &[u8] = b"+ UGFzc3dvcmQ6\r\n";
 
 impl Session {
-    fn not_authenticated(&self) -> Result<(), Completion> {
+    fn not_authenticated(&self) -> Result<(), Refusal> {
         match self.login {
-            Some(_) => Err(Completion::bad("already authenticated")),
+            Some(_) => Err(Refusal::bad("already authenticated")),
             None => Ok(()),
         }
     }
 
     /// STARTTLS (RFC 9051 §6.2.1).
-    pub(super) fn starttls(&mut self, args: usize) -> Result<Completion, Completion> {
+    pub(super) fn starttls(&mut self, args: usize) -> Result<Completion, Refusal> {
         if args != 0 {
             return Err(SyntaxError::Arguments.into());
         }
         self.not_authenticated()?;
         if self.tls || !self.config.starttls {
-            return Err(Completion::bad("STARTTLS not available"));
+            return Err(Refusal::bad("STARTTLS not available"));
         }
         self.mode = Mode::AwaitTls;
         self.framer.reset();
@@ -53,7 +54,7 @@ impl Session {
     }
 
     /// LOGIN (RFC 9051 §6.2.3): `login = "LOGIN" SP userid SP password`.
-    pub(super) fn login_command(&mut self, command: &Command) -> Result<Completion, Completion> {
+    pub(super) fn login_command(&mut self, command: &Command) -> Result<Completion, Refusal> {
         if !self.config.defects.has(Defect::LoginTwiceAccepted) {
             self.not_authenticated()?;
         }
@@ -64,23 +65,22 @@ impl Session {
             return Err(SyntaxError::Arguments.into());
         };
         if self.login_disabled() {
-            return Err(Completion::no(
-                "[PRIVACYREQUIRED] LOGIN is disabled before STARTTLS",
-            ));
+            return Err(Refusal::no("LOGIN is disabled before STARTTLS").with_code("PRIVACYREQUIRED"));
         }
         self.log_in(&user, &password, "LOGIN")
     }
 
-    fn log_in(&mut self, user: &str, password: &str, what: &str) -> Result<Completion, Completion> {
+    fn log_in(&mut self, user: &str, password: &str, what: &str) -> Result<Completion, Refusal> {
         if !self.store.authenticate(user, password) {
-            return Err(Completion::no("[AUTHENTICATIONFAILED] invalid credentials"));
+            return Err(Refusal::no("invalid credentials").with_code("AUTHENTICATIONFAILED"));
         }
         Ok(self.logged_in(user, what))
     }
 
     fn logged_in(&mut self, user: &str, what: &str) -> Completion {
         self.login = Some(user.to_owned());
-        Completion::ok(format!("[CAPABILITY {}] {what} completed", self.capabilities()))
+        let code = format!("CAPABILITY {}", self.capabilities());
+        Completion::ok(format!("{what} completed")).with_code(code)
     }
 
     /// `authenticate = "AUTHENTICATE" SP auth-type [SP initial-resp] *(CRLF base64)`
@@ -89,7 +89,7 @@ impl Session {
         &mut self,
         command: &Command,
         out: &mut Responses,
-    ) -> Result<Completion, Completion> {
+    ) -> Result<Completion, Refusal> {
         self.not_authenticated()?;
         let (mechanism, initial) = match &command.args[..] {
             [mechanism] => (mechanism.astring(), None),
@@ -98,15 +98,14 @@ impl Session {
         };
         let mechanism = mechanism.unwrap_or_default().to_ascii_uppercase();
         if !["PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"].contains(&mechanism.as_str()) {
-            return Err(Completion::no("[CANNOT] unsupported mechanism"));
+            return Err(Refusal::no("unsupported mechanism").with_code("CANNOT"));
         }
         if initial.is_some() && !self.config.extensions.sasl_ir {
             return Err(SyntaxError::Arguments.into());
         }
         if self.login_disabled() {
-            return Err(Completion::no(
-                "[PRIVACYREQUIRED] authentication is disabled before STARTTLS",
-            ));
+            let refusal = Refusal::no("authentication is disabled before STARTTLS");
+            return Err(refusal.with_code("PRIVACYREQUIRED"));
         }
         let tag = command.tag.clone();
         // Defect::InitialResponseIgnored: the exchange starts as if none had been given.
@@ -141,37 +140,45 @@ impl Session {
     }
 
     pub(super) fn sasl_response(&mut self, tag: &str, step: SaslStep, line: &[u8]) {
-        let completion = match (std::str::from_utf8(line), step) {
+        let result = match (std::str::from_utf8(line), step) {
             (Ok("*"), _) if self.config.defects.has(Defect::AuthenticateCancelAnsweredNo) => {
-                Completion::no("AUTHENTICATE cancelled")
+                Err(Refusal::no("AUTHENTICATE cancelled"))
             }
-            (Ok("*"), _) => Completion::bad("AUTHENTICATE cancelled"),
-            (Err(_), _) => Completion::bad("invalid base64"),
-            (Ok(text), SaslStep::Plain) => self.plain(text).unwrap_or_else(|c| c),
+            (Ok("*"), _) => Err(Refusal::bad("AUTHENTICATE cancelled")),
+            (Err(_), _) => Err(Refusal::bad("invalid base64")),
+            (Ok(text), SaslStep::Plain) => self.plain(text),
             (Ok(text), SaslStep::LoginUser) => match decode(text) {
                 Ok(user) => {
                     self.mode = Mode::Sasl(tag.to_owned(), SaslStep::LoginPassword(user));
                     let to = Step::Command(Verb::Authenticate);
                     return self.push(to, Kind::Continuation, PASSWORD_CHALLENGE.to_vec());
                 }
-                Err(completion) => completion,
+                Err(refusal) => Err(refusal),
             },
-            (Ok(text), SaslStep::LoginPassword(user)) => decode(text)
-                .and_then(|password| self.log_in(&user, &password, "AUTHENTICATE"))
-                .unwrap_or_else(|c| c),
+            (Ok(text), SaslStep::LoginPassword(user)) => {
+                decode(text).and_then(|password| self.log_in(&user, &password, "AUTHENTICATE"))
+            }
             (Ok(text), SaslStep::OAuth(xoauth2)) => {
                 let mut out = Responses::default();
-                let completion = self.oauth(tag, xoauth2, text, &mut out).unwrap_or_else(|c| c);
+                let result = self.oauth(tag, xoauth2, text, &mut out);
                 if matches!(self.mode, Mode::Sasl(..)) {
                     return self.emit(Step::Command(Verb::Authenticate), out);
                 }
-                completion
+                result
             }
             // RFC 7628 §3.2.3: whatever the client answers to the error, the exchange fails.
-            (Ok(_), SaslStep::OAuthFailed) => Completion::no("[AUTHENTICATIONFAILED] invalid token"),
+            (Ok(_), SaslStep::OAuthFailed) => {
+                Err(Refusal::no("invalid token").with_code("AUTHENTICATIONFAILED"))
+            }
         };
+        let completion = result.unwrap_or_else(Completion::from);
         let mut out = Responses::default();
-        out.tagged(tag, completion.status, &completion.text);
+        out.tagged(
+            tag,
+            completion.status,
+            completion.code.as_deref(),
+            &completion.text,
+        );
         self.emit(Step::Command(Verb::Authenticate), out);
     }
 
@@ -183,7 +190,7 @@ impl Session {
         xoauth2: bool,
         encoded: &str,
         out: &mut Responses,
-    ) -> Result<Completion, Completion> {
+    ) -> Result<Completion, Refusal> {
         let message = decode_bytes(encoded)?;
         let parsed = if xoauth2 {
             oauth::xoauth2(&message)
@@ -191,7 +198,7 @@ impl Session {
             oauth::oauthbearer(&message)
         };
         let (login, token) =
-            parsed.ok_or_else(|| Completion::no("[AUTHENTICATIONFAILED] invalid OAuth message"))?;
+            parsed.ok_or_else(|| Refusal::no("invalid OAuth message").with_code("AUTHENTICATIONFAILED"))?;
         let valid = match self.config.tokens.get(&login) {
             Some(expected) => *expected == token && self.store.password(&login).is_some(),
             None => self.store.authenticate(&login, &token),
@@ -211,35 +218,35 @@ impl Session {
     }
 
     /// `message = [authzid] UTF8NUL authcid UTF8NUL passwd`, base64-encoded (`=` is empty).
-    pub(super) fn plain(&mut self, encoded: &str) -> Result<Completion, Completion> {
+    pub(super) fn plain(&mut self, encoded: &str) -> Result<Completion, Refusal> {
         let decoded = decode_bytes(encoded)?;
         let parts: Vec<&[u8]> = decoded.split(|&b| b == 0).collect();
         let [authzid, user, password] = parts[..] else {
-            return Err(Completion::bad("invalid PLAIN message"));
+            return Err(Refusal::bad("invalid PLAIN message"));
         };
         let (Ok(authzid), Ok(user), Ok(password)) = (
             std::str::from_utf8(authzid),
             std::str::from_utf8(user),
             std::str::from_utf8(password),
         ) else {
-            return Err(Completion::bad("invalid PLAIN message"));
+            return Err(Refusal::bad("invalid PLAIN message"));
         };
         if !authzid.is_empty() && authzid != user {
-            return Err(Completion::no("[AUTHORIZATIONFAILED] cannot act as another user"));
+            return Err(Refusal::no("cannot act as another user").with_code("AUTHORIZATIONFAILED"));
         }
         self.log_in(user, password, "AUTHENTICATE")
     }
 }
 
 /// A base64 SASL response as UTF-8 text (`=` is empty).
-fn decode(encoded: &str) -> Result<String, Completion> {
-    String::from_utf8(decode_bytes(encoded)?).map_err(|_| Completion::bad("invalid UTF-8"))
+fn decode(encoded: &str) -> Result<String, Refusal> {
+    String::from_utf8(decode_bytes(encoded)?).map_err(|_| Refusal::bad("invalid UTF-8"))
 }
 
 /// A base64 SASL response (`=` is empty).
-fn decode_bytes(encoded: &str) -> Result<Vec<u8>, Completion> {
+fn decode_bytes(encoded: &str) -> Result<Vec<u8>, Refusal> {
     let encoded = if encoded == "=" { "" } else { encoded };
     base64::engine::general_purpose::STANDARD
         .decode(encoded)
-        .map_err(|_| Completion::bad("invalid base64"))
+        .map_err(|_| Refusal::bad("invalid base64"))
 }

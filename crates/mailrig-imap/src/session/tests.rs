@@ -5,6 +5,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::config::{Extensions, Versions};
+use crate::data::DataKind;
 
 mod condstore;
 
@@ -843,6 +844,7 @@ fn a_watch_that_falls_behind_resyncs() {
 mod auth;
 mod extensions;
 mod issue9;
+mod storage;
 mod versions;
 
 /// A client that pipelines many large FETCHes and reads slowly: the session runs commands only
@@ -894,7 +896,7 @@ fn each_response_is_one_output_with_its_step_and_kind() {
     let shape: Vec<(crate::Step, Kind, String)> = outputs
         .iter()
         .filter_map(|output| match output {
-            Output::Response { to, kind, bytes } => {
+            Output::Response { to, kind, bytes, .. } => {
                 let text = String::from_utf8_lossy(bytes);
                 let head = text.split(" (").next().unwrap_or_default().trim_end().to_owned();
                 Some((*to, *kind, head))
@@ -955,6 +957,18 @@ fn each_response_is_one_output_with_its_step_and_kind() {
     let want: Vec<(crate::Step, Kind, String)> =
         want.iter().map(|(s, k, t)| (*s, *k, (*t).to_owned())).collect();
     assert_eq!(shape, want);
+    let data: Vec<DataKind> = outputs
+        .iter()
+        .filter_map(|output| match output {
+            Output::Response { data, .. } => *data,
+            _ => None,
+        })
+        .collect();
+    use DataKind::{Exists, Fetch, Flags, Recent};
+    assert_eq!(
+        data,
+        [Flags, Exists, Recent, Fetch, Exists, Recent, Exists, Recent]
+    );
     // The FETCH response holds its literal whole.
     let fetch = outputs.iter().find_map(|output| match output {
         Output::Response { bytes, .. } if bytes.starts_with(b"* 1 FETCH") => Some(bytes.clone()),
@@ -966,6 +980,56 @@ fn each_response_is_one_output_with_its_step_and_kind() {
         "{fetch}"
     );
     assert!(fetch.ends_with(")\r\n"));
+}
+
+/// Every data response says which it is, and that is the name on the wire (after `* ` and,
+/// for message data, the number); status responses and completions say none.
+#[test]
+fn data_responses_carry_their_name() {
+    let store = store();
+    for subject in ["x", "y"] {
+        store
+            .deliver("alice", format!("Subject: {subject}\r\n\r\n").into_bytes(), 0)
+            .expect("INBOX exists");
+    }
+    let mut other = selected(&store);
+    let mut session = Session::new(Config::default(), store.clone());
+    let script = b"a LOGIN alice secret\r\nb CAPABILITY\r\nc ID NIL\r\nd NAMESPACE\r\n\
+        e ENABLE QRESYNC\r\nf LIST \"\" *\r\ng LSUB \"\" *\r\nh STATUS INBOX (MESSAGES)\r\n\
+        i SELECT INBOX\r\nj SEARCH ALL\r\nk ENABLE IMAP4rev2\r\nl FETCH 1 FLAGS\r\n";
+    session.handle_input(script);
+    exchange(&mut other, b"x STORE 1 +FLAGS (\\Deleted)\r\ny EXPUNGE\r\n");
+    session.handle_input(b"m NOOP\r\nn UNSELECT\r\no ENABLE IMAP4rev2\r\np SELECT INBOX\r\nq SEARCH ALL\r\n");
+    let mut seen = Vec::new();
+    while let Some(output) = session.poll_output() {
+        let Output::Response { data, bytes, .. } = output else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let mut words = text.split([' ', '\r']).skip(1);
+        let name = match words.next() {
+            Some(number) if number.bytes().all(|b| b.is_ascii_digit()) => words.next(),
+            word => word,
+        };
+        match data {
+            Some(kind) => {
+                assert_eq!(Some(kind.name()), name, "{text}");
+                seen.push(kind);
+            }
+            None => assert!(
+                !text.starts_with("* ") || ["OK", "BYE", "BAD"].contains(&name.unwrap_or_default()),
+                "{text}"
+            ),
+        }
+    }
+    use DataKind::*;
+    let every = [
+        Capability, Enabled, Id, Namespace, Flags, List, Lsub, Status, Search, Esearch, Exists, Recent,
+        Vanished, Fetch,
+    ];
+    for kind in every {
+        assert!(seen.contains(&kind), "{kind:?} not seen in {seen:?}");
+    }
 }
 
 /// An unknown command is answered like any other: pending updates, then its BAD.

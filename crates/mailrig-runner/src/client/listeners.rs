@@ -6,7 +6,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use mailrig_server::{Server, ServerConfig, Service, TlsSetting};
+use mailrig_server::{Protocol, Server, ServerConfig, TlsSetting};
 use mailrig_store::{Store, User};
 use mailrig_transcript::Transcript;
 
@@ -53,7 +53,7 @@ impl ModelServers {
         if mode == TlsMode::None {
             config.tls = TlsSetting::Off;
             let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-            config.listeners = [Service::Smtp, Service::Submission, Service::Imap]
+            config.listeners = [Protocol::Smtp, Protocol::Submission, Protocol::Imap]
                 .into_iter()
                 .map(|s| (s, any))
                 .collect();
@@ -62,12 +62,12 @@ impl ModelServers {
             .await
             .map_err(|e| format!("cannot start mailrig's servers: {e}"))?;
         let (smtp, imap) = match mode {
-            TlsMode::Tls => (Service::Smtps, Service::Imaps),
-            TlsMode::None | TlsMode::Starttls => (Service::Submission, Service::Imap),
+            TlsMode::Tls => (Protocol::Smtps, Protocol::Imaps),
+            TlsMode::None | TlsMode::Starttls => (Protocol::Submission, Protocol::Imap),
         };
         let listeners = Listeners {
             smtp: server.addr(smtp),
-            relay: server.addr(Service::Smtp),
+            relay: server.addr(Protocol::Smtp),
             imap: server.addr(imap),
             ca_pem: server.ca_pem().map(str::to_owned),
         };

@@ -123,7 +123,7 @@ impl Target for Servers {
                 while let Some(output) = imap.poll_output() {
                     match output {
                         // One write per command's responses, as the session used to emit them.
-                        mailrig_imap::Output::Response { to, kind, bytes } => {
+                        mailrig_imap::Output::Response { to, kind, bytes, .. } => {
                             let ends = !matches!(kind, mailrig_imap::Kind::Untagged)
                                 || to == mailrig_imap::Step::Greeting
                                 || to == mailrig_imap::Step::Shutdown;

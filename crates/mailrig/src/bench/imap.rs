@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use mailrig::{Service, Store, User};
+use mailrig::{Protocol, Store, User};
 use mailrig_server::{Server, ServerConfig, TlsSetting};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -92,7 +92,7 @@ pub(super) async fn imap(args: ImapBench) -> anyhow::Result<ExitCode> {
         Some(target) => (None, target),
         None => {
             let server = Server::start(config(store.clone())).await?;
-            let addr = server.addr(Service::Imap).context("imap listener")?;
+            let addr = server.addr(Protocol::Imap).context("imap listener")?;
             (Some(server), addr)
         }
     };
@@ -124,7 +124,7 @@ pub(super) async fn imap(args: ImapBench) -> anyhow::Result<ExitCode> {
 /// Only the IMAP listener, plaintext LOGIN allowed (no TLS), like `mailrig serve --no-tls`.
 fn config(store: Store) -> ServerConfig {
     let mut config = ServerConfig::loopback(store);
-    config.listeners.retain(|(s, _)| *s == Service::Imap);
+    config.listeners.retain(|(s, _)| *s == Protocol::Imap);
     config.tls = TlsSetting::Off;
     config.max_connections = 100_000;
     config.imap.config.login_disabled_before_tls = false;

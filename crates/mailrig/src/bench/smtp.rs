@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use mailrig::{Service, Store, User};
+use mailrig::{Protocol, Store, User};
 use mailrig_server::{Server, ServerConfig, TlsSetting};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -53,7 +53,7 @@ pub(super) async fn smtp(args: SmtpBench) -> anyhow::Result<ExitCode> {
         None => {
             println!("start-up: {}", startup().await?);
             let server = Server::start(config(store.clone())).await?;
-            let addr = server.addr(Service::Smtp).context("smtp listener")?;
+            let addr = server.addr(Protocol::Smtp).context("smtp listener")?;
             (Some(server), addr)
         }
     };
@@ -84,7 +84,7 @@ pub(super) async fn smtp(args: SmtpBench) -> anyhow::Result<ExitCode> {
 
 fn config(store: Store) -> ServerConfig {
     let mut config = ServerConfig::loopback(store);
-    config.listeners.retain(|(s, _)| *s == Service::Smtp);
+    config.listeners.retain(|(s, _)| *s == Protocol::Smtp);
     config.tls = TlsSetting::Off;
     config.max_connections = 100_000;
     config.smtp.config.max_message_size = Some(64 * 1024 * 1024);
@@ -196,7 +196,7 @@ fn message(size: usize) -> Vec<u8> {
 
 /// Opens `count` greeted, idle connections and reports the resident memory they add.
 async fn idle_memory(server: &Server, count: usize) -> anyhow::Result<String> {
-    let addr = server.addr(Service::Smtp).context("smtp listener")?;
+    let addr = server.addr(Protocol::Smtp).context("smtp listener")?;
     let before = rss_kib(None)?;
     let mut open = Vec::with_capacity(count);
     for _ in 0..count {

@@ -1,0 +1,339 @@
+//! Untagged data responses (RFC 9051 §7.2–7.5): [`DataKind`], the name each carries on
+//! [`Output::Response`](crate::Output::Response) so a fault rule can key on "the third
+//! FETCH" without reading bytes, and `Data`, the typed response, encoded here in one place
+//! (a FETCH's `msg-att` items by `fetch.rs`, straight into the response's buffer).
+//!
+//! Read first: RFC 9051 §7.2 (server and mailbox status: CAPABILITY, ENABLED, ID, NAMESPACE,
+//! FLAGS, LIST, STATUS, ESEARCH), §7.3 (mailbox size: EXISTS), §7.4 (message status: EXPUNGE,
+//! FETCH), RFC 3501 §7.2.5 (SEARCH), §7.3.2 (RECENT), §7.2.3 (LSUB), RFC 7162 §3.2.10
+//! (VANISHED).
+
+use std::io::Write;
+
+use mailrig_store::{Message, SEPARATOR};
+
+use crate::condstore;
+use crate::defect::Defects;
+use crate::fetch::{Item, fetch_response};
+use crate::recent::Recent;
+use crate::response;
+
+/// Which data response an [`Output::Response`](crate::Output::Response) is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DataKind {
+    /// `* CAPABILITY ...` (RFC 9051 §7.2.2).
+    Capability,
+    /// `* ENABLED ...` (RFC 5161 §3.2).
+    Enabled,
+    /// `* ID (...)` (RFC 2971 §3.2).
+    Id,
+    /// `* NAMESPACE ...` (RFC 2342 §5).
+    Namespace,
+    /// `* FLAGS (...)` (RFC 9051 §7.3.5).
+    Flags,
+    /// `* LIST ...` (RFC 9051 §7.3.1).
+    List,
+    /// `* LSUB ...` (RFC 3501 §7.2.3).
+    Lsub,
+    /// `* STATUS ...` (RFC 9051 §7.3.2).
+    Status,
+    /// `* SEARCH ...` (RFC 3501 §7.2.5).
+    Search,
+    /// `* ESEARCH ...` (RFC 9051 §7.3.4).
+    Esearch,
+    /// `* n EXISTS` (RFC 9051 §7.4.1).
+    Exists,
+    /// `* n RECENT` (RFC 3501 §7.3.2).
+    Recent,
+    /// `* n EXPUNGE` (RFC 9051 §7.5.1).
+    Expunge,
+    /// `* VANISHED ...` (RFC 7162 §3.2.10).
+    Vanished,
+    /// `* n FETCH (...)` (RFC 9051 §7.5.2), asked for or unsolicited.
+    Fetch,
+}
+
+impl DataKind {
+    /// The response's name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            DataKind::Capability => "CAPABILITY",
+            DataKind::Enabled => "ENABLED",
+            DataKind::Id => "ID",
+            DataKind::Namespace => "NAMESPACE",
+            DataKind::Flags => "FLAGS",
+            DataKind::List => "LIST",
+            DataKind::Lsub => "LSUB",
+            DataKind::Status => "STATUS",
+            DataKind::Search => "SEARCH",
+            DataKind::Esearch => "ESEARCH",
+            DataKind::Exists => "EXISTS",
+            DataKind::Recent => "RECENT",
+            DataKind::Expunge => "EXPUNGE",
+            DataKind::Vanished => "VANISHED",
+            DataKind::Fetch => "FETCH",
+        }
+    }
+}
+
+/// One untagged data response, typed; [`Data::encode`] writes it.
+#[derive(Debug)]
+pub(crate) enum Data<'a> {
+    /// `capability-data`: the capabilities, space-separated.
+    Capability(&'a str),
+    /// `enable-data`: the capabilities this ENABLE turned on.
+    Enabled(&'a [&'a str]),
+    /// `id-response`: mailrig's name.
+    Id,
+    /// `namespace-response`: one personal namespace with this hierarchy separator.
+    Namespace(char),
+    /// `"FLAGS" SP flag-list`, the list already written.
+    Flags(&'a str),
+    /// `mailbox-list` of LIST or (`lsub`) LSUB: attributes, separator, name.
+    List {
+        lsub: bool,
+        attributes: &'a [&'a str],
+        name: &'a [u8],
+    },
+    /// `"STATUS" SP mailbox SP "(" [status-att-list] ")"`.
+    Status {
+        mailbox: &'a [u8],
+        items: &'a [(&'a str, u64)],
+    },
+    /// `"SEARCH" *(SP nz-number) [SP "(" "MODSEQ" SP mod-sequence-value ")"]`.
+    Search { found: &'a [u32], modseq: Option<u64> },
+    /// `esearch-response`: what RETURN asked for (each `None` is left out).
+    Esearch(Esearch<'a>),
+    /// `nz-number SP "EXISTS"`.
+    Exists(usize),
+    /// `nz-number SP "RECENT"`.
+    Recent(usize),
+    /// `nz-number SP "EXPUNGE"`.
+    Expunge(usize),
+    /// `"VANISHED" [SP "(EARLIER)"] SP known-uids`, the UIDs as ascending runs.
+    Vanished { earlier: bool, runs: &'a [(u32, u32)] },
+    /// An unsolicited flag change: `nz-number SP "FETCH" SP "(" "FLAGS" SP flag-list [SP
+    /// "UID" SP uniqueid] [SP "MODSEQ" SP "(" mod-sequence-value ")"] ")"`, the list already
+    /// written.
+    FlagUpdate {
+        seq: usize,
+        uid: Option<u32>,
+        flags: &'a str,
+        modseq: Option<u64>,
+    },
+    /// `nz-number SP "FETCH" SP msg-att`: `items` of `message`, in order, once each.
+    Fetch {
+        seq: usize,
+        message: &'a Message,
+        items: &'a [Item],
+        recent: Option<&'a Recent>,
+        defects: Defects,
+    },
+}
+
+/// An ESEARCH response's contents (RFC 9051 §7.3.4, RFC 7162 §3.1.5 MODSEQ).
+#[derive(Debug, Default)]
+pub(crate) struct Esearch<'a> {
+    pub(crate) tag: &'a str,
+    pub(crate) uid: bool,
+    pub(crate) min: Option<u32>,
+    pub(crate) max: Option<u32>,
+    pub(crate) all: Option<&'a [u32]>,
+    pub(crate) count: Option<usize>,
+    pub(crate) modseq: Option<u64>,
+}
+
+impl Data<'_> {
+    /// Which response it is.
+    pub(crate) fn kind(&self) -> DataKind {
+        match self {
+            Data::Capability(_) => DataKind::Capability,
+            Data::Enabled(_) => DataKind::Enabled,
+            Data::Id => DataKind::Id,
+            Data::Namespace(_) => DataKind::Namespace,
+            Data::Flags(_) => DataKind::Flags,
+            Data::List { lsub: false, .. } => DataKind::List,
+            Data::List { lsub: true, .. } => DataKind::Lsub,
+            Data::Status { .. } => DataKind::Status,
+            Data::Search { .. } => DataKind::Search,
+            Data::Esearch(_) => DataKind::Esearch,
+            Data::Exists(_) => DataKind::Exists,
+            Data::Recent(_) => DataKind::Recent,
+            Data::Expunge(_) => DataKind::Expunge,
+            Data::Vanished { .. } => DataKind::Vanished,
+            Data::Fetch { .. } | Data::FlagUpdate { .. } => DataKind::Fetch,
+        }
+    }
+
+    /// Appends the whole response, `* ` to CRLF, to `out`. Writing to a `Vec` cannot fail,
+    /// so the `io::Result`s of `write!` are ignored.
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Data::Capability(capabilities) => {
+                let _ = write!(out, "* CAPABILITY {capabilities}");
+            }
+            Data::Enabled(names) => {
+                out.extend_from_slice(b"* ENABLED");
+                for name in names.iter() {
+                    let _ = write!(out, " {name}");
+                }
+            }
+            Data::Id => out.extend_from_slice(b"* ID (\"name\" \"mailrig\")"),
+            Data::Namespace(separator) => {
+                let _ = write!(out, "* NAMESPACE ((\"\" \"{separator}\")) NIL NIL");
+            }
+            Data::Flags(list) => {
+                let _ = write!(out, "* FLAGS {list}");
+            }
+            Data::List {
+                lsub,
+                attributes,
+                name,
+            } => {
+                let verb = if *lsub { "LSUB" } else { "LIST" };
+                let _ = write!(out, "* {verb} ({}) \"{SEPARATOR}\" ", attributes.join(" "));
+                response::string(out, name);
+            }
+            Data::Status { mailbox, items } => {
+                out.extend_from_slice(b"* STATUS ");
+                response::string(out, mailbox);
+                out.extend_from_slice(b" (");
+                for (i, (item, value)) in items.iter().enumerate() {
+                    let space = if i == 0 { "" } else { " " };
+                    let _ = write!(out, "{space}{item} {value}");
+                }
+                out.push(b')');
+            }
+            Data::Search { found, modseq } => {
+                out.extend_from_slice(b"* SEARCH");
+                for number in found.iter() {
+                    let _ = write!(out, " {number}");
+                }
+                if let Some(modseq) = modseq {
+                    let _ = write!(out, " (MODSEQ {modseq})");
+                }
+            }
+            Data::Esearch(esearch) => esearch.encode(out),
+            Data::Exists(n) => {
+                let _ = write!(out, "* {n} EXISTS");
+            }
+            Data::Recent(n) => {
+                let _ = write!(out, "* {n} RECENT");
+            }
+            Data::Expunge(n) => {
+                let _ = write!(out, "* {n} EXPUNGE");
+            }
+            Data::Vanished { earlier, runs } => {
+                let earlier = if *earlier { "(EARLIER) " } else { "" };
+                let _ = write!(out, "* VANISHED {earlier}{}", condstore::runs_text(runs));
+            }
+            Data::FlagUpdate {
+                seq,
+                uid,
+                flags,
+                modseq,
+            } => {
+                let _ = write!(out, "* {seq} FETCH (FLAGS {flags}");
+                if let Some(uid) = uid {
+                    let _ = write!(out, " UID {uid}");
+                }
+                if let Some(modseq) = modseq {
+                    let _ = write!(out, " MODSEQ ({modseq})");
+                }
+                out.push(b')');
+            }
+            Data::Fetch {
+                seq,
+                message,
+                items,
+                recent,
+                defects,
+            } => {
+                // fetch_response writes its own CRLF (a literal may end the line before it).
+                return fetch_response(out, *seq, message, items, *recent, *defects);
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+impl Esearch<'_> {
+    /// `esearch-response = "ESEARCH" [search-correlator] [SP "UID"] *(SP search-return-data)`.
+    fn encode(&self, out: &mut Vec<u8>) {
+        let _ = write!(out, "* ESEARCH (TAG \"{}\")", self.tag);
+        if self.uid {
+            out.extend_from_slice(b" UID");
+        }
+        if let Some(min) = self.min {
+            let _ = write!(out, " MIN {min}");
+        }
+        if let Some(max) = self.max {
+            let _ = write!(out, " MAX {max}");
+        }
+        if let Some(all) = self.all {
+            let _ = write!(out, " ALL {}", condstore::runs_text(&condstore::runs_of(all)));
+        }
+        if let Some(count) = self.count {
+            let _ = write!(out, " COUNT {count}");
+        }
+        if let Some(modseq) = self.modseq {
+            let _ = write!(out, " MODSEQ {modseq}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(data: Data<'_>) -> String {
+        let mut out = Vec::new();
+        data.encode(&mut out);
+        String::from_utf8(out).expect("ASCII")
+    }
+
+    /// Known answers from RFC 9051 §7 and RFC 7162 §3.2.10.
+    #[test]
+    fn data_responses() {
+        assert_eq!(encoded(Data::Exists(23)), "* 23 EXISTS\r\n");
+        assert_eq!(encoded(Data::Expunge(44)), "* 44 EXPUNGE\r\n");
+        assert_eq!(
+            encoded(Data::Flags("(\\Answered \\Flagged \\Deleted \\Seen \\Draft)")),
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
+        );
+        let runs = [(405, 405), (407, 410), (425, 425)];
+        let vanished = Data::Vanished {
+            earlier: true,
+            runs: &runs,
+        };
+        assert_eq!(vanished.kind(), DataKind::Vanished);
+        assert_eq!(encoded(vanished), "* VANISHED (EARLIER) 405,407:410,425\r\n");
+        let status = Data::Status {
+            mailbox: b"blurdybloop",
+            items: &[("MESSAGES", 231), ("UIDNEXT", 44292)],
+        };
+        assert_eq!(
+            encoded(status),
+            "* STATUS \"blurdybloop\" (MESSAGES 231 UIDNEXT 44292)\r\n"
+        );
+        let list = Data::List {
+            lsub: true,
+            attributes: &["\\Noselect"],
+            name: b"a",
+        };
+        assert_eq!(list.kind(), DataKind::Lsub);
+        assert_eq!(encoded(list), "* LSUB (\\Noselect) \"/\" \"a\"\r\n");
+        let esearch = Esearch {
+            tag: "A285",
+            uid: true,
+            min: Some(7),
+            all: Some(&[7, 8, 9, 12]),
+            ..Esearch::default()
+        };
+        assert_eq!(
+            encoded(Data::Esearch(esearch)),
+            "* ESEARCH (TAG \"A285\") UID MIN 7 ALL 7:9,12\r\n"
+        );
+    }
+}
