@@ -881,11 +881,10 @@ impl Run {
         if self.clients[s].told.is_empty() {
             return Ok(());
         }
-        // A CONDSTORE client asks for MODSEQ with the flags, so it can order what follows. A
-        // plain FETCH (FLAGS) under CONDSTORE is not generated yet: with an older change and an
-        // EXPUNGE queued, the server currently sends the older change after the current flags
-        // and never the newer one (reported against issue 9; add it back with the fix).
-        let items = if self.clients[s].level > Level::Off {
+        // A CONDSTORE client asks for MODSEQ with the flags by UID (so it can order what
+        // follows) and for the flags alone by sequence number: the server must then neither
+        // roll the flags back with an older queued change nor lose the newer one.
+        let items = if self.clients[s].level > Level::Off && uid {
             "(FLAGS MODSEQ)"
         } else {
             "(FLAGS)"

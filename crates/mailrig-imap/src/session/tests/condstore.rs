@@ -617,3 +617,42 @@ proptest! {
         }
     }
 }
+
+/// RFC 7162 §3.1 with RFC 9051 §7.5.1: a plain `FETCH (FLAGS)` under CONDSTORE shows the
+/// current flags; an older change still queued (held with a newer one behind an EXPUNGE that
+/// cannot be sent during FETCH) must not follow it and roll the flags back, and the newer
+/// change, which carries the current MODSEQ, still arrives once the EXPUNGE can be sent.
+#[test]
+fn a_plain_fetch_under_condstore_is_not_followed_by_an_older_change() {
+    let store = inbox(1);
+    let mut b = logged_in(&store);
+    exchange(
+        &mut b,
+        b"e ENABLE CONDSTORE\r\ns SELECT INBOX\r\nf FETCH 1:* (UID FLAGS MODSEQ)\r\n",
+    );
+    let mut a = selected(&store);
+    exchange(&mut a, b"a STORE 1 FLAGS ($Work)\r\n");
+    let raw = b"Subject: doomed\r\n\r\nx\r\n".to_vec();
+    let uid = store.deliver("alice", raw, 0).expect("INBOX exists").uid;
+    exchange(&mut a, b"y NOOP\r\n");
+    exchange(
+        &mut a,
+        format!("u UID STORE {uid} +FLAGS (\\Deleted)\r\nx EXPUNGE\r\n").as_bytes(),
+    );
+    exchange(&mut a, b"s STORE 1 +FLAGS (\\Seen)\r\n");
+    let fetched = exchange(&mut b, b"g FETCH 1:* (FLAGS)\r\n");
+    assert!(
+        fetched.contains("* 1 FETCH (FLAGS (\\Seen $Work))\r\n"),
+        "{fetched}"
+    );
+    assert!(
+        !fetched.contains("FLAGS ($Work) UID 1"),
+        "an older change after the current flags: {fetched}"
+    );
+    let told = fetched + &exchange(&mut b, b"n NOOP\r\n");
+    assert!(told.contains("EXPUNGE\r\n"), "{told}");
+    assert!(
+        told.contains("* 1 FETCH (FLAGS (\\Seen $Work) UID 1 MODSEQ ("),
+        "the newer change, with the current MODSEQ: {told}"
+    );
+}
