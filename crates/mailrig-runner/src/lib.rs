@@ -33,6 +33,7 @@ pub mod probe;
 pub mod record;
 pub mod replay;
 pub mod state;
+mod stream;
 pub mod suite;
 pub mod target;
 

@@ -3,20 +3,18 @@
 //! a deadline, so a server that stops answering fails the step instead of hanging the run.
 
 use std::collections::BTreeMap;
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use mailrig_transcript::engine::{Engine, EngineConfig, EngineError, Transmit};
 use mailrig_transcript::scenario::{Role, Scenario};
 use mailrig_transcript::{Report, Transcript};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_rustls::{TlsConnector, client::TlsStream, rustls};
+use tokio_rustls::{TlsConnector, rustls};
 
+use crate::stream::{Readiness, Stream, poll_read_any, shutdown};
 use crate::target::{Endpoint, Endpoints};
 
 /// What one play produced.
@@ -68,44 +66,6 @@ pub async fn play_client(
         Some(Ok(report)) => Ok(Played { transcript, report }),
         Some(Err(e)) => Err(e.into()),
         None => unreachable!("Driver::run returns only once the engine has finished"),
-    }
-}
-
-/// A connection, before or after TLS.
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for Stream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Stream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
-        }
     }
 }
 
@@ -219,7 +179,7 @@ impl Driver<'_> {
         }
         let name = endpoint.server_name().map_err(|e| e.to_string())?;
         match tokio::time::timeout(self.io_timeout, self.tls.connect(name, tcp)).await {
-            Ok(Ok(tls)) => Ok(Stream::Tls(Box::new(tls))),
+            Ok(Ok(tls)) => Ok(Stream::Client(Box::new(tls))),
             Ok(Err(e)) => Err(format!("{endpoint}: TLS handshake failed: {e}")),
             Err(_) => Err(format!("{endpoint}: TLS handshake did not finish")),
         }
@@ -246,7 +206,7 @@ impl Driver<'_> {
         let now = self.now();
         match result {
             Ok(tls) => {
-                self.connections[session] = Some(Stream::Tls(Box::new(tls)));
+                self.connections[session] = Some(Stream::Client(Box::new(tls)));
                 self.engine.handle_tls_started(session, now);
             }
             Err(reason) => self.engine.handle_tls_failed(session, &reason, now),
@@ -261,30 +221,14 @@ impl Driver<'_> {
             .poll_timeout()
             .unwrap_or(self.now() + Duration::from_secs(3600));
         let sleep = tokio::time::sleep_until(self.start + deadline);
-        let buf = &mut self.buf;
-        let connections = &mut self.connections;
-        let read = std::future::poll_fn(|cx| {
-            for (session, slot) in connections.iter_mut().enumerate() {
-                let Some(stream) = slot.as_mut() else { continue };
-                let mut read = ReadBuf::new(buf);
-                match Pin::new(stream).poll_read(cx, &mut read) {
-                    Poll::Ready(Ok(())) if read.filled().is_empty() => {
-                        return Poll::Ready(Event::Closed(session));
-                    }
-                    Poll::Ready(Ok(())) => return Poll::Ready(Event::Read(session, read.filled().to_vec())),
-                    Poll::Ready(Err(_)) => return Poll::Ready(Event::Closed(session)),
-                    Poll::Pending => {}
-                }
-            }
-            Poll::Pending
-        });
+        let (buf, connections) = (&mut self.buf, &mut self.connections);
+        let read = std::future::poll_fn(|cx| poll_read_any(cx, connections, buf));
         tokio::select! {
-            event = read => event,
+            ready = read => match ready {
+                Readiness::Read(session, bytes) => Event::Read(session, bytes),
+                Readiness::Closed(session) => Event::Closed(session),
+            },
             () = sleep => Event::Timer,
         }
     }
-}
-
-async fn shutdown(mut stream: Stream) {
-    drop(stream.shutdown().await);
 }

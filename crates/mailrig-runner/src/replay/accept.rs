@@ -1,19 +1,16 @@
 //! The listeners of a replay: which sessions each protocol's connections become, one accept
-//! task per listener, implicit TLS at accept, and the connection type (plain or TLS).
+//! task per listener, and implicit TLS at accept.
 
-use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use mailrig_transcript::scenario::{Protocol, Scenario};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
+
+use crate::stream::Stream;
 
 /// One bound listener and the sessions its connections become, in order.
 pub(super) struct Bound {
@@ -118,49 +115,11 @@ async fn accept_loop(bound: Bound, tls: TlsAcceptor, limit: Duration, tx: mpsc::
 /// The server side of a TLS handshake, with a deadline.
 pub(super) async fn handshake(tls: &TlsAcceptor, tcp: TcpStream, limit: Duration) -> Result<Stream, String> {
     match tokio::time::timeout(limit, tls.accept(tcp)).await {
-        Ok(Ok(stream)) => Ok(Stream::Tls(Box::new(stream))),
+        Ok(Ok(stream)) => Ok(Stream::Server(Box::new(stream))),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err(format!(
             "it did not finish within {}",
             mailrig_transcript::scenario::format_duration(limit)
         )),
-    }
-}
-
-/// A connection, before or after TLS.
-pub(super) enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for Stream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Stream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
-        }
     }
 }

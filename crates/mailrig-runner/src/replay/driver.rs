@@ -3,19 +3,18 @@
 //! write per [`Transmit::Data`], the server side of STARTTLS, closes), until the engine has
 //! decided the run.
 
-use std::pin::Pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use mailrig_transcript::engine::{Engine, Transmit};
-use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
-use super::accept::{Arrival, Stream, handshake};
+use super::accept::{Arrival, handshake};
 use super::{ReplayError, Replayed};
+use crate::stream::{Readiness, Stream, poll_read_any, shutdown};
 
 pub(super) struct Driver {
     engine: Engine,
@@ -193,23 +192,8 @@ impl Driver {
             .poll_timeout()
             .unwrap_or(self.now() + Duration::from_secs(3600));
         let sleep = tokio::time::sleep_until(self.start + deadline);
-        let buf = &mut self.buf;
-        let connections = &mut self.connections;
-        let read = std::future::poll_fn(|cx| {
-            for (session, slot) in connections.iter_mut().enumerate() {
-                let Some(stream) = slot.as_mut() else { continue };
-                let mut read = ReadBuf::new(buf);
-                match Pin::new(stream).poll_read(cx, &mut read) {
-                    Poll::Ready(Ok(())) if read.filled().is_empty() => {
-                        return Poll::Ready(Event::Closed(session));
-                    }
-                    Poll::Ready(Ok(())) => return Poll::Ready(Event::Read(session, read.filled().to_vec())),
-                    Poll::Ready(Err(_)) => return Poll::Ready(Event::Closed(session)),
-                    Poll::Pending => {}
-                }
-            }
-            Poll::Pending
-        });
+        let (buf, connections) = (&mut self.buf, &mut self.connections);
+        let read = std::future::poll_fn(|cx| poll_read_any(cx, connections, buf));
         let arrivals = &mut self.arrivals;
         let arrival = async {
             match arrivals.recv().await {
@@ -220,12 +204,11 @@ impl Driver {
         };
         tokio::select! {
             arrival = arrival => Event::Arrived(arrival),
-            event = read => event,
+            ready = read => match ready {
+                Readiness::Read(session, bytes) => Event::Read(session, bytes),
+                Readiness::Closed(session) => Event::Closed(session),
+            },
             () = sleep => Event::Timer,
         }
     }
-}
-
-async fn shutdown(mut stream: Stream) {
-    drop(stream.shutdown().await);
 }

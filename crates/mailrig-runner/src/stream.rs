@@ -1,0 +1,86 @@
+//! The connections of the engine's network drivers: plain TCP, or TLS as the client (`net`,
+//! testing servers) or as the server (`replay`, testing clients), and a read from whichever of
+//! a run's connections has something first.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::{client, server};
+
+/// A connection, before or after TLS.
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    /// TLS with mailrig as the client.
+    Client(Box<client::TlsStream<TcpStream>>),
+    /// TLS with mailrig as the server.
+    Server(Box<server::TlsStream<TcpStream>>),
+}
+
+/// Evaluates `$call` with `$s` bound to the stream inside `$stream`, whichever kind it is.
+macro_rules! each {
+    ($stream:expr, $s:ident => $call:expr) => {
+        match $stream.get_mut() {
+            Stream::Plain($s) => $call,
+            Stream::Client($s) => $call,
+            Stream::Server($s) => $call,
+        }
+    };
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        each!(self, s => Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        each!(self, s => Pin::new(s).poll_write(cx, buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each!(self, s => Pin::new(s).poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each!(self, s => Pin::new(s).poll_shutdown(cx))
+    }
+}
+
+/// Closes `stream` (TLS close_notify, then FIN), ignoring errors: the peer may be gone.
+pub(crate) async fn shutdown(mut stream: Stream) {
+    drop(stream.shutdown().await);
+}
+
+/// What came first on a run's connections.
+pub(crate) enum Readiness {
+    /// Bytes from this session's connection.
+    Read(usize, Vec<u8>),
+    /// This session's connection closed (or failed).
+    Closed(usize),
+}
+
+/// Polls every open connection of `connections` (indexed by session) for bytes, read into
+/// `buf`; a read of nothing or an error is a close.
+pub(crate) fn poll_read_any(
+    cx: &mut Context<'_>,
+    connections: &mut [Option<Stream>],
+    buf: &mut [u8],
+) -> Poll<Readiness> {
+    for (session, slot) in connections.iter_mut().enumerate() {
+        let Some(stream) = slot.as_mut() else { continue };
+        let mut read = ReadBuf::new(buf);
+        match Pin::new(stream).poll_read(cx, &mut read) {
+            Poll::Ready(Ok(())) if read.filled().is_empty() => {
+                return Poll::Ready(Readiness::Closed(session));
+            }
+            Poll::Ready(Ok(())) => return Poll::Ready(Readiness::Read(session, read.filled().to_vec())),
+            Poll::Ready(Err(_)) => return Poll::Ready(Readiness::Closed(session)),
+            Poll::Pending => {}
+        }
+    }
+    Poll::Pending
+}
