@@ -604,6 +604,16 @@ fn fresh_mailbox_name() -> String {
     format!("mailrig-{}-{nanos:x}-{n}", std::process::id())
 }
 
+/// A fresh store holding the [`own_accounts`], for mailrig's own servers.
+pub(crate) fn own_store() -> Result<Store, String> {
+    let store = Store::new();
+    for account in own_accounts() {
+        let user = User::new(&account.login, &account.password, [account.address.as_str()]);
+        store.add_user(user).map_err(|e| e.to_string())?;
+    }
+    Ok(store)
+}
+
 /// mailrig's own servers for one scenario: every service on 127.0.0.1, a fresh store with
 /// the [`own_accounts`], IMAP LOGIN allowed before STARTTLS. A fixture is loaded through IMAP,
 /// as on any target.
@@ -615,16 +625,7 @@ struct OwnServers {
 
 impl OwnServers {
     async fn start() -> Result<OwnServers, String> {
-        let store = Store::new();
-        for account in own_accounts() {
-            store
-                .add_user(User::new(
-                    &account.login,
-                    &account.password,
-                    [account.address.as_str()],
-                ))
-                .map_err(|e| e.to_string())?;
-        }
+        let store = own_store()?;
         let mut config = ServerConfig::loopback(store);
         // The shipped scenarios log in over plain `imap` sessions, as a server configured
         // for tests allows (Dovecot's `disable_plaintext_auth = no`); only loopback is bound.

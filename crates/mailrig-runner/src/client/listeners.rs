@@ -7,11 +7,11 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use mailrig_server::{Protocol, Server, ServerConfig, TlsSetting};
-use mailrig_store::{Store, User};
+use mailrig_store::Store;
 use mailrig_transcript::Transcript;
 
 use crate::client::TlsMode;
-use crate::suite::own_accounts;
+use crate::suite::own_store;
 
 /// The addresses a client is pointed at in one TLS mode, and the CA to trust.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,16 +39,7 @@ pub struct ModelServers {
 impl ModelServers {
     /// Starts the servers for `mode`.
     pub async fn start(mode: TlsMode) -> Result<ModelServers, String> {
-        let store = Store::new();
-        for account in own_accounts() {
-            store
-                .add_user(User::new(
-                    &account.login,
-                    &account.password,
-                    [account.address.as_str()],
-                ))
-                .map_err(|e| e.to_string())?;
-        }
+        let store = own_store()?;
         let mut config = ServerConfig::loopback(store);
         if mode == TlsMode::None {
             config.tls = TlsSetting::Off;
