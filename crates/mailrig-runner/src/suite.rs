@@ -104,6 +104,8 @@ pub struct Entry {
     pub scenario: Result<Scenario, String>,
     /// The file's text (for rendering reports).
     pub text: String,
+    /// Named on its own (not found by walking a directory).
+    pub named: bool,
 }
 
 impl Entry {
@@ -141,6 +143,8 @@ pub enum SuiteError {
 }
 
 /// Finds `*.scenario` files (directories recursively), sorted, and reads and parses each.
+/// Scenarios for testing clients (`plays: server`) found in a directory are left out: `run`
+/// tests servers. Named on their own, they are kept, to be skipped with that reason.
 pub fn load(paths: &[PathBuf]) -> Result<Vec<Entry>, SuiteError> {
     let mut files = Vec::new();
     for path in paths {
@@ -152,7 +156,20 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Entry>, SuiteError> {
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         return Err(SuiteError::Empty(shown.join(", ")));
     }
-    files.iter().map(|f| read_entry(f)).collect()
+    let entries: Vec<Entry> = files
+        .iter()
+        .map(|f| read_entry(f, paths.contains(f)))
+        .collect::<Result<_, _>>()?;
+    Ok(entries
+        .into_iter()
+        .filter(|e| {
+            e.named
+                || !e
+                    .scenario
+                    .as_ref()
+                    .is_ok_and(|s| s.header.plays == Some(Role::Server))
+        })
+        .collect())
 }
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), SuiteError> {
@@ -177,7 +194,7 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), SuiteError> {
     Ok(())
 }
 
-fn read_entry(path: &Path) -> Result<Entry, SuiteError> {
+fn read_entry(path: &Path, named: bool) -> Result<Entry, SuiteError> {
     let bytes = std::fs::read(path).map_err(|source| SuiteError::Io {
         path: path.display().to_string(),
         source,
@@ -196,6 +213,7 @@ fn read_entry(path: &Path) -> Result<Entry, SuiteError> {
         path: path.to_owned(),
         scenario,
         text,
+        named,
     })
 }
 
