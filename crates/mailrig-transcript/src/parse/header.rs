@@ -68,7 +68,11 @@ impl Parser<'_> {
             "plays" => self.plays(number, raw, value, value_col)?,
             other => {
                 let mut err = self
-                    .error(number, indent + 1, format!("unknown header field `{other}:`"))
+                    .error(
+                        number,
+                        self.col_at(number, indent),
+                        format!("unknown header field `{other}:`"),
+                    )
                     .len(other.len())
                     .expected(format!(
                         "one of {}",

@@ -215,6 +215,12 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The 1-based column, in characters, of byte offset `at` of line `number`.
+    fn col_at(&self, number: usize, at: usize) -> usize {
+        let line = self.lines.get(number - 1).copied().unwrap_or("");
+        line.get(..at).map_or(at + 1, |s| s.chars().count() + 1)
+    }
+
     fn error(&self, number: usize, col: usize, message: impl Into<String>) -> ParseError {
         let source = self.lines.get(number - 1).copied().unwrap_or("");
         ParseError::new(self.file, Pos { line: number, col }, source, message)
@@ -251,7 +257,7 @@ impl<'a> Parser<'a> {
                 return Err(self
                     .error(
                         number,
-                        indent + 1,
+                        self.col_at(number, indent),
                         format!("header field `{key}:` after the first step"),
                     )
                     .len(key.len() + 1)

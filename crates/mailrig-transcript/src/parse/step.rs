@@ -57,7 +57,11 @@ impl<'a> Parser<'a> {
                     .map(|s| s.name.as_str())
                     .collect();
                 let mut err = self
-                    .error(number, indent + 1, format!("unknown session `{word}`"))
+                    .error(
+                        number,
+                        self.col_at(number, indent),
+                        format!("unknown session `{word}`"),
+                    )
                     .len(word.len())
                     .expected(format!(
                         "one of the sessions declared in the header: {}",
@@ -78,7 +82,7 @@ impl<'a> Parser<'a> {
         Err(self
             .error(
                 number,
-                indent + 1,
+                self.col_at(number, indent),
                 "this scenario has several sessions, so each line names its session",
             )
             .expected(format!(

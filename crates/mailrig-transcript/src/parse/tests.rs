@@ -468,3 +468,24 @@ fn pipelined_batches_are_imap_runs_of_tagged_groups() {
     let ordered = format!("{head}a @match pipelined ordered\na S: A1 OK ${{_}}\n");
     assert!(first_error(&ordered).contains("conflicts with `pipelined`"));
 }
+
+/// Issue 12 (fuzzing mailrig itself): columns count characters, also after an indentation of
+/// non-ASCII whitespace (U+3000 is three bytes); four errors counted bytes there.
+#[test]
+fn issue_12_columns_after_unicode_indentation_count_characters() {
+    let at = |text: &str| {
+        let e = parse("t.scenario", text).unwrap_err();
+        (e.pos.line, e.pos.col)
+    };
+    let two = "name: t\nsessions: a=imap, b=imap\nplays: client\n\n";
+    assert_eq!(
+        at(&format!("{two}a C: A NOOP\n\u{3000}\u{3000}name: late\n")),
+        (6, 3)
+    );
+    assert_eq!(
+        at("\u{3000}\u{3000}nmae: t\nsessions: a=imap\n\nC: A NOOP\n"),
+        (1, 3)
+    );
+    assert_eq!(at(&format!("{two}\u{3000}\u{3000}z C: A NOOP\n")), (5, 3));
+    assert_eq!(at(&format!("{two}\u{3000}\u{3000}C: A NOOP\n")), (5, 3));
+}
