@@ -15,6 +15,16 @@ pub(crate) struct Command {
     pub(crate) verb: Verb,
     /// The arguments.
     pub(crate) args: Vec<Token>,
+    /// Which of `args` were sent as a `literal` (their indices): APPEND's message must be
+    /// one (RFC 9051 §9 `append-data`).
+    pub(crate) literals: Vec<usize>,
+}
+
+impl Command {
+    /// Whether argument `index` was sent as a `literal`.
+    pub(crate) fn is_literal(&self, index: usize) -> bool {
+        self.literals.contains(&index)
+    }
 }
 
 /// A command name mailrig knows (RFC 9051 §6 and the extensions'), `UID` forms included:
@@ -233,8 +243,19 @@ pub(crate) enum Token {
 }
 
 impl Token {
-    /// The token as an `astring` (atom or string), if it is one.
+    /// The token as an `astring` (`1*ASTRING-CHAR / string`), if it is one: also what a
+    /// `mailbox` is. Unquoted, the `list-wildcards` `%` and `*` are `atom-specials` (RFC 9051
+    /// §9), so an atom holding one is not an astring.
     pub(crate) fn astring(&self) -> Option<String> {
+        match self {
+            Token::Atom(atom) if atom.contains(['%', '*']) => None,
+            _ => self.list_mailbox(),
+        }
+    }
+
+    /// The token as a `list-mailbox` (`1*list-char / string`, `list-char = ATOM-CHAR /
+    /// list-wildcards / resp-specials`): LIST's and LSUB's patterns.
+    pub(crate) fn list_mailbox(&self) -> Option<String> {
         match self {
             Token::Atom(atom) => Some(atom.clone()),
             Token::String(bytes) => String::from_utf8(bytes.clone()).ok(),
@@ -272,13 +293,22 @@ pub(crate) fn parse(input: &[u8]) -> Result<Command, SyntaxError> {
     // are ASTRING-CHARs of mailbox names, patterns and strings.
     p.sections = matches!(name.as_str(), "FETCH" | "UID FETCH");
     let mut args = Vec::new();
+    let mut literals = Vec::new();
     while p.pos < input.len() {
         p.space()?;
+        if p.peek() == Some(b'{') {
+            literals.push(args.len());
+        }
         args.push(p.token(0)?);
     }
     // An unknown name is reported after the arguments' syntax, as before typed commands.
     let verb = Verb::from_name(&name).ok_or(SyntaxError::UnknownCommand)?;
-    Ok(Command { tag, verb, args })
+    Ok(Command {
+        tag,
+        verb,
+        args,
+        literals,
+    })
 }
 
 /// `ATOM-CHAR = <any CHAR except atom-specials>`, and the `list-wildcards` (`list-char`:
@@ -345,7 +375,8 @@ impl Parser<'_> {
         }
     }
 
-    /// `quoted = DQUOTE *QUOTED-CHAR DQUOTE`, `QUOTED-CHAR = ... / "\" quoted-specials`.
+    /// `quoted = DQUOTE *QUOTED-CHAR DQUOTE`, `QUOTED-CHAR = ... / "\" quoted-specials`;
+    /// `TEXT-CHAR` is a `CHAR` (`%x01-7F`) or UTF-8, never NUL.
     fn quoted(&mut self) -> Result<Vec<u8>, SyntaxError> {
         self.pos += 1;
         let mut out = Vec::new();
@@ -364,6 +395,7 @@ impl Parser<'_> {
                     self.pos += 2;
                 }
                 Some(b'\r' | b'\n') | None => return Err(SyntaxError::Expected("'\"'")),
+                Some(0) => return Err(SyntaxError::Nul),
                 Some(c) => {
                     out.push(c);
                     self.pos += 1;
@@ -372,7 +404,8 @@ impl Parser<'_> {
         }
     }
 
-    /// `literal = "{" number64 ["+"] "}" CRLF *CHAR8`; the framer put the data inline.
+    /// `literal = "{" number64 ["+"] "}" CRLF *CHAR8`, `CHAR8 = %x01-ff` (no NUL: binary
+    /// data needs `literal8`, RFC 9051 §4.3); the framer put the data inline.
     fn literal(&mut self) -> Result<Vec<u8>, SyntaxError> {
         let close = self.input[self.pos..]
             .iter()
@@ -390,6 +423,9 @@ impl Parser<'_> {
             .input
             .get(start + 2..start + 2 + size)
             .ok_or(SyntaxError::Expected("literal data"))?;
+        if data.contains(&0) {
+            return Err(SyntaxError::Nul);
+        }
         self.pos = start + 2 + size;
         Ok(data.to_vec())
     }

@@ -524,11 +524,19 @@ impl Session {
                 Ok(Completion::ok("LOGOUT completed"))
             }
             Verb::Id => {
-                // RFC 2971 §3.1: `id = "ID" SP id-params-list`, the client's list or NIL.
-                match &command.args[..] {
-                    [Token::List(_)] => {}
-                    [Token::Atom(nil)] if nil.eq_ignore_ascii_case("NIL") => {}
-                    _ => return Err(SyntaxError::Arguments.into()),
+                // RFC 2971 §4: `id ::= "ID" SPACE id_params_list`, `id_params_list ::= "("
+                // #(string SPACE nstring) ")" / nil`: field-value pairs, or NIL.
+                let valid = match &command.args[..] {
+                    [Token::List(pairs)] => pairs.chunks(2).all(|pair| match pair {
+                        [Token::String(_), Token::String(_)] => true,
+                        [Token::String(_), value] => is_nil(value),
+                        _ => false,
+                    }),
+                    [nil] => is_nil(nil),
+                    _ => false,
+                };
+                if !valid {
+                    return Err(SyntaxError::Arguments.into());
                 }
                 if !self.config.defects.has(Defect::IdWithoutResponse) {
                     out.data(Data::Id);
@@ -643,6 +651,11 @@ impl Session {
             self.mode = Mode::Closed;
         }
     }
+}
+
+/// Whether `token` is the atom `nil = "NIL"` (case-insensitive).
+fn is_nil(token: &Token) -> bool {
+    matches!(token, Token::Atom(nil) if nil.eq_ignore_ascii_case("NIL"))
 }
 
 #[cfg(test)]
