@@ -275,13 +275,33 @@ pub(crate) fn tag(line: &[u8]) -> Option<String> {
     valid.then(|| String::from_utf8_lossy(tag).into_owned())
 }
 
-/// Parses a framed command (literals inline, final CRLF removed).
-pub(crate) fn parse(input: &[u8]) -> Result<Command, SyntaxError> {
+/// Parses a framed command (literals inline, final CRLF removed). A literal that ends the
+/// command (APPEND's message) becomes its token without a copy: the buffer is shifted to it.
+pub(crate) fn parse(mut input: Vec<u8>) -> Result<Command, SyntaxError> {
+    let mut command = parse_slice(&input)?;
+    if let Some(start) = command.tail {
+        input.drain(..start);
+        if let Some(last) = command.command.args.last_mut() {
+            *last = Token::String(input);
+        }
+    }
+    Ok(command.command)
+}
+
+/// A parsed command whose last argument may still be a placeholder.
+struct Parsed {
+    command: Command,
+    /// Where the data of a literal ending the input starts: the last argument's bytes.
+    tail: Option<usize>,
+}
+
+fn parse_slice(input: &[u8]) -> Result<Parsed, SyntaxError> {
     let tag = tag(input).ok_or(SyntaxError::Tag)?;
     let mut p = Parser {
         input,
         pos: tag.len(),
         sections: false,
+        tail: None,
     };
     p.space()?;
     let mut name = p.atom()?.to_ascii_uppercase();
@@ -303,11 +323,15 @@ pub(crate) fn parse(input: &[u8]) -> Result<Command, SyntaxError> {
     }
     // An unknown name is reported after the arguments' syntax, as before typed commands.
     let verb = Verb::from_name(&name).ok_or(SyntaxError::UnknownCommand)?;
-    Ok(Command {
+    let command = Command {
         tag,
         verb,
         args,
         literals,
+    };
+    Ok(Parsed {
+        command,
+        tail: p.tail,
     })
 }
 
@@ -327,6 +351,10 @@ struct Parser<'a> {
     /// Whether a `[` opens a `section` (FETCH): its brackets may hold spaces and strings.
     /// Otherwise `[` and `]` are plain characters of an atom.
     sections: bool,
+    /// Where the data of a literal that ends the input starts (its token is left empty, for
+    /// [`parse`] to fill without copying). Only a top-level argument can end the input: a
+    /// list's `)` or a section's `]` would follow.
+    tail: Option<usize>,
 }
 
 impl Parser<'_> {
@@ -427,6 +455,10 @@ impl Parser<'_> {
             return Err(SyntaxError::Nul);
         }
         self.pos = start + 2 + size;
+        if self.pos == self.input.len() {
+            self.tail = Some(start + 2);
+            return Ok(Vec::new());
+        }
         Ok(data.to_vec())
     }
 
@@ -487,7 +519,7 @@ mod tests {
 
     #[test]
     fn parses_arguments() {
-        let c = parse(b"a1 uid fetch 1:* (FLAGS BODY.PEEK[]) \"x\\\"y\" {2}\r\nab").unwrap();
+        let c = parse(b"a1 uid fetch 1:* (FLAGS BODY.PEEK[]) \"x\\\"y\" {2}\r\nab".to_vec()).unwrap();
         assert_eq!(c.tag, "a1");
         assert_eq!(c.verb, Verb::UidFetch);
         assert_eq!(
@@ -508,19 +540,19 @@ mod tests {
     /// two mailboxes), not one section holding a space.
     #[test]
     fn brackets_are_astring_chars_outside_fetch() {
-        let c = parse(b"r RENAME a[b c]d").unwrap();
+        let c = parse(b"r RENAME a[b c]d".to_vec()).unwrap();
         assert_eq!(c.args, vec![Token::Atom("a[b".into()), Token::Atom("c]d".into())]);
-        let c = parse(b"l LIST ]x[ %]*").unwrap();
+        let c = parse(b"l LIST ]x[ %]*".to_vec()).unwrap();
         assert_eq!(c.args, vec![Token::Atom("]x[".into()), Token::Atom("%]*".into())]);
-        let c = parse(b"f FETCH 1 BODY[HEADER.FIELDS (A B)]<0.5>").unwrap();
+        let c = parse(b"f FETCH 1 BODY[HEADER.FIELDS (A B)]<0.5>".to_vec()).unwrap();
         assert_eq!(c.args[1], Token::Atom("BODY[HEADER.FIELDS (A B)]<0.5>".into()));
-        assert!(parse(b"f FETCH 1 BODY[TEXT").is_err());
+        assert!(parse(b"f FETCH 1 BODY[TEXT".to_vec()).is_err());
     }
 
     #[test]
     fn rejects_unbalanced() {
-        assert!(parse(b"a FETCH 1 (FLAGS").is_err());
-        assert!(parse(b"a FETCH 1 FLAGS)").is_err());
-        assert!(parse(b"+ NOOP").is_err());
+        assert!(parse(b"a FETCH 1 (FLAGS".to_vec()).is_err());
+        assert!(parse(b"a FETCH 1 FLAGS)".to_vec()).is_err());
+        assert!(parse(b"+ NOOP".to_vec()).is_err());
     }
 }

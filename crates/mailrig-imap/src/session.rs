@@ -389,7 +389,7 @@ impl Session {
                 );
             }
             Frame::Command(line) => match std::mem::replace(&mut self.mode, Mode::Commands) {
-                Mode::Commands => self.command(&line),
+                Mode::Commands => self.command(line),
                 Mode::Sasl(tag, step) => self.sasl_response(&tag, step, &line),
                 Mode::Idle(tag) => self.idle_done(&tag, &line),
                 mode @ (Mode::AwaitTls | Mode::Closed) => self.mode = mode,
@@ -422,15 +422,17 @@ impl Session {
         self.emit(Step::Unknown, out);
     }
 
-    fn command(&mut self, line: &[u8]) {
-        let command = match (command::parse(line), command::tag(line)) {
+    fn command(&mut self, line: Vec<u8>) {
+        let tag = command::tag(&line);
+        let command = match (command::parse(line), tag) {
             (Ok(command), _) => command,
             (Err(SyntaxError::UnknownCommand), Some(tag)) => {
                 // Answered like a command: pending updates first, then the completion.
                 let unknown = Refusal::from(SyntaxError::UnknownCommand).into();
                 return self.complete(&tag, Step::Unknown, Responses::default(), unknown, true);
             }
-            (Err(error), _) => return self.reject(line, error.into()),
+            // `reject` reads only the tag from the line.
+            (Err(error), tag) => return self.reject(tag.unwrap_or_default().as_bytes(), error.into()),
         };
         let to = Step::Command(command.verb);
         let mut out = Responses::default();
