@@ -15,6 +15,16 @@ pub(crate) struct Command {
     pub(crate) verb: Verb,
     /// The arguments.
     pub(crate) args: Vec<Token>,
+    /// Which of `args` were sent as a `literal` (their indices): APPEND's message must be
+    /// one (RFC 9051 §9 `append-data`).
+    pub(crate) literals: Vec<usize>,
+}
+
+impl Command {
+    /// Whether argument `index` was sent as a `literal`.
+    pub(crate) fn is_literal(&self, index: usize) -> bool {
+        self.literals.contains(&index)
+    }
 }
 
 /// A command name mailrig knows (RFC 9051 §6 and the extensions'), `UID` forms included:
@@ -233,8 +243,19 @@ pub(crate) enum Token {
 }
 
 impl Token {
-    /// The token as an `astring` (atom or string), if it is one.
+    /// The token as an `astring` (`1*ASTRING-CHAR / string`), if it is one: also what a
+    /// `mailbox` is. Unquoted, the `list-wildcards` `%` and `*` are `atom-specials` (RFC 9051
+    /// §9), so an atom holding one is not an astring.
     pub(crate) fn astring(&self) -> Option<String> {
+        match self {
+            Token::Atom(atom) if atom.contains(['%', '*']) => None,
+            _ => self.list_mailbox(),
+        }
+    }
+
+    /// The token as a `list-mailbox` (`1*list-char / string`, `list-char = ATOM-CHAR /
+    /// list-wildcards / resp-specials`): LIST's and LSUB's patterns.
+    pub(crate) fn list_mailbox(&self) -> Option<String> {
         match self {
             Token::Atom(atom) => Some(atom.clone()),
             Token::String(bytes) => String::from_utf8(bytes.clone()).ok(),
@@ -254,13 +275,33 @@ pub(crate) fn tag(line: &[u8]) -> Option<String> {
     valid.then(|| String::from_utf8_lossy(tag).into_owned())
 }
 
-/// Parses a framed command (literals inline, final CRLF removed).
-pub(crate) fn parse(input: &[u8]) -> Result<Command, SyntaxError> {
+/// Parses a framed command (literals inline, final CRLF removed). A literal that ends the
+/// command (APPEND's message) becomes its token without a copy: the buffer is shifted to it.
+pub(crate) fn parse(mut input: Vec<u8>) -> Result<Command, SyntaxError> {
+    let mut command = parse_slice(&input)?;
+    if let Some(start) = command.tail {
+        input.drain(..start);
+        if let Some(last) = command.command.args.last_mut() {
+            *last = Token::String(input);
+        }
+    }
+    Ok(command.command)
+}
+
+/// A parsed command whose last argument may still be a placeholder.
+struct Parsed {
+    command: Command,
+    /// Where the data of a literal ending the input starts: the last argument's bytes.
+    tail: Option<usize>,
+}
+
+fn parse_slice(input: &[u8]) -> Result<Parsed, SyntaxError> {
     let tag = tag(input).ok_or(SyntaxError::Tag)?;
     let mut p = Parser {
         input,
         pos: tag.len(),
         sections: false,
+        tail: None,
     };
     p.space()?;
     let mut name = p.atom()?.to_ascii_uppercase();
@@ -272,13 +313,26 @@ pub(crate) fn parse(input: &[u8]) -> Result<Command, SyntaxError> {
     // are ASTRING-CHARs of mailbox names, patterns and strings.
     p.sections = matches!(name.as_str(), "FETCH" | "UID FETCH");
     let mut args = Vec::new();
+    let mut literals = Vec::new();
     while p.pos < input.len() {
         p.space()?;
+        if p.peek() == Some(b'{') {
+            literals.push(args.len());
+        }
         args.push(p.token(0)?);
     }
     // An unknown name is reported after the arguments' syntax, as before typed commands.
     let verb = Verb::from_name(&name).ok_or(SyntaxError::UnknownCommand)?;
-    Ok(Command { tag, verb, args })
+    let command = Command {
+        tag,
+        verb,
+        args,
+        literals,
+    };
+    Ok(Parsed {
+        command,
+        tail: p.tail,
+    })
 }
 
 /// `ATOM-CHAR = <any CHAR except atom-specials>`, and the `list-wildcards` (`list-char`:
@@ -297,6 +351,10 @@ struct Parser<'a> {
     /// Whether a `[` opens a `section` (FETCH): its brackets may hold spaces and strings.
     /// Otherwise `[` and `]` are plain characters of an atom.
     sections: bool,
+    /// Where the data of a literal that ends the input starts (its token is left empty, for
+    /// [`parse`] to fill without copying). Only a top-level argument can end the input: a
+    /// list's `)` or a section's `]` would follow.
+    tail: Option<usize>,
 }
 
 impl Parser<'_> {
@@ -345,7 +403,8 @@ impl Parser<'_> {
         }
     }
 
-    /// `quoted = DQUOTE *QUOTED-CHAR DQUOTE`, `QUOTED-CHAR = ... / "\" quoted-specials`.
+    /// `quoted = DQUOTE *QUOTED-CHAR DQUOTE`, `QUOTED-CHAR = ... / "\" quoted-specials`;
+    /// `TEXT-CHAR` is a `CHAR` (`%x01-7F`) or UTF-8, never NUL.
     fn quoted(&mut self) -> Result<Vec<u8>, SyntaxError> {
         self.pos += 1;
         let mut out = Vec::new();
@@ -364,6 +423,7 @@ impl Parser<'_> {
                     self.pos += 2;
                 }
                 Some(b'\r' | b'\n') | None => return Err(SyntaxError::Expected("'\"'")),
+                Some(0) => return Err(SyntaxError::Nul),
                 Some(c) => {
                     out.push(c);
                     self.pos += 1;
@@ -372,7 +432,8 @@ impl Parser<'_> {
         }
     }
 
-    /// `literal = "{" number64 ["+"] "}" CRLF *CHAR8`; the framer put the data inline.
+    /// `literal = "{" number64 ["+"] "}" CRLF *CHAR8`, `CHAR8 = %x01-ff` (no NUL: binary
+    /// data needs `literal8`, RFC 9051 §4.3); the framer put the data inline.
     fn literal(&mut self) -> Result<Vec<u8>, SyntaxError> {
         let close = self.input[self.pos..]
             .iter()
@@ -390,7 +451,14 @@ impl Parser<'_> {
             .input
             .get(start + 2..start + 2 + size)
             .ok_or(SyntaxError::Expected("literal data"))?;
+        if data.contains(&0) {
+            return Err(SyntaxError::Nul);
+        }
         self.pos = start + 2 + size;
+        if self.pos == self.input.len() {
+            self.tail = Some(start + 2);
+            return Ok(Vec::new());
+        }
         Ok(data.to_vec())
     }
 
@@ -451,7 +519,7 @@ mod tests {
 
     #[test]
     fn parses_arguments() {
-        let c = parse(b"a1 uid fetch 1:* (FLAGS BODY.PEEK[]) \"x\\\"y\" {2}\r\nab").unwrap();
+        let c = parse(b"a1 uid fetch 1:* (FLAGS BODY.PEEK[]) \"x\\\"y\" {2}\r\nab".to_vec()).unwrap();
         assert_eq!(c.tag, "a1");
         assert_eq!(c.verb, Verb::UidFetch);
         assert_eq!(
@@ -472,19 +540,19 @@ mod tests {
     /// two mailboxes), not one section holding a space.
     #[test]
     fn brackets_are_astring_chars_outside_fetch() {
-        let c = parse(b"r RENAME a[b c]d").unwrap();
+        let c = parse(b"r RENAME a[b c]d".to_vec()).unwrap();
         assert_eq!(c.args, vec![Token::Atom("a[b".into()), Token::Atom("c]d".into())]);
-        let c = parse(b"l LIST ]x[ %]*").unwrap();
+        let c = parse(b"l LIST ]x[ %]*".to_vec()).unwrap();
         assert_eq!(c.args, vec![Token::Atom("]x[".into()), Token::Atom("%]*".into())]);
-        let c = parse(b"f FETCH 1 BODY[HEADER.FIELDS (A B)]<0.5>").unwrap();
+        let c = parse(b"f FETCH 1 BODY[HEADER.FIELDS (A B)]<0.5>".to_vec()).unwrap();
         assert_eq!(c.args[1], Token::Atom("BODY[HEADER.FIELDS (A B)]<0.5>".into()));
-        assert!(parse(b"f FETCH 1 BODY[TEXT").is_err());
+        assert!(parse(b"f FETCH 1 BODY[TEXT".to_vec()).is_err());
     }
 
     #[test]
     fn rejects_unbalanced() {
-        assert!(parse(b"a FETCH 1 (FLAGS").is_err());
-        assert!(parse(b"a FETCH 1 FLAGS)").is_err());
-        assert!(parse(b"+ NOOP").is_err());
+        assert!(parse(b"a FETCH 1 (FLAGS".to_vec()).is_err());
+        assert!(parse(b"a FETCH 1 FLAGS)".to_vec()).is_err());
+        assert!(parse(b"+ NOOP".to_vec()).is_err());
     }
 }

@@ -304,7 +304,7 @@ mod tests {
 
     #[test]
     fn modifiers() {
-        let list = |text: &str| match crate::command::parse(format!("a NOOP {text}").as_bytes()) {
+        let list = |text: &str| match crate::command::parse(format!("a NOOP {text}").into_bytes()) {
             Ok(command) => match &command.args[..] {
                 [Token::List(items)] => items.clone(),
                 _ => panic!("not a list: {text}"),

@@ -18,6 +18,10 @@ pub enum SyntaxError {
     /// A sequence set is malformed or out of range.
     #[error("invalid sequence set")]
     SequenceSet,
+    /// A quoted string or a literal holds a NUL octet, which no `CHAR8` is (RFC 9051 §4.3:
+    /// binary data needs `literal8`, which mailrig does not offer).
+    #[error("NUL is not allowed in a string")]
+    Nul,
     /// The command is not known.
     #[error("unknown command")]
     UnknownCommand,

@@ -63,6 +63,9 @@ pub(crate) struct Framer {
 /// How many bytes of a discarded line are kept to find its tag.
 const HEAD: usize = 64;
 
+/// Line bytes reserved after a literal (APPEND's closing CRLF, or a few more arguments).
+const LINE_SLACK: usize = 1024;
+
 impl Framer {
     /// A framer with these caps (bytes per line, bytes per literal).
     pub(crate) fn new(max_line: usize, max_literal: usize) -> Framer {
@@ -201,6 +204,11 @@ impl Framer {
         self.line_start = self.command.len();
         // `size` fits: it is at most `max_literal`.
         self.literal = usize::try_from(size).unwrap_or(0);
+        // Room for the data and the rest of a short line, so a large literal is buffered
+        // without the reallocations (each a copy, briefly two) of a doubling Vec. Untouched
+        // capacity costs no resident memory if the client never sends the data.
+        self.command
+            .reserve_exact(self.literal.saturating_add(LINE_SLACK));
         if size == 0 {
             self.line_start = self.command.len();
         }

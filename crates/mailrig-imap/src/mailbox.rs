@@ -314,11 +314,14 @@ impl Session {
         Ok(Completion::ok("STATUS completed"))
     }
 
-    /// `append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal`.
+    /// `append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal`: the message
+    /// is a `literal`, never a quoted string (RFC 3501 §9; RFC 9051 §9 `append-data`).
     pub(crate) fn append(&mut self, command: &Command) -> Result<Completion, Refusal> {
         let (mailbox, rest) = command.args.split_first().ok_or(SyntaxError::Arguments)?;
         let (message, options) = rest.split_last().ok_or(SyntaxError::Arguments)?;
-        let (Some(name), Token::String(message)) = (mailbox.astring(), message) else {
+        let (Some(name), Token::String(message), true) =
+            (mailbox.astring(), message, command.is_literal(rest.len()))
+        else {
             return Err(SyntaxError::Arguments.into());
         };
         let mut flags = Flags::new();
@@ -432,7 +435,7 @@ impl ListOptions {
         let [reference, pattern] = args else {
             return Err(SyntaxError::Arguments.into());
         };
-        let (Some(reference), Some(pattern)) = (reference.astring(), pattern.astring()) else {
+        let (Some(reference), Some(pattern)) = (reference.astring(), pattern.list_mailbox()) else {
             return Err(SyntaxError::Arguments.into());
         };
         Ok(ListOptions {
@@ -480,10 +483,10 @@ impl ListOptions {
         options.patterns = match patterns {
             Token::List(items) if !items.is_empty() => items
                 .iter()
-                .map(Token::astring)
+                .map(Token::list_mailbox)
                 .collect::<Option<Vec<String>>>()
                 .ok_or(SyntaxError::Arguments)?,
-            other => vec![other.astring().ok_or(SyntaxError::Arguments)?],
+            other => vec![other.list_mailbox().ok_or(SyntaxError::Arguments)?],
         };
         Ok(options)
     }

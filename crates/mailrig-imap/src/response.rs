@@ -187,36 +187,54 @@ pub fn date_time(unix: i64) -> String {
     )
 }
 
-/// Parses a `date-time` (without quotes) into unix seconds.
+/// Parses a `date-time` (without its quotes) into unix seconds: `date-day-fixed "-"
+/// date-month "-" date-year SP time SP zone` (RFC 9051 §9), exactly: `date-day-fixed = (SP
+/// DIGIT) / 2DIGIT`, `date-year = 4DIGIT`, `time = 2DIGIT ":" 2DIGIT ":" 2DIGIT`, `zone =
+/// ("+" / "-") 4DIGIT`. A fixed layout of 26 characters.
 pub(crate) fn parse_date_time(text: &str) -> Option<i64> {
-    let (date, rest) = text.trim_start().split_once(' ')?;
-    let (time, zone) = rest.split_once(' ')?;
-    let mut parts = date.split('-');
-    let day = digits(parts.next()?)?;
-    let month = parts.next()?;
-    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))? as i64 + 1;
-    let year = digits(parts.next()?)?;
-    let mut hms = time.split(':').map(digits);
-    let (h, mi, s) = (hms.next()??, hms.next()??, hms.next()??);
-    if zone.len() != 5
-        || parts.next().is_some()
-        || hms.next().is_some()
-        || !(1..=9999).contains(&year)
-        || !(1..=31).contains(&day)
-        || h > 23
-        || mi > 59
-        || s > 60
-    {
+    if text.len() != 26 || !text.is_ascii() {
         return None;
     }
-    let sign = match zone.as_bytes()[0] {
+    let bytes = text.as_bytes();
+    if !(bytes[0] == b' ' || bytes[0].is_ascii_digit()) || bytes[11] != b' ' || bytes[20] != b' ' {
+        return None;
+    }
+    let day = parse_date(text[..11].trim_start())?;
+    let mut hms = text[12..20].split(':').map(two_digits);
+    let (h, mi, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some() || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let sign = match bytes[21] {
         b'+' => 1,
         b'-' => -1,
         _ => return None,
     };
-    let z = digits(zone.get(1..)?)?;
+    let z = digits(&text[22..26]).filter(|_| text[22..26].len() == 4)?;
     let offset = sign * (z / 100 * 3600 + z % 100 * 60);
-    Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + mi * 60 + s - offset)
+    Some(day + h * 3600 + mi * 60 + s - offset)
+}
+
+/// Parses a `date-text = date-day "-" date-month "-" date-year` (RFC 9051 §9: `date-day =
+/// 1*2DIGIT`, `date-year = 4DIGIT`, months case-insensitive) into the unix seconds of its
+/// midnight, UTC: what SEARCH's date keys take.
+pub(crate) fn parse_date(text: &str) -> Option<i64> {
+    let mut parts = text.split('-');
+    let (day, month, year) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || day.len() > 2 || year.len() != 4 {
+        return None;
+    }
+    let (day, year) = (digits(day)?, digits(year)?);
+    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))? as i64 + 1;
+    if !(1..=9999).contains(&year) || !(1..=31).contains(&day) {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400)
+}
+
+/// Exactly two digits (`2DIGIT`).
+fn two_digits(text: &str) -> Option<i64> {
+    digits(text).filter(|_| text.len() == 2)
 }
 
 /// An unsigned decimal number (`str::parse` would also take a sign), at most 4 digits as
@@ -277,6 +295,16 @@ mod tests {
         assert_eq!(parse_date_time("14-Nov-2023 23:13:20 +-100"), None);
         assert_eq!(parse_date_time("14-Nov-2023 23:13:20:00 +0000"), None);
         assert_eq!(parse_date_time("14-Nov-2023-1 23:13:20 +0000"), None);
+        // `date-day-fixed = (SP DIGIT) / 2DIGIT`, `date-year = 4DIGIT` (RFC 9051 §9).
+        assert_eq!(parse_date_time("4-Jan-1970 00:00:00 +0000"), None);
+        assert_eq!(parse_date_time("04-Jan-70 00:00:00 +0000"), None);
+        assert_eq!(parse_date_time("04-Jan-1970 0:00:00 +00000"), None);
+        assert_eq!(parse_date_time("04-Jan-1970 00:00:00 +0000"), Some(3 * 86_400));
+        // `date-text` (SEARCH): `date-day = 1*2DIGIT`, `date-year = 4DIGIT`.
+        assert_eq!(parse_date("4-Jan-1970"), Some(3 * 86_400));
+        assert_eq!(parse_date("04-jan-1970"), Some(3 * 86_400));
+        assert_eq!(parse_date("4-Jan-70"), None);
+        assert_eq!(parse_date("004-Jan-1970"), None);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::defect::Defect;
 use crate::envelope::address_texts;
 use crate::error::SyntaxError;
 use crate::recent::Recent;
-use crate::response::{Responses, parse_date_time};
+use crate::response::{Responses, parse_date};
 use crate::section::{body, field_name, fields};
 use crate::selected::Selection;
 use crate::sequence::SequenceSet;
@@ -261,7 +261,7 @@ fn search_key(tokens: &mut std::slice::Iter<'_, Token>, depth: usize) -> Result<
         }
         "BEFORE" | "ON" | "SINCE" | "SENTBEFORE" | "SENTON" | "SENTSINCE" => {
             let date = String::from_utf8(string()?).map_err(|_| bad())?;
-            let day = parse_date_time(&format!("{date} 00:00:00 +0000")).ok_or_else(bad)?;
+            let day = parse_date(&date).ok_or_else(bad)?;
             let test = match atom.trim_start_matches("SENT") {
                 "BEFORE" => DateTest::Before,
                 "ON" => DateTest::On,
@@ -402,7 +402,7 @@ fn sent_day(raw: &[u8]) -> Option<i64> {
         _ => 0,
     };
     let year = number;
-    parse_date_time(&format!("{day}-{month}-{year:04} 00:00:00 +0000"))
+    parse_date(&format!("{day}-{month}-{year:04}"))
 }
 
 /// Whether a header field called `name` contains `value` (ASCII case-insensitively),

@@ -389,7 +389,7 @@ impl Session {
                 );
             }
             Frame::Command(line) => match std::mem::replace(&mut self.mode, Mode::Commands) {
-                Mode::Commands => self.command(&line),
+                Mode::Commands => self.command(line),
                 Mode::Sasl(tag, step) => self.sasl_response(&tag, step, &line),
                 Mode::Idle(tag) => self.idle_done(&tag, &line),
                 mode @ (Mode::AwaitTls | Mode::Closed) => self.mode = mode,
@@ -422,15 +422,17 @@ impl Session {
         self.emit(Step::Unknown, out);
     }
 
-    fn command(&mut self, line: &[u8]) {
-        let command = match (command::parse(line), command::tag(line)) {
+    fn command(&mut self, line: Vec<u8>) {
+        let tag = command::tag(&line);
+        let command = match (command::parse(line), tag) {
             (Ok(command), _) => command,
             (Err(SyntaxError::UnknownCommand), Some(tag)) => {
                 // Answered like a command: pending updates first, then the completion.
                 let unknown = Refusal::from(SyntaxError::UnknownCommand).into();
                 return self.complete(&tag, Step::Unknown, Responses::default(), unknown, true);
             }
-            (Err(error), _) => return self.reject(line, error.into()),
+            // `reject` reads only the tag from the line.
+            (Err(error), tag) => return self.reject(tag.unwrap_or_default().as_bytes(), error.into()),
         };
         let to = Step::Command(command.verb);
         let mut out = Responses::default();
@@ -524,11 +526,19 @@ impl Session {
                 Ok(Completion::ok("LOGOUT completed"))
             }
             Verb::Id => {
-                // RFC 2971 §3.1: `id = "ID" SP id-params-list`, the client's list or NIL.
-                match &command.args[..] {
-                    [Token::List(_)] => {}
-                    [Token::Atom(nil)] if nil.eq_ignore_ascii_case("NIL") => {}
-                    _ => return Err(SyntaxError::Arguments.into()),
+                // RFC 2971 §4: `id ::= "ID" SPACE id_params_list`, `id_params_list ::= "("
+                // #(string SPACE nstring) ")" / nil`: field-value pairs, or NIL.
+                let valid = match &command.args[..] {
+                    [Token::List(pairs)] => pairs.chunks(2).all(|pair| match pair {
+                        [Token::String(_), Token::String(_)] => true,
+                        [Token::String(_), value] => is_nil(value),
+                        _ => false,
+                    }),
+                    [nil] => is_nil(nil),
+                    _ => false,
+                };
+                if !valid {
+                    return Err(SyntaxError::Arguments.into());
                 }
                 if !self.config.defects.has(Defect::IdWithoutResponse) {
                     out.data(Data::Id);
@@ -643,6 +653,11 @@ impl Session {
             self.mode = Mode::Closed;
         }
     }
+}
+
+/// Whether `token` is the atom `nil = "NIL"` (case-insensitive).
+fn is_nil(token: &Token) -> bool {
+    matches!(token, Token::Atom(nil) if nil.eq_ignore_ascii_case("NIL"))
 }
 
 #[cfg(test)]

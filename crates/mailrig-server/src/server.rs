@@ -50,6 +50,10 @@ pub struct ServerConfig {
     pub store: Store,
     /// Keep the transcripts of at most this many recent sessions (`None`: every session).
     pub keep_transcripts: Option<usize>,
+    /// Keep at most this many bytes per direction of each session's transcript (`None`:
+    /// every byte); the rest is counted, and the printed transcript says how much was left
+    /// out. Default [`DEFAULT_BYTE_LIMIT`](crate::recorder::DEFAULT_BYTE_LIMIT), 4 MiB.
+    pub transcript_byte_limit: Option<u64>,
     /// Fault rules applied to every connection (empty: none, and no cost per reply).
     pub faults: Vec<Rule>,
     /// The seed for random fault rules that name none (`None`: one from the clock, logged and
@@ -70,6 +74,7 @@ impl ServerConfig {
             max_connections: 1000,
             store,
             keep_transcripts: None,
+            transcript_byte_limit: Some(crate::recorder::DEFAULT_BYTE_LIMIT),
             faults: Vec::new(),
             fault_seed: None,
         }
@@ -113,7 +118,8 @@ impl Server {
             Some(identity) => Some(TlsAcceptor::from(identity.server_config()?)),
             None => None,
         };
-        let recordings = Recordings::with_limit(config.keep_transcripts);
+        let recordings =
+            Recordings::with_limit(config.keep_transcripts).with_byte_limit(config.transcript_byte_limit);
         let faults = (!config.faults.is_empty()).then(|| {
             let seed = config.fault_seed.unwrap_or_else(clock_seed);
             let set = FaultSet::new(config.faults.clone(), seed);

@@ -3,7 +3,8 @@
 //!
 //! Events of all sessions are merged by time. Each complete protocol line becomes a `C:` or
 //! `S:` step; write boundaries inside a run of lines become `${|}`; TLS becomes `@starttls`;
-//! a close becomes `@close`. IMAP literals whose content is CRLF-terminated text become
+//! a close becomes `@close`; bytes over the recorder's cap become a `#` comment saying how many
+//! were left out. IMAP literals whose content is CRLF-terminated text become
 //! `{{{` blocks (their `+` continuation requests are then implied); other literals stay as
 //! escaped bytes.
 
@@ -155,6 +156,16 @@ impl Recorder {
                 self.drain(session, Side::Client, true);
                 self.drain(session, Side::Server, true);
                 self.push(session, StepKind::Directive(Directive::Close(*by)));
+            }
+            EventKind::Elided { from, bytes } => {
+                // Said, never hidden: the scenario shows where the recording of a side stops
+                // and how much it left out, so it is never mistaken for the whole exchange.
+                self.drain(session, *from, true);
+                let who = if *from == Side::Client { "client" } else { "server" };
+                let name = &self.decls[session].name;
+                self.body.push(Item::Comment(format!(
+                    " mailrig: {bytes} more byte(s) from the {who} of {name} were not recorded (the recording cap)"
+                )));
             }
         }
     }

@@ -52,6 +52,15 @@ pub enum EventKind {
         /// Who closed.
         by: Side,
     },
+    /// The recording of `from`'s writes stops here (the recorder's byte cap was reached):
+    /// `bytes` more bytes were written by `from` from this point on and not kept. A record
+    /// has at most one per side, and no `Data` from that side after it.
+    Elided {
+        /// Whose writes were not kept.
+        from: Side,
+        /// How many bytes were not kept.
+        bytes: u64,
+    },
 }
 
 impl Transcript {
@@ -83,6 +92,38 @@ impl SessionRecord {
         self
     }
 
+    /// Records that `bytes` bytes written by `from` from here on were not kept: adds to the
+    /// side's [`EventKind::Elided`] if it has one, else appends one.
+    pub fn elided(&mut self, at: Duration, from: Side, bytes: u64) -> &mut Self {
+        let existing = self
+            .events
+            .iter_mut()
+            .rev()
+            .find_map(|event| match &mut event.kind {
+                EventKind::Elided { from: side, bytes } if *side == from => Some(bytes),
+                _ => None,
+            });
+        match existing {
+            Some(total) => *total += bytes,
+            None => self.events.push(Event {
+                at,
+                kind: EventKind::Elided { from, bytes },
+            }),
+        }
+        self
+    }
+
+    /// How many bytes written by `side` were not kept (see [`EventKind::Elided`]).
+    pub fn elided_from(&self, side: Side) -> u64 {
+        self.events
+            .iter()
+            .map(|event| match event.kind {
+                EventKind::Elided { from, bytes } if from == side => bytes,
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// Records the completion of a TLS handshake.
     pub fn tls_started(&mut self, at: Duration) -> &mut Self {
         self.events.push(Event {
@@ -101,7 +142,7 @@ impl SessionRecord {
         self
     }
 
-    /// All bytes written by `side`, concatenated.
+    /// All bytes written by `side` and kept, concatenated (see [`EventKind::Elided`]).
     pub fn bytes_from(&self, side: Side) -> Vec<u8> {
         let mut out = Vec::new();
         for event in &self.events {

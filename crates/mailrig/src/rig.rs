@@ -129,6 +129,8 @@ pub struct RigBuilder {
     faults: Vec<Rule>,
     fault_error: Option<String>,
     fault_seed: Option<u64>,
+    /// Bytes kept per direction of each recorded connection (`None`: the server's default).
+    transcript_byte_limit: Option<Option<u64>>,
 }
 
 /// Why a rig could not start or answer.
@@ -242,6 +244,14 @@ impl RigBuilder {
         self
     }
 
+    /// Keeps at most `limit` bytes per direction of each connection's transcript (`None`:
+    /// every byte; default 4 MiB, [`mailrig_server::recorder::DEFAULT_BYTE_LIMIT`]). Bytes
+    /// beyond it are counted, and [`Rig::transcript`] says how many were left out.
+    pub fn transcript_byte_limit(mut self, limit: Option<u64>) -> Self {
+        self.transcript_byte_limit = Some(limit);
+        self
+    }
+
     /// Runs only these services (default: all that the TLS setting allows).
     pub fn services(mut self, services: &[Protocol]) -> Self {
         self.services = Some(services.to_vec());
@@ -282,6 +292,9 @@ impl RigBuilder {
         config.imap = self.imap;
         config.faults = self.faults;
         config.fault_seed = self.fault_seed;
+        if let Some(limit) = self.transcript_byte_limit {
+            config.transcript_byte_limit = limit;
+        }
         let services = self.services.unwrap_or_else(|| Protocol::ALL.to_vec());
         config
             .listeners

@@ -374,6 +374,10 @@ fn search_dates() {
         "SINCE 100-Mar-2024",
         "BEFORE",
         "ON \"1-Mar-2024",
+        // `date-year = 4DIGIT`: no two- or three-digit years.
+        "SINCE 1-Mar-24",
+        "SINCE 1-Mar-124",
+        "SINCE \"1-Mar-24\"",
     ] {
         rejected(&format!("SEARCH {key}"));
     }
@@ -480,8 +484,34 @@ fn astring_versus_atom_characters() {
     for bad in ["CREATE a(b", "CREATE a\"b", "CREATE a{b"] {
         rejected(bad);
     }
+    // `list-wildcards` are `atom-specials`: unquoted, they make a `list-mailbox`, never a
+    // `mailbox` or another `astring` (RFC 9051 §9), so each of these is BAD.
+    for bad in [
+        "CREATE a*b",
+        "CREATE a%b",
+        "CREATE *",
+        "DELETE a%",
+        "RENAME INBOX a*",
+        "RENAME a% b",
+        "SELECT a*",
+        "EXAMINE %",
+        "STATUS a* (MESSAGES)",
+        "SUBSCRIBE a%b",
+        "UNSUBSCRIBE a*",
+        "APPEND a* {1+}\r\nx",
+        "COPY 1 a*",
+        "MOVE 1 a%",
+        "LIST a* %",
+        "LSUB a% *",
+    ] {
+        rejected(bad);
+    }
+    // Quoted, `"a*b"` is a valid `mailbox`; mailrig refuses to create it (as Dovecot does),
+    // with NO: a name holding wildcards could never be listed on its own.
     let out = accepted("CREATE \"a*b\"");
-    assert_ne!(status(&out, "t"), "BAD", "{out}");
+    assert!(out.contains("t NO [CANNOT]"), "{out}");
+    let out = accepted("CREATE {3+}\r\na%b");
+    assert!(out.contains("t NO [CANNOT]"), "{out}");
     let out = accepted("LIST \"\" *");
     assert!(out.contains("INBOX"), "{out}");
     let out = accepted("LIST \"\" %");
@@ -534,9 +564,50 @@ fn append_optional_parts() {
     for bad in [
         "INBOX 1-Feb-2024 {1+}\r\nx",
         "INBOX \"01-Feb-2024 10:00 +0100\" {1+}\r\nx",
+        // `date-day-fixed = (SP DIGIT) / 2DIGIT`: a one-character day is not one.
+        "INBOX \"1-Feb-2024 10:00:00 +0100\" {1+}\r\nx",
+        // `date-year = 4DIGIT`, `time = 2DIGIT ":" 2DIGIT ":" 2DIGIT`, `zone = ("+" / "-") 4DIGIT`.
+        "INBOX \"01-Feb-24 10:00:00 +0100\" {1+}\r\nx",
+        "INBOX \"01-Feb-2024 1:00:00 +0100\" {1+}\r\nx",
+        "INBOX \"01-Feb-2024 10:00:0 +0100\" {1+}\r\nx",
+        "INBOX \"01-Feb-2024 10:00:00 +100\" {1+}\r\nx",
+        "INBOX \"01-Feb-2024  10:00:00 +0100\" {1+}\r\nx",
     ] {
         rejected(&format!("APPEND {bad}"));
     }
+}
+
+/// `append = ... SP literal` (RFC 3501 §9; RFC 9051 §9 `append-data = literal / ...`): the
+/// message is a literal, never a quoted string or an atom, and nothing is stored.
+#[test]
+fn append_message_is_a_literal() {
+    for bad in ["INBOX \"x\"", "INBOX () \"x\"", "INBOX x", "INBOX \"\""] {
+        let mut session = session(Config::default(), true);
+        let out = say(&mut session, format!("t APPEND {bad}\r\n").as_bytes());
+        assert_eq!(status(&out, "t"), "BAD", "APPEND {bad}: {out}");
+        let out = say(&mut session, b"s STATUS INBOX (MESSAGES)\r\n");
+        assert!(out.contains("(MESSAGES 3)"), "APPEND {bad} stored: {out}");
+    }
+}
+
+/// `literal = "{" number64 ["+"] "}" CRLF *CHAR8` with `CHAR8 = %x01-ff` (RFC 9051 §9; §4.3:
+/// binary data, NUL included, needs `literal8` and the BINARY extension, which mailrig does
+/// not offer): a NUL in a literal, or in a quoted string (`CHAR = %x01-7F`), makes the
+/// command unparseable, so BAD (RFC 9051 §7.1.5), and an APPEND stores nothing.
+#[test]
+fn nul_is_not_a_char8() {
+    let mut s = session(Config::default(), true);
+    let out = say(&mut s, b"t APPEND INBOX {7+}\r\nab\0cd\r\n\r\n");
+    assert_eq!(status(&out, "t"), "BAD", "{out}");
+    let out = say(&mut s, b"s STATUS INBOX (MESSAGES)\r\n");
+    assert!(out.contains("(MESSAGES 3)"), "stored: {out}");
+    let out = say(&mut s, b"t CREATE {3+}\r\na\0b\r\n");
+    assert_eq!(status(&out, "t"), "BAD", "{out}");
+    let out = say(&mut s, b"t CREATE \"a\0b\"\r\n");
+    assert_eq!(status(&out, "t"), "BAD", "{out}");
+    // Every other octet is a CHAR8: the same literal with 0x01 and 0xff is stored.
+    let out = say(&mut s, b"t APPEND INBOX {7+}\r\nab\x01\xffd\r\n\r\n");
+    assert_eq!(status(&out, "t"), "OK", "{out}");
 }
 
 /// `SP` is exactly one space between arguments (RFC 9051 §9: no implied whitespace).
@@ -631,6 +702,16 @@ fn argument_counts() {
         "STORE 1 +FLAGS",
         "APPEND INBOX",
         "SELECT INBOX x",
+        // RFC 2971 §4: `id_params_list ::= "(" #(string SPACE nstring) ")" / nil`: pairs of
+        // a string and an nstring.
+        "ID (name)",
+        "ID (\"name\")",
+        "ID (name \"x\")",
+        "ID (\"name\" \"x\" \"version\")",
+        "ID (\"name\" x)",
+        "ID (\"name\" (\"x\"))",
+        "ID (NIL \"x\")",
+        "ID x",
     ] {
         rejected(command);
     }
@@ -638,6 +719,7 @@ fn argument_counts() {
         "ID NIL",
         "ID (\"name\" \"x\" \"version\" NIL)",
         "ID ()",
+        "ID (\"name\" {1+}\r\nx \"os\" nil)",
         "NAMESPACE",
         "LSUB \"\" *",
         "UID EXPUNGE 1:*",

@@ -133,7 +133,7 @@ impl Timeline {
                         tls,
                     });
                 }
-                EventKind::Closed { .. } => {}
+                EventKind::Closed { .. } | EventKind::Elided { .. } => {}
             }
         }
         timeline
