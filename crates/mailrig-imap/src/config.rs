@@ -75,6 +75,9 @@ pub struct Extensions {
     pub condstore: bool,
     /// `QRESYNC` (RFC 7162).
     pub qresync: bool,
+    /// `ESEARCH` (RFC 4731) in IMAP4rev1: `SEARCH RETURN (...)` answered with `* ESEARCH`.
+    /// IMAP4rev2 always answers SEARCH with ESEARCH (RFC 9051 §6.4.4), whatever this says.
+    pub esearch: bool,
 }
 
 /// Which IMAP versions a session speaks.
@@ -106,6 +109,7 @@ impl Extensions {
             sasl_ir: false,
             condstore: false,
             qresync: false,
+            esearch: false,
         }
     }
 }
@@ -125,6 +129,7 @@ impl Default for Extensions {
             sasl_ir: true,
             condstore: true,
             qresync: true,
+            esearch: true,
         }
     }
 }

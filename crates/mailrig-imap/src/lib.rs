@@ -16,8 +16,8 @@
 //! - `selected.rs`: selected-state commands (STORE, EXPUNGE, COPY, MOVE, CLOSE,
 //!   UNSELECT, their UID forms) and the synchronization of other sessions' changes (RFC 9051
 //!   §7.5.1).
-//! - `search.rs`: SEARCH and UID SEARCH (ESEARCH answers in IMAP4rev2). `section.rs`: FETCH
-//!   body sections (by part number too) and partials.
+//! - `search.rs`: SEARCH and UID SEARCH (ESEARCH answers in IMAP4rev2, and to RETURN in
+//!   IMAP4rev1). `section.rs`: FETCH body sections (by part number too) and partials.
 //! - `mime.rs`: BODYSTRUCTURE and BODY, the MIME part tree (over mail-parser);
 //!   `envelope.rs`: ENVELOPE and address lists.
 //! - `recent.rs`: IMAP4rev1's `\Recent` messages of a selection.

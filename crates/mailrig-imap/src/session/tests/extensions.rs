@@ -89,7 +89,7 @@ fn literal_minus_with_imap4rev2() {
 #[test]
 fn each_switch() {
     type Switch = fn(&mut Extensions);
-    let cases: [(Switch, &str, &[u8], &str); 8] = [
+    let cases: [(Switch, &str, &[u8], &str); 9] = [
         (
             |e| e.idle = false,
             "IDLE",
@@ -138,6 +138,12 @@ fn each_switch() {
             b"t LIST \"\" Trash\r\n",
             "* LIST (\\HasNoChildren) \"/\" \"Trash\"\r\nt OK LIST completed\r\n",
         ),
+        (
+            |e| e.esearch = false,
+            "ESEARCH",
+            b"t SEARCH RETURN (COUNT) ALL\r\n",
+            "t BAD invalid sequence set\r\n",
+        ),
     ];
     for (switch, word, command, expected) in cases {
         let store = store();
@@ -177,7 +183,7 @@ fn each_switch() {
     };
     let mut session = self::session(&store, condstore);
     let text = exchange(&mut session, b"c CAPABILITY\r\n");
-    assert!(text.contains(" SPECIAL-USE STATUS=SIZE "), "{text}");
+    assert!(text.contains(" SPECIAL-USE ESEARCH STATUS=SIZE "), "{text}");
 }
 
 /// Without CONDSTORE, its enabling commands are refused and ENABLE does not turn it on.

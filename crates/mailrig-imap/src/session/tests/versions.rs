@@ -119,8 +119,11 @@ fn both_versions_until_enable() {
         text.ends_with("* ESEARCH (TAG \"f\") ALL 1\r\nf OK SEARCH completed\r\n"),
         "{text}"
     );
-    // IMAP4rev1 only: there is nothing to enable, and RETURN is no SEARCH syntax.
-    let mut old = login(&store, config(Versions::Rev1));
+    // IMAP4rev1 only, without ESEARCH: there is nothing to enable, and RETURN is no SEARCH
+    // syntax.
+    let mut without_esearch = config(Versions::Rev1);
+    without_esearch.extensions.esearch = false;
+    let mut old = login(&store, without_esearch);
     let text = exchange(
         &mut old,
         b"g CAPABILITY\r\nh ENABLE IMAP4rev2\r\ni EXAMINE INBOX\r\nj SEARCH RETURN (ALL) ALL\r\n",
