@@ -78,6 +78,12 @@ pub struct Extensions {
     /// `ESEARCH` (RFC 4731) in IMAP4rev1: `SEARCH RETURN (...)` answered with `* ESEARCH`.
     /// IMAP4rev2 always answers SEARCH with ESEARCH (RFC 9051 §6.4.4), whatever this says.
     pub esearch: bool,
+    /// `LIST-EXTENDED` (RFC 5258) in IMAP4rev1: selection options (SUBSCRIBED, REMOTE,
+    /// RECURSIVEMATCH, SPECIAL-USE), return options and several patterns; `\NonExistent` and
+    /// `CHILDINFO`. IMAP4rev2 has this syntax whatever this says (RFC 9051 §6.3.9).
+    pub list_extended: bool,
+    /// `LIST-STATUS` (RFC 5819): `LIST ... RETURN (STATUS (...))`, in either version.
+    pub list_status: bool,
 }
 
 /// Which IMAP versions a session speaks.
@@ -110,6 +116,8 @@ impl Extensions {
             condstore: false,
             qresync: false,
             esearch: false,
+            list_extended: false,
+            list_status: false,
         }
     }
 }
@@ -130,6 +138,8 @@ impl Default for Extensions {
             condstore: true,
             qresync: true,
             esearch: true,
+            list_extended: true,
+            list_status: true,
         }
     }
 }

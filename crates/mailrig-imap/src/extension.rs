@@ -79,7 +79,7 @@ macro_rules! extension {
 }
 
 /// Every switchable extension, in the order CAPABILITY lists them.
-pub static EXTENSIONS: [Extension; 14] = [
+pub static EXTENSIONS: [Extension; 16] = [
     // Without it, IMAP4rev2's LITERAL- is listed instead when IMAP4rev2 is offered.
     extension!(
         "literal+" | "literal-plus",
@@ -130,6 +130,23 @@ pub static EXTENSIONS: [Extension; 14] = [
     extension!("qresync", "QRESYNC", 7162, Always, [], extensions.qresync),
     // IMAP4rev2 answers SEARCH with ESEARCH whether or not this is on.
     extension!("esearch", "ESEARCH", 4731, Always, [], extensions.esearch),
+    // IMAP4rev2 keeps LIST-EXTENDED's syntax whether or not this is on.
+    extension!(
+        "list-extended",
+        "LIST-EXTENDED",
+        5258,
+        Always,
+        [],
+        extensions.list_extended
+    ),
+    extension!(
+        "list-status",
+        "LIST-STATUS",
+        5819,
+        Always,
+        [],
+        extensions.list_status
+    ),
     // STARTTLS stays a known command when off: it is refused as "not available".
     extension!("starttls", "STARTTLS", 9051, BeforeTls, [], starttls),
 ];

@@ -10,6 +10,8 @@
 //! - `session.rs`: [`Session`], [`Output`]; input modes, the one dispatch on [`Verb`], any-state commands
 //!   (CAPABILITY, NOOP, LOGOUT, ENABLE), IDLE; `session/auth.rs`: STARTTLS, LOGIN,
 //!   AUTHENTICATE (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER); `session/oauth.rs`: the OAuth messages.
+//! - `list_extended.rs`: LIST-EXTENDED and LIST-STATUS (RFC 5258, RFC 5819): what an
+//!   extended LIST returns (`\NonExistent`, CHILDINFO, a STATUS per mailbox).
 //! - `mailbox.rs`: authenticated-state commands (SELECT, EXAMINE, CREATE, DELETE, RENAME,
 //!   SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND).
 //! - `fetch.rs`: FETCH and UID FETCH, their items and modifiers.
@@ -76,6 +78,7 @@ mod error;
 mod extension;
 mod fetch;
 mod framing;
+mod list_extended;
 mod mailbox;
 mod mime;
 mod recent;

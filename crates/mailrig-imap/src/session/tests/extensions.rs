@@ -183,7 +183,10 @@ fn each_switch() {
     };
     let mut session = self::session(&store, condstore);
     let text = exchange(&mut session, b"c CAPABILITY\r\n");
-    assert!(text.contains(" SPECIAL-USE ESEARCH STATUS=SIZE "), "{text}");
+    assert!(
+        text.contains(" SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS STATUS=SIZE "),
+        "{text}"
+    );
 }
 
 /// Without CONDSTORE, its enabling commands are refused and ENABLE does not turn it on.

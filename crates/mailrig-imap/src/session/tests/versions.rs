@@ -234,7 +234,7 @@ fn rev2_list_returns_subscribed_on_request() {
         &mut session,
         b"a LIST \"\" (Sent Work)\r\nb LIST \"\" (Sent Work) RETURN (SUBSCRIBED)\r\n\
           c LIST (SUBSCRIBED) \"\" (S* T*)\r\nd LIST (SPECIAL-USE) \"\" * RETURN (CHILDREN)\r\n\
-          e LIST \"\" * RETURN (STATUS (MESSAGES))\r\nf LIST \"\" \"\"\r\n",
+          e LIST \"\" W* RETURN (STATUS (MESSAGES))\r\nf LIST \"\" \"\"\r\n",
     );
     assert_eq!(
         text,
@@ -247,11 +247,13 @@ fn rev2_list_returns_subscribed_on_request() {
          * LIST (\\HasNoChildren \\Drafts) \"/\" \"Drafts\"\r\n* LIST (\\HasNoChildren \\Junk) \"/\" \"Junk\"\r\n\
          * LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\"\r\n* LIST (\\HasNoChildren \\Trash) \"/\" \"Trash\"\r\n\
          d OK LIST completed\r\n\
-         e BAD unsupported RETURN option STATUS\r\n\
+         * LIST (\\HasNoChildren) \"/\" \"Work\"\r\n* STATUS \"Work\" (MESSAGES 0)\r\ne OK LIST completed\r\n\
          * LIST (\\Noselect) \"/\" \"\"\r\nf OK LIST completed\r\n"
     );
-    // IMAP4rev1 has no LIST-EXTENDED syntax.
-    let mut rev1 = login(&store, config(Versions::Rev1));
+    // IMAP4rev1 without the LIST-EXTENDED extension has no such syntax.
+    let mut without = config(Versions::Rev1);
+    without.extensions.list_extended = false;
+    let mut rev1 = login(&store, without);
     assert_eq!(
         exchange(&mut rev1, b"g LIST \"\" * RETURN (SUBSCRIBED)\r\n"),
         "g BAD invalid arguments\r\n"
