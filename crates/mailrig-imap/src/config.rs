@@ -84,6 +84,9 @@ pub struct Extensions {
     pub list_extended: bool,
     /// `LIST-STATUS` (RFC 5819): `LIST ... RETURN (STATUS (...))`, in either version.
     pub list_status: bool,
+    /// `APPENDLIMIT=n` (RFC 7889): [`Config::max_literal`] advertised, and the STATUS item
+    /// `APPENDLIMIT`. The limit itself holds either way (`NO [TOOBIG]`).
+    pub appendlimit: bool,
 }
 
 /// Which IMAP versions a session speaks.
@@ -118,6 +121,7 @@ impl Extensions {
             esearch: false,
             list_extended: false,
             list_status: false,
+            appendlimit: false,
         }
     }
 }
@@ -140,6 +144,7 @@ impl Default for Extensions {
             esearch: true,
             list_extended: true,
             list_status: true,
+            appendlimit: true,
         }
     }
 }

@@ -79,7 +79,7 @@ macro_rules! extension {
 }
 
 /// Every switchable extension, in the order CAPABILITY lists them.
-pub static EXTENSIONS: [Extension; 16] = [
+pub static EXTENSIONS: [Extension; 17] = [
     // Without it, IMAP4rev2's LITERAL- is listed instead when IMAP4rev2 is offered.
     extension!(
         "literal+" | "literal-plus",
@@ -146,6 +146,15 @@ pub static EXTENSIONS: [Extension; 16] = [
         Always,
         [],
         extensions.list_status
+    ),
+    // Listed with its value, `APPENDLIMIT=` and `Config::max_literal`.
+    extension!(
+        "appendlimit",
+        "APPENDLIMIT",
+        7889,
+        Always,
+        [],
+        extensions.appendlimit
     ),
     // STARTTLS stays a known command when off: it is refused as "not available".
     extension!("starttls", "STARTTLS", 9051, BeforeTls, [], starttls),

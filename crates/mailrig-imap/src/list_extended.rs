@@ -138,8 +138,8 @@ impl Session {
 }
 
 /// The `status-att` names STATUS answers (RFC 9051 §6.3.11, RFC 7162 §3.1.2.2 HIGHESTMODSEQ;
-/// RECENT only in IMAP4rev1).
-const STATUS_ITEMS: [&str; 8] = [
+/// RECENT only in IMAP4rev1; APPENDLIMIT, RFC 7889 §4, only with its extension).
+const STATUS_ITEMS: [&str; 9] = [
     "MESSAGES",
     "UIDNEXT",
     "UIDVALIDITY",
@@ -148,15 +148,18 @@ const STATUS_ITEMS: [&str; 8] = [
     "SIZE",
     "HIGHESTMODSEQ",
     "RECENT",
+    "APPENDLIMIT",
 ];
 
 /// `return-option = "STATUS" SP "(" status-att *(SP status-att) ")"` (RFC 5819 §4): the item
 /// names, upper-cased and checked here, so a bad one is `BAD` before any LIST line.
-pub(crate) fn status_option(items: &[Token], rev2: bool) -> Result<StatusItems, Refusal> {
+pub(crate) fn status_option(items: &[Token], rev2: bool, appendlimit: bool) -> Result<StatusItems, Refusal> {
     if items.is_empty() {
         return Err(SyntaxError::Arguments.into());
     }
-    let known = |item: &str| STATUS_ITEMS.contains(&item) && !(rev2 && item == "RECENT");
+    let known = |item: &str| {
+        STATUS_ITEMS.contains(&item) && !(rev2 && item == "RECENT") && (appendlimit || item != "APPENDLIMIT")
+    };
     items
         .iter()
         .map(|item| match item {

@@ -11,6 +11,7 @@ use mailrig_store::{Flag, Flags, MailboxInfo, SEPARATOR, Snapshot, Watch};
 use crate::command::{Command, Token, Verb};
 use crate::completion::{Completion, Refusal};
 use crate::condstore::{self, Condstore, Qresync, SelectParams};
+use crate::config::Extensions;
 use crate::data::Data;
 use crate::defect::{Defect, Defects};
 use crate::error::SyntaxError;
@@ -226,7 +227,7 @@ impl Session {
     pub(crate) fn list(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Refusal> {
         let extensions = &self.config.extensions;
         let options = if (self.rev2 || extensions.list_extended) && command.verb == Verb::List {
-            ListOptions::parse(&command.args, extensions.list_status, self.rev2)?
+            ListOptions::parse(&command.args, extensions, self.rev2)?
         } else {
             ListOptions::basic(&command.args)?
         };
@@ -313,6 +314,10 @@ impl Session {
                 "DELETED" => ("DELETED", status.deleted as u64),
                 "SIZE" => ("SIZE", status.size),
                 "HIGHESTMODSEQ" => ("HIGHESTMODSEQ", status.highestmodseq),
+                // RFC 7889 §4: the same limit as the capability's, for every mailbox.
+                "APPENDLIMIT" if self.config.extensions.appendlimit => {
+                    ("APPENDLIMIT", self.config.max_literal as u64)
+                }
                 // RFC 9051 Appendix E: IMAP4rev2 has no RECENT status item.
                 "RECENT" if !self.rev2 => ("RECENT", status.recent as u64),
                 item => return Err(Refusal::bad(format!("unknown STATUS item {item}"))),
@@ -451,7 +456,7 @@ impl ListOptions {
     /// `[list-select-opts SP] mailbox SP mbox-or-pat [SP list-return-opts]`,
     /// `mbox-or-pat = list-mailbox / patterns`, `patterns = "(" list-mailbox *(SP
     /// list-mailbox) ")"` (RFC 5258 §6); `RETURN (STATUS (...))` only with `status` (LIST-STATUS).
-    fn parse(mut args: &[Token], status: bool, rev2: bool) -> Result<ListOptions, Refusal> {
+    fn parse(mut args: &[Token], extensions: &Extensions, rev2: bool) -> Result<ListOptions, Refusal> {
         let mut options = ListOptions::default();
         let selection = &mut options.selection;
         if let [Token::List(select), rest @ ..] = args {
@@ -478,8 +483,10 @@ impl ListOptions {
                 match atom(option)?.as_str() {
                     "SUBSCRIBED" => selection.subscribed = true,
                     "CHILDREN" | "SPECIAL-USE" => {}
-                    "STATUS" if status => match returns.next() {
-                        Some(Token::List(items)) => options.status = Some(status_option(items, rev2)?),
+                    "STATUS" if extensions.list_status => match returns.next() {
+                        Some(Token::List(items)) => {
+                            options.status = Some(status_option(items, rev2, extensions.appendlimit)?);
+                        }
                         _ => return Err(SyntaxError::Arguments.into()),
                     },
                     other => return Err(Refusal::bad(format!("unsupported RETURN option {other}"))),

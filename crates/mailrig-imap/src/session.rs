@@ -297,7 +297,13 @@ impl Session {
                 .filter(move |e| e.listed == listed && e.is_on(&self.config))
                 .map(|e| e.capability)
         };
-        caps.extend(on(Listed::Always));
+        // RFC 7889 §3: one limit for every mailbox, given with the capability.
+        let appendlimit = format!("APPENDLIMIT={}", self.config.max_literal);
+        let valued = |capability| match capability {
+            "APPENDLIMIT" => appendlimit.as_str(),
+            other => other,
+        };
+        caps.extend(on(Listed::Always).map(valued));
         // RFC 8438; STATUS SIZE is part of IMAP4rev2, and answered in both versions.
         caps.push("STATUS=SIZE");
         if self.login.is_none() {
