@@ -122,7 +122,12 @@ impl Session {
     /// A new session over `store`; the greeting is queued.
     pub fn new(config: Config, store: Store) -> Session {
         let tls = config.implicit_tls;
-        let mut framer = Framer::new(config.max_line, config.max_literal);
+        let max_literal = if config.defects.has(Defect::LiteralLimitIgnored) {
+            usize::MAX
+        } else {
+            config.max_literal
+        };
+        let mut framer = Framer::new(config.max_line, max_literal);
         framer.set_non_sync_limit(if config.extensions.literal_plus {
             None
         } else if config.versions == Versions::Rev1 {

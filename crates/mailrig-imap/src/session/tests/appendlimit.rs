@@ -2,6 +2,7 @@
 //! STATUS item `APPENDLIMIT` (and LIST-STATUS), and enforced with `NO [TOOBIG]`.
 
 use super::*;
+use crate::defect::{Defect, Defects};
 
 /// A session whose literals may be 100 bytes, with `extensions`, alice logged in.
 fn session(extensions: Extensions) -> Session {
@@ -59,4 +60,20 @@ fn switched_off() {
         "a BAD unknown STATUS item APPENDLIMIT\r\nb BAD unknown STATUS item APPENDLIMIT\r\n\
          c NO [TOOBIG] literal too large\r\n"
     );
+}
+
+/// The planted defect: the advertised limit is not enforced, and a larger literal gets `+`.
+#[test]
+fn literal_limit_ignored_asks_for_the_literal() {
+    let mut defects = Defects::none();
+    defects.insert(Defect::LiteralLimitIgnored);
+    let config = Config {
+        max_literal: 100,
+        defects,
+        ..Config::default()
+    };
+    let mut session = Session::new(config, store());
+    let text = exchange(&mut session, b"l LOGIN alice secret\r\nc APPEND INBOX {101}\r\n");
+    assert!(text.contains(" APPENDLIMIT=100 "), "{text}");
+    assert!(text.ends_with("+ Ready for literal data\r\n"), "{text}");
 }
