@@ -75,6 +75,18 @@ pub struct Extensions {
     pub condstore: bool,
     /// `QRESYNC` (RFC 7162).
     pub qresync: bool,
+    /// `ESEARCH` (RFC 4731) in IMAP4rev1: `SEARCH RETURN (...)` answered with `* ESEARCH`.
+    /// IMAP4rev2 always answers SEARCH with ESEARCH (RFC 9051 §6.4.4), whatever this says.
+    pub esearch: bool,
+    /// `LIST-EXTENDED` (RFC 5258) in IMAP4rev1: selection options (SUBSCRIBED, REMOTE,
+    /// RECURSIVEMATCH, SPECIAL-USE), return options and several patterns; `\NonExistent` and
+    /// `CHILDINFO`. IMAP4rev2 has this syntax whatever this says (RFC 9051 §6.3.9).
+    pub list_extended: bool,
+    /// `LIST-STATUS` (RFC 5819): `LIST ... RETURN (STATUS (...))`, in either version.
+    pub list_status: bool,
+    /// `APPENDLIMIT=n` (RFC 7889): [`Config::max_literal`] advertised, and the STATUS item
+    /// `APPENDLIMIT`. The limit itself holds either way (`NO [TOOBIG]`).
+    pub appendlimit: bool,
 }
 
 /// Which IMAP versions a session speaks.
@@ -106,6 +118,10 @@ impl Extensions {
             sasl_ir: false,
             condstore: false,
             qresync: false,
+            esearch: false,
+            list_extended: false,
+            list_status: false,
+            appendlimit: false,
         }
     }
 }
@@ -125,6 +141,10 @@ impl Default for Extensions {
             sasl_ir: true,
             condstore: true,
             qresync: true,
+            esearch: true,
+            list_extended: true,
+            list_status: true,
+            appendlimit: true,
         }
     }
 }

@@ -90,11 +90,13 @@ pub(crate) enum Data<'a> {
     Namespace(char),
     /// `"FLAGS" SP flag-list`, the list already written.
     Flags(&'a str),
-    /// `mailbox-list` of LIST or (`lsub`) LSUB: attributes, separator, name.
+    /// `mailbox-list` of LIST or (`lsub`) LSUB: attributes, separator, name, and with
+    /// `childinfo` RFC 5258 §4's `mbox-list-extended` `("CHILDINFO" ("SUBSCRIBED"))`.
     List {
         lsub: bool,
         attributes: &'a [&'a str],
         name: &'a [u8],
+        childinfo: bool,
     },
     /// `"STATUS" SP mailbox SP "(" [status-att-list] ")"`.
     Status {
@@ -190,10 +192,14 @@ impl Data<'_> {
                 lsub,
                 attributes,
                 name,
+                childinfo,
             } => {
                 let verb = if *lsub { "LSUB" } else { "LIST" };
                 let _ = write!(out, "* {verb} ({}) \"{SEPARATOR}\" ", attributes.join(" "));
                 response::string(out, name);
+                if *childinfo {
+                    out.extend_from_slice(b" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+                }
             }
             Data::Status { mailbox, items } => {
                 out.extend_from_slice(b"* STATUS ");
@@ -321,9 +327,21 @@ mod tests {
             lsub: true,
             attributes: &["\\Noselect"],
             name: b"a",
+            childinfo: false,
         };
         assert_eq!(list.kind(), DataKind::Lsub);
         assert_eq!(encoded(list), "* LSUB (\\Noselect) \"/\" \"a\"\r\n");
+        // RFC 5258 §4: a parent listed for its subscribed children.
+        let list = Data::List {
+            lsub: false,
+            attributes: &[],
+            name: b"Foo",
+            childinfo: true,
+        };
+        assert_eq!(
+            encoded(list),
+            "* LIST () \"/\" \"Foo\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"
+        );
         let esearch = Esearch {
             tag: "A285",
             uid: true,

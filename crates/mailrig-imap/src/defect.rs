@@ -155,11 +155,15 @@ pub enum Defect {
     /// and none is reported as `MODIFIED` (RFC 7162 §3.1.3: a message whose mod-sequence is
     /// greater than the value given is not changed, and is listed in `[MODIFIED]`).
     UnchangedSinceIgnored,
+    /// A literal larger than `Config::max_literal` is asked for with `+` like any other,
+    /// although `APPENDLIMIT=` advertises that limit (RFC 7889 §3: the server "MUST reject"
+    /// a larger APPEND with `TOOBIG`).
+    LiteralLimitIgnored,
 }
 
 impl Defect {
     /// Every defect, in the order of the catalogue.
-    pub const ALL: [Defect; 39] = [
+    pub const ALL: [Defect; 40] = [
         Defect::FlagsNotPushed,
         Defect::ExpungeDuringFetch,
         Defect::UidnextNotAdvanced,
@@ -199,6 +203,7 @@ impl Defect {
         Defect::ExpungeRemovesNothing,
         Defect::PlusMinusFlagsSwapped,
         Defect::UnchangedSinceIgnored,
+        Defect::LiteralLimitIgnored,
     ];
 
     /// The stable kebab-case name.
@@ -243,6 +248,7 @@ impl Defect {
             Defect::ExpungeRemovesNothing => "expunge-removes-nothing",
             Defect::PlusMinusFlagsSwapped => "plus-minus-flags-swapped",
             Defect::UnchangedSinceIgnored => "unchanged-since-ignored",
+            Defect::LiteralLimitIgnored => "literal-limit-ignored",
         }
     }
 

@@ -79,7 +79,7 @@ macro_rules! extension {
 }
 
 /// Every switchable extension, in the order CAPABILITY lists them.
-pub static EXTENSIONS: [Extension; 13] = [
+pub static EXTENSIONS: [Extension; 17] = [
     // Without it, IMAP4rev2's LITERAL- is listed instead when IMAP4rev2 is offered.
     extension!(
         "literal+" | "literal-plus",
@@ -128,6 +128,34 @@ pub static EXTENSIONS: [Extension; 13] = [
     ),
     extension!("condstore", "CONDSTORE", 7162, Always, [], extensions.condstore),
     extension!("qresync", "QRESYNC", 7162, Always, [], extensions.qresync),
+    // IMAP4rev2 answers SEARCH with ESEARCH whether or not this is on.
+    extension!("esearch", "ESEARCH", 4731, Always, [], extensions.esearch),
+    // IMAP4rev2 keeps LIST-EXTENDED's syntax whether or not this is on.
+    extension!(
+        "list-extended",
+        "LIST-EXTENDED",
+        5258,
+        Always,
+        [],
+        extensions.list_extended
+    ),
+    extension!(
+        "list-status",
+        "LIST-STATUS",
+        5819,
+        Always,
+        [],
+        extensions.list_status
+    ),
+    // Listed with its value, `APPENDLIMIT=` and `Config::max_literal`.
+    extension!(
+        "appendlimit",
+        "APPENDLIMIT",
+        7889,
+        Always,
+        [],
+        extensions.appendlimit
+    ),
     // STARTTLS stays a known command when off: it is refused as "not available".
     extension!("starttls", "STARTTLS", 9051, BeforeTls, [], starttls),
 ];

@@ -10,14 +10,16 @@
 //! - `session.rs`: [`Session`], [`Output`]; input modes, the one dispatch on [`Verb`], any-state commands
 //!   (CAPABILITY, NOOP, LOGOUT, ENABLE), IDLE; `session/auth.rs`: STARTTLS, LOGIN,
 //!   AUTHENTICATE (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER); `session/oauth.rs`: the OAuth messages.
+//! - `list_extended.rs`: LIST-EXTENDED and LIST-STATUS (RFC 5258, RFC 5819): what an
+//!   extended LIST returns (`\NonExistent`, CHILDINFO, a STATUS per mailbox).
 //! - `mailbox.rs`: authenticated-state commands (SELECT, EXAMINE, CREATE, DELETE, RENAME,
 //!   SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND).
 //! - `fetch.rs`: FETCH and UID FETCH, their items and modifiers.
 //! - `selected.rs`: selected-state commands (STORE, EXPUNGE, COPY, MOVE, CLOSE,
 //!   UNSELECT, their UID forms) and the synchronization of other sessions' changes (RFC 9051
 //!   §7.5.1).
-//! - `search.rs`: SEARCH and UID SEARCH (ESEARCH answers in IMAP4rev2). `section.rs`: FETCH
-//!   body sections (by part number too) and partials.
+//! - `search.rs`: SEARCH and UID SEARCH (ESEARCH answers in IMAP4rev2, and to RETURN in
+//!   IMAP4rev1). `section.rs`: FETCH body sections (by part number too) and partials.
 //! - `mime.rs`: BODYSTRUCTURE and BODY, the MIME part tree (over mail-parser);
 //!   `envelope.rs`: ENVELOPE and address lists.
 //! - `recent.rs`: IMAP4rev1's `\Recent` messages of a selection.
@@ -76,6 +78,7 @@ mod error;
 mod extension;
 mod fetch;
 mod framing;
+mod list_extended;
 mod mailbox;
 mod mime;
 mod recent;

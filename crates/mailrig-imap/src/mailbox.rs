@@ -1,7 +1,7 @@
 //! Authenticated-state commands (RFC 9051 §6.3): SELECT, EXAMINE (§6.3.2–3), CREATE
 //! (§6.3.4), DELETE (§6.3.5), RENAME (§6.3.6), SUBSCRIBE and UNSUBSCRIBE (§6.3.7–8),
 //! LSUB (RFC 3501 §6.3.9), LIST (§6.3.9, with RFC 6154 special-use attributes and RFC 3348
-//! child attributes), STATUS (§6.3.11), APPEND (§6.3.12, RFC 4315 APPENDUID); SELECT's
+//! child attributes; the extended forms' listing is in `list_extended.rs`), STATUS (§6.3.11), APPEND (§6.3.12, RFC 4315 APPENDUID); SELECT's
 //! CONDSTORE and QRESYNC parameters and STATUS HIGHESTMODSEQ (RFC 7162 §3.1.2, §3.2.5).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,10 +11,12 @@ use mailrig_store::{Flag, Flags, MailboxInfo, SEPARATOR, Snapshot, Watch};
 use crate::command::{Command, Token, Verb};
 use crate::completion::{Completion, Refusal};
 use crate::condstore::{self, Condstore, Qresync, SelectParams};
+use crate::config::Extensions;
 use crate::data::Data;
 use crate::defect::{Defect, Defects};
 use crate::error::SyntaxError;
 use crate::fetch::Item;
+use crate::list_extended::{Selection, StatusItems, status_option};
 use crate::recent::Recent;
 use crate::response::{self, Responses};
 use crate::selected::{Selected, flag_lists};
@@ -223,17 +225,24 @@ impl Session {
     /// "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]` (RFC 9051
     /// §6.3.9, LIST-EXTENDED): `\Subscribed` only on request.
     pub(crate) fn list(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Refusal> {
-        let options = if self.rev2 && command.verb == Verb::List {
-            ListOptions::parse(&command.args)?
+        let extensions = &self.config.extensions;
+        let options = if (self.rev2 || extensions.list_extended) && command.verb == Verb::List {
+            ListOptions::parse(&command.args, extensions, self.rev2)?
         } else {
             ListOptions::basic(&command.args)?
         };
+        let modseq = |items: &StatusItems| items.iter().any(|item| item == "HIGHESTMODSEQ");
+        if options.status.as_ref().is_some_and(modseq) {
+            // RFC 7162 §3.1: STATUS (HIGHESTMODSEQ) enables CONDSTORE, inside LIST too.
+            self.enable_condstore(out)?;
+        }
         if options.patterns.iter().all(String::is_empty) {
             let lsub = command.verb == Verb::Lsub;
             out.data(Data::List {
                 lsub,
                 attributes: &["\\Noselect"],
                 name: b"",
+                childinfo: false,
             });
             return Ok(Completion::ok(format!("{} completed", command.verb)));
         }
@@ -258,18 +267,7 @@ impl Session {
             lsub(out, self.store.subscriptions(login)?, matching);
             return Ok(Completion::ok("LSUB completed"));
         }
-        let special_use = self.config.extensions.special_use;
-        let subscriptions = self.store.subscriptions(login)?;
-        for info in self.store.list_mailboxes(login)? {
-            let subscribed = subscriptions.contains(&info.name);
-            if !matching(&info.name)
-                || options.subscribed_only && !subscribed
-                || options.special_use_only && info.special_use.is_none()
-            {
-                continue;
-            }
-            list_line(out, &info, special_use, subscribed && options.subscribed);
-        }
+        self.list_selected(out, options.selection, options.status.as_ref(), &matching)?;
         Ok(Completion::ok("LIST completed"))
     }
 
@@ -286,7 +284,23 @@ impl Session {
             self.enable_condstore(out)?;
         }
         let login = self.authenticated()?;
-        let status = self.store.status(login, &name)?;
+        let parts = self.status_items(login, &name, items)?;
+        let mailbox = name.as_bytes();
+        out.data(Data::Status {
+            mailbox,
+            items: &parts,
+        });
+        Ok(Completion::ok("STATUS completed"))
+    }
+
+    /// The values of STATUS `items` for mailbox `name` (also LIST-STATUS's, RFC 5819).
+    pub(crate) fn status_items(
+        &self,
+        login: &str,
+        name: &str,
+        items: &[Token],
+    ) -> Result<Vec<(&'static str, u64)>, Refusal> {
+        let status = self.store.status(login, name)?;
         let mut parts: Vec<(&str, u64)> = Vec::with_capacity(items.len());
         for item in items {
             let Token::Atom(item) = item else {
@@ -300,18 +314,17 @@ impl Session {
                 "DELETED" => ("DELETED", status.deleted as u64),
                 "SIZE" => ("SIZE", status.size),
                 "HIGHESTMODSEQ" => ("HIGHESTMODSEQ", status.highestmodseq),
+                // RFC 7889 §4: the same limit as the capability's, for every mailbox.
+                "APPENDLIMIT" if self.config.extensions.appendlimit => {
+                    ("APPENDLIMIT", self.config.max_literal as u64)
+                }
                 // RFC 9051 Appendix E: IMAP4rev2 has no RECENT status item.
                 "RECENT" if !self.rev2 => ("RECENT", status.recent as u64),
                 item => return Err(Refusal::bad(format!("unknown STATUS item {item}"))),
             };
             parts.push((item, value));
         }
-        let mailbox = name.as_bytes();
-        out.data(Data::Status {
-            mailbox,
-            items: &parts,
-        });
-        Ok(Completion::ok("STATUS completed"))
+        Ok(parts)
     }
 
     /// `append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal`: the message
@@ -421,12 +434,10 @@ pub(crate) fn parse_flags(tokens: &[Token]) -> Result<Flags, Refusal> {
 struct ListOptions {
     reference: String,
     patterns: Vec<String>,
-    /// `list-select-opt` SUBSCRIBED: only subscribed mailboxes.
-    subscribed_only: bool,
-    /// `list-select-opt` SPECIAL-USE (RFC 6154 §3): only special-use mailboxes.
-    special_use_only: bool,
-    /// `\Subscribed` is returned (`RETURN (SUBSCRIBED)`, or the SUBSCRIBED selection).
-    subscribed: bool,
+    /// The selection options and `\Subscribed` (RFC 5258 §3).
+    selection: Selection,
+    /// `RETURN (STATUS (...))` (LIST-STATUS, RFC 5819).
+    status: Option<StatusItems>,
 }
 
 impl ListOptions {
@@ -447,30 +458,40 @@ impl ListOptions {
 
     /// `[list-select-opts SP] mailbox SP mbox-or-pat [SP list-return-opts]`,
     /// `mbox-or-pat = list-mailbox / patterns`, `patterns = "(" list-mailbox *(SP
-    /// list-mailbox) ")"`. RETURN (STATUS ...) (LIST-STATUS) is not supported.
-    fn parse(mut args: &[Token]) -> Result<ListOptions, Refusal> {
+    /// list-mailbox) ")"` (RFC 5258 §6); `RETURN (STATUS (...))` only with `status` (LIST-STATUS).
+    fn parse(mut args: &[Token], extensions: &Extensions, rev2: bool) -> Result<ListOptions, Refusal> {
         let mut options = ListOptions::default();
+        let selection = &mut options.selection;
         if let [Token::List(select), rest @ ..] = args {
             for option in select {
                 match atom(option)?.as_str() {
                     "SUBSCRIBED" => {
-                        options.subscribed_only = true;
-                        options.subscribed = true;
+                        selection.subscribed_only = true;
+                        selection.subscribed = true;
                     }
-                    "SPECIAL-USE" => options.special_use_only = true,
-                    "REMOTE" | "RECURSIVEMATCH" => {}
+                    "SPECIAL-USE" => selection.special_use_only = true,
+                    "RECURSIVEMATCH" => selection.recursive_match = true,
+                    "REMOTE" => {}
                     other => return Err(Refusal::bad(format!("unsupported LIST option {other}"))),
                 }
             }
+            selection.check()?;
             args = rest;
         }
         if let [rest @ .., Token::Atom(word), Token::List(returns)] = args
             && word.eq_ignore_ascii_case("RETURN")
         {
-            for option in returns {
+            let mut returns = returns.iter();
+            while let Some(option) = returns.next() {
                 match atom(option)?.as_str() {
-                    "SUBSCRIBED" => options.subscribed = true,
+                    "SUBSCRIBED" => selection.subscribed = true,
                     "CHILDREN" | "SPECIAL-USE" => {}
+                    "STATUS" if extensions.list_status => match returns.next() {
+                        Some(Token::List(items)) => {
+                            options.status = Some(status_option(items, rev2, extensions.appendlimit)?);
+                        }
+                        _ => return Err(SyntaxError::Arguments.into()),
+                    },
                     other => return Err(Refusal::bad(format!("unsupported RETURN option {other}"))),
                 }
             }
@@ -523,6 +544,7 @@ fn lsub(out: &mut Responses, subscriptions: Vec<String>, matching: impl Fn(&str)
             lsub: true,
             attributes,
             name: name.as_bytes(),
+            childinfo: false,
         });
     }
 }
@@ -544,6 +566,7 @@ fn list_line(out: &mut Responses, info: &MailboxInfo, special_use: bool, subscri
         lsub: false,
         attributes: &attributes,
         name: info.name.as_bytes(),
+        childinfo: false,
     });
 }
 

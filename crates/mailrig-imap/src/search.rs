@@ -2,7 +2,8 @@
 //! and sent dates, header and text substrings, NOT/OR/parenthesized AND groups, IMAP4rev1's
 //! RECENT/NEW/OLD (RFC 3501 §6.4.4), and MODSEQ (RFC 7162 §3.1.5). Answered with RFC 3501
 //! §7.2.5 `* SEARCH` in IMAP4rev1 (plus `(MODSEQ n)` when MODSEQ was searched), and with RFC
-//! 9051 §7.3.4 `* ESEARCH` (`RETURN (MIN MAX ALL COUNT)`, plus `MODSEQ n`) in IMAP4rev2.
+//! 9051 §7.3.4 `* ESEARCH` (`RETURN (MIN MAX ALL COUNT)`, plus `MODSEQ n`) in IMAP4rev2 and,
+//! for a SEARCH with RETURN, in IMAP4rev1 with the ESEARCH extension (RFC 4731 §3.1).
 
 use mailrig_store::{Flag, Message};
 
@@ -75,11 +76,14 @@ impl Session {
             all: true,
             ..Returns::default()
         };
+        // RFC 4731 §3.1: in IMAP4rev1, only a SEARCH with RETURN gets an ESEARCH answer.
+        let mut esearch = self.rev2;
         if let [Token::Atom(word), Token::List(options), rest @ ..] = args
-            && self.rev2
+            && (self.rev2 || self.config.extensions.esearch)
             && word.eq_ignore_ascii_case("RETURN")
         {
             returns = Returns::parse(options)?;
+            esearch = true;
             args = rest;
         }
         if let [Token::Atom(charset), name, rest @ ..] = args
@@ -138,7 +142,7 @@ impl Session {
         }
         // RFC 7162 §3.1.5: the highest modseq of the messages found, if MODSEQ was searched.
         let highest = (modseq && highest > 0).then_some(highest);
-        if self.rev2 {
+        if esearch {
             returns.write(out, &command.tag, uid, &found, highest);
         } else {
             out.data(Data::Search {

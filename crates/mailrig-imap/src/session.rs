@@ -122,7 +122,12 @@ impl Session {
     /// A new session over `store`; the greeting is queued.
     pub fn new(config: Config, store: Store) -> Session {
         let tls = config.implicit_tls;
-        let mut framer = Framer::new(config.max_line, config.max_literal);
+        let max_literal = if config.defects.has(Defect::LiteralLimitIgnored) {
+            usize::MAX
+        } else {
+            config.max_literal
+        };
+        let mut framer = Framer::new(config.max_line, max_literal);
         framer.set_non_sync_limit(if config.extensions.literal_plus {
             None
         } else if config.versions == Versions::Rev1 {
@@ -297,7 +302,13 @@ impl Session {
                 .filter(move |e| e.listed == listed && e.is_on(&self.config))
                 .map(|e| e.capability)
         };
-        caps.extend(on(Listed::Always));
+        // RFC 7889 §3: one limit for every mailbox, given with the capability.
+        let appendlimit = format!("APPENDLIMIT={}", self.config.max_literal);
+        let valued = |capability| match capability {
+            "APPENDLIMIT" => appendlimit.as_str(),
+            other => other,
+        };
+        caps.extend(on(Listed::Always).map(valued));
         // RFC 8438; STATUS SIZE is part of IMAP4rev2, and answered in both versions.
         caps.push("STATUS=SIZE");
         if self.login.is_none() {

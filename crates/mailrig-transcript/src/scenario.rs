@@ -507,7 +507,9 @@ impl Scenario {
     ///
     /// A scenario whose requirement is not met is reported as skipped with this reason, never
     /// as passed. Comparison is case-insensitive; an EHLO keyword matches on its first word
-    /// (`AUTH` is met by `AUTH PLAIN LOGIN`).
+    /// (`AUTH` is met by `AUTH PLAIN LOGIN`), and an IMAP capability with a number after `=`
+    /// meets its name (`APPENDLIMIT` is met by `APPENDLIMIT=35651584`, RFC 7889 §3; `SORT` is
+    /// not met by `SORT=DISPLAY`, a capability of its own).
     pub fn unmet_requirement(&self, imap: &[&str], smtp: &[&str]) -> Option<String> {
         self.header.requires.iter().find_map(|req| {
             let (advertised, what) = match req.family {
@@ -517,6 +519,12 @@ impl Scenario {
             let wanted = &req.capability;
             let met = advertised.iter().any(|a| {
                 a.eq_ignore_ascii_case(wanted)
+                    || (req.family == Family::Imap
+                        && a.split_once('=').is_some_and(|(name, value)| {
+                            name.eq_ignore_ascii_case(wanted)
+                                && !value.is_empty()
+                                && value.bytes().all(|b| b.is_ascii_digit())
+                        }))
                     || (req.family == Family::Smtp
                         && a.split_whitespace()
                             .next()
@@ -586,6 +594,15 @@ mod tests {
             s.unmet_requirement(&["IDLE"], &["AUTHX"]).as_deref(),
             Some("the target does not advertise the SMTP extension AUTH")
         );
+        s.header.requires = vec![Requirement {
+            family: Family::Imap,
+            capability: "APPENDLIMIT".into(),
+        }];
+        assert_eq!(s.unmet_requirement(&["APPENDLIMIT=1024"], &[]), None);
+        assert!(s.unmet_requirement(&["APPENDLIMIT=X"], &[]).is_some());
+        assert!(s.unmet_requirement(&["APPENDLIMITS"], &[]).is_some());
+        s.header.requires[0].capability = "SORT".into();
+        assert!(s.unmet_requirement(&["SORT=DISPLAY"], &[]).is_some());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::*;
 
 /// CAPABILITY once logged in, with the default configuration.
 const AUTHED_CAPS: &str = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID \
-                           NAMESPACE ENABLE SPECIAL-USE CONDSTORE QRESYNC STATUS=SIZE";
+                           NAMESPACE ENABLE SPECIAL-USE CONDSTORE QRESYNC ESEARCH LIST-EXTENDED LIST-STATUS APPENDLIMIT=33554432 STATUS=SIZE";
 
 /// base64 of `{"status":"401","schemes":"Bearer","scope":"https://mail.google.com/"}`.
 const XOAUTH2_ERROR: &str =
@@ -188,7 +188,7 @@ fn plaintext_after_starttls_is_never_executed() {
     assert_eq!(
         exchange(&mut session, b"d NOOP\r\ne CAPABILITY\r\n"),
         "d OK NOOP completed\r\n* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID \
-         NAMESPACE ENABLE SPECIAL-USE CONDSTORE QRESYNC STATUS=SIZE AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 \
+         NAMESPACE ENABLE SPECIAL-USE CONDSTORE QRESYNC ESEARCH LIST-EXTENDED LIST-STATUS APPENDLIMIT=33554432 STATUS=SIZE AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 \
          AUTH=OAUTHBEARER\r\ne OK CAPABILITY completed\r\n"
     );
 }

@@ -89,7 +89,7 @@ fn literal_minus_with_imap4rev2() {
 #[test]
 fn each_switch() {
     type Switch = fn(&mut Extensions);
-    let cases: [(Switch, &str, &[u8], &str); 8] = [
+    let cases: [(Switch, &str, &[u8], &str); 9] = [
         (
             |e| e.idle = false,
             "IDLE",
@@ -138,6 +138,12 @@ fn each_switch() {
             b"t LIST \"\" Trash\r\n",
             "* LIST (\\HasNoChildren) \"/\" \"Trash\"\r\nt OK LIST completed\r\n",
         ),
+        (
+            |e| e.esearch = false,
+            "ESEARCH",
+            b"t SEARCH RETURN (COUNT) ALL\r\n",
+            "t BAD invalid sequence set\r\n",
+        ),
     ];
     for (switch, word, command, expected) in cases {
         let store = store();
@@ -177,7 +183,10 @@ fn each_switch() {
     };
     let mut session = self::session(&store, condstore);
     let text = exchange(&mut session, b"c CAPABILITY\r\n");
-    assert!(text.contains(" SPECIAL-USE STATUS=SIZE "), "{text}");
+    assert!(
+        text.contains(" SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS APPENDLIMIT=33554432 STATUS=SIZE "),
+        "{text}"
+    );
 }
 
 /// Without CONDSTORE, its enabling commands are refused and ENABLE does not turn it on.
@@ -232,7 +241,12 @@ fn every_table_row_switches_its_capability_and_commands() {
             let mut session = Session::new(config, store.clone());
             let greeting = drain(&mut session);
             let text = exchange(&mut session, b"c CAPABILITY\r\n");
-            let words = |line: &str| line.split([' ', ']']).any(|w| w == extension.capability);
+            // A valued capability (`APPENDLIMIT=n`) counts by its name.
+            let name = |w: &str| w.split('=').next() == Some(extension.capability);
+            let words = |line: &str| {
+                line.split([' ', ']'])
+                    .any(|w| w == extension.capability || name(w))
+            };
             assert_eq!(words(&greeting), words(&text), "{greeting}{text}");
             (words(&text), session)
         };

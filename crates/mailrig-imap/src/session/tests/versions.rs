@@ -119,8 +119,11 @@ fn both_versions_until_enable() {
         text.ends_with("* ESEARCH (TAG \"f\") ALL 1\r\nf OK SEARCH completed\r\n"),
         "{text}"
     );
-    // IMAP4rev1 only: there is nothing to enable, and RETURN is no SEARCH syntax.
-    let mut old = login(&store, config(Versions::Rev1));
+    // IMAP4rev1 only, without ESEARCH: there is nothing to enable, and RETURN is no SEARCH
+    // syntax.
+    let mut without_esearch = config(Versions::Rev1);
+    without_esearch.extensions.esearch = false;
+    let mut old = login(&store, without_esearch);
     let text = exchange(
         &mut old,
         b"g CAPABILITY\r\nh ENABLE IMAP4rev2\r\ni EXAMINE INBOX\r\nj SEARCH RETURN (ALL) ALL\r\n",
@@ -231,7 +234,7 @@ fn rev2_list_returns_subscribed_on_request() {
         &mut session,
         b"a LIST \"\" (Sent Work)\r\nb LIST \"\" (Sent Work) RETURN (SUBSCRIBED)\r\n\
           c LIST (SUBSCRIBED) \"\" (S* T*)\r\nd LIST (SPECIAL-USE) \"\" * RETURN (CHILDREN)\r\n\
-          e LIST \"\" * RETURN (STATUS (MESSAGES))\r\nf LIST \"\" \"\"\r\n",
+          e LIST \"\" W* RETURN (STATUS (MESSAGES))\r\nf LIST \"\" \"\"\r\n",
     );
     assert_eq!(
         text,
@@ -244,11 +247,13 @@ fn rev2_list_returns_subscribed_on_request() {
          * LIST (\\HasNoChildren \\Drafts) \"/\" \"Drafts\"\r\n* LIST (\\HasNoChildren \\Junk) \"/\" \"Junk\"\r\n\
          * LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\"\r\n* LIST (\\HasNoChildren \\Trash) \"/\" \"Trash\"\r\n\
          d OK LIST completed\r\n\
-         e BAD unsupported RETURN option STATUS\r\n\
+         * LIST (\\HasNoChildren) \"/\" \"Work\"\r\n* STATUS \"Work\" (MESSAGES 0)\r\ne OK LIST completed\r\n\
          * LIST (\\Noselect) \"/\" \"\"\r\nf OK LIST completed\r\n"
     );
-    // IMAP4rev1 has no LIST-EXTENDED syntax.
-    let mut rev1 = login(&store, config(Versions::Rev1));
+    // IMAP4rev1 without the LIST-EXTENDED extension has no such syntax.
+    let mut without = config(Versions::Rev1);
+    without.extensions.list_extended = false;
+    let mut rev1 = login(&store, without);
     assert_eq!(
         exchange(&mut rev1, b"g LIST \"\" * RETURN (SUBSCRIBED)\r\n"),
         "g BAD invalid arguments\r\n"
