@@ -860,3 +860,32 @@ fn replay_says_it_cannot_apply_a_scenarios_faults() {
         .code(2)
         .stderr(predicate::str::contains("`mailrig replay` cannot apply them"));
 }
+
+#[test]
+fn run_client_fault_reaches_the_client_and_prints_the_seed() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let run = |faults: &[&str]| {
+        let mut cmd = mailrig();
+        cmd.current_dir(&root)
+            .args(["run", "--client", "fixtures/clients/python-imaplib.toml"])
+            .args(["--flow", "move", "--tls", "none"]);
+        for rule in faults {
+            cmd.args(["--fault", rule]);
+        }
+        cmd.assert()
+    };
+    let refused = run(&[
+        "imap UID MOVE: reply NO [LIMIT] not today",
+        "imap MOVE: reply NO [LIMIT] not today",
+    ])
+    .code(1);
+    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("fault seed 0\nfault: imap UID MOVE: reply NO [LIMIT] not today"),
+        "{stderr}"
+    );
+    run(&[]).success();
+    run(&["imap MOVE: explode"])
+        .code(2)
+        .stderr(predicate::str::contains("expected an action"));
+}
