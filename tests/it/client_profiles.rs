@@ -193,6 +193,7 @@ fn security_scenarios(name: &str, flow: &str) -> usize {
         modes: vec![TlsMode::Starttls],
         scripts,
         ledger,
+        ..ClientConfig::default()
     };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let outcomes = runtime.block_on(client::run(&profile, &config, |_| {}));
@@ -245,4 +246,36 @@ fn swaks_msmtp_and_mbsync_against_the_client_security_scenarios() {
     assert_eq!(security_scenarios("swaks", "send"), 4);
     assert_eq!(security_scenarios("msmtp", "send"), 4);
     assert_eq!(security_scenarios("mbsync", "sync"), 5);
+}
+
+/// imaplib's `move` flow in plaintext with `faults` on mailrig's model servers.
+fn imaplib_move_with(faults: &[&str]) -> Outcome {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/clients/python-imaplib.toml");
+    let profile = Profile::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let config = ClientConfig {
+        flows: vec![Flow::from_keyword("move").expect("a flow")],
+        modes: vec![TlsMode::None],
+        faults: faults
+            .iter()
+            .map(|r| mailrig_fault::Rule::parse(r).expect("a rule"))
+            .collect(),
+        ..ClientConfig::default()
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let outcomes = runtime.block_on(client::run(&profile, &config, |_| {}));
+    let [outcome] = <[Outcome; 1]>::try_from(outcomes).expect("one outcome");
+    outcome
+}
+
+#[test]
+fn a_fault_rule_on_the_model_servers_reaches_the_client_under_test() {
+    let refused = imaplib_move_with(&[
+        "imap MOVE: reply NO [LIMIT] moving is off today",
+        "imap UID MOVE: reply NO [LIMIT] moving is off today",
+    ]);
+    let Verdict::Fail(text) = &refused.verdict else {
+        panic!("a refused MOVE fails the flow: {:?}", refused.verdict)
+    };
+    assert!(text.contains("moving is off today"), "{text}");
+    assert_eq!(imaplib_move_with(&[]).verdict, Verdict::Pass);
 }

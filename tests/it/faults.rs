@@ -251,3 +251,135 @@ fn a_rule_that_does_not_parse_stops_the_rig() {
     let error = Rig::start(builder).expect_err("bad rule");
     assert!(error.to_string().contains("column 8: expected `:`"), "{error}");
 }
+
+/// imaplib APPENDs one message, then COPYs message 1 into INBOX again, and prints both
+/// answers.
+const APPEND_COPY: &str = r#"
+import imaplib, sys
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]), timeout=10)
+m.login("alice", "secret")
+typ, data = m.append("INBOX", None, None, open(sys.argv[2], "rb").read())
+print(typ, data[0].decode())
+m.select("INBOX")
+typ, data = m.copy("1", "INBOX")
+print(typ, data[0].decode())
+m.logout()
+"#;
+
+#[test]
+fn an_overquota_append_or_copy_stores_nothing() {
+    let run = |rig: &Rig| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("m.eml");
+        std::fs::write(&file, MESSAGE).expect("write message");
+        rig.store()
+            .deliver("alice", &b"Subject: seed\r\n\r\nhi\r\n"[..], 1_700_000_000)
+            .expect("seed");
+        let out = python(APPEND_COPY, &[&port(rig.imap_addr()), s(&file)]);
+        let answers = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        (answers, rig.messages("alice").len())
+    };
+    let (answers, stored) = run(&rig(&[
+        "imap APPEND: reply NO [OVERQUOTA] quota exceeded",
+        "imap COPY: reply NO [LIMIT] too many",
+    ]));
+    let lines: Vec<&str> = answers.lines().collect();
+    assert_eq!(lines.len(), 2, "{answers}");
+    assert_eq!(lines[0], "NO [OVERQUOTA] quota exceeded");
+    assert_eq!(lines[1], "NO [LIMIT] too many");
+    assert_eq!(
+        stored, 1,
+        "only the seeded message: neither APPEND nor COPY stored one"
+    );
+    let (answers, stored) = run(&rig(&[]));
+    assert!(answers.starts_with("OK [APPENDUID"), "{answers}");
+    assert_eq!(stored, 3, "the seed, the APPENDed message and its copy");
+}
+
+/// Reads from `socket` until a line starting with `tag` (or the socket ends or times out).
+fn read_until(socket: &mut TcpStream, tag: &str) -> std::io::Result<String> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = socket.read(&mut buf)?;
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if n == 0 || text.lines().any(|l| l.starts_with(tag)) {
+            return Ok(text);
+        }
+    }
+}
+
+/// Logs in over a raw socket, SELECTs INBOX, lets a message arrive, and returns NOOP's answer.
+fn noop_after_delivery(rig: &Rig) -> String {
+    let mut socket = TcpStream::connect(rig.imap_addr()).expect("connect");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    read_until(&mut socket, "* OK").expect("greeting");
+    socket
+        .write_all(b"a LOGIN alice secret\r\nb SELECT INBOX\r\n")
+        .expect("write");
+    let selected = read_until(&mut socket, "b ").expect("select");
+    assert!(selected.contains("* 0 EXISTS"), "{selected}");
+    rig.store()
+        .deliver("alice", &b"Subject: new\r\n\r\nhi\r\n"[..], 1_700_000_000)
+        .expect("deliver");
+    socket.write_all(b"c NOOP\r\n").expect("write");
+    read_until(&mut socket, "c ").expect("noop")
+}
+
+#[test]
+fn a_rule_on_the_second_exists_rewrites_the_unsolicited_one() {
+    let faulty = noop_after_delivery(&rig(&["imap untagged EXISTS#2: reply * 99 EXISTS"]));
+    assert!(faulty.contains("* 99 EXISTS\r\n"), "{faulty}");
+    assert!(!faulty.contains("* 1 EXISTS"), "{faulty}");
+    let clean = noop_after_delivery(&rig(&[]));
+    assert!(clean.contains("* 1 EXISTS\r\n"), "{clean}");
+}
+
+/// Connects, reads the greeting, says EHLO and reads the answer: the error kind, or the text.
+fn ehlo(rig: &Rig) -> Result<String, std::io::ErrorKind> {
+    let mut socket = TcpStream::connect(rig.smtp_addr()).expect("connect");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut buf = [0u8; 4096];
+    let n = socket.read(&mut buf).map_err(|e| e.kind())?;
+    assert!(buf[..n].starts_with(b"220 "));
+    socket.write_all(b"EHLO me\r\n").map_err(|e| e.kind())?;
+    let n = socket.read(&mut buf).map_err(|e| e.kind())?;
+    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+#[test]
+fn a_reset_reaches_the_client_as_econnreset() {
+    assert_eq!(
+        ehlo(&rig(&["EHLO: reset"])),
+        Err(std::io::ErrorKind::ConnectionReset)
+    );
+    assert_eq!(
+        ehlo(&rig(&["EHLO: close"])),
+        Ok(String::new()),
+        "a close is a FIN"
+    );
+    assert!(ehlo(&rig(&[])).is_ok_and(|answer| answer.starts_with("250-")));
+}
+
+/// Connects from `source` and prints the first line the server sends.
+const CONNECT_FROM: &str = r#"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10, source_address=(sys.argv[2], 0))
+print(s.makefile("rb").readline().decode().strip())
+"#;
+
+#[test]
+fn a_rule_from_one_client_address_spares_the_others() {
+    let faulty = rig(&["from 127.0.0.2 smtp connect: reply 554 5.7.1 not you"]);
+    let greet = |source: &str| {
+        let out = python(CONNECT_FROM, &[&port(faulty.smtp_addr()), source]);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(greet("127.0.0.2"), "554 5.7.1 not you");
+    assert!(greet("127.0.0.1").starts_with("220 "), "{}", greet("127.0.0.1"));
+}

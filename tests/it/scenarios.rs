@@ -47,6 +47,9 @@ fn explain(scenario: &Scenario) -> String {
         .map(|s| format!("{}={}", s.name, s.protocol.keyword()))
         .collect();
     let _ = writeln!(out, "name: {}\nsessions: {}", h.name, sessions.join(", "));
+    for fault in &h.faults {
+        let _ = writeln!(out, "fault {}: {}", fault.pos, fault.text);
+    }
     let plays = match h.plays {
         None => "client and server".to_owned(),
         Some(role) => format!("{role:?} only").to_lowercase(),

@@ -4,10 +4,15 @@
 //! close, reset or stall); the driver does the I/O and the waiting.
 //!
 //! Occurrences: a step's occurrence starts with its first reply (or with
-//! [`ConnFaults::refusal`], which a backend calls before the session answers) and lasts until
-//! its final reply; each literal's `+` is an occurrence of its own. Each rule counts the
-//! occurrences of its event per connection, so `#N` is deterministic for a given exchange.
+//! [`ConnFaults::refusal`] / [`ConnFaults::imap_refusal`], which a backend calls before the
+//! session answers) and lasts until its final reply; each literal's `+` is an occurrence of its
+//! own. Each rule counts the occurrences of its event per connection, so `#N` is deterministic
+//! for a given exchange. An occurrence a backend started waits in a queue until the first reply
+//! of its step: a session runs pipelined commands before its replies are written, so several
+//! can wait at once, in command order.
 
+use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -121,14 +126,31 @@ pub struct Refusal {
     pub text: String,
 }
 
+/// A refusal an IMAP storage seam should make instead of performing an operation: the
+/// tagged completion's status, its response code and text, as a rule said (`NO [OVERQUOTA]
+/// quota exceeded` is `No`, `OVERQUOTA`, `quota exceeded`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImapRefusal {
+    /// `BAD` rather than `NO`.
+    pub bad: bool,
+    /// The response code, without its brackets.
+    pub code: Option<String>,
+    /// The human-readable text.
+    pub text: String,
+}
+
 /// The fault state of one connection.
 #[derive(Debug)]
 pub struct ConnFaults {
     rules: Arc<[Rule]>,
     protocol: Protocol,
     number: u32,
+    /// The client's address, once known ([`ConnFaults::set_peer`]).
+    peer: Option<IpAddr>,
     state: Vec<RuleState>,
     current: Option<Occurrence>,
+    /// Occurrences a backend started whose replies have not come yet, oldest first.
+    pending: VecDeque<Occurrence>,
     /// Bytes `merge` held back for the next write.
     held: Vec<u8>,
     tls_handshakes: u32,
@@ -138,22 +160,38 @@ pub struct ConnFaults {
 struct RuleState {
     /// Occurrences of the rule's event so far.
     seen: u32,
-    /// Fires in the current occurrence.
-    active: bool,
     rng: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Occurrence {
     step: Step,
     /// The last reply did not end the step.
     open: bool,
-    /// Started by [`ConnFaults::refusal`]; the first reply belongs to it.
-    prestarted: bool,
+    /// Per rule: fires in this occurrence.
+    active: Vec<bool>,
     untagged: u32,
     continuation: u32,
     last: u32,
     total: u32,
+    /// Untagged data responses so far, per name.
+    data: Vec<(&'static str, u32)>,
+}
+
+impl Occurrence {
+    /// Counts a data response named `name`; returns how many of that name so far.
+    fn count_data(&mut self, name: &'static str) -> u32 {
+        match self.data.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, count)) => {
+                *count += 1;
+                *count
+            }
+            None => {
+                self.data.push((name, 1));
+                1
+            }
+        }
+    }
 }
 
 impl ConnFaults {
@@ -164,7 +202,6 @@ impl ConnFaults {
             .enumerate()
             .map(|(i, rule)| RuleState {
                 seen: 0,
-                active: false,
                 rng: rule.when.random.and_then(|r| r.seed).unwrap_or(0)
                     ^ u64::from(number).wrapping_mul(0x9E37_79B9_7F4A_7C15)
                     ^ (i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03),
@@ -174,8 +211,10 @@ impl ConnFaults {
             rules,
             protocol,
             number,
+            peer: None,
             state,
             current: None,
+            pending: VecDeque::new(),
             held: Vec::new(),
             tls_handshakes: 0,
         }
@@ -184,6 +223,12 @@ impl ConnFaults {
     /// This connection's number (1-based, per protocol).
     pub fn number(&self) -> u32 {
         self.number
+    }
+
+    /// The client's address, for rules keyed by it (`from 127.0.0.2`); call before
+    /// [`ConnFaults::on_connect`]. Without it those rules never fire.
+    pub fn set_peer(&mut self, peer: IpAddr) {
+        self.peer = Some(peer);
     }
 
     /// A connection was accepted; before the greeting. `connect#N` is the Nth connection.
@@ -208,31 +253,54 @@ impl ConnFaults {
     /// that nothing is stored that the client will be told was refused. The reply that
     /// follows belongs to the same occurrence (the rule is not counted twice).
     pub fn refusal(&mut self, step: Step, address: Option<&str>) -> Option<Refusal> {
-        self.begin(step, address);
-        if let Some(current) = &mut self.current {
-            current.prestarted = true;
-        }
+        let fallback = Refusal {
+            code: 451,
+            text: "4.3.0 Refused by a fault rule".to_owned(),
+        };
+        self.prestart(step, address, smtp_refusal, fallback)
+    }
+
+    /// The same for an IMAP storage seam, asked before an operation that changes the store
+    /// or selects a mailbox (`step` is the command: `APPEND`, `UID COPY`, `SELECT`): a rule
+    /// whose `reply` is a `NO` or `BAD` (or a `bye`, `close`, `reset`, `stall`) on the tagged
+    /// completion refuses the operation, so the store is left as it was.
+    pub fn imap_refusal(&mut self, step: Step) -> Option<ImapRefusal> {
+        let fallback = ImapRefusal {
+            bad: false,
+            code: None,
+            text: "refused by a fault rule".to_owned(),
+        };
+        self.prestart(step, None, imap_refusal, fallback)
+    }
+
+    /// Starts an occurrence of `step` ahead of its replies (queued for them) and returns the
+    /// refusal the first refusing rule in it asks for: `reply` texts through `parse`, the
+    /// actions that never let the reply out as `fallback`.
+    fn prestart<R: Clone>(
+        &mut self,
+        step: Step,
+        address: Option<&str>,
+        parse: fn(&str) -> Option<R>,
+        fallback: R,
+    ) -> Option<R> {
+        let occurrence = self.begin(step, address);
         let rules = self.rules.clone();
-        for (rule, state) in rules.iter().zip(&self.state) {
-            if !state.active || !selects(rule, ReplyKind::Final, 1, 1) {
+        let mut refusal = None;
+        for (rule, active) in rules.iter().zip(&occurrence.active) {
+            if !*active || !selects(rule, ReplyKind::Final, None, 1, 1) {
                 continue;
             }
-            match &rule.action {
-                Action::Reply(text) => {
-                    if let Some(refusal) = smtp_refusal(text) {
-                        return Some(refusal);
-                    }
-                }
-                Action::Bye(_) | Action::Close | Action::Reset | Action::Stall => {
-                    return Some(Refusal {
-                        code: 451,
-                        text: "4.3.0 Refused by a fault rule".to_owned(),
-                    });
-                }
-                _ => {}
+            refusal = match &rule.action {
+                Action::Reply(text) => parse(text),
+                Action::Bye(_) | Action::Close | Action::Reset | Action::Stall => Some(fallback.clone()),
+                _ => None,
+            };
+            if refusal.is_some() {
+                break;
             }
         }
-        None
+        self.pending.push_back(occurrence);
+        refusal
     }
 
     /// One reply on its way out: what to write instead, and what then.
@@ -240,14 +308,19 @@ impl ConnFaults {
     pub fn on_reply(&mut self, reply: Reply) -> Plan {
         let continues = self
             .current
-            .is_some_and(|c| c.step == reply.step && (c.open || c.prestarted) && reply.step != Step::Literal);
+            .as_ref()
+            .is_some_and(|c| c.step == reply.step && c.open && reply.step != Step::Literal);
         if !continues {
-            self.begin(reply.step, None);
+            let queued = self.pending.front().is_some_and(|p| p.step == reply.step);
+            let next = match queued.then(|| self.pending.pop_front()).flatten() {
+                Some(occurrence) => occurrence,
+                None => self.begin(reply.step, None),
+            };
+            self.current = Some(next);
         }
         let Some(current) = &mut self.current else {
             return Plan::default();
         };
-        current.prestarted = false;
         current.open = reply.kind != ReplyKind::Final;
         current.total += 1;
         let nth = match reply.kind {
@@ -264,13 +337,16 @@ impl ConnFaults {
                 current.last
             }
         };
+        let data = reply.data.map(|name| (name, current.count_data(name)));
         let total = current.total;
+        let active = current.active.clone();
+        let untagged = self.untagged_rules(&reply);
         let rules = self.rules.clone();
         let firing: Vec<&Rule> = rules
             .iter()
-            .zip(&self.state)
-            .filter(|(rule, state)| state.active && selects(rule, reply.kind, nth, total))
-            .map(|(rule, _)| rule)
+            .enumerate()
+            .filter(|&(i, rule)| (active[i] && selects(rule, reply.kind, data, nth, total)) || untagged[i])
+            .map(|(_, rule)| rule)
             .collect();
         if firing.is_empty() && self.held.is_empty() {
             return Plan {
@@ -284,37 +360,65 @@ impl ConnFaults {
         self.apply(&firing, reply)
     }
 
+    /// Per rule: whether it is an `untagged NAME` rule that fires on `reply` (counting the
+    /// reply as its occurrence when the name matches).
+    fn untagged_rules(&mut self, reply: &Reply) -> Vec<bool> {
+        let (protocol, number, peer) = (self.protocol, self.number, self.peer);
+        let rules = self.rules.clone();
+        rules
+            .iter()
+            .zip(self.state.iter_mut())
+            .map(|(rule, state)| {
+                let when = &rule.when;
+                let Event::Untagged(want) = &when.event else {
+                    return false;
+                };
+                let named = reply.kind == ReplyKind::Untagged
+                    && reply.data.is_some_and(|name| name.eq_ignore_ascii_case(want));
+                if !named || !scoped(rule, protocol, number, peer) {
+                    return false;
+                }
+                state.seen += 1;
+                let seen = state.seen;
+                when.nth.is_none_or(|n| n == seen) && when.random.is_none_or(|r| chance(&mut state.rng) < r.p)
+            })
+            .collect()
+    }
+
     /// Starts an occurrence of `step`: counts it for each rule whose event it is, and decides
     /// which rules fire in it.
-    fn begin(&mut self, step: Step, address: Option<&str>) {
-        self.current = Some(Occurrence {
+    fn begin(&mut self, step: Step, address: Option<&str>) -> Occurrence {
+        let (protocol, number, peer) = (self.protocol, self.number, self.peer);
+        let rules = self.rules.clone();
+        let active = rules
+            .iter()
+            .zip(self.state.iter_mut())
+            .map(|(rule, state)| {
+                let when = &rule.when;
+                let event = when.event.matches(step)
+                    && scoped(rule, protocol, number, peer)
+                    && match (&when.address, address) {
+                        (None, _) => true,
+                        (Some(want), Some(got)) => want.eq_ignore_ascii_case(got),
+                        (Some(_), None) => false,
+                    };
+                if !event {
+                    return false;
+                }
+                state.seen += 1;
+                let seen = state.seen;
+                when.nth.is_none_or(|n| n == seen) && when.random.is_none_or(|r| chance(&mut state.rng) < r.p)
+            })
+            .collect();
+        Occurrence {
             step,
             open: false,
-            prestarted: false,
+            active,
             untagged: 0,
             continuation: 0,
             last: 0,
             total: 0,
-        });
-        let rules = self.rules.clone();
-        for (rule, state) in rules.iter().zip(self.state.iter_mut()) {
-            let when = &rule.when;
-            let event = when.event.matches(step)
-                && when.protocol.is_none_or(|p| p == self.protocol)
-                && match (&when.address, address) {
-                    (None, _) => true,
-                    (Some(want), Some(got)) => want.eq_ignore_ascii_case(got),
-                    (Some(_), None) => false,
-                };
-            state.active = false;
-            if !event {
-                continue;
-            }
-            state.seen += 1;
-            let seen = state.seen;
-            state.active = when.nth.is_none_or(|n| n == seen)
-                && when.connection.is_none_or(|n| n == self.number)
-                && when.random.is_none_or(|r| chance(&mut state.rng) < r.p);
+            data: Vec::new(),
         }
     }
 
@@ -325,9 +429,8 @@ impl ConnFaults {
         for (rule, state) in rules.iter().zip(self.state.iter_mut()) {
             let when = &rule.when;
             let fires = is(&when.event)
-                && when.protocol.is_none_or(|p| p == self.protocol)
+                && scoped(rule, self.protocol, self.number, self.peer)
                 && when.nth.is_none_or(|want| want == n)
-                && when.connection.is_none_or(|want| want == self.number)
                 && when.random.is_none_or(|r| chance(&mut state.rng) < r.p);
             if !fires || plan.then != Then::Continue {
                 continue;
@@ -458,15 +561,52 @@ impl Shape {
     }
 }
 
-/// Whether `rule` acts on a reply of `kind`, the `nth` of its kind and `total`th in its step.
-fn selects(rule: &Rule, kind: ReplyKind, nth: u32, total: u32) -> bool {
-    match rule.when.response {
+/// Whether `rule` applies to this connection at all: its protocol, connection number and
+/// client address.
+fn scoped(rule: &Rule, protocol: Protocol, number: u32, peer: Option<IpAddr>) -> bool {
+    let when = &rule.when;
+    when.protocol.is_none_or(|p| p == protocol)
+        && when.connection.is_none_or(|n| n == number)
+        && when.from.is_none_or(|from| peer == Some(from))
+}
+
+/// Whether `rule` acts on a reply of `kind`, the `nth` of its kind and `total`th in its step;
+/// `data` is its data response's name and how many of that name the step has had so far.
+fn selects(rule: &Rule, kind: ReplyKind, data: Option<(&str, u32)>, nth: u32, total: u32) -> bool {
+    if matches!(rule.when.event, Event::Untagged(_)) {
+        return false;
+    }
+    match &rule.when.response {
         None => kind != ReplyKind::Untagged,
-        Some(response) => match response.kind {
-            None => response.nth.is_none_or(|n| n == total),
-            Some(want) => want == kind && response.nth.is_none_or(|n| n == nth),
+        Some(response) => match (&response.data, response.kind) {
+            (Some(want), _) => data.is_some_and(|(name, count)| {
+                name.eq_ignore_ascii_case(want) && response.nth.is_none_or(|n| n == count)
+            }),
+            (None, None) => response.nth.is_none_or(|n| n == total),
+            (None, Some(want)) => want == kind && response.nth.is_none_or(|n| n == nth),
         },
     }
+}
+
+/// `NO [OVERQUOTA] quota exceeded` (or `BAD ...`) as an IMAP refusal; `None` for any other
+/// status (an `OK` rewrites the reply but refuses nothing).
+fn imap_refusal(text: &str) -> Option<ImapRefusal> {
+    let (status, rest) = text.split_once(' ').unwrap_or((text, ""));
+    let bad = match status.to_ascii_uppercase().as_str() {
+        "NO" => false,
+        "BAD" => true,
+        _ => return None,
+    };
+    let rest = rest.trim_start();
+    let (code, text) = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((code, text)) => (Some(code.to_owned()), text.trim_start()),
+        None => (None, rest),
+    };
+    Some(ImapRefusal {
+        bad,
+        code,
+        text: text.to_owned(),
+    })
 }
 
 /// `452 4.2.2 mailbox full` as a refusal; `None` unless it starts with a 4xx/5xx code.

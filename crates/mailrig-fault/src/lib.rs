@@ -32,11 +32,7 @@
 //! let rule = Rule::parse("rcpt#2: reply 452 4.2.2 mailbox full").unwrap();
 //! let faults = FaultSet::new(vec![rule], 7);
 //! let mut conn = faults.connection(Protocol::Smtp);
-//! let rcpt = || Reply {
-//!     step: Step::Command("RCPT"),
-//!     kind: ReplyKind::Final,
-//!     bytes: b"250 2.1.5 Ok\r\n".to_vec(),
-//! };
+//! let rcpt = || Reply::new(Step::Command("RCPT"), ReplyKind::Final, "250 2.1.5 Ok\r\n");
 //! assert_eq!(conn.on_reply(rcpt()).writes[0].bytes, b"250 2.1.5 Ok\r\n");
 //! assert_eq!(conn.on_reply(rcpt()).writes[0].bytes, b"452 4.2.2 mailbox full\r\n");
 //! ```
@@ -51,7 +47,7 @@ mod reply;
 mod rule;
 mod transform;
 
-pub use engine::{ConnFaults, FaultSet, Plan, Refusal, Then, Write};
+pub use engine::{ConnFaults, FaultSet, ImapRefusal, Plan, Refusal, Then, Write};
 pub use parse::ParseError;
 pub use reply::{Protocol, Reply, ReplyKind, Step};
 pub use rule::{Action, Event, Position, Random, Response, Rule, RuleError, Trigger};

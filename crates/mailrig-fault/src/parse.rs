@@ -3,13 +3,18 @@
 //!
 //! ```text
 //! rule     = trigger ":" action
-//! trigger  = ["smtp" | "imap"] ["random(" ["seed=" N ","] "p=" P ")"] event ["#" N] *modifier
+//! trigger  = *prefix event ["#" N] *modifier
+//! prefix   = "smtp" | "imap" | "from" IP | "random(" ["seed=" N ","] "p=" P ")"  ; any order
 //! event    = "connect" | "tls" | "greeting" | "data-end" | "chunk" | "literal" | "sasl"
-//!          | "unknown" | "shutdown" | "any" | VERB      ; "UID FETCH" is two words
-//! modifier = "<" address ">" | "conn#" N | ("untagged" | "continuation" | "final" | "tagged"
-//!          | "each") ["#" N]
+//!          | "unknown" | "shutdown" | "any" | "untagged" NAME | VERB  ; "UID FETCH" is two words
+//! modifier = "<" address ">" | "conn#" N | "from" IP | "untagged" [NAME] ["#" N]
+//!          | ("continuation" | "final" | "tagged" | "each") ["#" N]
 //! ```
+//!
+//! NAME is an IMAP data response's name (`EXISTS`, `FETCH`): a word that is not one of the
+//! modifier keywords.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::reply::{Protocol, ReplyKind};
@@ -72,6 +77,17 @@ impl std::str::FromStr for Rule {
         Rule::parse(text)
     }
 }
+
+/// The words that start a modifier (so they cannot be a data response's name).
+const MODIFIERS: &[&str] = &[
+    "conn",
+    "from",
+    "untagged",
+    "continuation",
+    "final",
+    "tagged",
+    "each",
+];
 
 /// Event keywords (anything else is a command verb).
 const EVENTS: &[(&str, Event)] = &[
@@ -171,17 +187,26 @@ impl Parser<'_> {
     fn trigger(&mut self) -> Result<Trigger, ParseError> {
         self.skip_space();
         let mut trigger = Trigger::on(Event::Any);
-        match self.peek_word().as_str() {
-            "smtp" => trigger.protocol = Some(Protocol::Smtp),
-            "imap" => trigger.protocol = Some(Protocol::Imap),
-            _ => {}
-        }
-        if trigger.protocol.is_some() {
+        // The prefixes, in any order.
+        loop {
+            match self.peek_word().as_str() {
+                "smtp" if trigger.protocol.is_none() => trigger.protocol = Some(Protocol::Smtp),
+                "imap" if trigger.protocol.is_none() => trigger.protocol = Some(Protocol::Imap),
+                "from" if trigger.from.is_none() => {
+                    self.word();
+                    self.skip_space();
+                    trigger.from = Some(self.ip()?);
+                    self.skip_space();
+                    continue;
+                }
+                _ if trigger.random.is_none() && self.eat("random(") => {
+                    trigger.random = Some(self.random()?);
+                    self.skip_space();
+                    continue;
+                }
+                _ => break,
+            }
             self.word();
-            self.skip_space();
-        }
-        if self.eat("random(") {
-            trigger.random = Some(self.random()?);
             self.skip_space();
         }
         trigger.event = self.event()?;
@@ -253,6 +278,13 @@ impl Parser<'_> {
         if let Some((_, event)) = EVENTS.iter().find(|(name, _)| *name == lower) {
             return Ok(event.clone());
         }
+        if lower == "untagged" {
+            self.skip_space();
+            return match self.data_name() {
+                Some(name) => Ok(Event::untagged(&name)),
+                None => Err(self.error("a data response's name after `untagged` (EXISTS, FETCH, ...)")),
+            };
+        }
         if lower == "uid" {
             let before = self.pos;
             self.skip_space();
@@ -289,6 +321,11 @@ impl Parser<'_> {
                     trigger.connection = Some(self.count("a connection number (1, 2, ...)")?);
                     continue;
                 }
+                "from" => {
+                    self.skip_space();
+                    trigger.from = Some(self.ip()?);
+                    continue;
+                }
                 "untagged" => Some(ReplyKind::Untagged),
                 "continuation" => Some(ReplyKind::Continuation),
                 "final" | "tagged" => Some(ReplyKind::Final),
@@ -296,17 +333,65 @@ impl Parser<'_> {
                 _ => {
                     self.pos = at;
                     return Err(self.error(
-                        "`:`, `<address>`, `conn#N` or a response (untagged, continuation, \
-                         final, tagged, each)",
+                        "`:`, `<address>`, `conn#N`, `from IP` or a response (untagged [NAME], \
+                         continuation, final, tagged, each)",
                     ));
                 }
+            };
+            let data = if kind == Some(ReplyKind::Untagged) && !self.rest().starts_with('#') {
+                let before = self.pos;
+                self.skip_space();
+                let name = self.data_name();
+                if name.is_none() {
+                    self.pos = before;
+                }
+                name
+            } else {
+                None
             };
             let nth = if self.eat("#") {
                 Some(self.count("a response number (1, 2, ...)")?)
             } else {
                 None
             };
-            trigger.response = Some(Response { kind, nth });
+            trigger.response = Some(Response { kind, nth, data });
+        }
+    }
+
+    /// A data response's name (`EXISTS`), upper-cased; `None` (nothing consumed) when the
+    /// next word is not one: a modifier keyword, or not a word of letters.
+    fn data_name(&mut self) -> Option<String> {
+        let at = self.pos;
+        let word = self.word().to_owned();
+        let lower = word.to_ascii_lowercase();
+        if word.is_empty()
+            || !word.chars().all(|c| c.is_ascii_alphabetic())
+            || MODIFIERS.contains(&lower.as_str())
+        {
+            self.pos = at;
+            return None;
+        }
+        Some(word.to_ascii_uppercase())
+    }
+
+    /// An IPv4 or IPv6 address (no brackets, no port).
+    fn ip(&mut self) -> Result<IpAddr, ParseError> {
+        let start = self.pos;
+        let len = self
+            .rest()
+            .find(|c: char| !(c.is_ascii_hexdigit() || c == '.' || c == ':'))
+            .unwrap_or(self.rest().len());
+        // A trailing `:` is the one before the action (`from 127.0.0.2: close`).
+        let text = self.rest()[..len].trim_end_matches(':');
+        match text.parse::<IpAddr>() {
+            Ok(ip) => {
+                self.pos += text.len();
+                Ok(ip)
+            }
+            Err(_) => {
+                self.pos = start;
+                Err(self.error("a client's IP address (`from 127.0.0.2`, `from ::1`)"))
+            }
         }
     }
 

@@ -31,8 +31,31 @@ pub struct Reply {
     pub step: Step,
     /// Whether it asks for more, ends its step, or (IMAP) is untagged data.
     pub kind: ReplyKind,
+    /// IMAP: the name of an untagged data response as it is written (`FETCH`, `EXISTS`,
+    /// `EXPUNGE`, `CAPABILITY`, ...), so rules can key on it; `None` for status responses,
+    /// continuation requests, tagged completions and every SMTP reply.
+    pub data: Option<&'static str>,
     /// The bytes to write.
     pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    /// A reply that is not untagged data.
+    pub fn new(step: Step, kind: ReplyKind, bytes: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            step,
+            kind,
+            data: None,
+            bytes: bytes.into(),
+        }
+    }
+
+    /// The same reply, an untagged data response named `name` (`EXISTS`).
+    #[must_use]
+    pub fn with_data(mut self, name: &'static str) -> Reply {
+        self.data = Some(name);
+        self
+    }
 }
 
 /// The protocol step a reply answers, for either protocol.

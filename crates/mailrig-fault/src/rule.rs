@@ -4,6 +4,7 @@
 //! built by a fuzzer can be printed as a repro.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::reply::{Protocol, ReplyKind, Step};
@@ -31,6 +32,8 @@ pub struct Trigger {
     pub connection: Option<u32>,
     /// Only for this recipient (RCPT; compared case-insensitively).
     pub address: Option<String>,
+    /// Only on connections from this client address (`from 127.0.0.2`).
+    pub from: Option<IpAddr>,
     /// Which replies of a matching step (default: every reply that is not untagged data).
     pub response: Option<Response>,
     /// Fire only with a probability, from a seeded generator.
@@ -62,15 +65,21 @@ pub enum Event {
     Shutdown,
     /// Every reply.
     Any,
+    /// IMAP: every untagged data response of this name (`EXISTS`, `FETCH`), whatever step it
+    /// belongs to, unsolicited ones (NOOP, IDLE) included; `#N` counts them per connection.
+    Untagged(String),
 }
 
 /// Which replies of a step a rule acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     /// The kind of reply (untagged, continuation, final); `None` is every reply.
     pub kind: Option<ReplyKind>,
-    /// Only the Nth reply (1-based) of that kind within the step.
+    /// Only the Nth reply (1-based) of that kind within the step (with `data`: the Nth
+    /// data response of that name).
     pub nth: Option<u32>,
+    /// IMAP: only untagged data responses of this name (`FETCH`, `EXISTS`), upper case.
+    pub data: Option<String>,
 }
 
 /// A random trigger: fires with probability `p` on each occurrence that otherwise matches.
@@ -179,6 +188,20 @@ impl Rule {
                 why: "a connection event has no reply to change (use `greeting` or a command)",
             });
         }
+        if matches!(self.when.event, Event::Untagged(_)) && self.when.response.is_some() {
+            return Err(RuleError {
+                event: self.when.event.to_string(),
+                action: self.action.name(),
+                why: "`untagged NAME` already selects the responses",
+            });
+        }
+        if self.when.address.is_some() && !matches!(&self.when.event, Event::Command(v) if v == "RCPT") {
+            return Err(RuleError {
+                event: self.when.event.to_string(),
+                action: self.action.name(),
+                why: "`<address>` selects RCPT commands only (`rcpt <bob@example.test>`)",
+            });
+        }
         if connection_event && self.when.response.is_some() {
             return Err(RuleError {
                 event: self.when.event.to_string(),
@@ -199,6 +222,7 @@ impl Trigger {
             nth: None,
             connection: None,
             address: None,
+            from: None,
             response: None,
             random: None,
         }
@@ -224,7 +248,27 @@ impl Trigger {
 
     /// Only replies of this kind (and, with `nth`, only the Nth of them in the step).
     pub fn response(mut self, kind: Option<ReplyKind>, nth: Option<u32>) -> Trigger {
-        self.response = Some(Response { kind, nth });
+        self.response = Some(Response {
+            kind,
+            nth,
+            data: None,
+        });
+        self
+    }
+
+    /// Only untagged data responses named `name` (`FETCH`), the Nth of them with `nth`.
+    pub fn data(mut self, name: &str, nth: Option<u32>) -> Trigger {
+        self.response = Some(Response {
+            kind: Some(ReplyKind::Untagged),
+            nth,
+            data: Some(name.to_ascii_uppercase()),
+        });
+        self
+    }
+
+    /// Only connections from `address`.
+    pub fn from(mut self, address: IpAddr) -> Trigger {
+        self.from = Some(address);
         self
     }
 
@@ -245,6 +289,11 @@ impl Event {
     /// A command by verb (upper-cased).
     pub fn command(verb: &str) -> Event {
         Event::Command(verb.to_ascii_uppercase())
+    }
+
+    /// Every untagged data response named `name` (upper-cased).
+    pub fn untagged(name: &str) -> Event {
+        Event::Untagged(name.to_ascii_uppercase())
     }
 
     /// Whether a reply to `step` is an occurrence of this event.
@@ -314,10 +363,13 @@ impl fmt::Display for Trigger {
         if let Some(address) = &self.address {
             write!(f, " <{address}>")?;
         }
+        if let Some(from) = self.from {
+            write!(f, " from {from}")?;
+        }
         if let Some(n) = self.connection {
             write!(f, " conn#{n}")?;
         }
-        if let Some(response) = self.response {
+        if let Some(response) = &self.response {
             let kind = match response.kind {
                 None => "each",
                 Some(ReplyKind::Untagged) => "untagged",
@@ -325,6 +377,9 @@ impl fmt::Display for Trigger {
                 Some(ReplyKind::Final) => "final",
             };
             write!(f, " {kind}")?;
+            if let Some(data) = &response.data {
+                write!(f, " {data}")?;
+            }
             if let Some(n) = response.nth {
                 write!(f, "#{n}")?;
             }
@@ -347,6 +402,7 @@ impl fmt::Display for Event {
             Event::Unknown => "unknown",
             Event::Shutdown => "shutdown",
             Event::Any => "any",
+            Event::Untagged(data) => return write!(f, "untagged {data}"),
         };
         f.write_str(name)
     }

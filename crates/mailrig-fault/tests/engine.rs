@@ -18,11 +18,7 @@ fn imap(rules: &[&str]) -> ConnFaults {
 }
 
 fn reply(step: Step, kind: ReplyKind, bytes: &str) -> Reply {
-    Reply {
-        step,
-        kind,
-        bytes: bytes.as_bytes().to_vec(),
-    }
+    Reply::new(step, kind, bytes)
 }
 
 fn rcpt() -> Reply {
@@ -409,4 +405,120 @@ fn rules_compose_in_order() {
     assert_eq!(bytes(&plan), "452 4.2.2 full\r\n");
     assert_eq!(plan.writes[0].bytes, b"452 ");
     assert_eq!(plan.writes[0].delay, Duration::from_secs(1));
+}
+
+// --- refusals ahead of pipelined replies, IMAP refusals, data responses, client address ---
+
+#[test]
+fn pipelined_refusals_wait_for_their_own_replies() {
+    // A session runs all three pipelined RCPTs before their replies are written.
+    // (Counting a queued occurrence again at its reply would make the 2nd reply the 4th.)
+    let mut conn = smtp(&["rcpt#2: reply 452 4.2.2 full", "rcpt#4: reply 554 5.0.0 never"]);
+    assert_eq!(conn.refusal(Step::Command("RCPT"), Some("a@x")), None);
+    assert!(conn.refusal(Step::Command("RCPT"), Some("b@x")).is_some());
+    assert_eq!(conn.refusal(Step::Command("RCPT"), Some("c@x")), None);
+    let refused = reply(Step::Command("RCPT"), ReplyKind::Final, "452 4.2.2 full\r\n");
+    assert!(untouched(&conn.on_reply(rcpt()), "250 2.1.5 Ok\r\n"));
+    assert!(untouched(&conn.on_reply(refused), "452 4.2.2 full\r\n"));
+    assert!(
+        untouched(&conn.on_reply(rcpt()), "250 2.1.5 Ok\r\n"),
+        "the third RCPT's reply is not counted as a fourth occurrence"
+    );
+}
+
+#[test]
+fn an_imap_no_or_bye_refuses_the_operation_and_an_ok_does_not() {
+    let mut conn = imap(&["imap APPEND: reply NO [OVERQUOTA] quota exceeded"]);
+    assert_eq!(
+        conn.imap_refusal(Step::Command("APPEND")),
+        Some(mailrig_fault::ImapRefusal {
+            bad: false,
+            code: Some("OVERQUOTA".into()),
+            text: "quota exceeded".into()
+        })
+    );
+    let refused = reply(
+        Step::Command("APPEND"),
+        ReplyKind::Final,
+        "a NO [OVERQUOTA] quota exceeded\r\n",
+    );
+    assert!(untouched(
+        &conn.on_reply(refused),
+        "a NO [OVERQUOTA] quota exceeded\r\n"
+    ));
+    assert_eq!(conn.imap_refusal(Step::Command("COPY")), None, "another verb");
+    assert!(imap(&["COPY: bye"]).imap_refusal(Step::Command("COPY")).is_some());
+    assert!(
+        imap(&["SELECT: reply BAD nope"])
+            .imap_refusal(Step::Command("SELECT"))
+            .is_some_and(|r| r.bad)
+    );
+    assert_eq!(
+        imap(&["APPEND: reply OK fine"]).imap_refusal(Step::Command("APPEND")),
+        None
+    );
+    assert_eq!(
+        imap(&["APPEND: delay 1s"]).imap_refusal(Step::Command("APPEND")),
+        None
+    );
+    assert_eq!(
+        imap(&["UID COPY: reply NO x"]).imap_refusal(Step::Command("COPY")),
+        None,
+        "UID COPY is its own verb"
+    );
+}
+
+fn data(step: &'static str, name: &'static str, bytes: &str) -> Reply {
+    reply(Step::Command(step), ReplyKind::Untagged, bytes).with_data(name)
+}
+
+#[test]
+fn a_data_name_selects_the_nth_response_of_that_name_in_the_step() {
+    let mut conn = imap(&["imap FETCH untagged FETCH#2: truncate 5"]);
+    assert!(untouched(
+        &conn.on_reply(data("FETCH", "EXISTS", "* 4 EXISTS\r\n")),
+        "* 4 EXISTS\r\n"
+    ));
+    assert!(untouched(
+        &conn.on_reply(data("FETCH", "FETCH", "* 1 FETCH ()\r\n")),
+        "* 1 FETCH ()\r\n"
+    ));
+    assert_eq!(
+        bytes(&conn.on_reply(data("FETCH", "FETCH", "* 2 FETCH ()\r\n"))),
+        "* 2 F"
+    );
+    assert!(untouched(
+        &conn.on_reply(data("FETCH", "FETCH", "* 3 FETCH ()\r\n")),
+        "* 3 FETCH ()\r\n"
+    ));
+}
+
+#[test]
+fn untagged_name_counts_across_steps_including_unsolicited_ones() {
+    let mut conn = imap(&["imap untagged EXISTS#2: reply * 99 EXISTS"]);
+    let select = data("SELECT", "EXISTS", "* 1 EXISTS\r\n");
+    assert!(untouched(&conn.on_reply(select), "* 1 EXISTS\r\n"));
+    let _ = conn.on_reply(reply(Step::Command("SELECT"), ReplyKind::Final, "a OK\r\n"));
+    let _ = conn.on_reply(reply(
+        Step::Command("IDLE"),
+        ReplyKind::Continuation,
+        "+ idling\r\n",
+    ));
+    let pushed = data("IDLE", "EXISTS", "* 2 EXISTS\r\n");
+    assert_eq!(bytes(&conn.on_reply(pushed)), "* 99 EXISTS\r\n");
+    let third = data("NOOP", "EXISTS", "* 3 EXISTS\r\n");
+    assert!(untouched(&conn.on_reply(third), "* 3 EXISTS\r\n"));
+}
+
+#[test]
+fn from_keys_on_the_clients_address() {
+    let rules = set(&["from 127.0.0.2 connect: reset"]);
+    let mut other = rules.connection(Protocol::Smtp);
+    other.set_peer("127.0.0.1".parse().unwrap());
+    assert_eq!(other.on_connect().then, Then::Continue);
+    let mut unknown = rules.connection(Protocol::Smtp);
+    assert_eq!(unknown.on_connect().then, Then::Continue, "no address, no match");
+    let mut this = rules.connection(Protocol::Smtp);
+    this.set_peer("127.0.0.2".parse().unwrap());
+    assert_eq!(this.on_connect().then, Then::Reset);
 }

@@ -94,6 +94,12 @@ fn every_action_parses_and_prints_back() {
         "sasl: reply 535 5.7.8 no",
         "unknown: close",
         "shutdown: delay 1s",
+        "imap untagged EXISTS#2: delay 1s",
+        "imap FETCH untagged FETCH#3: truncate 10",
+        "imap IDLE untagged EXPUNGE: bye",
+        "from 127.0.0.2 connect: reset",
+        "smtp rcpt from ::1: close",
+        "imap FETCH untagged: truncate 3",
     ];
     for text in rules {
         let rule = parse(text);
@@ -103,6 +109,45 @@ fn every_action_parses_and_prints_back() {
     assert_eq!(
         parse("any: delay 1.5s").action,
         Action::Delay(Duration::from_millis(1500))
+    );
+}
+
+#[test]
+fn data_names_and_addresses_parse_to_the_model() {
+    assert_eq!(
+        parse("imap FETCH untagged fetch#3: truncate 10"),
+        Rule::new(
+            Trigger::on(Event::command("FETCH"))
+                .protocol(Protocol::Imap)
+                .data("FETCH", Some(3)),
+            Action::Truncate(10)
+        )
+    );
+    assert_eq!(
+        parse("imap untagged EXISTS#2 conn#1: delay 1s"),
+        Rule::new(
+            Trigger::on(Event::untagged("exists"))
+                .protocol(Protocol::Imap)
+                .nth(2)
+                .connection(1),
+            Action::Delay(Duration::from_secs(1))
+        )
+    );
+    assert_eq!(
+        parse("from 127.0.0.2 connect: reset"),
+        Rule::new(
+            Trigger::on(Event::Connect).from("127.0.0.2".parse().unwrap()),
+            Action::Reset
+        )
+    );
+    // A plain `untagged` still selects every untagged response, before another modifier too.
+    assert_eq!(
+        parse("imap FETCH untagged conn#2: close").when.response,
+        Some(mailrig_fault::Response {
+            kind: Some(ReplyKind::Untagged),
+            nth: None,
+            data: None
+        })
     );
 }
 
@@ -121,6 +166,14 @@ fn errors_say_where_and_what_was_expected() {
         ("rcpt: close now", 13, "the end of the rule"),
         ("rcpt: reply", 12, "the reply's text"),
         ("any: split at x", 15, "a byte offset"),
+        ("imap untagged: close", 14, "a data response's name"),
+        ("from 127.0.0.300 connect: close", 6, "a client's IP address"),
+        (
+            "imap untagged EXISTS untagged: close",
+            31,
+            "an action this event allows",
+        ),
+        ("greeting <bob@x>: close", 18, "an action this event allows"),
     ];
     for (text, column, expected) in cases {
         let error = Rule::parse(text).expect_err(text);

@@ -495,6 +495,7 @@ impl Session {
             uids: &uids,
             op,
             flags: &flags,
+            uid,
         };
         config.storage.check(login, &operation)?;
         let unchanged_since =
@@ -608,6 +609,7 @@ impl Session {
             to: &to,
             uids: &uids,
             moving,
+            uid,
         };
         config.storage.check(login, &operation)?;
         let source_uidvalidity = selected.watch.uidvalidity();

@@ -48,6 +48,8 @@ pub enum Operation<'a> {
         uids: &'a [u32],
         /// MOVE rather than COPY.
         moving: bool,
+        /// UID COPY or UID MOVE (so a caller can name the command).
+        uid: bool,
     },
     /// STORE (plain or UID) of `flags` with `op` on the messages with `uids` in `mailbox`.
     /// The `\Seen` a FETCH of `BODY[]` sets is not consulted.
@@ -60,6 +62,8 @@ pub enum Operation<'a> {
         op: FlagOp,
         /// The flags given.
         flags: &'a Flags,
+        /// UID STORE (so a caller can name the command).
+        uid: bool,
     },
     /// EXPUNGE (`uids: None`) or UID EXPUNGE of `mailbox`. CLOSE's silent expunge is not
     /// consulted (CLOSE always closes).

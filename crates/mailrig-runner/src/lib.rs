@@ -27,6 +27,7 @@
 
 mod admin;
 pub mod client;
+pub mod faults;
 pub mod ledger;
 pub mod net;
 pub mod probe;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mailrig_server::fault::Rule;
 use mailrig_server::{Server, ServerConfig};
 use mailrig_store::{Store, User};
 use mailrig_transcript::engine::EngineConfig;
@@ -367,7 +368,7 @@ impl Shared {
                 accounts,
             } => (endpoints.clone(), trust.clone(), accounts.clone(), None),
             Target::Own => {
-                let own = OwnServers::start().await?;
+                let own = OwnServers::start(Vec::new()).await?;
                 let endpoints = own.endpoints.clone();
                 let trust = own.trust.clone();
                 (endpoints, trust, own_accounts(), Some(own))
@@ -437,6 +438,13 @@ async fn run_one(entry: Entry, shared: &Shared) -> Outcome {
     }
 }
 
+/// The scenario's `faults:` as rules, or the errors (with their places in the file) as one
+/// message.
+fn own_faults(scenario: &Scenario, entry: &Entry) -> Result<Vec<Rule>, String> {
+    let file = entry.path.display().to_string();
+    crate::faults::scenario_faults(scenario, &file).map_err(|errors| errors.join("\n"))
+}
+
 /// Why `scenario` cannot run against this target, if it cannot.
 fn skip_reason(scenario: &Scenario, shared: &Shared) -> Option<String> {
     if scenario.header.plays == Some(Role::Server) {
@@ -450,6 +458,9 @@ fn skip_reason(scenario: &Scenario, shared: &Shared) -> Option<String> {
         return Some(reason);
     }
     if let Target::Remote { endpoints, .. } = &shared.target {
+        if !scenario.header.faults.is_empty() {
+            return Some(crate::faults::REMOTE_SKIP.to_owned());
+        }
         let protocols = scenario.sessions().iter().map(|s| s.protocol);
         if let Some(missing) = endpoints.missing_for(protocols) {
             return Some(missing);
@@ -507,9 +518,12 @@ async fn play(scenario: &Scenario, entry: &Entry, shared: &Shared) -> Played {
         Target::Remote {
             endpoints, accounts, ..
         } => (endpoints.clone(), accounts.clone(), None),
-        Target::Own => match OwnServers::start().await {
-            Ok(own) => (own.endpoints.clone(), own_accounts(), Some(own)),
+        Target::Own => match own_faults(scenario, entry) {
             Err(e) => return (Verdict::Error(e), Transcript::default(), None),
+            Ok(faults) => match OwnServers::start(faults).await {
+                Ok(own) => (own.endpoints.clone(), own_accounts(), Some(own)),
+                Err(e) => return (Verdict::Error(e), Transcript::default(), None),
+            },
         },
     };
     // mailrig's own servers all use the process's one generated identity (`Identity::shared`),
@@ -642,12 +656,16 @@ struct OwnServers {
 }
 
 impl OwnServers {
-    async fn start() -> Result<OwnServers, String> {
+    /// Starts the servers, misbehaving as `faults` say (the scenario's `faults:`; random
+    /// rules without a seed of their own get seed 0, so a run is repeatable).
+    async fn start(faults: Vec<Rule>) -> Result<OwnServers, String> {
         let store = own_store()?;
         let mut config = ServerConfig::loopback(store);
         // The shipped scenarios log in over plain `imap` sessions, as a server configured
         // for tests allows (Dovecot's `disable_plaintext_auth = no`); only loopback is bound.
         config.imap.config.login_disabled_before_tls = false;
+        config.faults = faults;
+        config.fault_seed = Some(0);
         let server = Server::start(config)
             .await
             .map_err(|e| format!("cannot start mailrig's servers: {e}"))?;

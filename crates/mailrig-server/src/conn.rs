@@ -8,6 +8,7 @@
 //! engine), which answers with a [`Plan`] of writes, delays and a close, reset or stall. A
 //! connection without one writes replies as they are, batched, with no work per reply.
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -58,9 +59,10 @@ pub trait Protocol: Send {
 
 /// What happens to the replies and connection events of one connection: the fault seam.
 pub trait ReplyHook: Send {
-    /// The connection was accepted (before the greeting; on an implicit-TLS port before the
-    /// handshake). The default does nothing.
-    fn connected(&mut self) -> Plan {
+    /// The connection from `peer` was accepted (before the greeting; on an implicit-TLS port
+    /// before the handshake). The default does nothing.
+    fn connected(&mut self, peer: Option<IpAddr>) -> Plan {
+        let _ = peer;
         Plan::default()
     }
 
@@ -86,8 +88,13 @@ impl FaultHook {
 }
 
 impl ReplyHook for FaultHook {
-    fn connected(&mut self) -> Plan {
-        self.with(ConnFaults::on_connect)
+    fn connected(&mut self, peer: Option<IpAddr>) -> Plan {
+        self.with(|faults| {
+            if let Some(peer) = peer {
+                faults.set_peer(peer);
+            }
+            faults.on_connect()
+        })
     }
 
     fn tls(&mut self) -> Plan {
@@ -232,6 +239,7 @@ pub async fn drive(conn: Connection, session: &mut dyn Protocol) -> Result<(), C
         hook,
     } = conn;
     let _ = socket.set_nodelay(true);
+    let peer = socket.peer_addr().ok().map(|addr| addr.ip());
     let mut conn = Ctx {
         tls,
         recorder,
@@ -240,7 +248,7 @@ pub async fn drive(conn: Connection, session: &mut dyn Protocol) -> Result<(), C
         hook,
     };
     let mut stream = Stream::Plain(socket);
-    if let Some(plan) = conn.hook.as_mut().map(|h| h.connected())
+    if let Some(plan) = conn.hook.as_mut().map(|h| h.connected(peer))
         && carry_out(&mut conn, &mut stream, plan).await?
     {
         return Ok(());

@@ -4,11 +4,17 @@
 //! messages delivered over SMTP or flags changed by another session at once (RFC 9051
 //! §6.3.13). The store's change feed calls a waker; the waker notifies the connection's
 //! driver ([`conn::Protocol::wakeup`]), which then drains the session's output.
+//!
+//! With fault rules, each session's storage seam ([`mailrig_imap::Storage`]) asks the
+//! connection's fault engine before every operation that changes the store or selects a
+//! mailbox, so a rule that answers an APPEND or COPY with `NO` refuses it in the store too:
+//! the client is never told NO about a message that was stored (the rule SMTP's backend
+//! follows).
 
 use std::sync::{Arc, Mutex};
 
 use mailrig_fault::FaultSet;
-use mailrig_imap::{Config, Kind, Output, Session};
+use mailrig_imap::{Config, Kind, Operation, Output, Refusal, Session, Storage, StorageHook, Verb};
 use mailrig_store::Store;
 use mailrig_transcript::scenario::Protocol;
 use tokio::sync::Notify;
@@ -62,6 +68,9 @@ pub(crate) fn imap_factory(
             let conn = set.connection(mailrig_fault::Protocol::Imap);
             FaultHook(Arc::new(Mutex::new(conn)))
         });
+        if let Some(hook) = &hook {
+            session.set_storage(StorageHook::new(FaultStorage(hook.clone())));
+        }
         Box::new(ImapSession { session, wake, hook })
     })
 }
@@ -69,7 +78,12 @@ pub(crate) fn imap_factory(
 impl From<Output> for Action {
     fn from(output: Output) -> Action {
         match output {
-            Output::Response { to, kind, bytes, .. } => Action::Write(Reply {
+            Output::Response {
+                to,
+                kind,
+                data,
+                bytes,
+            } => Action::Write(Reply {
                 step: match to {
                     mailrig_imap::Step::Greeting => Step::Greeting,
                     mailrig_imap::Step::Command(verb) => Step::Command(verb.name()),
@@ -83,6 +97,7 @@ impl From<Output> for Action {
                     Kind::Continuation => ReplyKind::Continuation,
                     Kind::Tagged(_) => ReplyKind::Final,
                 },
+                data: data.map(mailrig_imap::DataKind::name),
                 bytes,
             }),
             Output::StartTls => Action::StartTls,
@@ -124,4 +139,65 @@ impl conn::Protocol for ImapSession {
     fn fault_hook(&mut self) -> Option<Box<dyn ReplyHook>> {
         self.hook.take().map(|hook| Box::new(hook) as Box<dyn ReplyHook>)
     }
+}
+
+/// The storage seam of a connection with fault rules: asks the rules before each operation, as
+/// the command the operation belongs to.
+struct FaultStorage(FaultHook);
+
+impl Storage for FaultStorage {
+    fn check(&self, _login: &str, operation: &Operation<'_>) -> Result<(), Refusal> {
+        let mut faults = self.0.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(refusal) = faults.imap_refusal(Step::Command(verb(operation))) else {
+            return Ok(());
+        };
+        let answer = if refusal.bad {
+            Refusal::bad(refusal.text)
+        } else {
+            Refusal::no(refusal.text)
+        };
+        Err(match refusal.code {
+            Some(code) => answer.with_code(code),
+            None => answer,
+        })
+    }
+}
+
+/// The command an operation is made for, named as its responses' [`Step`] names it.
+fn verb(operation: &Operation<'_>) -> &'static str {
+    let verb = match *operation {
+        Operation::Select { read_only: false, .. } => Verb::Select,
+        Operation::Select { read_only: true, .. } => Verb::Examine,
+        Operation::Append { .. } => Verb::Append,
+        Operation::Copy {
+            moving: false,
+            uid: false,
+            ..
+        } => Verb::Copy,
+        Operation::Copy {
+            moving: false,
+            uid: true,
+            ..
+        } => Verb::UidCopy,
+        Operation::Copy {
+            moving: true,
+            uid: false,
+            ..
+        } => Verb::Move,
+        Operation::Copy {
+            moving: true,
+            uid: true,
+            ..
+        } => Verb::UidMove,
+        Operation::Store { uid: false, .. } => Verb::Store,
+        Operation::Store { uid: true, .. } => Verb::UidStore,
+        Operation::Expunge { uids: None, .. } => Verb::Expunge,
+        Operation::Expunge { uids: Some(_), .. } => Verb::UidExpunge,
+        Operation::Create { .. } => Verb::Create,
+        Operation::Delete { .. } => Verb::Delete,
+        Operation::Rename { .. } => Verb::Rename,
+        // A new operation: no rule names it yet.
+        _ => return "",
+    };
+    verb.name()
 }

@@ -99,6 +99,7 @@ impl From<Output> for Action {
                 } else {
                     ReplyKind::Final
                 },
+                data: None,
                 bytes,
             }),
             Output::StartTls => Action::StartTls,

@@ -22,11 +22,7 @@ use tokio_rustls::{TlsAcceptor, TlsConnector, rustls};
 
 /// A final reply to `step`.
 fn write(step: Step, bytes: &[u8]) -> Action {
-    Action::Write(Reply {
-        step,
-        kind: ReplyKind::Final,
-        bytes: bytes.to_vec(),
-    })
+    Action::Write(Reply::new(step, ReplyKind::Final, bytes))
 }
 
 /// Greets, echoes each line as `echo: LINE`, upgrades on `STARTTLS`, closes on `QUIT`.

@@ -73,6 +73,9 @@ fn print_header(header: &Header, out: &mut String) {
     if let Some(word) = word {
         let _ = writeln!(out, "plays: {word}");
     }
+    for fault in &header.faults {
+        let _ = writeln!(out, "faults: {}", fault.text);
+    }
 }
 
 fn list<I, S>(out: &mut String, key: &str, items: I)

@@ -59,10 +59,19 @@ fn header() -> impl Strategy<Value = Header> {
             prop::collection::vec(word(), 0..3),
             prop::option::of("[a-z][a-z./]{0,8}"),
         ),
-        (prop::collection::vec((name(), "[a-z0-9]{0,5}"), 0..3), plays),
+        (
+            prop::collection::vec((name(), "[a-z0-9]{0,5}"), 0..3),
+            plays,
+            prop::collection::vec("[a-z]{1,6}#[1-9]: (close|reply 452 x, y)", 0..2),
+        ),
     )
         .prop_map(
-            |((comments, name, summary), (rfc, sessions, requires), (tags, fixture), (vars, plays))| Header {
+            |(
+                (comments, name, summary),
+                (rfc, sessions, requires),
+                (tags, fixture),
+                (vars, plays, faults),
+            )| Header {
                 comments,
                 name,
                 summary,
@@ -74,6 +83,7 @@ fn header() -> impl Strategy<Value = Header> {
                 vars,
                 plays: plays.0,
                 plays_both: plays.1,
+                faults: faults.into_iter().map(crate::scenario::FaultRule::new).collect(),
             },
         )
 }

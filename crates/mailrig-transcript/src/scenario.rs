@@ -53,6 +53,35 @@ pub struct Header {
     /// Whether the file says `plays: both` (or `plays: client, server`) explicitly, so that
     /// the printer keeps the line. Only meaningful when `plays` is `None`.
     pub plays_both: bool,
+    /// Fault rules (`faults: RULE`, one per line) for mailrig's own servers while this
+    /// scenario runs. Kept as text: this crate does not know the rule syntax; `mailrig check`
+    /// validates each one and the runner applies them (docs/faults.md).
+    pub faults: Vec<FaultRule>,
+}
+
+/// One `faults:` line of a header: the rule's text and where it starts.
+#[derive(Debug, Clone, Eq)]
+pub struct FaultRule {
+    /// The rule, as written (trimmed).
+    pub text: String,
+    /// Where the rule's text starts (ignored by equality).
+    pub pos: Pos,
+}
+
+impl FaultRule {
+    /// A rule at no position (for scenarios built in code).
+    pub fn new(text: impl Into<String>) -> FaultRule {
+        FaultRule {
+            text: text.into(),
+            pos: Pos::default(),
+        }
+    }
+}
+
+impl PartialEq for FaultRule {
+    fn eq(&self, other: &FaultRule) -> bool {
+        self.text == other.text
+    }
 }
 
 /// A session declared in the header: `name=protocol`.

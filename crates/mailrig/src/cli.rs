@@ -122,6 +122,19 @@ fn check(paths: &[PathBuf], quiet: bool) -> anyhow::Result<ExitCode> {
     let mut invalid = 0;
     for file in &files {
         match load(file)? {
+            Ok(scenario) if !scenario.header.faults.is_empty() => {
+                let shown = file.display().to_string();
+                match mailrig_runner::faults::scenario_faults(&scenario, &shown) {
+                    Ok(_) if quiet => {}
+                    Ok(_) => println!("ok    {}", file.display()),
+                    Err(errors) => {
+                        invalid += 1;
+                        for error in errors {
+                            eprintln!("{error}\n");
+                        }
+                    }
+                }
+            }
             Ok(_) if quiet => {}
             Ok(_) => println!("ok    {}", file.display()),
             Err(errors) => {

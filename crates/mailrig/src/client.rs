@@ -42,11 +42,21 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .map(|p| Script::load(p))
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
+    let faults = crate::serve::fault_rules(&args.faults)?;
+    let fault_seed = args.fault_seed.unwrap_or(0);
+    if !faults.is_empty() && !args.quiet {
+        eprintln!("fault seed {fault_seed}");
+        for rule in &faults {
+            eprintln!("fault: {rule}");
+        }
+    }
     let config = ClientConfig {
         flows,
         modes,
         ledger,
         scripts,
+        faults,
+        fault_seed: Some(fault_seed),
     };
     let total = count(&profile, &config)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

@@ -83,6 +83,12 @@ pub(crate) fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let shown = args.file.display().to_string();
     let scenario = load(&args.file, &shown, &text)?;
+    if !scenario.header.faults.is_empty() {
+        // Said, never ignored: the rules act on mailrig's own servers, not on a replay's writes.
+        anyhow::bail!(
+            "{shown}: the scenario's `faults:` act on mailrig's own servers (`mailrig run`); `mailrig replay` cannot apply them to its own writes yet"
+        );
+    }
     let config = config(&args, &scenario)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let replayed = runtime.block_on(async {

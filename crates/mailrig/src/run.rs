@@ -40,6 +40,19 @@ pub(crate) struct RunArgs {
     /// plaintext session, `tls` for an implicit-TLS one.
     #[arg(long = "replay", value_name = "FILE", requires = "client")]
     pub(crate) replays: Vec<PathBuf>,
+    /// With --client: make mailrig's model servers misbehave (repeatable): a fault rule such
+    /// as `imap APPEND: reply NO [OVERQUOTA] quota exceeded` (syntax in docs/faults.md). Not
+    /// with --replay yet.
+    #[arg(
+        long = "fault",
+        value_name = "RULE",
+        requires = "client",
+        conflicts_with = "replays"
+    )]
+    pub(crate) faults: Vec<String>,
+    /// With --fault: the seed for random rules that name none (default 0; printed).
+    #[arg(long, value_name = "N", requires = "faults")]
+    pub(crate) fault_seed: Option<u64>,
     /// SMTP server under test for `smtp` sessions: smtp://HOST:PORT.
     #[arg(long, value_name = "URL")]
     smtp: Option<String>,

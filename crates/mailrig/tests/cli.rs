@@ -301,8 +301,8 @@ fn help_lists_every_command() {
         let assert = mailrig().args([command, "--help"]).assert().success();
         let help = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
         for missing in ["mailrig fuzz", "--fault"] {
-            // Faults exist for serve (run --client and replay do not take them yet).
-            if command == "serve" && missing == "--fault" {
+            // Faults exist for serve and run --client (replay does not take them yet).
+            if matches!(command, "serve" | "run") && missing == "--fault" {
                 assert!(help.contains("--fault <RULE>"), "{help}");
                 continue;
             }
@@ -795,4 +795,97 @@ fn serve_applies_fault_rules() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(got, "421 4.3.2 busy\r\n");
+}
+
+const FAULTY: &str = "name: faulty\nsessions: a=smtp\nplays: client\nfaults: rcpt#2: reply 452 4.2.2 full\nfaults: rcpt#2: explode\n\nS: 220 ${_}\n";
+
+#[test]
+fn check_validates_each_fault_rule_at_its_place_in_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("faulty.scenario");
+    fs::write(&file, FAULTY).expect("write");
+    let assert = mailrig().arg("check").arg(&file).assert().code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("faulty.scenario:5:17: faults: expected an action"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("  rcpt#2: explode\n          ^"), "{stderr}");
+    fs::write(&file, FAULTY.replace("explode", "close")).expect("write");
+    mailrig().arg("check").arg(&file).assert().success();
+}
+
+/// The shipped scenario that uses `faults:`, with or without its rule.
+fn overquota_scenario(keep_rule: bool, dir: &Path) -> std::path::PathBuf {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios/faults/append-overquota-stores-nothing.scenario");
+    let text = fs::read_to_string(shipped).expect("readable");
+    let text: String = text
+        .lines()
+        .filter(|l| keep_rule || !l.starts_with("faults:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let file = dir.join("overquota.scenario");
+    fs::write(&file, text).expect("write");
+    file
+}
+
+#[test]
+fn a_scenarios_faults_make_the_own_servers_refuse_and_without_them_it_fails() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let with = overquota_scenario(true, dir.path());
+    mailrig().arg("run").arg(&with).assert().success();
+    let without = overquota_scenario(false, dir.path());
+    mailrig()
+        .arg("run")
+        .arg(&without)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("A4 NO [OVERQUOTA] quota exceeded"));
+}
+
+#[test]
+fn replay_says_it_cannot_apply_a_scenarios_faults() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("faulty.scenario");
+    let text = FAULTY
+        .replace("explode", "close")
+        .replace("plays: client", "plays: server")
+        .replace("S: 220 ${_}", "S: 220 hi");
+    fs::write(&file, text).expect("write");
+    mailrig()
+        .arg("replay")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`mailrig replay` cannot apply them"));
+}
+
+#[test]
+fn run_client_fault_reaches_the_client_and_prints_the_seed() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let run = |faults: &[&str]| {
+        let mut cmd = mailrig();
+        cmd.current_dir(&root)
+            .args(["run", "--client", "fixtures/clients/python-imaplib.toml"])
+            .args(["--flow", "move", "--tls", "none"]);
+        for rule in faults {
+            cmd.args(["--fault", rule]);
+        }
+        cmd.assert()
+    };
+    let refused = run(&[
+        "imap UID MOVE: reply NO [LIMIT] not today",
+        "imap MOVE: reply NO [LIMIT] not today",
+    ])
+    .code(1);
+    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("fault seed 0\nfault: imap UID MOVE: reply NO [LIMIT] not today"),
+        "{stderr}"
+    );
+    run(&[]).success();
+    run(&["imap MOVE: explode"])
+        .code(2)
+        .stderr(predicate::str::contains("expected an action"));
 }

@@ -713,3 +713,27 @@ fn a_scenario_for_testing_clients_named_on_its_own_is_skipped_with_the_reason() 
     );
     assert!(out.contains("0 passed, 0 failed, 1 skipped"), "{out}");
 }
+
+#[test]
+fn a_scenario_with_faults_is_skipped_against_a_remote_server_with_the_reason() {
+    let served = Served::start(false);
+    let assert = mailrig()
+        .current_dir(workspace())
+        .args([
+            "run",
+            "scenarios/faults",
+            "--imaps",
+            &served.url("imaps", "imaps"),
+        ])
+        .args(["--user", "alice:secret:alice@example.test"])
+        .arg("--ca")
+        .arg(served.info["ca"].as_str().expect("a CA file"))
+        .assert();
+    let out = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert_eq!(assert.get_output().status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("SKIP  scenarios/faults/append-overquota-stores-nothing.scenario")
+            && out.contains("cannot be applied to a remote server"),
+        "{out}"
+    );
+}

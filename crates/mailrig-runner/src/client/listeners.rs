@@ -6,6 +6,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use mailrig_server::fault::Rule;
 use mailrig_server::{Protocol, Server, ServerConfig, TlsSetting};
 use mailrig_store::Store;
 use mailrig_transcript::Transcript;
@@ -37,10 +38,17 @@ pub struct ModelServers {
 }
 
 impl ModelServers {
-    /// Starts the servers for `mode`.
-    pub async fn start(mode: TlsMode) -> Result<ModelServers, String> {
+    /// Starts the servers for `mode`, misbehaving as `faults` say (random rules without a
+    /// seed of their own get `fault_seed`, or 0).
+    pub async fn start(
+        mode: TlsMode,
+        faults: &[Rule],
+        fault_seed: Option<u64>,
+    ) -> Result<ModelServers, String> {
         let store = own_store()?;
         let mut config = ServerConfig::loopback(store);
+        config.faults = faults.to_vec();
+        config.fault_seed = Some(fault_seed.unwrap_or(0));
         if mode == TlsMode::None {
             config.tls = TlsSetting::Off;
             let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));

@@ -31,6 +31,12 @@ pub struct ClientConfig {
     /// Scenarios to run the flows against instead of mailrig's model servers (empty: the
     /// model servers); one result per (flow, mode, scenario).
     pub scripts: Vec<Script>,
+    /// Fault rules for the servers the client talks to (docs/faults.md): mailrig's model
+    /// servers, or a replay's own writes.
+    pub faults: Vec<mailrig_server::fault::Rule>,
+    /// The seed for random rules that name none (`None`: 0). Print it: the same seed and the
+    /// same exchanges give the same faults.
+    pub fault_seed: Option<u64>,
 }
 
 /// Runs the selected (flow, mode) pairs of `profile` one after the other, calling `progress`
@@ -77,7 +83,7 @@ pub async fn run(
         }
         for mode in modes {
             let mut outcome = match profile.flows.get(&flow) {
-                Some(spec) if spec.modes.contains(&mode) => run_one(profile, flow, spec, mode).await,
+                Some(spec) if spec.modes.contains(&mode) => run_one(profile, flow, spec, mode, config).await,
                 Some(_) => skipped(
                     profile,
                     flow,
@@ -163,9 +169,16 @@ fn skipped(profile: &Profile, flow: Flow, mode: Option<TlsMode>, reason: String)
     }
 }
 
-async fn run_one(profile: &Profile, flow: Flow, spec: &FlowSpec, mode: TlsMode) -> Outcome {
+async fn run_one(
+    profile: &Profile,
+    flow: Flow,
+    spec: &FlowSpec,
+    mode: TlsMode,
+    config: &ClientConfig,
+) -> Outcome {
     let started = Instant::now();
-    let (verdict, transcript, warning) = match ModelServers::start(mode).await {
+    let servers = ModelServers::start(mode, &config.faults, config.fault_seed).await;
+    let (verdict, transcript, warning) = match servers {
         Err(e) => (Verdict::Error(e), Transcript::default(), None),
         Ok(servers) => {
             let work = WorkDir::create();

@@ -43,6 +43,11 @@ impl Script {
         scenario
             .load_literals(|p| std::fs::read(dir.join(p)).map_err(|e| e.to_string()))
             .map_err(|(pos, e)| format!("{shown}:{pos}: {e}"))?;
+        if !scenario.header.faults.is_empty() {
+            return Err(format!(
+                "{shown}: the scenario's `faults:` act on mailrig's own servers; a replay cannot apply them to its own writes yet"
+            ));
+        }
         if scenario.header.plays == Some(Role::Client) {
             return Err(format!(
                 "{shown} declares `plays: client` (it tests servers); a client flow runs against `plays: server` or both-direction scenarios"

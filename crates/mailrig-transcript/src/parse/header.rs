@@ -2,12 +2,12 @@
 //! `plays:`, ...) and the check that the header is complete before the first step.
 
 use crate::error::{ParseError, closest};
-use crate::scenario::{Family, Protocol, Requirement, Role, SessionDecl};
+use crate::scenario::{Family, FaultRule, Pos, Protocol, Requirement, Role, SessionDecl};
 
 use super::{Parser, col_of, is_name, is_session_name};
 
-const HEADER_KEYS: [&str; 9] = [
-    "name", "summary", "rfc", "sessions", "requires", "tags", "fixture", "vars", "plays",
+const HEADER_KEYS: [&str; 10] = [
+    "name", "summary", "rfc", "sessions", "requires", "tags", "fixture", "vars", "plays", "faults",
 ];
 
 impl Parser<'_> {
@@ -66,6 +66,17 @@ impl Parser<'_> {
                 }
             }
             "plays" => self.plays(number, raw, value, value_col)?,
+            // One rule per line (rules contain commas); the fault crate checks the syntax.
+            "faults" => {
+                let text = self.single(number, value_col, "faults", value)?;
+                self.scenario.header.faults.push(FaultRule {
+                    text,
+                    pos: Pos {
+                        line: number,
+                        col: value_col,
+                    },
+                });
+            }
             other => {
                 let mut err = self
                     .error(

@@ -489,3 +489,20 @@ fn issue_12_columns_after_unicode_indentation_count_characters() {
     assert_eq!(at(&format!("{two}\u{3000}\u{3000}z C: A NOOP\n")), (5, 3));
     assert_eq!(at(&format!("{two}\u{3000}\u{3000}C: A NOOP\n")), (5, 3));
 }
+
+#[test]
+fn faults_lines_are_kept_as_text_with_their_positions() {
+    let text = "name: t\nsessions: a=imap\nfaults: imap APPEND: reply NO [OVERQUOTA] quota, really\nfaults:   rcpt#2: close\na S: * OK hi\n";
+    let scenario = crate::parse("t.scenario", text).expect("parses");
+    let faults = &scenario.header.faults;
+    assert_eq!(faults.len(), 2);
+    assert_eq!(faults[0].text, "imap APPEND: reply NO [OVERQUOTA] quota, really");
+    assert_eq!((faults[0].pos.line, faults[0].pos.col), (3, 9));
+    assert_eq!(faults[1].text, "rcpt#2: close");
+    assert_eq!((faults[1].pos.line, faults[1].pos.col), (4, 11));
+    let printed = crate::print(&scenario);
+    assert!(printed.contains("faults: rcpt#2: close\n"), "{printed}");
+    assert_eq!(crate::parse("t.scenario", &printed).expect("reparses"), scenario);
+    let empty = crate::parse("t.scenario", "name: t\nsessions: a=imap\nfaults:\na S: * OK hi\n");
+    assert!(empty.is_err(), "an empty `faults:` is an error");
+}

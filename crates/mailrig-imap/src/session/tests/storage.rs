@@ -137,8 +137,8 @@ fn the_seam_sees_each_operation() {
         [
             "alice Select { mailbox: \"INBOX\", read_only: false }",
             "alice Append { mailbox: \"INBOX\", size: 5, flags: Flags(\\Seen) }",
-            "alice Copy { from: \"INBOX\", to: \"Trash\", uids: [1], moving: false }",
-            "alice Store { mailbox: \"INBOX\", uids: [2], op: Remove, flags: Flags(\\Seen) }",
+            "alice Copy { from: \"INBOX\", to: \"Trash\", uids: [1], moving: false, uid: true }",
+            "alice Store { mailbox: \"INBOX\", uids: [2], op: Remove, flags: Flags(\\Seen), uid: false }",
             "alice Expunge { mailbox: \"INBOX\", uids: Some([2]) }",
             "alice Rename { from: \"Trash\", to: \"Bin\" }",
         ]
