@@ -27,7 +27,8 @@
 //!   and STORE modifiers, `VANISHED`.
 //! - `framing.rs`: lines and literals (sync and LITERAL+), with size caps.
 //! - `command.rs`: tag, [`Verb`] (the command name, typed) and argument tokens.
-//! - `sequence.rs`: sequence sets.
+//! - `sequence.rs`: sequence sets. `sequence_map.rs`: the UIDs by sequence number a
+//!   selection's client knows, shared between sessions that know the same.
 //! - `response.rs`: the response model ([`Step`], [`Kind`], [`Status`]; handlers add whole
 //!   responses, the session emits one [`Output::Response`] each), strings, flag lists, dates.
 //! - `data.rs`: the untagged data responses, typed (`Data`), named ([`DataKind`]) and
@@ -87,6 +88,7 @@ mod search;
 mod section;
 mod selected;
 mod sequence;
+mod sequence_map;
 mod session;
 mod storage;
 

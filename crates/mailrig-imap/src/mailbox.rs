@@ -20,6 +20,7 @@ use crate::list_extended::{Selection, StatusItems, status_option};
 use crate::recent::Recent;
 use crate::response::{self, Responses};
 use crate::selected::{Selected, flag_lists};
+use crate::sequence_map::SequenceMap;
 use crate::session::Session;
 use crate::storage::Operation;
 
@@ -134,7 +135,7 @@ impl Session {
         let mut watch = self.store.watch(login, &name)?;
         let snapshot = watch.snapshot()?;
         let (list, permanent) = flag_lists(&snapshot.keywords, read_only);
-        let uids: Vec<u32> = snapshot.messages.iter().map(|m| m.uid).collect();
+        let uids = SequenceMap::own(snapshot.messages.iter().map(|m| m.uid).collect());
         out.data(Data::Flags(&list));
         out.data(Data::Exists(uids.len()));
         // IMAP4rev1 only (RFC 9051 Appendix E): RECENT, and the UNSEEN response code.

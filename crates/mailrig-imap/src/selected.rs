@@ -27,6 +27,7 @@ use crate::mailbox::parse_flags;
 use crate::recent::{self, Recent};
 use crate::response::Responses;
 use crate::sequence::SequenceSet;
+use crate::sequence_map::SequenceMap;
 use crate::session::Session;
 use crate::storage::Operation;
 
@@ -34,8 +35,9 @@ use crate::storage::Operation;
 #[derive(Debug)]
 pub(crate) struct Selected {
     pub(crate) watch: Watch,
-    /// UIDs by sequence number (index 0 is message 1), as last reported to the client.
-    uids: Vec<u32>,
+    /// UIDs by sequence number (index 0 is message 1), as last reported to the client;
+    /// shared with the other sessions that reported the same.
+    uids: SequenceMap,
     read_only: bool,
     /// Changes read from the feed but not reported yet.
     pending: VecDeque<Change>,
@@ -54,13 +56,15 @@ pub(crate) struct Selected {
 }
 
 impl Selected {
-    /// A selection whose client knows `uids` and, from SELECT's FLAGS, `keywords`.
+    /// A selection whose client knows `uids` (from the watch's snapshot) and, from SELECT's
+    /// FLAGS, `keywords`.
     pub(crate) fn new(
         watch: Watch,
-        (uids, keywords): (Vec<u32>, &[Keyword]),
+        (mut uids, keywords): (SequenceMap, &[Keyword]),
         read_only: bool,
         defects: Defects,
     ) -> Selected {
+        uids.settle(watch.current_uids());
         Selected {
             watch,
             uids,
@@ -89,7 +93,7 @@ impl Selected {
 
     /// UIDs by sequence number, as the client knows them.
     pub(crate) fn uids(&self) -> &[u32] {
-        &self.uids
+        self.uids.as_slice()
     }
 
     /// Notes flag changes this session made itself: the feed's copies of them are not
@@ -112,6 +116,15 @@ impl Selected {
     /// `VANISHED` (only if `expunges`) with sequence numbers as the client counts them at
     /// that point. Returns whether the mailbox was deleted.
     pub(crate) fn sync(&mut self, out: &mut Responses, expunges: bool, condstore: Condstore) -> bool {
+        let deleted = self.apply(out, expunges, condstore);
+        // Told everything it read: the client's view is the mailbox's, unless more came since.
+        let current = self.pending.is_empty().then(|| self.watch.current_uids());
+        self.uids.settle(current.flatten());
+        deleted
+    }
+
+    /// What [`Selected::sync`] does before it settles the sequence map.
+    fn apply(&mut self, out: &mut Responses, expunges: bool, condstore: Condstore) -> bool {
         self.pending.extend(self.watch.poll());
         let mut owed = Owed::default();
         while let Some(change) = self.pending.front() {
@@ -127,7 +140,7 @@ impl Selected {
             };
             match change {
                 Change::Added(message) => {
-                    if self.uids.last().is_none_or(|&last| last < message.uid) {
+                    if self.uids.last().is_none_or(|last| last < message.uid) {
                         self.announce(out, &message.flags);
                         self.uids.push(message.uid);
                         owed.exists = true;
@@ -140,7 +153,7 @@ impl Selected {
                     {
                         continue;
                     }
-                    if let Ok(i) = self.uids.binary_search(&uid) {
+                    if let Some(i) = self.uids.position(uid) {
                         self.flush(out, &mut owed);
                         self.announce(out, &flags);
                         let recent = self.recent.as_ref();
@@ -150,7 +163,7 @@ impl Selected {
                     }
                 }
                 Change::Expunged { uid, .. } => {
-                    if let Ok(i) = self.uids.binary_search(&uid) {
+                    if let Some(i) = self.uids.position(uid) {
                         if condstore == Condstore::Qresync {
                             // An EXISTS owed counts this message, so it goes first.
                             if owed.exists {
@@ -269,9 +282,12 @@ impl Selected {
         };
         let live: HashSet<u32> = snapshot.messages.iter().map(|m| m.uid).collect();
         for i in (0..self.uids.len()).rev() {
-            if !live.contains(&self.uids[i]) {
+            let Some(uid) = self.uids.get(i) else {
+                continue;
+            };
+            if !live.contains(&uid) {
                 if condstore == Condstore::Qresync {
-                    owed.vanished.push(self.uids[i]);
+                    owed.vanished.push(uid);
                 } else {
                     out.data(Data::Expunge(i + 1));
                 }
@@ -280,14 +296,14 @@ impl Selected {
         }
         self.flush(out, owed);
         for message in &snapshot.messages {
-            if self.uids.last().is_none_or(|&last| last < message.uid) {
+            if self.uids.last().is_none_or(|last| last < message.uid) {
                 self.uids.push(message.uid);
                 owed.exists = true;
             }
         }
         self.flush(out, owed);
         for message in &snapshot.messages {
-            if let Ok(i) = self.uids.binary_search(&message.uid) {
+            if let Some(i) = self.uids.position(message.uid) {
                 self.announce(out, &message.flags);
                 let recent = self.recent.as_ref();
                 let with_uid = !self.defects.has(Defect::UnsolicitedFetchWithoutUid);
@@ -309,12 +325,13 @@ impl Selected {
             return Err(SyntaxError::SequenceSet.into());
         };
         let set = SequenceSet::parse(text)?;
+        let known = self.uids.as_slice();
         let positions = if uid {
-            set.uid_positions(&self.uids)
+            set.uid_positions(known)
         } else {
-            set.positions(self.uids.len())?
+            set.positions(known.len())?
         };
-        let uids = positions.iter().map(|&i| self.uids[i]).collect();
+        let uids = positions.iter().map(|&i| known[i]).collect();
         Ok((positions, uids))
     }
 }
@@ -570,7 +587,7 @@ impl Session {
         config.storage.check(login, &operation)?;
         if selected.defects.has(Defect::ExpungeIgnoresDeleted) {
             // Everything covered is marked \Deleted first, so everything covered goes.
-            let all = uids.clone().unwrap_or_else(|| selected.uids.clone());
+            let all = uids.clone().unwrap_or_else(|| selected.uids().to_vec());
             let deleted = Flags::from([Flag::Deleted]);
             let update = store.store_flags(login, &name, &all, FlagOp::Add, &deleted, None)?;
             selected.note_own(update.changed.iter().map(|c| c.modseq));
@@ -647,4 +664,75 @@ impl Session {
 pub(crate) fn uid_set(uids: &[u32]) -> String {
     // `runs_of` only merges neighbours, so it keeps the order given.
     condstore::runs_text(&condstore::runs_of(uids))
+}
+
+#[cfg(test)]
+mod tests {
+    use mailrig_store::{Store, User};
+
+    use crate::sequence_map::SequenceMap;
+    use crate::{Config, Output, Session};
+
+    fn session(store: &Store) -> Session {
+        let mut session = Session::new(Config::default(), store.clone());
+        let text = run(&mut session, "a LOGIN alice secret\r\nb SELECT INBOX\r\n");
+        assert!(text.ends_with("b OK [READ-WRITE] SELECT completed\r\n"), "{text}");
+        session
+    }
+
+    fn run(session: &mut Session, input: &str) -> String {
+        session.handle_input(input.as_bytes());
+        let mut text = Vec::new();
+        while let Some(output) = session.poll_output() {
+            if let Output::Response { bytes, .. } = output {
+                text.extend(bytes);
+            }
+        }
+        String::from_utf8_lossy(&text).into_owned()
+    }
+
+    fn shared(a: &Session, b: &Session) -> bool {
+        fn uids(session: &Session) -> &SequenceMap {
+            &session.selected.as_ref().expect("selected").uids
+        }
+        uids(a).shares_with(uids(b))
+    }
+
+    fn deliver(store: &Store) {
+        store
+            .deliver("alice", b"Subject: x\r\n\r\nx\r\n".to_vec(), 0)
+            .expect("deliver");
+    }
+
+    /// Sessions that told their clients the same messages hold one list; one that is behind
+    /// (an expunge it may not send during FETCH) holds its own until it catches up.
+    #[test]
+    fn sessions_in_step_share_one_uid_list() {
+        let store = Store::new();
+        store
+            .add_user(User::new("alice", "secret", ["alice@example.test"]))
+            .expect("alice");
+        (0..3).for_each(|_| deliver(&store));
+        let (mut a, mut b) = (session(&store), session(&store));
+        assert!(shared(&a, &b));
+
+        deliver(&store);
+        assert!(run(&mut a, "c NOOP\r\n").contains("* 4 EXISTS\r\n"));
+        assert!(!shared(&a, &b), "b has not heard of the new message yet");
+        assert!(run(&mut b, "c NOOP\r\n").contains("* 4 EXISTS\r\n"));
+        assert!(shared(&a, &b));
+
+        deliver(&store);
+        run(&mut a, "d STORE 1 +FLAGS.SILENT (\\Deleted)\r\ne EXPUNGE\r\n");
+        let fetched = run(&mut b, "d FETCH 1 (UID)\r\n");
+        assert!(
+            fetched.contains("* 5 EXISTS\r\n") && !fetched.contains("EXPUNGE"),
+            "{fetched}"
+        );
+        assert!(!shared(&a, &b));
+        assert_eq!(b.selected.as_ref().expect("selected").uids(), &[1, 2, 3, 4, 5]);
+        assert!(run(&mut b, "e NOOP\r\n").contains("* 1 EXPUNGE\r\n"));
+        assert!(shared(&a, &b));
+        assert_eq!(b.selected.as_ref().expect("selected").uids(), &[2, 3, 4, 5]);
+    }
 }

@@ -128,6 +128,20 @@ impl Watch {
         state.expunged_since(modseq)
     }
 
+    /// The mailbox's UIDs, ascending, if this watch has read every change so far (so a
+    /// session that applied every change it read knows exactly this list); `None` if
+    /// [`Watch::poll`] would return something, or the mailbox was deleted.
+    ///
+    /// Every watch that asks gets the same `Arc` until a message arrives or leaves, so
+    /// sessions that are up to date share one list instead of a copy each.
+    pub fn current_uids(&self) -> Option<Arc<[u32]>> {
+        let mut state = self.mailbox.lock();
+        if state.is_deleted() || state.feed.has_pending(self.id) {
+            return None;
+        }
+        Some(state.uids())
+    }
+
     /// Whether [`Watch::poll`] would return something.
     pub fn has_changes(&self) -> bool {
         let state = self.mailbox.lock();

@@ -120,6 +120,10 @@ pub(crate) struct MailboxState {
     uidnext: u32,
     highestmodseq: u64,
     messages: Vec<Message>,
+    /// The UIDs of `messages`, built when a watch first asks after a message arrives or
+    /// leaves, and shared by every watch that asks until the next one does
+    /// ([`Watch::current_uids`](crate::Watch::current_uids)).
+    uids: Option<Arc<[u32]>>,
     /// Keywords ever used here, in the spelling first used.
     keywords: BTreeSet<Keyword>,
     deleted: bool,
@@ -185,6 +189,7 @@ impl Mailbox {
             // RFC 7162 §3.1.2.1: HIGHESTMODSEQ is a positive number even when nothing changed.
             highestmodseq: 1,
             messages: Vec::new(),
+            uids: None,
             keywords: BTreeSet::new(),
             deleted: false,
             recent_claimed: 0,
@@ -235,6 +240,7 @@ impl MailboxState {
     pub(crate) fn delete(&mut self) {
         self.deleted = true;
         self.messages = Vec::new();
+        self.uids = None;
         self.feed.touch();
     }
 
@@ -246,6 +252,15 @@ impl MailboxState {
             keywords: self.keywords.iter().cloned().collect(),
             messages: self.messages.clone(),
         }
+    }
+
+    /// The UIDs of its messages, ascending: one list shared by every caller until a message
+    /// arrives or leaves.
+    pub(crate) fn uids(&mut self) -> Arc<[u32]> {
+        let messages = &self.messages;
+        self.uids
+            .get_or_insert_with(|| messages.iter().map(|m| m.uid).collect())
+            .clone()
     }
 
     pub(crate) fn status(&self, uidvalidity: u32) -> Status {
@@ -364,6 +379,7 @@ impl MailboxState {
     pub(crate) fn remove(&mut self, uids: &[u32]) {
         let doomed: BTreeSet<u32> = uids.iter().copied().collect();
         self.messages.retain(|m| !doomed.contains(&m.uid));
+        self.uids = None;
         for uid in doomed {
             let modseq = self.next_modseq();
             self.expunged.record(uid, modseq);
@@ -429,6 +445,7 @@ impl MailboxState {
         };
         self.feed.push(Change::Added(message.clone()));
         self.messages.push(message);
+        self.uids = None;
         uid
     }
 

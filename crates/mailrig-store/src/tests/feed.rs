@@ -90,6 +90,39 @@ fn a_watch_starts_at_its_registration_and_snapshot_skips_what_it_holds() {
 }
 
 #[test]
+fn watches_that_read_every_change_share_one_uid_list() {
+    let store = store();
+    let a = store.deliver("alice", b"a".to_vec(), 0).expect("deliver").uid;
+    let mut first = store.watch("alice", "INBOX").expect("watch");
+    let mut second = store.watch("alice", "INBOX").expect("watch");
+    let one = first.current_uids().expect("up to date");
+    assert_eq!(&one[..], &[a]);
+    assert!(Arc::ptr_eq(&one, &second.current_uids().expect("up to date")));
+
+    // Behind the mailbox: no list, until the watch has read the change.
+    let b = store.deliver("alice", b"b".to_vec(), 0).expect("deliver").uid;
+    assert_eq!(first.current_uids(), None);
+    assert_eq!(first.poll().len(), 1);
+    let two = first.current_uids().expect("read up");
+    assert_eq!(&two[..], &[a, b]);
+    // A flag change leaves the list as it was; an expunge makes a new one.
+    store
+        .store_flags("alice", "INBOX", &[a], FlagOp::Add, &deleted(), None)
+        .expect("store");
+    assert_eq!(second.poll().len(), 2);
+    assert!(Arc::ptr_eq(&two, &second.current_uids().expect("read up")));
+    store.expunge("alice", "INBOX", None).expect("expunge");
+    assert_eq!(second.poll().len(), 1);
+    assert_eq!(&second.current_uids().expect("read up")[..], &[b]);
+
+    store.delete_mailbox("alice", "INBOX").ok();
+    store.create_mailbox("alice", "Box").expect("create");
+    let gone = store.watch("alice", "Box").expect("watch");
+    store.delete_mailbox("alice", "Box").expect("delete");
+    assert_eq!(gone.current_uids(), None);
+}
+
+#[test]
 fn wakers_run_after_changes_outside_the_lock() {
     let store = store();
     let watch = store.watch("alice", "INBOX").expect("watch");

@@ -5,7 +5,8 @@
 //! the new message's BODY.PEEK[], UID STORE +FLAGS (\Deleted) on it and EXPUNGE, with LOGOUT
 //! and a new connection every `--reconnect-every` rounds. Every tagged OK counts; a NO or BAD
 //! fails the run. The idle test holds `--idle` connections logged in with INBOX selected and
-//! reports the server's resident memory growth.
+//! reports the server's resident memory growth; `--messages` fills that INBOX first, so the
+//! growth shows what each connection costs per message it can see.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -58,6 +59,11 @@ pub(crate) struct ImapBench {
     /// server's resident memory growth (0 skips it).
     #[arg(long, default_value_t = 0)]
     idle: usize,
+    /// Before the idle test, APPEND this many `--size`-byte messages to `--user`'s INBOX (on
+    /// one connection), so the idle connections select a full INBOX; the memory before the
+    /// idle test already holds them.
+    #[arg(long, default_value_t = 0)]
+    messages: usize,
     /// With `--target`: the server's PID, whose memory (summed over it and its descendants)
     /// the idle test reports. In process, the bench reads its own memory.
     #[arg(long, requires = "target")]
@@ -111,6 +117,9 @@ pub(super) async fn imap(args: ImapBench) -> anyhow::Result<ExitCode> {
                 bail!("{left} messages are left in INBOX; every round expunges its own");
             }
         }
+    }
+    if args.messages > 0 {
+        println!("{}", fill(target, &args).await?);
     }
     if args.idle > 0 {
         println!("{}", idle(target, &args).await?);
@@ -249,6 +258,25 @@ async fn round(client: &mut Client, message: &[u8]) -> anyhow::Result<()> {
         .await?;
     client.command(b"EXPUNGE").await?;
     Ok(())
+}
+
+/// APPENDs `--messages` messages to `--user`'s INBOX on one connection.
+async fn fill(target: SocketAddr, args: &ImapBench) -> anyhow::Result<String> {
+    let message = message(args.size);
+    let start = Instant::now();
+    let mut client = Client::connect(target).await?;
+    client.login(&args.user, &args.password).await?;
+    for _ in 0..args.messages {
+        client.append(&message).await?;
+    }
+    client.command(b"LOGOUT").await?;
+    Ok(format!(
+        "fill: {} messages of {} bytes appended to {}'s INBOX in {:.1} s",
+        args.messages,
+        args.size,
+        args.user,
+        start.elapsed().as_secs_f64()
+    ))
 }
 
 /// Opens `--idle` connections (LOGIN, SELECT INBOX) and reports the server's memory growth.
