@@ -102,6 +102,11 @@ fn drain(session: &mut Session) -> usize {
         match output {
             Output::Response { bytes, .. } => written += bytes.len(),
             Output::StartTls => session.tls_started(),
+            Output::StartCompression => {
+                // Compression is the driver's: feed the held bytes back as they are.
+                let held = session.compression_started();
+                session.handle_input(&held);
+            }
             Output::Close => {}
         }
     }
@@ -130,6 +135,11 @@ fn still_answers(session: &mut Session) {
         match output {
             Output::Response { bytes, .. } => responses.push(bytes),
             Output::StartTls => session.tls_started(),
+            Output::StartCompression => {
+                // Compression is the driver's: feed the held bytes back as they are.
+                let held = session.compression_started();
+                session.handle_input(&held);
+            }
             Output::Close => {}
         }
     }

@@ -363,3 +363,96 @@ fn mbsync_pulls_the_mailbox_and_pushes_flags_deletions_and_new_mail() {
         "{raw}"
     );
 }
+
+/// Python's imaplib has no COMPRESS support: this wraps its socket with zlib's raw DEFLATE
+/// (`wbits=-15`, a sync flush after each command) once `COMPRESS DEFLATE` is answered OK, the
+/// way RFC 4978 §4 describes a zlib-based client, and counts the bytes on the wire.
+const COMPRESSING_CLIENT: &str = r#"
+import imaplib, ssl, sys, zlib
+port, ca = sys.argv[1:3]
+imaplib.Commands["COMPRESS"] = ("AUTH", "SELECTED")
+
+def check(cond, what):
+    if not cond:
+        sys.exit("FAILED: " + what)
+
+class Deflating(imaplib.IMAP4):
+    deflate = None
+    wire_in = plain_in = 0
+
+    def compress(self):
+        typ, data = self._simple_command("COMPRESS", "DEFLATE")
+        check(typ == "OK", "COMPRESS DEFLATE: %r %r" % (typ, data))
+        self.deflate = zlib.compressobj(wbits=-15)
+        self.inflate = zlib.decompressobj(wbits=-15)
+        self.pending = b""
+
+    def send(self, data):
+        if self.deflate:
+            data = self.deflate.compress(data) + self.deflate.flush(zlib.Z_SYNC_FLUSH)
+        self.sock.sendall(data)
+
+    def more(self):
+        wire = self.sock.recv(65536)
+        if not wire:
+            raise self.abort("EOF")
+        plain = self.inflate.decompress(wire)
+        self.wire_in += len(wire)
+        self.plain_in += len(plain)
+        self.pending += plain
+
+    def read(self, size):
+        if not self.deflate:
+            return super().read(size)
+        while len(self.pending) < size:
+            self.more()
+        out, self.pending = self.pending[:size], self.pending[size:]
+        return out
+
+    def readline(self):
+        if not self.deflate:
+            return super().readline()
+        while b"\n" not in self.pending:
+            self.more()
+        n = self.pending.index(b"\n") + 1
+        out, self.pending = self.pending[:n], self.pending[n:]
+        return out
+
+c = Deflating("localhost", int(port), timeout=10)
+c.starttls(ssl_context=ssl.create_default_context(cafile=ca))
+c.login("alice", "secret")
+check("COMPRESS=DEFLATE" in c.capabilities, "advertised: %r" % (c.capabilities,))
+c.compress()
+body = b"Subject: big\r\n\r\n" + b"a line that compresses well\r\n" * 4000
+typ, data = c.append("INBOX", None, None, body)
+check(typ == "OK", "APPEND: %r" % data)
+check(c.select("INBOX") == ("OK", [b"2"]), "SELECT")
+typ, data = c.uid("FETCH", "2", "(BODY.PEEK[])")
+check(typ == "OK" and data[0][1] == body, "the message comes back whole")
+typ, data = c._simple_command("COMPRESS", "DEFLATE")
+check(typ == "NO" and b"[COMPRESSIONACTIVE]" in data[0], "second COMPRESS: %r %r" % (typ, data))
+check(c.wire_in * 20 < c.plain_in, "compressed: %d bytes for %d" % (c.wire_in, c.plain_in))
+c.logout()
+print("ok")
+"#;
+
+/// COMPRESS=DEFLATE (RFC 4978) with a real zlib client over STARTTLS: a 116 KB message goes
+/// both ways compressed, and the server's transcript holds the uncompressed protocol.
+#[test]
+fn python_imaplib_with_zlib_compresses_both_ways() {
+    let f = Fixture::start(mailrig::Rig::builder());
+    let output = python(COMPRESSING_CLIENT, &[&port(f.rig.imap_addr()), s(&f.ca())]);
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "ok\n");
+    let inbox = f.rig.messages("alice");
+    assert_eq!(inbox.len(), 2);
+    assert!(inbox[1].raw.ends_with(b"a line that compresses well\r\n"));
+    let transcript = f.rig.redacted_transcript();
+    for recorded in [
+        "COMPRESS DEFLATE",
+        "UID FETCH 2 (BODY.PEEK[])",
+        "NO [COMPRESSIONACTIVE]",
+        "BYE mailrig logging out",
+    ] {
+        assert!(transcript.contains(recorded), "{recorded} in {transcript}");
+    }
+}

@@ -103,11 +103,13 @@ pub enum Verb {
     Close,
     /// `UNSELECT`.
     Unselect,
+    /// `COMPRESS` (RFC 4978).
+    Compress,
 }
 
 impl Verb {
     /// Every verb.
-    pub const ALL: [Verb; 36] = [
+    pub const ALL: [Verb; 37] = [
         Verb::Capability,
         Verb::Noop,
         Verb::Logout,
@@ -144,6 +146,7 @@ impl Verb {
         Verb::UidMove,
         Verb::Close,
         Verb::Unselect,
+        Verb::Compress,
     ];
 
     /// The name as the RFC spells it, upper-case; `UID` forms with one space (`UID FETCH`).
@@ -185,6 +188,7 @@ impl Verb {
             Verb::UidMove => "UID MOVE",
             Verb::Close => "CLOSE",
             Verb::Unselect => "UNSELECT",
+            Verb::Compress => "COMPRESS",
         }
     }
 
@@ -212,7 +216,7 @@ impl Verb {
         use Verb::*;
         match self {
             Select | Examine | Create | Delete | Rename | Subscribe | Unsubscribe | List | Lsub | Status
-            | Append => Needs::Login,
+            | Append | Compress => Needs::Login,
             Fetch | UidFetch | Store | UidStore | Expunge | UidExpunge | Search | UidSearch | Copy
             | UidCopy | Move | UidMove | Close | Unselect => Needs::Selection,
             _ => Needs::Nothing,

@@ -87,6 +87,9 @@ pub struct Extensions {
     /// `APPENDLIMIT=n` (RFC 7889): [`Config::max_literal`] advertised, and the STATUS item
     /// `APPENDLIMIT`. The limit itself holds either way (`NO [TOOBIG]`).
     pub appendlimit: bool,
+    /// `COMPRESS=DEFLATE` (RFC 4978): `COMPRESS DEFLATE`, after which the driver deflates
+    /// both directions ([`Output::StartCompression`](crate::Output::StartCompression)).
+    pub compress: bool,
 }
 
 /// Which IMAP versions a session speaks.
@@ -122,6 +125,7 @@ impl Extensions {
             list_extended: false,
             list_status: false,
             appendlimit: false,
+            compress: false,
         }
     }
 }
@@ -145,6 +149,7 @@ impl Default for Extensions {
             list_extended: true,
             list_status: true,
             appendlimit: true,
+            compress: true,
         }
     }
 }

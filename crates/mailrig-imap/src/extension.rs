@@ -79,7 +79,7 @@ macro_rules! extension {
 }
 
 /// Every switchable extension, in the order CAPABILITY lists them.
-pub static EXTENSIONS: [Extension; 17] = [
+pub static EXTENSIONS: [Extension; 18] = [
     // Without it, IMAP4rev2's LITERAL- is listed instead when IMAP4rev2 is offered.
     extension!(
         "literal+" | "literal-plus",
@@ -155,6 +155,15 @@ pub static EXTENSIONS: [Extension; 17] = [
         Always,
         [],
         extensions.appendlimit
+    ),
+    // Not listed once compression is on (RFC 4978 §3).
+    extension!(
+        "compress" | "compress=deflate",
+        "COMPRESS=DEFLATE",
+        4978,
+        Always,
+        [Compress],
+        extensions.compress
     ),
     // STARTTLS stays a known command when off: it is refused as "not available".
     extension!("starttls", "STARTTLS", 9051, BeforeTls, [], starttls),

@@ -10,6 +10,7 @@
 //! their checks differ. The not-authenticated commands are in [`auth`].
 
 mod auth;
+mod compress;
 mod oauth;
 
 use std::collections::VecDeque;
@@ -50,6 +51,11 @@ pub enum Output {
     /// Run the server side of the TLS handshake now, then call [`Session::tls_started`].
     /// Input received until then is discarded.
     StartTls,
+    /// Compress both directions with raw DEFLATE (RFC 1951) from now on (RFC 4978 §4: flush
+    /// the compressor after each batch of responses so the client can read them), then call
+    /// [`Session::compression_started`] and hand back what it returns, inflated. Keep feeding
+    /// and taking uncompressed protocol bytes.
+    StartCompression,
     /// Close the connection (after writing everything before this).
     Close,
 }
@@ -101,6 +107,8 @@ pub struct Session {
     pub(crate) rev2: bool,
     /// Whether CONDSTORE or QRESYNC is on (RFC 7162).
     pub(crate) condstore: Condstore,
+    /// Whether COMPRESS DEFLATE was accepted (RFC 4978).
+    compressed: bool,
 }
 
 /// How the next input is read.
@@ -114,6 +122,8 @@ enum Mode {
     Idle(String),
     /// STARTTLS was accepted: everything is discarded until TLS starts.
     AwaitTls,
+    /// COMPRESS was accepted: input waits, unread, until the driver compresses.
+    AwaitCompression,
     /// LOGOUT or shutdown: nothing more is read.
     Closed,
 }
@@ -153,6 +163,7 @@ impl Session {
             now: 0,
             rev2,
             condstore: Condstore::Off,
+            compressed: false,
         };
         session.login = session.config.preauth.clone();
         let status = if session.login.is_some() { "PREAUTH" } else { "OK" };
@@ -180,6 +191,10 @@ impl Session {
         let input = std::mem::take(&mut self.unread);
         let mut used = 0;
         while used < input.len() {
+            if self.mode == Mode::AwaitCompression {
+                // Compressed already: the driver inflates it (`compression_started`).
+                break;
+            }
             if matches!(self.mode, Mode::AwaitTls | Mode::Closed) {
                 if self.mode == Mode::AwaitTls && self.config.defects.has(Defect::ImapStartTlsInjection) {
                     // The plaintext stays in `unread` and runs once TLS has started.
@@ -300,6 +315,8 @@ impl Session {
             EXTENSIONS
                 .iter()
                 .filter(move |e| e.listed == listed && e.is_on(&self.config))
+                // RFC 4978 §3: COMPRESS is not listed once compression is active.
+                .filter(|e| !(self.compressed && e.commands.contains(&Verb::Compress)))
                 .map(|e| e.capability)
         };
         // RFC 7889 §3: one limit for every mailbox, given with the capability.
@@ -403,7 +420,7 @@ impl Session {
                 Mode::Commands => self.command(line),
                 Mode::Sasl(tag, step) => self.sasl_response(&tag, step, &line),
                 Mode::Idle(tag) => self.idle_done(&tag, &line),
-                mode @ (Mode::AwaitTls | Mode::Closed) => self.mode = mode,
+                mode @ (Mode::AwaitTls | Mode::AwaitCompression | Mode::Closed) => self.mode = mode,
             },
         }
     }
@@ -419,7 +436,7 @@ impl Session {
                 self.emit(to, out);
             }
             Mode::Commands => self.reject(head, refusal),
-            mode @ (Mode::AwaitTls | Mode::Closed) => self.mode = mode,
+            mode @ (Mode::AwaitTls | Mode::AwaitCompression | Mode::Closed) => self.mode = mode,
         }
     }
 
@@ -485,6 +502,7 @@ impl Session {
         self.emit(to, out);
         match self.mode {
             Mode::AwaitTls => self.output.push_back(Output::StartTls),
+            Mode::AwaitCompression => self.output.push_back(Output::StartCompression),
             Mode::Closed => self.output.push_back(Output::Close),
             _ => {}
         }
@@ -594,6 +612,7 @@ impl Session {
             Verb::Copy | Verb::UidCopy | Verb::Move | Verb::UidMove => self.copy(command, out),
             Verb::Search | Verb::UidSearch => self.search(command, command.verb.is_uid(), out),
             Verb::Close | Verb::Unselect => self.close(command),
+            Verb::Compress => self.compress(command),
         }
     }
 

@@ -80,6 +80,7 @@ fn run(defects: Defects, pieces: &[&[u8]]) -> Vec<u8> {
             match output {
                 Output::Response { bytes, .. } => out.extend(bytes),
                 Output::StartTls => out.extend_from_slice(b"<starttls>"),
+                Output::StartCompression => out.extend_from_slice(b"<compress>"),
                 Output::Close => out.extend_from_slice(b"<close>"),
             }
         }

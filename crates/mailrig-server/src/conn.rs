@@ -22,6 +22,7 @@ use tokio::sync::{Notify, watch};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
+use crate::compress::Deflate;
 use crate::recorder::Recorder;
 
 /// What a session asks its driver to do next.
@@ -31,6 +32,9 @@ pub enum Action {
     Write(Reply),
     /// Run the server side of a TLS handshake now (STARTTLS), then call `tls_started`.
     StartTls,
+    /// Compress both directions with raw DEFLATE from now on (IMAP COMPRESS, RFC 4978), then
+    /// call `compression_started` and feed back what it returns, inflated.
+    StartCompression,
     /// Close the connection.
     Close,
 }
@@ -43,6 +47,11 @@ pub trait Protocol: Send {
     fn poll_action(&mut self) -> Option<Action>;
     /// The STARTTLS handshake completed.
     fn tls_started(&mut self);
+    /// Compression started (after [`Action::StartCompression`]): returns the client's bytes
+    /// the session held back unread, still compressed. The default has none.
+    fn compression_started(&mut self) -> Vec<u8> {
+        Vec::new()
+    }
     /// The server is shutting down or the client was idle too long: say goodbye (421 / BYE).
     fn shutdown(&mut self);
     /// Notified when the session has something to say without new input (an IMAP session
@@ -225,6 +234,22 @@ struct Ctx {
     limits: Limits,
     shutdown: watch::Receiver<bool>,
     hook: Option<Box<dyn ReplyHook>>,
+    /// DEFLATE of both directions once the session asked for it; the recorder and the
+    /// session see the bytes uncompressed.
+    deflate: Option<Deflate>,
+}
+
+impl Ctx {
+    /// The protocol bytes in `received` (inflated if compression is on), recorded; `None`
+    /// if the client's compressed stream is corrupt.
+    fn received(&mut self, received: &[u8]) -> Option<Vec<u8>> {
+        let bytes = match self.deflate.as_mut() {
+            Some(deflate) => deflate.decompress(received).ok()?,
+            None => received.to_vec(),
+        };
+        self.recorder.data(Side::Client, &bytes);
+        Some(bytes)
+    }
 }
 
 /// Runs `session` on `conn` until either side closes.
@@ -246,6 +271,7 @@ pub async fn drive(conn: Connection, session: &mut dyn Protocol) -> Result<(), C
         limits,
         shutdown,
         hook,
+        deflate: None,
     };
     let mut stream = Stream::Plain(socket);
     if let Some(plan) = conn.hook.as_mut().map(|h| h.connected(peer))
@@ -274,9 +300,17 @@ pub async fn drive(conn: Connection, session: &mut dyn Protocol) -> Result<(), C
                     conn.recorder.closed(Side::Client);
                     return Ok(());
                 }
-                Ok(Ok(n)) => {
+                Ok(Ok(n)) if conn.deflate.is_none() => {
                     conn.recorder.data(Side::Client, buf.data(n));
                     session.handle_input(buf.data(n));
+                    buf.adapt(n);
+                }
+                Ok(Ok(n)) => {
+                    let Some(input) = conn.received(buf.data(n)) else {
+                        close(&mut conn, &mut stream).await;
+                        return Ok(());
+                    };
+                    session.handle_input(&input);
                     buf.adapt(n);
                 }
                 Err(_) => session.shutdown(),
@@ -391,6 +425,19 @@ async fn flush(conn: &mut Ctx, stream: &mut Stream, session: &mut dyn Protocol) 
                 *stream = handshake(conn, plain).await?;
                 session.tls_started();
             }
+            Action::StartCompression => {
+                // The tagged OK leaves uncompressed; everything after it is compressed.
+                write(conn, stream, &mut batch).await?;
+                conn.deflate = Some(Deflate::new());
+                let held = session.compression_started();
+                if !held.is_empty() {
+                    let Some(input) = conn.received(&held) else {
+                        close(conn, stream).await;
+                        return Ok(true);
+                    };
+                    session.handle_input(&input);
+                }
+            }
             Action::Close => {
                 write(conn, stream, &mut batch).await?;
                 close(conn, stream).await;
@@ -449,7 +496,11 @@ async fn stall(conn: &mut Ctx, stream: &mut Stream) {
                     conn.recorder.closed(Side::Client);
                     return;
                 }
-                Ok(n) => conn.recorder.data(Side::Client, &buf[..n]),
+                Ok(n) => {
+                    if conn.received(&buf[..n]).is_none() {
+                        break;
+                    }
+                }
             },
             _ = conn.shutdown.changed() => break,
         }
@@ -457,10 +508,14 @@ async fn stall(conn: &mut Ctx, stream: &mut Stream) {
     close(conn, stream).await;
 }
 
-/// Writes and records `bytes` (if any), leaving it empty.
+/// Writes (compressed and flushed, once compression is on) and records `bytes` (if any),
+/// leaving it empty.
 async fn write(conn: &mut Ctx, stream: &mut Stream, bytes: &mut Vec<u8>) -> Result<(), ConnError> {
     if !bytes.is_empty() {
-        stream.write_all(bytes).await?;
+        match conn.deflate.as_mut() {
+            Some(deflate) => stream.write_all(&deflate.compress(bytes)).await?,
+            None => stream.write_all(bytes).await?,
+        }
         conn.recorder.data(Side::Server, bytes);
         bytes.clear();
     }

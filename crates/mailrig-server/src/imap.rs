@@ -101,6 +101,7 @@ impl From<Output> for Action {
                 bytes,
             }),
             Output::StartTls => Action::StartTls,
+            Output::StartCompression => Action::StartCompression,
             Output::Close => Action::Close,
         }
     }
@@ -126,6 +127,10 @@ impl conn::Protocol for ImapSession {
 
     fn tls_started(&mut self) {
         self.session.tls_started();
+    }
+
+    fn compression_started(&mut self) -> Vec<u8> {
+        self.session.compression_started()
     }
 
     fn shutdown(&mut self) {

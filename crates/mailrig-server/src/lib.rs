@@ -7,6 +7,7 @@
 //! # Layout
 //!
 //! - [`tls`]: the generated CA and `localhost` certificate, or PEM files; rustls configs.
+//! - [`compress`]: raw DEFLATE of a connection after IMAP's COMPRESS (RFC 4978).
 //! - [`conn`]: the per-connection loop and the [`conn::ReplyHook`] fault seam, where
 //!   [`conn::FaultHook`] runs mailrig-fault's rules ([`ServerConfig::faults`]).
 //! - [`listen`]: binding listeners, accepting, shutting down.
@@ -21,6 +22,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod compress;
 pub mod conn;
 pub mod defect;
 pub mod imap;

@@ -17,7 +17,8 @@ fn store() -> Store {
     store
 }
 
-/// Feeds `input` and returns everything written, as text (`<STARTTLS>`, `<CLOSE>` marks).
+/// Feeds `input` and returns everything written, as text (`<STARTTLS>`, `<COMPRESS>`,
+/// `<CLOSE>` marks).
 fn exchange(session: &mut Session, input: &[u8]) -> String {
     session.handle_input(input);
     drain(session)
@@ -29,6 +30,7 @@ fn drain(session: &mut Session) -> String {
         match output {
             Output::Response { bytes, .. } => text.extend(bytes),
             Output::StartTls => text.extend_from_slice(b"<STARTTLS>"),
+            Output::StartCompression => text.extend_from_slice(b"<COMPRESS>"),
             Output::Close => text.extend_from_slice(b"<CLOSE>"),
         }
     }
@@ -56,9 +58,9 @@ fn greeting_capability_noop_logout() {
     assert_eq!(
         text,
         "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE \
-         SPECIAL-USE CONDSTORE QRESYNC ESEARCH LIST-EXTENDED LIST-STATUS APPENDLIMIT=33554432 STATUS=SIZE STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER] mailrig ready\r\n\
+         SPECIAL-USE CONDSTORE QRESYNC ESEARCH LIST-EXTENDED LIST-STATUS APPENDLIMIT=33554432 COMPRESS=DEFLATE STATUS=SIZE STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER] mailrig ready\r\n\
          * CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE \
-         SPECIAL-USE CONDSTORE QRESYNC ESEARCH LIST-EXTENDED LIST-STATUS APPENDLIMIT=33554432 STATUS=SIZE STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER\r\n\
+         SPECIAL-USE CONDSTORE QRESYNC ESEARCH LIST-EXTENDED LIST-STATUS APPENDLIMIT=33554432 COMPRESS=DEFLATE STATUS=SIZE STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER\r\n\
          1 OK CAPABILITY completed\r\n\
          2 OK NOOP completed\r\n\
          * BYE mailrig logging out\r\n3 OK LOGOUT completed\r\n<CLOSE>"
@@ -843,6 +845,7 @@ fn a_watch_that_falls_behind_resyncs() {
 
 mod appendlimit;
 mod auth;
+mod compress;
 mod esearch;
 mod extensions;
 mod issue9;
@@ -912,12 +915,12 @@ fn each_response_is_one_output_with_its_step_and_kind() {
         (
             St::Greeting,
             Untagged,
-            "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE SPECIAL-USE CONDSTORE QRESYNC ESEARCH LIST-EXTENDED LIST-STATUS APPENDLIMIT=33554432 STATUS=SIZE STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER] mailrig ready",
+            "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE SPECIAL-USE CONDSTORE QRESYNC ESEARCH LIST-EXTENDED LIST-STATUS APPENDLIMIT=33554432 COMPRESS=DEFLATE STATUS=SIZE STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER] mailrig ready",
         ),
         (
             St::Command(V::Login),
             Tagged(S::Ok),
-            "a OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE SPECIAL-USE CONDSTORE QRESYNC ESEARCH LIST-EXTENDED LIST-STATUS APPENDLIMIT=33554432 STATUS=SIZE] LOGIN completed",
+            "a OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR UIDPLUS UNSELECT IDLE MOVE ID NAMESPACE ENABLE SPECIAL-USE CONDSTORE QRESYNC ESEARCH LIST-EXTENDED LIST-STATUS APPENDLIMIT=33554432 COMPRESS=DEFLATE STATUS=SIZE] LOGIN completed",
         ),
         (St::Command(V::Select), Untagged, "* FLAGS"),
         (St::Command(V::Select), Untagged, "* 1 EXISTS"),

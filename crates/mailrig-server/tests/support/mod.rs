@@ -137,6 +137,12 @@ impl Target for Servers {
                         }
                         mailrig_imap::Output::Close => open.closed = true,
                         mailrig_imap::Output::StartTls => {}
+                        // In process nothing is compressed: the scenario's bytes stay as they
+                        // are (over sockets, the driver deflates both directions).
+                        mailrig_imap::Output::StartCompression => {
+                            let held = imap.compression_started();
+                            imap.handle_input(&held);
+                        }
                     }
                 }
                 // Unsolicited updates (IDLE) end with the drain.
