@@ -27,7 +27,7 @@ pub struct Listeners {
     pub ca_pem: Option<String>,
 }
 
-/// mailrig's model servers for one flow: the [`own_accounts`] (alice and bob, password
+/// mailrig's model servers for one flow: the [`own_accounts`](crate::suite::own_accounts) (alice and bob, password
 /// `secret`), every service on 127.0.0.1. In mode `none` TLS is off, so no STARTTLS is
 /// offered and AUTH and LOGIN work in the clear; otherwise TLS is on and LOGIN needs it.
 #[derive(Debug)]
