@@ -394,3 +394,31 @@ fn imap_plaintext_pipelined_behind_starttls_is_never_executed() {
         "the injected STORE did not run"
     );
 }
+
+/// `COPY 1:* INBOX` thirty times would make 2^30 entries; with the rig's limit at 1000 the
+/// copy that would pass it and every later one get `NO [LIMIT]`, and INBOX stays at 512.
+#[test]
+fn imap_a_doubling_copy_loop_stops_at_the_message_limit() {
+    let builder = mailrig::Rig::builder()
+        .imap(|o| o.config.login_disabled_before_tls = false)
+        .max_messages_per_mailbox(1000);
+    let rig = Rig::start(builder).expect("rig");
+    rig.store()
+        .deliver("alice", &b"Subject: x\r\n\r\nx\r\n"[..], 0)
+        .expect("seed");
+    let mut reader = imap_connect(&rig);
+    imap_login(&mut reader);
+    let mut refused = 0;
+    for round in 0..30 {
+        let tag = format!("c{round}");
+        send(&mut reader, format!("{tag} COPY 1:* INBOX\r\n").as_bytes());
+        let done = imap_until(&mut reader, &tag);
+        if done.starts_with(&format!("{tag} NO [LIMIT] ")) {
+            refused += 1;
+        } else {
+            assert!(done.starts_with(&format!("{tag} OK ")), "{done}");
+        }
+    }
+    assert_eq!(refused, 21, "9 doublings fit under 1000");
+    assert_eq!(rig.messages("alice").len(), 512);
+}

@@ -144,7 +144,7 @@ impl From<StoreError> for Refusal {
             StoreError::HasChildren(_) => Some("HASCHILDREN"),
             StoreError::InvalidMailboxName { .. } => Some("CANNOT"),
             StoreError::CannotDeleteInbox => Some("CANNOT"),
-            StoreError::UidsExhausted(_) => Some("LIMIT"),
+            StoreError::UidsExhausted(_) | StoreError::MailboxFull { .. } => Some("LIMIT"),
             StoreError::NoSuchUser(_) | StoreError::UserExists(_) => None,
         };
         let refusal = Refusal::no(error.to_string());

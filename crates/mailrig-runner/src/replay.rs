@@ -47,6 +47,10 @@ pub struct ReplayConfig {
     pub receive_timeout: Duration,
     /// How long to wait for the first connection.
     pub connect_timeout: Duration,
+    /// How many bytes a client may send on one session beyond what the replay has read, on
+    /// top of what the scenario expects from it there ([`EngineConfig::max_unread`]); past it
+    /// the run fails as a divergence and the connection is closed.
+    pub max_unread: usize,
 }
 
 impl Default for ReplayConfig {
@@ -59,6 +63,7 @@ impl Default for ReplayConfig {
             vars: BTreeMap::new(),
             receive_timeout: EngineConfig::default().receive_timeout,
             connect_timeout: Duration::from_secs(30),
+            max_unread: EngineConfig::default().max_unread,
         }
     }
 }
@@ -133,6 +138,7 @@ impl Replay {
     pub async fn start(scenario: Scenario, config: ReplayConfig) -> Result<Replay, ReplayError> {
         let engine_config = EngineConfig {
             receive_timeout: config.receive_timeout,
+            max_unread: config.max_unread,
         };
         let plan = accept::plan(&scenario);
         let engine = Engine::new(scenario, Role::Server, &config.vars, engine_config)?;

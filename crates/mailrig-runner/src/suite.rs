@@ -571,6 +571,7 @@ async fn play_prepared(
     }
     let config = EngineConfig {
         receive_timeout: shared.timeout,
+        ..EngineConfig::default()
     };
     let played = play_client(scenario.clone(), endpoints, tls, &vars, config).await;
     let warning = match &access {

@@ -51,6 +51,7 @@ async fn play(after: &'static str, timeout: Duration) -> (String, Duration) {
     let tls = Trust::Insecure.client_config().expect("tls config");
     let config = EngineConfig {
         receive_timeout: timeout,
+        ..EngineConfig::default()
     };
     let started = Instant::now();
     let played = play_client(scenario, &endpoints, tls, &BTreeMap::new(), config)

@@ -303,3 +303,34 @@ async fn a_client_only_scenario_and_an_unused_listener_are_refused() {
         "the scenario has no `imap` session to listen for"
     );
 }
+
+const TWO_SMTP: &str = "name: two\nsessions: a=smtp, b=smtp\nplays: server\n\n\
+a S: 220 ${_:text=ready}\na C: QUIT\na S: 221 ${_:text=bye}\n\
+b S: 220 ${_:text=ready}\nb C: QUIT\nb S: 221 ${_:text=bye}\n";
+
+/// A client that floods the second session while the script is still on the first: the
+/// replay holds at most a few MiB past what the script expects there, then fails the run
+/// with how much it got and closes the connection, so the client's writes fail long before
+/// it has sent 256 MiB.
+#[tokio::test]
+async fn a_flooding_client_is_cut_off_with_a_divergence() {
+    let replay = start(TWO_SMTP).await;
+    let mut first = tcp(&replay, Protocol::Smtp).await;
+    assert_eq!(first.line().await, "220 ready\r\n");
+    let mut second = tcp(&replay, Protocol::Smtp).await;
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut sent = 0usize;
+    while sent < 256 << 20 {
+        let write = tokio::time::timeout(Duration::from_secs(10), second.io.get_mut().write_all(&chunk));
+        match write.await {
+            Ok(Ok(())) => sent += chunk.len(),
+            Ok(Err(_)) => break,
+            Err(_) => panic!("the replay stopped reading without closing, after {sent} bytes"),
+        }
+    }
+    assert!(sent < 64 << 20, "{sent} bytes were accepted");
+    let replayed = finish(replay).await;
+    let reason = failure(&replayed);
+    assert!(reason.starts_with("the client sent "), "{reason}");
+    assert!(reason.contains(" bytes the script does not expect"), "{reason}");
+}

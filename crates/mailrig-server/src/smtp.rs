@@ -14,7 +14,7 @@ use mailrig_fault::FaultSet;
 use mailrig_smtp::{
     Backend, Config, DeliveryError, Envelope, Output, RecipientCheck, Reply as SmtpReply, Session,
 };
-use mailrig_store::Store;
+use mailrig_store::{Store, StoreError};
 use mailrig_transcript::scenario::Protocol;
 use tokio::sync::Notify;
 
@@ -179,6 +179,14 @@ impl StoreBackend {
         Some(SmtpReply::plain(refusal.code, refusal.text))
     }
 
+    /// `452 4.2.2` if the INBOX `rcpt` is delivered to holds as many messages as the store
+    /// allows (RFC 5321 §4.5.3.1.10 allows 452 for a recipient that cannot take more now).
+    fn full_inbox(&self, rcpt: &str) -> Option<SmtpReply> {
+        let login = self.local_login(rcpt)?;
+        let status = self.store.status(&login, mailrig_store::INBOX).ok()?;
+        (status.messages >= self.store.limits().messages_per_mailbox).then(mailbox_full)
+    }
+
     /// The login that gets mail for `rcpt`: its owner, or for postmaster (RFC 5321 §4.5.1)
     /// the store's [postmaster](Store::postmaster).
     fn local_login(&self, rcpt: &str) -> Option<String> {
@@ -221,6 +229,7 @@ impl Backend for StoreBackend {
 
     fn refuse_recipient(&mut self, address: &str) -> Option<SmtpReply> {
         self.fault_refusal(Step::Command("RCPT"), Some(address))
+            .or_else(|| self.full_inbox(address))
     }
 
     fn deliver(&mut self, envelope: &Envelope) -> Result<(), DeliveryError> {
@@ -238,20 +247,20 @@ impl Backend for StoreBackend {
         } else {
             envelope.data.as_slice().into()
         };
-        let mut delivered_to: Vec<String> = Vec::new();
-        for rcpt in &envelope.rcpt_to {
-            let Some(login) = self.local_login(rcpt) else {
-                continue;
-            };
-            if delivered_to.contains(&login) {
-                continue;
-            }
-            // Every mailbox and the envelope log share one copy of the bytes.
-            self.store
-                .deliver(&login, data.clone(), now)
-                .map_err(|e| DeliveryError::Temporary(e.to_string()))?;
-            delivered_to.push(login);
-        }
+        let logins: Vec<String> = envelope
+            .rcpt_to
+            .iter()
+            .filter_map(|rcpt| self.local_login(rcpt))
+            .collect();
+        let logins: Vec<&str> = logins.iter().map(String::as_str).collect();
+        // All or none, so the one reply is true for every recipient; every mailbox and the
+        // envelope log share one copy of the bytes.
+        self.store
+            .deliver_all(&logins, data.clone(), now)
+            .map_err(|e| match e {
+                StoreError::MailboxFull { .. } => DeliveryError::Refused(mailbox_full()),
+                other => DeliveryError::Temporary(other.to_string()),
+            })?;
         self.store.record_envelope(mailrig_store::Envelope {
             session_id: self.session_id,
             mail_from: envelope.mail_from.clone(),
@@ -262,6 +271,11 @@ impl Backend for StoreBackend {
         self.delivered.notify_waiters();
         Ok(())
     }
+}
+
+/// RFC 3463 §3.3: X.2.2 "Mailbox full"; 452 keeps it temporary, as the mailbox can empty.
+fn mailbox_full() -> SmtpReply {
+    SmtpReply::with_status(452, [4, 2, 2], "Mailbox full")
 }
 
 fn with_trace_headers(envelope: &Envelope, now: i64) -> Vec<u8> {
@@ -346,6 +360,79 @@ mod tests {
         backend.deliver(&envelope).expect("delivered");
         let inbox = |login| store.messages(login, "INBOX").expect("inbox").messages.len();
         assert_eq!((inbox("alice"), inbox("bob")), (1, 0));
+    }
+
+    /// Feeds `input` to `session` and returns the replies written, as text.
+    fn exchange(session: &mut Session, backend: &mut StoreBackend, input: &str) -> String {
+        session.handle_input(input.as_bytes(), backend);
+        let mut text = Vec::new();
+        while let Some(output) = session.poll_output() {
+            if let Output::Reply { bytes, .. } = output {
+                text.extend(bytes);
+            }
+        }
+        String::from_utf8_lossy(&text).into_owned()
+    }
+
+    /// A full INBOX refuses its recipient with `452 4.2.2` (RFC 3463 §3.3), and a message
+    /// whose recipient's INBOX filled up during DATA is refused whole: every message
+    /// answered 250 is stored in every recipient's INBOX, and no other.
+    #[test]
+    fn a_full_inbox_is_refused_and_stores_nothing() {
+        let limits = mailrig_store::StoreLimits {
+            messages_per_mailbox: 2,
+            ..Default::default()
+        };
+        let store = Store::with_limits(limits);
+        for login in ["alice", "bob"] {
+            let user = mailrig_store::User::new(login, "x", [format!("{login}@example.test")]);
+            store.add_user(user).expect("user");
+        }
+        store
+            .deliver("alice", b"Subject: 0\r\n\r\n".to_vec(), 0)
+            .expect("deliver");
+        let mut backend = StoreBackend::new(store.clone(), 1);
+        let mut session = Session::new(Config::default());
+        let mut say = |input: &str| exchange(&mut session, &mut backend, input);
+        assert!(say("EHLO c\r\n").contains("250 "));
+        let both = "MAIL FROM:<c@x.test>\r\nRCPT TO:<alice@example.test>\r\nRCPT TO:<bob@example.test>\r\n";
+        let text = say(both);
+        assert_eq!(text.matches("250 ").count(), 3, "{text}");
+        assert!(say("DATA\r\n").starts_with("354 "));
+        assert!(say("Subject: 1\r\n\r\n.\r\n").starts_with("250 "));
+        // alice's INBOX is full now: her RCPT is refused, bob's accepted.
+        let text = say(both);
+        assert!(text.contains("452 4.2.2 Mailbox full\r\n"), "{text}");
+        assert_eq!(text.matches("250 ").count(), 2, "{text}");
+        assert!(say("DATA\r\n").starts_with("354 "));
+        // bob's INBOX fills up before the final dot: the message is refused, for bob too.
+        store
+            .deliver("bob", b"Subject: elsewhere\r\n\r\n".to_vec(), 0)
+            .expect("deliver");
+        let text = say("Subject: 2\r\n\r\n.\r\n");
+        assert_eq!(text, "452 4.2.2 Mailbox full\r\n");
+        let subjects = |login| {
+            let inbox = store.messages(login, "INBOX").expect("inbox");
+            let raw: Vec<String> = inbox
+                .messages
+                .iter()
+                .map(|m| String::from_utf8_lossy(&m.raw).into_owned())
+                .collect();
+            raw
+        };
+        assert_eq!(subjects("alice"), ["Subject: 0\r\n\r\n", "Subject: 1\r\n\r\n"]);
+        assert_eq!(
+            subjects("bob"),
+            ["Subject: 1\r\n\r\n", "Subject: elsewhere\r\n\r\n"]
+        );
+        let logged: Vec<Vec<String>> = store.envelopes().iter().map(|e| e.rcpt_to.clone()).collect();
+        assert_eq!(
+            logged,
+            [vec![
+                "alice@example.test".to_owned(),
+                "bob@example.test".to_owned()
+            ]]
+        );
     }
 
     #[test]

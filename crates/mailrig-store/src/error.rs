@@ -31,6 +31,17 @@ pub enum StoreError {
     /// The mailbox has inferior names, so it is not deleted (RFC 9051 §6.3.5: `HASCHILDREN`).
     #[error("mailbox {0} has inferior mailboxes")]
     HasChildren(String),
+    /// The mailbox holds its most messages ([`StoreLimits::messages_per_mailbox`]); nothing
+    /// was added (IMAP `NO [LIMIT]`, SMTP `452 4.2.2`).
+    ///
+    /// [`StoreLimits::messages_per_mailbox`]: crate::StoreLimits::messages_per_mailbox
+    #[error("mailbox {name} is full ({limit} messages)")]
+    MailboxFull {
+        /// The mailbox.
+        name: String,
+        /// Its limit.
+        limit: usize,
+    },
     /// The mailbox has used every UID (2^32 - 2) and would need a new UIDVALIDITY.
     #[error("mailbox {0} has no UIDs left")]
     UidsExhausted(String),

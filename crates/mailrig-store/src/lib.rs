@@ -89,7 +89,10 @@ pub use flags::{Flag, FlagError, FlagOp, FlagQuery, Flags, Keyword};
 pub use mailbox::{Appended, Copied, FlagChange, FlagUpdate, Message, Snapshot, Status};
 pub use mailbox_name::{DEFAULT_MAILBOXES, INBOX, SEPARATOR, SpecialUse};
 pub use mbox::{maildir_flags, parse_mbox};
-pub use store::{DEFAULT_CHANGE_LOG_LIMIT, Envelope, Store, User, WakerRegistration};
+pub use store::{
+    DEFAULT_CHANGE_LOG_LIMIT, DEFAULT_MAX_MESSAGES_PER_MAILBOX, Envelope, Store, StoreLimits, User,
+    WakerRegistration,
+};
 pub use tree::MailboxInfo;
 
 #[cfg(test)]

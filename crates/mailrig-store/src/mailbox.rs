@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::feed::{Change, Feed};
 use crate::vanished::{self, ExpungeLog};
-use crate::{Flag, FlagOp, Flags, Keyword, SpecialUse, StoreError};
+use crate::{Flag, FlagOp, Flags, Keyword, SpecialUse, StoreError, StoreLimits};
 
 /// One stored message. Cloning is cheap: the body is shared.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +133,8 @@ pub(crate) struct MailboxState {
     pub(crate) feed: Feed,
     /// Which UIDs were expunged and when (QRESYNC).
     expunged: ExpungeLog,
+    /// The most messages this mailbox holds; adding past it is refused.
+    max_messages: usize,
 }
 
 impl Snapshot {
@@ -176,13 +178,14 @@ impl Snapshot {
 }
 
 impl Mailbox {
-    /// An empty mailbox whose change log keeps at most `log_limit` unread changes.
+    /// An empty mailbox within `limits` (its change log's length, its message count).
     pub(crate) fn new(
         name: &str,
         uidvalidity: u32,
         special_use: Option<SpecialUse>,
-        log_limit: usize,
+        limits: StoreLimits,
     ) -> Mailbox {
+        let log_limit = limits.change_log;
         let state = MailboxState {
             name: name.to_owned(),
             uidnext: 1,
@@ -195,6 +198,7 @@ impl Mailbox {
             recent_claimed: 0,
             feed: Feed::new(log_limit),
             expunged: ExpungeLog::new(log_limit),
+            max_messages: limits.messages_per_mailbox,
         };
         Mailbox {
             uidvalidity,
@@ -423,7 +427,14 @@ impl MailboxState {
         found
     }
 
-    fn check_room(&self, count: usize) -> Result<(), StoreError> {
+    /// Whether `count` more messages fit: under the message limit, and with UIDs left.
+    pub(crate) fn check_room(&self, count: usize) -> Result<(), StoreError> {
+        if self.messages.len().saturating_add(count) > self.max_messages {
+            return Err(StoreError::MailboxFull {
+                name: self.name.clone(),
+                limit: self.max_messages,
+            });
+        }
         // The largest UID handed out is u32::MAX - 1, so UIDNEXT always fits.
         if u64::from(self.uidnext) + count as u64 > u64::from(u32::MAX) {
             return Err(StoreError::UidsExhausted(self.name.clone()));

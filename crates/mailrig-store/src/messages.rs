@@ -46,6 +46,52 @@ impl Store {
         self.append(login, INBOX, raw, Flags::new(), internal_date)
     }
 
+    /// Delivers one message to the INBOX of every listed user (each once), all or none: if
+    /// any INBOX is missing or full ([`StoreError::MailboxFull`]) nothing is stored, so an
+    /// SMTP server can answer the whole transaction with one reply that is true for every
+    /// recipient. Every INBOX shares the one copy of `raw`; the result has one entry per
+    /// distinct INBOX.
+    pub fn deliver_all(
+        &self,
+        logins: &[&str],
+        raw: impl Into<Arc<[u8]>>,
+        internal_date: i64,
+    ) -> Result<Vec<Appended>, StoreError> {
+        let raw: Arc<[u8]> = raw.into();
+        let mut inboxes = Vec::new();
+        for login in logins {
+            let inbox = self.mailbox(login, INBOX)?;
+            if !inboxes.iter().any(|known| Arc::ptr_eq(known, &inbox)) {
+                inboxes.push(inbox);
+            }
+        }
+        // One lock order everywhere (ascending UIDVALIDITY, as `lock_pair`), so deliveries
+        // and transfers cannot deadlock.
+        inboxes.sort_by_key(|m| m.uidvalidity);
+        let (appended, wakers) = {
+            let mut states = Vec::with_capacity(inboxes.len());
+            for inbox in &inboxes {
+                let state = inbox.lock_live()?;
+                state.check_room(1)?;
+                states.push(state);
+            }
+            let mut appended = Vec::with_capacity(states.len());
+            let mut wakers = Vec::new();
+            for (state, inbox) in states.iter_mut().zip(&inboxes) {
+                let uid = state.append(raw.clone(), &Flags::new(), internal_date)?;
+                appended.push(Appended {
+                    uidvalidity: inbox.uidvalidity,
+                    uid,
+                });
+                wakers.extend(state.feed.take_wakers());
+            }
+            (appended, wakers)
+        };
+        wake(&wakers);
+        self.messages_accepted(appended.len());
+        Ok(appended)
+    }
+
     /// A consistent view of a mailbox. To follow its changes too, use [`Store::watch`] and
     /// [`Watch::snapshot`], which take the view and start the feed at the same instant.
     pub fn messages(&self, login: &str, mailbox: &str) -> Result<Snapshot, StoreError> {

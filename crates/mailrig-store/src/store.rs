@@ -15,6 +15,30 @@ use crate::{SpecialUse, StoreError};
 /// [`Change::Resync`](crate::Change::Resync).
 pub const DEFAULT_CHANGE_LOG_LIMIT: usize = 10_000;
 
+/// The most messages one mailbox holds by default. A client controls how a mailbox grows
+/// (`COPY 1:* INBOX` doubles INBOX every time), so the store refuses to grow one past this.
+pub const DEFAULT_MAX_MESSAGES_PER_MAILBOX: usize = 1_000_000;
+
+/// How large a store lets its mailboxes grow (see [`Store::with_limits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// How many unread changes a mailbox's log keeps before a lagging watch gets
+    /// [`Change::Resync`](crate::Change::Resync) (at least 1).
+    pub change_log: usize,
+    /// The most messages one mailbox holds: an append, delivery, copy or move that would go
+    /// past it is refused whole with [`StoreError::MailboxFull`], and nothing is stored.
+    pub messages_per_mailbox: usize,
+}
+
+impl Default for StoreLimits {
+    fn default() -> StoreLimits {
+        StoreLimits {
+            change_log: DEFAULT_CHANGE_LOG_LIMIT,
+            messages_per_mailbox: DEFAULT_MAX_MESSAGES_PER_MAILBOX,
+        }
+    }
+}
+
 /// A shared, thread-safe mail store. Cloning is cheap (an `Arc`) and clones share the data.
 #[derive(Clone, Default)]
 pub struct Store {
@@ -33,7 +57,7 @@ pub(crate) struct Inner {
     /// Source of watch and waker ids.
     ids: AtomicU64,
     wakers: Mutex<BTreeMap<u64, WakeFn>>,
-    change_log_limit: usize,
+    limits: StoreLimits,
 }
 
 /// A user: login, password and the addresses mail for them is delivered to.
@@ -93,7 +117,7 @@ impl Default for Inner {
             uidvalidity: AtomicU32::new(0),
             ids: AtomicU64::new(0),
             wakers: Mutex::default(),
-            change_log_limit: DEFAULT_CHANGE_LOG_LIMIT,
+            limits: StoreLimits::default(),
         }
     }
 }
@@ -107,13 +131,38 @@ impl Store {
     /// An empty store whose mailbox change logs keep at most `limit` unread changes (at
     /// least 1); a watch further behind gets [`Change::Resync`](crate::Change::Resync).
     pub fn with_change_log_limit(limit: usize) -> Store {
+        Store::with_limits(StoreLimits {
+            change_log: limit,
+            ..StoreLimits::default()
+        })
+    }
+
+    /// An empty store with these limits.
+    ///
+    /// ```
+    /// use mailrig_store::{Store, StoreError, StoreLimits, User};
+    ///
+    /// let store = Store::with_limits(StoreLimits { messages_per_mailbox: 2, ..StoreLimits::default() });
+    /// store.add_user(User::new("alice", "secret", ["alice@example.test"]))?;
+    /// store.deliver("alice", b"Subject: 1\r\n\r\n".to_vec(), 0)?;
+    /// store.deliver("alice", b"Subject: 2\r\n\r\n".to_vec(), 0)?;
+    /// let full = store.deliver("alice", b"Subject: 3\r\n\r\n".to_vec(), 0);
+    /// assert!(matches!(full, Err(StoreError::MailboxFull { limit: 2, .. })));
+    /// # Ok::<(), StoreError>(())
+    /// ```
+    pub fn with_limits(limits: StoreLimits) -> Store {
         let inner = Inner {
-            change_log_limit: limit,
+            limits,
             ..Inner::default()
         };
         Store {
             inner: Arc::new(inner),
         }
+    }
+
+    /// The limits this store was made with.
+    pub fn limits(&self) -> StoreLimits {
+        self.inner.limits
     }
 
     /// Adds a user with the default mailboxes ([`DEFAULT_MAILBOXES`]: INBOX, Sent, Drafts,
@@ -283,12 +332,7 @@ impl Store {
     /// A new, empty mailbox with a fresh UIDVALIDITY.
     pub(crate) fn new_mailbox(&self, name: &str, special_use: Option<SpecialUse>) -> Arc<Mailbox> {
         let uidvalidity = self.inner.uidvalidity.fetch_add(1, Ordering::SeqCst) + 1;
-        Arc::new(Mailbox::new(
-            name,
-            uidvalidity,
-            special_use,
-            self.inner.change_log_limit,
-        ))
+        Arc::new(Mailbox::new(name, uidvalidity, special_use, self.inner.limits))
     }
 
     pub(crate) fn next_id(&self) -> u64 {

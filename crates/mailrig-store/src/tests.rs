@@ -1,6 +1,7 @@
 //! Store tests, one module per area.
 
 mod feed;
+mod limits;
 mod mailboxes;
 mod messages;
 mod model;

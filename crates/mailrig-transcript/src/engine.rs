@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use crate::pattern::{Bindings, PatternError};
-use crate::scenario::{Directive, Protocol, Role, Scenario, Side, Step, StepKind};
+use crate::scenario::{Directive, LiteralSource, Part, Protocol, Role, Scenario, Side, Step, StepKind};
 use crate::transcript::{SessionRecord, Transcript};
 use crate::verify::{Failure, Live, Progress, Report, Run, VerifyError, initial_bindings, report};
 
@@ -41,13 +41,23 @@ pub struct EngineConfig {
     /// How long to wait for the peer before a step fails with what arrived so far (a
     /// connection, a line, a handshake, a close).
     pub receive_timeout: Duration,
+    /// How many bytes the peer may have sent on one session beyond what the engine has read,
+    /// on top of what the scenario's lines from the peer in that session hold (their text and
+    /// literals). Past it the run fails as a divergence ("the client sent N bytes the script
+    /// does not expect") and ends, so a peer that floods a session the engine is not reading
+    /// (or sends one endless line) cannot make the engine buffer without bound.
+    pub max_unread: usize,
 }
 
+/// The default of [`EngineConfig::max_unread`]: 4 MiB.
+pub const DEFAULT_MAX_UNREAD: usize = 4 << 20;
+
 impl Default for EngineConfig {
-    /// Five seconds.
+    /// Five seconds; 4 MiB unread.
     fn default() -> EngineConfig {
         EngineConfig {
             receive_timeout: Duration::from_secs(5),
+            max_unread: DEFAULT_MAX_UNREAD,
         }
     }
 }
@@ -155,6 +165,8 @@ pub struct Engine {
     run: Run,
     records: Vec<SessionRecord>,
     conns: Vec<Conn>,
+    /// Per session: the most unread bytes from the peer before the run fails.
+    unread_limits: Vec<usize>,
     /// The index (into the scenario's steps) of the next unit to check.
     next: usize,
     sending: Option<Sending>,
@@ -198,6 +210,7 @@ impl Engine {
             .map(|d| SessionRecord::new(d.name.clone(), d.protocol))
             .collect();
         let conns = vec![Conn::default(); scenario.sessions().len()];
+        let unread_limits = unread_limits(&scenario, role, config.max_unread);
         let run = Run::new(&scenario, sessions, bindings);
         let mut engine = Engine {
             scenario,
@@ -206,6 +219,7 @@ impl Engine {
             run,
             records,
             conns,
+            unread_limits,
             next: 0,
             sending: None,
             transmits: VecDeque::new(),
@@ -297,6 +311,7 @@ impl Engine {
         self.run.sessions[session].push(peer, bytes, now);
         self.records[session].data(now, peer, bytes);
         self.advance();
+        self.check_unread(session);
     }
 
     /// The TLS handshake asked for by [`Transmit::StartTls`] completed.
@@ -572,6 +587,25 @@ impl Engine {
         self.transmits.push_back(Transmit::Close { session });
     }
 
+    /// Fails the run and closes `session` if the peer has sent more there than the engine
+    /// has read, by more than the session's limit.
+    fn check_unread(&mut self, session: usize) {
+        let peer = self.our_side().peer();
+        let stream = self.run.sessions[session].stream(peer);
+        let unread = stream.bytes.len().saturating_sub(stream.cursor);
+        if self.result.is_some() || unread <= self.unread_limits[session] {
+            return;
+        }
+        let reason = format!(
+            "the {} sent {unread} bytes the script does not expect (more than {} unread)",
+            peer.word(),
+            self.unread_limits[session]
+        );
+        let failure = self.failure_here(session, &reason);
+        self.finish(Some(failure));
+        self.close_here(session);
+    }
+
     fn failure_here(&self, session: usize, reason: &str) -> Failure {
         let pos = self
             .scenario
@@ -597,6 +631,40 @@ impl Engine {
         let at = self.next;
         self.wait = None;
         self.result = Some(Ok(report(&self.scenario, &steps, failure.map(|f| (at, f)))));
+    }
+}
+
+/// Per session: `slack` plus the bytes of every line the peer of `role` writes there (text
+/// and literal content; holes and references count nothing).
+fn unread_limits(scenario: &Scenario, role: Role, slack: usize) -> Vec<usize> {
+    let peer = match role {
+        Role::Client => Side::Server,
+        Role::Server => Side::Client,
+    };
+    let mut limits = vec![slack; scenario.sessions().len()];
+    for step in scenario.steps() {
+        let StepKind::Line(line) = &step.kind else {
+            continue;
+        };
+        if line.side != peer {
+            continue;
+        }
+        let size: usize = line.parts.iter().map(part_size).sum::<usize>() + 2;
+        if let Some(limit) = limits.get_mut(step.session) {
+            *limit = limit.saturating_add(size);
+        }
+    }
+    limits
+}
+
+fn part_size(part: &Part) -> usize {
+    match part {
+        Part::Text(bytes) => bytes.len(),
+        Part::Literal(literal) => match &literal.source {
+            LiteralSource::Inline(lines) => lines.iter().map(|l| l.len() + 2).sum::<usize>() + 16,
+            LiteralSource::File { data, .. } => data.as_ref().map_or(0, Vec::len) + 16,
+        },
+        Part::Hole(_) | Part::Ref(_) | Part::Split => 0,
     }
 }
 

@@ -24,7 +24,7 @@ pub mod import;
 pub mod rig;
 
 pub use mailrig_server::{ImapOptions, Protocol, SmtpOptions, tls::Identity};
-pub use mailrig_store::{Envelope, Flag, Flags, Message, Store, User};
+pub use mailrig_store::{Envelope, Flag, Flags, Message, Store, StoreLimits, User};
 pub use rig::{Rig, RigBuilder, RigError};
 
 /// The README's Rust examples are compiled and run as doctests.

@@ -155,6 +155,7 @@ fn config(args: &ReplayArgs, scenario: &Scenario) -> anyhow::Result<ReplayConfig
         vars,
         receive_timeout: args.timeout,
         connect_timeout: args.connect_timeout,
+        ..ReplayConfig::default()
     })
 }
 

@@ -8,7 +8,7 @@ use mailrig_fault::Rule;
 use mailrig_server::tls::Identity;
 use mailrig_server::{ImapOptions, Protocol, Server, ServerConfig, ServerError, SmtpOptions, TlsSetting};
 use mailrig_store::fixture::{FixtureError, Seed};
-use mailrig_store::{Envelope, Message, Store, StoreError, User};
+use mailrig_store::{Envelope, Message, Store, StoreError, StoreLimits, User};
 use mailrig_transcript::Transcript;
 use mailrig_transcript::record::{RecordOptions, print_transcript};
 
@@ -131,6 +131,7 @@ pub struct RigBuilder {
     fault_seed: Option<u64>,
     /// Bytes kept per direction of each recorded connection (`None`: the server's default).
     transcript_byte_limit: Option<Option<u64>>,
+    max_messages_per_mailbox: Option<usize>,
 }
 
 /// Why a rig could not start or answer.
@@ -252,6 +253,14 @@ impl RigBuilder {
         self
     }
 
+    /// Lets each mailbox hold at most `limit` messages (default 1,000,000,
+    /// [`mailrig_store::DEFAULT_MAX_MESSAGES_PER_MAILBOX`]): past it, IMAP APPEND, COPY and
+    /// MOVE get `NO [LIMIT]` and SMTP gets `452 4.2.2`, and nothing is stored.
+    pub fn max_messages_per_mailbox(mut self, limit: usize) -> Self {
+        self.max_messages_per_mailbox = Some(limit);
+        self
+    }
+
     /// Runs only these services (default: all that the TLS setting allows).
     pub fn services(mut self, services: &[Protocol]) -> Self {
         self.services = Some(services.to_vec());
@@ -283,7 +292,12 @@ impl RigBuilder {
         for word in &self.disabled_imap {
             disable_imap(&mut self.imap, word)?;
         }
-        let store = Store::new();
+        let store = Store::with_limits(StoreLimits {
+            messages_per_mailbox: self
+                .max_messages_per_mailbox
+                .unwrap_or(mailrig_store::DEFAULT_MAX_MESSAGES_PER_MAILBOX),
+            ..StoreLimits::default()
+        });
         seed_store(&store, self.users, &self.fixtures, &self.imports)?;
         let mut config = ServerConfig::loopback(store);
         let tls_off = matches!(self.tls, TlsSetting::Off);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use mailrig::{ImapOptions, Protocol, SmtpOptions, Store, User};
+use mailrig::{ImapOptions, Protocol, SmtpOptions, Store, StoreLimits, User};
 use mailrig_imap::Versions;
 use mailrig_server::tls::Identity;
 use mailrig_server::{Server, ServerConfig, TlsSetting};
@@ -103,6 +103,10 @@ pub(crate) struct ServeArgs {
     /// Keep the transcripts of this many recent sessions in memory (and in --out at exit).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     keep_transcripts: usize,
+    /// The most messages one mailbox holds; past it APPEND, COPY and MOVE get `NO [LIMIT]`
+    /// and SMTP gets `452 4.2.2 Mailbox full`, and nothing is stored.
+    #[arg(long, value_name = "N", default_value_t = mailrig_store::DEFAULT_MAX_MESSAGES_PER_MAILBOX)]
+    max_messages_per_mailbox: usize,
     /// Connections at once, per listener; more are greeted with a goodbye and closed.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     max_connections: usize,
@@ -121,7 +125,10 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let store = Store::new();
+    let store = Store::with_limits(StoreLimits {
+        messages_per_mailbox: args.max_messages_per_mailbox,
+        ..StoreLimits::default()
+    });
     let imports = imports(&args.imports)?;
     let counts = mailrig::rig::seed_store(&store, users(&args.users)?, &args.fixtures, &imports)?;
     for ((login, path), count) in imports.iter().zip(counts) {

@@ -8,6 +8,7 @@ use crate::config::{Extensions, Versions};
 use crate::data::DataKind;
 
 mod condstore;
+mod limits;
 
 fn store() -> Store {
     let store = Store::new();

@@ -537,3 +537,72 @@ fn a_pipelined_batch_waits_for_all_completions_then_passes() {
         failure_reason(&silent)
     );
 }
+
+/// An engine in `role` that allows `max_unread` unread bytes beyond the scenario's own.
+fn engine_with_unread(text: &str, role: Role, max_unread: usize) -> Engine {
+    let scenario = parse("t.scenario", text).expect("valid scenario");
+    let config = EngineConfig {
+        max_unread,
+        ..EngineConfig::default()
+    };
+    Engine::new(scenario, role, &BTreeMap::new(), config).expect("engine starts")
+}
+
+const TWO_SESSIONS: &str = "name: two\nsessions: a=imap, b=imap\nplays: server\n\n\
+a S: * OK ${_:text=hi}\na C: A1 NOOP\na S: A1 OK ${_:text=done}\n\
+b S: * OK ${_:text=hi}\nb C: B1 NOOP\nb S: B1 OK ${_:text=done}\n";
+
+/// A client that floods a session the engine is not reading yet fails the run once the
+/// bytes there pass the limit, and that connection is closed: nothing grows without bound.
+#[test]
+fn a_flood_on_a_session_not_being_read_fails_and_closes_it() {
+    let mut e = engine_with_unread(TWO_SESSIONS, Role::Server, 1024);
+    e.handle_connected(0, ms(1));
+    e.handle_connected(1, ms(1));
+    let _ = drain(&mut e);
+    let chunk = vec![b'x'; 512];
+    let mut sent = 0;
+    while !e.is_finished() && sent < 1 << 20 {
+        e.handle_received(1, &chunk, ms(2));
+        sent += chunk.len();
+    }
+    assert!(e.is_finished(), "the run never ended");
+    assert!(sent <= 2048, "{sent} bytes were taken before the run failed");
+    let reason = failure_reason(&e);
+    assert!(
+        reason.starts_with("the client sent 1536 bytes the script does not expect"),
+        "{reason}"
+    );
+    assert!(drain(&mut e).contains(&Transmit::Close { session: 1 }));
+}
+
+/// One endless line on the session being read is caught the same way.
+#[test]
+fn an_endless_line_fails_the_run() {
+    let mut e = engine_with_unread(NOOP_SERVER, Role::Server, 100);
+    e.handle_connected(0, ms(1));
+    let _ = drain(&mut e);
+    for _ in 0..10 {
+        e.handle_received(0, b"A1 NOOP and on and on and on ", ms(2));
+    }
+    assert!(
+        failure_reason(&e).contains("bytes the script does not expect"),
+        "{}",
+        failure_reason(&e)
+    );
+}
+
+const NOOP_SERVER: &str = "name: srv\nsessions: a=imap\nplays: server\n\n\
+S: * OK ${_:text=hi}\nC: A1 NOOP\nS: A1 OK ${_:text=done}\nC: A2 NOOP\nS: A2 OK ${_:text=done}\n";
+
+/// Lines the scenario reads later do not count against the limit: a client may pipeline
+/// every line of the script at once, even with no slack at all.
+#[test]
+fn pipelined_lines_the_script_reads_are_within_the_limit() {
+    let mut e = engine_with_unread(NOOP_SERVER, Role::Server, 0);
+    e.handle_connected(0, ms(1));
+    let _ = drain(&mut e);
+    e.handle_received(0, b"A1 NOOP\r\nA2 NOOP\r\n", ms(2));
+    assert_eq!(written(&drain(&mut e)), "A1 OK done\r\nA2 OK done\r\n");
+    assert!(report(&e).passed(), "{:?}", report(&e));
+}
