@@ -103,11 +103,19 @@ pub enum Verb {
     Close,
     /// `UNSELECT`.
     Unselect,
+    /// `SORT` (RFC 5256).
+    Sort,
+    /// `UID SORT` (RFC 5256).
+    UidSort,
+    /// `THREAD` (RFC 5256).
+    Thread,
+    /// `UID THREAD` (RFC 5256).
+    UidThread,
 }
 
 impl Verb {
     /// Every verb.
-    pub const ALL: [Verb; 36] = [
+    pub const ALL: [Verb; 40] = [
         Verb::Capability,
         Verb::Noop,
         Verb::Logout,
@@ -144,6 +152,10 @@ impl Verb {
         Verb::UidMove,
         Verb::Close,
         Verb::Unselect,
+        Verb::Sort,
+        Verb::UidSort,
+        Verb::Thread,
+        Verb::UidThread,
     ];
 
     /// The name as the RFC spells it, upper-case; `UID` forms with one space (`UID FETCH`).
@@ -185,6 +197,10 @@ impl Verb {
             Verb::UidMove => "UID MOVE",
             Verb::Close => "CLOSE",
             Verb::Unselect => "UNSELECT",
+            Verb::Sort => "SORT",
+            Verb::UidSort => "UID SORT",
+            Verb::Thread => "THREAD",
+            Verb::UidThread => "UID THREAD",
         }
     }
 
@@ -214,7 +230,9 @@ impl Verb {
             Select | Examine | Create | Delete | Rename | Subscribe | Unsubscribe | List | Lsub | Status
             | Append => Needs::Login,
             Fetch | UidFetch | Store | UidStore | Expunge | UidExpunge | Search | UidSearch | Copy
-            | UidCopy | Move | UidMove | Close | Unselect => Needs::Selection,
+            | UidCopy | Move | UidMove | Close | Unselect | Sort | UidSort | Thread | UidThread => {
+                Needs::Selection
+            }
             _ => Needs::Nothing,
         }
     }

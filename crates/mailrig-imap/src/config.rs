@@ -87,6 +87,13 @@ pub struct Extensions {
     /// `APPENDLIMIT=n` (RFC 7889): [`Config::max_literal`] advertised, and the STATUS item
     /// `APPENDLIMIT`. The limit itself holds either way (`NO [TOOBIG]`).
     pub appendlimit: bool,
+    /// `SORT` (RFC 5256): `SORT` and `UID SORT`.
+    pub sort: bool,
+    /// `THREAD=ORDEREDSUBJECT` (RFC 5256 §3): THREAD by base subject. `THREAD` and `UID
+    /// THREAD` exist while either threading algorithm is on.
+    pub thread_orderedsubject: bool,
+    /// `THREAD=REFERENCES` (RFC 5256 §3): THREAD by References and In-Reply-To.
+    pub thread_references: bool,
 }
 
 /// Which IMAP versions a session speaks.
@@ -122,6 +129,9 @@ impl Extensions {
             list_extended: false,
             list_status: false,
             appendlimit: false,
+            sort: false,
+            thread_orderedsubject: false,
+            thread_references: false,
         }
     }
 }
@@ -145,6 +155,9 @@ impl Default for Extensions {
             list_extended: true,
             list_status: true,
             appendlimit: true,
+            sort: true,
+            thread_orderedsubject: true,
+            thread_references: true,
         }
     }
 }

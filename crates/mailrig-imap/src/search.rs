@@ -89,13 +89,33 @@ impl Session {
         if let [Token::Atom(charset), name, rest @ ..] = args
             && charset.eq_ignore_ascii_case("CHARSET")
         {
-            let name = name.astring().unwrap_or_default().to_ascii_uppercase();
-            if name != "UTF-8" && name != "US-ASCII" {
-                let refusal = Refusal::no("unsupported charset");
-                return Err(refusal.with_code("BADCHARSET (UTF-8 US-ASCII)"));
-            }
+            charset_supported(name)?;
             args = rest;
         }
+        let (hits, highest) = self.matching(args, out)?;
+        let found: Vec<u32> = hits
+            .iter()
+            .map(|hit| if uid { hit.message.uid } else { hit.seq })
+            .collect();
+        if esearch {
+            returns.write(out, &command.tag, uid, &found, highest);
+        } else {
+            out.data(Data::Search {
+                found: &found,
+                modseq: highest,
+            });
+        }
+        Ok(Completion::ok(format!("{} completed", command.verb)))
+    }
+
+    /// The selected messages that match the `search-key`s in `args` (SEARCH, SORT and THREAD
+    /// share it), in sequence order, and, if MODSEQ was searched, the highest modseq among
+    /// them (RFC 7162 §3.1.5). A MODSEQ key enables CONDSTORE.
+    pub(crate) fn matching(
+        &mut self,
+        args: &[Token],
+        out: &mut Responses,
+    ) -> Result<(Vec<Hit>, Option<u64>), Refusal> {
         if args.is_empty() {
             return Err(SyntaxError::Arguments.into());
         }
@@ -125,33 +145,41 @@ impl Session {
         let uids = selected.uids();
         let recent = selected.recent.as_ref();
         let snapshot = store.messages(login, &name)?;
-        let mut found = Vec::new();
+        let mut hits = Vec::new();
         let mut highest = 0;
         for (i, &message_uid) in uids.iter().enumerate() {
             let Ok(at) = snapshot.messages.binary_search_by_key(&message_uid, |m| m.uid) else {
                 continue;
             };
-            if matches(&key, i, uids, &snapshot.messages[at], recent) {
-                highest = highest.max(snapshot.messages[at].modseq);
-                found.push(if uid {
-                    message_uid
-                } else {
-                    u32::try_from(i + 1).unwrap_or(u32::MAX)
+            let message = &snapshot.messages[at];
+            if matches(&key, i, uids, message, recent) {
+                highest = highest.max(message.modseq);
+                hits.push(Hit {
+                    seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                    message: message.clone(),
                 });
             }
         }
-        // RFC 7162 §3.1.5: the highest modseq of the messages found, if MODSEQ was searched.
-        let highest = (modseq && highest > 0).then_some(highest);
-        if esearch {
-            returns.write(out, &command.tag, uid, &found, highest);
-        } else {
-            out.data(Data::Search {
-                found: &found,
-                modseq: highest,
-            });
-        }
-        Ok(Completion::ok(format!("{} completed", command.verb)))
+        Ok((hits, (modseq && highest > 0).then_some(highest)))
     }
+}
+
+/// A message a search found: its sequence number in this session and the message.
+#[derive(Debug, Clone)]
+pub(crate) struct Hit {
+    pub(crate) seq: u32,
+    pub(crate) message: Message,
+}
+
+/// `charset`: UTF-8 and US-ASCII are supported; anything else is `NO [BADCHARSET]` (RFC 9051
+/// §6.4.4).
+pub(crate) fn charset_supported(name: &Token) -> Result<(), Refusal> {
+    let name = name.astring().unwrap_or_default().to_ascii_uppercase();
+    if name != "UTF-8" && name != "US-ASCII" {
+        let refusal = Refusal::no("unsupported charset");
+        return Err(refusal.with_code("BADCHARSET (UTF-8 US-ASCII)"));
+    }
+    Ok(())
 }
 
 /// `search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"`
