@@ -94,6 +94,8 @@ pub struct Extensions {
     pub thread_orderedsubject: bool,
     /// `THREAD=REFERENCES` (RFC 5256 §3): THREAD by References and In-Reply-To.
     pub thread_references: bool,
+    /// `ESORT` (RFC 5267 §3): `SORT RETURN (MIN MAX COUNT ALL)` answered with `* ESEARCH`.
+    pub esort: bool,
 }
 
 /// Which IMAP versions a session speaks.
@@ -132,6 +134,7 @@ impl Extensions {
             sort: false,
             thread_orderedsubject: false,
             thread_references: false,
+            esort: false,
         }
     }
 }
@@ -158,6 +161,7 @@ impl Default for Extensions {
             sort: true,
             thread_orderedsubject: true,
             thread_references: true,
+            esort: true,
         }
     }
 }

@@ -166,11 +166,15 @@ pub enum Defect {
     /// of sorting them by sent date (RFC 5256 §3: ORDEREDSUBJECT sorts threads and children
     /// by sent date; REFERENCES step 6 sorts each set of siblings by sent date).
     ThreadSiblingsUnsorted,
+    /// `SORT RETURN (...)` reports the messages in ascending order, so MIN, MAX and ALL
+    /// describe the set and not the sort (RFC 5267 §3.1: MIN and MAX are the lowest and
+    /// highest sorted message, ALL is in sort order).
+    EsortAllAscending,
 }
 
 impl Defect {
     /// Every defect, in the order of the catalogue.
-    pub const ALL: [Defect; 42] = [
+    pub const ALL: [Defect; 43] = [
         Defect::FlagsNotPushed,
         Defect::ExpungeDuringFetch,
         Defect::UidnextNotAdvanced,
@@ -213,6 +217,7 @@ impl Defect {
         Defect::LiteralLimitIgnored,
         Defect::SortBaseSubjectIgnored,
         Defect::ThreadSiblingsUnsorted,
+        Defect::EsortAllAscending,
     ];
 
     /// The stable kebab-case name.
@@ -260,6 +265,7 @@ impl Defect {
             Defect::LiteralLimitIgnored => "literal-limit-ignored",
             Defect::SortBaseSubjectIgnored => "sort-base-subject-ignored",
             Defect::ThreadSiblingsUnsorted => "thread-siblings-unsorted",
+            Defect::EsortAllAscending => "esort-all-ascending",
         }
     }
 

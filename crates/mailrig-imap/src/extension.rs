@@ -79,7 +79,7 @@ macro_rules! extension {
 }
 
 /// Every switchable extension, in the order CAPABILITY lists them.
-pub static EXTENSIONS: [Extension; 20] = [
+pub static EXTENSIONS: [Extension; 21] = [
     // Without it, IMAP4rev2's LITERAL- is listed instead when IMAP4rev2 is offered.
     extension!(
         "literal+" | "literal-plus",
@@ -174,6 +174,8 @@ pub static EXTENSIONS: [Extension; 20] = [
         [],
         extensions.thread_references
     ),
+    // SORT's RETURN options; SORT itself is the `sort` row's.
+    extension!("esort", "ESORT", 5267, Always, [], extensions.esort),
     // STARTTLS stays a known command when off: it is refused as "not available".
     extension!("starttls", "STARTTLS", 9051, BeforeTls, [], starttls),
 ];

@@ -185,7 +185,7 @@ pub(crate) fn charset_supported(name: &Token) -> Result<(), Refusal> {
 /// `search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"`
 /// (RFC 9051 §6.4.4): what an ESEARCH response carries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Returns {
+pub(crate) struct Returns {
     min: bool,
     max: bool,
     all: bool,
@@ -195,7 +195,7 @@ struct Returns {
 impl Returns {
     /// `search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE" / ...`; SAVE (SEARCHRES)
     /// is not supported. An empty list means ALL.
-    fn parse(options: &[Token]) -> Result<Returns, Refusal> {
+    pub(crate) fn parse(options: &[Token]) -> Result<Returns, Refusal> {
         let mut returns = Returns::default();
         for option in options {
             let Token::Atom(option) = option else {
@@ -217,8 +217,17 @@ impl Returns {
 
     /// `esearch-response = "ESEARCH" [search-correlator] [SP "UID"] *(SP search-return-data)`
     /// (RFC 9051 §7.3.4). MIN, MAX and ALL are left out when nothing matched; COUNT never.
-    /// `MODSEQ n` is RFC 7162 §3.1.5's search-return-data.
-    fn write(self, out: &mut Responses, tag: &str, uid: bool, found: &[u32], highest: Option<u64>) {
+    /// `MODSEQ n` is RFC 7162 §3.1.5's search-return-data. `found` is in the order to report:
+    /// ascending for SEARCH, sort order for ESORT (RFC 5267 §3.1: MIN and MAX are the first
+    /// and last in sort order, ALL lists them in sort order).
+    pub(crate) fn write(
+        self,
+        out: &mut Responses,
+        tag: &str,
+        uid: bool,
+        found: &[u32],
+        highest: Option<u64>,
+    ) {
         let any = !found.is_empty();
         out.data(Data::Esearch(Esearch {
             tag,

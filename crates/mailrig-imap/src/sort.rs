@@ -19,7 +19,7 @@ use crate::data::Data;
 use crate::defect::Defect;
 use crate::error::SyntaxError;
 use crate::response::Responses;
-use crate::search::{Hit, charset_supported};
+use crate::search::{Hit, Returns, charset_supported};
 use crate::session::Session;
 
 /// `sort-key = "ARRIVAL" / "CC" / "DATE" / "FROM" / "SIZE" / "SUBJECT" / "TO"`.
@@ -50,7 +50,15 @@ impl Session {
         uid: bool,
         out: &mut Responses,
     ) -> Result<Completion, Refusal> {
-        let args = &command.args[..];
+        let mut args = &command.args[..];
+        let mut returns = None;
+        if let [Token::Atom(word), Token::List(options), rest @ ..] = args
+            && self.config.extensions.esort
+            && word.eq_ignore_ascii_case("RETURN")
+        {
+            returns = Some(Returns::parse(options)?);
+            args = rest;
+        }
         let [Token::List(criteria), charset, keys @ ..] = args else {
             return Err(SyntaxError::Arguments.into());
         };
@@ -68,10 +76,19 @@ impl Session {
             .iter()
             .map(|s| if uid { s.uid } else { s.seq })
             .collect();
-        out.data(Data::Sort {
-            found: &sorted,
-            modseq: highest,
-        });
+        match returns {
+            Some(returns) => {
+                let mut sorted = sorted;
+                if self.config.defects.has(Defect::EsortAllAscending) {
+                    sorted.sort_unstable();
+                }
+                returns.write(out, &command.tag, uid, &sorted, highest);
+            }
+            None => out.data(Data::Sort {
+                found: &sorted,
+                modseq: highest,
+            }),
+        }
         Ok(Completion::ok(format!("{} completed", command.verb)))
     }
 }

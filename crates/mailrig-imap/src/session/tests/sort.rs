@@ -126,3 +126,47 @@ fn base_subject_defect_is_visible() {
     let text = exchange(&mut session, b"t SORT (SUBJECT) UTF-8 ALL\r\n");
     assert_ne!(text, "* SORT 2 3 1 4\r\nt OK SORT completed\r\n");
 }
+
+/// ESORT (RFC 5267 §3.1): `SORT RETURN (...)` answers with ESEARCH, MIN and MAX the first
+/// and last in sort order, ALL in sort order (ascending runs as ranges), COUNT; an empty
+/// result has COUNT 0 only; `RETURN ()` means ALL.
+#[test]
+fn esort_returns() {
+    let mut session = four();
+    let text = exchange(
+        &mut session,
+        b"a SORT RETURN (MIN MAX COUNT) (DATE) UTF-8 ALL\r\nb SORT RETURN (ALL) (DATE) UTF-8 ALL\r\n\
+          c UID SORT RETURN () (REVERSE ARRIVAL) UTF-8 ALL\r\nd SORT RETURN (MIN COUNT) (DATE) UTF-8 DELETED\r\n\
+          e SORT RETURN (ALL) (SIZE) UTF-8 ALL\r\n",
+    );
+    assert_eq!(
+        text,
+        "* ESEARCH (TAG \"a\") MIN 4 MAX 3 COUNT 4\r\na OK SORT completed\r\n\
+         * ESEARCH (TAG \"b\") ALL 4,2,1,3\r\nb OK SORT completed\r\n\
+         * ESEARCH (TAG \"c\") UID ALL 2,4,3,5\r\nc OK UID SORT completed\r\n\
+         * ESEARCH (TAG \"d\") COUNT 0\r\nd OK SORT completed\r\n\
+         * ESEARCH (TAG \"e\") ALL 3,1,4,2\r\ne OK SORT completed\r\n"
+    );
+    // The planted defect reports the set in ascending order.
+    session.config.defects = Defects::from(Defect::EsortAllAscending);
+    let text = exchange(&mut session, b"f SORT RETURN (ALL) (DATE) UTF-8 ALL\r\n");
+    assert_eq!(text, "* ESEARCH (TAG \"f\") ALL 1:4\r\nf OK SORT completed\r\n");
+}
+
+/// With ESORT off, RETURN is no sort criteria list: `BAD`, and CAPABILITY leaves it out.
+#[test]
+fn esort_switched_off() {
+    let mut session = selected_with(
+        &[("Subject: a\n\nx\n", 0)],
+        Extensions {
+            esort: false,
+            ..Extensions::default()
+        },
+    );
+    let text = exchange(
+        &mut session,
+        b"c CAPABILITY\r\nd SORT RETURN (ALL) (DATE) UTF-8 ALL\r\n",
+    );
+    assert!(!text.contains("ESORT"), "{text}");
+    assert!(text.ends_with("d BAD invalid arguments\r\n"), "{text}");
+}
