@@ -32,6 +32,9 @@ pub(crate) struct Inner {
     uidvalidity: AtomicU32,
     /// Source of watch and waker ids.
     ids: AtomicU64,
+    /// Source of message ids ([`Message::email_id`](crate::Message::email_id)), shared with
+    /// every mailbox, which hands them out as messages arrive.
+    email_ids: Arc<AtomicU64>,
     wakers: Mutex<BTreeMap<u64, WakeFn>>,
     change_log_limit: usize,
 }
@@ -92,6 +95,7 @@ impl Default for Inner {
             version: AtomicU64::new(0),
             uidvalidity: AtomicU32::new(0),
             ids: AtomicU64::new(0),
+            email_ids: Arc::new(AtomicU64::new(0)),
             wakers: Mutex::default(),
             change_log_limit: DEFAULT_CHANGE_LOG_LIMIT,
         }
@@ -288,6 +292,7 @@ impl Store {
             uidvalidity,
             special_use,
             self.inner.change_log_limit,
+            self.inner.email_ids.clone(),
         ))
     }
 
