@@ -105,11 +105,19 @@ pub enum Verb {
     Unselect,
     /// `COMPRESS` (RFC 4978).
     Compress,
+    /// `SORT` (RFC 5256).
+    Sort,
+    /// `UID SORT` (RFC 5256).
+    UidSort,
+    /// `THREAD` (RFC 5256).
+    Thread,
+    /// `UID THREAD` (RFC 5256).
+    UidThread,
 }
 
 impl Verb {
     /// Every verb.
-    pub const ALL: [Verb; 37] = [
+    pub const ALL: [Verb; 41] = [
         Verb::Capability,
         Verb::Noop,
         Verb::Logout,
@@ -147,6 +155,10 @@ impl Verb {
         Verb::Close,
         Verb::Unselect,
         Verb::Compress,
+        Verb::Sort,
+        Verb::UidSort,
+        Verb::Thread,
+        Verb::UidThread,
     ];
 
     /// The name as the RFC spells it, upper-case; `UID` forms with one space (`UID FETCH`).
@@ -189,6 +201,10 @@ impl Verb {
             Verb::Close => "CLOSE",
             Verb::Unselect => "UNSELECT",
             Verb::Compress => "COMPRESS",
+            Verb::Sort => "SORT",
+            Verb::UidSort => "UID SORT",
+            Verb::Thread => "THREAD",
+            Verb::UidThread => "UID THREAD",
         }
     }
 
@@ -218,7 +234,9 @@ impl Verb {
             Select | Examine | Create | Delete | Rename | Subscribe | Unsubscribe | List | Lsub | Status
             | Append | Compress => Needs::Login,
             Fetch | UidFetch | Store | UidStore | Expunge | UidExpunge | Search | UidSearch | Copy
-            | UidCopy | Move | UidMove | Close | Unselect => Needs::Selection,
+            | UidCopy | Move | UidMove | Close | Unselect | Sort | UidSort | Thread | UidThread => {
+                Needs::Selection
+            }
             _ => Needs::Nothing,
         }
     }

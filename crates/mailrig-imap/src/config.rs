@@ -90,6 +90,15 @@ pub struct Extensions {
     /// `COMPRESS=DEFLATE` (RFC 4978): `COMPRESS DEFLATE`, after which the driver deflates
     /// both directions ([`Output::StartCompression`](crate::Output::StartCompression)).
     pub compress: bool,
+    /// `SORT` (RFC 5256): `SORT` and `UID SORT`.
+    pub sort: bool,
+    /// `THREAD=ORDEREDSUBJECT` (RFC 5256 §3): THREAD by base subject. `THREAD` and `UID
+    /// THREAD` exist while either threading algorithm is on.
+    pub thread_orderedsubject: bool,
+    /// `THREAD=REFERENCES` (RFC 5256 §3): THREAD by References and In-Reply-To.
+    pub thread_references: bool,
+    /// `ESORT` (RFC 5267 §3): `SORT RETURN (MIN MAX COUNT ALL)` answered with `* ESEARCH`.
+    pub esort: bool,
 }
 
 /// Which IMAP versions a session speaks.
@@ -126,6 +135,10 @@ impl Extensions {
             list_status: false,
             appendlimit: false,
             compress: false,
+            sort: false,
+            thread_orderedsubject: false,
+            thread_references: false,
+            esort: false,
         }
     }
 }
@@ -150,6 +163,10 @@ impl Default for Extensions {
             list_status: true,
             appendlimit: true,
             compress: true,
+            sort: true,
+            thread_orderedsubject: true,
+            thread_references: true,
+            esort: true,
         }
     }
 }

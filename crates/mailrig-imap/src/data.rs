@@ -42,6 +42,10 @@ pub enum DataKind {
     Search,
     /// `* ESEARCH ...` (RFC 9051 §7.3.4).
     Esearch,
+    /// `* SORT ...` (RFC 5256 §4).
+    Sort,
+    /// `* THREAD ...` (RFC 5256 §4).
+    Thread,
     /// `* n EXISTS` (RFC 9051 §7.4.1).
     Exists,
     /// `* n RECENT` (RFC 3501 §7.3.2).
@@ -68,6 +72,8 @@ impl DataKind {
             DataKind::Status => "STATUS",
             DataKind::Search => "SEARCH",
             DataKind::Esearch => "ESEARCH",
+            DataKind::Sort => "SORT",
+            DataKind::Thread => "THREAD",
             DataKind::Exists => "EXISTS",
             DataKind::Recent => "RECENT",
             DataKind::Expunge => "EXPUNGE",
@@ -105,6 +111,11 @@ pub(crate) enum Data<'a> {
     },
     /// `"SEARCH" *(SP nz-number) [SP "(" "MODSEQ" SP mod-sequence-value ")"]`.
     Search { found: &'a [u32], modseq: Option<u64> },
+    /// `sort-data = "SORT" *(SP nz-number) [SP "(" "MODSEQ" SP mod-sequence-value ")"]`
+    /// (RFC 5256 §4, RFC 7162 §3.1.5), in sort order.
+    Sort { found: &'a [u32], modseq: Option<u64> },
+    /// `thread-data = "THREAD" [SP 1*thread-list]`, the lists already written.
+    Thread(&'a str),
     /// `esearch-response`: what RETURN asked for (each `None` is left out).
     Esearch(Esearch<'a>),
     /// `nz-number SP "EXISTS"`.
@@ -160,6 +171,8 @@ impl Data<'_> {
             Data::Status { .. } => DataKind::Status,
             Data::Search { .. } => DataKind::Search,
             Data::Esearch(_) => DataKind::Esearch,
+            Data::Sort { .. } => DataKind::Sort,
+            Data::Thread(_) => DataKind::Thread,
             Data::Exists(_) => DataKind::Exists,
             Data::Recent(_) => DataKind::Recent,
             Data::Expunge(_) => DataKind::Expunge,
@@ -211,8 +224,13 @@ impl Data<'_> {
                 }
                 out.push(b')');
             }
-            Data::Search { found, modseq } => {
-                out.extend_from_slice(b"* SEARCH");
+            Data::Search { found, modseq } | Data::Sort { found, modseq } => {
+                let name = if matches!(self, Data::Sort { .. }) {
+                    "SORT"
+                } else {
+                    "SEARCH"
+                };
+                let _ = write!(out, "* {name}");
                 for number in found.iter() {
                     let _ = write!(out, " {number}");
                 }
@@ -221,6 +239,10 @@ impl Data<'_> {
                 }
             }
             Data::Esearch(esearch) => esearch.encode(out),
+            Data::Thread(lists) => {
+                let space = if lists.is_empty() { "" } else { " " };
+                let _ = write!(out, "* THREAD{space}{lists}");
+            }
             Data::Exists(n) => {
                 let _ = write!(out, "* {n} EXISTS");
             }
@@ -342,6 +364,17 @@ mod tests {
             encoded(list),
             "* LIST () \"/\" \"Foo\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"
         );
+        // RFC 5256 §4's examples.
+        let sort = Data::Sort {
+            found: &[5, 3, 4, 1, 2],
+            modseq: None,
+        };
+        assert_eq!(sort.kind(), DataKind::Sort);
+        assert_eq!(encoded(sort), "* SORT 5 3 4 1 2\r\n");
+        let thread = Data::Thread("(2)(3 6 (4 23)(44 7 96))");
+        assert_eq!(thread.kind(), DataKind::Thread);
+        assert_eq!(encoded(thread), "* THREAD (2)(3 6 (4 23)(44 7 96))\r\n");
+        assert_eq!(encoded(Data::Thread("")), "* THREAD\r\n");
         let esearch = Esearch {
             tag: "A285",
             uid: true,

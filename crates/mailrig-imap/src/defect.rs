@@ -159,11 +159,22 @@ pub enum Defect {
     /// although `APPENDLIMIT=` advertises that limit (RFC 7889 §3: the server "MUST reject"
     /// a larger APPEND with `TOOBIG`).
     LiteralLimitIgnored,
+    /// SORT (SUBJECT) compares whole subjects, `Re:`, `Fwd:` and list tags included, instead
+    /// of base subjects (RFC 5256 §3: SUBJECT sorts by "base subject text", §2.1).
+    SortBaseSubjectIgnored,
+    /// THREAD leaves the siblings of each thread, and the threads, in mailbox order instead
+    /// of sorting them by sent date (RFC 5256 §3: ORDEREDSUBJECT sorts threads and children
+    /// by sent date; REFERENCES step 6 sorts each set of siblings by sent date).
+    ThreadSiblingsUnsorted,
+    /// `SORT RETURN (...)` reports the messages in ascending order, so MIN, MAX and ALL
+    /// describe the set and not the sort (RFC 5267 §3.1: MIN and MAX are the lowest and
+    /// highest sorted message, ALL is in sort order).
+    EsortAllAscending,
 }
 
 impl Defect {
     /// Every defect, in the order of the catalogue.
-    pub const ALL: [Defect; 40] = [
+    pub const ALL: [Defect; 43] = [
         Defect::FlagsNotPushed,
         Defect::ExpungeDuringFetch,
         Defect::UidnextNotAdvanced,
@@ -204,6 +215,9 @@ impl Defect {
         Defect::PlusMinusFlagsSwapped,
         Defect::UnchangedSinceIgnored,
         Defect::LiteralLimitIgnored,
+        Defect::SortBaseSubjectIgnored,
+        Defect::ThreadSiblingsUnsorted,
+        Defect::EsortAllAscending,
     ];
 
     /// The stable kebab-case name.
@@ -249,6 +263,9 @@ impl Defect {
             Defect::PlusMinusFlagsSwapped => "plus-minus-flags-swapped",
             Defect::UnchangedSinceIgnored => "unchanged-since-ignored",
             Defect::LiteralLimitIgnored => "literal-limit-ignored",
+            Defect::SortBaseSubjectIgnored => "sort-base-subject-ignored",
+            Defect::ThreadSiblingsUnsorted => "thread-siblings-unsorted",
+            Defect::EsortAllAscending => "esort-all-ascending",
         }
     }
 

@@ -79,7 +79,7 @@ macro_rules! extension {
 }
 
 /// Every switchable extension, in the order CAPABILITY lists them.
-pub static EXTENSIONS: [Extension; 18] = [
+pub static EXTENSIONS: [Extension; 22] = [
     // Without it, IMAP4rev2's LITERAL- is listed instead when IMAP4rev2 is offered.
     extension!(
         "literal+" | "literal-plus",
@@ -165,6 +165,26 @@ pub static EXTENSIONS: [Extension; 18] = [
         [Compress],
         extensions.compress
     ),
+    extension!("sort", "SORT", 5256, Always, [Sort, UidSort], extensions.sort),
+    // THREAD and UID THREAD are known while either algorithm is on (`Session::offers`).
+    extension!(
+        "thread=orderedsubject" | "thread-orderedsubject",
+        "THREAD=ORDEREDSUBJECT",
+        5256,
+        Always,
+        [],
+        extensions.thread_orderedsubject
+    ),
+    extension!(
+        "thread=references" | "thread-references",
+        "THREAD=REFERENCES",
+        5256,
+        Always,
+        [],
+        extensions.thread_references
+    ),
+    // SORT's RETURN options; SORT itself is the `sort` row's.
+    extension!("esort", "ESORT", 5267, Always, [], extensions.esort),
     // STARTTLS stays a known command when off: it is refused as "not available".
     extension!("starttls", "STARTTLS", 9051, BeforeTls, [], starttls),
 ];

@@ -20,6 +20,8 @@
 //!   §7.5.1).
 //! - `search.rs`: SEARCH and UID SEARCH (ESEARCH answers in IMAP4rev2, and to RETURN in
 //!   IMAP4rev1). `section.rs`: FETCH body sections (by part number too) and partials.
+//! - `sort.rs`: SORT and UID SORT (RFC 5256), the base subject and sent date;
+//!   `thread.rs`: THREAD with ORDEREDSUBJECT and REFERENCES (RFC 5256 §3).
 //! - `mime.rs`: BODYSTRUCTURE and BODY, the MIME part tree (over mail-parser);
 //!   `envelope.rs`: ENVELOPE and address lists.
 //! - `recent.rs`: IMAP4rev1's `\Recent` messages of a selection.
@@ -90,7 +92,9 @@ mod selected;
 mod sequence;
 mod sequence_map;
 mod session;
+mod sort;
 mod storage;
+mod thread;
 
 pub use command::Verb;
 pub use completion::Refusal;

@@ -89,13 +89,33 @@ impl Session {
         if let [Token::Atom(charset), name, rest @ ..] = args
             && charset.eq_ignore_ascii_case("CHARSET")
         {
-            let name = name.astring().unwrap_or_default().to_ascii_uppercase();
-            if name != "UTF-8" && name != "US-ASCII" {
-                let refusal = Refusal::no("unsupported charset");
-                return Err(refusal.with_code("BADCHARSET (UTF-8 US-ASCII)"));
-            }
+            charset_supported(name)?;
             args = rest;
         }
+        let (hits, highest) = self.matching(args, out)?;
+        let found: Vec<u32> = hits
+            .iter()
+            .map(|hit| if uid { hit.message.uid } else { hit.seq })
+            .collect();
+        if esearch {
+            returns.write(out, &command.tag, uid, &found, highest);
+        } else {
+            out.data(Data::Search {
+                found: &found,
+                modseq: highest,
+            });
+        }
+        Ok(Completion::ok(format!("{} completed", command.verb)))
+    }
+
+    /// The selected messages that match the `search-key`s in `args` (SEARCH, SORT and THREAD
+    /// share it), in sequence order, and, if MODSEQ was searched, the highest modseq among
+    /// them (RFC 7162 §3.1.5). A MODSEQ key enables CONDSTORE.
+    pub(crate) fn matching(
+        &mut self,
+        args: &[Token],
+        out: &mut Responses,
+    ) -> Result<(Vec<Hit>, Option<u64>), Refusal> {
         if args.is_empty() {
             return Err(SyntaxError::Arguments.into());
         }
@@ -125,39 +145,47 @@ impl Session {
         let uids = selected.uids();
         let recent = selected.recent.as_ref();
         let snapshot = store.messages(login, &name)?;
-        let mut found = Vec::new();
+        let mut hits = Vec::new();
         let mut highest = 0;
         for (i, &message_uid) in uids.iter().enumerate() {
             let Ok(at) = snapshot.messages.binary_search_by_key(&message_uid, |m| m.uid) else {
                 continue;
             };
-            if matches(&key, i, uids, &snapshot.messages[at], recent) {
-                highest = highest.max(snapshot.messages[at].modseq);
-                found.push(if uid {
-                    message_uid
-                } else {
-                    u32::try_from(i + 1).unwrap_or(u32::MAX)
+            let message = &snapshot.messages[at];
+            if matches(&key, i, uids, message, recent) {
+                highest = highest.max(message.modseq);
+                hits.push(Hit {
+                    seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                    message: message.clone(),
                 });
             }
         }
-        // RFC 7162 §3.1.5: the highest modseq of the messages found, if MODSEQ was searched.
-        let highest = (modseq && highest > 0).then_some(highest);
-        if esearch {
-            returns.write(out, &command.tag, uid, &found, highest);
-        } else {
-            out.data(Data::Search {
-                found: &found,
-                modseq: highest,
-            });
-        }
-        Ok(Completion::ok(format!("{} completed", command.verb)))
+        Ok((hits, (modseq && highest > 0).then_some(highest)))
     }
+}
+
+/// A message a search found: its sequence number in this session and the message.
+#[derive(Debug, Clone)]
+pub(crate) struct Hit {
+    pub(crate) seq: u32,
+    pub(crate) message: Message,
+}
+
+/// `charset`: UTF-8 and US-ASCII are supported; anything else is `NO [BADCHARSET]` (RFC 9051
+/// §6.4.4).
+pub(crate) fn charset_supported(name: &Token) -> Result<(), Refusal> {
+    let name = name.astring().unwrap_or_default().to_ascii_uppercase();
+    if name != "UTF-8" && name != "US-ASCII" {
+        let refusal = Refusal::no("unsupported charset");
+        return Err(refusal.with_code("BADCHARSET (UTF-8 US-ASCII)"));
+    }
+    Ok(())
 }
 
 /// `search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"`
 /// (RFC 9051 §6.4.4): what an ESEARCH response carries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Returns {
+pub(crate) struct Returns {
     min: bool,
     max: bool,
     all: bool,
@@ -167,7 +195,7 @@ struct Returns {
 impl Returns {
     /// `search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE" / ...`; SAVE (SEARCHRES)
     /// is not supported. An empty list means ALL.
-    fn parse(options: &[Token]) -> Result<Returns, Refusal> {
+    pub(crate) fn parse(options: &[Token]) -> Result<Returns, Refusal> {
         let mut returns = Returns::default();
         for option in options {
             let Token::Atom(option) = option else {
@@ -189,8 +217,17 @@ impl Returns {
 
     /// `esearch-response = "ESEARCH" [search-correlator] [SP "UID"] *(SP search-return-data)`
     /// (RFC 9051 §7.3.4). MIN, MAX and ALL are left out when nothing matched; COUNT never.
-    /// `MODSEQ n` is RFC 7162 §3.1.5's search-return-data.
-    fn write(self, out: &mut Responses, tag: &str, uid: bool, found: &[u32], highest: Option<u64>) {
+    /// `MODSEQ n` is RFC 7162 §3.1.5's search-return-data. `found` is in the order to report:
+    /// ascending for SEARCH, sort order for ESORT (RFC 5267 §3.1: MIN and MAX are the first
+    /// and last in sort order, ALL lists them in sort order).
+    pub(crate) fn write(
+        self,
+        out: &mut Responses,
+        tag: &str,
+        uid: bool,
+        found: &[u32],
+        highest: Option<u64>,
+    ) {
         let any = !found.is_empty();
         out.data(Data::Esearch(Esearch {
             tag,

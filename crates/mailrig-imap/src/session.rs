@@ -345,6 +345,10 @@ impl Session {
     /// Whether the command is offered: those of a switched-off extension are unknown
     /// commands.
     fn offers(&self, verb: Verb) -> bool {
+        if matches!(verb, Verb::Thread | Verb::UidThread) {
+            let extensions = &self.config.extensions;
+            return extensions.thread_orderedsubject || extensions.thread_references;
+        }
         EXTENSIONS
             .iter()
             .filter(|e| e.commands.contains(&verb))
@@ -470,8 +474,10 @@ impl Session {
             return self.emit(to, out);
         }
         // RFC 9051 §7.5.1: no EXPUNGE while responding to FETCH, STORE or SEARCH.
-        let expunges = !matches!(command.verb, Verb::Fetch | Verb::Store | Verb::Search)
-            || self.config.defects.has(Defect::ExpungeDuringFetch);
+        let expunges = !matches!(
+            command.verb,
+            Verb::Fetch | Verb::Store | Verb::Search | Verb::Sort | Verb::Thread
+        ) || self.config.defects.has(Defect::ExpungeDuringFetch);
         if command.verb == Verb::Logout {
             return self.complete_without_sync(&command.tag, to, out, completion);
         }
@@ -613,6 +619,8 @@ impl Session {
             Verb::Search | Verb::UidSearch => self.search(command, command.verb.is_uid(), out),
             Verb::Close | Verb::Unselect => self.close(command),
             Verb::Compress => self.compress(command),
+            Verb::Sort | Verb::UidSort => self.sort(command, command.verb.is_uid(), out),
+            Verb::Thread | Verb::UidThread => self.thread(command, command.verb.is_uid(), out),
         }
     }
 

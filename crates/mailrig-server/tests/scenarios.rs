@@ -220,6 +220,9 @@ scenarios! {
     imap_list_extended_rev1 => "imap/list-extended-rev1.scenario",
     imap_appendlimit => "imap/appendlimit.scenario",
     imap_compress => "imap/compress.scenario",
+    imap_sort => "imap/sort.scenario",
+    imap_thread => "imap/thread.scenario",
+    imap_esort => "imap/esort.scenario",
 }
 
 /// The scenarios played by tests that check more than the report.

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::feed::{Change, Feed};
@@ -24,6 +25,10 @@ pub struct Message {
     pub modseq: u64,
     /// The message exactly as accepted.
     pub raw: Arc<[u8]>,
+    /// Its store-wide id (RFC 8474 `EMAILID`): new for each message that arrives, kept by its
+    /// copies (COPY, MOVE, RENAME INBOX), as RFC 8474 §5.1 allows, so equal ids mean equal
+    /// bytes.
+    pub email_id: u64,
 }
 
 /// A consistent view of one mailbox, taken under its lock.
@@ -135,6 +140,8 @@ pub(crate) struct MailboxState {
     expunged: ExpungeLog,
     /// The most messages this mailbox holds; adding past it is refused.
     max_messages: usize,
+    /// The store's source of [`Message::email_id`]s.
+    email_ids: Arc<AtomicU64>,
 }
 
 impl Snapshot {
@@ -184,6 +191,7 @@ impl Mailbox {
         uidvalidity: u32,
         special_use: Option<SpecialUse>,
         limits: StoreLimits,
+        email_ids: Arc<AtomicU64>,
     ) -> Mailbox {
         let log_limit = limits.change_log;
         let state = MailboxState {
@@ -199,6 +207,7 @@ impl Mailbox {
             feed: Feed::new(log_limit),
             expunged: ExpungeLog::new(log_limit),
             max_messages: limits.messages_per_mailbox,
+            email_ids,
         };
         Mailbox {
             uidvalidity,
@@ -310,7 +319,8 @@ impl MailboxState {
         internal_date: i64,
     ) -> Result<u32, StoreError> {
         self.check_room(1)?;
-        Ok(self.push_message(raw, flags, internal_date))
+        let email_id = self.email_ids.fetch_add(1, Ordering::SeqCst) + 1;
+        Ok(self.push_message(raw, flags, internal_date, email_id))
     }
 
     /// Adds copies of `messages` (flags and internal dates kept) with new UIDs; all or none.
@@ -318,7 +328,7 @@ impl MailboxState {
         self.check_room(messages.len())?;
         Ok(messages
             .iter()
-            .map(|m| self.push_message(m.raw.clone(), &m.flags, m.internal_date))
+            .map(|m| self.push_message(m.raw.clone(), &m.flags, m.internal_date, m.email_id))
             .collect())
     }
 
@@ -443,7 +453,7 @@ impl MailboxState {
     }
 
     /// Adds a message; the caller checked there is a UID left.
-    fn push_message(&mut self, raw: Arc<[u8]>, flags: &Flags, internal_date: i64) -> u32 {
+    fn push_message(&mut self, raw: Arc<[u8]>, flags: &Flags, internal_date: i64, email_id: u64) -> u32 {
         let uid = self.uidnext;
         self.uidnext += 1;
         let message = Message {
@@ -453,6 +463,7 @@ impl MailboxState {
             size: raw.len() as u64,
             modseq: self.next_modseq(),
             raw,
+            email_id,
         };
         self.feed.push(Change::Added(message.clone()));
         self.messages.push(message);

@@ -56,6 +56,9 @@ pub(crate) struct Inner {
     uidvalidity: AtomicU32,
     /// Source of watch and waker ids.
     ids: AtomicU64,
+    /// Source of message ids ([`Message::email_id`](crate::Message::email_id)), shared with
+    /// every mailbox, which hands them out as messages arrive.
+    email_ids: Arc<AtomicU64>,
     wakers: Mutex<BTreeMap<u64, WakeFn>>,
     limits: StoreLimits,
 }
@@ -116,6 +119,7 @@ impl Default for Inner {
             version: AtomicU64::new(0),
             uidvalidity: AtomicU32::new(0),
             ids: AtomicU64::new(0),
+            email_ids: Arc::new(AtomicU64::new(0)),
             wakers: Mutex::default(),
             limits: StoreLimits::default(),
         }
@@ -332,7 +336,13 @@ impl Store {
     /// A new, empty mailbox with a fresh UIDVALIDITY.
     pub(crate) fn new_mailbox(&self, name: &str, special_use: Option<SpecialUse>) -> Arc<Mailbox> {
         let uidvalidity = self.inner.uidvalidity.fetch_add(1, Ordering::SeqCst) + 1;
-        Arc::new(Mailbox::new(name, uidvalidity, special_use, self.inner.limits))
+        Arc::new(Mailbox::new(
+            name,
+            uidvalidity,
+            special_use,
+            self.inner.limits,
+            self.inner.email_ids.clone(),
+        ))
     }
 
     pub(crate) fn next_id(&self) -> u64 {

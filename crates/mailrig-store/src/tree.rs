@@ -141,6 +141,16 @@ impl Store {
         Ok(())
     }
 
+    /// The mailbox's id (RFC 8474 `MAILBOXID`): made from the number it got when it was
+    /// created, which is unique store-wide and never reused (its UIDVALIDITY), so it stays
+    /// through RENAME and a mailbox deleted and created again gets a new one.
+    pub fn mailbox_id(&self, login: &str, name: &str) -> Result<String, StoreError> {
+        let mailbox = self.mailbox(login, name)?;
+        // A deleted mailbox (still held by a session) has no id to give.
+        drop(mailbox.lock_live()?);
+        Ok(format!("M{}", mailbox.uidvalidity))
+    }
+
     /// The user's mailboxes, by name.
     pub fn list_mailboxes(&self, login: &str) -> Result<Vec<MailboxInfo>, StoreError> {
         let account = self.account(login)?;

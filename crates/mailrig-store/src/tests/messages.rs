@@ -329,3 +329,43 @@ fn expunged_uids_are_remembered_with_their_modseq() {
     assert_eq!(watch.expunged_since(after_first), vec![(3, 4), (6, 6)]);
     assert_eq!(watch.expunged_since(0), vec![(1, 4), (6, 6)]);
 }
+
+/// RFC 8474: every arriving message gets a new EMAILID, copies and moves keep it; a mailbox
+/// keeps its MAILBOXID through RENAME, and one deleted and created again gets a new one.
+#[test]
+fn object_ids() {
+    let store = store();
+    store.create_mailbox("alice", "a").expect("new");
+    store.create_mailbox("alice", "b").expect("new");
+    for text in ["one", "two"] {
+        store
+            .append("alice", "a", text.as_bytes(), Flags::default(), 0)
+            .expect("a exists");
+    }
+    let ids = |mailbox: &str| -> Vec<u64> {
+        let snapshot = store.messages("alice", mailbox).expect("exists");
+        snapshot.messages.iter().map(|m| m.email_id).collect()
+    };
+    let original = ids("a");
+    assert_eq!(original.len(), 2);
+    assert_ne!(original[0], original[1]);
+    store.copy_messages("alice", "a", "b", &[1]).expect("copied");
+    store.move_messages("alice", "a", "b", &[2]).expect("moved");
+    assert_eq!(ids("b"), original);
+    store
+        .append("alice", "b", &b"three"[..], Flags::default(), 0)
+        .expect("b exists");
+    assert!(!original.contains(&ids("b")[2]));
+
+    let id = store.mailbox_id("alice", "b").expect("b exists");
+    store.rename_mailbox("alice", "b", "c").expect("renamed");
+    assert_eq!(store.mailbox_id("alice", "c").expect("c exists"), id);
+    assert!(store.mailbox_id("alice", "b").is_err());
+    store.delete_mailbox("alice", "c").expect("deleted");
+    store.create_mailbox("alice", "c").expect("new");
+    assert_ne!(store.mailbox_id("alice", "c").expect("c exists"), id);
+    assert_ne!(
+        store.mailbox_id("alice", "a").expect("a exists"),
+        store.mailbox_id("alice", "c").expect("c exists")
+    );
+}

@@ -89,7 +89,7 @@ fn literal_minus_with_imap4rev2() {
 #[test]
 fn each_switch() {
     type Switch = fn(&mut Extensions);
-    let cases: [(Switch, &str, &[u8], &str); 9] = [
+    let cases: [(Switch, &str, &[u8], &str); 13] = [
         (
             |e| e.idle = false,
             "IDLE",
@@ -144,6 +144,30 @@ fn each_switch() {
             b"t SEARCH RETURN (COUNT) ALL\r\n",
             "t BAD invalid sequence set\r\n",
         ),
+        (
+            |e| e.sort = false,
+            "SORT",
+            b"t SORT (DATE) UTF-8 ALL\r\nu UID SORT (DATE) UTF-8 ALL\r\n",
+            "t BAD unknown command\r\nu BAD unknown command\r\n",
+        ),
+        (
+            |e| e.thread_references = false,
+            "THREAD=REFERENCES",
+            b"t THREAD REFERENCES UTF-8 ALL\r\nu THREAD ORDEREDSUBJECT UTF-8 ALL\r\n",
+            "t BAD unsupported threading algorithm REFERENCES\r\n* THREAD (1)\r\nu OK THREAD completed\r\n",
+        ),
+        (
+            |e| e.thread_orderedsubject = false,
+            "THREAD=ORDEREDSUBJECT",
+            b"t THREAD ORDEREDSUBJECT UTF-8 ALL\r\nu THREAD REFERENCES UTF-8 ALL\r\n",
+            "t BAD unsupported threading algorithm ORDEREDSUBJECT\r\n* THREAD (1)\r\nu OK THREAD completed\r\n",
+        ),
+        (
+            |e| e.esort = false,
+            "ESORT",
+            b"t SORT RETURN (COUNT) (DATE) UTF-8 ALL\r\nu SORT (DATE) UTF-8 ALL\r\n",
+            "t BAD invalid arguments\r\n* SORT 1\r\nu OK SORT completed\r\n",
+        ),
     ];
     for (switch, word, command, expected) in cases {
         let store = store();
@@ -184,7 +208,7 @@ fn each_switch() {
     let mut session = self::session(&store, condstore);
     let text = exchange(&mut session, b"c CAPABILITY\r\n");
     assert!(
-        text.contains(" SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS APPENDLIMIT=33554432 COMPRESS=DEFLATE STATUS=SIZE "),
+        text.contains(" SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS APPENDLIMIT=33554432 COMPRESS=DEFLATE SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT STATUS=SIZE "),
         "{text}"
     );
 }
