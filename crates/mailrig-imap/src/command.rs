@@ -18,6 +18,9 @@ pub(crate) struct Command {
     /// Which of `args` were sent as a `literal` (their indices): APPEND's message must be
     /// one (RFC 9051 §9 `append-data`).
     pub(crate) literals: Vec<usize>,
+    /// Whether some argument was a `literal8` (`~{n}`, RFC 3516 §4.3), which may hold NUL:
+    /// only with BINARY.
+    pub(crate) literal8: bool,
 }
 
 impl Command {
@@ -302,6 +305,7 @@ fn parse_slice(input: &[u8]) -> Result<Parsed, SyntaxError> {
         pos: tag.len(),
         sections: false,
         tail: None,
+        literal8: false,
     };
     p.space()?;
     let mut name = p.atom()?.to_ascii_uppercase();
@@ -316,7 +320,7 @@ fn parse_slice(input: &[u8]) -> Result<Parsed, SyntaxError> {
     let mut literals = Vec::new();
     while p.pos < input.len() {
         p.space()?;
-        if p.peek() == Some(b'{') {
+        if p.peek() == Some(b'{') || p.at_literal8() {
             literals.push(args.len());
         }
         args.push(p.token(0)?);
@@ -328,6 +332,7 @@ fn parse_slice(input: &[u8]) -> Result<Parsed, SyntaxError> {
         verb,
         args,
         literals,
+        literal8: p.literal8,
     };
     Ok(Parsed {
         command,
@@ -355,9 +360,16 @@ struct Parser<'a> {
     /// [`parse`] to fill without copying). Only a top-level argument can end the input: a
     /// list's `)` or a section's `]` would follow.
     tail: Option<usize>,
+    /// A `literal8` was read.
+    literal8: bool,
 }
 
 impl Parser<'_> {
+    /// Whether a `literal8 = "~{" number64 "}" CRLF *OCTET` starts here (RFC 3516 §4.3).
+    fn at_literal8(&self) -> bool {
+        self.peek() == Some(b'~') && self.input.get(self.pos + 1) == Some(&b'{')
+    }
+
     fn peek(&self) -> Option<u8> {
         self.input.get(self.pos).copied()
     }
@@ -376,6 +388,11 @@ impl Parser<'_> {
             Some(b'(') => self.list(depth),
             Some(b'"') => self.quoted().map(Token::String),
             Some(b'{') => self.literal().map(Token::String),
+            Some(b'~') if self.at_literal8() => {
+                self.pos += 1;
+                self.literal8 = true;
+                self.literal().map(Token::String)
+            }
             _ => self.atom().map(Token::Atom),
         }
     }
@@ -451,7 +468,8 @@ impl Parser<'_> {
             .input
             .get(start + 2..start + 2 + size)
             .ok_or(SyntaxError::Expected("literal data"))?;
-        if data.contains(&0) {
+        // `self.pos` is still at the `{`: a `~` before it makes this a literal8.
+        if data.contains(&0) && self.input.get(self.pos.wrapping_sub(1)) != Some(&b'~') {
             return Err(SyntaxError::Nul);
         }
         self.pos = start + 2 + size;

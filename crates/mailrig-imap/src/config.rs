@@ -87,6 +87,13 @@ pub struct Extensions {
     /// `APPENDLIMIT=n` (RFC 7889): [`Config::max_literal`] advertised, and the STATUS item
     /// `APPENDLIMIT`. The limit itself holds either way (`NO [TOOBIG]`).
     pub appendlimit: bool,
+    /// `MULTIAPPEND` (RFC 3502): several messages in one APPEND, stored all or none.
+    pub multiappend: bool,
+    /// `BINARY` (RFC 3516): FETCH `BINARY[...]`, `BINARY.PEEK[...]`, `BINARY.SIZE[...]` and
+    /// `literal8` (`~{n}`) in APPEND.
+    pub binary: bool,
+    /// `CATENATE` (RFC 4469): `APPEND ... CATENATE (TEXT literal URL "/mailbox/;UID=n")`.
+    pub catenate: bool,
 }
 
 /// Which IMAP versions a session speaks.
@@ -122,6 +129,9 @@ impl Extensions {
             list_extended: false,
             list_status: false,
             appendlimit: false,
+            multiappend: false,
+            binary: false,
+            catenate: false,
         }
     }
 }
@@ -145,6 +155,9 @@ impl Default for Extensions {
             list_extended: true,
             list_status: true,
             appendlimit: true,
+            multiappend: true,
+            binary: true,
+            catenate: true,
         }
     }
 }

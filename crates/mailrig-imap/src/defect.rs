@@ -159,11 +159,20 @@ pub enum Defect {
     /// although `APPENDLIMIT=` advertises that limit (RFC 7889 §3: the server "MUST reject"
     /// a larger APPEND with `TOOBIG`).
     LiteralLimitIgnored,
+    /// MULTIAPPEND stores the messages before a bad one, then fails the command (RFC 3502
+    /// §6.3.11: "the server MUST NOT add any of the messages to the mailbox").
+    MultiappendNotAtomic,
+    /// FETCH BINARY returns the part as stored, still base64 or quoted-printable, like BODY
+    /// (RFC 3516 §4.2: the content "after performing Content-Transfer-Decoding").
+    BinaryNotDecoded,
+    /// CATENATE takes the whole message a URL names, ignoring its `;SECTION=` (RFC 4469 §5,
+    /// RFC 5092 §6: the URL names that section only).
+    CatenateSectionIgnored,
 }
 
 impl Defect {
     /// Every defect, in the order of the catalogue.
-    pub const ALL: [Defect; 40] = [
+    pub const ALL: [Defect; 43] = [
         Defect::FlagsNotPushed,
         Defect::ExpungeDuringFetch,
         Defect::UidnextNotAdvanced,
@@ -204,6 +213,9 @@ impl Defect {
         Defect::PlusMinusFlagsSwapped,
         Defect::UnchangedSinceIgnored,
         Defect::LiteralLimitIgnored,
+        Defect::MultiappendNotAtomic,
+        Defect::BinaryNotDecoded,
+        Defect::CatenateSectionIgnored,
     ];
 
     /// The stable kebab-case name.
@@ -249,6 +261,9 @@ impl Defect {
             Defect::PlusMinusFlagsSwapped => "plus-minus-flags-swapped",
             Defect::UnchangedSinceIgnored => "unchanged-since-ignored",
             Defect::LiteralLimitIgnored => "literal-limit-ignored",
+            Defect::MultiappendNotAtomic => "multiappend-not-atomic",
+            Defect::BinaryNotDecoded => "binary-not-decoded",
+            Defect::CatenateSectionIgnored => "catenate-section-ignored",
         }
     }
 

@@ -79,7 +79,7 @@ macro_rules! extension {
 }
 
 /// Every switchable extension, in the order CAPABILITY lists them.
-pub static EXTENSIONS: [Extension; 17] = [
+pub static EXTENSIONS: [Extension; 20] = [
     // Without it, IMAP4rev2's LITERAL- is listed instead when IMAP4rev2 is offered.
     extension!(
         "literal+" | "literal-plus",
@@ -156,6 +156,19 @@ pub static EXTENSIONS: [Extension; 17] = [
         [],
         extensions.appendlimit
     ),
+    // APPEND takes several messages; with it off, more than one is `BAD`.
+    extension!(
+        "multiappend",
+        "MULTIAPPEND",
+        3502,
+        Always,
+        [],
+        extensions.multiappend
+    ),
+    // FETCH BINARY items and APPEND's `~{n}` are `BAD` when off.
+    extension!("binary", "BINARY", 3516, Always, [], extensions.binary),
+    // APPEND's CATENATE form is `BAD` when off.
+    extension!("catenate", "CATENATE", 4469, Always, [], extensions.catenate),
     // STARTTLS stays a known command when off: it is refused as "not available".
     extension!("starttls", "STARTTLS", 9051, BeforeTls, [], starttls),
 ];

@@ -12,9 +12,12 @@
 //!   AUTHENTICATE (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER); `session/oauth.rs`: the OAuth messages.
 //! - `list_extended.rs`: LIST-EXTENDED and LIST-STATUS (RFC 5258, RFC 5819): what an
 //!   extended LIST returns (`\NonExistent`, CHILDINFO, a STATUS per mailbox).
+//! - `append.rs`: APPEND, with MULTIAPPEND (RFC 3502; all or none); `catenate.rs`:
+//!   CATENATE (RFC 4469), messages made of TEXT parts and IMAP URLs.
 //! - `mailbox.rs`: authenticated-state commands (SELECT, EXAMINE, CREATE, DELETE, RENAME,
-//!   SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND).
-//! - `fetch.rs`: FETCH and UID FETCH, their items and modifiers.
+//!   SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS).
+//! - `fetch.rs`: FETCH and UID FETCH, their items and modifiers; `binary.rs`: BINARY's
+//!   items (RFC 3516), decoded base64 and quoted-printable.
 //! - `selected.rs`: selected-state commands (STORE, EXPUNGE, COPY, MOVE, CLOSE,
 //!   UNSELECT, their UID forms) and the synchronization of other sessions' changes (RFC 9051
 //!   §7.5.1).
@@ -67,6 +70,9 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+mod append;
+mod binary;
+mod catenate;
 mod command;
 mod completion;
 mod condstore;

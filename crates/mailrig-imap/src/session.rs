@@ -502,6 +502,10 @@ impl Session {
         if !self.offers(command.verb) {
             return Err(SyntaxError::UnknownCommand.into());
         }
+        // RFC 3516 §4.3: `literal8` only in APPEND, and only with BINARY.
+        if command.literal8 && !(self.config.extensions.binary && command.verb == Verb::Append) {
+            return Err(Refusal::bad("literal8 is not allowed here"));
+        }
         match command.verb.needs() {
             Needs::Login => {
                 self.authenticated()?;

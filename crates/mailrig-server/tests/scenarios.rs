@@ -216,6 +216,12 @@ scenarios! {
     imap_subscription_survives_delete => "imap/subscription-survives-delete.scenario",
     imap_uid_commands_missing => "imap/uid-commands-missing.scenario",
     imap_uid_search_uids => "imap/uid-search-uids.scenario",
+    imap_multiappend => "imap/multiappend.scenario",
+    imap_binary => "imap/binary.scenario",
+    imap_catenate => "imap/catenate.scenario",
+    imap_esearch_rev1 => "imap/esearch-rev1.scenario",
+    imap_list_extended_rev1 => "imap/list-extended-rev1.scenario",
+    imap_appendlimit => "imap/appendlimit.scenario",
 }
 
 /// The scenarios played by tests that check more than the report.

@@ -184,7 +184,9 @@ fn each_switch() {
     let mut session = self::session(&store, condstore);
     let text = exchange(&mut session, b"c CAPABILITY\r\n");
     assert!(
-        text.contains(" SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS APPENDLIMIT=33554432 STATUS=SIZE "),
+        text.contains(
+            " SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS APPENDLIMIT=33554432 MULTIAPPEND BINARY CATENATE STATUS=SIZE "
+        ),
         "{text}"
     );
 }
