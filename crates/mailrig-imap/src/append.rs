@@ -34,7 +34,7 @@ impl Session {
     /// `append = "APPEND" SP mailbox 1*append-message` (RFC 3502 §6.3.11), `append-message =
     /// [SP flag-list] [SP date-time] SP literal`: the message is a `literal`, never a quoted
     /// string (RFC 9051 §9 `append-data`). Without MULTIAPPEND only one message is allowed.
-    pub(crate) fn append(&mut self, command: &Command) -> Result<Completion, Refusal> {
+    pub(crate) fn append(&mut self, command: &mut Command) -> Result<Completion, Refusal> {
         let (mailbox, _) = command.args.split_first().ok_or(SyntaxError::Arguments)?;
         let name = mailbox.astring().ok_or(SyntaxError::Arguments)?;
         let (messages, error) = self.append_messages(command);
@@ -59,6 +59,8 @@ impl Session {
             };
             self.config.storage.check(login, &operation)?;
         }
+        let bytes = messages.iter().map(|m| m.data.len() as u64).sum();
+        self.check_quota(bytes, messages.len() as u64)?;
         let items = messages
             .into_iter()
             .map(|m| (Arc::<[u8]>::from(m.data), m.flags, m.date))
@@ -85,11 +87,10 @@ impl Session {
 
     /// The `append-message`s after the mailbox: at least one, several only with MULTIAPPEND.
     /// A bad one ends the list: the messages before it, and the error.
-    fn append_messages(&self, command: &Command) -> (Vec<NewMessage>, Option<Refusal>) {
-        let args = &command.args;
+    fn append_messages(&self, command: &mut Command) -> (Vec<NewMessage>, Option<Refusal>) {
         let mut messages = Vec::new();
         let mut i = 1;
-        while i < args.len() {
+        while i < command.args.len() {
             if !messages.is_empty() && !self.config.extensions.multiappend {
                 return (messages, Some(SyntaxError::Arguments.into()));
             }
@@ -104,7 +105,7 @@ impl Session {
 
     /// `append-message = [SP flag-list] [SP date-time] SP append-data` at argument `*i`,
     /// which is moved past it; `append-data` is a literal or, with CATENATE, its parts.
-    fn append_message(&self, command: &Command, i: &mut usize) -> Result<NewMessage, Refusal> {
+    fn append_message(&self, command: &mut Command, i: &mut usize) -> Result<NewMessage, Refusal> {
         let args = &command.args;
         let mut flags = Flags::new();
         let mut date = self.now;
@@ -118,7 +119,13 @@ impl Session {
             *i += 1;
         }
         let data = match (args.get(*i), args.get(*i + 1)) {
-            (Some(Token::String(data)), _) if command.is_literal(*i) => data.clone(),
+            (Some(Token::String(_)), _) if command.is_literal(*i) => {
+                // Taken, not copied: a large literal is then held once until the store's copy.
+                match command.args.get_mut(*i) {
+                    Some(Token::String(data)) => std::mem::take(data),
+                    _ => Vec::new(),
+                }
+            }
             // RFC 4469 §5: `append-data =/ "CATENATE" SP "(" cat-part *(SP cat-part) ")"`.
             (Some(Token::Atom(catenate)), Some(Token::List(parts)))
                 if catenate.eq_ignore_ascii_case("CATENATE") && self.config.extensions.catenate =>

@@ -106,11 +106,15 @@ pub enum Verb {
     Close,
     /// `UNSELECT`.
     Unselect,
+    /// `GETQUOTA` (RFC 9208).
+    GetQuota,
+    /// `GETQUOTAROOT` (RFC 9208).
+    GetQuotaRoot,
 }
 
 impl Verb {
     /// Every verb.
-    pub const ALL: [Verb; 36] = [
+    pub const ALL: [Verb; 38] = [
         Verb::Capability,
         Verb::Noop,
         Verb::Logout,
@@ -147,6 +151,8 @@ impl Verb {
         Verb::UidMove,
         Verb::Close,
         Verb::Unselect,
+        Verb::GetQuota,
+        Verb::GetQuotaRoot,
     ];
 
     /// The name as the RFC spells it, upper-case; `UID` forms with one space (`UID FETCH`).
@@ -188,6 +194,8 @@ impl Verb {
             Verb::UidMove => "UID MOVE",
             Verb::Close => "CLOSE",
             Verb::Unselect => "UNSELECT",
+            Verb::GetQuota => "GETQUOTA",
+            Verb::GetQuotaRoot => "GETQUOTAROOT",
         }
     }
 
@@ -215,7 +223,7 @@ impl Verb {
         use Verb::*;
         match self {
             Select | Examine | Create | Delete | Rename | Subscribe | Unsubscribe | List | Lsub | Status
-            | Append => Needs::Login,
+            | Append | GetQuota | GetQuotaRoot => Needs::Login,
             Fetch | UidFetch | Store | UidStore | Expunge | UidExpunge | Search | UidSearch | Copy
             | UidCopy | Move | UidMove | Close | Unselect => Needs::Selection,
             _ => Needs::Nothing,

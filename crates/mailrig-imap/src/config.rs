@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::defect::Defects;
+use crate::quota::Quota;
 use crate::storage::StorageHook;
 
 /// How a [`Session`](crate::Session) behaves.
@@ -39,6 +40,9 @@ pub struct Config {
     /// Consulted before every store-changing or selecting operation, and may refuse it (see
     /// [`Storage`](crate::Storage)); allows everything by default.
     pub storage: StorageHook,
+    /// Each user's quota (RFC 9208), over all their mailboxes: APPEND and COPY beyond it are
+    /// `NO [OVERQUOTA]`. No limit by default.
+    pub quota: Quota,
 }
 
 /// The IMAP extensions a session offers. One switched off is not listed in CAPABILITY and
@@ -94,6 +98,9 @@ pub struct Extensions {
     pub binary: bool,
     /// `CATENATE` (RFC 4469): `APPEND ... CATENATE (TEXT literal URL "/mailbox/;UID=n")`.
     pub catenate: bool,
+    /// `QUOTA` (RFC 9208): GETQUOTA and GETQUOTAROOT. The limits in [`Config::quota`] hold
+    /// either way.
+    pub quota: bool,
 }
 
 /// Which IMAP versions a session speaks.
@@ -132,6 +139,7 @@ impl Extensions {
             multiappend: false,
             binary: false,
             catenate: false,
+            quota: false,
         }
     }
 }
@@ -158,6 +166,7 @@ impl Default for Extensions {
             multiappend: true,
             binary: true,
             catenate: true,
+            quota: true,
         }
     }
 }
@@ -177,6 +186,7 @@ impl Default for Config {
             tokens: BTreeMap::new(),
             defects: Defects::none(),
             storage: StorageHook::default(),
+            quota: Quota::default(),
         }
     }
 }

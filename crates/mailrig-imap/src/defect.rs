@@ -168,11 +168,14 @@ pub enum Defect {
     /// CATENATE takes the whole message a URL names, ignoring its `;SECTION=` (RFC 4469 §5,
     /// RFC 5092 §6: the URL names that section only).
     CatenateSectionIgnored,
+    /// GETQUOTAROOT answers `* QUOTAROOT` without the `* QUOTA` of the roots it names (RFC
+    /// 9208 §4.1.2: it returns "a QUOTA response for each" root).
+    QuotaRootWithoutQuota,
 }
 
 impl Defect {
     /// Every defect, in the order of the catalogue.
-    pub const ALL: [Defect; 43] = [
+    pub const ALL: [Defect; 44] = [
         Defect::FlagsNotPushed,
         Defect::ExpungeDuringFetch,
         Defect::UidnextNotAdvanced,
@@ -216,6 +219,7 @@ impl Defect {
         Defect::MultiappendNotAtomic,
         Defect::BinaryNotDecoded,
         Defect::CatenateSectionIgnored,
+        Defect::QuotaRootWithoutQuota,
     ];
 
     /// The stable kebab-case name.
@@ -264,6 +268,7 @@ impl Defect {
             Defect::MultiappendNotAtomic => "multiappend-not-atomic",
             Defect::BinaryNotDecoded => "binary-not-decoded",
             Defect::CatenateSectionIgnored => "catenate-section-ignored",
+            Defect::QuotaRootWithoutQuota => "quotaroot-without-quota",
         }
     }
 

@@ -25,6 +25,7 @@
 //!   IMAP4rev1). `section.rs`: FETCH body sections (by part number too) and partials.
 //! - `mime.rs`: BODYSTRUCTURE and BODY, the MIME part tree (over mail-parser);
 //!   `envelope.rs`: ENVELOPE and address lists.
+//! - `quota.rs`: [`Quota`], QUOTA (RFC 9208): GETQUOTA, GETQUOTAROOT, the OVERQUOTA check.
 //! - `recent.rs`: IMAP4rev1's `\Recent` messages of a selection.
 //! - `condstore.rs`: CONDSTORE and QRESYNC (RFC 7162): what is enabled, the SELECT, FETCH
 //!   and STORE modifiers, `VANISHED`.
@@ -87,6 +88,7 @@ mod framing;
 mod list_extended;
 mod mailbox;
 mod mime;
+mod quota;
 mod recent;
 mod response;
 mod search;
@@ -103,6 +105,7 @@ pub use data::DataKind;
 pub use defect::{Defect, Defects};
 pub use error::SyntaxError;
 pub use extension::{EXTENSIONS, Extension, Listed};
+pub use quota::Quota;
 pub use response::{Kind, Status, Step, date_time};
 pub use session::{OUTPUT_HIGH_WATER, Output, Session};
 pub use storage::{AllowAll, Operation, Storage, StorageHook};

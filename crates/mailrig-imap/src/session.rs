@@ -306,6 +306,8 @@ impl Session {
         let appendlimit = format!("APPENDLIMIT={}", self.config.max_literal);
         let valued = |capability| match capability {
             "APPENDLIMIT" => appendlimit.as_str(),
+            // RFC 9208 §3.1: QUOTA with the resources it counts.
+            "QUOTA" => "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE",
             other => other,
         };
         caps.extend(on(Listed::Always).map(valued));
@@ -447,7 +449,10 @@ impl Session {
         };
         let to = Step::Command(command.verb);
         let mut out = Responses::default();
-        let completion = self.dispatch(&command, &mut out).unwrap_or_else(Completion::from);
+        let mut command = command;
+        let completion = self
+            .dispatch(&mut command, &mut out)
+            .unwrap_or_else(Completion::from);
         if matches!(self.mode, Mode::Sasl(..) | Mode::Idle(_)) {
             // A continuation request: the command completes later.
             return self.emit(to, out);
@@ -490,7 +495,8 @@ impl Session {
         }
     }
 
-    fn dispatch(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Refusal> {
+    /// Runs a command; APPEND takes its messages out of `command` rather than copying them.
+    fn dispatch(&mut self, command: &mut Command, out: &mut Responses) -> Result<Completion, Refusal> {
         let args = command.args.len();
         let no_args = || {
             if args == 0 {
@@ -598,6 +604,8 @@ impl Session {
             Verb::Copy | Verb::UidCopy | Verb::Move | Verb::UidMove => self.copy(command, out),
             Verb::Search | Verb::UidSearch => self.search(command, command.verb.is_uid(), out),
             Verb::Close | Verb::Unselect => self.close(command),
+            Verb::GetQuota => self.get_quota(command, out),
+            Verb::GetQuotaRoot => self.get_quota_root(command, out),
         }
     }
 

@@ -219,6 +219,7 @@ scenarios! {
     imap_multiappend => "imap/multiappend.scenario",
     imap_binary => "imap/binary.scenario",
     imap_catenate => "imap/catenate.scenario",
+    imap_quota => "imap/quota.scenario",
     imap_esearch_rev1 => "imap/esearch-rev1.scenario",
     imap_list_extended_rev1 => "imap/list-extended-rev1.scenario",
     imap_appendlimit => "imap/appendlimit.scenario",
