@@ -18,6 +18,9 @@ pub(crate) struct Command {
     /// Which of `args` were sent as a `literal` (their indices): APPEND's message must be
     /// one (RFC 9051 §9 `append-data`).
     pub(crate) literals: Vec<usize>,
+    /// Whether some argument was a `literal8` (`~{n}`, RFC 3516 §4.3), which may hold NUL:
+    /// only with BINARY.
+    pub(crate) literal8: bool,
 }
 
 impl Command {
@@ -113,11 +116,15 @@ pub enum Verb {
     Thread,
     /// `UID THREAD` (RFC 5256).
     UidThread,
+    /// `GETQUOTA` (RFC 9208).
+    GetQuota,
+    /// `GETQUOTAROOT` (RFC 9208).
+    GetQuotaRoot,
 }
 
 impl Verb {
     /// Every verb.
-    pub const ALL: [Verb; 41] = [
+    pub const ALL: [Verb; 43] = [
         Verb::Capability,
         Verb::Noop,
         Verb::Logout,
@@ -159,6 +166,8 @@ impl Verb {
         Verb::UidSort,
         Verb::Thread,
         Verb::UidThread,
+        Verb::GetQuota,
+        Verb::GetQuotaRoot,
     ];
 
     /// The name as the RFC spells it, upper-case; `UID` forms with one space (`UID FETCH`).
@@ -205,6 +214,8 @@ impl Verb {
             Verb::UidSort => "UID SORT",
             Verb::Thread => "THREAD",
             Verb::UidThread => "UID THREAD",
+            Verb::GetQuota => "GETQUOTA",
+            Verb::GetQuotaRoot => "GETQUOTAROOT",
         }
     }
 
@@ -232,7 +243,7 @@ impl Verb {
         use Verb::*;
         match self {
             Select | Examine | Create | Delete | Rename | Subscribe | Unsubscribe | List | Lsub | Status
-            | Append | Compress => Needs::Login,
+            | Append | Compress | GetQuota | GetQuotaRoot => Needs::Login,
             Fetch | UidFetch | Store | UidStore | Expunge | UidExpunge | Search | UidSearch | Copy
             | UidCopy | Move | UidMove | Close | Unselect | Sort | UidSort | Thread | UidThread => {
                 Needs::Selection
@@ -324,6 +335,7 @@ fn parse_slice(input: &[u8]) -> Result<Parsed, SyntaxError> {
         pos: tag.len(),
         sections: false,
         tail: None,
+        literal8: false,
     };
     p.space()?;
     let mut name = p.atom()?.to_ascii_uppercase();
@@ -338,7 +350,7 @@ fn parse_slice(input: &[u8]) -> Result<Parsed, SyntaxError> {
     let mut literals = Vec::new();
     while p.pos < input.len() {
         p.space()?;
-        if p.peek() == Some(b'{') {
+        if p.peek() == Some(b'{') || p.at_literal8() {
             literals.push(args.len());
         }
         args.push(p.token(0)?);
@@ -350,6 +362,7 @@ fn parse_slice(input: &[u8]) -> Result<Parsed, SyntaxError> {
         verb,
         args,
         literals,
+        literal8: p.literal8,
     };
     Ok(Parsed {
         command,
@@ -377,9 +390,16 @@ struct Parser<'a> {
     /// [`parse`] to fill without copying). Only a top-level argument can end the input: a
     /// list's `)` or a section's `]` would follow.
     tail: Option<usize>,
+    /// A `literal8` was read.
+    literal8: bool,
 }
 
 impl Parser<'_> {
+    /// Whether a `literal8 = "~{" number64 "}" CRLF *OCTET` starts here (RFC 3516 §4.3).
+    fn at_literal8(&self) -> bool {
+        self.peek() == Some(b'~') && self.input.get(self.pos + 1) == Some(&b'{')
+    }
+
     fn peek(&self) -> Option<u8> {
         self.input.get(self.pos).copied()
     }
@@ -398,6 +418,11 @@ impl Parser<'_> {
             Some(b'(') => self.list(depth),
             Some(b'"') => self.quoted().map(Token::String),
             Some(b'{') => self.literal().map(Token::String),
+            Some(b'~') if self.at_literal8() => {
+                self.pos += 1;
+                self.literal8 = true;
+                self.literal().map(Token::String)
+            }
             _ => self.atom().map(Token::Atom),
         }
     }
@@ -473,7 +498,8 @@ impl Parser<'_> {
             .input
             .get(start + 2..start + 2 + size)
             .ok_or(SyntaxError::Expected("literal data"))?;
-        if data.contains(&0) {
+        // `self.pos` is still at the `{`: a `~` before it makes this a literal8.
+        if data.contains(&0) && self.input.get(self.pos.wrapping_sub(1)) != Some(&b'~') {
             return Err(SyntaxError::Nul);
         }
         self.pos = start + 2 + size;

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::defect::Defects;
+use crate::quota::Quota;
 use crate::storage::StorageHook;
 
 /// How a [`Session`](crate::Session) behaves.
@@ -39,6 +40,9 @@ pub struct Config {
     /// Consulted before every store-changing or selecting operation, and may refuse it (see
     /// [`Storage`](crate::Storage)); allows everything by default.
     pub storage: StorageHook,
+    /// Each user's quota (RFC 9208), over all their mailboxes: APPEND and COPY beyond it are
+    /// `NO [OVERQUOTA]`. No limit by default.
+    pub quota: Quota,
 }
 
 /// The IMAP extensions a session offers. One switched off is not listed in CAPABILITY and
@@ -99,6 +103,16 @@ pub struct Extensions {
     pub thread_references: bool,
     /// `ESORT` (RFC 5267 §3): `SORT RETURN (MIN MAX COUNT ALL)` answered with `* ESEARCH`.
     pub esort: bool,
+    /// `MULTIAPPEND` (RFC 3502): several messages in one APPEND, stored all or none.
+    pub multiappend: bool,
+    /// `BINARY` (RFC 3516): FETCH `BINARY[...]`, `BINARY.PEEK[...]`, `BINARY.SIZE[...]` and
+    /// `literal8` (`~{n}`) in APPEND.
+    pub binary: bool,
+    /// `CATENATE` (RFC 4469): `APPEND ... CATENATE (TEXT literal URL "/mailbox/;UID=n")`.
+    pub catenate: bool,
+    /// `QUOTA` (RFC 9208): GETQUOTA and GETQUOTAROOT. The limits in [`Config::quota`] hold
+    /// either way.
+    pub quota: bool,
 }
 
 /// Which IMAP versions a session speaks.
@@ -139,6 +153,10 @@ impl Extensions {
             thread_orderedsubject: false,
             thread_references: false,
             esort: false,
+            multiappend: false,
+            binary: false,
+            catenate: false,
+            quota: false,
         }
     }
 }
@@ -167,6 +185,10 @@ impl Default for Extensions {
             thread_orderedsubject: true,
             thread_references: true,
             esort: true,
+            multiappend: true,
+            binary: true,
+            catenate: true,
+            quota: true,
         }
     }
 }
@@ -186,6 +208,7 @@ impl Default for Config {
             tokens: BTreeMap::new(),
             defects: Defects::none(),
             storage: StorageHook::default(),
+            quota: Quota::default(),
         }
     }
 }

@@ -56,6 +56,10 @@ pub enum DataKind {
     Vanished,
     /// `* n FETCH (...)` (RFC 9051 §7.5.2), asked for or unsolicited.
     Fetch,
+    /// `* QUOTA root (...)` (RFC 9208 §5.1).
+    Quota,
+    /// `* QUOTAROOT mailbox root ...` (RFC 9208 §5.2).
+    QuotaRoot,
 }
 
 impl DataKind {
@@ -79,6 +83,8 @@ impl DataKind {
             DataKind::Expunge => "EXPUNGE",
             DataKind::Vanished => "VANISHED",
             DataKind::Fetch => "FETCH",
+            DataKind::Quota => "QUOTA",
+            DataKind::QuotaRoot => "QUOTAROOT",
         }
     }
 }
@@ -143,6 +149,14 @@ pub(crate) enum Data<'a> {
         recent: Option<&'a Recent>,
         defects: Defects,
     },
+    /// `quota-response = "QUOTA" SP quota-root-name SP quota-list`, `quota-resource =
+    /// resource-name SP resource-usage SP resource-limit`.
+    Quota {
+        root: &'a str,
+        resources: &'a [(&'a str, u64, u64)],
+    },
+    /// `quotaroot-response = "QUOTAROOT" SP mailbox *(SP quota-root-name)`.
+    QuotaRoot { mailbox: &'a [u8], roots: &'a [&'a str] },
 }
 
 /// An ESEARCH response's contents (RFC 9051 §7.3.4, RFC 7162 §3.1.5 MODSEQ).
@@ -178,6 +192,8 @@ impl Data<'_> {
             Data::Expunge(_) => DataKind::Expunge,
             Data::Vanished { .. } => DataKind::Vanished,
             Data::Fetch { .. } | Data::FlagUpdate { .. } => DataKind::Fetch,
+            Data::Quota { .. } => DataKind::Quota,
+            Data::QuotaRoot { .. } => DataKind::QuotaRoot,
         }
     }
 
@@ -242,6 +258,24 @@ impl Data<'_> {
             Data::Thread(lists) => {
                 let space = if lists.is_empty() { "" } else { " " };
                 let _ = write!(out, "* THREAD{space}{lists}");
+            }
+            Data::Quota { root, resources } => {
+                out.extend_from_slice(b"* QUOTA ");
+                response::string(out, root.as_bytes());
+                out.extend_from_slice(b" (");
+                for (i, (name, usage, limit)) in resources.iter().enumerate() {
+                    let space = if i == 0 { "" } else { " " };
+                    let _ = write!(out, "{space}{name} {usage} {limit}");
+                }
+                out.push(b')');
+            }
+            Data::QuotaRoot { mailbox, roots } => {
+                out.extend_from_slice(b"* QUOTAROOT ");
+                response::string(out, mailbox);
+                for root in roots.iter() {
+                    out.push(b' ');
+                    response::string(out, root.as_bytes());
+                }
             }
             Data::Exists(n) => {
                 let _ = write!(out, "* {n} EXISTS");

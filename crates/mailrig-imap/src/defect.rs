@@ -170,11 +170,23 @@ pub enum Defect {
     /// describe the set and not the sort (RFC 5267 §3.1: MIN and MAX are the lowest and
     /// highest sorted message, ALL is in sort order).
     EsortAllAscending,
+    /// MULTIAPPEND stores the messages before a bad one, then fails the command (RFC 3502
+    /// §6.3.11: "the server MUST NOT add any of the messages to the mailbox").
+    MultiappendNotAtomic,
+    /// FETCH BINARY returns the part as stored, still base64 or quoted-printable, like BODY
+    /// (RFC 3516 §4.2: the content "after performing Content-Transfer-Decoding").
+    BinaryNotDecoded,
+    /// CATENATE takes the whole message a URL names, ignoring its `;SECTION=` (RFC 4469 §5,
+    /// RFC 5092 §6: the URL names that section only).
+    CatenateSectionIgnored,
+    /// GETQUOTAROOT answers `* QUOTAROOT` without the `* QUOTA` of the roots it names (RFC
+    /// 9208 §4.1.2: it returns "a QUOTA response for each" root).
+    QuotaRootWithoutQuota,
 }
 
 impl Defect {
     /// Every defect, in the order of the catalogue.
-    pub const ALL: [Defect; 43] = [
+    pub const ALL: [Defect; 47] = [
         Defect::FlagsNotPushed,
         Defect::ExpungeDuringFetch,
         Defect::UidnextNotAdvanced,
@@ -218,6 +230,10 @@ impl Defect {
         Defect::SortBaseSubjectIgnored,
         Defect::ThreadSiblingsUnsorted,
         Defect::EsortAllAscending,
+        Defect::MultiappendNotAtomic,
+        Defect::BinaryNotDecoded,
+        Defect::CatenateSectionIgnored,
+        Defect::QuotaRootWithoutQuota,
     ];
 
     /// The stable kebab-case name.
@@ -266,6 +282,10 @@ impl Defect {
             Defect::SortBaseSubjectIgnored => "sort-base-subject-ignored",
             Defect::ThreadSiblingsUnsorted => "thread-siblings-unsorted",
             Defect::EsortAllAscending => "esort-all-ascending",
+            Defect::MultiappendNotAtomic => "multiappend-not-atomic",
+            Defect::BinaryNotDecoded => "binary-not-decoded",
+            Defect::CatenateSectionIgnored => "catenate-section-ignored",
+            Defect::QuotaRootWithoutQuota => "quotaroot-without-quota",
         }
     }
 

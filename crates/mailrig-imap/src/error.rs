@@ -19,7 +19,7 @@ pub enum SyntaxError {
     #[error("invalid sequence set")]
     SequenceSet,
     /// A quoted string or a literal holds a NUL octet, which no `CHAR8` is (RFC 9051 §4.3:
-    /// binary data needs `literal8`, which mailrig does not offer).
+    /// binary data needs `literal8`, `~{n}`, with BINARY).
     #[error("NUL is not allowed in a string")]
     Nul,
     /// The command is not known.

@@ -79,7 +79,7 @@ macro_rules! extension {
 }
 
 /// Every switchable extension, in the order CAPABILITY lists them.
-pub static EXTENSIONS: [Extension; 22] = [
+pub static EXTENSIONS: [Extension; 26] = [
     // Without it, IMAP4rev2's LITERAL- is listed instead when IMAP4rev2 is offered.
     extension!(
         "literal+" | "literal-plus",
@@ -185,6 +185,29 @@ pub static EXTENSIONS: [Extension; 22] = [
     ),
     // SORT's RETURN options; SORT itself is the `sort` row's.
     extension!("esort", "ESORT", 5267, Always, [], extensions.esort),
+    // APPEND takes several messages; with it off, more than one is `BAD`.
+    extension!(
+        "multiappend",
+        "MULTIAPPEND",
+        3502,
+        Always,
+        [],
+        extensions.multiappend
+    ),
+    // FETCH BINARY items and APPEND's `~{n}` are `BAD` when off.
+    extension!("binary", "BINARY", 3516, Always, [], extensions.binary),
+    // APPEND's CATENATE form is `BAD` when off.
+    extension!("catenate", "CATENATE", 4469, Always, [], extensions.catenate),
+    // Listed with its resources (`QUOTA=RES-STORAGE`, `QUOTA=RES-MESSAGE`); the limits in
+    // `Config::quota` hold when it is off.
+    extension!(
+        "quota",
+        "QUOTA",
+        9208,
+        Always,
+        [GetQuota, GetQuotaRoot],
+        extensions.quota
+    ),
     // STARTTLS stays a known command when off: it is refused as "not available".
     extension!("starttls", "STARTTLS", 9051, BeforeTls, [], starttls),
 ];

@@ -1,12 +1,13 @@
 //! FETCH and UID FETCH (RFC 9051 §6.4.5, §6.4.9): the data items, their macros, the
 //! CONDSTORE modifiers (RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.2.6 VANISHED) and the `* n FETCH`
-//! response. Message structure comes from `mime.rs` and `envelope.rs`, body sections from
+//! response; BINARY's items are in `binary.rs`. Message structure comes from `mime.rs` and `envelope.rs`, body sections from
 //! `section.rs`.
 
 use std::io::Write;
 
 use mailrig_store::{Flag, FlagOp, Flags, Message};
 
+use crate::binary::BinaryItem;
 use crate::command::{Command, Token};
 use crate::completion::{Completion, Refusal};
 use crate::condstore::{self, Condstore, FetchModifiers};
@@ -38,6 +39,8 @@ pub(crate) enum Item {
     },
     /// `BODY[section]<partial>`, `BODY.PEEK[...]`, `RFC822`, `RFC822.HEADER`, `RFC822.TEXT`.
     Body(BodyItem),
+    /// `BINARY[part]<partial>`, `BINARY.PEEK[...]`, `BINARY.SIZE[...]` (RFC 3516).
+    Binary(BinaryItem),
 }
 
 pub(crate) fn fetch_items(token: &Token) -> Result<Vec<Item>, Refusal> {
@@ -66,9 +69,10 @@ pub(crate) fn fetch_items(token: &Token) -> Result<Vec<Item>, Refusal> {
             "ENVELOPE" => items.push(Item::Envelope),
             "BODYSTRUCTURE" => items.push(Item::Structure { extensible: true }),
             "BODY" => items.push(Item::Structure { extensible: false }),
-            other => match BodyItem::parse(other) {
-                Some(body) => items.push(Item::Body(body)),
-                None => return Err(Refusal::bad(format!("unsupported FETCH item {other}"))),
+            other => match (BodyItem::parse(other), BinaryItem::parse(other)) {
+                (Some(body), _) => items.push(Item::Body(body)),
+                (None, Some(binary)) => items.push(Item::Binary(binary)),
+                (None, None) => return Err(Refusal::bad(format!("unsupported FETCH item {other}"))),
             },
         }
     }
@@ -90,6 +94,10 @@ impl Session {
             _ => return Err(SyntaxError::Arguments.into()),
         };
         let mut items = fetch_items(items)?;
+        let binary = items.iter().any(|item| matches!(item, Item::Binary(_)));
+        if binary && !self.config.extensions.binary {
+            return Err(Refusal::bad("unsupported FETCH item BINARY"));
+        }
         if modifiers.vanished {
             if !uid {
                 return Err(Refusal::bad("VANISHED needs UID FETCH"));
@@ -114,9 +122,17 @@ impl Session {
             ..
         } = self.selection()?;
         let (positions, uids) = selected.named(set, uid)?;
-        let marks_seen = items
-            .iter()
-            .any(|item| matches!(item, Item::Body(body) if !body.peek));
+        if binary {
+            // RFC 3516 §4.2: NO [UNKNOWN-CTE] before any data, and without setting \Seen.
+            for message in store.messages_with_uids(login, &name, &uids)? {
+                check_binary(&message, &items)?;
+            }
+        }
+        let marks_seen = items.iter().any(|item| match item {
+            Item::Body(body) => !body.peek,
+            Item::Binary(binary) => !binary.peek,
+            _ => false,
+        });
         if marks_seen && !selected.read_only() {
             // BODY[] sets \Seen (RFC 9051 §6.4.5); the new flags go in this response, with
             // UID and MODSEQ under CONDSTORE (RFC 7162 §3.1).
@@ -151,6 +167,17 @@ impl Session {
         }
         Ok(Completion::ok(format!("{} completed", command.verb)))
     }
+}
+
+/// Whether every BINARY item of `items` can be decoded in `message`.
+fn check_binary(message: &Message, items: &[Item]) -> Result<(), Refusal> {
+    let tree = Part::parse(&message.raw);
+    for item in items {
+        if let Item::Binary(binary) = item {
+            binary.decoded(&message.raw, &tree)?;
+        }
+    }
+    Ok(())
 }
 
 /// `message-data = nz-number SP "FETCH" SP msg-att`, CRLF included, written straight into
@@ -200,6 +227,11 @@ pub(crate) fn fetch_response(
             Item::Structure { extensible } => {
                 out.extend_from_slice(if *extensible { b"BODYSTRUCTURE " } else { b"BODY " });
                 out.extend_from_slice(&body_structure_of(raw, parsed(), *extensible));
+                Ok(())
+            }
+            Item::Binary(binary) => {
+                let encoded = defects.has(Defect::BinaryNotDecoded);
+                binary.write(out, raw, parsed(), encoded);
                 Ok(())
             }
             Item::Body(body) => {

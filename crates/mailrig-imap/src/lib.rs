@@ -12,9 +12,12 @@
 //!   AUTHENTICATE (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER); `session/oauth.rs`: the OAuth messages.
 //! - `list_extended.rs`: LIST-EXTENDED and LIST-STATUS (RFC 5258, RFC 5819): what an
 //!   extended LIST returns (`\NonExistent`, CHILDINFO, a STATUS per mailbox).
+//! - `append.rs`: APPEND, with MULTIAPPEND (RFC 3502; all or none); `catenate.rs`:
+//!   CATENATE (RFC 4469), messages made of TEXT parts and IMAP URLs.
 //! - `mailbox.rs`: authenticated-state commands (SELECT, EXAMINE, CREATE, DELETE, RENAME,
-//!   SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND).
-//! - `fetch.rs`: FETCH and UID FETCH, their items and modifiers.
+//!   SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS).
+//! - `fetch.rs`: FETCH and UID FETCH, their items and modifiers; `binary.rs`: BINARY's
+//!   items (RFC 3516), decoded base64 and quoted-printable.
 //! - `selected.rs`: selected-state commands (STORE, EXPUNGE, COPY, MOVE, CLOSE,
 //!   UNSELECT, their UID forms) and the synchronization of other sessions' changes (RFC 9051
 //!   §7.5.1).
@@ -24,6 +27,7 @@
 //!   `thread.rs`: THREAD with ORDEREDSUBJECT and REFERENCES (RFC 5256 §3).
 //! - `mime.rs`: BODYSTRUCTURE and BODY, the MIME part tree (over mail-parser);
 //!   `envelope.rs`: ENVELOPE and address lists.
+//! - `quota.rs`: [`Quota`], QUOTA (RFC 9208): GETQUOTA, GETQUOTAROOT, the OVERQUOTA check.
 //! - `recent.rs`: IMAP4rev1's `\Recent` messages of a selection.
 //! - `condstore.rs`: CONDSTORE and QRESYNC (RFC 7162): what is enabled, the SELECT, FETCH
 //!   and STORE modifiers, `VANISHED`.
@@ -70,6 +74,9 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+mod append;
+mod binary;
+mod catenate;
 mod command;
 mod completion;
 mod condstore;
@@ -84,6 +91,7 @@ mod framing;
 mod list_extended;
 mod mailbox;
 mod mime;
+mod quota;
 mod recent;
 mod response;
 mod search;
@@ -103,6 +111,7 @@ pub use data::DataKind;
 pub use defect::{Defect, Defects};
 pub use error::SyntaxError;
 pub use extension::{EXTENSIONS, Extension, Listed};
+pub use quota::Quota;
 pub use response::{Kind, Status, Step, date_time};
 pub use session::{OUTPUT_HIGH_WATER, Output, Session};
 pub use storage::{AllowAll, Operation, Storage, StorageHook};

@@ -1,7 +1,7 @@
 //! Authenticated-state commands (RFC 9051 §6.3): SELECT, EXAMINE (§6.3.2–3), CREATE
 //! (§6.3.4), DELETE (§6.3.5), RENAME (§6.3.6), SUBSCRIBE and UNSUBSCRIBE (§6.3.7–8),
 //! LSUB (RFC 3501 §6.3.9), LIST (§6.3.9, with RFC 6154 special-use attributes and RFC 3348
-//! child attributes; the extended forms' listing is in `list_extended.rs`), STATUS (§6.3.11), APPEND (§6.3.12, RFC 4315 APPENDUID); SELECT's
+//! child attributes; the extended forms' listing is in `list_extended.rs`), STATUS (§6.3.11) (APPEND is in `append.rs`); SELECT's
 //! CONDSTORE and QRESYNC parameters and STATUS HIGHESTMODSEQ (RFC 7162 §3.1.2, §3.2.5).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,7 +18,7 @@ use crate::error::SyntaxError;
 use crate::fetch::Item;
 use crate::list_extended::{Selection, StatusItems, status_option};
 use crate::recent::Recent;
-use crate::response::{self, Responses};
+use crate::response::Responses;
 use crate::selected::{Selected, flag_lists};
 use crate::sequence_map::SequenceMap;
 use crate::session::Session;
@@ -326,50 +326,6 @@ impl Session {
             parts.push((item, value));
         }
         Ok(parts)
-    }
-
-    /// `append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal`: the message
-    /// is a `literal`, never a quoted string (RFC 3501 §9; RFC 9051 §9 `append-data`).
-    pub(crate) fn append(&mut self, command: &Command) -> Result<Completion, Refusal> {
-        let (mailbox, rest) = command.args.split_first().ok_or(SyntaxError::Arguments)?;
-        let (message, options) = rest.split_last().ok_or(SyntaxError::Arguments)?;
-        let (Some(name), Token::String(message), true) =
-            (mailbox.astring(), message, command.is_literal(rest.len()))
-        else {
-            return Err(SyntaxError::Arguments.into());
-        };
-        let mut flags = Flags::new();
-        let mut date = self.now;
-        let mut options = options.iter();
-        let mut next = options.next();
-        if let Some(Token::List(list)) = next {
-            flags = parse_flags(list)?;
-            next = options.next();
-        }
-        if let Some(Token::String(text)) = next {
-            let text = std::str::from_utf8(text).map_err(|_| SyntaxError::Arguments)?;
-            date = response::parse_date_time(text).ok_or(SyntaxError::Arguments)?;
-            next = options.next();
-        }
-        if next.is_some() {
-            return Err(SyntaxError::Arguments.into());
-        }
-        let login = self.authenticated()?;
-        let operation = Operation::Append {
-            mailbox: &name,
-            size: message.len(),
-            flags: &flags,
-        };
-        self.config.storage.check(login, &operation)?;
-        let appended = self
-            .store
-            .append(login, &name, &message[..], flags, date)
-            .map_err(Refusal::try_create)?;
-        if !self.config.extensions.uidplus {
-            return Ok(Completion::ok("APPEND completed"));
-        }
-        let code = format!("APPENDUID {} {}", appended.uidvalidity, appended.uid);
-        Ok(Completion::ok("APPEND completed").with_code(code))
     }
 }
 

@@ -88,6 +88,16 @@ impl Part {
     /// A part number indexes the body parts of a multipart, and the body of an encapsulated
     /// message; a non-multipart body has only part 1 (RFC 9051 §6.4.5).
     pub(crate) fn locate(&self, path: &[u32]) -> Option<Located> {
+        let part = self.part(path)?;
+        Some(Located {
+            body: part.body.clone(),
+            mime: part.header.clone(),
+            message: part.message_root().map(|m| (m.header.clone(), m.body.clone())),
+        })
+    }
+
+    /// The part `path` names (see [`Part::locate`]).
+    pub(crate) fn part(&self, path: &[u32]) -> Option<&Part> {
         let mut part = self;
         for (i, &n) in path.iter().enumerate() {
             let n = usize::try_from(n).ok()?.checked_sub(1)?;
@@ -104,11 +114,7 @@ impl Part {
                 },
             };
         }
-        Some(Located {
-            body: part.body.clone(),
-            mime: part.header.clone(),
-            message: part.message_root().map(|m| (m.header.clone(), m.body.clone())),
-        })
+        Some(part)
     }
 
     fn message_root(&self) -> Option<&Part> {

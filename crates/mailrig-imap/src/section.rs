@@ -248,7 +248,7 @@ fn astring_text(value: &str) -> String {
 
 /// `section-part = nz-number *("." nz-number)` at the start of a section, and the rest
 /// (`section-text`, after a dot); `None` for a zero or out-of-range part number.
-fn section_part(inner: &str) -> Option<(Vec<u32>, &str)> {
+pub(crate) fn section_part(inner: &str) -> Option<(Vec<u32>, &str)> {
     let mut part = Vec::new();
     let mut rest = inner;
     while rest.starts_with(|c: char| c.is_ascii_digit()) {

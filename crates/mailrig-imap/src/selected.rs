@@ -621,6 +621,15 @@ impl Session {
             return Err(Refusal::no("mailbox is read-only").with_code("READ-ONLY"));
         }
         let (_, uids) = selected.named(set, uid)?;
+        if !moving {
+            // A MOVE between two mailboxes of one user changes no usage (RFC 9208: one root).
+            let sizes = store
+                .messages_with_uids(login, &name, &uids)?
+                .iter()
+                .map(|m| m.size)
+                .sum();
+            crate::quota::check(store, login, config, sizes, uids.len() as u64)?;
+        }
         let operation = Operation::Copy {
             from: &name,
             to: &to,

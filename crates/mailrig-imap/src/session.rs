@@ -323,6 +323,8 @@ impl Session {
         let appendlimit = format!("APPENDLIMIT={}", self.config.max_literal);
         let valued = |capability| match capability {
             "APPENDLIMIT" => appendlimit.as_str(),
+            // RFC 9208 §3.1: QUOTA with the resources it counts.
+            "QUOTA" => "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE",
             other => other,
         };
         caps.extend(on(Listed::Always).map(valued));
@@ -468,7 +470,10 @@ impl Session {
         };
         let to = Step::Command(command.verb);
         let mut out = Responses::default();
-        let completion = self.dispatch(&command, &mut out).unwrap_or_else(Completion::from);
+        let mut command = command;
+        let completion = self
+            .dispatch(&mut command, &mut out)
+            .unwrap_or_else(Completion::from);
         if matches!(self.mode, Mode::Sasl(..) | Mode::Idle(_)) {
             // A continuation request: the command completes later.
             return self.emit(to, out);
@@ -514,7 +519,8 @@ impl Session {
         }
     }
 
-    fn dispatch(&mut self, command: &Command, out: &mut Responses) -> Result<Completion, Refusal> {
+    /// Runs a command; APPEND takes its messages out of `command` rather than copying them.
+    fn dispatch(&mut self, command: &mut Command, out: &mut Responses) -> Result<Completion, Refusal> {
         let args = command.args.len();
         let no_args = || {
             if args == 0 {
@@ -525,6 +531,10 @@ impl Session {
         };
         if !self.offers(command.verb) {
             return Err(SyntaxError::UnknownCommand.into());
+        }
+        // RFC 3516 §4.3: `literal8` only in APPEND, and only with BINARY.
+        if command.literal8 && !(self.config.extensions.binary && command.verb == Verb::Append) {
+            return Err(Refusal::bad("literal8 is not allowed here"));
         }
         match command.verb.needs() {
             Needs::Login => {
@@ -621,6 +631,8 @@ impl Session {
             Verb::Compress => self.compress(command),
             Verb::Sort | Verb::UidSort => self.sort(command, command.verb.is_uid(), out),
             Verb::Thread | Verb::UidThread => self.thread(command, command.verb.is_uid(), out),
+            Verb::GetQuota => self.get_quota(command, out),
+            Verb::GetQuotaRoot => self.get_quota_root(command, out),
         }
     }
 

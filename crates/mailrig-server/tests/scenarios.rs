@@ -223,6 +223,10 @@ scenarios! {
     imap_sort => "imap/sort.scenario",
     imap_thread => "imap/thread.scenario",
     imap_esort => "imap/esort.scenario",
+    imap_multiappend => "imap/multiappend.scenario",
+    imap_binary => "imap/binary.scenario",
+    imap_catenate => "imap/catenate.scenario",
+    imap_quota => "imap/quota.scenario",
 }
 
 /// The scenarios played by tests that check more than the report.

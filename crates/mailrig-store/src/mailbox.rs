@@ -323,6 +323,21 @@ impl MailboxState {
         Ok(self.push_message(raw, flags, internal_date, email_id))
     }
 
+    /// Adds new messages (raw, flags, internal date) with consecutive UIDs; all or none.
+    pub(crate) fn append_all(
+        &mut self,
+        messages: Vec<(Arc<[u8]>, Flags, i64)>,
+    ) -> Result<Vec<u32>, StoreError> {
+        self.check_room(messages.len())?;
+        Ok(messages
+            .into_iter()
+            .map(|(raw, flags, date)| {
+                let email_id = self.email_ids.fetch_add(1, Ordering::SeqCst) + 1;
+                self.push_message(raw, &flags, date, email_id)
+            })
+            .collect())
+    }
+
     /// Adds copies of `messages` (flags and internal dates kept) with new UIDs; all or none.
     pub(crate) fn append_copies(&mut self, messages: &[Message]) -> Result<Vec<u32>, StoreError> {
         self.check_room(messages.len())?;

@@ -36,6 +36,28 @@ impl Store {
         Ok(appended)
     }
 
+    /// Appends several messages to one mailbox, all or none (MULTIAPPEND, RFC 3502 §6.3.11:
+    /// "the server MUST NOT add any of the messages to the mailbox" if one fails), under one
+    /// lock, so their UIDs are consecutive and no other change comes between them. Each item
+    /// is (message, flags, internal date); the result has one [`Appended`] per message.
+    pub fn append_all(
+        &self,
+        login: &str,
+        mailbox: &str,
+        messages: Vec<(Arc<[u8]>, Flags, i64)>,
+    ) -> Result<Vec<Appended>, StoreError> {
+        let count = messages.len();
+        let appended = self.change(login, mailbox, |state, uidvalidity| {
+            state.append_all(messages).map(|uids| {
+                uids.into_iter()
+                    .map(|uid| Appended { uidvalidity, uid })
+                    .collect::<Vec<_>>()
+            })
+        })?;
+        self.messages_accepted(count);
+        Ok(appended)
+    }
+
     /// Delivers a message to the user's INBOX, with no flags (see [`Store::append`]).
     pub fn deliver(
         &self,

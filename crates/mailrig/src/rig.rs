@@ -208,6 +208,13 @@ impl RigBuilder {
         self
     }
 
+    /// Gives every user an IMAP quota (RFC 9208): APPEND and COPY beyond it are `NO
+    /// [OVERQUOTA]` and store nothing; GETQUOTA reports it.
+    pub fn imap_quota(mut self, quota: mailrig_imap::Quota) -> Self {
+        self.imap.config.quota = quota;
+        self
+    }
+
     /// Switches an SMTP extension off by the word `mailrig serve --disable` takes (`chunking`,
     /// `auth`, `cram-md5`, ...: [`mailrig_smtp::EXTENSIONS`]); an unknown word fails `start`.
     pub fn disable_smtp(mut self, word: &str) -> Self {

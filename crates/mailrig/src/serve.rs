@@ -66,6 +66,13 @@ pub(crate) struct ServeArgs {
         "Turn an IMAP extension off (repeatable): {}", mailrig_imap::Extension::names()
     ))]
     imap_disabled: Vec<String>,
+    /// Each user's IMAP storage quota in KiB (RFC 9208 STORAGE): APPEND and COPY beyond it
+    /// get NO [OVERQUOTA].
+    #[arg(long, value_name = "KIB")]
+    imap_quota_storage: Option<u64>,
+    /// Each user's IMAP quota in messages (RFC 9208 MESSAGE).
+    #[arg(long, value_name = "N")]
+    imap_quota_messages: Option<u64>,
     /// Start the servers with a deliberate defect (repeatable), to see a client's or a
     /// suite's tests catch it; the names are in docs/defects.md.
     #[arg(long = "defect", value_name = "NAME")]
@@ -282,6 +289,10 @@ fn imap_options(args: &ServeArgs) -> anyhow::Result<ImapOptions> {
         "rev1" | "imap4rev1" => Versions::Rev1,
         "rev2" | "imap4rev2" => Versions::Rev2,
         other => bail!("--imap-version {other}: expected both, rev1 or rev2"),
+    };
+    config.quota = mailrig_imap::Quota {
+        storage_kib: args.imap_quota_storage,
+        messages: args.imap_quota_messages,
     };
     for word in &args.imap_disabled {
         mailrig::rig::disable_imap(&mut options, word).map_err(|e| anyhow::anyhow!("--imap-disable {e}"))?;

@@ -620,6 +620,50 @@ fn serve_imap_personality_switches_reach_the_greeting() {
     assert!(greeting.contains(" LOGINDISABLED"), "{greeting}");
 }
 
+/// `serve --imap-quota-storage 1`: GETQUOTA reports the limit, and an APPEND over it is
+/// `NO [OVERQUOTA]` (RFC 9208 §4.3).
+#[test]
+fn serve_imap_quota_is_reported_and_enforced() {
+    use std::io::{BufRead, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, info) = start_serve(
+        &[
+            "--smtp",
+            "off",
+            "--submission",
+            "off",
+            "--smtps",
+            "off",
+            "--imap",
+            "127.0.0.1:0",
+            "--imaps",
+            "off",
+            "--allow-plaintext-auth",
+            "--imap-quota-storage",
+            "1",
+        ],
+        dir.path(),
+    );
+    let mut imap =
+        std::net::TcpStream::connect(info["imap"].as_str().expect("imap listener")).expect("connect");
+    let message = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(2000));
+    let input = format!(
+        "a LOGIN alice secret\r\nb GETQUOTA \"\"\r\nc APPEND INBOX {{{}+}}\r\n{message}\r\nd LOGOUT\r\n",
+        message.len()
+    );
+    imap.write_all(input.as_bytes()).unwrap();
+    let lines: Vec<String> = std::io::BufReader::new(imap)
+        .lines()
+        .map_while(Result::ok)
+        .collect();
+    child.kill().unwrap();
+    let _ = child.wait();
+    let text = lines.join("\n");
+    assert!(text.contains("* QUOTA \"\" (STORAGE 0 1)"), "{text}");
+    assert!(text.contains("c NO [OVERQUOTA] "), "{text}");
+}
+
 #[test]
 fn serve_with_a_fixture_uses_the_fixture_users() {
     let dir = tempfile::tempdir().unwrap();

@@ -369,3 +369,22 @@ fn object_ids() {
         store.mailbox_id("alice", "c").expect("c exists")
     );
 }
+
+/// MULTIAPPEND's store half: consecutive UIDs under one lock; a missing mailbox stores none.
+#[test]
+fn append_all_is_consecutive_or_nothing() {
+    let store = store();
+    fill(&store, 1);
+    let items = |n: usize| {
+        (0..n)
+            .map(|i| (std::sync::Arc::from(vec![b'a' + i as u8]), flags(&["\\Seen"]), 7))
+            .collect()
+    };
+    let appended = store
+        .append_all("alice", "INBOX", items(2))
+        .expect("INBOX exists");
+    assert_eq!(appended.iter().map(|a| a.uid).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(uids(&store, "INBOX"), [1, 2, 3]);
+    assert!(store.append_all("alice", "Nowhere", items(2)).is_err());
+    assert_eq!(store.status("alice", "INBOX").expect("INBOX").messages, 3);
+}
