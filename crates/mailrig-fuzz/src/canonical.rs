@@ -97,6 +97,8 @@ pub(crate) struct ServerLine {
     pub(crate) flags: Option<(u32, Vec<u8>)>,
     /// SMTP: the first line of a multi-line reply to EHLO.
     pub(crate) ehlo_start: bool,
+    /// SMTP: a line after `NNN-`, inside a multi-line reply.
+    pub(crate) continues_reply: bool,
 }
 
 impl Canonical {
@@ -184,6 +186,11 @@ fn index(scenario: &Scenario) -> Vec<ServerLine> {
                     capability: state.capability.clone(),
                     flags: state.flags.clone(),
                     ehlo_start,
+                    continues_reply: !imap
+                        && state
+                            .previous_server
+                            .as_deref()
+                            .is_some_and(|p| p.get(3) == Some(&b'-')),
                     flat: flat.clone(),
                 });
                 if let Some(bytes) = flat {

@@ -33,34 +33,63 @@
 //!
 //! # Example
 //!
-//! A Rust client that reads the greeting of the IMAP flow, fuzzed with legal variations: its
-//! outcome must not change, it must not panic or hang.
+//! A complete fuzzing test of a small Rust IMAP client against a canonical scenario of its
+//! own (any `plays: server` scenario will do; [`Flow`] has shipped ones): under legal
+//! variations its outcome must not change, and it must not panic or hang.
 //!
 //! ```
-//! use mailrig_fuzz::{Endpoint, Flow, Harness, HarnessConfig, legal};
+//! use mailrig_fuzz::{Canonical, Endpoint, Harness, HarnessConfig, legal};
 //! use mailrig_transcript::scenario::Protocol;
 //! use proptest::test_runner::{Config, TestRunner};
 //! use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 //!
-//! async fn client(endpoint: Endpoint) -> Result<String, String> {
-//!     let stream = tokio::net::TcpStream::connect(endpoint.addr(Protocol::Imap))
-//!         .await
-//!         .map_err(|e| e.to_string())?;
-//!     let mut stream = BufReader::new(stream);
-//!     let mut greeting = String::new();
-//!     stream.read_line(&mut greeting).await.map_err(|e| e.to_string())?;
-//!     // Give up after the greeting: the replay reports that, and the outcome is the same
-//!     // every time, which is what the harness compares.
-//!     stream.get_mut().shutdown().await.map_err(|e| e.to_string())?;
-//!     Ok(greeting.split(' ').next().unwrap_or_default().to_owned())
+//! const CANONICAL: &str = "\
+//! name: noop-logout
+//! sessions: a=imap
+//! plays: server
+//!
+//! S: * OK [CAPABILITY IMAP4rev1 IDLE] ready
+//! C: ${t1:atom} NOOP
+//! S: ${t1} OK NOOP completed
+//! C: ${t2:atom} LOGOUT
+//! S: * BYE bye
+//! S: ${t2} OK LOGOUT completed
+//! ";
+//!
+//! /// The client under test: NOOP, then LOGOUT; its outcome is the two completions' status.
+//! async fn client(endpoint: Endpoint) -> Result<Vec<String>, String> {
+//!     let tcp = tokio::net::TcpStream::connect(endpoint.addr(Protocol::Imap)).await.map_err(|e| e.to_string())?;
+//!     let mut conn = BufReader::new(tcp);
+//!     let mut line = String::new();
+//!     conn.read_line(&mut line).await.map_err(|e| e.to_string())?;
+//!     let mut statuses = Vec::new();
+//!     for (tag, command) in [("a1", "NOOP"), ("a2", "LOGOUT")] {
+//!         conn.get_mut().write_all(format!("{tag} {command}\r\n").as_bytes()).await.map_err(|e| e.to_string())?;
+//!         loop {
+//!             line.clear();
+//!             if conn.read_line(&mut line).await.map_err(|e| e.to_string())? == 0 {
+//!                 return Err("closed".into());
+//!             }
+//!             if let Some(rest) = line.strip_prefix(&format!("{tag} ")) {
+//!                 // Status words are case-insensitive (RFC 9051 §9): `ok` is OK.
+//!                 statuses.push(rest.split(' ').next().unwrap_or_default().to_ascii_uppercase());
+//!                 break;
+//!             }
+//!         }
+//!     }
+//!     Ok(statuses)
 //! }
 //!
-//! let canonical = Flow::ImapFetch.canonical();
-//! # let run = || -> Result<(), Box<dyn std::error::Error>> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let scenario = mailrig_transcript::parse("noop-logout.scenario", CANONICAL)?;
+//! let canonical = Canonical::new(scenario)?;
 //! let harness = Harness::new(&canonical, HarnessConfig::default(), client)?;
-//! let mut runner = TestRunner::new(Config { cases: 16, ..Config::default() });
+//! assert_eq!(harness.baseline(), &Ok(vec!["OK".to_owned(), "OK".to_owned()]));
+//! let mut runner = TestRunner::new(Config { cases: 32, failure_persistence: None, ..Config::default() });
+//! // On failure: the shrunk case, whose `to_text()` is a file `mailrig replay` serves.
 //! runner.run(&legal(&canonical), |case| harness.check(&case))?;
-//! # Ok(()) };
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! Inside `proptest!`, build the harness once (a `static` `OnceLock`, or per test) and write
