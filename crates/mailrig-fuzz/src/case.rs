@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use mailrig_transcript::scenario::{Role, Scenario};
+use mailrig_transcript::Transcript;
+use mailrig_transcript::scenario::{Role, Scenario, Side};
+use mailrig_transcript::transcript::EventKind;
 
 use crate::canonical::Canonical;
 use crate::mutation::{Draft, Mutation};
@@ -12,8 +14,12 @@ use crate::mutation::{Draft, Mutation};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {
     /// Exactly what it does under the canonical scenario: the same outcome, and it follows
-    /// the script (legal variations, and a STARTTLS injection it must discard).
+    /// the script (legal variations).
     Same,
+    /// The same as under the canonical (it discarded what was injected before the TLS
+    /// handshake, RFC 3207 §4.2, RFC 9051 §11.1), or it gave up: it wrote nothing after the
+    /// handshake ([`gave_up_at_tls`]). Acting on the injected response fails.
+    SameOrGaveUp,
     /// Survive: end within its time limit without panicking, whatever its outcome.
     Survive,
 }
@@ -45,12 +51,15 @@ impl Case {
     }
 
     /// What a correct client must do: [`Expect::Same`] when every mutation keeps the
-    /// outcome, else [`Expect::Survive`].
+    /// outcome, [`Expect::SameOrGaveUp`] when one of them is an injection after the STARTTLS
+    /// go-ahead, else [`Expect::Survive`].
     pub fn expect(&self) -> Expect {
-        if self.mutations.iter().all(Mutation::keeps_outcome) {
-            Expect::Same
-        } else {
+        if !self.mutations.iter().all(Mutation::keeps_outcome) {
             Expect::Survive
+        } else if self.mutations.contains(&Mutation::InjectAfterStartTls) {
+            Expect::SameOrGaveUp
+        } else {
+            Expect::Same
         }
     }
 
@@ -82,6 +91,41 @@ impl Case {
     pub fn to_text(&self) -> String {
         mailrig_transcript::print(&self.scenario())
     }
+}
+
+/// Whether the client gave up in every session rather than go on: it wrote nothing after the
+/// TLS handshake, or (no handshake) nothing after the server's last write.
+pub fn gave_up_at_tls(transcript: &Transcript) -> bool {
+    transcript.sessions.iter().all(|session| {
+        let events = &session.events;
+        let from = match events
+            .iter()
+            .rposition(|e| matches!(e.kind, EventKind::TlsStarted))
+        {
+            Some(at) => at,
+            None => events
+                .iter()
+                .rposition(|e| {
+                    matches!(
+                        &e.kind,
+                        EventKind::Data {
+                            from: Side::Server,
+                            ..
+                        }
+                    )
+                })
+                .unwrap_or(0),
+        };
+        !events[from..].iter().any(|e| {
+            matches!(
+                &e.kind,
+                EventKind::Data {
+                    from: Side::Client,
+                    ..
+                }
+            )
+        })
+    })
 }
 
 impl fmt::Debug for Case {

@@ -16,7 +16,7 @@ use proptest::test_runner::TestCaseError;
 use tokio::runtime::Runtime;
 
 use crate::canonical::Canonical;
-use crate::case::{Case, Expect};
+use crate::case::{Case, Expect, gave_up_at_tls};
 
 /// Where the client under test connects: one loopback address per protocol of the scenario,
 /// and the CA certificate to trust for TLS (the certificate names `localhost`).
@@ -185,14 +185,20 @@ where
 
     /// Why a run fails its expectation, or `None`.
     pub fn judge(&self, expect: Expect, run: &Run<T>) -> Option<String> {
-        match (&run.ended, expect) {
-            (Ended::Panicked(message), _) => Some(format!("the client panicked: {message}")),
-            (Ended::Hung(limit), _) => Some(format!("the client did not finish within {limit:?}")),
-            (Ended::Returned(outcome), Expect::Same) if *outcome != self.baseline => Some(format!(
-                "the client's outcome changed under a legal variation:\n  canonical: {:?}\n  this case: {outcome:?}",
+        let outcome = match &run.ended {
+            Ended::Panicked(message) => return Some(format!("the client panicked: {message}")),
+            Ended::Hung(limit) => return Some(format!("the client did not finish within {limit:?}")),
+            Ended::Returned(outcome) => outcome,
+        };
+        let gave_up = run.transcript.as_ref().is_some_and(gave_up_at_tls);
+        match expect {
+            Expect::Survive => None,
+            Expect::SameOrGaveUp if gave_up => None,
+            Expect::Same | Expect::SameOrGaveUp if *outcome != self.baseline => Some(format!(
+                "the client's outcome changed under a variation it must ignore:\n  canonical: {:?}\n  this case: {outcome:?}",
                 self.baseline
             )),
-            (Ended::Returned(_), Expect::Same) => match &run.report {
+            Expect::Same | Expect::SameOrGaveUp => match &run.report {
                 Some(report) if !report.passed() => Some(format!(
                     "the client did not follow the script: {}",
                     report
@@ -201,7 +207,6 @@ where
                 )),
                 _ => None,
             },
-            (Ended::Returned(_), Expect::Survive) => None,
         }
     }
 }

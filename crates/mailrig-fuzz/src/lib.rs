@@ -107,7 +107,7 @@ mod mutation;
 mod strategy;
 
 pub use canonical::{Canonical, CanonicalError, Flow};
-pub use case::{Case, Expect};
+pub use case::{Case, Expect, gave_up_at_tls};
 pub use harness::{Ended, Endpoint, Harness, HarnessConfig, HarnessError, Run};
 pub use mutation::{BadBytes, Extra, Mutation};
 pub use strategy::{MAX_MUTATIONS, hostile, hostile_mutation, legal, legal_mutation};

@@ -155,6 +155,46 @@ impl BadBytes {
 }
 
 impl Mutation {
+    /// Every kind's name, as [`Mutation::kind`] gives it.
+    pub const KINDS: [&'static str; 15] = [
+        "split",
+        "sleep",
+        "keyword-case",
+        "literal",
+        "permute",
+        "extra",
+        "inject-after-starttls",
+        "garbage",
+        "literal-count",
+        "huge-literal",
+        "wrong-tag",
+        "bye",
+        "stall",
+        "cut",
+        "bytes",
+    ];
+
+    /// The kind's name (`split`, `keyword-case`, ...), as `mailrig fuzz --skip` takes it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Mutation::Split { .. } => "split",
+            Mutation::Sleep { .. } => "sleep",
+            Mutation::KeywordCase { .. } => "keyword-case",
+            Mutation::Literal { .. } => "literal",
+            Mutation::Permute { .. } => "permute",
+            Mutation::Extra { .. } => "extra",
+            Mutation::InjectAfterStartTls => "inject-after-starttls",
+            Mutation::Garbage { .. } => "garbage",
+            Mutation::LiteralCount { .. } => "literal-count",
+            Mutation::HugeLiteral { .. } => "huge-literal",
+            Mutation::WrongTag { .. } => "wrong-tag",
+            Mutation::Bye { .. } => "bye",
+            Mutation::Stall { .. } => "stall",
+            Mutation::Cut { .. } => "cut",
+            Mutation::Bytes { .. } => "bytes",
+        }
+    }
+
     /// Whether a correct client must behave exactly as under the canonical scenario with
     /// this mutation applied (legal variations, and the injection it must discard).
     pub fn keeps_outcome(&self) -> bool {

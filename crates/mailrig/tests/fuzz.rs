@@ -3,7 +3,8 @@
 //! go-ahead read as if it came over TLS) are fuzzed in process with `mailrig-fuzz`; each bug
 //! is found within a bounded number of cases, the shrunk case is small, and `mailrig replay` of
 //! the written scenario file reproduces it. The same clients without their bugs pass the same
-//! number of legal and hostile cases (so the findings come from the bugs).
+//! number of legal and hostile cases (so the findings come from the bugs); for the injection,
+//! discarding the injected bytes and giving up are both correct.
 
 #[path = "fuzz_clients/imap.rs"]
 mod imap;
@@ -87,8 +88,8 @@ fn imap_harness(
     Harness::new(&Flow::ImapFetch.canonical(), config(), client).expect("the canonical passes")
 }
 
-fn smtp_harness(buffered: bool) -> Harness<Client<Result<String, String>>, Result<String, String>> {
-    let client: Client<_> = Box::new(move |e| Box::pin(smtp::send(e, buffered)));
+fn smtp_harness(leftover: smtp::Leftover) -> Harness<Client<Result<String, String>>, Result<String, String>> {
+    let client: Client<_> = Box::new(move |e| Box::pin(smtp::send(e, leftover)));
     Harness::new(&Flow::SmtpSend.canonical(), config(), client).expect("the canonical passes")
 }
 
@@ -231,11 +232,11 @@ fn fuzzing_finds_list_literals_mishandled() {
 
 #[test]
 fn fuzzing_finds_a_reply_injected_after_starttls_accepted() {
-    let harness = smtp_harness(true);
+    let harness = smtp_harness(smtp::Leftover::Keep);
     let found = hunt(&harness, hostile(&Flow::SmtpSend.canonical()), CASE_BUDGET).expect("the bug is found");
     assert_eq!(found.minimal.mutations(), [Mutation::InjectAfterStartTls]);
     reproduce(&found, Protocol::Smtp, harness.baseline(), |e| {
-        smtp::send(e, true)
+        smtp::send(e, smtp::Leftover::Keep)
     });
 }
 
@@ -253,14 +254,20 @@ fn the_clients_without_their_bugs_pass() {
             );
         }
     }
-    let smtp = smtp_harness(false);
     let canonical = Flow::SmtpSend.canonical();
-    for strategy in [legal(&canonical).boxed(), hostile(&canonical).boxed()] {
-        if let Some(found) = hunt(&smtp, strategy, 48) {
-            panic!(
-                "the correct SMTP client failed: {}\n{:?}",
-                found.reason, found.minimal
-            );
+    // Discarding what was injected before TLS and giving up are both correct.
+    for leftover in [smtp::Leftover::Discard, smtp::Leftover::Abort] {
+        let smtp = smtp_harness(leftover);
+        for strategy in [legal(&canonical).boxed(), hostile(&canonical).boxed()] {
+            if let Some(found) = hunt(&smtp, strategy, 48) {
+                panic!(
+                    "the correct SMTP client ({leftover:?}) failed: {}\n{:?}",
+                    found.reason, found.minimal
+                );
+            }
         }
+        let injected = Case::new(&canonical, vec![Mutation::InjectAfterStartTls]);
+        smtp.check(&injected)
+            .expect("an injection discarded or refused passes");
     }
 }

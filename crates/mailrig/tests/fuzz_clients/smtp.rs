@@ -1,5 +1,5 @@
 //! A small async SMTP client for the fuzzing tests: EHLO, STARTTLS, EHLO, one message, QUIT.
-//! With `buffered_across_tls` it keeps what its buffered reader had read past the STARTTLS
+//! With [`Leftover::Keep`] it keeps what its buffered reader had read past the STARTTLS
 //! go-ahead and reads it as if it came over TLS: the response-injection bug of RFC 3207 §4.2
 //! (CVE-2011-0411 and its many relatives).
 
@@ -18,8 +18,19 @@ use tokio_rustls::rustls;
 /// How long one read may take before the client gives up.
 const READ: Duration = Duration::from_millis(500);
 
+/// What the client does with bytes read past the STARTTLS go-ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Leftover {
+    /// Discards them (RFC 3207 §4.2).
+    Discard,
+    /// Gives up: closes the connection.
+    Abort,
+    /// The bug: reads them as if they came over TLS.
+    Keep,
+}
+
 /// Sends one message; the outcome is the final reply's first line, or why it gave up.
-pub(crate) async fn send(endpoint: Endpoint, buffered_across_tls: bool) -> Result<String, String> {
+pub(crate) async fn send(endpoint: Endpoint, leftover: Leftover) -> Result<String, String> {
     let tcp = TcpStream::connect(endpoint.addr(Protocol::Smtp))
         .await
         .map_err(|e| e.to_string())?;
@@ -29,8 +40,11 @@ pub(crate) async fn send(endpoint: Endpoint, buffered_across_tls: bool) -> Resul
     expect(&mut plain, "250").await?;
     command(&mut plain, "STARTTLS").await?;
     expect(&mut plain, "220").await?;
+    if leftover == Leftover::Abort && !plain.buffer().is_empty() {
+        return Err("the server sent data after the STARTTLS go-ahead".to_owned());
+    }
     // The bug: what the reader buffered beyond the go-ahead survives the upgrade.
-    let leftover = if buffered_across_tls {
+    let leftover = if leftover == Leftover::Keep {
         plain.buffer().to_vec()
     } else {
         Vec::new()
