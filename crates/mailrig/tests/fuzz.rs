@@ -271,3 +271,49 @@ fn the_clients_without_their_bugs_pass() {
             .expect("an injection discarded or refused passes");
     }
 }
+
+/// Fuzzing throughput in process (docs/performance.md): the correct IMAP and SMTP clients
+/// against 1,000 legal cases each, every case a fresh replay on loopback. A benchmark, not a
+/// test: run it with `cargo test --release -p mailrig --test fuzz -- --ignored --nocapture
+/// throughput`.
+#[test]
+#[ignore = "a benchmark; run with --ignored --release"]
+fn throughput() {
+    let runs: [(&str, Box<dyn Fn() -> f64>); 2] = [
+        (
+            "imap-fetch",
+            Box::new(|| rate(&imap_harness(imap::Bugs::default()), &Flow::ImapFetch.canonical())),
+        ),
+        (
+            "smtp-send (STARTTLS)",
+            Box::new(|| {
+                rate(
+                    &smtp_harness(smtp::Leftover::Discard),
+                    &Flow::SmtpSend.canonical(),
+                )
+            }),
+        ),
+    ];
+    for (name, run) in runs {
+        println!("{name}: {:.0} cases/s", run());
+    }
+}
+
+fn rate<C, F, T>(harness: &Harness<C, T>, canonical: &mailrig_fuzz::Canonical) -> f64
+where
+    C: Fn(Endpoint) -> F,
+    F: Future<Output = T> + Send + 'static,
+    T: PartialEq + Debug + Send + 'static,
+{
+    let cases = 1000;
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let start = Instant::now();
+    TestRunner::new(config)
+        .run(&legal(canonical), |case| harness.check(&case))
+        .expect("the correct client passes");
+    f64::from(cases) / start.elapsed().as_secs_f64()
+}
