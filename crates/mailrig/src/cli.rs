@@ -50,6 +50,14 @@ enum Command {
     /// the scenario's sessions in connect order, per protocol. Exit codes: 0 the client
     /// followed the script, 1 it diverged (the diff is printed), 2 usage or I/O error.
     Replay(Box<crate::replay::ReplayArgs>),
+    /// Fuzz a mail client: run a profile's flow against generated server behaviour.
+    ///
+    /// Each case is a variation of a canonical `plays: server` scenario (legal variations the
+    /// client must handle exactly as the canonical, hostile behaviour it must survive),
+    /// served by a replay. The seed is printed on every run; a failure is shrunk and written
+    /// as fuzz-failure-SEED.scenario with a repro command (docs/fuzzing.md). Exit codes: 0 no
+    /// finding, 1 a finding, 2 usage or harness error.
+    Fuzz(Box<crate::fuzz::FuzzArgs>),
     /// Work with `mailrig run` reports: merge the JSON reports of `--partition` shards.
     #[command(subcommand)]
     Report(crate::report::ReportCommand),
@@ -93,6 +101,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(command) => crate::bench::bench(command),
         Command::Run(args) => crate::run::run(*args),
         Command::Replay(args) => crate::replay::replay(*args),
+        Command::Fuzz(args) => crate::fuzz::fuzz(*args),
         Command::Report(command) => crate::report::report(command),
         Command::Record(args) => {
             init_logging();

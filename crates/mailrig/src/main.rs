@@ -9,6 +9,7 @@ use clap::Parser;
 mod bench;
 mod cli;
 mod client;
+mod fuzz;
 mod record;
 mod replay;
 mod report;

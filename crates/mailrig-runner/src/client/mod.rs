@@ -30,7 +30,7 @@ mod run;
 pub use listeners::Listeners;
 pub use profile::{Profile, ProfileError};
 pub use run::{ClientConfig, outcome_name, run};
-pub use scripted::Script;
+pub use scripted::{Probe, Script, probe};
 
 pub use crate::suite::Outcome;
 

@@ -13,6 +13,7 @@ use mailrig_transcript::scenario::{Protocol, Role, Scenario};
 use mailrig_transcript::{Transcript, report};
 
 use crate::client::checks::{self, Finding};
+use crate::client::exec::Ran;
 use crate::client::listeners::Listeners;
 use crate::client::profile::{FlowSpec, Profile};
 use crate::client::run::{WorkDir, expect, judged, launch};
@@ -195,6 +196,67 @@ pub(super) async fn run_one(
         transcript,
         warning,
     }
+}
+
+/// Everything one run of a flow against a replay tells a fuzzer (`mailrig fuzz`), unjudged:
+/// how the client ended, whether it followed the script, and the transcript checks alone.
+#[derive(Debug)]
+pub struct Probe {
+    /// How the client ended; `None` when it could not be started.
+    pub ran: Option<Ran>,
+    /// Whether the client followed the script; `None` when the replay was never decided (the
+    /// client never connected).
+    pub followed: Option<bool>,
+    /// The transcript checks' findings (STARTTLS before AUTH, nothing after a refused
+    /// STARTTLS, no password in the clear, ...), without the replay's verdict.
+    pub findings: Vec<Finding>,
+    /// What was exchanged.
+    pub transcript: Transcript,
+    /// Why the harness could not run it (the replay or the work directory failed).
+    pub error: Option<String>,
+}
+
+/// Runs one (flow, mode) of `profile` against a replay of `script` and reports, without a
+/// verdict, what happened (for `mailrig fuzz`, which judges it per case).
+pub async fn probe(profile: &Profile, flow: Flow, mode: TlsMode, script: &Script) -> Probe {
+    let mut probe = Probe {
+        ran: None,
+        followed: None,
+        findings: Vec::new(),
+        transcript: Transcript::default(),
+        error: None,
+    };
+    let Some(spec) = profile.flows.get(&flow) else {
+        probe.error = Some(format!("the profile has no `{}` flow", flow.keyword()));
+        return probe;
+    };
+    let replay = match start(script, spec).await {
+        Ok(replay) => replay,
+        Err(e) => {
+            probe.error = Some(e);
+            return probe;
+        }
+    };
+    let listeners = listeners(&replay, flow, mode);
+    let work = match WorkDir::create() {
+        Ok(work) => work,
+        Err(e) => {
+            probe.error = Some(e);
+            return probe;
+        }
+    };
+    match launch(profile, spec, mode, &listeners, &work).await {
+        Ok(ran) => probe.ran = Some(ran),
+        Err(e) => probe.error = Some(e),
+    }
+    let grace = ReplayConfig::default().receive_timeout + Duration::from_secs(1);
+    if let Ok(Ok(replayed)) = tokio::time::timeout(grace, replay.finish()).await {
+        probe.followed = Some(replayed.report.passed());
+        probe.findings = checks::check(&replayed.transcript, &expect(flow));
+        probe.transcript = replayed.transcript;
+    }
+    let _ = work.remove();
+    probe
 }
 
 /// Starts the replay with the variables `mailrig replay` uses (alice and bob, `secret`) below

@@ -606,3 +606,28 @@ fn pipelined_lines_the_script_reads_are_within_the_limit() {
     assert_eq!(written(&drain(&mut e)), "A1 OK done\r\nA2 OK done\r\n");
     assert!(report(&e).passed(), "{:?}", report(&e));
 }
+
+/// Regression (found by mailrig-fuzz): a write boundary at the very start of an untagged IMAP
+/// line, or inside an SMTP continuation line's code, made the verifier end the group of
+/// server lines early (it looked at the line's first part only), so the server role failed
+/// its own lines ("the tagged response differs", "the server's reply differs").
+#[test]
+fn server_role_write_boundaries_at_the_start_of_a_line_keep_the_group() {
+    let imap = "name: x\nsessions: a=imap\nplays: server\n\nS: * OK hi\nC: ${t:atom} NOOP\nS: ${|}* 2 EXISTS\nS: ${t} OK done\n";
+    let mut e = engine(imap, Role::Server);
+    e.handle_connected(0, ms(0));
+    drain(&mut e);
+    e.handle_received(0, b"a1 NOOP\r\n", ms(1));
+    assert_eq!(written(&drain(&mut e)), "* 2 EXISTS\r\na1 OK done\r\n");
+    assert_eq!(failure_reason(&e), "passed");
+
+    let smtp = "name: x\nsessions: s=smtp\nplays: server\n\nS: 220 hi\nC: EHLO x\nS: 250-one\nS: 25${|}0-two\nS: ${|}250 three\nC: QUIT\nS: 221 bye\n";
+    let mut e = engine(smtp, Role::Server);
+    e.handle_connected(0, ms(0));
+    drain(&mut e);
+    e.handle_received(0, b"EHLO x\r\n", ms(1));
+    assert_eq!(written(&drain(&mut e)), "250-one\r\n250-two\r\n250 three\r\n");
+    e.handle_received(0, b"QUIT\r\n", ms(2));
+    drain(&mut e);
+    assert_eq!(failure_reason(&e), "passed");
+}

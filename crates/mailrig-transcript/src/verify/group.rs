@@ -483,11 +483,29 @@ fn is_raw_group(group: &[&Step]) -> bool {
 
 /// A required IMAP line that is not untagged: a tagged response or a continuation request.
 fn is_terminal(line: &Line) -> bool {
-    line.presence == Presence::Required
-        && !matches!(line.parts.first(), Some(Part::Text(t)) if t.starts_with(b"*"))
+    line.presence == Presence::Required && !leading_text(line).starts_with(b"*")
 }
 
 /// An SMTP reply line written `NNN-...`.
 fn is_reply_continuation(line: &Line) -> bool {
-    matches!(line.parts.first(), Some(Part::Text(t)) if t.len() >= 4 && t[..3].iter().all(u8::is_ascii_digit) && t[3] == b'-')
+    let t = leading_text(line);
+    t.len() >= 4 && t[..3].iter().all(u8::is_ascii_digit) && t[3] == b'-'
+}
+
+/// The text the line starts with, across write boundaries (`S: ${|}* 2 EXISTS` and
+/// `S: 25${|}0-PIPELINING` start like the lines without them), up to its first hole,
+/// reference or literal.
+fn leading_text(line: &Line) -> Vec<u8> {
+    let mut out = Vec::new();
+    for part in &line.parts {
+        match part {
+            Part::Text(t) => out.extend_from_slice(t),
+            Part::Split => {}
+            _ => break,
+        }
+        if out.len() >= 4 {
+            break;
+        }
+    }
+    out
 }

@@ -1,0 +1,101 @@
+//! `mailrig fuzz` end to end with real clients as subprocesses (curl and Python's imaplib,
+//! legal variations only, a bounded number of cases, fixed seeds): a finding in a client is
+//! a result (exit 1, with the shrunk scenario written and a repro line), a harness error or a
+//! crash of mailrig fails the test. The seed is printed on every run.
+
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+fn workspace() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// Runs `mailrig fuzz` for `profile`'s fetch flow and returns (exit code, stdout).
+fn fuzz(profile: &str, seed: &str, out: &Path) -> (i32, String) {
+    let output = Command::new(assert_cmd::cargo::cargo_bin!("mailrig"))
+        .current_dir(workspace())
+        .args([
+            "fuzz",
+            "--client",
+            profile,
+            "--flow",
+            "fetch",
+            "--legal-only",
+            "--cases",
+            "30",
+        ])
+        .args(["--seed", seed, "--shrink-time", "20s", "--out"])
+        .arg(out)
+        .timeout(Duration::from_secs(240))
+        .output()
+        .expect("mailrig fuzz runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let code = output.status.code().unwrap_or(-1);
+    println!("{stdout}{stderr}");
+    assert!(
+        code == 0 || code == 1,
+        "mailrig fuzz failed (exit {code}): {stderr}"
+    );
+    assert!(stdout.contains(&format!("seed {seed}")), "the seed is printed");
+    if code == 1 {
+        let file = out.join(format!("fuzz-failure-{seed}.scenario"));
+        assert!(file.exists(), "the shrunk case is written");
+        assert!(
+            stdout.contains("repro: mailrig run --client"),
+            "a repro line is printed"
+        );
+        let check = Command::new(assert_cmd::cargo::cargo_bin!("mailrig"))
+            .arg("check")
+            .arg(&file)
+            .output()
+            .expect("check");
+        assert!(check.status.success(), "the written case is a valid scenario");
+    }
+    (code, stdout)
+}
+
+#[test]
+fn curl_fetch_legal_variations() {
+    let out = tempfile::tempdir().expect("tempdir");
+    fuzz("fixtures/clients/curl.toml", "20261204", out.path());
+}
+
+#[test]
+fn imaplib_fetch_legal_variations() {
+    let out = tempfile::tempdir().expect("tempdir");
+    fuzz("fixtures/clients/python-imaplib.toml", "20261204", out.path());
+}
+
+/// A client that does not follow the canonical scenario cannot be fuzzed with it: a usage
+/// error (exit 2), never a finding.
+#[test]
+fn a_canonical_the_client_does_not_follow_is_a_usage_error() {
+    let output = Command::new(assert_cmd::cargo::cargo_bin!("mailrig"))
+        .current_dir(workspace())
+        .args([
+            "fuzz",
+            "--client",
+            "fixtures/clients/curl.toml",
+            "--flow",
+            "fetch",
+            "--cases",
+            "3",
+        ])
+        .args([
+            "--scenario",
+            "fixtures/clients/fuzz/python-imaplib-fetch.scenario",
+        ])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .expect("mailrig fuzz runs");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("does not follow the canonical scenario"));
+}
