@@ -164,6 +164,43 @@ impl Parser<'_> {
 }
 
 impl Parser<'_> {
+    /// A multi-line SMTP reply is one unit: after an `S:` line that goes on (`250-...`,
+    /// RFC 5321 §4.2.1), no `@sleep` may come before the reply's next line (it would leave
+    /// the reply unfinished when mailrig plays the server, and cut it in two when it checks
+    /// one). A `@close` there is fine: a reply cut off by a hang-up is a case worth testing.
+    pub(super) fn check_directives_inside_replies(&mut self) {
+        let mut open: Vec<Option<usize>> = vec![None; self.scenario.header.sessions.len()];
+        let mut errors = Vec::new();
+        for step in self.scenario.steps() {
+            let Some(slot) = open.get_mut(step.session) else {
+                continue;
+            };
+            match &step.kind {
+                StepKind::Line(line) if line.side == Side::Server => {
+                    let smtp = self.scenario.header.sessions[step.session].protocol.family() == Family::Smtp;
+                    let goes_on = matches!(line.parts.first(), Some(Part::Text(t))
+                        if t.len() >= 4 && t[..3].iter().all(u8::is_ascii_digit) && t[3] == b'-');
+                    *slot = (smtp && goes_on).then_some(step.pos.line);
+                }
+                StepKind::Line(_) => *slot = None,
+                StepKind::Directive(Directive::Sleep(_)) => {
+                    if let Some(reply) = *slot {
+                        errors.push(
+                            self.error(step.pos.line, step.pos.col, "`@sleep` inside a multi-line SMTP reply")
+                                .len(6)
+                                .expected(format!("the next line of the reply that line {reply} continues (`NNN-` goes on, `NNN ` ends it)"))
+                                .hint("a reply is one unit: put the pause before its first line (to split its write without a pause, use `${|}`)"),
+                        );
+                    }
+                }
+                StepKind::Directive(_) => {}
+            }
+        }
+        for error in errors {
+            self.report(error);
+        }
+    }
+
     /// `@match pipelined` at `steps[i]` applies to the run of `S:` lines after it: an IMAP
     /// session's, every group of which ends with a tagged response (RFC 9051 §5.5: only the
     /// completions of commands can be told apart by their tags).

@@ -179,6 +179,7 @@ impl<'a> Parser<'a> {
             self.scenario.body.pop();
         }
         self.check_match_directives();
+        self.check_directives_inside_replies();
         if self.errors.is_empty() {
             Ok(self.scenario)
         } else {

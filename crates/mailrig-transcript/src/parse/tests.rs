@@ -506,3 +506,23 @@ fn faults_lines_are_kept_as_text_with_their_positions() {
     let empty = crate::parse("t.scenario", "name: t\nsessions: a=imap\nfaults:\na S: * OK hi\n");
     assert!(empty.is_err(), "an empty `faults:` is an error");
 }
+
+/// RFC 5321 §4.2.1: a multi-line reply is one unit, so no directive may sit between its
+/// lines (found by fuzzing: an `@sleep` there left the reply unfinished when played).
+#[test]
+fn a_sleep_inside_a_multi_line_smtp_reply_is_an_error() {
+    let text = "name: x\nsessions: s=smtp\nplays: server\n\nS: 220 hi\nC: EHLO x\nS: 250-one\n@sleep 5ms\nS: 250 two\n";
+    let e = err(text);
+    assert!(e.contains(":8:1"), "{e}");
+    assert!(e.contains("`@sleep` inside a multi-line SMTP reply"), "{e}");
+    assert!(e.contains("line 7 continues"), "{e}");
+    // Before the reply, or after its last line, a pause is fine; IMAP groups are not replies.
+    ok(
+        "name: x\nsessions: s=smtp\nplays: server\n\nS: 220 hi\nC: EHLO x\n@sleep 5ms\nS: 250-one\nS: 250 two\n@sleep 5ms\n",
+    );
+    ok(
+        "name: x\nsessions: s=imap\nplays: server\n\nS: * OK hi\nC: A1 NOOP\nS: * 1 EXISTS\n@sleep 5ms\nS: A1 OK done\n",
+    );
+    // A reply cut off by a hang-up is a case, not an error.
+    ok("name: x\nsessions: s=smtp\nplays: server\n\nS: 220 hi\nC: EHLO x\nS: 250-one\n@close server\n");
+}
