@@ -363,6 +363,24 @@ impl Engine {
         self.advance();
     }
 
+    /// The driver closed or reset `session` of its own accord (a fault rule on a replay's
+    /// writes): recorded as closed by mailrig's side; nothing more is written or read there,
+    /// and a step still waiting for the peer on it fails.
+    pub fn handle_closed_here(&mut self, session: usize, now: Duration) {
+        self.tick(now);
+        let Some(conn) = self.conns.get_mut(session) else {
+            return;
+        };
+        if conn.closed_here || conn.closed_there {
+            return;
+        }
+        conn.closed_here = true;
+        let ours = self.our_side();
+        self.run.sessions[session].closed(ours);
+        self.records[session].closed(now, ours);
+        self.advance();
+    }
+
     /// Time has passed: a wait whose deadline is reached ends, a `@sleep` that is over lets
     /// the next write go.
     pub fn handle_timeout(&mut self, now: Duration) {
