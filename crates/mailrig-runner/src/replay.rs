@@ -15,12 +15,21 @@
 //! it, every wait has the engine's deadlines ([`ReplayConfig::receive_timeout`], `@within`),
 //! and every handshake and write the receive timeout. When the run is decided the listeners
 //! and connections close.
+//!
+//! **Faults.** The scenario's `faults:` rules, and those given to
+//! [`Replay::start_with_faults`], act on the replay's own writes as they do on mailrig's model
+//! servers (docs/faults.md): keyed by the step the `S:` lines answer, which the engine names
+//! from the client's bytes before them. The verdict is still judged on what the client sends:
+//! a rule that changes what the client hears usually makes it diverge, and the report shows
+//! how.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
+use mailrig_server::fault::{FaultSet, Rule};
 use mailrig_server::tls::{Identity, TlsError};
 use mailrig_transcript::engine::{Engine, EngineConfig, EngineError};
 use mailrig_transcript::scenario::{Protocol, Role, Scenario};
@@ -31,6 +40,7 @@ use tokio_rustls::TlsAcceptor;
 
 mod accept;
 mod driver;
+mod faults;
 
 /// How to run a replay.
 #[derive(Debug, Clone)]
@@ -99,6 +109,9 @@ pub enum ReplayError {
     /// No client connected within [`ReplayConfig::connect_timeout`].
     #[error("no client connected within {}", mailrig_transcript::scenario::format_duration(*.0))]
     NoClient(Duration),
+    /// A rule of the scenario's `faults:` does not parse (each message with its position).
+    #[error("{}", .0.join("\n"))]
+    Faults(Vec<String>),
     /// The replay task ended without a result (it panicked or was cancelled).
     #[error("the replay stopped unexpectedly: {0}")]
     Stopped(String),
@@ -128,6 +141,7 @@ pub struct Replayed {
 pub struct Replay {
     listeners: Vec<(Protocol, SocketAddr)>,
     ca_pem: String,
+    faults: Option<Arc<FaultSet>>,
     task: Option<JoinHandle<Result<Replayed, ReplayError>>>,
 }
 
@@ -135,7 +149,23 @@ impl Replay {
     /// Checks that mailrig can play the server side of `scenario`, opens its listeners and
     /// starts serving in a task. Literal files must have been loaded
     /// ([`Scenario::load_literals`]).
+    /// The scenario's own `faults:` rules apply (random ones without a seed get 0).
     pub async fn start(scenario: Scenario, config: ReplayConfig) -> Result<Replay, ReplayError> {
+        Replay::start_with_faults(scenario, config, Vec::new(), 0).await
+    }
+
+    /// [`Replay::start`] with fault rules on the replay's own writes: the scenario's
+    /// `faults:` and then `rules`; random rules without a seed of their own get `seed`.
+    pub async fn start_with_faults(
+        scenario: Scenario,
+        config: ReplayConfig,
+        rules: Vec<Rule>,
+        seed: u64,
+    ) -> Result<Replay, ReplayError> {
+        let mut all =
+            crate::faults::scenario_faults(&scenario, &scenario.header.name).map_err(ReplayError::Faults)?;
+        all.extend(rules);
+        let faults = (!all.is_empty()).then(|| Arc::new(FaultSet::new(all, seed)));
         let engine_config = EngineConfig {
             receive_timeout: config.receive_timeout,
             max_unread: config.max_unread,
@@ -150,13 +180,27 @@ impl Replay {
         let bound = bind(&plan, &config.listen).await?;
         let listeners = bound.iter().map(|b| (b.protocol, b.addr)).collect();
         let (arrivals, acceptors) = accept::spawn(bound, tls.clone(), config.receive_timeout);
-        let driver = driver::Driver::new(engine, arrivals, acceptors, tls, config.receive_timeout);
+        let driver = driver::Driver::new(
+            engine,
+            arrivals,
+            acceptors,
+            tls,
+            config.receive_timeout,
+            faults.clone(),
+        );
         let task = tokio::spawn(driver.run(config.connect_timeout));
         Ok(Replay {
             listeners,
             ca_pem: identity.ca_pem().to_owned(),
+            faults,
             task: Some(task),
         })
+    }
+
+    /// The fault rules in force (seeds filled in; print [`FaultSet::describe`] so a run can
+    /// be repeated), if there are any.
+    pub fn faults(&self) -> Option<&FaultSet> {
+        self.faults.as_deref()
     }
 
     /// Every listener: the protocol and the address it is bound to.

@@ -50,6 +50,29 @@ impl AsyncWrite for Stream {
     }
 }
 
+impl Stream {
+    /// The TCP connection under any TLS.
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Client(s) => s.get_ref().0,
+            Stream::Server(s) => s.get_ref().0,
+        }
+    }
+
+    /// The peer's IP address, if the socket still knows it.
+    pub(crate) fn peer_ip(&self) -> Option<std::net::IpAddr> {
+        self.tcp().peer_addr().ok().map(|a| a.ip())
+    }
+
+    /// Resets the connection: `SO_LINGER` 0, so dropping the socket sends RST (no TLS
+    /// close_notify).
+    pub(crate) fn reset(self) {
+        let _ = self.tcp().set_zero_linger();
+        drop(self);
+    }
+}
+
 /// Closes `stream` (TLS close_notify, then FIN), ignoring errors: the peer may be gone.
 pub(crate) async fn shutdown(mut stream: Stream) {
     drop(stream.shutdown().await);

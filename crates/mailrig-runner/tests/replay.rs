@@ -334,3 +334,109 @@ async fn a_flooding_client_is_cut_off_with_a_divergence() {
     assert!(reason.starts_with("the client sent "), "{reason}");
     assert!(reason.contains(" bytes the script does not expect"), "{reason}");
 }
+
+// Fault rules on the replay's own writes (docs/faults.md), against a small mail-sending client
+// that gives up as a real one would: each test runs the same exchange with and without the rule.
+
+const SEND: &str = "name: send\nsessions: s=smtp\nplays: server\n\n\
+S: 220 ${|}ready\nC: EHLO ${_:word}\nS: 250-hi\nS: 250 PIPELINING\nC: MAIL FROM:<a@example.test>\nS: 250 ok\n\
+C: RCPT TO:<b@example.test>\nS: 250 ok\nC: DATA\nS: 354 go\nC: Subject: t\nC:\nC: hi\nC: .\n\
+S: 250 queued\nC: QUIT\nS: 221 bye\n";
+
+/// Sends one message; on a refusal it says QUIT (if it can) and returns the reply it got
+/// (empty: the connection closed).
+async fn send_mail(c: &mut Client<TcpStream>) -> Result<(), String> {
+    async fn expect(c: &mut Client<TcpStream>, code: &str) -> Result<(), String> {
+        let mut reply = c.line().await;
+        while reply.get(3..4) == Some("-") {
+            reply = c.line().await;
+        }
+        if reply.starts_with(code) {
+            return Ok(());
+        }
+        if !reply.is_empty() {
+            c.send("QUIT\r\n").await;
+        }
+        Err(reply)
+    }
+    expect(c, "220").await?;
+    for (command, code) in [
+        ("EHLO me.example\r\n", "250"),
+        ("MAIL FROM:<a@example.test>\r\n", "250"),
+        ("RCPT TO:<b@example.test>\r\n", "250"),
+        ("DATA\r\n", "354"),
+        ("Subject: t\r\n\r\nhi\r\n.\r\n", "250"),
+        ("QUIT\r\n", "221"),
+    ] {
+        c.send(command).await;
+        expect(c, code).await?;
+    }
+    Ok(())
+}
+
+async fn send_with_faults(text: &str, rules: &[&str]) -> (Result<(), String>, Replayed) {
+    let scenario = parse("t.scenario", text).expect("valid scenario");
+    let rules = rules
+        .iter()
+        .map(|r| mailrig_server::fault::Rule::parse(r).expect("rule parses"))
+        .collect();
+    let replay = Replay::start_with_faults(scenario, config(), rules, 0)
+        .await
+        .expect("replay starts");
+    let mut c = tcp(&replay, Protocol::Smtp).await;
+    let sent = send_mail(&mut c).await;
+    drop(c);
+    (sent, finish(replay).await)
+}
+
+#[tokio::test]
+async fn a_greeting_fault_from_the_header_makes_the_client_give_up_and_the_verdict_says_so() {
+    let (sent, replayed) = send_with_faults(SEND, &[]).await;
+    assert_eq!(sent, Ok(()));
+    assert!(replayed.report.passed(), "{}", failure(&replayed));
+
+    let faulty = SEND.replacen(
+        "plays: server\n",
+        "plays: server\nfaults: greeting: reply 421 4.3.2 busy\n",
+        1,
+    );
+    let (sent, replayed) = send_with_faults(&faulty, &[]).await;
+    assert_eq!(sent, Err("421 4.3.2 busy\r\n".to_owned()));
+    let fail = replayed.report.failure().expect("the client never sent EHLO");
+    assert_eq!(fail.pos.line, 7, "the failure is at `C: EHLO`: {fail:?}");
+    let rendered = report::render(&replayed.report, "t.scenario", &faulty);
+    assert!(
+        rendered.contains("QUIT"),
+        "the diff shows what the client sent instead:\n{rendered}"
+    );
+}
+
+#[tokio::test]
+async fn a_close_at_rcpt_ends_the_session_and_the_client_is_judged_on_what_it_did() {
+    let (sent, replayed) = send_with_faults(SEND, &[]).await;
+    assert_eq!(sent, Ok(()));
+    assert!(replayed.report.passed(), "{}", failure(&replayed));
+
+    let (sent, replayed) = send_with_faults(SEND, &["rcpt: close"]).await;
+    assert_eq!(sent, Err(String::new()), "the client saw the connection close");
+    let fail = replayed
+        .report
+        .failure()
+        .expect("the client closed instead of DATA");
+    assert_eq!(fail.pos.line, 13, "the failure is at `C: DATA`: {fail:?}");
+    assert!(fail.reason.contains("closed"), "{}", fail.reason);
+}
+
+#[tokio::test]
+async fn a_refused_message_is_heard_by_the_client_and_its_quit_still_follows_the_script() {
+    let (sent, replayed) = send_with_faults(SEND, &["data-end: delay 10ms"]).await;
+    assert_eq!(sent, Ok(()));
+    assert!(replayed.report.passed(), "{}", failure(&replayed));
+    let (sent, replayed) = send_with_faults(SEND, &["data-end: reply 554 5.7.1 no"]).await;
+    assert_eq!(sent, Err("554 5.7.1 no\r\n".to_owned()));
+    assert!(
+        replayed.report.passed(),
+        "the client said QUIT as the script expects: {}",
+        failure(&replayed)
+    );
+}

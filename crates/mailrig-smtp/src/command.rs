@@ -45,6 +45,31 @@ pub enum Verb {
 }
 
 impl Verb {
+    /// Every verb, in declaration order.
+    pub const ALL: [Verb; 14] = [
+        Verb::Helo,
+        Verb::Ehlo,
+        Verb::Mail,
+        Verb::Rcpt,
+        Verb::Data,
+        Verb::Bdat,
+        Verb::Rset,
+        Verb::Noop,
+        Verb::Quit,
+        Verb::Vrfy,
+        Verb::Expn,
+        Verb::Help,
+        Verb::StartTls,
+        Verb::Auth,
+    ];
+
+    /// The verb named `name` (case-insensitive, RFC 5321 §2.4), if mailrig knows it.
+    pub fn from_name(name: &str) -> Option<Verb> {
+        Verb::ALL
+            .into_iter()
+            .find(|verb| verb.name().eq_ignore_ascii_case(name))
+    }
+
     /// The name as the RFC spells it, upper-case.
     pub fn name(self) -> &'static str {
         match self {
@@ -404,6 +429,15 @@ mod tests {
 
     fn parse(line: &str) -> Result<Command, CommandError> {
         Command::parse(line.as_bytes(), STRICT)
+    }
+
+    #[test]
+    fn every_verb_is_found_by_its_name_in_any_case() {
+        for verb in Verb::ALL {
+            assert_eq!(Verb::from_name(verb.name()), Some(verb));
+            assert_eq!(Verb::from_name(&verb.name().to_ascii_lowercase()), Some(verb));
+        }
+        assert_eq!(Verb::from_name("XCLIENT"), None);
     }
 
     fn code(line: &str, syntax: Syntax) -> u16 {

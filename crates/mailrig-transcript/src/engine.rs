@@ -31,8 +31,11 @@ use crate::scenario::{Directive, LiteralSource, Part, Protocol, Role, Scenario, 
 use crate::transcript::{SessionRecord, Transcript};
 use crate::verify::{Failure, Live, Progress, Report, Run, VerifyError, initial_bindings, report};
 
+mod answer;
 mod send;
 
+use answer::Tracker;
+pub use answer::{Answer, AnswerKind, Answered};
 use send::{Sending, Sent};
 
 /// Settings of one run.
@@ -170,7 +173,12 @@ pub struct Engine {
     /// The index (into the scenario's steps) of the next unit to check.
     next: usize,
     sending: Option<Sending>,
-    transmits: VecDeque<Transmit>,
+    /// What the driver must do, with the replies each write completes when described.
+    transmits: VecDeque<(Transmit, Vec<Answer>)>,
+    /// Server role: describe the replies of each write ([`Engine::set_describe_answers`]).
+    describe: bool,
+    /// Per session: what has been described so far.
+    trackers: Vec<Tracker>,
     now: Duration,
     /// When the last unit of steps completed (the base of `@within`).
     last_done: Duration,
@@ -210,6 +218,7 @@ impl Engine {
             .map(|d| SessionRecord::new(d.name.clone(), d.protocol))
             .collect();
         let conns = vec![Conn::default(); scenario.sessions().len()];
+        let trackers = vec![Tracker::default(); scenario.sessions().len()];
         let unread_limits = unread_limits(&scenario, role, config.max_unread);
         let run = Run::new(&scenario, sessions, bindings);
         let mut engine = Engine {
@@ -223,6 +232,8 @@ impl Engine {
             next: 0,
             sending: None,
             transmits: VecDeque::new(),
+            describe: false,
+            trackers,
             now: Duration::ZERO,
             last_done: Duration::ZERO,
             wait: None,
@@ -352,6 +363,24 @@ impl Engine {
         self.advance();
     }
 
+    /// The driver closed or reset `session` of its own accord (a fault rule on a replay's
+    /// writes): recorded as closed by mailrig's side; nothing more is written or read there,
+    /// and a step still waiting for the peer on it fails.
+    pub fn handle_closed_here(&mut self, session: usize, now: Duration) {
+        self.tick(now);
+        let Some(conn) = self.conns.get_mut(session) else {
+            return;
+        };
+        if conn.closed_here || conn.closed_there {
+            return;
+        }
+        conn.closed_here = true;
+        let ours = self.our_side();
+        self.run.sessions[session].closed(ours);
+        self.records[session].closed(now, ours);
+        self.advance();
+    }
+
     /// Time has passed: a wait whose deadline is reached ends, a `@sleep` that is over lets
     /// the next write go.
     pub fn handle_timeout(&mut self, now: Duration) {
@@ -370,7 +399,23 @@ impl Engine {
     /// The next thing the driver must do, if any. Call after every `handle_*` until `None`.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front().map(|(transmit, _)| transmit)
+    }
+
+    /// [`Engine::poll_transmit`] with, for a [`Transmit::Data`], the replies the write
+    /// completes and the step each answers (empty unless [`Engine::set_describe_answers`] is
+    /// on, and for every other transmit). A driver that applies fault rules to the engine's
+    /// writes (a replay with `--fault`) uses this instead of `poll_transmit`.
+    #[must_use]
+    pub fn poll_transmit_described(&mut self) -> Option<(Transmit, Vec<Answer>)> {
         self.transmits.pop_front()
+    }
+
+    /// Server role: describe each write's replies ([`Answer`]: the step it answers, its kind,
+    /// where it ends), for [`Engine::poll_transmit_described`]. Off by default (it reads the
+    /// client's bytes once more); turn it on before the first connection.
+    pub fn set_describe_answers(&mut self, on: bool) {
+        self.describe = on && self.role == Role::Server;
     }
 
     /// When the engine next needs [`Engine::handle_timeout`] (a deadline or the end of a
@@ -466,7 +511,8 @@ impl Engine {
                 let conn = &mut self.conns[session];
                 if !conn.tls_requested {
                     conn.tls_requested = true;
-                    self.transmits.push_back(Transmit::StartTls { session });
+                    self.transmits
+                        .push_back((Transmit::StartTls { session }, Vec::new()));
                 }
             }
             Next::OurClose => self.close_here(session),
@@ -556,7 +602,8 @@ impl Engine {
         }
         if self.role == Role::Client && !conn.connect_requested {
             conn.connect_requested = true;
-            self.transmits.push_back(Transmit::Connect { session });
+            self.transmits
+                .push_back((Transmit::Connect { session }, Vec::new()));
         }
         if self.expired == Some(self.next) {
             let name = self.session_name(session);
@@ -584,7 +631,8 @@ impl Engine {
         let ours = self.our_side();
         self.run.sessions[session].closed(ours);
         self.records[session].closed(self.now, ours);
-        self.transmits.push_back(Transmit::Close { session });
+        self.transmits
+            .push_back((Transmit::Close { session }, Vec::new()));
     }
 
     /// Fails the run and closes `session` if the peer has sent more there than the engine

@@ -55,6 +55,14 @@ pub(crate) struct ReplayArgs {
     /// Write the verdict as JSON here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Make the replay's own writes misbehave (repeatable), after the file's `faults:`: a
+    /// fault rule keyed by the step the `S:` lines answer, such as `rcpt#2: reply 452 4.2.2
+    /// full` or `greeting: reply 421 busy` (syntax in docs/faults.md).
+    #[arg(long = "fault", value_name = "RULE")]
+    faults: Vec<String>,
+    /// The seed for random fault rules that name none (default 0; printed).
+    #[arg(long, value_name = "N")]
+    fault_seed: Option<u64>,
 }
 
 fn parse_listen(text: &str) -> Result<(Protocol, SocketAddr), String> {
@@ -83,16 +91,14 @@ pub(crate) fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let shown = args.file.display().to_string();
     let scenario = load(&args.file, &shown, &text)?;
-    if !scenario.header.faults.is_empty() {
-        // Said, never ignored: the rules act on mailrig's own servers, not on a replay's writes.
-        anyhow::bail!(
-            "{shown}: the scenario's `faults:` act on mailrig's own servers (`mailrig run`); `mailrig replay` cannot apply them to its own writes yet"
-        );
-    }
+    mailrig_runner::faults::scenario_faults(&scenario, &shown)
+        .map_err(|e| anyhow::anyhow!("{}", e.join("\n")))?;
+    let rules = crate::serve::fault_rules(&args.faults)?;
     let config = config(&args, &scenario)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let replayed = runtime.block_on(async {
-        let replay = Replay::start(scenario.clone(), config)
+        let seed = args.fault_seed.unwrap_or(0);
+        let replay = Replay::start_with_faults(scenario.clone(), config, rules, seed)
             .await
             .with_context(|| format!("cannot replay {shown}"))?;
         let ca = announce(&args, &replay, &scenario, &shown)?;
@@ -190,6 +196,13 @@ fn announce(args: &ReplayArgs, replay: &Replay, scenario: &Scenario, shown: &str
         "  CA          {} (trust it in your client; the certificate names localhost)",
         ca.display()
     );
+    if let Some(faults) = replay.faults() {
+        // The rules as they run, seeds included, so the run can be repeated.
+        println!("  fault seed  {}", faults.seed());
+        for rule in faults.rules() {
+            println!("  fault       {rule}");
+        }
+    }
     if let Some(path) = &args.ready_file {
         write_ready_file(path, replay, &ca)?;
     }

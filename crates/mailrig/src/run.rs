@@ -40,15 +40,10 @@ pub(crate) struct RunArgs {
     /// plaintext session, `tls` for an implicit-TLS one.
     #[arg(long = "replay", value_name = "FILE", requires = "client")]
     pub(crate) replays: Vec<PathBuf>,
-    /// With --client: make mailrig's model servers misbehave (repeatable): a fault rule such
-    /// as `imap APPEND: reply NO [OVERQUOTA] quota exceeded` (syntax in docs/faults.md). Not
-    /// with --replay yet.
-    #[arg(
-        long = "fault",
-        value_name = "RULE",
-        requires = "client",
-        conflicts_with = "replays"
-    )]
+    /// With --client: make mailrig's model servers (or, with --replay, the replay's own
+    /// writes) misbehave (repeatable): a fault rule such as `imap APPEND: reply NO
+    /// [OVERQUOTA] quota exceeded` (syntax in docs/faults.md).
+    #[arg(long = "fault", value_name = "RULE", requires = "client")]
     pub(crate) faults: Vec<String>,
     /// With --fault: the seed for random rules that name none (default 0; printed).
     #[arg(long, value_name = "N", requires = "faults")]

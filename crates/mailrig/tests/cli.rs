@@ -301,8 +301,8 @@ fn help_lists_every_command() {
         let assert = mailrig().args([command, "--help"]).assert().success();
         let help = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
         for missing in ["mailrig fuzz", "--fault"] {
-            // Faults exist for serve and run --client (replay does not take them yet).
-            if matches!(command, "serve" | "run") && missing == "--fault" {
+            // Faults exist for serve, run --client and replay.
+            if matches!(command, "serve" | "run" | "replay") && missing == "--fault" {
                 assert!(help.contains("--fault <RULE>"), "{help}");
                 continue;
             }
@@ -889,20 +889,28 @@ fn a_scenarios_faults_make_the_own_servers_refuse_and_without_them_it_fails() {
 }
 
 #[test]
-fn replay_says_it_cannot_apply_a_scenarios_faults() {
+fn replay_refuses_a_bad_fault_rule_in_the_header_and_a_bad_fault_flag() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("faulty.scenario");
     let text = FAULTY
-        .replace("explode", "close")
         .replace("plays: client", "plays: server")
         .replace("S: 220 ${_}", "S: 220 hi");
-    fs::write(&file, text).expect("write");
+    fs::write(&file, &text).expect("write");
     mailrig()
         .arg("replay")
         .arg(&file)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("`mailrig replay` cannot apply them"));
+        .stderr(predicate::str::contains(
+            "faulty.scenario:5:17: faults: expected an action",
+        ));
+    fs::write(&file, text.replace("explode", "close")).expect("write");
+    mailrig()
+        .args(["replay", "--fault", "rcpt: explode"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--fault:"));
 }
 
 #[test]

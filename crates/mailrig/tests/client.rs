@@ -159,3 +159,24 @@ fn a_flow_runs_against_a_replay_and_a_scenario_that_cannot_serve_it_is_a_usage_e
         .code(2)
         .stderr(predicate::str::contains("declares `plays: client`"));
 }
+
+#[test]
+fn a_fault_on_a_replay_changes_the_clients_outcome() {
+    // The same flow and replay as above, with a rule on the replay's reply to RCPT: curl hears
+    // 550, says QUIT instead of DATA, and the flow fails at the script's `C: DATA`. (Against
+    // a replay the verdict is what the client sent, not its exit status: a rule on the reply
+    // to the final dot makes curl exit 8 but the QUIT after it still follows the script.)
+    mailrig()
+        .args(["run", "--client"])
+        .arg(profile("curl"))
+        .args(["--flow", "send", "--replay"])
+        .arg(repo("tests/replay/curl-smtp-send.scenario"))
+        .args(["--fault", "rcpt: reply 550 5.1.1 no such user"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "fault: RCPT: reply 550 5.1.1 no such user",
+        ))
+        .stdout(predicate::str::contains("- C: DATA").and(predicate::str::contains("+ C: QUIT")))
+        .stdout(predicate::str::contains("0 passed, 1 failed, 0 skipped"));
+}

@@ -149,6 +149,28 @@ fn curl_sending_the_dot_stuffing_message_follows_the_shipped_scenario() {
 }
 
 #[test]
+fn a_fault_on_the_replays_reply_to_the_dot_makes_curl_fail() {
+    // Without the rule curl succeeds; with it, curl hears 554 and fails (exit 8),
+    // while the replay judges what curl sent (it still says QUIT, as the script expects).
+    let rule = ["--fault", "data-end: reply 554 5.7.1 no"];
+    for (args, curl_ok) in [(&[][..], true), (&rule[..], false)] {
+        let replay = Replaying::start("scenarios/smtp/send-dot-stuffing.scenario", args);
+        let sent = curl_send(&replay, DOT_MESSAGE);
+        let (code, out, _) = replay.finish();
+        assert_eq!(sent.status.success(), curl_ok, "{args:?}: {sent:?}\n{out}");
+        assert_eq!(code, 0, "{args:?}: {out}");
+        if !curl_ok {
+            assert!(
+                out.contains("fault       data-end: reply 554 5.7.1 no"),
+                "the rule is printed: {out}"
+            );
+            // curl's own error for a reply other than 250 after the dot.
+            assert_eq!(sent.status.code(), Some(8), "{sent:?}");
+        }
+    }
+}
+
+#[test]
 fn curl_fetching_over_starttls_gets_the_replayed_message() {
     let replay = Replaying::start("tests/replay/curl-imap-fetch.scenario", &[]);
     let url = format!("imap://localhost:{}/INBOX;UID=1", replay.port("imap"));

@@ -129,7 +129,7 @@ async fn scripted_flow(
     for mode in modes {
         outcomes.push(match profile.flows.get(&flow) {
             Some(spec) if spec.modes.contains(&mode) => {
-                scripted::run_one(profile, flow, spec, mode, script).await
+                scripted::run_one(profile, flow, spec, mode, script, config).await
             }
             _ => scripted::skipped(
                 profile,

@@ -44,11 +44,9 @@ impl Script {
         scenario
             .load_literals(|p| std::fs::read(dir.join(p)).map_err(|e| e.to_string()))
             .map_err(|(pos, e)| format!("{shown}:{pos}: {e}"))?;
-        if !scenario.header.faults.is_empty() {
-            return Err(format!(
-                "{shown}: the scenario's `faults:` act on mailrig's own servers; a replay cannot apply them to its own writes yet"
-            ));
-        }
+        // The replay applies the file's `faults:` to its own writes; a bad rule is said here,
+        // with its place in the file, rather than when the flow runs.
+        crate::faults::scenario_faults(&scenario, &shown).map_err(|errors| errors.join("\n"))?;
         if scenario.header.plays == Some(Role::Client) {
             return Err(format!(
                 "{shown} declares `plays: client` (it tests servers); a client flow runs against `plays: server` or both-direction scenarios"
@@ -172,9 +170,10 @@ pub(super) async fn run_one(
     spec: &FlowSpec,
     mode: TlsMode,
     script: &Script,
+    config: &super::ClientConfig,
 ) -> Outcome {
     let started = Instant::now();
-    let (verdict, transcript, warning) = match start(script, spec).await {
+    let (verdict, transcript, warning) = match start(script, spec, config).await {
         Err(e) => (Verdict::Error(e), Transcript::default(), None),
         Ok(replay) => {
             let listeners = listeners(&replay, flow, mode);
@@ -260,8 +259,9 @@ pub async fn probe(profile: &Profile, flow: Flow, mode: TlsMode, script: &Script
 }
 
 /// Starts the replay with the variables `mailrig replay` uses (alice and bob, `secret`) below
-/// the file's own `vars:`. The first connection may take as long as the client's deadline.
-async fn start(script: &Script, spec: &FlowSpec) -> Result<Replay, String> {
+/// the file's own `vars:`, with the run's fault rules (after the file's own). The first
+/// connection may take as long as the client's deadline.
+async fn start(script: &Script, spec: &FlowSpec, run: &super::ClientConfig) -> Result<Replay, String> {
     let mut vars = variables(&own_accounts(), &Endpoints::default());
     vars.retain(|name, _| {
         !script
@@ -276,7 +276,8 @@ async fn start(script: &Script, spec: &FlowSpec) -> Result<Replay, String> {
         connect_timeout: spec.timeout,
         ..ReplayConfig::default()
     };
-    Replay::start(script.scenario.clone(), config)
+    let seed = run.fault_seed.unwrap_or(0);
+    Replay::start_with_faults(script.scenario.clone(), config, run.faults.clone(), seed)
         .await
         .map_err(|e| format!("cannot replay {}: {e}", script.path.display()))
 }

@@ -131,15 +131,31 @@ impl Engine {
 
     /// Writes what has been gathered, as one write.
     fn write(&mut self, session: usize, pending: &mut Vec<u8>) {
+        self.write_answering(session, pending, false);
+    }
+
+    /// Writes what has been gathered, as one write, described when asked to be (`literal`:
+    /// it is the engine's own `+` for a synchronizing literal).
+    fn write_answering(&mut self, session: usize, pending: &mut Vec<u8>, literal: bool) {
         if pending.is_empty() {
             return;
         }
         let bytes = std::mem::take(pending);
         let ours = self.our_side();
-        self.run.sessions[session].push(ours, &bytes, self.now);
+        let live = &mut self.run.sessions[session];
+        let start = live.stream(ours).bytes.len();
+        live.push(ours, &bytes, self.now);
         self.records[session].data(self.now, ours, &bytes[..]);
+        let answers = if self.describe {
+            let (family, client) = (live.family, live.stream(Side::Client));
+            let own = &live.stream(ours).bytes;
+            self.trackers[session].describe(family, &client.bytes, client.cursor, own, start, literal)
+        } else {
+            Vec::new()
+        };
         if !self.conns[session].closed_there {
-            self.transmits.push_back(Transmit::Data { session, bytes });
+            self.transmits
+                .push_back((Transmit::Data { session, bytes }, answers));
         }
     }
 
@@ -242,7 +258,7 @@ impl Engine {
                 next += size;
                 if !line.ends_with(b"+}") {
                     let mut plus = b"+ Ready for literal data\r\n".to_vec();
-                    self.write(session, &mut plus);
+                    self.write_answering(session, &mut plus, true);
                 }
             }
             self.conns[session].literal_scan = next;
