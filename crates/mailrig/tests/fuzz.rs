@@ -279,7 +279,9 @@ fn the_clients_without_their_bugs_pass() {
 #[test]
 #[ignore = "a benchmark; run with --ignored --release"]
 fn throughput() {
-    let runs: [(&str, Box<dyn Fn() -> f64>); 2] = [
+    /// A named measurement: cases per second.
+    type Run = (&'static str, Box<dyn Fn() -> f64>);
+    let runs: [Run; 2] = [
         (
             "imap-fetch",
             Box::new(|| rate(&imap_harness(imap::Bugs::default()), &Flow::ImapFetch.canonical())),

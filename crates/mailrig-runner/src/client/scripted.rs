@@ -229,7 +229,7 @@ pub async fn probe(profile: &Profile, flow: Flow, mode: TlsMode, script: &Script
         probe.error = Some(format!("the profile has no `{}` flow", flow.keyword()));
         return probe;
     };
-    let replay = match start(script, spec).await {
+    let replay = match start(script, spec, &super::ClientConfig::default()).await {
         Ok(replay) => replay,
         Err(e) => {
             probe.error = Some(e);
