@@ -447,6 +447,11 @@ fn serve_writes_a_ready_file_stores_mail_and_stops_cleanly_on_sigterm() {
         stderr.contains("message accepted"),
         "one log line per message: {stderr}"
     );
+    // Connections that end well are logged only at debug (the default level is info).
+    assert!(
+        !stderr.contains("connected") && !stderr.contains("closed"),
+        "no line per connection by default: {stderr}"
+    );
     assert_eq!(
         fs::read(out.join("messages/0001.eml")).unwrap(),
         b"Subject: cli\r\n\r\nhi\r\n"
