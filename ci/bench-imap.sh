@@ -29,8 +29,9 @@ for n in $(seq 64); do users+=(--user "bench$n:bench:bench$n@example.test"); don
 
 # One run; prints commands/s.
 run() {
-  local port=$peer_port pid="" out
-  if [ "$1" = mailrig ]; then
+  local port=$peer_port pid="" out server=$1
+  shift
+  if [ "$server" = mailrig ]; then
     port=$ours_port
     "$BIN" serve --smtp off --submission off --smtps off --imaps off --imap "127.0.0.1:$port" \
       --no-tls --allow-plaintext-auth "${users[@]}" </dev/null >"$tmp/serve.out" 2>"$tmp/serve.log" &
