@@ -11,6 +11,9 @@
 #   BIN=path/to/mailrig   another build to measure (default: target/release/mailrig, built)
 #   BIN2=path/to/mailrig  pair two mailrig builds instead of mailrig and smtp-sink
 #   SOURCE_ARGS="..."     smtp-source options (default: -s 20 -m 20000 -l 5000)
+#   GENERATOR=bench       load with `mailrig bench smtp --target` instead (20 persistent sessions,
+#                         EHLO once each, pipelined MAIL/RCPT/DATA, 5,000-byte messages; -m sets
+#                         the count)
 # Needs Debian's postfix package (/usr/sbin/smtp-source, /usr/sbin/smtp-sink); not used by CI.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -63,7 +66,11 @@ run() {
   sleep 0.2
   before=$(ticks "$pid")
   start_ns=$(date +%s%N)
-  /usr/sbin/smtp-source "${source_args[@]}" -t bench@example.test "127.0.0.1:$port"
+  if [ "${GENERATOR:-}" = bench ]; then
+    "$BIN" bench smtp --target "127.0.0.1:$port" --messages "$messages" --rcpt bench@example.test >/dev/null
+  else
+    /usr/sbin/smtp-source "${source_args[@]}" -t bench@example.test "127.0.0.1:$port"
+  fi
   end_ns=$(date +%s%N)
   after=$(ticks "$pid")
   kill "$pid"
@@ -77,7 +84,9 @@ median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]
 ours=mailrig
 peer=${BIN2:+mailrig2}
 peer=${peer:-sink}
-echo "commit $(git rev-parse --short HEAD), smtp-source ${source_args[*]}, $pairs pairs, $ours vs $peer"
+generator="smtp-source ${source_args[*]}"
+[ "${GENERATOR:-}" = bench ] && generator="mailrig bench smtp --target, $messages messages"
+echo "commit $(git rev-parse --short HEAD), $generator, $pairs pairs, $ours vs $peer"
 printf '%-4s %-6s %-24s %-24s %-10s %-10s\n' pair load "$ours s msg/s cpu-us" "$peer s msg/s cpu-us" rate-ratio cpu-ratio
 rates=() cpus=()
 for p in $(seq "$pairs"); do
