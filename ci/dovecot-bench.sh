@@ -9,6 +9,8 @@
 # IMAP_CLIENT_LIMIT is how many connections one imap process serves: 1 (the default, and
 # Dovecot's recommended mode: a process per connection) or more (fewer processes, less memory).
 # Users `bench` and `bench1`..`bench64` (for --users), password `bench`; mail in DIR/mail (put DIR on tmpfs to keep disks out of it).
+# MAIL_FORMAT (default sdbox) is Dovecot's mailbox format: sdbox (its own single-file-per-message
+# format with indexes, the fastest here for this bench's mix; docs/performance.md), mdbox or maildir.
 set -euo pipefail
 
 command=${1:?usage: $0 start DIR PORT [IMAP_CLIENT_LIMIT] | stop DIR}
@@ -20,6 +22,11 @@ if [ "$command" = stop ]; then
 fi
 port=${3:?PORT}
 client_limit=${4:-1}
+mail_format=${MAIL_FORMAT:-sdbox}
+case $mail_format in
+  sdbox | mdbox | maildir) ;;
+  *) echo "MAIL_FORMAT=$mail_format: expected sdbox, mdbox or maildir" >&2; exit 2 ;;
+esac
 command -v dovecot >/dev/null || {
   echo "dovecot is not installed: apt-get install dovecot-imapd (with a policy-rc.d that" \
        "exits 101, so the system daemon does not start)" >&2
@@ -62,7 +69,7 @@ userdb {
   driver = static
   args = uid=mail gid=mail home=$dir/mail/%n
 }
-mail_location = maildir:~/Maildir
+mail_location = $mail_format:~/mail
 mail_fsync = never
 mail_max_userip_connections = 20000
 first_valid_uid = 1

@@ -192,7 +192,12 @@ fn serve(
     if spec.protocol.is_imap() {
         limits.idle_timeout = limits.imap_idle_timeout;
     }
-    let span = tracing::info_span!("session", name = %recorder.name(), listener = spec.name, %peer);
+    // Per connection, only `debug` (RUST_LOG=debug): at the default `info` the span is off, so
+    // a connection pays neither for formatting its fields nor for lines no one needs; a
+    // connection that ends in an error is still logged at `info`, with the same fields.
+    let span = tracing::debug_span!("session", name = %recorder.name(), listener = spec.name, %peer);
+    let listener = spec.name;
+    let named = recorder.clone();
     let conn = Connection {
         socket,
         tls: shared.tls.clone(),
@@ -204,10 +209,12 @@ fn serve(
     };
     connections.spawn(
         async move {
-            tracing::info!("connected");
+            tracing::debug!("connected");
             match conn::drive(conn, session.as_mut()).await {
-                Ok(()) => tracing::info!("closed"),
-                Err(e) => tracing::info!(error = %e, "connection ended"),
+                Ok(()) => tracing::debug!("closed"),
+                Err(e) => {
+                    tracing::info!(name = %named.name(), listener, %peer, error = %e, "connection ended")
+                }
             }
             drop(permit);
         }

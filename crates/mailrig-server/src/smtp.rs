@@ -183,8 +183,8 @@ impl StoreBackend {
     /// allows (RFC 5321 §4.5.3.1.10 allows 452 for a recipient that cannot take more now).
     fn full_inbox(&self, rcpt: &str) -> Option<SmtpReply> {
         let login = self.local_login(rcpt)?;
-        let status = self.store.status(&login, mailrig_store::INBOX).ok()?;
-        (status.messages >= self.store.limits().messages_per_mailbox).then(mailbox_full)
+        let count = self.store.message_count(&login, mailrig_store::INBOX).ok()?;
+        (count >= self.store.limits().messages_per_mailbox).then(mailbox_full)
     }
 
     /// The login that gets mail for `rcpt`: its owner, or for postmaster (RFC 5321 §4.5.1)

@@ -294,6 +294,11 @@ impl MailboxState {
         }
     }
 
+    /// How many messages it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.messages.len()
+    }
+
     /// Claims the unclaimed recent UIDs up to `up_to` (at most the last UID given out) for
     /// one session; returns them as a range, `None` if another session was first.
     pub(crate) fn claim_recent(&mut self, up_to: u32) -> Option<RangeInclusive<u32>> {

@@ -154,6 +154,23 @@ impl Store {
         Ok(state.status(mailbox.uidvalidity))
     }
 
+    /// How many messages a mailbox holds: [`Status::messages`] without counting flags, so
+    /// it costs the same on a full mailbox as on an empty one (SMTP asks it per recipient).
+    ///
+    /// ```
+    /// # let store = mailrig_store::Store::new();
+    /// # store.add_user(mailrig_store::User::new("alice", "secret", ["alice@example.test"])).unwrap();
+    /// store.deliver("alice", b"Subject: hi\r\n\r\n".to_vec(), 0)?;
+    /// assert_eq!(store.message_count("alice", "INBOX")?, 1);
+    /// assert!(store.message_count("alice", "Nowhere").is_err());
+    /// # Ok::<(), mailrig_store::StoreError>(())
+    /// ```
+    pub fn message_count(&self, login: &str, mailbox: &str) -> Result<usize, StoreError> {
+        let mailbox = self.mailbox(login, mailbox)?;
+        let state = mailbox.lock_live()?;
+        Ok(state.len())
+    }
+
     /// Changes the flags of the messages with these UIDs (unknown UIDs are ignored).
     ///
     /// A message whose flags actually change gets a new modification sequence and a

@@ -18,7 +18,7 @@ use clap::Subcommand;
 pub(crate) enum BenchCommand {
     /// Load an SMTP server: N sessions sending M messages of S bytes in total.
     Smtp(smtp::SmtpBench),
-    /// Load an IMAP server: N sessions running SELECT/APPEND/FETCH/STORE/EXPUNGE; or hold
+    /// Load an IMAP server: N sessions that SELECT INBOX, then run APPEND/FETCH/STORE/EXPUNGE; or hold
     /// idle authenticated connections and measure the server's memory.
     Imap(imap::ImapBench),
 }

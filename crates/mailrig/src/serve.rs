@@ -1,5 +1,5 @@
 //! `mailrig serve`: the fake servers from a shell, with fixed ports, printed credentials, a
-//! CA file, one log line per session and message, and an optional JSON ready file.
+//! CA file, one log line per accepted message, and an optional JSON ready file.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
