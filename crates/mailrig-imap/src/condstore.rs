@@ -9,7 +9,7 @@
 
 use crate::command::Token;
 use crate::completion::Refusal;
-use crate::data::Data;
+use crate::data::{Data, DataKind};
 use crate::error::SyntaxError;
 use crate::response::Responses;
 use crate::sequence::SequenceSet;
@@ -199,8 +199,8 @@ impl Session {
             return Ok(());
         };
         if let Ok(status) = self.store.status(login, &selected.watch.mailbox_name()) {
-            let line = format!("* OK [HIGHESTMODSEQ {}] Highest\r\n", status.highestmodseq);
-            out.push(line.into_bytes());
+            let code = format!("HIGHESTMODSEQ {}", status.highestmodseq);
+            out.condition(DataKind::Ok, Some(&code), "Highest");
         }
         Ok(())
     }

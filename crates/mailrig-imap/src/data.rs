@@ -60,6 +60,16 @@ pub enum DataKind {
     Quota,
     /// `* QUOTAROOT mailbox root ...` (RFC 9208 §5.2).
     QuotaRoot,
+    /// `* OK [code] text`, an untagged status response (RFC 9051 §7.1.1).
+    Ok,
+    /// `* NO [code] text` (RFC 9051 §7.1.2).
+    No,
+    /// `* BAD [code] text` (RFC 9051 §7.1.3).
+    Bad,
+    /// `* PREAUTH [code] text`, the greeting of a session already logged in (RFC 9051 §7.1.4).
+    Preauth,
+    /// `* BYE text` (RFC 9051 §7.1.5).
+    Bye,
 }
 
 impl DataKind {
@@ -85,6 +95,11 @@ impl DataKind {
             DataKind::Fetch => "FETCH",
             DataKind::Quota => "QUOTA",
             DataKind::QuotaRoot => "QUOTAROOT",
+            DataKind::Ok => "OK",
+            DataKind::No => "NO",
+            DataKind::Bad => "BAD",
+            DataKind::Preauth => "PREAUTH",
+            DataKind::Bye => "BYE",
         }
     }
 }

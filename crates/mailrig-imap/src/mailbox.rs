@@ -12,7 +12,7 @@ use crate::command::{Command, Token, Verb};
 use crate::completion::{Completion, Refusal};
 use crate::condstore::{self, Condstore, Qresync, SelectParams};
 use crate::config::Extensions;
-use crate::data::Data;
+use crate::data::{Data, DataKind};
 use crate::defect::{Defect, Defects};
 use crate::error::SyntaxError;
 use crate::fetch::Item;
@@ -121,7 +121,7 @@ impl Session {
         // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
         if self.selected.take().is_some() && (self.condstore == Condstore::Qresync || self.rev2) {
             // RFC 7162 §3.2.11, RFC 9051 §6.3.2: what follows is about the new mailbox.
-            out.push(b"* OK [CLOSED] Previous mailbox closed\r\n".to_vec());
+            out.condition(DataKind::Ok, Some("CLOSED"), "Previous mailbox closed");
         }
         if params.condstore {
             self.enable_condstore(out)?;
@@ -149,18 +149,34 @@ impl Session {
                 .iter()
                 .position(|m| !m.flags.contains(&Flag::Seen));
             if let Some(unseen) = unseen {
-                out.push(format!("* OK [UNSEEN {}] first unseen\r\n", unseen + 1).into_bytes());
+                out.condition(
+                    DataKind::Ok,
+                    Some(&format!("UNSEEN {}", unseen + 1)),
+                    "first unseen",
+                );
             }
         }
         let uidvalidity = snapshot.uidvalidity;
-        out.push(format!("* OK [UIDVALIDITY {uidvalidity}] UIDs valid\r\n").into_bytes());
+        out.condition(
+            DataKind::Ok,
+            Some(&format!("UIDVALIDITY {uidvalidity}")),
+            "UIDs valid",
+        );
         let uidnext = self.uidnext(snapshot.uidnext);
-        out.push(format!("* OK [UIDNEXT {uidnext}] predicted next UID\r\n").into_bytes());
-        out.push(format!("* OK [PERMANENTFLAGS {permanent}] limited\r\n").into_bytes());
+        out.condition(
+            DataKind::Ok,
+            Some(&format!("UIDNEXT {uidnext}")),
+            "predicted next UID",
+        );
+        out.condition(
+            DataKind::Ok,
+            Some(&format!("PERMANENTFLAGS {permanent}")),
+            "limited",
+        );
         if self.condstore != Condstore::Off {
             // RFC 7162 §3.1.2.1; never NOMODSEQ, since every mailbox has modseqs.
             let highest = snapshot.highestmodseq;
-            out.push(format!("* OK [HIGHESTMODSEQ {highest}] Highest\r\n").into_bytes());
+            out.condition(DataKind::Ok, Some(&format!("HIGHESTMODSEQ {highest}")), "Highest");
         }
         if self.rev2 {
             // RFC 9051 §6.3.2: "The server MUST return a LIST response with the mailbox name."

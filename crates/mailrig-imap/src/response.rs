@@ -104,6 +104,16 @@ impl Responses {
         });
     }
 
+    /// Adds an untagged status response (RFC 9051 §7.1): `* OK [code] text`, `* NO ...`,
+    /// `* BAD ...`, `* BYE text`.
+    pub(crate) fn condition(&mut self, condition: DataKind, code: Option<&str>, text: &str) {
+        self.list.push(Entry {
+            kind: Kind::Untagged,
+            data: Some(condition),
+            bytes: condition_bytes(condition, code, text),
+        });
+    }
+
     /// Adds one data response, encoded.
     pub(crate) fn data(&mut self, data: Data<'_>) {
         let mut bytes = Vec::new();
@@ -276,6 +286,17 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
         m,
         d,
     )
+}
+
+/// `* OK [code] text` and its kin (`condition` is [`DataKind::Ok`], `No`, `Bad`, `Preauth` or
+/// `Bye`), CRLF included: the one place untagged status responses are written.
+pub(crate) fn condition_bytes(condition: DataKind, code: Option<&str>, text: &str) -> Vec<u8> {
+    let word = condition.name();
+    match code {
+        Some(code) => format!("* {word} [{code}] {text}\r\n"),
+        None => format!("* {word} {text}\r\n"),
+    }
+    .into_bytes()
 }
 
 #[cfg(test)]

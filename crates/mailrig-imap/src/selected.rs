@@ -19,7 +19,7 @@ use crate::command::{Command, Token, Verb};
 use crate::completion::{Completion, Refusal};
 use crate::condstore::{self, Condstore};
 use crate::config::Config;
-use crate::data::Data;
+use crate::data::{Data, DataKind};
 use crate::defect::{Defect, Defects};
 use crate::error::SyntaxError;
 use crate::fetch::Item;
@@ -88,7 +88,11 @@ impl Selected {
         self.keywords.extend(flags.keywords().cloned());
         let (list, permanent) = flag_lists(&self.keywords, self.read_only);
         out.data(Data::Flags(&list));
-        out.push(format!("* OK [PERMANENTFLAGS {permanent}] limited\r\n").into_bytes());
+        out.condition(
+            DataKind::Ok,
+            Some(&format!("PERMANENTFLAGS {permanent}")),
+            "limited",
+        );
     }
 
     /// UIDs by sequence number, as the client knows them.
@@ -660,7 +664,7 @@ impl Session {
         });
         let completion = Completion::ok(format!("{} completed", command.verb));
         match code {
-            Some(code) if moving => out.push(format!("* OK [{code}] moved\r\n").into_bytes()),
+            Some(code) if moving => out.condition(DataKind::Ok, Some(&code), "moved"),
             Some(code) => return Ok(completion.with_code(code)),
             None => {}
         }

@@ -27,7 +27,7 @@ use crate::defect::Defect;
 use crate::error::SyntaxError;
 use crate::extension::{EXTENSIONS, Listed};
 use crate::framing::{Frame, Framer};
-use crate::response::{Entry, Kind, Responses, Status, Step};
+use crate::response::{Entry, Kind, Responses, Status, Step, condition_bytes};
 use crate::selected::Selected;
 use crate::storage::StorageHook;
 
@@ -166,13 +166,21 @@ impl Session {
             compressed: false,
         };
         session.login = session.config.preauth.clone();
-        let status = if session.login.is_some() { "PREAUTH" } else { "OK" };
-        let greeting = format!(
-            "* {status} [CAPABILITY {}] {}\r\n",
-            session.capabilities(),
-            session.config.greeting
+        let status = if session.login.is_some() {
+            DataKind::Preauth
+        } else {
+            DataKind::Ok
+        };
+        let code = format!("CAPABILITY {}", session.capabilities());
+        let greeting = condition_bytes(status, Some(&code), &session.config.greeting);
+        session.queue(
+            Step::Greeting,
+            Entry {
+                kind: Kind::Untagged,
+                data: Some(status),
+                bytes: greeting,
+            },
         );
-        session.push(Step::Greeting, Kind::Untagged, greeting.into_bytes());
         session
     }
 
@@ -263,8 +271,13 @@ impl Session {
     pub fn shutdown(&mut self) {
         if self.mode != Mode::Closed {
             self.mode = Mode::Closed;
-            let bye = b"* BYE server shutting down\r\n".to_vec();
-            self.push(Step::Shutdown, Kind::Untagged, bye);
+            let bye = condition_bytes(DataKind::Bye, None, "server shutting down");
+            let entry = Entry {
+                kind: Kind::Untagged,
+                data: Some(DataKind::Bye),
+                bytes: bye,
+            };
+            self.queue(Step::Shutdown, entry);
             self.output.push_back(Output::Close);
         }
     }
@@ -451,7 +464,14 @@ impl Session {
         let mut out = Responses::default();
         match command::tag(line) {
             Some(tag) => out.tagged(&tag, refusal.status(), refusal.code(), refusal.text()),
-            None => out.push(format!("* {refusal}\r\n").into_bytes()),
+            None => {
+                let word = match refusal.status() {
+                    Status::Ok => DataKind::Ok,
+                    Status::No => DataKind::No,
+                    Status::Bad => DataKind::Bad,
+                };
+                out.condition(word, refusal.code(), refusal.text());
+            }
         }
         self.emit(Step::Unknown, out);
     }
@@ -565,7 +585,7 @@ impl Session {
             }
             Verb::Logout => {
                 no_args()?;
-                out.push(b"* BYE mailrig logging out\r\n".to_vec());
+                out.condition(DataKind::Bye, None, "mailrig logging out");
                 self.mode = Mode::Closed;
                 self.selected = None;
                 Ok(Completion::ok("LOGOUT completed"))
@@ -698,7 +718,7 @@ impl Session {
             return;
         };
         if selected.sync(out, expunges, self.condstore) {
-            out.push(b"* BYE selected mailbox was deleted\r\n".to_vec());
+            out.condition(DataKind::Bye, None, "selected mailbox was deleted");
             self.selected = None;
             self.mode = Mode::Closed;
         }
