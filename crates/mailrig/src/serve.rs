@@ -73,6 +73,10 @@ pub(crate) struct ServeArgs {
     /// Each user's IMAP quota in messages (RFC 9208 MESSAGE).
     #[arg(long, value_name = "N")]
     imap_quota_messages: Option<u64>,
+    /// Largest IMAP literal accepted, in bytes (an APPEND's message; advertised as
+    /// APPENDLIMIT): larger ones get NO [TOOBIG] and are skipped unread into memory.
+    #[arg(long, value_name = "BYTES", default_value_t = mailrig_imap::Config::default().max_literal)]
+    imap_max_literal: usize,
     /// Start the servers with a deliberate defect (repeatable), to see a client's or a
     /// suite's tests catch it; the names are in docs/defects.md.
     #[arg(long = "defect", value_name = "NAME")]
@@ -290,6 +294,7 @@ fn imap_options(args: &ServeArgs) -> anyhow::Result<ImapOptions> {
         "rev2" | "imap4rev2" => Versions::Rev2,
         other => bail!("--imap-version {other}: expected both, rev1 or rev2"),
     };
+    config.max_literal = args.imap_max_literal;
     config.quota = mailrig_imap::Quota {
         storage_kib: args.imap_quota_storage,
         messages: args.imap_quota_messages,
@@ -300,12 +305,12 @@ fn imap_options(args: &ServeArgs) -> anyhow::Result<ImapOptions> {
     Ok(options)
 }
 
-/// Prints what is running, for people.
 /// Parses `--fault` rules; an error shows the rule with a caret under the problem.
 pub(crate) fn fault_rules(texts: &[String]) -> anyhow::Result<Vec<mailrig_fault::Rule>> {
     mailrig_fault::parse_rules(texts).map_err(|(i, e)| anyhow::anyhow!("--fault:\n{}", e.render(&texts[i])))
 }
 
+/// Prints what is running, for people.
 fn announce(server: &Server, store: &Store, ca: Option<&Path>) {
     println!("mailrig is serving (Ctrl-C stops it)");
     for bound in server.listeners() {

@@ -625,6 +625,54 @@ fn serve_imap_personality_switches_reach_the_greeting() {
     assert!(greeting.contains(" LOGINDISABLED"), "{greeting}");
 }
 
+#[test]
+fn serve_imap_max_literal_is_advertised_and_enforced() {
+    use std::io::{BufRead, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, info) = start_serve(
+        &[
+            "--smtp",
+            "off",
+            "--submission",
+            "off",
+            "--smtps",
+            "off",
+            "--imaps",
+            "off",
+            "--imap",
+            "127.0.0.1:0",
+            "--allow-plaintext-auth",
+            "--imap-max-literal",
+            "1000",
+        ],
+        dir.path(),
+    );
+    let imap = std::net::TcpStream::connect(info["imap"].as_str().expect("imap listener")).expect("connect");
+    let mut reader = std::io::BufReader::new(imap.try_clone().unwrap());
+    let mut writer = imap;
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.contains(" APPENDLIMIT=1000 "), "{line}");
+    writer
+        .write_all(b"a LOGIN alice secret\r\nb APPEND INBOX {1001}\r\n")
+        .unwrap();
+    let mut answers = Vec::new();
+    while !answers.iter().any(|l: &String| l.starts_with("b ")) {
+        line.clear();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        answers.push(line.clone());
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        answers.iter().any(|l| l.starts_with("b NO [TOOBIG]")),
+        "{answers:?}"
+    );
+}
+
 /// `serve --imap-quota-storage 1`: GETQUOTA reports the limit, and an APPEND over it is
 /// `NO [OVERQUOTA]` (RFC 9208 §4.3).
 #[test]
