@@ -126,7 +126,7 @@ pub(crate) enum Data<'a> {
         childinfo: bool,
     },
     /// `"STATUS" SP mailbox SP "(" [status-att-list] ")"`: the numeric items, then
-    /// `MAILBOXID (id)` if asked (RFC 8474 §4.2).
+    /// `MAILBOXID (id)` if asked (RFC 8474 §4.3).
     Status {
         mailbox: &'a [u8],
         items: &'a [(&'a str, u64)],

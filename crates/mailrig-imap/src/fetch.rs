@@ -232,6 +232,9 @@ pub(crate) fn fetch_response(
             }
             Item::Size => write!(out, "RFC822.SIZE {}", message.size),
             Item::Modseq => write!(out, "MODSEQ ({})", message.modseq),
+            Item::EmailId if defects.has(Defect::EmailIdFromUid) => {
+                write!(out, "EMAILID (E{})", message.uid)
+            }
             Item::EmailId => write!(out, "EMAILID ({})", objectid::email_id(message)),
             Item::ThreadId => write!(out, "THREADID NIL"),
             Item::Envelope => {

@@ -186,7 +186,7 @@ impl Session {
             out.condition(DataKind::Ok, Some(&format!("HIGHESTMODSEQ {highest}")), "Highest");
         }
         if self.config.extensions.objectid {
-            // RFC 8474 §4.1: SELECT and EXAMINE say the mailbox's id.
+            // RFC 8474 §4.2: SELECT and EXAMINE say the mailbox's id.
             let id = self.store.mailbox_id(login, &watch.mailbox_name())?;
             out.condition(DataKind::Ok, Some(&objectid::mailbox_id_code(&id)), "Ok");
         }
@@ -324,7 +324,7 @@ impl Session {
     }
 
     /// The values of STATUS `items` for mailbox `name` (also LIST-STATUS's, RFC 5819): the
-    /// numeric ones, and the mailbox's id if `MAILBOXID` was asked (RFC 8474 §4.2).
+    /// numeric ones, and the mailbox's id if `MAILBOXID` was asked (RFC 8474 §4.3).
     pub(crate) fn status_items(
         &self,
         login: &str,
@@ -365,7 +365,7 @@ impl Session {
 }
 
 /// STATUS's answer for one mailbox: the numeric items in the order asked, and the
-/// `MAILBOXID` if asked (RFC 8474 §4.2).
+/// `MAILBOXID` if asked (RFC 8474 §4.3).
 pub(crate) type StatusValues = (Vec<(&'static str, u64)>, Option<String>);
 
 /// SELECT's QRESYNC answer (RFC 7162 §3.2.5): `* VANISHED (EARLIER)` for the known UIDs

@@ -8,7 +8,7 @@ use mailrig_store::Message;
 
 use crate::completion::Refusal;
 
-/// The longest `objectid` (RFC 8474 §4: `1*255(ALPHA / DIGIT / "_" / "-")`).
+/// The longest `objectid` (RFC 8474 §7: `1*255(ALPHA / DIGIT / "_" / "-")`).
 const MAX_LEN: usize = 255;
 
 /// A message's `EMAILID`.
@@ -16,7 +16,7 @@ pub(crate) fn email_id(message: &Message) -> String {
     format!("E{}", message.email_id)
 }
 
-/// Whether `id` is an `objectid` (RFC 8474 §4).
+/// Whether `id` is an `objectid` (RFC 8474 §7).
 pub(crate) fn is_objectid(id: &str) -> bool {
     (1..=MAX_LEN).contains(&id.len())
         && id

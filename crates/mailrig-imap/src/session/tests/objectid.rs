@@ -2,6 +2,7 @@
 //! CREATE and SELECT, SEARCH EMAILID and THREADID; all `BAD` (and no code) when switched off.
 
 use super::*;
+use crate::Defects;
 
 fn session_with(extensions: Extensions) -> (Store, Session) {
     let store = store();
@@ -52,7 +53,7 @@ fn fetch_ids() {
     assert!(text.contains("* 3 FETCH (EMAILID (E2))\r\nc OK"), "{text}");
 }
 
-/// §4.1: CREATE's OK and SELECT/EXAMINE say the mailbox id, which RENAME keeps; §4.2:
+/// §4.1, §4.2: CREATE's OK and SELECT/EXAMINE say the mailbox id, which RENAME keeps; §4.3:
 /// STATUS MAILBOXID gives the same id.
 #[test]
 fn mailbox_ids() {
@@ -117,4 +118,23 @@ fn switched_off() {
     let (_, mut session) = session_with(Extensions::default());
     let text = exchange(&mut session, b"a CAPABILITY\r\n");
     assert!(text.contains(" OBJECTID "), "{text}");
+}
+
+/// The planted defect `emailid-from-uid` gives the UID as the id, so the second mailbox's
+/// first message has the first's id and SEARCH EMAILID misses it: what the scenario
+/// imap/objectid catches.
+#[test]
+fn the_defect_repeats_ids_across_mailboxes() {
+    let (store, mut session) = session_with(Extensions::default());
+    store.create_mailbox("alice", "b").expect("new name");
+    store
+        .append("alice", "b", &b"Subject: y\r\n\r\n"[..], Flags::new(), 0)
+        .expect("b exists");
+    session.config.defects = Defects::from(Defect::EmailIdFromUid);
+    let text = exchange(
+        &mut session,
+        b"s SELECT b\r\na FETCH 1 EMAILID\r\nb SEARCH EMAILID E1\r\n",
+    );
+    assert!(text.contains("* 1 FETCH (EMAILID (E1))\r\n"), "{text}");
+    assert!(text.contains("* SEARCH\r\nb OK"), "{text}");
 }
