@@ -113,6 +113,9 @@ pub struct Extensions {
     /// `QUOTA` (RFC 9208): GETQUOTA and GETQUOTAROOT. The limits in [`Config::quota`] hold
     /// either way.
     pub quota: bool,
+    /// `OBJECTID` (RFC 8474): FETCH `EMAILID`/`THREADID`, STATUS `MAILBOXID`, the
+    /// `MAILBOXID` response code on CREATE and SELECT, SEARCH `EMAILID`/`THREADID`.
+    pub objectid: bool,
 }
 
 /// Which IMAP versions a session speaks.
@@ -157,6 +160,7 @@ impl Extensions {
             binary: false,
             catenate: false,
             quota: false,
+            objectid: false,
         }
     }
 }
@@ -189,6 +193,7 @@ impl Default for Extensions {
             binary: true,
             catenate: true,
             quota: true,
+            objectid: true,
         }
     }
 }

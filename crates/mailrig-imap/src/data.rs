@@ -125,10 +125,12 @@ pub(crate) enum Data<'a> {
         name: &'a [u8],
         childinfo: bool,
     },
-    /// `"STATUS" SP mailbox SP "(" [status-att-list] ")"`.
+    /// `"STATUS" SP mailbox SP "(" [status-att-list] ")"`: the numeric items, then
+    /// `MAILBOXID (id)` if asked (RFC 8474 §4.3).
     Status {
         mailbox: &'a [u8],
         items: &'a [(&'a str, u64)],
+        mailbox_id: Option<&'a str>,
     },
     /// `"SEARCH" *(SP nz-number) [SP "(" "MODSEQ" SP mod-sequence-value ")"]`.
     Search { found: &'a [u32], modseq: Option<u64> },
@@ -245,13 +247,21 @@ impl Data<'_> {
                     out.extend_from_slice(b" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
                 }
             }
-            Data::Status { mailbox, items } => {
+            Data::Status {
+                mailbox,
+                items,
+                mailbox_id,
+            } => {
                 out.extend_from_slice(b"* STATUS ");
                 response::string(out, mailbox);
                 out.extend_from_slice(b" (");
                 for (i, (item, value)) in items.iter().enumerate() {
                     let space = if i == 0 { "" } else { " " };
                     let _ = write!(out, "{space}{item} {value}");
+                }
+                if let Some(id) = mailbox_id {
+                    let space = if items.is_empty() { "" } else { " " };
+                    let _ = write!(out, "{space}MAILBOXID ({id})");
                 }
                 out.push(b')');
             }
@@ -389,11 +399,24 @@ mod tests {
         let status = Data::Status {
             mailbox: b"blurdybloop",
             items: &[("MESSAGES", 231), ("UIDNEXT", 44292)],
+            mailbox_id: None,
         };
         assert_eq!(
             encoded(status),
             "* STATUS \"blurdybloop\" (MESSAGES 231 UIDNEXT 44292)\r\n"
         );
+        let status = Data::Status {
+            mailbox: b"a",
+            items: &[("MESSAGES", 2)],
+            mailbox_id: Some("M7"),
+        };
+        assert_eq!(encoded(status), "* STATUS \"a\" (MESSAGES 2 MAILBOXID (M7))\r\n");
+        let status = Data::Status {
+            mailbox: b"a",
+            items: &[],
+            mailbox_id: Some("M7"),
+        };
+        assert_eq!(encoded(status), "* STATUS \"a\" (MAILBOXID (M7))\r\n");
         let list = Data::List {
             lsub: true,
             attributes: &["\\Noselect"],

@@ -182,11 +182,14 @@ pub enum Defect {
     /// GETQUOTAROOT answers `* QUOTAROOT` without the `* QUOTA` of the roots it names (RFC
     /// 9208 §4.1.2: it returns "a QUOTA response for each" root).
     QuotaRootWithoutQuota,
+    /// FETCH EMAILID gives `E` and the message's UID, so ids repeat across mailboxes and
+    /// SEARCH EMAILID misses (RFC 8474 §5.1: an EMAILID names one message in the server).
+    EmailIdFromUid,
 }
 
 impl Defect {
     /// Every defect, in the order of the catalogue.
-    pub const ALL: [Defect; 47] = [
+    pub const ALL: [Defect; 48] = [
         Defect::FlagsNotPushed,
         Defect::ExpungeDuringFetch,
         Defect::UidnextNotAdvanced,
@@ -234,6 +237,7 @@ impl Defect {
         Defect::BinaryNotDecoded,
         Defect::CatenateSectionIgnored,
         Defect::QuotaRootWithoutQuota,
+        Defect::EmailIdFromUid,
     ];
 
     /// The stable kebab-case name.
@@ -286,6 +290,7 @@ impl Defect {
             Defect::BinaryNotDecoded => "binary-not-decoded",
             Defect::CatenateSectionIgnored => "catenate-section-ignored",
             Defect::QuotaRootWithoutQuota => "quotaroot-without-quota",
+            Defect::EmailIdFromUid => "emailid-from-uid",
         }
     }
 

@@ -15,6 +15,7 @@ use crate::defect::{Defect, Defects};
 use crate::envelope::envelope_of;
 use crate::error::SyntaxError;
 use crate::mime::{Part, body_structure_of};
+use crate::objectid;
 use crate::recent::{self, Recent};
 use crate::response::{Responses, date_time};
 use crate::section::BodyItem;
@@ -41,6 +42,10 @@ pub(crate) enum Item {
     Body(BodyItem),
     /// `BINARY[part]<partial>`, `BINARY.PEEK[...]`, `BINARY.SIZE[...]` (RFC 3516).
     Binary(BinaryItem),
+    /// `EMAILID` (RFC 8474 §5.1).
+    EmailId,
+    /// `THREADID` (RFC 8474 §5.2), always `NIL`.
+    ThreadId,
 }
 
 pub(crate) fn fetch_items(token: &Token) -> Result<Vec<Item>, Refusal> {
@@ -69,6 +74,8 @@ pub(crate) fn fetch_items(token: &Token) -> Result<Vec<Item>, Refusal> {
             "ENVELOPE" => items.push(Item::Envelope),
             "BODYSTRUCTURE" => items.push(Item::Structure { extensible: true }),
             "BODY" => items.push(Item::Structure { extensible: false }),
+            "EMAILID" => items.push(Item::EmailId),
+            "THREADID" => items.push(Item::ThreadId),
             other => match (BodyItem::parse(other), BinaryItem::parse(other)) {
                 (Some(body), _) => items.push(Item::Body(body)),
                 (None, Some(binary)) => items.push(Item::Binary(binary)),
@@ -97,6 +104,12 @@ impl Session {
         let binary = items.iter().any(|item| matches!(item, Item::Binary(_)));
         if binary && !self.config.extensions.binary {
             return Err(Refusal::bad("unsupported FETCH item BINARY"));
+        }
+        let objectid = items
+            .iter()
+            .any(|item| matches!(item, Item::EmailId | Item::ThreadId));
+        if objectid && !self.config.extensions.objectid {
+            return Err(Refusal::bad("unsupported FETCH item EMAILID/THREADID"));
         }
         if modifiers.vanished {
             if !uid {
@@ -219,6 +232,11 @@ pub(crate) fn fetch_response(
             }
             Item::Size => write!(out, "RFC822.SIZE {}", message.size),
             Item::Modseq => write!(out, "MODSEQ ({})", message.modseq),
+            Item::EmailId if defects.has(Defect::EmailIdFromUid) => {
+                write!(out, "EMAILID (E{})", message.uid)
+            }
+            Item::EmailId => write!(out, "EMAILID ({})", objectid::email_id(message)),
+            Item::ThreadId => write!(out, "THREADID NIL"),
             Item::Envelope => {
                 out.extend_from_slice(b"ENVELOPE ");
                 out.extend_from_slice(&envelope_of(raw, parsed()));

@@ -91,6 +91,7 @@ mod framing;
 mod list_extended;
 mod mailbox;
 mod mime;
+mod objectid;
 mod quota;
 mod recent;
 mod response;

@@ -128,10 +128,11 @@ impl Session {
     /// (deleted meanwhile) gets none: "the server SHOULD NOT return an untagged STATUS".
     fn list_status(&self, out: &mut Responses, login: &str, name: &str, items: &StatusItems) {
         let tokens: Vec<Token> = items.iter().cloned().map(Token::Atom).collect();
-        if let Ok(parts) = self.status_items(login, name, &tokens) {
+        if let Ok((parts, mailbox_id)) = self.status_items(login, name, &tokens) {
             out.data(Data::Status {
                 mailbox: name.as_bytes(),
                 items: &parts,
+                mailbox_id: mailbox_id.as_deref(),
             });
         }
     }

@@ -17,6 +17,7 @@ use crate::defect::{Defect, Defects};
 use crate::error::SyntaxError;
 use crate::fetch::Item;
 use crate::list_extended::{Selection, StatusItems, status_option};
+use crate::objectid;
 use crate::recent::Recent;
 use crate::response::Responses;
 use crate::selected::{Selected, flag_lists};
@@ -34,7 +35,13 @@ impl Session {
             .check(login, &Operation::Create { mailbox: &name })?;
         self.create_defects(login, &name)?;
         self.store.create_mailbox(login, &name)?;
-        Ok(Completion::ok("CREATE completed"))
+        let completion = Completion::ok("CREATE completed");
+        if !self.config.extensions.objectid {
+            return Ok(completion);
+        }
+        // RFC 8474 §4.1. A trailing separator is not part of the name the store keeps.
+        let id = self.store.mailbox_id(login, name.trim_end_matches(SEPARATOR))?;
+        Ok(completion.with_code(objectid::mailbox_id_code(&id)))
     }
 
     /// `delete = "DELETE" SP mailbox`.
@@ -178,6 +185,11 @@ impl Session {
             let highest = snapshot.highestmodseq;
             out.condition(DataKind::Ok, Some(&format!("HIGHESTMODSEQ {highest}")), "Highest");
         }
+        if self.config.extensions.objectid {
+            // RFC 8474 §4.2: SELECT and EXAMINE say the mailbox's id.
+            let id = self.store.mailbox_id(login, &watch.mailbox_name())?;
+            out.condition(DataKind::Ok, Some(&objectid::mailbox_id_code(&id)), "Ok");
+        }
         if self.rev2 {
             // RFC 9051 §6.3.2: "The server MUST return a LIST response with the mailbox name."
             let name = watch.mailbox_name();
@@ -301,29 +313,36 @@ impl Session {
             self.enable_condstore(out)?;
         }
         let login = self.authenticated()?;
-        let parts = self.status_items(login, &name, items)?;
+        let (parts, mailbox_id) = self.status_items(login, &name, items)?;
         let mailbox = name.as_bytes();
         out.data(Data::Status {
             mailbox,
             items: &parts,
+            mailbox_id: mailbox_id.as_deref(),
         });
         Ok(Completion::ok("STATUS completed"))
     }
 
-    /// The values of STATUS `items` for mailbox `name` (also LIST-STATUS's, RFC 5819).
+    /// The values of STATUS `items` for mailbox `name` (also LIST-STATUS's, RFC 5819): the
+    /// numeric ones, and the mailbox's id if `MAILBOXID` was asked (RFC 8474 §4.3).
     pub(crate) fn status_items(
         &self,
         login: &str,
         name: &str,
         items: &[Token],
-    ) -> Result<Vec<(&'static str, u64)>, Refusal> {
+    ) -> Result<StatusValues, Refusal> {
         let status = self.store.status(login, name)?;
         let mut parts: Vec<(&str, u64)> = Vec::with_capacity(items.len());
+        let mut mailbox_id = None;
         for item in items {
             let Token::Atom(item) = item else {
                 return Err(SyntaxError::Arguments.into());
             };
             let (item, value) = match item.to_ascii_uppercase().as_str() {
+                "MAILBOXID" if self.config.extensions.objectid => {
+                    mailbox_id = Some(self.store.mailbox_id(login, name)?);
+                    continue;
+                }
                 "MESSAGES" => ("MESSAGES", status.messages as u64),
                 "UIDNEXT" => ("UIDNEXT", u64::from(self.uidnext(status.uidnext))),
                 "UIDVALIDITY" => ("UIDVALIDITY", u64::from(status.uidvalidity)),
@@ -341,9 +360,13 @@ impl Session {
             };
             parts.push((item, value));
         }
-        Ok(parts)
+        Ok((parts, mailbox_id))
     }
 }
+
+/// STATUS's answer for one mailbox: the numeric items in the order asked, and the
+/// `MAILBOXID` if asked (RFC 8474 §4.3).
+pub(crate) type StatusValues = (Vec<(&'static str, u64)>, Option<String>);
 
 /// SELECT's QRESYNC answer (RFC 7162 §3.2.5): `* VANISHED (EARLIER)` for the known UIDs
 /// expunged since the client's modseq, then `FETCH (UID FLAGS MODSEQ)` for the messages

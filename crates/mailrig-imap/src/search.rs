@@ -14,6 +14,7 @@ use crate::data::{Data, Esearch};
 use crate::defect::Defect;
 use crate::envelope::address_texts;
 use crate::error::SyntaxError;
+use crate::objectid;
 use crate::recent::Recent;
 use crate::response::{Responses, parse_date};
 use crate::section::{body, field_name, fields};
@@ -50,6 +51,11 @@ enum Key {
     Text(Vec<u8>),
     /// `RECENT` (`true`) or `OLD` (`false`): this session's `\Recent` messages or not.
     Recent(bool),
+    /// `EMAILID` (RFC 8474 §6): the message with this store-wide number (`None`: an id this
+    /// server never gives, matching nothing).
+    EmailId(Option<u64>),
+    /// `THREADID` (RFC 8474 §6): matches nothing, since every `THREADID` is `NIL`.
+    ThreadId,
     Not(Box<Key>),
     Or(Box<Key>, Box<Key>),
     And(Vec<Key>),
@@ -130,6 +136,9 @@ impl Session {
         let key = Key::And(keys);
         if self.rev2 && uses_recent(&key) {
             return Err(Refusal::bad("RECENT, NEW and OLD are not IMAP4rev2 search keys"));
+        }
+        if !self.config.extensions.objectid && uses_objectid(&key) {
+            return Err(Refusal::bad("EMAILID and THREADID need OBJECTID"));
         }
         let modseq = uses_modseq(&key);
         if modseq {
@@ -341,6 +350,17 @@ fn search_key(tokens: &mut std::slice::Iter<'_, Token>, depth: usize) -> Result<
         "RECENT" => Key::Recent(true),
         "OLD" => Key::Recent(false),
         "NEW" => Key::And(vec![Key::Recent(true), flag("\\Seen", false)?]),
+        "EMAILID" => {
+            let id = String::from_utf8(string()?).map_err(|_| bad())?;
+            Key::EmailId(objectid::parse_email_id(&id)?)
+        }
+        "THREADID" => {
+            let id = String::from_utf8(string()?).map_err(|_| bad())?;
+            if !objectid::is_objectid(&id) {
+                return Err(Refusal::bad(format!("not an object id: {id}")));
+            }
+            Key::ThreadId
+        }
         "NOT" => Key::Not(Box::new(search_key(tokens, depth + 1)?)),
         "OR" => {
             let a = search_key(tokens, depth + 1)?;
@@ -377,6 +397,8 @@ fn matches(key: &Key, i: usize, uids: &[u32], message: &Message, recent: Option<
         Key::Body(value) => contains(body(&message.raw), value),
         Key::Text(value) => contains(&message.raw, value),
         Key::Recent(set) => recent.is_some_and(|recent| recent.contains(message.uid)) == *set,
+        Key::EmailId(id) => *id == Some(message.email_id),
+        Key::ThreadId => false,
         Key::Not(key) => !matches(key, i, uids, message, recent),
         Key::Or(a, b) => matches(a, i, uids, message, recent) || matches(b, i, uids, message, recent),
         Key::And(keys) => keys.iter().all(|key| matches(key, i, uids, message, recent)),
@@ -397,6 +419,11 @@ impl DateTest {
 /// Whether `key` uses MODSEQ anywhere (a CONDSTORE-enabling SEARCH).
 fn uses_modseq(key: &Key) -> bool {
     any_key(key, &|k| matches!(k, Key::Modseq(_)))
+}
+
+/// Whether `key` uses EMAILID or THREADID anywhere (RFC 8474 §6).
+fn uses_objectid(key: &Key) -> bool {
+    any_key(key, &|k| matches!(k, Key::EmailId(_) | Key::ThreadId))
 }
 
 /// Whether the search asks about `\Recent` (RECENT, NEW, OLD), which IMAP4rev2 removed

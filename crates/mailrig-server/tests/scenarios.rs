@@ -227,6 +227,7 @@ scenarios! {
     imap_binary => "imap/binary.scenario",
     imap_catenate => "imap/catenate.scenario",
     imap_quota => "imap/quota.scenario",
+    imap_objectid => "imap/objectid.scenario",
 }
 
 /// The scenarios played by tests that check more than the report.

@@ -40,7 +40,7 @@ fn condstore_fetch_store_search_status() {
     assert!(
         text.ends_with(
             "* OK [PERMANENTFLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft \\*)] limited\r\n\
-             * OK [HIGHESTMODSEQ 4] Highest\r\nc OK [READ-WRITE] SELECT completed\r\n"
+             * OK [HIGHESTMODSEQ 4] Highest\r\n* OK [MAILBOXID (M1)] Ok\r\nc OK [READ-WRITE] SELECT completed\r\n"
         ),
         "{text}"
     );
@@ -149,7 +149,7 @@ fn condstore_enabling_commands() {
     let mut session = logged_in(&store);
     let text = exchange(&mut session, b"d EXAMINE INBOX (CONDSTORE)\r\n");
     assert!(
-        text.ends_with("* OK [HIGHESTMODSEQ 3] Highest\r\nd OK [READ-ONLY] EXAMINE completed\r\n"),
+        text.ends_with("* OK [HIGHESTMODSEQ 3] Highest\r\n* OK [MAILBOXID (M1)] Ok\r\nd OK [READ-ONLY] EXAMINE completed\r\n"),
         "{text}"
     );
     assert_eq!(
@@ -222,7 +222,7 @@ fn qresync() {
     );
     assert!(
         text.ends_with(
-            "* OK [HIGHESTMODSEQ 13] Highest\r\n* VANISHED (EARLIER) 1:2,4\r\n\
+            "* OK [HIGHESTMODSEQ 13] Highest\r\n* OK [MAILBOXID (M1)] Ok\r\n* VANISHED (EARLIER) 1:2,4\r\n\
              * 2 FETCH (UID 5 FLAGS (\\Seen) MODSEQ (11))\r\nn OK [READ-WRITE] SELECT completed\r\n"
         ),
         "{text}"
@@ -231,7 +231,7 @@ fn qresync() {
     let text = exchange(&mut session, select.as_bytes());
     assert!(
         text.ends_with(
-            "* OK [HIGHESTMODSEQ 13] Highest\r\n* VANISHED (EARLIER) 4\r\no OK [READ-ONLY] EXAMINE completed\r\n"
+            "* OK [HIGHESTMODSEQ 13] Highest\r\n* OK [MAILBOXID (M1)] Ok\r\n* VANISHED (EARLIER) 4\r\no OK [READ-ONLY] EXAMINE completed\r\n"
         ),
         "{text}"
     );
@@ -239,7 +239,7 @@ fn qresync() {
     let select = format!("p SELECT INBOX (QRESYNC ({} 1))\r\n", uidvalidity + 1);
     let text = exchange(&mut session, select.as_bytes());
     assert!(
-        text.ends_with("* OK [HIGHESTMODSEQ 13] Highest\r\np OK [READ-WRITE] SELECT completed\r\n"),
+        text.ends_with("* OK [HIGHESTMODSEQ 13] Highest\r\n* OK [MAILBOXID (M1)] Ok\r\np OK [READ-WRITE] SELECT completed\r\n"),
         "{text}"
     );
     assert!(

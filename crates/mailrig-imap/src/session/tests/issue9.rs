@@ -25,7 +25,7 @@ fn mailbox_names_are_astrings_in_every_command() {
     let mut session = logged_in(&store);
     let other = format!("{EDGE}2");
     let script = [
-        (format!("c CREATE {EDGE}"), "c OK CREATE completed\r\n".to_owned()),
+        (format!("c CREATE {EDGE}"), "CREATE completed\r\n".to_owned()),
         (
             format!("l LIST \"\" {EDGE}"),
             format!("* LIST (\\HasNoChildren) \"/\" \"{EDGE}\"\r\nl OK LIST completed\r\n"),

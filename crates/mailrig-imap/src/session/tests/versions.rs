@@ -46,7 +46,7 @@ fn rev2_only_from_the_first_command() {
                 "* FLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft)\r\n* 3 EXISTS\r\n\
                  * OK [UIDVALIDITY {uidvalidity}] UIDs valid\r\n* OK [UIDNEXT 4] predicted next UID\r\n\
                  * OK [PERMANENTFLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft \\*)] limited\r\n\
-                 * LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\nb OK [READ-WRITE] SELECT completed\r\n"
+                 * OK [MAILBOXID (M1)] Ok\r\n* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\nb OK [READ-WRITE] SELECT completed\r\n"
             )
             .as_str()
         )
