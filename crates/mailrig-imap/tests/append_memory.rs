@@ -4,43 +4,17 @@
 //! takes the message out of that buffer without copying it, and the store keeps one copy.
 //! Its own test binary, so the process's peak memory (`VmHWM`) is this test's alone.
 
-use mailrig_imap::{Config, Output, Session};
-use mailrig_store::{Store, User};
+mod memory;
+
+use mailrig_imap::{Config, Session};
+use memory::{drain, peak_memory, store};
 
 /// The literal: large enough that each copy of it shows in the peak.
 const SIZE: usize = 256 << 20;
 
-fn drain(session: &mut Session) -> String {
-    let mut out = Vec::new();
-    while let Some(output) = session.poll_output() {
-        if let Output::Response { bytes, .. } = output {
-            out.extend(bytes);
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The peak resident memory of this process (`VmHWM`, Linux), in bytes.
-fn peak_memory() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .expect("a VmHWM line");
-    let kib: usize = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .expect("VmHWM in kB");
-    kib * 1024
-}
-
 #[test]
 fn an_accepted_literal_is_not_copied_more_than_needed() {
-    let store = Store::new();
-    store
-        .add_user(User::new("alice", "secret", ["alice@example.test"]))
-        .expect("a new store has no users");
+    let store = store();
     let config = Config {
         max_literal: 2 * SIZE,
         ..Config::default()
@@ -49,7 +23,7 @@ fn an_accepted_literal_is_not_copied_more_than_needed() {
     session.handle_input(b"a LOGIN alice secret\r\n");
     drain(&mut session);
     let chunk = b"Subject: x\r\n".repeat(64 * 1024);
-    let before = peak_memory();
+    let before = usize::try_from(peak_memory()).expect("fits");
     session.handle_input(format!("b APPEND INBOX {{{SIZE}+}}\r\n").as_bytes());
     let mut sent = 0;
     while sent < SIZE {
@@ -60,7 +34,9 @@ fn an_accepted_literal_is_not_copied_more_than_needed() {
     session.handle_input(b"\r\n");
     let out = drain(&mut session);
     assert!(out.starts_with("b OK"), "{out:.200}");
-    let growth = peak_memory().saturating_sub(before);
+    let growth = usize::try_from(peak_memory())
+        .expect("fits")
+        .saturating_sub(before);
     eprintln!(
         "a {SIZE}-byte literal: peak grew by {growth} bytes ({:.2}x)",
         growth as f64 / SIZE as f64

@@ -4,42 +4,16 @@
 //! after the literal. Its own test binary, so the process's peak memory (`VmHWM`) is this
 //! test's alone: it must stay far below the 2 GiB that went through.
 
-use mailrig_imap::{Config, Output, Session};
-use mailrig_store::{Store, User};
+mod memory;
+
+use mailrig_imap::{Config, Session};
+use memory::{drain, peak_memory, store};
 
 const SIZE: u64 = 2 << 30;
 
-fn drain(session: &mut Session) -> String {
-    let mut out = Vec::new();
-    while let Some(output) = session.poll_output() {
-        if let Output::Response { bytes, .. } = output {
-            out.extend(bytes);
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The peak resident memory of this process (`VmHWM`, Linux), in bytes.
-fn peak_memory() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .expect("a VmHWM line");
-    let kib: u64 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .expect("VmHWM in kB");
-    kib * 1024
-}
-
 #[test]
 fn a_two_gigabyte_literal_plus_is_skipped_in_bounded_memory() {
-    let store = Store::new();
-    store
-        .add_user(User::new("alice", "secret", ["alice@example.test"]))
-        .expect("a new store has no users");
+    let store = store();
     let mut session = Session::new(Config::default(), store.clone());
     session.handle_input(b"a LOGIN alice secret\r\n");
     drain(&mut session);
