@@ -12,7 +12,6 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -153,17 +152,18 @@ struct Counts {
     connections: usize,
 }
 
-/// Runs the sessions until the budget of commands is spent; returns a one-line report.
+/// Runs the sessions, each on its share of the rounds; returns a one-line report.
 async fn load(target: SocketAddr, args: &ImapBench) -> anyhow::Result<String> {
     let message = Arc::new(message(args.size));
-    let rounds = Arc::new(AtomicUsize::new(args.commands / ROUND));
+    let total_rounds = args.commands / ROUND;
     let start = Instant::now();
     let mut tasks = JoinSet::new();
     for i in 0..args.sessions {
-        let (message, rounds) = (message.clone(), rounds.clone());
+        let message = message.clone();
+        let rounds = share(total_rounds, args.sessions, i);
         let user = login(&args.user, args.users, i % args.users + 1);
         let (password, every) = (args.password.clone(), args.reconnect_every);
-        tasks.spawn(async move { session(target, (&user, &password), every, &message, &rounds).await });
+        tasks.spawn(async move { session(target, (&user, &password), every, &message, rounds).await });
     }
     let mut total = Counts::default();
     while let Some(done) = tasks.join_next().await {
@@ -187,6 +187,14 @@ async fn load(target: SocketAddr, args: &ImapBench) -> anyhow::Result<String> {
     ))
 }
 
+/// Session `i`'s share of `total` rounds over `sessions` sessions: equal shares, the first
+/// `total % sessions` sessions taking one more. Fixed shares (rather than a shared counter)
+/// keep the connection count independent of scheduling, so every session connects whenever
+/// there are at least as many rounds as sessions.
+fn share(total: usize, sessions: usize, i: usize) -> usize {
+    total / sessions + usize::from(i < total % sessions)
+}
+
 /// The login of user `n` of `users` (1-based): `user` itself when there is one user.
 fn login(user: &str, users: usize, n: usize) -> String {
     if users == 1 {
@@ -196,19 +204,19 @@ fn login(user: &str, users: usize, n: usize) -> String {
     }
 }
 
-/// One session: connections of `every` rounds each until the shared budget is used up.
+/// One session: `rounds` rounds, on connections of `every` rounds each.
 async fn session(
     target: SocketAddr,
     (user, password): (&str, &str),
     every: usize,
     message: &[u8],
-    rounds: &AtomicUsize,
+    mut rounds: usize,
 ) -> anyhow::Result<Counts> {
     let mut counts = Counts::default();
-    let take = || {
-        rounds
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-            .is_ok()
+    let mut take = || {
+        let left = rounds > 0;
+        rounds = rounds.saturating_sub(1);
+        left
     };
     loop {
         if !take() {
@@ -616,5 +624,13 @@ mod tests {
         assert_eq!(login("bench", 1, 1), "bench");
         let logins: Vec<String> = (0..5).map(|i| login("bench", 2, i % 2 + 1)).collect();
         assert_eq!(logins, ["bench1", "bench2", "bench1", "bench2", "bench1"]);
+    }
+
+    #[test]
+    fn rounds_are_shared_out_whole_and_all_spent() {
+        let shares: Vec<usize> = (0..4).map(|i| share(10, 4, i)).collect();
+        assert_eq!(shares, [3, 3, 2, 2]);
+        assert_eq!((0..3).map(|i| share(2, 3, i)).sum::<usize>(), 2);
+        assert_eq!(share(12, 2, 1), 6);
     }
 }
