@@ -7,7 +7,8 @@
 #   ci/real-servers.sh start DIR   # writes DIR/env: shell variables with URLs, CA file, users
 #   ci/real-servers.sh stop DIR    # stops both; safe to repeat, and after a failed start
 #
-# - Dovecot: IMAP (plaintext + STARTTLS), IMAPS, LMTP, and an auth listener for Postfix's SASL.
+# - Dovecot: IMAP (plaintext + STARTTLS), IMAPS, LMTP, and an auth listener for Postfix's SASL;
+#   the quota and zlib plugins, so QUOTA and COMPRESS=DEFLATE are offered (a 1 GiB quota).
 # - Postfix: SMTP (STARTTLS offered, no AUTH), submission (STARTTLS required, AUTH PLAIN and
 #   LOGIN through Dovecot) and submissions (implicit TLS, RFC 8314, the same AUTH); mail for example.test goes to Dovecot over LMTP, nothing else
 #   leaves the host.
@@ -123,6 +124,18 @@ userdb {
   args = uid=mail gid=mail home=$dir/mail/%n
 }
 mail_location = maildir:~/Maildir
+# QUOTA (RFC 9208) and COMPRESS=DEFLATE (RFC 4978) come from plugins; without them Dovecot does
+# not offer those extensions and their scenarios would be skipped. The limit is far above what
+# any scenario stores, so the scenarios that do not test quotas are not affected.
+mail_plugins = \$mail_plugins quota zlib
+protocol imap {
+  mail_plugins = \$mail_plugins imap_quota imap_zlib
+}
+plugin {
+  quota = count:User quota
+  quota_rule = *:storage=1G
+  quota_vsizes = yes
+}
 first_valid_uid = 1
 first_valid_gid = 1
 # The default (10 per user and IP) is too few for scenarios run in parallel.
