@@ -120,11 +120,13 @@ pub enum Verb {
     GetQuota,
     /// `GETQUOTAROOT` (RFC 9208).
     GetQuotaRoot,
+    /// `NOTIFY` (RFC 5465).
+    Notify,
 }
 
 impl Verb {
     /// Every verb.
-    pub const ALL: [Verb; 43] = [
+    pub const ALL: [Verb; 44] = [
         Verb::Capability,
         Verb::Noop,
         Verb::Logout,
@@ -168,6 +170,7 @@ impl Verb {
         Verb::UidThread,
         Verb::GetQuota,
         Verb::GetQuotaRoot,
+        Verb::Notify,
     ];
 
     /// The name as the RFC spells it, upper-case; `UID` forms with one space (`UID FETCH`).
@@ -216,6 +219,7 @@ impl Verb {
             Verb::UidThread => "UID THREAD",
             Verb::GetQuota => "GETQUOTA",
             Verb::GetQuotaRoot => "GETQUOTAROOT",
+            Verb::Notify => "NOTIFY",
         }
     }
 
@@ -243,7 +247,7 @@ impl Verb {
         use Verb::*;
         match self {
             Select | Examine | Create | Delete | Rename | Subscribe | Unsubscribe | List | Lsub | Status
-            | Append | Compress | GetQuota | GetQuotaRoot => Needs::Login,
+            | Append | Compress | GetQuota | GetQuotaRoot | Notify => Needs::Login,
             Fetch | UidFetch | Store | UidStore | Expunge | UidExpunge | Search | UidSearch | Copy
             | UidCopy | Move | UidMove | Close | Unselect | Sort | UidSort | Thread | UidThread => {
                 Needs::Selection

@@ -116,6 +116,8 @@ pub struct Extensions {
     /// `OBJECTID` (RFC 8474): FETCH `EMAILID`/`THREADID`, STATUS `MAILBOXID`, the
     /// `MAILBOXID` response code on CREATE and SELECT, SEARCH `EMAILID`/`THREADID`.
     pub objectid: bool,
+    /// `NOTIFY` (RFC 5465): events in other mailboxes as unsolicited STATUS and LIST.
+    pub notify: bool,
 }
 
 /// Which IMAP versions a session speaks.
@@ -161,6 +163,7 @@ impl Extensions {
             catenate: false,
             quota: false,
             objectid: false,
+            notify: false,
         }
     }
 }
@@ -194,6 +197,7 @@ impl Default for Extensions {
             catenate: true,
             quota: true,
             objectid: true,
+            notify: true,
         }
     }
 }

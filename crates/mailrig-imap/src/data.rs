@@ -125,6 +125,13 @@ pub(crate) enum Data<'a> {
         name: &'a [u8],
         childinfo: bool,
     },
+    /// A `mailbox-list` for a renamed mailbox (RFC 5465 §5.4): its new name, with RFC 5258's
+    /// extended data item `"OLDNAME" SP "(" mailbox ")"`.
+    Renamed {
+        attributes: &'a [&'a str],
+        name: &'a [u8],
+        oldname: &'a [u8],
+    },
     /// `"STATUS" SP mailbox SP "(" [status-att-list] ")"`: the numeric items, then
     /// `MAILBOXID (id)` if asked (RFC 8474 §4.3).
     Status {
@@ -197,7 +204,7 @@ impl Data<'_> {
             Data::Id => DataKind::Id,
             Data::Namespace(_) => DataKind::Namespace,
             Data::Flags(_) => DataKind::Flags,
-            Data::List { lsub: false, .. } => DataKind::List,
+            Data::List { lsub: false, .. } | Data::Renamed { .. } => DataKind::List,
             Data::List { lsub: true, .. } => DataKind::Lsub,
             Data::Status { .. } => DataKind::Status,
             Data::Search { .. } => DataKind::Search,
@@ -246,6 +253,17 @@ impl Data<'_> {
                 if *childinfo {
                     out.extend_from_slice(b" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
                 }
+            }
+            Data::Renamed {
+                attributes,
+                name,
+                oldname,
+            } => {
+                let _ = write!(out, "* LIST ({}) \"{SEPARATOR}\" ", attributes.join(" "));
+                response::string(out, name);
+                out.extend_from_slice(b" (\"OLDNAME\" (");
+                response::string(out, oldname);
+                out.extend_from_slice(b"))");
             }
             Data::Status {
                 mailbox,

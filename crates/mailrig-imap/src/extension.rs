@@ -79,7 +79,7 @@ macro_rules! extension {
 }
 
 /// Every switchable extension, in the order CAPABILITY lists them.
-pub static EXTENSIONS: [Extension; 27] = [
+pub static EXTENSIONS: [Extension; 28] = [
     // Without it, IMAP4rev2's LITERAL- is listed instead when IMAP4rev2 is offered.
     extension!(
         "literal+" | "literal-plus",
@@ -211,6 +211,7 @@ pub static EXTENSIONS: [Extension; 27] = [
     // FETCH EMAILID/THREADID, STATUS MAILBOXID and SEARCH EMAILID/THREADID are `BAD` when
     // off, and CREATE and SELECT give no `MAILBOXID` code.
     extension!("objectid", "OBJECTID", 8474, Always, [], extensions.objectid),
+    extension!("notify", "NOTIFY", 5465, Always, [Notify], extensions.notify),
     // STARTTLS stays a known command when off: it is refused as "not available".
     extension!("starttls", "STARTTLS", 9051, BeforeTls, [], starttls),
 ];

@@ -28,6 +28,8 @@
 //! - `mime.rs`: BODYSTRUCTURE and BODY, the MIME part tree (over mail-parser);
 //!   `envelope.rs`: ENVELOPE and address lists.
 //! - `quota.rs`: [`Quota`], QUOTA (RFC 9208): GETQUOTA, GETQUOTAROOT, the OVERQUOTA check.
+//! - `notify.rs`: NOTIFY (RFC 5465): the session's event groups, and the STATUS and LIST
+//!   responses for events in other mailboxes (from the store's account journal).
 //! - `recent.rs`: IMAP4rev1's `\Recent` messages of a selection.
 //! - `condstore.rs`: CONDSTORE and QRESYNC (RFC 7162): what is enabled, the SELECT, FETCH
 //!   and STORE modifiers, `VANISHED`.
@@ -91,6 +93,7 @@ mod framing;
 mod list_extended;
 mod mailbox;
 mod mime;
+mod notify;
 mod objectid;
 mod quota;
 mod recent;

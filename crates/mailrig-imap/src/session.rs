@@ -27,6 +27,7 @@ use crate::defect::Defect;
 use crate::error::SyntaxError;
 use crate::extension::{EXTENSIONS, Listed};
 use crate::framing::{Frame, Framer};
+use crate::notify::Notify;
 use crate::response::{Entry, Kind, Responses, Status, Step, condition_bytes};
 use crate::selected::Selected;
 use crate::storage::StorageHook;
@@ -109,6 +110,8 @@ pub struct Session {
     pub(crate) condstore: Condstore,
     /// Whether COMPRESS DEFLATE was accepted (RFC 4978).
     compressed: bool,
+    /// The events NOTIFY SET asked for (RFC 5465); `None` before it and after NOTIFY NONE.
+    pub(crate) notify: Option<Notify>,
 }
 
 /// How the next input is read.
@@ -164,6 +167,7 @@ impl Session {
             rev2,
             condstore: Condstore::Off,
             compressed: false,
+            notify: None,
         };
         session.login = session.config.preauth.clone();
         let status = if session.login.is_some() {
@@ -245,6 +249,7 @@ impl Session {
         {
             let mut out = Responses::default();
             self.sync(&mut out, true);
+            self.push_events(&mut out);
             self.emit(Step::Command(Verb::Idle), out);
             if self.mode == Mode::Closed {
                 self.output.push_back(Output::Close);
@@ -289,7 +294,7 @@ impl Session {
 
     /// Whether the selected mailbox has changes this session has not reported yet.
     pub fn has_pending_updates(&self) -> bool {
-        self.selected.as_ref().is_some_and(Selected::has_pending)
+        self.selected.as_ref().is_some_and(Selected::has_pending) || self.has_notify_updates()
     }
 
     /// Runs `waker` after each later change to the selected mailbox, for this and every later
@@ -299,6 +304,7 @@ impl Session {
         if let Some(selected) = &self.selected {
             selected.watch.set_waker(waker.clone());
         }
+        self.set_notify_waker(&waker);
         self.waker = Some(Waker(waker));
     }
 
@@ -502,7 +508,8 @@ impl Session {
         let expunges = !matches!(
             command.verb,
             Verb::Fetch | Verb::Store | Verb::Search | Verb::Sort | Verb::Thread
-        ) || self.config.defects.has(Defect::ExpungeDuringFetch);
+        ) || self.config.defects.has(Defect::ExpungeDuringFetch)
+            || self.expunges_anytime();
         if command.verb == Verb::Logout {
             return self.complete_without_sync(&command.tag, to, out, completion);
         }
@@ -514,6 +521,7 @@ impl Session {
     fn complete(&mut self, tag: &str, to: Step, mut out: Responses, completion: Completion, expunges: bool) {
         if self.mode == Mode::Commands {
             self.sync(&mut out, expunges);
+            self.push_events(&mut out);
         }
         self.complete_without_sync(tag, to, out, completion);
     }
@@ -653,6 +661,7 @@ impl Session {
             Verb::Thread | Verb::UidThread => self.thread(command, command.verb.is_uid(), out),
             Verb::GetQuota => self.get_quota(command, out),
             Verb::GetQuotaRoot => self.get_quota_root(command, out),
+            Verb::Notify => self.notify_command(command, out),
         }
     }
 
@@ -700,6 +709,7 @@ impl Session {
     fn idle_done(&mut self, tag: &str, line: &[u8]) {
         let mut out = Responses::default();
         self.sync(&mut out, true);
+        self.push_events(&mut out);
         if line.eq_ignore_ascii_case(b"DONE") {
             out.tagged(tag, Status::Ok, None, "IDLE terminated");
         } else {
@@ -714,6 +724,7 @@ impl Session {
     /// Reports the selected mailbox's changes (see `selected.rs`); a deleted mailbox ends
     /// the session.
     fn sync(&mut self, out: &mut Responses, expunges: bool) {
+        let before = self.last_known_uid();
         let Some(selected) = &mut self.selected else {
             return;
         };
@@ -721,7 +732,9 @@ impl Session {
             out.condition(DataKind::Bye, None, "selected mailbox was deleted");
             self.selected = None;
             self.mode = Mode::Closed;
+            return;
         }
+        self.fetch_new(out, before);
     }
 }
 

@@ -228,6 +228,7 @@ scenarios! {
     imap_catenate => "imap/catenate.scenario",
     imap_quota => "imap/quota.scenario",
     imap_objectid => "imap/objectid.scenario",
+    imap_notify => "imap/notify.scenario",
 }
 
 /// The scenarios played by tests that check more than the report.

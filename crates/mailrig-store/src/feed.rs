@@ -67,11 +67,12 @@ pub struct Watch {
     ended: bool,
 }
 
-/// The log of one mailbox and the cursors of its watches. Positions count every change ever
-/// made to the mailbox; `entries[0]` is at position `start`.
-pub(crate) struct Feed {
+/// The log of one mailbox (or, with [`AccountChange`](crate::AccountChange)s, of one account)
+/// and the cursors of its watches. Positions count every change ever logged; `entries[0]` is
+/// at position `start`.
+pub(crate) struct Feed<T = Change> {
     start: u64,
-    entries: VecDeque<Change>,
+    entries: VecDeque<T>,
     cursors: BTreeMap<u64, Cursor>,
     limit: usize,
     /// Whether something changed since wakers were last taken.
@@ -100,7 +101,7 @@ impl Watch {
     #[must_use]
     pub fn poll(&mut self) -> Vec<Change> {
         let mut state = self.mailbox.lock();
-        let mut changes = state.feed.read(self.id);
+        let mut changes = state.feed.read(self.id, Change::Resync);
         if state.is_deleted() && !self.ended {
             changes.push(Change::MailboxDeleted);
             self.ended = true;
@@ -220,9 +221,9 @@ impl fmt::Debug for Watch {
     }
 }
 
-impl Feed {
+impl<T: Clone> Feed<T> {
     /// An empty log that keeps at most `limit` unread changes (at least one).
-    pub(crate) fn new(limit: usize) -> Feed {
+    pub(crate) fn new(limit: usize) -> Feed<T> {
         Feed {
             start: 0,
             entries: VecDeque::new(),
@@ -233,7 +234,7 @@ impl Feed {
     }
 
     /// Logs a change. With no watch registered nothing is kept, only the position advances.
-    pub(crate) fn push(&mut self, change: Change) {
+    pub(crate) fn push(&mut self, change: T) {
         self.dirty = true;
         if self.cursors.is_empty() {
             self.start += 1;
@@ -263,25 +264,26 @@ impl Feed {
         self.start + self.entries.len() as u64
     }
 
-    fn register(&mut self, id: u64) {
+    pub(crate) fn register(&mut self, id: u64) {
         let next = self.end();
         self.cursors.insert(id, Cursor { next, waker: None });
     }
 
-    fn unregister(&mut self, id: u64) {
+    pub(crate) fn unregister(&mut self, id: u64) {
         self.cursors.remove(&id);
         self.compact();
     }
 
-    /// The changes watch `id` has not read, and its cursor moved to the end.
-    fn read(&mut self, id: u64) -> Vec<Change> {
+    /// The changes watch `id` has not read (just `resync` if it missed some), and its cursor
+    /// moved to the end.
+    pub(crate) fn read(&mut self, id: u64, resync: T) -> Vec<T> {
         let (start, end) = (self.start, self.end());
         let Some(cursor) = self.cursors.get_mut(&id) else {
             return Vec::new();
         };
         let from = std::mem::replace(&mut cursor.next, end);
         let changes = if from < start {
-            vec![Change::Resync]
+            vec![resync]
         } else {
             let skip = usize::try_from(from - start).unwrap_or(usize::MAX);
             self.entries.iter().skip(skip).cloned().collect()
@@ -298,12 +300,12 @@ impl Feed {
         self.compact();
     }
 
-    fn has_pending(&self, id: u64) -> bool {
+    pub(crate) fn has_pending(&self, id: u64) -> bool {
         self.cursors.get(&id).is_some_and(|c| c.next < self.end())
     }
 
     /// Sets or clears the waker of watch `id`; returns whether changes are pending for it.
-    fn set_waker(&mut self, id: u64, waker: Option<WakeFn>) -> bool {
+    pub(crate) fn set_waker(&mut self, id: u64, waker: Option<WakeFn>) -> bool {
         if let Some(cursor) = self.cursors.get_mut(&id) {
             cursor.waker = waker;
         }
@@ -326,7 +328,7 @@ impl Feed {
     }
 }
 
-impl fmt::Debug for Feed {
+impl<T> fmt::Debug for Feed<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Feed")
             .field("start", &self.start)

@@ -33,6 +33,8 @@
 //! - `messages.rs`: append, deliver, snapshots, status, flags, expunge, copy, move, watch.
 //! - `mailbox.rs`: one mailbox's state and its public views ([`Message`], [`Snapshot`], ...).
 //! - `feed.rs`: the change feed: [`Change`], [`Watch`].
+//! - `account.rs`: each account's journal of events in all its mailboxes, for IMAP NOTIFY:
+//!   [`AccountChange`], [`AccountWatch`] ([`Store::watch_account`]).
 //! - `vanished.rs`: which UIDs were expunged and when, for QRESYNC's `VANISHED (EARLIER)`.
 //! - `flags.rs`: [`Flag`], [`Keyword`], [`Flags`], [`FlagOp`].
 //! - `mailbox_name.rs`: name rules and [`SpecialUse`].
@@ -70,6 +72,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+mod account;
 mod error;
 mod feed;
 pub mod fixture;
@@ -82,6 +85,7 @@ mod store;
 mod tree;
 mod vanished;
 
+pub use account::{AccountChange, AccountWatch, MessageEvents};
 pub use error::StoreError;
 pub use feed::{Change, Watch};
 pub use fixture::{FixtureError, MessageSource, Seed, SeedMailbox, SeedMessage};

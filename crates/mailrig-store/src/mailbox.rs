@@ -6,6 +6,7 @@ use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use crate::account::MessageEvents;
 use crate::feed::{Change, Feed};
 use crate::vanished::{self, ExpungeLog};
 use crate::{Flag, FlagOp, Flags, Keyword, SpecialUse, StoreError, StoreLimits};
@@ -136,6 +137,9 @@ pub(crate) struct MailboxState {
     /// above it are recent and unclaimed.
     recent_claimed: u32,
     pub(crate) feed: Feed,
+    /// What happened to messages since the account's journal was last told
+    /// ([`MailboxState::take_events`]).
+    events: MessageEvents,
     /// Which UIDs were expunged and when (QRESYNC).
     expunged: ExpungeLog,
     /// The most messages this mailbox holds; adding past it is refused.
@@ -205,6 +209,7 @@ impl Mailbox {
             deleted: false,
             recent_claimed: 0,
             feed: Feed::new(log_limit),
+            events: MessageEvents::default(),
             expunged: ExpungeLog::new(log_limit),
             max_messages: limits.messages_per_mailbox,
             email_ids,
@@ -247,6 +252,12 @@ impl MailboxState {
         self.feed.push(Change::Renamed {
             name: name.to_owned(),
         });
+    }
+
+    /// What happened to its messages since the last call: for the account's journal
+    /// ([`AccountChange::Messages`](crate::AccountChange::Messages)).
+    pub(crate) fn take_events(&mut self) -> MessageEvents {
+        std::mem::take(&mut self.events)
     }
 
     /// Marks it deleted and frees its messages; watches report `MailboxDeleted` next.
@@ -385,6 +396,7 @@ impl MailboxState {
                 flags: new,
                 modseq,
             };
+            self.events.flags = true;
             self.feed.push(Change::Flags {
                 uid: change.uid,
                 flags: change.flags.clone(),
@@ -417,6 +429,7 @@ impl MailboxState {
         for uid in doomed {
             let modseq = self.next_modseq();
             self.expunged.record(uid, modseq);
+            self.events.expunged = true;
             self.feed.push(Change::Expunged { uid, modseq });
         }
     }
@@ -485,6 +498,7 @@ impl MailboxState {
             raw,
             email_id,
         };
+        self.events.arrived = true;
         self.feed.push(Change::Added(message.clone()));
         self.messages.push(message);
         self.uids = None;

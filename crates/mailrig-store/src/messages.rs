@@ -2,10 +2,12 @@
 //! (RFC 9051 §6.4.6, RFC 7162 §3.1.3), EXPUNGE, COPY and MOVE (RFC 6851), and watches.
 //!
 //! Each operation finds the mailbox under the account's read lock, releases it, then works
-//! under the mailbox's own lock; wakers run after every lock is released.
+//! under the mailbox's own lock; wakers run, and the account's journal is told what happened
+//! (`account.rs`), after every lock is released.
 
 use std::sync::{Arc, MutexGuard};
 
+use crate::account::MessageEvents;
 use crate::feed::Watch;
 use crate::mailbox::{Appended, Copied, FlagUpdate, Mailbox, MailboxState, Message, Snapshot, Status};
 use crate::mailbox_name::INBOX;
@@ -81,10 +83,12 @@ impl Store {
     ) -> Result<Vec<Appended>, StoreError> {
         let raw: Arc<[u8]> = raw.into();
         let mut inboxes = Vec::new();
+        let mut owners = Vec::new();
         for login in logins {
             let inbox = self.mailbox(login, INBOX)?;
             if !inboxes.iter().any(|known| Arc::ptr_eq(known, &inbox)) {
                 inboxes.push(inbox);
+                owners.push(*login);
             }
         }
         // One lock order everywhere (ascending UIDVALIDITY, as `lock_pair`), so deliveries
@@ -106,10 +110,18 @@ impl Store {
                     uid,
                 });
                 wakers.extend(state.feed.take_wakers());
+                state.take_events();
             }
             (appended, wakers)
         };
         wake(&wakers);
+        let arrived = MessageEvents {
+            arrived: true,
+            ..MessageEvents::default()
+        };
+        for login in owners {
+            self.log_messages(login, INBOX.to_owned(), arrived);
+        }
         self.messages_accepted(appended.len());
         Ok(appended)
     }
@@ -254,18 +266,26 @@ impl Store {
     ) -> Result<Copied, StoreError> {
         let source = self.mailbox(login, from)?;
         let dest = self.mailbox(login, to)?;
-        let ((old, new), wakers) = if Arc::ptr_eq(&source, &dest) {
+        let ((old, new), wakers, events) = if Arc::ptr_eq(&source, &dest) {
             let mut state = source.lock_live()?;
             let uids = copy_between(None, &mut state, uids, remove)?;
-            (uids, state.feed.take_wakers())
+            let events = vec![(state.name().to_owned(), state.take_events())];
+            (uids, state.feed.take_wakers(), events)
         } else {
             let (mut src, mut dst) = lock_pair(&source, &dest)?;
             let uids = copy_between(Some(&mut src), &mut dst, uids, remove)?;
             let mut wakers = src.feed.take_wakers();
             wakers.extend(dst.feed.take_wakers());
-            (uids, wakers)
+            let events = vec![
+                (src.name().to_owned(), src.take_events()),
+                (dst.name().to_owned(), dst.take_events()),
+            ];
+            (uids, wakers, events)
         };
         wake(&wakers);
+        for (name, events) in events {
+            self.log_messages(login, name, events);
+        }
         self.messages_accepted(new.len());
         Ok(Copied {
             uidvalidity: dest.uidvalidity,
@@ -280,12 +300,14 @@ impl Store {
         F: FnOnce(&mut MailboxState, u32) -> Result<T, StoreError>,
     {
         let mailbox = self.mailbox(login, mailbox)?;
-        let (result, wakers) = {
+        let (result, wakers, name, events) = {
             let mut state = mailbox.lock_live()?;
             let result = f(&mut state, mailbox.uidvalidity);
-            (result, state.feed.take_wakers())
+            let events = state.take_events();
+            (result, state.feed.take_wakers(), state.name().to_owned(), events)
         };
         wake(&wakers);
+        self.log_messages(login, name, events);
         result
     }
 }

@@ -178,7 +178,8 @@ impl Store {
         if users.contains_key(&user.login) {
             return Err(StoreError::UserExists(user.login));
         }
-        let account = Account::new(user.clone(), |name, special_use| {
+        let log_limit = self.inner.limits.change_log;
+        let account = Account::new(user.clone(), log_limit, |name, special_use| {
             self.new_mailbox(name, special_use)
         });
         users.insert(user.login, Arc::new(account));

@@ -1,5 +1,6 @@
 //! Store tests, one module per area.
 
+mod account;
 mod feed;
 mod limits;
 mod mailboxes;

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::account::{AccountChange, Journal};
 use crate::mailbox::Mailbox;
 use crate::mailbox_name::{self, DEFAULT_MAILBOXES, INBOX, SEPARATOR};
 use crate::store::wake;
@@ -27,6 +28,8 @@ pub struct MailboxInfo {
 pub(crate) struct Account {
     pub(crate) user: User,
     tree: RwLock<Tree>,
+    /// What happened in the account, for NOTIFY (a leaf lock: log with no other lock held).
+    pub(crate) journal: Journal,
 }
 
 /// The mailbox table. Every mailbox is selectable: creating `a/b` creates `a` too.
@@ -38,8 +41,9 @@ struct Tree {
 }
 
 impl Account {
-    /// An account with the default mailboxes, all subscribed; `make` creates a mailbox.
-    pub(crate) fn new<F>(user: User, mut make: F) -> Account
+    /// An account with the default mailboxes, all subscribed; `make` creates a mailbox, and
+    /// the journal keeps at most `log_limit` unread entries.
+    pub(crate) fn new<F>(user: User, log_limit: usize, mut make: F) -> Account
     where
         F: FnMut(&str, Option<SpecialUse>) -> Arc<Mailbox>,
     {
@@ -51,6 +55,7 @@ impl Account {
         Account {
             user,
             tree: RwLock::new(tree),
+            journal: Journal::new(log_limit),
         }
     }
 
@@ -100,7 +105,7 @@ impl Store {
             }
             tree.mailboxes
                 .remove(name.as_ref())
-                .ok_or_else(|| StoreError::NoSuchMailbox(name.into_owned()))?
+                .ok_or_else(|| StoreError::NoSuchMailbox(name.to_string()))?
         };
         let wakers = {
             let mut state = mailbox.lock();
@@ -108,6 +113,8 @@ impl Store {
             state.feed.take_wakers()
         };
         wake(&wakers);
+        let name = name.into_owned();
+        account.journal.log([AccountChange::Deleted { name }]);
         Ok(())
     }
 
@@ -127,17 +134,23 @@ impl Store {
             return self.transfer(login, INBOX, &to, None, true).map(|_| ());
         }
         let account = self.account(login)?;
-        let moved = account
+        let (moved, created) = account
             .write()
             .rename(&from, &to, |name| self.new_mailbox(name, None))?;
-        for (name, mailbox) in moved {
+        let mut journal: Vec<AccountChange> = created
+            .into_iter()
+            .map(|name| AccountChange::Created { name })
+            .collect();
+        for (old, name, mailbox) in moved {
             let wakers = {
                 let mut state = mailbox.lock();
                 state.rename(&name);
                 state.feed.take_wakers()
             };
             wake(&wakers);
+            journal.push(AccountChange::Renamed { from: old, to: name });
         }
+        account.journal.log(journal);
         Ok(())
     }
 
@@ -167,7 +180,14 @@ impl Store {
     /// Subscribes to a name (RFC 9051 §6.3.7); it need not exist. Subscribing twice is fine.
     pub fn subscribe(&self, login: &str, name: &str) -> Result<(), StoreError> {
         let name = mailbox_name::new_name(name)?;
-        self.account(login)?.write().subscribed.insert(name);
+        let account = self.account(login)?;
+        let new = account.write().subscribed.insert(name.clone());
+        if new {
+            let subscribed = true;
+            account
+                .journal
+                .log([AccountChange::Subscription { name, subscribed }]);
+        }
         Ok(())
     }
 
@@ -175,7 +195,14 @@ impl Store {
     /// subscribed is fine.
     pub fn unsubscribe(&self, login: &str, name: &str) -> Result<(), StoreError> {
         let name = mailbox_name::canonical(name);
-        self.account(login)?.write().subscribed.remove(name.as_ref());
+        let account = self.account(login)?;
+        let removed = account.write().subscribed.remove(name.as_ref());
+        if removed {
+            let (name, subscribed) = (name.into_owned(), false);
+            account
+                .journal
+                .log([AccountChange::Subscription { name, subscribed }]);
+        }
         Ok(())
     }
 
@@ -199,13 +226,20 @@ impl Store {
     fn create(&self, login: &str, name: &str, special_use: Option<SpecialUse>) -> Result<(), StoreError> {
         let name = mailbox_name::new_name(name)?;
         let account = self.account(login)?;
-        let mut tree = account.write();
-        if tree.mailboxes.contains_key(&name) {
-            return Err(StoreError::MailboxExists(name));
-        }
-        tree.create_ancestors(&name, |parent| self.new_mailbox(parent, None));
-        let mailbox = self.new_mailbox(&name, special_use);
-        tree.mailboxes.insert(name, mailbox);
+        let mut created = {
+            let mut tree = account.write();
+            if tree.mailboxes.contains_key(&name) {
+                return Err(StoreError::MailboxExists(name));
+            }
+            let created = tree.create_ancestors(&name, |parent| self.new_mailbox(parent, None));
+            let mailbox = self.new_mailbox(&name, special_use);
+            tree.mailboxes.insert(name.clone(), mailbox);
+            created
+        };
+        created.push(name);
+        account
+            .journal
+            .log(created.into_iter().map(|name| AccountChange::Created { name }));
         Ok(())
     }
 }
@@ -219,20 +253,31 @@ impl Tree {
             .is_some_and(|(child, _)| child.starts_with(&prefix))
     }
 
-    fn create_ancestors<F>(&mut self, name: &str, mut make: F)
+    /// Creates the missing mailboxes above `name`; returns their names, outermost first.
+    fn create_ancestors<F>(&mut self, name: &str, mut make: F) -> Vec<String>
     where
         F: FnMut(&str) -> Arc<Mailbox>,
     {
+        let mut created = Vec::new();
         for parent in mailbox_name::ancestors(name) {
             if !self.mailboxes.contains_key(parent) {
                 self.mailboxes.insert(parent.to_owned(), make(parent));
+                created.push(parent.to_owned());
             }
         }
+        created
     }
 
-    /// Moves `from` and everything below it to `to`; returns each moved mailbox with its new
-    /// name. Checks everything before changing anything.
-    fn rename<F>(&mut self, from: &str, to: &str, make: F) -> Result<Vec<(String, Arc<Mailbox>)>, StoreError>
+    /// Moves `from` and everything below it to `to`; returns each moved mailbox with its old
+    /// and new names, and the mailboxes created above `to`. Checks everything before changing
+    /// anything.
+    #[allow(clippy::type_complexity)]
+    fn rename<F>(
+        &mut self,
+        from: &str,
+        to: &str,
+        make: F,
+    ) -> Result<(Vec<(String, String, Arc<Mailbox>)>, Vec<String>), StoreError>
     where
         F: FnMut(&str) -> Arc<Mailbox>,
     {
@@ -265,13 +310,13 @@ impl Tree {
         let mut moved = Vec::with_capacity(olds.len());
         for old in &olds {
             if let Some(mailbox) = self.mailboxes.remove(old) {
-                moved.push((renamed(old), mailbox));
+                moved.push((old.clone(), renamed(old), mailbox));
             }
         }
-        for (new, mailbox) in &moved {
+        for (_, new, mailbox) in &moved {
             self.mailboxes.insert(new.clone(), mailbox.clone());
         }
-        self.create_ancestors(to, make);
+        let created = self.create_ancestors(to, make);
         let subscribed: Vec<String> = self
             .subscribed
             .iter()
@@ -282,6 +327,6 @@ impl Tree {
             self.subscribed.remove(&old);
             self.subscribed.insert(renamed(&old));
         }
-        Ok(moved)
+        Ok((moved, created))
     }
 }
