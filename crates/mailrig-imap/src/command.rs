@@ -94,6 +94,8 @@ pub enum Verb {
     Search,
     /// `UID SEARCH`.
     UidSearch,
+    /// `CANCELUPDATE` (RFC 5267 §4.3.5).
+    CancelUpdate,
     /// `COPY`.
     Copy,
     /// `UID COPY`.
@@ -126,7 +128,7 @@ pub enum Verb {
 
 impl Verb {
     /// Every verb.
-    pub const ALL: [Verb; 44] = [
+    pub const ALL: [Verb; 45] = [
         Verb::Capability,
         Verb::Noop,
         Verb::Logout,
@@ -157,6 +159,7 @@ impl Verb {
         Verb::UidExpunge,
         Verb::Search,
         Verb::UidSearch,
+        Verb::CancelUpdate,
         Verb::Copy,
         Verb::UidCopy,
         Verb::Move,
@@ -206,6 +209,7 @@ impl Verb {
             Verb::UidExpunge => "UID EXPUNGE",
             Verb::Search => "SEARCH",
             Verb::UidSearch => "UID SEARCH",
+            Verb::CancelUpdate => "CANCELUPDATE",
             Verb::Copy => "COPY",
             Verb::UidCopy => "UID COPY",
             Verb::Move => "MOVE",
@@ -249,9 +253,8 @@ impl Verb {
             Select | Examine | Create | Delete | Rename | Subscribe | Unsubscribe | List | Lsub | Status
             | Append | Compress | GetQuota | GetQuotaRoot | Notify => Needs::Login,
             Fetch | UidFetch | Store | UidStore | Expunge | UidExpunge | Search | UidSearch | Copy
-            | UidCopy | Move | UidMove | Close | Unselect | Sort | UidSort | Thread | UidThread => {
-                Needs::Selection
-            }
+            | UidCopy | Move | UidMove | Close | Unselect | Sort | UidSort | Thread | UidThread
+            | CancelUpdate => Needs::Selection,
             _ => Needs::Nothing,
         }
     }

@@ -103,6 +103,12 @@ pub struct Extensions {
     pub thread_references: bool,
     /// `ESORT` (RFC 5267 §3): `SORT RETURN (MIN MAX COUNT ALL)` answered with `* ESEARCH`.
     pub esort: bool,
+    /// `CONTEXT=SEARCH` (RFC 5267 §4): SEARCH's RETURN options `PARTIAL m:n`, `UPDATE`
+    /// (`ADDTO`/`REMOVEFROM` as the selected mailbox changes) and `CONTEXT`, and
+    /// `CANCELUPDATE`.
+    pub context_search: bool,
+    /// `CONTEXT=SORT` (RFC 5267 §4): the same RETURN options for SORT.
+    pub context_sort: bool,
     /// `MULTIAPPEND` (RFC 3502): several messages in one APPEND, stored all or none.
     pub multiappend: bool,
     /// `BINARY` (RFC 3516): FETCH `BINARY[...]`, `BINARY.PEEK[...]`, `BINARY.SIZE[...]` and
@@ -158,6 +164,8 @@ impl Extensions {
             thread_orderedsubject: false,
             thread_references: false,
             esort: false,
+            context_search: false,
+            context_sort: false,
             multiappend: false,
             binary: false,
             catenate: false,
@@ -192,6 +200,8 @@ impl Default for Extensions {
             thread_orderedsubject: true,
             thread_references: true,
             esort: true,
+            context_search: true,
+            context_sort: true,
             multiappend: true,
             binary: true,
             catenate: true,

@@ -192,7 +192,22 @@ pub(crate) struct Esearch<'a> {
     pub(crate) max: Option<u32>,
     pub(crate) all: Option<&'a [u32]>,
     pub(crate) count: Option<usize>,
+    /// `ret-data-partial` (RFC 5267 §4.4): the range asked for and the results in it.
+    pub(crate) partial: Option<((u32, u32), &'a [u32])>,
     pub(crate) modseq: Option<u64>,
+    /// `ret-data-addto` and `ret-data-removefrom` (RFC 5267 §4.3), in the order to apply.
+    pub(crate) updates: &'a [ResultUpdate],
+}
+
+/// One `context-position SP sequence-set` pair of an ADDTO or REMOVEFROM (RFC 5267 §4.3.2):
+/// the results to insert at, or remove from, `position` (0: wherever mailbox order puts
+/// them), in the requested order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ResultUpdate {
+    /// ADDTO (`true`) or REMOVEFROM.
+    pub(crate) add: bool,
+    pub(crate) position: u32,
+    pub(crate) ids: Vec<u32>,
 }
 
 impl Data<'_> {
@@ -382,8 +397,32 @@ impl Esearch<'_> {
         if let Some(count) = self.count {
             let _ = write!(out, " COUNT {count}");
         }
+        if let Some(((m, n), found)) = self.partial {
+            let found = if found.is_empty() {
+                "NIL".to_owned()
+            } else {
+                condstore::runs_text(&condstore::runs_of(found))
+            };
+            let _ = write!(out, " PARTIAL ({m}:{n} {found})");
+        }
         if let Some(modseq) = self.modseq {
             let _ = write!(out, " MODSEQ {modseq}");
+        }
+        // Neighbouring pairs of one kind share an item: `ADDTO (1 5 3 7)`.
+        for (i, update) in self.updates.iter().enumerate() {
+            let ids = condstore::runs_text(&condstore::runs_of(&update.ids));
+            let first = i == 0 || self.updates[i - 1].add != update.add;
+            let last = self.updates.get(i + 1).is_none_or(|next| next.add != update.add);
+            if first {
+                let name = if update.add { "ADDTO" } else { "REMOVEFROM" };
+                let _ = write!(out, " {name} (");
+            } else {
+                out.push(b' ');
+            }
+            let _ = write!(out, "{} {ids}", update.position);
+            if last {
+                out.push(b')');
+            }
         }
     }
 }
@@ -475,6 +514,56 @@ mod tests {
         assert_eq!(
             encoded(Data::Esearch(esearch)),
             "* ESEARCH (TAG \"A285\") UID MIN 7 ALL 7:9,12\r\n"
+        );
+        // RFC 5267 §4.4 and §4.3.3's examples.
+        let partial = Esearch {
+            tag: "A04",
+            uid: true,
+            partial: Some(((24000, 24500), &[])),
+            ..Esearch::default()
+        };
+        assert_eq!(
+            encoded(Data::Esearch(partial)),
+            "* ESEARCH (TAG \"A04\") UID PARTIAL (24000:24500 NIL)\r\n"
+        );
+        let partial = Esearch {
+            tag: "A03",
+            partial: Some(((1, 5), &[3, 4, 5, 9])),
+            ..Esearch::default()
+        };
+        assert_eq!(
+            encoded(Data::Esearch(partial)),
+            "* ESEARCH (TAG \"A03\") PARTIAL (1:5 3:5,9)\r\n"
+        );
+        let update = |add, position, ids: &[u32]| ResultUpdate {
+            add,
+            position,
+            ids: ids.to_vec(),
+        };
+        let updates = [update(true, 1, &[2733]), update(true, 1, &[2731, 2732])];
+        let addto = Esearch {
+            tag: "C01",
+            uid: true,
+            updates: &updates,
+            ..Esearch::default()
+        };
+        assert_eq!(
+            encoded(Data::Esearch(addto)),
+            "* ESEARCH (TAG \"C01\") UID ADDTO (1 2733 1 2731:2732)\r\n"
+        );
+        let updates = [
+            update(false, 0, &[32768]),
+            update(true, 0, &[7, 8]),
+            update(true, 2, &[9]),
+        ];
+        let both = Esearch {
+            tag: "B01",
+            updates: &updates,
+            ..Esearch::default()
+        };
+        assert_eq!(
+            encoded(Data::Esearch(both)),
+            "* ESEARCH (TAG \"B01\") REMOVEFROM (0 32768) ADDTO (0 7:8 2 9)\r\n"
         );
     }
 }

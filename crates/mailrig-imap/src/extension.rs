@@ -79,7 +79,7 @@ macro_rules! extension {
 }
 
 /// Every switchable extension, in the order CAPABILITY lists them.
-pub static EXTENSIONS: [Extension; 28] = [
+pub static EXTENSIONS: [Extension; 30] = [
     // Without it, IMAP4rev2's LITERAL- is listed instead when IMAP4rev2 is offered.
     extension!(
         "literal+" | "literal-plus",
@@ -185,6 +185,23 @@ pub static EXTENSIONS: [Extension; 28] = [
     ),
     // SORT's RETURN options; SORT itself is the `sort` row's.
     extension!("esort", "ESORT", 5267, Always, [], extensions.esort),
+    // CANCELUPDATE is known while either CONTEXT is on (`Session::offers`).
+    extension!(
+        "context=search" | "context-search",
+        "CONTEXT=SEARCH",
+        5267,
+        Always,
+        [],
+        extensions.context_search
+    ),
+    extension!(
+        "context=sort" | "context-sort",
+        "CONTEXT=SORT",
+        5267,
+        Always,
+        [],
+        extensions.context_sort
+    ),
     // APPEND takes several messages; with it off, more than one is `BAD`.
     extension!(
         "multiappend",

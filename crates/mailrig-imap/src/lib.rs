@@ -23,6 +23,8 @@
 //!   §7.5.1).
 //! - `search.rs`: SEARCH and UID SEARCH (ESEARCH answers in IMAP4rev2, and to RETURN in
 //!   IMAP4rev1). `section.rs`: FETCH body sections (by part number too) and partials.
+//! - `context.rs`: CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267 §4): PARTIAL results, the
+//!   searches a client asked to keep UPDATEd (ADDTO, REMOVEFROM), CANCELUPDATE.
 //! - `sort.rs`: SORT and UID SORT (RFC 5256), the base subject and sent date;
 //!   `thread.rs`: THREAD with ORDEREDSUBJECT and REFERENCES (RFC 5256 §3).
 //! - `mime.rs`: BODYSTRUCTURE and BODY, the MIME part tree (over mail-parser);
@@ -83,6 +85,7 @@ mod command;
 mod completion;
 mod condstore;
 mod config;
+mod context;
 mod data;
 mod defect;
 mod envelope;

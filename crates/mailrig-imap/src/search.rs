@@ -34,6 +34,8 @@ enum Key {
     Larger(u64),
     Smaller(u64),
     Sequence(SequenceSet),
+    /// The messages a sequence set named when a kept search was made (UIDs, ascending).
+    Messages(Vec<u32>),
     Uid(SequenceSet),
     /// BEFORE/ON/SINCE on the internal date: (start of day, which).
     Date(i64, DateTest),
@@ -82,13 +84,14 @@ impl Session {
             all: true,
             ..Returns::default()
         };
+        let context = self.context_search();
         // RFC 4731 §3.1: in IMAP4rev1, only a SEARCH with RETURN gets an ESEARCH answer.
         let mut esearch = self.rev2;
         if let [Token::Atom(word), Token::List(options), rest @ ..] = args
             && (self.rev2 || self.config.extensions.esearch)
             && word.eq_ignore_ascii_case("RETURN")
         {
-            returns = Returns::parse(options)?;
+            returns = Returns::parse(options, context)?;
             esearch = true;
             args = rest;
         }
@@ -98,7 +101,11 @@ impl Session {
             charset_supported(name)?;
             args = rest;
         }
-        let (hits, highest) = self.matching(args, out)?;
+        if returns.update {
+            self.check_update_tag(&command.tag)?;
+        }
+        let program = self.program(args, out)?;
+        let (hits, highest) = self.evaluate(&program)?;
         let found: Vec<u32> = hits
             .iter()
             .map(|hit| if uid { hit.message.uid } else { hit.seq })
@@ -111,6 +118,10 @@ impl Session {
                 modseq: highest,
             });
         }
+        if returns.update {
+            let uids = hits.iter().map(|hit| hit.message.uid).collect();
+            self.keep_updated(out, &command.tag, uid, program, None, uids);
+        }
         Ok(Completion::ok(format!("{} completed", command.verb)))
     }
 
@@ -122,6 +133,13 @@ impl Session {
         args: &[Token],
         out: &mut Responses,
     ) -> Result<(Vec<Hit>, Option<u64>), Refusal> {
+        let program = self.program(args, out)?;
+        self.evaluate(&program)
+    }
+
+    /// Parses the `search-key`s in `args` into one [`Program`]. A MODSEQ key enables
+    /// CONDSTORE.
+    pub(crate) fn program(&mut self, args: &[Token], out: &mut Responses) -> Result<Program, Refusal> {
         if args.is_empty() {
             return Err(SyntaxError::Arguments.into());
         }
@@ -144,6 +162,12 @@ impl Session {
         if modseq {
             self.enable_condstore(out)?;
         }
+        Ok(Program { key, modseq })
+    }
+
+    /// The selected messages `program` matches now, and the highest modseq among them if it
+    /// searched MODSEQ (see [`Session::matching`]).
+    pub(crate) fn evaluate(&mut self, program: &Program) -> Result<(Vec<Hit>, Option<u64>), Refusal> {
         let Selection {
             store,
             login,
@@ -151,17 +175,33 @@ impl Session {
             selected,
             ..
         } = self.selection()?;
-        let uids = selected.uids();
-        let recent = selected.recent.as_ref();
         let snapshot = store.messages(login, &name)?;
+        let (hits, highest) = program.run(selected.uids(), &snapshot.messages, selected.recent.as_ref());
+        Ok((hits, (program.modseq && highest > 0).then_some(highest)))
+    }
+}
+
+/// A parsed search program (`1*(SP search-key)`, all of which must hold).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Program {
+    key: Key,
+    /// Whether it searched MODSEQ (RFC 7162 §3.1.5).
+    modseq: bool,
+}
+
+impl Program {
+    /// The messages of `uids` (the client's view, by sequence number) that match, found in
+    /// `messages` (by UID, ascending; those missing are gone and match nothing), in
+    /// sequence order, and the highest modseq among them.
+    pub(crate) fn run(&self, uids: &[u32], messages: &[Message], recent: Option<&Recent>) -> (Vec<Hit>, u64) {
         let mut hits = Vec::new();
         let mut highest = 0;
         for (i, &message_uid) in uids.iter().enumerate() {
-            let Ok(at) = snapshot.messages.binary_search_by_key(&message_uid, |m| m.uid) else {
+            let Ok(at) = messages.binary_search_by_key(&message_uid, |m| m.uid) else {
                 continue;
             };
-            let message = &snapshot.messages[at];
-            if matches(&key, i, uids, message, recent) {
+            let message = &messages[at];
+            if matches(&self.key, i, uids, message, recent) {
                 highest = highest.max(message.modseq);
                 hits.push(Hit {
                     seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
@@ -169,7 +209,37 @@ impl Session {
                 });
             }
         }
-        Ok((hits, (modseq && highest > 0).then_some(highest)))
+        (hits, highest)
+    }
+
+    /// The same program with its message sequence numbers replaced by the messages they
+    /// name in `uids` now: RFC 5267 §4.3 has them "evaluated at the time the command is
+    /// received", so a kept search does not follow renumbering.
+    pub(crate) fn frozen(&self, uids: &[u32]) -> Program {
+        Program {
+            key: freeze(&self.key, uids),
+            modseq: self.modseq,
+        }
+    }
+}
+
+/// `key` with each [`Key::Sequence`] replaced by the UIDs it names in `uids`.
+fn freeze(key: &Key, uids: &[u32]) -> Key {
+    match key {
+        Key::Sequence(set) => {
+            let count = u32::try_from(uids.len()).unwrap_or(u32::MAX);
+            let named = uids
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| u32::try_from(i + 1).is_ok_and(|n| set.contains(n, count)))
+                .map(|(_, &uid)| uid)
+                .collect();
+            Key::Messages(named)
+        }
+        Key::Not(key) => Key::Not(Box::new(freeze(key, uids))),
+        Key::Or(a, b) => Key::Or(Box::new(freeze(a, uids)), Box::new(freeze(b, uids))),
+        Key::And(keys) => Key::And(keys.iter().map(|k| freeze(k, uids)).collect()),
+        other => other.clone(),
     }
 }
 
@@ -192,21 +262,30 @@ pub(crate) fn charset_supported(name: &Token) -> Result<(), Refusal> {
 }
 
 /// `search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"`
-/// (RFC 9051 §6.4.4): what an ESEARCH response carries.
+/// (RFC 9051 §6.4.4): what an ESEARCH response carries, and (RFC 5267 §4) whether the
+/// search is kept updated.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Returns {
     min: bool,
     max: bool,
     all: bool,
     count: bool,
+    /// `PARTIAL m:n` (RFC 5267 §4.4), as the client wrote it.
+    partial: Option<(u32, u32)>,
+    /// `UPDATE` (RFC 5267 §4.3).
+    pub(crate) update: bool,
 }
 
 impl Returns {
     /// `search-return-opt = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE" / ...`; SAVE (SEARCHRES)
-    /// is not supported. An empty list means ALL.
-    pub(crate) fn parse(options: &[Token]) -> Result<Returns, Refusal> {
+    /// is not supported. With `context` (CONTEXT=SEARCH or CONTEXT=SORT, RFC 5267 §5) also
+    /// `modifier-context = "CONTEXT"` (a hint, ignored), `modifier-update = "UPDATE"` and
+    /// `modifier-partial = "PARTIAL" SP partial-range`. An empty list, or one of only
+    /// CONTEXT, means ALL; UPDATE asks for no result of its own.
+    pub(crate) fn parse(options: &[Token], context: bool) -> Result<Returns, Refusal> {
         let mut returns = Returns::default();
-        for option in options {
+        let mut options = options.iter();
+        while let Some(option) = options.next() {
             let Token::Atom(option) = option else {
                 return Err(SyntaxError::Arguments.into());
             };
@@ -215,8 +294,18 @@ impl Returns {
                 "MAX" => returns.max = true,
                 "ALL" => returns.all = true,
                 "COUNT" => returns.count = true,
+                "CONTEXT" if context => {}
+                "UPDATE" if context => returns.update = true,
+                "PARTIAL" if context && returns.partial.is_none() => {
+                    returns.partial = Some(partial_range(options.next())?);
+                }
+                "PARTIAL" if context => return Err(Refusal::bad("PARTIAL given twice")),
                 other => return Err(Refusal::bad(format!("unsupported RETURN option {other}"))),
             }
+        }
+        // RFC 5267 §4.4: "either one PARTIAL, one ALL, or neither PARTIAL nor ALL".
+        if returns.all && returns.partial.is_some() {
+            return Err(Refusal::bad("PARTIAL and ALL cannot be combined"));
         }
         if returns == Returns::default() {
             returns.all = true;
@@ -228,7 +317,8 @@ impl Returns {
     /// (RFC 9051 §7.3.4). MIN, MAX and ALL are left out when nothing matched; COUNT never.
     /// `MODSEQ n` is RFC 7162 §3.1.5's search-return-data. `found` is in the order to report:
     /// ascending for SEARCH, sort order for ESORT (RFC 5267 §3.1: MIN and MAX are the first
-    /// and last in sort order, ALL lists them in sort order).
+    /// and last in sort order, ALL lists them in sort order). PARTIAL gives the results at
+    /// those positions of that order (RFC 5267 §4.4), `NIL` if there are none.
     pub(crate) fn write(
         self,
         out: &mut Responses,
@@ -238,6 +328,11 @@ impl Returns {
         highest: Option<u64>,
     ) {
         let any = !found.is_empty();
+        let partial = self.partial.map(|(m, n)| {
+            let (low, high) = (m.min(n) as usize, m.max(n) as usize);
+            let slice = found.get(low - 1..high.min(found.len())).unwrap_or_default();
+            ((m, n), slice)
+        });
         out.data(Data::Esearch(Esearch {
             tag,
             uid,
@@ -245,9 +340,26 @@ impl Returns {
             max: found.last().copied().filter(|_| self.max),
             all: Some(found).filter(|_| self.all && any),
             count: self.count.then_some(found.len()),
+            partial,
             modseq: highest,
+            ..Esearch::default()
         }));
     }
+}
+
+/// `partial-range = nz-number ":" nz-number` (RFC 5267 §5: no `*`; `500:400` is `400:500`).
+/// RFC 9394's negative ranges are not supported.
+fn partial_range(token: Option<&Token>) -> Result<(u32, u32), Refusal> {
+    let bad = || Refusal::bad("PARTIAL needs a range m:n of numbers from 1");
+    let Some(Token::Atom(range)) = token else {
+        return Err(bad());
+    };
+    let (m, n) = range.split_once(':').ok_or_else(bad)?;
+    let number = |text: &str| -> Result<u32, Refusal> {
+        let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0');
+        text.parse().ok().filter(|_| digits).ok_or_else(bad)
+    };
+    Ok((number(m)?, number(n)?))
 }
 
 /// Parses one `search-key` from `tokens`.
@@ -383,6 +495,7 @@ fn matches(key: &Key, i: usize, uids: &[u32], message: &Message, recent: Option<
             let count = u32::try_from(uids.len()).unwrap_or(u32::MAX);
             u32::try_from(i + 1).is_ok_and(|n| set.contains(n, count))
         }
+        Key::Messages(named) => named.binary_search(&message.uid).is_ok(),
         Key::Uid(set) => set.contains(message.uid, uids.last().copied().unwrap_or(0)),
         Key::Date(day, test) => test.holds(message.internal_date.div_euclid(86_400) * 86_400, *day),
         Key::Sent(day, test) => {

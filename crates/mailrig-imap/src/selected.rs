@@ -19,6 +19,7 @@ use crate::command::{Command, Token, Verb};
 use crate::completion::{Completion, Refusal};
 use crate::condstore::{self, Condstore};
 use crate::config::Config;
+use crate::context::Contexts;
 use crate::data::{Data, DataKind};
 use crate::defect::{Defect, Defects};
 use crate::error::SyntaxError;
@@ -53,6 +54,8 @@ pub(crate) struct Selected {
     keywords: BTreeSet<Keyword>,
     /// The session's deliberate defects (see [`Defect`]).
     defects: Defects,
+    /// The searches kept updated (RFC 5267 §4.3); they end with the selection.
+    pub(crate) contexts: Contexts,
 }
 
 impl Selected {
@@ -75,6 +78,7 @@ impl Selected {
             recent: None,
             keywords: keywords.iter().cloned().collect(),
             defects,
+            contexts: Contexts::default(),
         }
     }
 
@@ -142,6 +146,7 @@ impl Selected {
             let Some(change) = self.pending.pop_front() else {
                 break;
             };
+            self.contexts.stale = true;
             match change {
                 Change::Added(message) => {
                     if self.uids.last().is_none_or(|last| last < message.uid) {
@@ -173,9 +178,11 @@ impl Selected {
                             if owed.exists {
                                 self.flush(out, &mut owed);
                             }
+                            self.contexts.expunged(out, uid, i + 1);
                             owed.vanished.push(uid);
                         } else {
                             self.flush(out, &mut owed);
+                            self.contexts.expunged(out, uid, i + 1);
                             let off = usize::from(self.defects.has(Defect::ExpungeNumberOffByOne));
                             out.data(Data::Expunge(i + 1 + off));
                         }
@@ -290,6 +297,7 @@ impl Selected {
                 continue;
             };
             if !live.contains(&uid) {
+                self.contexts.expunged(out, uid, i + 1);
                 if condstore == Condstore::Qresync {
                     owed.vanished.push(uid);
                 } else {

@@ -336,6 +336,12 @@ impl Session {
                 .filter(move |e| e.listed == listed && e.is_on(&self.config))
                 // RFC 4978 §3: COMPRESS is not listed once compression is active.
                 .filter(|e| !(self.compressed && e.commands.contains(&Verb::Compress)))
+                // RFC 5267 §4.1: each CONTEXT needs the RETURN syntax it extends.
+                .filter(|e| match e.capability {
+                    "CONTEXT=SEARCH" => self.context_search(),
+                    "CONTEXT=SORT" => self.context_sort(),
+                    _ => true,
+                })
                 .map(|e| e.capability)
         };
         // RFC 7889 §3: one limit for every mailbox, given with the capability.
@@ -369,6 +375,9 @@ impl Session {
         if matches!(verb, Verb::Thread | Verb::UidThread) {
             let extensions = &self.config.extensions;
             return extensions.thread_orderedsubject || extensions.thread_references;
+        }
+        if verb == Verb::CancelUpdate {
+            return self.context_search() || self.context_sort();
         }
         EXTENSIONS
             .iter()
@@ -655,6 +664,7 @@ impl Session {
             Verb::Expunge | Verb::UidExpunge => self.expunge(command),
             Verb::Copy | Verb::UidCopy | Verb::Move | Verb::UidMove => self.copy(command, out),
             Verb::Search | Verb::UidSearch => self.search(command, command.verb.is_uid(), out),
+            Verb::CancelUpdate => self.cancel_update(command),
             Verb::Close | Verb::Unselect => self.close(command),
             Verb::Compress => self.compress(command),
             Verb::Sort | Verb::UidSort => self.sort(command, command.verb.is_uid(), out),
@@ -735,6 +745,8 @@ impl Session {
             return;
         }
         self.fetch_new(out, before);
+        // RFC 5267 §4.3: ADDTO and REMOVEFROM after the EXISTS and FETCH that caused them.
+        self.update_contexts(out);
     }
 }
 

@@ -36,7 +36,7 @@ enum SortKey {
 
 /// `sort-criterion = ["REVERSE" SP] sort-key`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Criterion {
+pub(crate) struct Criterion {
     reverse: bool,
     key: SortKey,
 }
@@ -52,11 +52,12 @@ impl Session {
     ) -> Result<Completion, Refusal> {
         let mut args = &command.args[..];
         let mut returns = None;
+        let context = self.context_sort();
         if let [Token::Atom(word), Token::List(options), rest @ ..] = args
             && self.config.extensions.esort
             && word.eq_ignore_ascii_case("RETURN")
         {
-            returns = Some(Returns::parse(options)?);
+            returns = Some(Returns::parse(options, context)?);
             args = rest;
         }
         let [Token::List(criteria), charset, keys @ ..] = args else {
@@ -64,14 +65,19 @@ impl Session {
         };
         let criteria = parse_criteria(criteria)?;
         charset_supported(charset)?;
-        let (hits, highest) = self.matching(keys, out)?;
+        let update = returns.is_some_and(|r| r.update);
+        if update {
+            self.check_update_tag(&command.tag)?;
+        }
+        let program = self.program(keys, out)?;
+        let (hits, highest) = self.evaluate(&program)?;
         let mut sortables: Vec<Sortable> = hits.iter().map(Sortable::of).collect();
         if self.config.defects.has(Defect::SortBaseSubjectIgnored) {
             for (sortable, hit) in sortables.iter_mut().zip(&hits) {
                 sortable.subject = whole_subject(&hit.message).to_ascii_uppercase();
             }
         }
-        sortables.sort_by(|a, b| compare(a, b, &criteria).then(a.seq.cmp(&b.seq)));
+        sort_sortables(&mut sortables, &criteria);
         let sorted: Vec<u32> = sortables
             .iter()
             .map(|s| if uid { s.uid } else { s.seq })
@@ -89,8 +95,24 @@ impl Session {
                 modseq: highest,
             }),
         }
+        if update {
+            let uids = sortables.iter().map(|s| s.uid).collect();
+            self.keep_updated(out, &command.tag, uid, program, Some(criteria), uids);
+        }
         Ok(Completion::ok(format!("{} completed", command.verb)))
     }
+}
+
+/// The UIDs of `hits` in the order `criteria` gives them (ties in sequence order).
+pub(crate) fn sorted_uids(hits: &[Hit], criteria: &[Criterion]) -> Vec<u32> {
+    let mut sortables: Vec<Sortable> = hits.iter().map(Sortable::of).collect();
+    sort_sortables(&mut sortables, criteria);
+    sortables.iter().map(|s| s.uid).collect()
+}
+
+/// Sorts by `criteria`, then sequence order.
+fn sort_sortables(sortables: &mut [Sortable], criteria: &[Criterion]) {
+    sortables.sort_by(|a, b| compare(a, b, criteria).then(a.seq.cmp(&b.seq)));
 }
 
 /// `sort-criteria = "(" sort-criterion *(SP sort-criterion) ")"`.

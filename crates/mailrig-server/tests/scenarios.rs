@@ -223,6 +223,8 @@ scenarios! {
     imap_sort => "imap/sort.scenario",
     imap_thread => "imap/thread.scenario",
     imap_esort => "imap/esort.scenario",
+    imap_context_search => "imap/context-search.scenario",
+    imap_context_sort => "imap/context-sort.scenario",
     imap_multiappend => "imap/multiappend.scenario",
     imap_binary => "imap/binary.scenario",
     imap_catenate => "imap/catenate.scenario",

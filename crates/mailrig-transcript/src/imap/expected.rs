@@ -56,6 +56,16 @@ pub(crate) enum Group {
         pairs: Vec<(Vec<u8>, TokenPattern)>,
         others: bool,
     },
+    /// An ESEARCH response (RFC 4731 §3.1, RFC 5267 §4): `head` (`ESEARCH`, the correlator,
+    /// `UID`) in order, then its return data as name and value pairs in any order, except
+    /// ADDTO and REMOVEFROM, which keep their order among themselves (`updates`, flattened).
+    /// Other pairs only with a `${_}` among them.
+    Returns {
+        head: Vec<TokenPattern>,
+        pairs: Vec<(Vec<u8>, TokenPattern)>,
+        updates: Vec<TokenPattern>,
+        others: bool,
+    },
 }
 
 /// One expected token.
@@ -408,6 +418,52 @@ fn into_map(group: Group) -> Option<Group> {
     Some(Group::Map { pairs, others })
 }
 
+/// Whether `name` is a result update of RFC 5267 §4.3.2, applied in order.
+pub(crate) fn is_update(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"ADDTO") || name.eq_ignore_ascii_case(b"REMOVEFROM")
+}
+
+/// `esearch-response = "ESEARCH" [search-correlator] [SP "UID"] *(SP search-return-data)`
+/// (RFC 9051 §7.3.4), `search-return-data = search-modifier-name SP search-return-value`
+/// (RFC 4466 §2.6.2): the head in order, the pairs as [`Group::Returns`]. A line whose data
+/// are not pairs of a name and a value stays in order.
+fn into_returns(items: Vec<TokenPattern>) -> Group {
+    let mut head = 1;
+    if matches!(items.get(head), Some(TokenPattern::List(_))) {
+        head += 1;
+    }
+    if items.get(head).is_some_and(|t| is_word(t, "UID")) {
+        head += 1;
+    }
+    if items[..head].iter().any(|t| matches!(t, TokenPattern::Any)) {
+        return Group::Ordered(items);
+    }
+    let (mut pairs, mut updates, mut others) = (Vec::new(), Vec::new(), false);
+    let mut rest = items[head..].iter().cloned();
+    while let Some(item) = rest.next() {
+        match item {
+            TokenPattern::Any => others = true,
+            TokenPattern::Atom(name) if name.first().is_some_and(u8::is_ascii_alphabetic) => {
+                let Some(value) = rest.next() else {
+                    return Group::Ordered(items);
+                };
+                if is_update(&name) {
+                    updates.extend([TokenPattern::Atom(name.to_ascii_uppercase()), value]);
+                } else {
+                    pairs.push((name.to_ascii_uppercase(), value));
+                }
+            }
+            _ => return Group::Ordered(items),
+        }
+    }
+    Group::Returns {
+        head: items[..head].to_vec(),
+        pairs,
+        updates,
+        others,
+    }
+}
+
 /// The untagged data responses that have their own rules (RFC 9051 §7.2–§7.5).
 fn classify_data(mut items: Vec<TokenPattern>) -> Option<Group> {
     mark_flag_sets(&mut items);
@@ -420,6 +476,10 @@ fn classify_data(mut items: Vec<TokenPattern>) -> Option<Group> {
         .any(|w| first.is_some_and(|f| is_word(f, w)))
     {
         return Some(into_set(Group::Ordered(items), 1));
+    }
+    // §7.3.4 ESEARCH: return data in any order.
+    if first.is_some_and(|f| is_word(f, "ESEARCH")) {
+        return Some(into_returns(items));
     }
     // §7.3.1 LIST (and RFC 3501 §7.2.3 LSUB): the name attributes are a set.
     if (first.is_some_and(|f| is_word(f, "LIST")) || first.is_some_and(|f| is_word(f, "LSUB")))

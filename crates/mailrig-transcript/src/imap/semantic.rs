@@ -5,7 +5,7 @@
 use crate::pattern::{Bindings, Match};
 use crate::scenario::Class;
 
-use super::expected::{BodyPattern, Group, ResponsePattern, TokenPattern};
+use super::expected::{BodyPattern, Group, ResponsePattern, TokenPattern, is_update};
 use super::response::{Body, Response, Tag, Token, Value};
 
 /// Upper bound on matching steps for one line, so hostile input cannot stall a match.
@@ -110,7 +110,38 @@ impl Matcher<'_> {
                     && self.set(items, *others, &tokens[head.len()..])
             }
             Group::Map { pairs, others } => self.map(pairs, *others || self.extra_items, tokens),
+            Group::Returns {
+                head,
+                pairs,
+                updates,
+                others,
+            } => self.returns(head, pairs, updates, *others, tokens),
         }
+    }
+
+    /// An ESEARCH response: `head` in order; of the pairs after it, ADDTO and REMOVEFROM in
+    /// order against `updates`, the others as a map.
+    fn returns(
+        &mut self,
+        head: &[TokenPattern],
+        pairs: &[(Vec<u8>, TokenPattern)],
+        updates: &[TokenPattern],
+        others: bool,
+        tokens: &[Token],
+    ) -> bool {
+        if tokens.len() < head.len() || !self.ordered(head, &tokens[..head.len()]) {
+            return false;
+        }
+        let rest = &tokens[head.len()..];
+        if !rest.len().is_multiple_of(2) {
+            return false;
+        }
+        let (mut got_updates, mut got_pairs) = (Vec::new(), Vec::new());
+        for pair in rest.chunks(2) {
+            let update = matches!(&pair[0].value, Value::Atom(name) if is_update(name));
+            if update { &mut got_updates } else { &mut got_pairs }.extend_from_slice(pair);
+        }
+        self.ordered(updates, &got_updates) && self.map(pairs, others, &got_pairs)
     }
 
     /// In order; `${_}` takes any number of tokens (as few as it can).

@@ -425,6 +425,74 @@ fn capabilities_and_search_results_are_sets() {
     assert!(!meaning("S: * SEARCH", b"* SEARCH 1\r\n"));
 }
 
+/// RFC 4731 §3.1 and RFC 5267 §4: ESEARCH return data in any order, exactly those named
+/// (unless `${_}`), the correlator and `UID` in place; ADDTO and REMOVEFROM keep their order
+/// among themselves (RFC 5267 §4.3.2: "process ... in the order they appear").
+#[test]
+fn esearch_return_data_in_any_order() {
+    let line = "S: * ESEARCH (TAG \"A9\") UID COUNT 2 PARTIAL (2:5 7)";
+    assert!(meaning(
+        line,
+        b"* ESEARCH (TAG \"A9\") UID PARTIAL (2:5 7) COUNT 2\r\n"
+    ));
+    assert!(meaning(
+        line,
+        b"* ESEARCH (TAG \"A9\") UID COUNT 2 PARTIAL (2:5 7)\r\n"
+    ));
+    assert!(!meaning(line, b"* ESEARCH (TAG \"A9\") UID PARTIAL (2:5 7)\r\n"));
+    assert!(!meaning(
+        line,
+        b"* ESEARCH (TAG \"A9\") PARTIAL (2:5 7) COUNT 2\r\n"
+    ));
+    assert!(!meaning(
+        line,
+        b"* ESEARCH (TAG \"A8\") UID PARTIAL (2:5 7) COUNT 2\r\n"
+    ));
+    assert!(!meaning(
+        line,
+        b"* ESEARCH (TAG \"A9\") UID COUNT 2 PARTIAL (2:5 7) MIN 7\r\n"
+    ));
+    assert!(!meaning(
+        line,
+        b"* ESEARCH (TAG \"A9\") UID COUNT 2 PARTIAL (2:5 NIL)\r\n"
+    ));
+    let others = "S: * ESEARCH (TAG \"A9\") COUNT 2 ${_}";
+    assert!(meaning(others, b"* ESEARCH (TAG \"A9\") MIN 1 COUNT 2\r\n"));
+    assert!(meaning(
+        "S: * ESEARCH (TAG \"A1\")",
+        b"* ESEARCH (TAG \"A1\")\r\n"
+    ));
+    let updates = "S: * ESEARCH (TAG \"u\") UID REMOVEFROM (0 3) ADDTO (0 4) COUNT 1";
+    assert!(meaning(
+        updates,
+        b"* ESEARCH (TAG \"u\") UID COUNT 1 REMOVEFROM (0 3) ADDTO (0 4)\r\n"
+    ));
+    assert!(!meaning(
+        updates,
+        b"* ESEARCH (TAG \"u\") UID ADDTO (0 4) REMOVEFROM (0 3) COUNT 1\r\n"
+    ));
+    let b = bindings(&[("uid", "4")]);
+    let pattern = compile(
+        "S: * ESEARCH (TAG \"u\") UID ADDTO (${_:num} ${uid})",
+        MatchMode::default(),
+    );
+    assert!(
+        pattern
+            .matches(b"* ESEARCH (TAG \"u\") UID ADDTO (0 4)\r\n", &b)
+            .is_ok()
+    );
+    assert!(
+        pattern
+            .matches(b"* ESEARCH (TAG \"u\") UID ADDTO (1 4)\r\n", &b)
+            .is_ok()
+    );
+    assert!(
+        pattern
+            .matches(b"* ESEARCH (TAG \"u\") UID REMOVEFROM (0 4)\r\n", &b)
+            .is_err()
+    );
+}
+
 #[test]
 fn atoms_fold_case_strings_do_not() {
     // RFC 9051 §4: atoms such as FETCH, FLAGS and \Seen are case-insensitive.
