@@ -109,11 +109,12 @@ impl Session {
         if let Some(waker) = &self.waker {
             watch.set_waker(waker.0.clone());
         }
-        self.notify = Some(Notify {
+        // Boxed: most sessions never ask, and every idle connection holds a `Session`.
+        self.notify = Some(Box::new(Notify {
             watch,
             groups,
             selected,
-        });
+        }));
         if status {
             self.status_all(&login, out)?;
         }

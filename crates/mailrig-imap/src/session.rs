@@ -111,7 +111,7 @@ pub struct Session {
     /// Whether COMPRESS DEFLATE was accepted (RFC 4978).
     compressed: bool,
     /// The events NOTIFY SET asked for (RFC 5465); `None` before it and after NOTIFY NONE.
-    pub(crate) notify: Option<Notify>,
+    pub(crate) notify: Option<Box<Notify>>,
 }
 
 /// How the next input is read.
