@@ -42,6 +42,8 @@ mod accept;
 mod driver;
 mod faults;
 
+pub use faults::known_verb;
+
 /// How to run a replay.
 #[derive(Debug, Clone)]
 pub struct ReplayConfig {

@@ -44,7 +44,7 @@ pub(crate) struct FuzzArgs {
     hostile: bool,
     /// Leave out mutations of these kinds (comma-separated: split, sleep, keyword-case,
     /// literal, permute, extra, inject-after-starttls, garbage, literal-count, huge-literal,
-    /// wrong-tag, bye, stall, cut, bytes), e.g. to look past a finding already known.
+    /// wrong-tag, bye, stall, cut, reset, bytes), e.g. to look past a finding already known.
     #[arg(long, value_delimiter = ',', value_name = "KIND,...")]
     skip: Vec<String>,
     /// How long shrinking a failure may take.
