@@ -17,6 +17,7 @@ use tokio::runtime::Runtime;
 
 use crate::canonical::Canonical;
 use crate::case::{Case, Expect, gave_up_at_tls};
+use crate::delivered::Delivered;
 
 /// Where the client under test connects: one loopback address per protocol of the scenario,
 /// and the CA certificate to trust for TLS (the certificate names `localhost`).
@@ -107,6 +108,8 @@ pub struct Harness<C, T> {
     config: HarnessConfig,
     client: C,
     baseline: T,
+    /// What the client asked to store under the canonical (the store judge).
+    delivered: Delivered,
 }
 
 impl<C, T> fmt::Debug for Harness<C, T>
@@ -149,11 +152,17 @@ where
                 .map_or_else(String::new, |f| format!("line {}: {}", f.pos.line, f.reason));
             return Err(HarnessError::Canonical(reason));
         }
+        let delivered = run
+            .transcript
+            .as_ref()
+            .map(Delivered::from_transcript)
+            .unwrap_or_default();
         Ok(Harness {
             runtime,
             config,
             client,
             baseline,
+            delivered,
         })
     }
 
@@ -168,7 +177,8 @@ where
     }
 
     /// Runs the client against `case` and judges it: no panic, no hang, and for
-    /// [`Expect::Same`] the baseline outcome and a client that followed the script. For use
+    /// [`Expect::Same`] the baseline outcome, the baseline's messages and flag changes
+    /// ([`Delivered`]) and a client that followed the script. For use
     /// inside `proptest!`: a failure carries the reason and the case's scenario file.
     pub fn check(&self, case: &Case) -> Result<(), TestCaseError> {
         let run = self
@@ -198,15 +208,27 @@ where
                 "the client's outcome changed under a variation it must ignore:\n  canonical: {:?}\n  this case: {outcome:?}",
                 self.baseline
             )),
-            Expect::Same | Expect::SameOrGaveUp => match &run.report {
-                Some(report) if !report.passed() => Some(format!(
-                    "the client did not follow the script: {}",
-                    report
-                        .failure()
-                        .map_or_else(String::new, |f| format!("line {}: {}", f.pos.line, f.reason))
-                )),
-                _ => None,
-            },
+            Expect::Same | Expect::SameOrGaveUp => {
+                let stored = run.transcript.as_ref().map(Delivered::from_transcript);
+                if let Some(why) = stored.and_then(|d| d.differs(&self.delivered)) {
+                    return Some(format!(
+                        "the client stored something else under a variation it must ignore: {why}"
+                    ));
+                }
+                self.script_verdict(run)
+            }
+        }
+    }
+
+    fn script_verdict(&self, run: &Run<T>) -> Option<String> {
+        match &run.report {
+            Some(report) if !report.passed() => Some(format!(
+                "the client did not follow the script: {}",
+                report
+                    .failure()
+                    .map_or_else(String::new, |f| format!("line {}: {}", f.pos.line, f.reason))
+            )),
+            _ => None,
         }
     }
 }

@@ -32,6 +32,8 @@
 //! - `target`: each canonical `S:` line's reply as a fault-rule trigger.
 //! - `imap`: meaning-preserving byte rewrites of one IMAP line (item order, literals, case).
 //! - `case`: [`Case`], its [`Expect`]ation and its scenario.
+//! - `delivered`: [`Delivered`], what a client asked the server to store (messages, flag
+//!   changes), read from a transcript: the store judge of legal cases.
 //! - `strategy`: the proptest strategies [`legal`] and [`hostile`].
 //! - `harness`: [`Harness`], the in-process harness for Rust clients (a fresh replay per case
 //!   on loopback, the client closure on the harness's tokio runtime, a time limit).
@@ -106,6 +108,7 @@
 
 mod canonical;
 mod case;
+mod delivered;
 mod harness;
 mod imap;
 mod mutation;
@@ -114,6 +117,7 @@ mod target;
 
 pub use canonical::{Canonical, CanonicalError, Flow};
 pub use case::{Case, Expect, gave_up_at_tls};
+pub use delivered::Delivered;
 pub use harness::{Ended, Endpoint, Harness, HarnessConfig, HarnessError, Run};
 pub use mutation::{BadBytes, Extra, Mutation};
 pub use strategy::{MAX_MUTATIONS, hostile, hostile_mutation, legal, legal_mutation};
