@@ -1,18 +1,20 @@
 //! The in-process harness for Rust clients: each case is served by a fresh
-//! [`mailrig_runner::replay::Replay`] on loopback, the client closure runs against it on the
-//! harness's own tokio runtime, and the result is judged against the canonical run: the same
+//! [`mailrig_runner::replay::Replay`] on the harness's loopback listeners (bound once, lent to
+//! each case's replay), the client closure runs against it on the harness's own tokio runtime, and the result is judged against the canonical run: the same
 //! outcome (for [`Expect::Same`] cases), no panic, no hang past the time limit.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use mailrig_runner::replay::{Replay, ReplayConfig, ReplayError};
 use mailrig_transcript::scenario::{Protocol, Scenario};
 use mailrig_transcript::{Report, Transcript};
 use proptest::test_runner::TestCaseError;
+use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 
 use crate::canonical::Canonical;
@@ -105,6 +107,9 @@ pub struct Run<T> {
 /// scenario. See the crate documentation for a complete test.
 pub struct Harness<C, T> {
     runtime: Runtime,
+    /// One loopback listener per protocol of the canonical, bound once and lent to each
+    /// case's replay (a fresh port per case made `bind` the harness's main cost).
+    listeners: Listeners,
     config: HarnessConfig,
     client: C,
     baseline: T,
@@ -141,7 +146,14 @@ where
             .enable_all()
             .build()
             .map_err(HarnessError::Runtime)?;
-        let run = run_with(&runtime, canonical.scenario().clone(), &config, &client)?;
+        let listeners = runtime.block_on(bind(canonical.scenario()))?;
+        let run = run_with(
+            &runtime,
+            &listeners,
+            canonical.scenario().clone(),
+            &config,
+            &client,
+        )?;
         let baseline = match run.ended {
             Ended::Returned(outcome) => outcome,
             other => return Err(HarnessError::Canonical(format!("{other:?}"))),
@@ -159,6 +171,7 @@ where
             .unwrap_or_default();
         Ok(Harness {
             runtime,
+            listeners,
             config,
             client,
             baseline,
@@ -173,7 +186,13 @@ where
 
     /// Runs the client against `scenario` and reports how it ended.
     pub fn run(&self, scenario: Scenario) -> Result<Run<T>, HarnessError> {
-        run_with(&self.runtime, scenario, &self.config, &self.client)
+        run_with(
+            &self.runtime,
+            &self.listeners,
+            scenario,
+            &self.config,
+            &self.client,
+        )
     }
 
     /// Runs the client against `case` and judges it: no panic, no hang, and for
@@ -233,10 +252,48 @@ where
     }
 }
 
-/// Starts a replay of `scenario`, runs the client against it with the time limit, and
-/// collects the verdict.
+/// The harness's listeners, per protocol.
+type Listeners = Vec<(Protocol, Arc<TcpListener>)>;
+
+/// Binds one loopback listener per protocol `scenario`'s sessions use.
+async fn bind(scenario: &Scenario) -> Result<Listeners, HarnessError> {
+    let mut listeners: Listeners = Vec::new();
+    for session in scenario.sessions() {
+        let protocol = session.protocol;
+        if listeners.iter().any(|(p, _)| *p == protocol) {
+            continue;
+        }
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ReplayError::Bind {
+                protocol: protocol.keyword(),
+                addr,
+                source,
+            })?;
+        listeners.push((protocol, Arc::new(listener)));
+    }
+    Ok(listeners)
+}
+
+/// Closes connections left waiting on the listeners by an earlier case (a client that was
+/// stopped at its time limit may have connected after its replay ended), so the next replay
+/// does not take one for its own client's.
+fn drain(listeners: &Listeners) {
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    for (_, listener) in listeners {
+        while let std::task::Poll::Ready(Ok(stale)) = listener.poll_accept(&mut cx) {
+            drop(stale);
+        }
+    }
+}
+
+/// Starts a replay of `scenario` on `listeners`, runs the client against it with the time
+/// limit, and collects the verdict.
 fn run_with<C, F, T>(
     runtime: &Runtime,
+    listeners: &Listeners,
     scenario: Scenario,
     config: &HarnessConfig,
     client: &C,
@@ -247,7 +304,9 @@ where
     T: Send + 'static,
 {
     runtime.block_on(async {
+        drain(listeners);
         let replay_config = ReplayConfig {
+            bound: listeners.clone(),
             vars: config.vars.clone(),
             receive_timeout: config.receive_timeout,
             connect_timeout: config.timeout,

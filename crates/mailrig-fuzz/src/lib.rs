@@ -36,7 +36,8 @@
 //!   changes), read from a transcript: the store judge of legal cases.
 //! - `strategy`: the proptest strategies [`legal`] and [`hostile`].
 //! - `harness`: [`Harness`], the in-process harness for Rust clients (a fresh replay per case
-//!   on loopback, the client closure on the harness's tokio runtime, a time limit).
+//!   on loopback listeners bound once, the client closure on the harness's tokio runtime, a
+//!   time limit).
 //!
 //! # Example
 //!
