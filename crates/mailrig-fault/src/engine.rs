@@ -473,6 +473,7 @@ impl ConnFaults {
         let mut shape = Shape::Whole;
         let mut then = Then::Continue;
         let mut dropped = false;
+        let mut truncated = false;
         let mut hold = false;
         for rule in firing {
             match &rule.action {
@@ -496,7 +497,10 @@ impl ConnFaults {
                     Position::Before => before.extend_from_slice(extra),
                     Position::After => after.extend_from_slice(extra),
                 },
-                Action::Truncate(n) => bytes.truncate(*n),
+                Action::Truncate(n) => {
+                    bytes.truncate(*n);
+                    truncated = true;
+                }
                 Action::LiteralCount(delta) => transform::literal_count(&mut bytes, *delta),
                 Action::BareLf => bytes = transform::bare_lf(&bytes),
                 Action::InvalidUtf8 => transform::invalid_utf8(&mut bytes),
@@ -514,7 +518,9 @@ impl ConnFaults {
         }
         let mut out = std::mem::take(&mut self.held);
         out.extend_from_slice(&before);
-        if !dropped {
+        // `truncate N` with `close`, `reset` or `stall` on the same reply: its first N bytes
+        // go out, then the connection ends or goes silent (a connection cut mid-line).
+        if !dropped || truncated {
             out.extend_from_slice(&bytes);
         }
         out.extend_from_slice(&after);

@@ -271,6 +271,22 @@ fn close_reset_and_stall_write_nothing() {
     }
 }
 
+/// A connection cut mid-line: `truncate` with `close`, `reset` or `stall` on the same reply
+/// writes the reply's first bytes, then ends (alone, each of the three writes nothing).
+#[test]
+fn truncate_with_close_reset_or_stall_cuts_mid_line() {
+    for (action, then) in [
+        ("close", Then::Close),
+        ("reset", Then::Reset),
+        ("stall", Then::Stall),
+    ] {
+        let rules = ["rcpt#1: truncate 5".to_owned(), format!("rcpt#1: {action}")];
+        let rules: Vec<&str> = rules.iter().map(String::as_str).collect();
+        let plan = smtp(&rules).on_reply(rcpt());
+        assert_eq!((bytes(&plan).as_str(), plan.then), ("250 2", then), "{action}");
+    }
+}
+
 #[test]
 fn delay_waits_before_the_reply() {
     let plan = smtp(&["rcpt: delay 2s"]).on_reply(rcpt());

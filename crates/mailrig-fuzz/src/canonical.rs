@@ -8,6 +8,7 @@ use std::sync::Arc;
 use mailrig_transcript::scenario::{Directive, Item, Line, Part, Role, Scenario, Side, StepKind};
 
 use crate::imap;
+use crate::target::Target;
 
 /// A shipped canonical flow: a `plays: server` scenario a correct client of that flow
 /// follows exactly.
@@ -72,6 +73,8 @@ pub struct Canonical {
 pub(crate) struct Inner {
     pub(crate) scenario: Scenario,
     pub(crate) lines: Vec<ServerLine>,
+    /// Per `S:` line, the replay's reply it belongs to, for fault rules.
+    pub(crate) targets: Vec<Target>,
 }
 
 /// One `S:` line of the canonical scenario.
@@ -112,8 +115,13 @@ impl Canonical {
         if lines.is_empty() {
             return Err(CanonicalError::NoServerLines);
         }
+        let targets = crate::target::targets(&scenario);
         Ok(Canonical {
-            inner: Arc::new(Inner { scenario, lines }),
+            inner: Arc::new(Inner {
+                scenario,
+                lines,
+                targets,
+            }),
         })
     }
 
@@ -129,6 +137,11 @@ impl Canonical {
 
     pub(crate) fn lines(&self) -> &[ServerLine] {
         &self.inner.lines
+    }
+
+    /// The reply `S:` line `line` belongs to, as a fault target.
+    pub(crate) fn target(&self, line: usize) -> Option<&Target> {
+        self.inner.targets.get(line)
     }
 
     /// Indices of the lines for which `pick` holds.

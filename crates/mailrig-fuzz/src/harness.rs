@@ -1,22 +1,25 @@
 //! The in-process harness for Rust clients: each case is served by a fresh
-//! [`mailrig_runner::replay::Replay`] on loopback, the client closure runs against it on the
-//! harness's own tokio runtime, and the result is judged against the canonical run: the same
+//! [`mailrig_runner::replay::Replay`] on the harness's loopback listeners (bound once, lent to
+//! each case's replay), the client closure runs against it on the harness's own tokio runtime, and the result is judged against the canonical run: the same
 //! outcome (for [`Expect::Same`] cases), no panic, no hang past the time limit.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use mailrig_runner::replay::{Replay, ReplayConfig, ReplayError};
 use mailrig_transcript::scenario::{Protocol, Scenario};
 use mailrig_transcript::{Report, Transcript};
 use proptest::test_runner::TestCaseError;
+use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 
 use crate::canonical::Canonical;
 use crate::case::{Case, Expect, gave_up_at_tls};
+use crate::delivered::Delivered;
 
 /// Where the client under test connects: one loopback address per protocol of the scenario,
 /// and the CA certificate to trust for TLS (the certificate names `localhost`).
@@ -104,9 +107,14 @@ pub struct Run<T> {
 /// scenario. See the crate documentation for a complete test.
 pub struct Harness<C, T> {
     runtime: Runtime,
+    /// One loopback listener per protocol of the canonical, bound once and lent to each
+    /// case's replay (a fresh port per case made `bind` the harness's main cost).
+    listeners: Listeners,
     config: HarnessConfig,
     client: C,
     baseline: T,
+    /// What the client asked to store under the canonical (the store judge).
+    delivered: Delivered,
 }
 
 impl<C, T> fmt::Debug for Harness<C, T>
@@ -138,7 +146,14 @@ where
             .enable_all()
             .build()
             .map_err(HarnessError::Runtime)?;
-        let run = run_with(&runtime, canonical.scenario().clone(), &config, &client)?;
+        let listeners = runtime.block_on(bind(canonical.scenario()))?;
+        let run = run_with(
+            &runtime,
+            &listeners,
+            canonical.scenario().clone(),
+            &config,
+            &client,
+        )?;
         let baseline = match run.ended {
             Ended::Returned(outcome) => outcome,
             other => return Err(HarnessError::Canonical(format!("{other:?}"))),
@@ -149,11 +164,18 @@ where
                 .map_or_else(String::new, |f| format!("line {}: {}", f.pos.line, f.reason));
             return Err(HarnessError::Canonical(reason));
         }
+        let delivered = run
+            .transcript
+            .as_ref()
+            .map(Delivered::from_transcript)
+            .unwrap_or_default();
         Ok(Harness {
             runtime,
+            listeners,
             config,
             client,
             baseline,
+            delivered,
         })
     }
 
@@ -164,11 +186,18 @@ where
 
     /// Runs the client against `scenario` and reports how it ended.
     pub fn run(&self, scenario: Scenario) -> Result<Run<T>, HarnessError> {
-        run_with(&self.runtime, scenario, &self.config, &self.client)
+        run_with(
+            &self.runtime,
+            &self.listeners,
+            scenario,
+            &self.config,
+            &self.client,
+        )
     }
 
     /// Runs the client against `case` and judges it: no panic, no hang, and for
-    /// [`Expect::Same`] the baseline outcome and a client that followed the script. For use
+    /// [`Expect::Same`] the baseline outcome, the baseline's messages and flag changes
+    /// ([`Delivered`]) and a client that followed the script. For use
     /// inside `proptest!`: a failure carries the reason and the case's scenario file.
     pub fn check(&self, case: &Case) -> Result<(), TestCaseError> {
         let run = self
@@ -198,23 +227,73 @@ where
                 "the client's outcome changed under a variation it must ignore:\n  canonical: {:?}\n  this case: {outcome:?}",
                 self.baseline
             )),
-            Expect::Same | Expect::SameOrGaveUp => match &run.report {
-                Some(report) if !report.passed() => Some(format!(
-                    "the client did not follow the script: {}",
-                    report
-                        .failure()
-                        .map_or_else(String::new, |f| format!("line {}: {}", f.pos.line, f.reason))
-                )),
-                _ => None,
-            },
+            Expect::Same | Expect::SameOrGaveUp => {
+                let stored = run.transcript.as_ref().map(Delivered::from_transcript);
+                if let Some(why) = stored.and_then(|d| d.differs(&self.delivered)) {
+                    return Some(format!(
+                        "the client stored something else under a variation it must ignore: {why}"
+                    ));
+                }
+                self.script_verdict(run)
+            }
+        }
+    }
+
+    fn script_verdict(&self, run: &Run<T>) -> Option<String> {
+        match &run.report {
+            Some(report) if !report.passed() => Some(format!(
+                "the client did not follow the script: {}",
+                report
+                    .failure()
+                    .map_or_else(String::new, |f| format!("line {}: {}", f.pos.line, f.reason))
+            )),
+            _ => None,
         }
     }
 }
 
-/// Starts a replay of `scenario`, runs the client against it with the time limit, and
-/// collects the verdict.
+/// The harness's listeners, per protocol.
+type Listeners = Vec<(Protocol, Arc<TcpListener>)>;
+
+/// Binds one loopback listener per protocol `scenario`'s sessions use.
+async fn bind(scenario: &Scenario) -> Result<Listeners, HarnessError> {
+    let mut listeners: Listeners = Vec::new();
+    for session in scenario.sessions() {
+        let protocol = session.protocol;
+        if listeners.iter().any(|(p, _)| *p == protocol) {
+            continue;
+        }
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ReplayError::Bind {
+                protocol: protocol.keyword(),
+                addr,
+                source,
+            })?;
+        listeners.push((protocol, Arc::new(listener)));
+    }
+    Ok(listeners)
+}
+
+/// Closes connections left waiting on the listeners by an earlier case (a client that was
+/// stopped at its time limit may have connected after its replay ended), so the next replay
+/// does not take one for its own client's.
+fn drain(listeners: &Listeners) {
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    for (_, listener) in listeners {
+        while let std::task::Poll::Ready(Ok(stale)) = listener.poll_accept(&mut cx) {
+            drop(stale);
+        }
+    }
+}
+
+/// Starts a replay of `scenario` on `listeners`, runs the client against it with the time
+/// limit, and collects the verdict.
 fn run_with<C, F, T>(
     runtime: &Runtime,
+    listeners: &Listeners,
     scenario: Scenario,
     config: &HarnessConfig,
     client: &C,
@@ -225,7 +304,9 @@ where
     T: Send + 'static,
 {
     runtime.block_on(async {
+        drain(listeners);
         let replay_config = ReplayConfig {
+            bound: listeners.clone(),
             vars: config.vars.clone(),
             receive_timeout: config.receive_timeout,
             connect_timeout: config.timeout,

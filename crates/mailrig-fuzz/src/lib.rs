@@ -10,9 +10,12 @@
 //!   sleeps, keyword case, strings as literals, FETCH item, CAPABILITY and EHLO keyword order,
 //!   extra untagged EXISTS, FETCH FLAGS, `OK [ALERT]` and CAPABILITY responses);
 //! - [`hostile`]: behaviour a client must survive (malformed lines, wrong and huge literal
-//!   counts, tags never sent, early `* BYE`/`421`, stalls, connections cut mid-line, invalid
-//!   UTF-8, NUL, bare CR/LF), plus a response injected after the STARTTLS go-ahead, which a
-//!   correct client discards and so must again behave identically.
+//!   counts, tags never sent, early `* BYE`/`421`, stalls, connections cut mid-line or reset,
+//!   invalid UTF-8, NUL, bare CR/LF), plus a response injected after the STARTTLS go-ahead,
+//!   which a correct client discards and so must again behave identically. The ones that are
+//!   protocol-step faults (goodbye, stall, cut, reset) are mailrig-fault rules in the case
+//!   scenario's `faults:` header, aimed at the reply of a canonical line, which a replay
+//!   applies.
 //!
 //! proptest shrinks a failing case toward fewer mutations, earlier lines, smaller offsets and
 //! shorter garbage; [`Case::to_text`] prints it with the canonical printer.
@@ -24,12 +27,17 @@
 //!
 //! - `canonical`: [`Flow`] (the shipped canonical scenarios, `flows/`) and [`Canonical`], a
 //!   scenario indexed for the strategies.
-//! - `mutation`: [`Mutation`] and how a list of them rewrites the canonical scenario.
+//! - `mutation`: [`Mutation`] and how a list of them rewrites the canonical scenario (and
+//!   the fault rules the step-fault kinds add).
+//! - `target`: each canonical `S:` line's reply as a fault-rule trigger.
 //! - `imap`: meaning-preserving byte rewrites of one IMAP line (item order, literals, case).
 //! - `case`: [`Case`], its [`Expect`]ation and its scenario.
+//! - `delivered`: [`Delivered`], what a client asked the server to store (messages, flag
+//!   changes), read from a transcript: the store judge of legal cases.
 //! - `strategy`: the proptest strategies [`legal`] and [`hostile`].
 //! - `harness`: [`Harness`], the in-process harness for Rust clients (a fresh replay per case
-//!   on loopback, the client closure on the harness's tokio runtime, a time limit).
+//!   on loopback listeners bound once, the client closure on the harness's tokio runtime, a
+//!   time limit).
 //!
 //! # Example
 //!
@@ -101,13 +109,16 @@
 
 mod canonical;
 mod case;
+mod delivered;
 mod harness;
 mod imap;
 mod mutation;
 mod strategy;
+mod target;
 
 pub use canonical::{Canonical, CanonicalError, Flow};
 pub use case::{Case, Expect, gave_up_at_tls};
+pub use delivered::Delivered;
 pub use harness::{Ended, Endpoint, Harness, HarnessConfig, HarnessError, Run};
 pub use mutation::{BadBytes, Extra, Mutation};
 pub use strategy::{MAX_MUTATIONS, hostile, hostile_mutation, legal, legal_mutation};

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use mailrig_fault::{Action, Rule};
 use mailrig_transcript::scenario::{Directive, Item, Line, Part, Presence, Side, Step, StepKind};
 
 use crate::canonical::{Canonical, ServerLine};
@@ -86,23 +87,31 @@ pub enum Mutation {
         /// The line.
         line: usize,
     },
-    /// Hostile: after the line, the server says goodbye (`* BYE` / `421`) and closes.
+    /// Hostile, a fault rule (`bye`): instead of the reply holding the line, the server says
+    /// goodbye (`* BYE` / `421`) and closes.
     Bye {
         /// The line.
-        after: usize,
+        line: usize,
     },
-    /// Hostile: after the line, the server sends nothing more and waits for the client to
-    /// give up and close.
+    /// Hostile, a fault rule (`stall`): instead of the reply holding the line, the server
+    /// sends nothing more and waits for the client to give up and close.
     Stall {
         /// The line.
-        after: usize,
+        line: usize,
     },
-    /// Hostile: the line is cut after `at` bytes and the server closes.
+    /// Hostile, fault rules (`truncate` and `close`): the reply is cut `at` bytes into the
+    /// line (modulo its length) and the server closes (FIN).
     Cut {
         /// The line.
         line: usize,
         /// The byte offset (modulo the line's length).
         at: usize,
+    },
+    /// Hostile, a fault rule (`reset`): instead of the reply holding the line, the server
+    /// resets the connection (RST).
+    Reset {
+        /// The line.
+        line: usize,
     },
     /// Hostile: bytes a line must not carry, inserted `at` bytes into it.
     Bytes {
@@ -156,7 +165,7 @@ impl BadBytes {
 
 impl Mutation {
     /// Every kind's name, as [`Mutation::kind`] gives it.
-    pub const KINDS: [&'static str; 15] = [
+    pub const KINDS: [&'static str; 16] = [
         "split",
         "sleep",
         "keyword-case",
@@ -171,6 +180,7 @@ impl Mutation {
         "bye",
         "stall",
         "cut",
+        "reset",
         "bytes",
     ];
 
@@ -191,6 +201,7 @@ impl Mutation {
             Mutation::Bye { .. } => "bye",
             Mutation::Stall { .. } => "stall",
             Mutation::Cut { .. } => "cut",
+            Mutation::Reset { .. } => "reset",
             Mutation::Bytes { .. } => "bytes",
         }
     }
@@ -208,6 +219,40 @@ impl Mutation {
                 | Mutation::Extra { .. }
                 | Mutation::InjectAfterStartTls
         )
+    }
+
+    /// The fault rules this mutation adds to the case scenario's `faults:` header (the
+    /// protocol-step faults: `bye`, `stall`, `cut`, `reset`), aimed at the reply holding its
+    /// line in the canonical; none for a mutation written into the lines themselves.
+    pub(crate) fn rules(&self, canonical: &Canonical) -> Vec<Rule> {
+        let (line, actions) = match self {
+            Mutation::Bye { line } => (
+                *line,
+                vec![Action::Bye(Some("mailrig fuzz: going away".to_owned()))],
+            ),
+            Mutation::Stall { line } => (*line, vec![Action::Stall]),
+            Mutation::Reset { line } => (*line, vec![Action::Reset]),
+            Mutation::Cut { line, at } => {
+                let Some(len) = canonical
+                    .lines()
+                    .get(*line)
+                    .and_then(|l| l.flat.as_ref())
+                    .map(Vec::len)
+                else {
+                    return Vec::new();
+                };
+                let Some(start) = canonical.target(*line).and_then(|t| t.offset) else {
+                    return Vec::new();
+                };
+                let keep = start + at % len.max(1);
+                (*line, vec![Action::Truncate(keep), Action::Close])
+            }
+            _ => return Vec::new(),
+        };
+        let Some(target) = canonical.target(line) else {
+            return Vec::new();
+        };
+        actions.into_iter().map(|action| target.rule(action)).collect()
     }
 }
 
@@ -240,16 +285,19 @@ impl fmt::Display for Mutation {
             }
             Mutation::HugeLiteral { line } => write!(f, "server line {line}: a 4 GiB literal announced"),
             Mutation::WrongTag { line } => write!(f, "server line {line}: a tag never sent"),
-            Mutation::Bye { after } => write!(f, "server line {after}: goodbye and close after it"),
-            Mutation::Stall { after } => write!(f, "server line {after}: silence after it"),
+            Mutation::Bye { line } => write!(f, "server line {line}: goodbye and close instead of its reply"),
+            Mutation::Stall { line } => write!(f, "server line {line}: silence from its reply on"),
             Mutation::Cut { line, at } => write!(f, "server line {line}: cut at byte {at}, then close"),
+            Mutation::Reset { line } => {
+                write!(f, "server line {line}: connection reset instead of its reply")
+            }
             Mutation::Bytes { line, at, bad } => write!(f, "server line {line}: {bad:?} at byte {at}"),
         }
     }
 }
 
 /// The scenario being built: per body item of the canonical, what goes before it, the item
-/// (possibly changed), and whether the session was cut before it.
+/// (possibly changed) and what goes after it.
 pub(crate) struct Draft<'a> {
     canonical: &'a Canonical,
     slots: Vec<Slot>,
@@ -259,7 +307,6 @@ struct Slot {
     before: Vec<Item>,
     item: Item,
     after: Vec<Item>,
-    dropped: bool,
 }
 
 impl<'a> Draft<'a> {
@@ -272,28 +319,25 @@ impl<'a> Draft<'a> {
                 before: Vec::new(),
                 item: item.clone(),
                 after: Vec::new(),
-                dropped: false,
             })
             .collect();
         Draft { canonical, slots }
     }
 
-    /// Applies the mutations: content changes first, then insertions, then write boundaries
-    /// and sleeps, then cuts (so line indices always mean the canonical's lines).
+    /// Applies the mutations written into the lines: content changes first, then insertions,
+    /// then write boundaries and sleeps (so line indices always mean the canonical's lines).
+    /// The fault-rule kinds change no line ([`Mutation::rules`]).
     pub(crate) fn apply(mut self, mutations: &[Mutation]) -> Vec<Item> {
-        for phase in 0..4 {
+        for phase in 0..3 {
             for m in mutations {
-                if phase_of(m) == phase {
+                if phase_of(m) == Some(phase) {
                     self.apply_one(m);
                 }
             }
         }
         self.slots
             .into_iter()
-            .flat_map(|s| {
-                let item = (!s.dropped).then_some(s.item);
-                s.before.into_iter().chain(item).chain(s.after)
-            })
+            .flat_map(|s| s.before.into_iter().chain([s.item]).chain(s.after))
             .collect()
     }
 
@@ -348,9 +392,8 @@ impl<'a> Draft<'a> {
             }),
             Mutation::Split { line, at } => self.split(*line, *at),
             Mutation::Sleep { line, ms } => self.sleep(*line, *ms),
-            Mutation::Bye { after } => self.bye(*after),
-            Mutation::Stall { after } => self.cut_after(*after, Directive::Close(Side::Client), None),
-            Mutation::Cut { line, at } => self.cut(*line, *at),
+            Mutation::Bye { .. } | Mutation::Stall { .. } | Mutation::Cut { .. } | Mutation::Reset { .. } => {
+            }
         }
     }
 
@@ -527,63 +570,10 @@ impl<'a> Draft<'a> {
         };
         self.slots[info.item].before.push(Item::Step(step));
     }
-
-    fn bye(&mut self, after: usize) {
-        let Some(info) = self.info(after) else { return };
-        let bytes = if info.imap {
-            b"* BYE mailrig fuzz: going away".to_vec()
-        } else {
-            b"421 4.3.2 mailrig fuzz: going away".to_vec()
-        };
-        self.cut_after(after, Directive::Close(Side::Server), Some(bytes));
-    }
-
-    fn cut(&mut self, line: usize, at: usize) {
-        let Some(info) = self.info(line) else { return };
-        let Some(target) = self.line_mut(info.item) else {
-            return;
-        };
-        let Some(bytes) = crate::canonical::flatten(target) else {
-            return;
-        };
-        if bytes.is_empty() {
-            return;
-        }
-        target.parts = text_parts(bytes[..at % bytes.len()].to_vec());
-        target.crlf = false;
-        self.cut_after(line, Directive::Close(Side::Server), None);
-    }
-
-    /// Drops every later step of the line's session and ends it with `bytes` (if any) and
-    /// `end`. The earliest cut wins.
-    fn cut_after(&mut self, line: usize, end: Directive, bytes: Option<Vec<u8>>) {
-        let Some(info) = self.info(line) else { return };
-        let session = info.session;
-        if self.slots[info.item].dropped {
-            return;
-        }
-        for slot in &mut self.slots[info.item + 1..] {
-            slot.before.retain(|i| !is_session_step(i, session));
-            slot.after.retain(|i| !is_session_step(i, session));
-            if is_session_step(&slot.item, session) {
-                slot.dropped = true;
-            }
-        }
-        let slot = &mut self.slots[info.item];
-        slot.after.retain(|i| !is_session_step(i, session));
-        if let Some(bytes) = bytes {
-            slot.after.push(server_step(session, bytes));
-        }
-        slot.after.push(Item::Step(Step {
-            pos: Default::default(),
-            session,
-            kind: StepKind::Directive(end),
-        }));
-    }
 }
 
-fn phase_of(m: &Mutation) -> u8 {
-    match m {
+fn phase_of(m: &Mutation) -> Option<u8> {
+    Some(match m {
         Mutation::KeywordCase { .. }
         | Mutation::Literal { .. }
         | Mutation::Permute { .. }
@@ -593,12 +583,10 @@ fn phase_of(m: &Mutation) -> u8 {
         | Mutation::WrongTag { .. } => 0,
         Mutation::Extra { .. } | Mutation::InjectAfterStartTls | Mutation::Bytes { .. } => 1,
         Mutation::Split { .. } | Mutation::Sleep { .. } => 2,
-        Mutation::Bye { .. } | Mutation::Stall { .. } | Mutation::Cut { .. } => 3,
-    }
-}
-
-fn is_session_step(item: &Item, session: usize) -> bool {
-    matches!(item, Item::Step(step) if step.session == session)
+        Mutation::Bye { .. } | Mutation::Stall { .. } | Mutation::Cut { .. } | Mutation::Reset { .. } => {
+            return None;
+        }
+    })
 }
 
 fn server_step(session: usize, bytes: Vec<u8>) -> Item {

@@ -27,8 +27,8 @@ pub fn legal(canonical: &Canonical) -> impl Strategy<Value = Case> + use<> {
 
 /// Hostile behaviour: one or two hostile mutations among legal ones; a correct client
 /// survives ([`crate::Expect::Survive`]): malformed lines, wrong and huge literal counts, tags
-/// never sent, early goodbyes, stalls, connections cut mid-line, invalid UTF-8, NUL, bare CR
-/// and LF, and responses injected after the STARTTLS go-ahead.
+/// never sent, early goodbyes, stalls, connections cut mid-line or reset, invalid UTF-8, NUL,
+/// bare CR and LF, and responses injected after the STARTTLS go-ahead.
 pub fn hostile(canonical: &Canonical) -> impl Strategy<Value = Case> + use<> {
     let canonical = canonical.clone();
     (
@@ -103,10 +103,16 @@ pub fn hostile_mutation(canonical: &Canonical) -> BoxedStrategy<Mutation> {
         (
             2,
             select(all.clone())
-                .prop_map(|after| Mutation::Bye { after })
+                .prop_map(|line| Mutation::Bye { line })
                 .boxed(),
         ),
-        (1, select(all).prop_map(|after| Mutation::Stall { after }).boxed()),
+        (
+            1,
+            select(all.clone())
+                .prop_map(|line| Mutation::Stall { line })
+                .boxed(),
+        ),
+        (1, select(all).prop_map(|line| Mutation::Reset { line }).boxed()),
     ];
     push(&mut arms, 2, flat.clone(), |lines| {
         (select(lines), garbage())

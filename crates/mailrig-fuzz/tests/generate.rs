@@ -43,6 +43,10 @@ fn round_trip(case: &Case) -> Result<(), TestCaseError> {
     let parsed =
         mailrig_transcript::parse("case.scenario", &text).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(&parsed, &scenario, "{}", text);
+    for fault in &scenario.header.faults {
+        let rule = mailrig_fault::Rule::parse(&fault.text);
+        prop_assert!(rule.is_ok(), "{}: {:?}", fault.text, rule);
+    }
     Ok(())
 }
 
@@ -147,7 +151,7 @@ fn hostile_mutations() {
                 line: 6,
                 bytes: b")))".to_vec(),
             },
-            Mutation::Bye { after: 12 },
+            Mutation::Bye { line: 12 },
         ],
     );
     let lines = body(&text);
@@ -156,23 +160,51 @@ fn hostile_mutations() {
         "S: * ${\\0}LIST (\\HasNoChildren) \"/\" INBOX",
         "S: )))",
         "S: * 1 FETCH (UID 1 FLAGS (\\Seen) BODY[] {22}${\\r\\n}Subject: fuzz${\\r\\n\\r\\n}hello${\\r\\n})",
-        "S: * BYE mailrig fuzz: going away",
     ] {
         assert!(lines.contains(&expected), "missing {expected:?} in\n{text}");
     }
-    assert_eq!(lines.last(), Some(&"@close server"));
+    // The goodbye is a fault rule on FETCH's completion (line 12); the lines stay.
     assert!(
-        !text.contains("STORE"),
-        "the session is cut after the FETCH:\n{text}"
+        text.contains("\nfaults: imap FETCH#1 final: bye mailrig fuzz: going away\n"),
+        "{text}"
     );
+    assert_eq!(lines.last(), Some(&"@close server"));
 }
 
+/// The protocol-step faults are `faults:` rules on the reply holding their line, and leave
+/// the lines as they are: a cut inside a multi-line reply truncates the whole reply there.
 #[test]
-fn a_stall_waits_for_the_client_and_a_cut_closes_mid_line() {
-    let stall = printed(Flow::SmtpSend, vec![Mutation::Stall { after: 0 }]);
-    assert_eq!(body(&stall)[1..], ["@close client"]);
-    let cut = printed(Flow::SmtpSend, vec![Mutation::Cut { line: 0, at: 3 }]);
-    assert_eq!(body(&cut), ["S: 220${nocrlf}", "@close server"]);
+fn step_faults_are_fault_rules_on_the_reply_of_their_line() {
+    let faults = |mutations: Vec<Mutation>| -> Vec<String> {
+        let case = Case::new(&Flow::SmtpSend.canonical(), mutations);
+        if case.mutations().iter().all(|m| !m.keeps_outcome()) {
+            assert_eq!(body(&case.to_text()), body(Flow::SmtpSend.text()));
+        }
+        case.scenario()
+            .header
+            .faults
+            .iter()
+            .map(|f| f.text.clone())
+            .collect()
+    };
+    assert_eq!(
+        faults(vec![Mutation::Stall { line: 0 }]),
+        ["smtp greeting#1 final: stall"]
+    );
+    assert_eq!(
+        faults(vec![Mutation::Reset { line: 14 }]),
+        ["smtp data-end#1 final: reset"]
+    );
+    // Line 2 is `250-PIPELINING`, the second line of the first EHLO reply.
+    let at = "250-mx.example.test greets you\r\n".len() + 3;
+    assert_eq!(
+        faults(vec![Mutation::Cut { line: 2, at: 3 }]),
+        [
+            format!("smtp EHLO#1 final: truncate {at}"),
+            "smtp EHLO#1 final: close".to_owned()
+        ]
+    );
+    assert!(faults(vec![Mutation::Split { line: 2, at: 3 }]).is_empty());
 }
 
 #[test]
@@ -186,7 +218,7 @@ fn injection_goes_in_the_go_ahead_write_and_keeps_the_outcome() {
         ["S: 220 2.0.0 ready to start TLS", "S: 250 injected before TLS"]
     );
     assert_eq!(case.expect(), Expect::SameOrGaveUp);
-    let bye = Case::new(&Flow::SmtpSend.canonical(), vec![Mutation::Bye { after: 0 }]);
+    let bye = Case::new(&Flow::SmtpSend.canonical(), vec![Mutation::Bye { line: 0 }]);
     assert_eq!(bye.expect(), Expect::Survive);
 }
 

@@ -42,12 +42,20 @@ mod accept;
 mod driver;
 mod faults;
 
+pub use faults::known_verb;
+
 /// How to run a replay.
 #[derive(Debug, Clone)]
 pub struct ReplayConfig {
     /// Where to listen, per protocol. A protocol the scenario uses that is not listed listens
     /// on 127.0.0.1 with a free port; listing one it does not use is an error.
     pub listen: Vec<(Protocol, SocketAddr)>,
+    /// Listeners already bound, per protocol, used instead of binding new ones (and left open
+    /// when the replay ends): a caller running many replays one after another (the fuzzing
+    /// harness) binds once, since binding a fresh port per replay costs more than the replay
+    /// itself once thousands of closed connections wait out TIME_WAIT. Only one replay may
+    /// use a listener at a time; ones for protocols the scenario does not use are left alone.
+    pub bound: Vec<(Protocol, Arc<TcpListener>)>,
     /// The TLS identity for implicit TLS and STARTTLS; `None`: the generated one (a test CA
     /// and a `localhost` certificate, one per process).
     pub identity: Option<Identity>,
@@ -69,6 +77,7 @@ impl Default for ReplayConfig {
     fn default() -> ReplayConfig {
         ReplayConfig {
             listen: Vec::new(),
+            bound: Vec::new(),
             identity: None,
             vars: BTreeMap::new(),
             receive_timeout: EngineConfig::default().receive_timeout,
@@ -177,7 +186,7 @@ impl Replay {
             None => Identity::shared()?,
         };
         let tls = TlsAcceptor::from(identity.server_config()?);
-        let bound = bind(&plan, &config.listen).await?;
+        let bound = bind(&plan, &config.listen, &config.bound).await?;
         let listeners = bound.iter().map(|b| (b.protocol, b.addr)).collect();
         let (arrivals, acceptors) = accept::spawn(bound, tls.clone(), config.receive_timeout);
         let driver = driver::Driver::new(
@@ -242,17 +251,32 @@ impl Drop for Replay {
     }
 }
 
-/// Binds one listener per protocol of `plan`, at its address in `listen` or on 127.0.0.1
-/// with a free port.
+/// One listener per protocol of `plan`: the one given in `given`, or one bound at its address
+/// in `listen` or on 127.0.0.1 with a free port.
 async fn bind(
     plan: &[(Protocol, Vec<usize>)],
     listen: &[(Protocol, SocketAddr)],
+    given: &[(Protocol, Arc<TcpListener>)],
 ) -> Result<Vec<accept::Bound>, ReplayError> {
     if let Some((unused, _)) = listen.iter().find(|(p, _)| plan.iter().all(|(q, _)| q != p)) {
         return Err(ReplayError::UnusedProtocol(unused.keyword()));
     }
     let mut bound = Vec::new();
     for (protocol, sessions) in plan {
+        if let Some((_, listener)) = given.iter().find(|(p, _)| p == protocol) {
+            let error = |source| ReplayError::Bind {
+                protocol: protocol.keyword(),
+                addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                source,
+            };
+            bound.push(accept::Bound {
+                protocol: *protocol,
+                addr: listener.local_addr().map_err(error)?,
+                listener: listener.clone(),
+                sessions: sessions.clone(),
+            });
+            continue;
+        }
         let addr = listen
             .iter()
             .rev()
@@ -267,7 +291,7 @@ async fn bind(
         bound.push(accept::Bound {
             protocol: *protocol,
             addr: listener.local_addr().map_err(error)?,
-            listener,
+            listener: Arc::new(listener),
             sessions: sessions.clone(),
         });
     }

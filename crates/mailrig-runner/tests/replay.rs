@@ -440,3 +440,37 @@ async fn a_refused_message_is_heard_by_the_client_and_its_quit_still_follows_the
         failure(&replayed)
     );
 }
+
+/// A listener the caller binds once (`ReplayConfig::bound`) serves one replay after another
+/// and stays open between them; each replay sees only its own client.
+#[tokio::test]
+async fn replays_one_after_another_share_a_listener_the_caller_keeps() {
+    let listener = std::sync::Arc::new(tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds"));
+    let addr = listener.local_addr().expect("bound");
+    for round in 0..3 {
+        let config = ReplayConfig {
+            bound: vec![(Protocol::Smtp, listener.clone())],
+            ..config()
+        };
+        let scenario = parse("t.scenario", SMTP).expect("valid scenario");
+        let replay = Replay::start(scenario, config).await.expect("replay starts");
+        assert_eq!(replay.addr(Protocol::Smtp), Some(addr), "round {round}");
+        let mut client = tcp(&replay, Protocol::Smtp).await;
+        assert!(client.line().await.starts_with("220 "));
+        client.send("EHLO me\r\n").await;
+        assert!(client.line().await.starts_with("250 "));
+        client.send("QUIT\r\n").await;
+        assert!(client.line().await.starts_with("221 "));
+        let replayed = finish(replay).await;
+        assert!(
+            replayed.report.passed(),
+            "round {round}: {}",
+            report::render(&replayed.report, "t.scenario", SMTP)
+        );
+    }
+    assert_eq!(
+        std::sync::Arc::strong_count(&listener),
+        1,
+        "no accept task keeps it"
+    );
+}

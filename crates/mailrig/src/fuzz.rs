@@ -1,8 +1,9 @@
 //! `mailrig fuzz`: a client profile's flow run as a subprocess against generated variations
 //! of a canonical scenario (mailrig-fuzz's strategies), each served by a replay. Each case is
 //! judged by how the client ended (a hang past its deadline fails every case), the transcript
-//! checks, and for legal cases by the canonical outcome: the client must follow the whole
-//! script and end with the canonical exit status. A failure is shrunk within a time budget and
+//! checks, and for legal cases by the canonical outcome: the client must store what it stored
+//! under the canonical (the messages and flag changes it sent, [`Delivered`]), follow the
+//! whole script and end with the canonical exit status. A failure is shrunk within a time budget and
 //! written as `fuzz-failure-SEED.scenario` with a one-line repro command. Exit codes: 0 no
 //! finding, 1 a finding (in the client), 2 usage or harness error (in mailrig).
 
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use mailrig_fuzz::{Canonical, Case, Expect, Mutation, hostile, legal};
+use mailrig_fuzz::{Canonical, Case, Delivered, Expect, Mutation, hostile, legal};
 use mailrig_runner::client::{Flow, Probe, Profile, Script, TlsMode, probe};
 use proptest::strategy::{BoxedStrategy, Strategy};
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
@@ -44,7 +45,7 @@ pub(crate) struct FuzzArgs {
     hostile: bool,
     /// Leave out mutations of these kinds (comma-separated: split, sleep, keyword-case,
     /// literal, permute, extra, inject-after-starttls, garbage, literal-count, huge-literal,
-    /// wrong-tag, bye, stall, cut, bytes), e.g. to look past a finding already known.
+    /// wrong-tag, bye, stall, cut, reset, bytes), e.g. to look past a finding already known.
     #[arg(long, value_delimiter = ',', value_name = "KIND,...")]
     skip: Vec<String>,
     /// How long shrinking a failure may take.
@@ -58,6 +59,8 @@ pub(crate) struct FuzzArgs {
 /// The canonical run: what every legal case must reproduce.
 struct Baseline {
     exit: Option<i32>,
+    /// What the client asked the server to store: the store judge (a replay keeps no store).
+    delivered: Delivered,
 }
 
 pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
@@ -157,7 +160,10 @@ fn baseline(probe: &Probe) -> anyhow::Result<Baseline> {
             ran.shown()
         );
     }
-    Ok(Baseline { exit: ran.code })
+    Ok(Baseline {
+        exit: ran.code,
+        delivered: Delivered::from_transcript(&probe.transcript),
+    })
 }
 
 fn strategy(canonical: &Canonical, args: &FuzzArgs) -> BoxedStrategy<Case> {
@@ -240,6 +246,13 @@ impl Judge<'_> {
         }
         let gave_up = expect == Expect::SameOrGaveUp && mailrig_fuzz::gave_up_at_tls(&probe.transcript);
         if expect != Expect::Survive && !gave_up {
+            if let Some(why) = Delivered::from_transcript(&probe.transcript).differs(&self.baseline.delivered)
+            {
+                return Err(format!(
+                    "under a variation it must ignore the client stored something else: {why}\n{}",
+                    ran.shown()
+                ));
+            }
             if probe.followed != Some(true) {
                 return Err(format!(
                     "under a variation it must ignore the client did not follow the script\n{}",

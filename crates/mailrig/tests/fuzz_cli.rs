@@ -99,3 +99,50 @@ fn a_canonical_the_client_does_not_follow_is_a_usage_error() {
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("does not follow the canonical scenario"));
 }
+
+/// Runs `mailrig fuzz` on a `split_send.py` profile (`tests/fuzz_clients/split/`), legal only,
+/// with its canonical, whose message body lines are holes; returns (exit code, stdout).
+fn fuzz_split(profile: &str, out: &Path) -> (i32, String) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_clients/split");
+    let output = Command::new(assert_cmd::cargo::cargo_bin!("mailrig"))
+        .args([
+            "fuzz",
+            "--flow",
+            "send",
+            "--legal-only",
+            "--cases",
+            "30",
+            "--seed",
+            "5",
+        ])
+        .arg("--client")
+        .arg(dir.join(profile))
+        .arg("--scenario")
+        .arg(dir.join("fuzz/send.scenario"))
+        .arg("--out")
+        .arg(out)
+        .timeout(Duration::from_secs(240))
+        .output()
+        .expect("mailrig fuzz runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    println!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    (output.status.code().unwrap_or(-1), stdout)
+}
+
+/// The store judge: a client that sends its message's last line one byte short after a split
+/// reply follows the script (the body lines are holes) and exits 0, yet stored another
+/// message than under the canonical, and that is the finding; without the bug, no finding.
+#[test]
+fn the_store_judge_finds_a_message_changed_by_a_split_reply() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let (code, stdout) = fuzz_split("split-truncate.toml", out.path());
+    assert_eq!(code, 1, "a finding");
+    assert!(
+        stdout.contains("the client stored something else: message 1 differs")
+            && stdout.contains("line 4: canonical \"last line\", this case \"last lin\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("write boundary"), "found by a split: {stdout}");
+    let (code, _) = fuzz_split("split-correct.toml", out.path());
+    assert_eq!(code, 0, "the same client without the bug passes");
+}

@@ -2,6 +2,7 @@
 //! task per listener, and implicit TLS at accept.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mailrig_transcript::scenario::{Protocol, Scenario};
@@ -16,7 +17,8 @@ use crate::stream::Stream;
 pub(super) struct Bound {
     pub(super) protocol: Protocol,
     pub(super) addr: SocketAddr,
-    pub(super) listener: TcpListener,
+    /// Shared when the caller keeps it for later replays ([`super::ReplayConfig::bound`]).
+    pub(super) listener: Arc<TcpListener>,
     pub(super) sessions: Vec<usize>,
 }
 
@@ -58,7 +60,8 @@ pub(super) fn plan(scenario: &Scenario) -> Vec<(Protocol, Vec<usize>)> {
 }
 
 /// Starts one accept task per listener; every connection is reported on the channel.
-/// Dropping the set (or aborting its tasks) closes the listeners.
+/// Dropping the set (or aborting its tasks) closes the listeners, unless the caller keeps
+/// them ([`super::ReplayConfig::bound`]).
 pub(super) fn spawn(
     bound: Vec<Bound>,
     tls: TlsAcceptor,

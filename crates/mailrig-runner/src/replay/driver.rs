@@ -90,7 +90,9 @@ impl Driver {
         self.start = Instant::now();
         self.arrived(first).await;
         self.play().await;
-        self.acceptors.abort_all();
+        // Waited for, not only aborted: a listener the caller keeps for the next replay must
+        // have no accept task of this one left on it.
+        self.acceptors.shutdown().await;
         self.arrivals.close();
         for stream in self.connections.iter_mut().filter_map(Option::take) {
             drop(tokio::time::timeout(Duration::from_millis(100), shutdown(stream)).await);

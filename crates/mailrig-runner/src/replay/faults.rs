@@ -95,8 +95,10 @@ impl SessionFaults {
     }
 }
 
-/// The protocol crate's spelling of `verb`, if mailrig knows the command.
-fn known_verb(protocol: Protocol, verb: &str) -> Option<&'static str> {
+/// The protocol crate's spelling of `verb`, if mailrig knows the command: what a fault rule
+/// on a replay names a client's command by (a verb mailrig does not know is the `unknown`
+/// step).
+pub fn known_verb(protocol: Protocol, verb: &str) -> Option<&'static str> {
     match protocol {
         Protocol::Smtp => mailrig_smtp::Verb::from_name(verb).map(mailrig_smtp::Verb::name),
         Protocol::Imap => {
