@@ -50,9 +50,7 @@ run() {
     kill "$pid"
     wait "$pid" 2>/dev/null || true
   else
-    bash ci/dovecot-bench.sh stop "$dir"
-    # The next start wipes DIR: wait for the master to be gone.
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    bash ci/dovecot-bench.sh stop "$dir"   # waits for the master to be gone
   fi
   # "... = +GROWTH KiB, ... PSS BEFORE KiB -> AFTER KiB"
   sed -n 's/.*= +\([0-9]*\) KiB,.*PSS \([0-9]*\) KiB -> \([0-9]*\) KiB.*/\1 \2 \3/p' <<<"$out" |

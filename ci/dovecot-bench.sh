@@ -17,7 +17,12 @@ command=${1:?usage: $0 start DIR PORT [IMAP_CLIENT_LIMIT] | stop DIR}
 dir=${2:?DIR}
 
 if [ "$command" = stop ]; then
-  [ -f "$dir/run/master.pid" ] && kill "$(cat "$dir/run/master.pid")" 2>/dev/null || true
+  if [ -f "$dir/run/master.pid" ]; then
+    pid=$(cat "$dir/run/master.pid")
+    kill "$pid" 2>/dev/null || true
+    # Wait (up to 10 s) until it is gone, so a start right after does not meet its port.
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
   exit 0
 fi
 port=${3:?PORT}
