@@ -63,6 +63,14 @@ impl Delivered {
     }
 }
 
+impl Delivered {
+    /// The index of the first of `canonical`'s messages that `self` (a case's) does not have
+    /// as it is, changed or missing; `None` when every one is there.
+    pub fn first_changed_message(&self, canonical: &Delivered) -> Option<usize> {
+        (0..canonical.messages.len()).find(|&i| self.messages.get(i) != Some(&canonical.messages[i]))
+    }
+}
+
 /// `[a; b]`, or `none`.
 struct List<'a>(&'a [String]);
 
@@ -113,6 +121,21 @@ fn line(bytes: &[u8], at: usize) -> Option<(&[u8], usize)> {
 }
 
 fn smtp(bytes: &[u8], out: &mut Delivered) {
+    out.messages
+        .extend(smtp_messages(bytes).into_iter().map(|m| m.content));
+}
+
+/// One message of an SMTP session.
+pub(crate) struct SmtpMessage {
+    /// What the server stores (dots unstuffed, chunks joined).
+    pub(crate) content: Vec<u8>,
+    /// For DATA, its lines as sent (dot-stuffed, without CRLF); `None` for BDAT.
+    pub(crate) data_lines: Option<Vec<Vec<u8>>>,
+}
+
+/// The messages of an SMTP session's client bytes.
+pub(crate) fn smtp_messages(bytes: &[u8]) -> Vec<SmtpMessage> {
+    let mut out = Vec::new();
     let mut at = 0;
     let mut chunks: Vec<u8> = Vec::new();
     while let Some((command, next)) = line(bytes, at) {
@@ -120,15 +143,20 @@ fn smtp(bytes: &[u8], out: &mut Delivered) {
         let upper = command.to_ascii_uppercase();
         if upper == b"DATA" {
             let mut message = Vec::new();
+            let mut wire = Vec::new();
             while let Some((text, next)) = line(bytes, at) {
                 at = next;
                 if text == b"." {
                     break;
                 }
+                wire.push(text.to_vec());
                 message.extend_from_slice(text.strip_prefix(b".").unwrap_or(text));
                 message.extend_from_slice(b"\r\n");
             }
-            out.messages.push(message);
+            out.push(SmtpMessage {
+                content: message,
+                data_lines: Some(wire),
+            });
         } else if let Some(args) = upper.strip_prefix(b"BDAT ") {
             let mut words = args.split(|b| *b == b' ');
             let size: usize = words
@@ -139,13 +167,17 @@ fn smtp(bytes: &[u8], out: &mut Delivered) {
             chunks.extend_from_slice(&bytes[at..end]);
             at = end;
             if words.any(|w| w == b"LAST") {
-                out.messages.push(std::mem::take(&mut chunks));
+                out.push(SmtpMessage {
+                    content: std::mem::take(&mut chunks),
+                    data_lines: None,
+                });
             }
         }
     }
+    out
 }
 
-fn imap(bytes: &[u8], out: &mut Delivered) {
+pub(crate) fn imap(bytes: &[u8], out: &mut Delivered) {
     let mut at = 0;
     while let Some((command, next)) = line(bytes, at) {
         at = next;
