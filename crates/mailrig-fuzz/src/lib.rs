@@ -121,7 +121,7 @@ mod target;
 
 pub use canonical::{Canonical, CanonicalError, Flow};
 pub use case::{Case, Expect, gave_up_at_tls};
-pub use delivered::Delivered;
+pub use delivered::{Append, Delivered};
 pub use harness::{Ended, Endpoint, Harness, HarnessConfig, HarnessError, Run};
 pub use mutation::{BadBytes, Extra, Mutation};
 pub use pin::pin_message;
