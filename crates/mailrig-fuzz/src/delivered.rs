@@ -1,9 +1,11 @@
 //! What a client asked the server to store, read from the client's side of a transcript: the
 //! messages it sent (SMTP DATA with its dot-stuffing undone, BDAT chunks up to `LAST`, IMAP
-//! APPEND literals) and the flag changes it asked for (IMAP STORE). A replay keeps no store,
+//! APPEND literals, with the mailbox and flags each was appended with) and the flag changes it
+//! asked for (IMAP STORE). A replay keeps no store,
 //! so this is the store a correct server would hold after the run; under a legal variation it
 //! must be the canonical run's ([`Delivered::differs`]).
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use mailrig_transcript::Transcript;
@@ -18,6 +20,35 @@ pub struct Delivered {
     /// Each IMAP STORE's arguments after the verb (message set, operation, flags), upper case
     /// with single spaces (`1 +FLAGS (\FLAGGED)`; `UID STORE` keeps a `UID ` prefix).
     pub flags: Vec<String>,
+    /// Where each IMAP APPEND put its message, in order.
+    pub appends: Vec<Append>,
+}
+
+/// One IMAP APPEND's destination (RFC 9051 §6.3.12): the mailbox and the flags its message
+/// was appended with (the date-time argument is not judged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Append {
+    /// The index of its message in [`Delivered::messages`].
+    pub message: usize,
+    /// The mailbox name's value (atom, quoted string or literal alike); `INBOX` in any case
+    /// as `INBOX` (RFC 9051 §5.1: INBOX is case-insensitive), every other name exactly as
+    /// sent.
+    pub mailbox: Vec<u8>,
+    /// The flags, upper case, as a set (their order and case mean nothing).
+    pub flags: BTreeSet<String>,
+}
+
+impl fmt::Display for Append {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flags: Vec<&str> = self.flags.iter().map(String::as_str).collect();
+        write!(
+            f,
+            "message {} to {:?} with ({})",
+            self.message + 1,
+            String::from_utf8_lossy(&self.mailbox),
+            flags.join(" ")
+        )
+    }
 }
 
 impl Delivered {
@@ -32,6 +63,12 @@ impl Delivered {
             }
         }
         out
+    }
+
+    /// The index of the first of `canonical`'s messages that `self` (a case's) does not have
+    /// as it is, changed or missing; `None` when every one is there.
+    pub fn first_changed_message(&self, canonical: &Delivered) -> Option<usize> {
+        (0..canonical.messages.len()).find(|&i| self.messages.get(i) != Some(&canonical.messages[i]))
     }
 
     /// How `self` (a case's) differs from `canonical`, for people; `None` when it does not.
@@ -51,6 +88,14 @@ impl Delivered {
                     first_difference(want, got)
                 ));
             }
+        }
+        if self.appends != canonical.appends {
+            let show = |a: &[Append]| a.iter().map(ToString::to_string).collect::<Vec<_>>();
+            return Some(format!(
+                "the client appended to other mailboxes or with other flags: {} (under the canonical: {})",
+                List(&show(&self.appends)),
+                List(&show(&canonical.appends))
+            ));
         }
         if self.flags != canonical.flags {
             return Some(format!(
@@ -113,6 +158,21 @@ fn line(bytes: &[u8], at: usize) -> Option<(&[u8], usize)> {
 }
 
 fn smtp(bytes: &[u8], out: &mut Delivered) {
+    out.messages
+        .extend(smtp_messages(bytes).into_iter().map(|m| m.content));
+}
+
+/// One message of an SMTP session.
+pub(crate) struct SmtpMessage {
+    /// What the server stores (dots unstuffed, chunks joined).
+    pub(crate) content: Vec<u8>,
+    /// For DATA, its lines as sent (dot-stuffed, without CRLF); `None` for BDAT.
+    pub(crate) data_lines: Option<Vec<Vec<u8>>>,
+}
+
+/// The messages of an SMTP session's client bytes.
+pub(crate) fn smtp_messages(bytes: &[u8]) -> Vec<SmtpMessage> {
+    let mut out = Vec::new();
     let mut at = 0;
     let mut chunks: Vec<u8> = Vec::new();
     while let Some((command, next)) = line(bytes, at) {
@@ -120,15 +180,20 @@ fn smtp(bytes: &[u8], out: &mut Delivered) {
         let upper = command.to_ascii_uppercase();
         if upper == b"DATA" {
             let mut message = Vec::new();
+            let mut wire = Vec::new();
             while let Some((text, next)) = line(bytes, at) {
                 at = next;
                 if text == b"." {
                     break;
                 }
+                wire.push(text.to_vec());
                 message.extend_from_slice(text.strip_prefix(b".").unwrap_or(text));
                 message.extend_from_slice(b"\r\n");
             }
-            out.messages.push(message);
+            out.push(SmtpMessage {
+                content: message,
+                data_lines: Some(wire),
+            });
         } else if let Some(args) = upper.strip_prefix(b"BDAT ") {
             let mut words = args.split(|b| *b == b' ');
             let size: usize = words
@@ -139,15 +204,20 @@ fn smtp(bytes: &[u8], out: &mut Delivered) {
             chunks.extend_from_slice(&bytes[at..end]);
             at = end;
             if words.any(|w| w == b"LAST") {
-                out.messages.push(std::mem::take(&mut chunks));
+                out.push(SmtpMessage {
+                    content: std::mem::take(&mut chunks),
+                    data_lines: None,
+                });
             }
         }
     }
+    out
 }
 
-fn imap(bytes: &[u8], out: &mut Delivered) {
+pub(crate) fn imap(bytes: &[u8], out: &mut Delivered) {
     let mut at = 0;
     while let Some((command, next)) = line(bytes, at) {
+        let start = at;
         at = next;
         let text = String::from_utf8_lossy(command).to_ascii_uppercase();
         let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
@@ -158,8 +228,11 @@ fn imap(bytes: &[u8], out: &mut Delivered) {
         match words.get(verb_at) {
             Some(&"STORE") => out.flags.push(format!("{uid}{}", words[verb_at + 1..].join(" "))),
             Some(&"APPEND") => {
-                // The message is the literal the line ends with (`{n}` or `{n+}`).
-                if let Some(size) = literal_size(command) {
+                let args = start + after_words(command, verb_at + 1);
+                if let Some(end) = append(bytes, args, out) {
+                    at = end;
+                } else if let Some(size) = literal_size(command) {
+                    // Arguments it cannot read: the message is the literal the line ends with.
                     let end = (at + size).min(bytes.len());
                     out.messages.push(bytes[at..end].to_vec());
                     at = end;
@@ -167,6 +240,146 @@ fn imap(bytes: &[u8], out: &mut Delivered) {
             }
             _ => {}
         }
+    }
+}
+
+/// Where the `n`th space-separated word of `line` ends, and the spaces after it.
+fn after_words(line: &[u8], n: usize) -> usize {
+    let mut at = 0;
+    for _ in 0..n {
+        while line.get(at) == Some(&b' ') {
+            at += 1;
+        }
+        while line.get(at).is_some_and(|b| *b != b' ') {
+            at += 1;
+        }
+    }
+    while line.get(at) == Some(&b' ') {
+        at += 1;
+    }
+    at
+}
+
+/// Reads APPEND's arguments at `at` (`mailbox [flags] [date-time] literal`, repeated after a
+/// space for MULTIAPPEND, RFC 3502): pushes each message and its [`Append`], and returns where
+/// the command ends. `None` when the arguments do not read so (nothing is pushed).
+fn append(bytes: &[u8], at: usize, out: &mut Delivered) -> Option<usize> {
+    let mut cursor = Cursor { bytes, at };
+    let mailbox = cursor.astring()?;
+    let mailbox = if mailbox.eq_ignore_ascii_case(b"INBOX") {
+        b"INBOX".to_vec()
+    } else {
+        mailbox
+    };
+    let mut found = Vec::new();
+    loop {
+        cursor.expect(b" ")?;
+        let mut flags = BTreeSet::new();
+        if cursor.peek() == Some(b'(') {
+            let list = cursor.until(b')')?;
+            let list = String::from_utf8_lossy(&list[1..]).to_ascii_uppercase();
+            flags = list
+                .split(' ')
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned)
+                .collect();
+            cursor.expect(b" ")?;
+        }
+        if cursor.peek() == Some(b'"') {
+            cursor.quoted()?;
+            cursor.expect(b" ")?;
+        }
+        let message = cursor.literal()?;
+        found.push((message, flags));
+        if cursor.expect(b"\r\n").is_some() {
+            break;
+        }
+    }
+    for (message, flags) in found {
+        out.appends.push(Append {
+            message: out.messages.len(),
+            mailbox: mailbox.clone(),
+            flags,
+        });
+        out.messages.push(message);
+    }
+    Some(cursor.at)
+}
+
+/// A reader of IMAP arguments over a client's bytes.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn expect(&mut self, what: &[u8]) -> Option<()> {
+        self.bytes
+            .get(self.at..)?
+            .starts_with(what)
+            .then(|| self.at += what.len())
+    }
+
+    /// The bytes up to and including `end` (not across a line end).
+    fn until(&mut self, end: u8) -> Option<Vec<u8>> {
+        let rest = self.bytes.get(self.at..)?;
+        let len = rest.iter().position(|b| *b == end || *b == b'\r')?;
+        (rest[len] == end).then_some(())?;
+        self.at += len + 1;
+        Some(rest[..len].to_vec())
+    }
+
+    /// An atom, a quoted string or a literal, by its value.
+    fn astring(&mut self) -> Option<Vec<u8>> {
+        match self.peek()? {
+            b'"' => self.quoted(),
+            b'{' => self.literal(),
+            _ => {
+                let rest = self.bytes.get(self.at..)?;
+                let len = rest.iter().position(|b| *b == b' ' || *b == b'\r')?;
+                self.at += len;
+                (len > 0).then(|| rest[..len].to_vec())
+            }
+        }
+    }
+
+    /// A quoted string's value (`\"` and `\\` unescaped).
+    fn quoted(&mut self) -> Option<Vec<u8>> {
+        self.expect(b"\"")?;
+        let mut out = Vec::new();
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.at += 1;
+                    return Some(out);
+                }
+                b'\\' => {
+                    out.push(*self.bytes.get(self.at + 1)?);
+                    self.at += 2;
+                }
+                b'\r' | b'\n' => return None,
+                b => {
+                    out.push(b);
+                    self.at += 1;
+                }
+            }
+        }
+    }
+
+    /// A literal's content (`{n}` or `{n+}`, CRLF, n bytes).
+    fn literal(&mut self) -> Option<Vec<u8>> {
+        self.expect(b"{")?;
+        let digits = self.until(b'}')?;
+        let digits = digits.strip_suffix(b"+").unwrap_or(&digits);
+        let size: usize = std::str::from_utf8(digits).ok()?.parse().ok()?;
+        self.expect(b"\r\n")?;
+        let content = self.bytes.get(self.at..self.at.checked_add(size)?)?.to_vec();
+        self.at += size;
+        Some(content)
     }
 }
 
@@ -224,6 +437,63 @@ mod tests {
         let got = Delivered::from_transcript(&t);
         assert_eq!(got.messages, [b"hello".to_vec()]);
         assert_eq!(got.flags, ["UID 4 +FLAGS (\\FLAGGED)", "1 -FLAGS (\\SEEN)"]);
+        assert_eq!(
+            got.appends,
+            [Append {
+                message: 0,
+                mailbox: b"INBOX".to_vec(),
+                flags: BTreeSet::from(["\\SEEN".to_owned()]),
+            }]
+        );
+    }
+
+    fn appended(client: &str) -> Delivered {
+        Delivered::from_transcript(&transcript(Protocol::Imap, client))
+    }
+
+    /// APPEND's mailbox and flags are judged: INBOX in any case, other names exactly, flags
+    /// as a set in any case and order, the mailbox as an atom, a quoted string or a literal.
+    #[test]
+    fn append_mailbox_and_flags_are_judged() {
+        let canonical = appended("a1 APPEND INBOX (\\Seen \\Flagged) {5}\r\nhello\r\n");
+        for same in [
+            "a1 append inbox (\\flagged \\SEEN) {5}\r\nhello\r\n",
+            "a1 APPEND \"INBOX\" (\\Seen \\Flagged) \"04-Dec-2026 10:00:00 +0000\" {5+}\r\nhello\r\n",
+            "a1 APPEND {5}\r\nInbox (\\Seen \\Flagged \\Seen) {5}\r\nhello\r\n",
+        ] {
+            assert_eq!(appended(same).differs(&canonical), None, "{same:?}");
+        }
+        for (other, shown) in [
+            (
+                "a1 APPEND Sent (\\Seen \\Flagged) {5}\r\nhello\r\n",
+                "to \"Sent\"",
+            ),
+            ("a1 APPEND INBOX (\\Seen) {5}\r\nhello\r\n", "with (\\SEEN)"),
+            ("a1 APPEND INBOX {5}\r\nhello\r\n", "with ()"),
+        ] {
+            let why = appended(other).differs(&canonical).expect(other);
+            assert!(
+                why.contains("other mailboxes or with other flags") && why.contains(shown),
+                "{why}"
+            );
+        }
+        let sent = appended("a1 APPEND \"Sent Items\" () {5}\r\nhello\r\n");
+        let lower = appended("a1 APPEND \"sent items\" () {5}\r\nhello\r\n");
+        assert!(lower.differs(&sent).is_some(), "names other than INBOX are exact");
+    }
+
+    #[test]
+    fn a_multiappend_appends_each_message() {
+        let got = appended("a1 APPEND Drafts (\\Draft) {2}\r\nhi (\\Seen) {3}\r\nbye\r\na2 NOOP\r\n");
+        assert_eq!(got.messages, [b"hi".to_vec(), b"bye".to_vec()]);
+        let flags: Vec<_> = got.appends.iter().map(|a| (a.message, a.flags.clone())).collect();
+        assert_eq!(
+            flags,
+            [
+                (0, BTreeSet::from(["\\DRAFT".to_owned()])),
+                (1, BTreeSet::from(["\\SEEN".to_owned()]))
+            ]
+        );
     }
 
     #[test]

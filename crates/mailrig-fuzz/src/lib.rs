@@ -34,6 +34,8 @@
 //! - `case`: [`Case`], its [`Expect`]ation and its scenario.
 //! - `delivered`: [`Delivered`], what a client asked the server to store (messages, flag
 //!   changes), read from a transcript: the store judge of legal cases.
+//! - `pin`: [`pin_message`], a store finding's message written into the case's client lines,
+//!   so a replay of the file reproduces it.
 //! - `strategy`: the proptest strategies [`legal`] and [`hostile`].
 //! - `harness`: [`Harness`], the in-process harness for Rust clients (a fresh replay per case
 //!   on loopback listeners bound once, the client closure on the harness's tokio runtime, a
@@ -113,12 +115,14 @@ mod delivered;
 mod harness;
 mod imap;
 mod mutation;
+mod pin;
 mod strategy;
 mod target;
 
 pub use canonical::{Canonical, CanonicalError, Flow};
 pub use case::{Case, Expect, gave_up_at_tls};
-pub use delivered::Delivered;
+pub use delivered::{Append, Delivered};
 pub use harness::{Ended, Endpoint, Harness, HarnessConfig, HarnessError, Run};
 pub use mutation::{BadBytes, Extra, Mutation};
+pub use pin::pin_message;
 pub use strategy::{MAX_MUTATIONS, hostile, hostile_mutation, legal, legal_mutation};

@@ -7,7 +7,7 @@
 //! (`mailrig_transcript::engine::Answer`); here the same rules are followed over the
 //! canonical's own lines, which a client that follows the canonical sends: SMTP replies answer
 //! the client's commands in order (the reply after `354` is `data-end`, after `334` `sasl`, a
-//! BDAT's reply its `chunk`); an IMAP tagged line answers the command with its tag, an
+//! BDAT's reply its `chunk`, and the `C:` lines holding a chunk's octets are no commands); an IMAP tagged line answers the command with its tag, an
 //! untagged line or a `+` the client's last command, and the first lines before any command
 //! are the greeting. Occurrences are counted as the fault engine counts them (a step's
 //! occurrence lasts from its first reply to its final one, per connection), so
@@ -91,6 +91,9 @@ enum Mode {
     Commands,
     Data,
     Sasl,
+    /// After `BDAT n`: this many octets of the chunk still to come, written as `C:` lines
+    /// that are not commands (RFC 3030 §2; the replay skips the octets by count).
+    Chunk(usize),
 }
 
 /// The step occurrence the last reply belonged to.
@@ -153,16 +156,32 @@ impl Session {
         let mut tokens = text.split(' ').filter(|t| !t.is_empty());
         match self.family {
             Family::Smtp => {
+                let mut next = Mode::Commands;
                 let event = match self.mode {
+                    Mode::Chunk(left) => {
+                        let len = crate::canonical::flatten(line).map_or(text.len(), |b| b.len());
+                        let len = len + if line.crlf { 2 } else { 0 };
+                        self.mode = left
+                            .checked_sub(len)
+                            .filter(|l| *l > 0)
+                            .map_or(Mode::Commands, Mode::Chunk);
+                        return;
+                    }
                     Mode::Data if text == "." => Event::DataEnd,
                     Mode::Data => return,
                     Mode::Sasl => Event::Sasl,
                     Mode::Commands => match tokens.next().unwrap_or_default().to_ascii_uppercase() {
-                        verb if verb == "BDAT" => Event::Chunk,
+                        verb if verb == "BDAT" => {
+                            let size = tokens.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+                            if size > 0 {
+                                next = Mode::Chunk(size);
+                            }
+                            Event::Chunk
+                        }
                         verb => self.command(&verb),
                     },
                 };
-                self.mode = Mode::Commands;
+                self.mode = next;
                 self.last = Some(event.clone());
                 self.unanswered.push_back(event);
             }
@@ -379,6 +398,25 @@ mod tests {
         assert_eq!(rules[7], "smtp EHLO#2 final: close");
         assert_eq!(rules[13], "smtp DATA#1 continuation#1: close");
         assert_eq!(rules[14], "smtp data-end#1 final: close");
+    }
+
+    #[test]
+    fn the_lines_of_a_bdat_chunk_are_no_commands() {
+        let text = "name: x\nsessions: s=smtp\nplays: server\n\nS: 220 hi\nC: BDAT 14\nC: Subject: one\nS: 250 chunk\nC: BDAT 7 LAST\nC: hello\nS: 250 queued\nC: QUIT\nS: 221 bye\n";
+        let scenario = mailrig_transcript::parse("x", text).expect("valid");
+        let rules: Vec<String> = targets(&scenario)
+            .iter()
+            .map(|t| t.rule(Action::Reset).to_string())
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                "smtp greeting#1 final: reset",
+                "smtp chunk#1 final: reset",
+                "smtp chunk#2 final: reset",
+                "smtp QUIT#1 final: reset"
+            ]
+        );
     }
 
     #[test]

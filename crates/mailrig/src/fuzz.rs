@@ -3,17 +3,20 @@
 //! judged by how the client ended (a hang past its deadline fails every case), the transcript
 //! checks, and for legal cases by the canonical outcome: the client must store what it stored
 //! under the canonical (the messages and flag changes it sent, [`Delivered`]), follow the
-//! whole script and end with the canonical exit status. A failure is shrunk within a time budget and
-//! written as `fuzz-failure-SEED.scenario` with a one-line repro command. Exit codes: 0 no
-//! finding, 1 a finding (in the client), 2 usage or harness error (in mailrig).
+//! whole script and end with the canonical exit status. A failure is shrunk within a time
+//! budget and written as `fuzz-failure-SEED.scenario` with a one-line repro command (a store
+//! finding's message pinned in the file, so the repro fails too). Exit codes: 0 no finding,
+//! 1 a finding (in the client), 2 usage or harness error (in mailrig).
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use mailrig_fuzz::{Canonical, Case, Delivered, Expect, Mutation, hostile, legal};
+use mailrig_fuzz::{Canonical, Case, Delivered, Expect, Mutation, hostile, legal, pin_message};
 use mailrig_runner::client::{Flow, Probe, Profile, Script, TlsMode, probe};
+use mailrig_transcript::Transcript;
 use proptest::strategy::{BoxedStrategy, Strategy};
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 use tokio::runtime::Runtime;
@@ -61,6 +64,8 @@ struct Baseline {
     exit: Option<i32>,
     /// What the client asked the server to store: the store judge (a replay keeps no store).
     delivered: Delivered,
+    /// What was exchanged, for pinning a store finding's message into the written file.
+    transcript: Transcript,
 }
 
 pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
@@ -111,6 +116,7 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         flow,
         mode,
         baseline: &baseline,
+        store_findings: RefCell::default(),
     };
     let result = run_cases(&args, seed, &strategy, &judge);
     println!();
@@ -125,7 +131,10 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(TestError::Fail(reason, case)) => report_failure(&args, seed, &case, &reason.to_string(), &path),
+        Err(TestError::Fail(reason, case)) => {
+            let file = written(&judge, &case);
+            report_failure(&args, seed, &case, &file, &reason.to_string(), &path)
+        }
         Err(TestError::Abort(reason)) => bail!("fuzzing stopped: {reason}"),
     }
 }
@@ -163,6 +172,7 @@ fn baseline(probe: &Probe) -> anyhow::Result<Baseline> {
     Ok(Baseline {
         exit: ran.code,
         delivered: Delivered::from_transcript(&probe.transcript),
+        transcript: probe.transcript.clone(),
     })
 }
 
@@ -198,6 +208,8 @@ struct Judge<'a> {
     flow: Flow,
     mode: TlsMode,
     baseline: &'a Baseline,
+    /// The cases that failed the store judge, with the first canonical message they changed.
+    store_findings: RefCell<Vec<(Vec<Mutation>, usize)>>,
 }
 
 thread_local! {
@@ -222,8 +234,25 @@ impl Judge<'_> {
             .runtime
             .block_on(probe(self.profile, self.flow, self.mode, &script));
         let verdict = self.verdict(case.expect(), &probe);
+        if verdict.is_err()
+            && let Some(message) = self.changed_message(case.expect(), &probe)
+        {
+            self.store_findings
+                .borrow_mut()
+                .push((case.mutations().to_vec(), message));
+        }
         progress(verdict.is_ok());
         verdict.map_err(TestCaseError::fail)
+    }
+
+    /// The first canonical message the client changed, when the store judge applies.
+    fn changed_message(&self, expect: Expect, probe: &Probe) -> Option<usize> {
+        let judged = expect == Expect::Same
+            || (expect == Expect::SameOrGaveUp && !mailrig_fuzz::gave_up_at_tls(&probe.transcript));
+        if !judged {
+            return None;
+        }
+        Delivered::from_transcript(&probe.transcript).first_changed_message(&self.baseline.delivered)
     }
 
     fn verdict(&self, expect: Expect, probe: &Probe) -> Result<(), String> {
@@ -300,15 +329,42 @@ fn run_cases(
     TestRunner::new(config).run(strategy, |case| judge.case(&case))
 }
 
+/// The failure file's text: the case's scenario, and when the case changed a message the
+/// client delivered under the canonical (the store judge), that message's client lines pinned
+/// to what it sent under the canonical (`mailrig_fuzz::pin_message`), so that a replay of the
+/// file fails at the first line that differs rather than accepting any message.
+fn written(judge: &Judge<'_>, case: &Case) -> String {
+    let findings = judge.store_findings.borrow();
+    let message = findings
+        .iter()
+        .rev()
+        .find(|(mutations, _)| mutations == case.mutations())
+        .map(|(_, message)| *message);
+    let pinned = message.and_then(|m| {
+        let mut scenario = pin_message(&case.scenario(), &judge.baseline.transcript, m)?;
+        scenario.header.comments.push(format!(
+            " Message {}'s lines are pinned (`C=:`) to what the client sent under the canonical,",
+            m + 1
+        ));
+        scenario
+            .header
+            .comments
+            .push(" so a replay fails where this case's message differs.".to_owned());
+        Some(scenario)
+    });
+    pinned.map_or_else(|| case.to_text(), |s| mailrig_transcript::print(&s))
+}
+
 fn report_failure(
     args: &FuzzArgs,
     seed: u64,
     case: &Case,
+    text: &str,
     reason: &str,
     canonical: &Path,
 ) -> anyhow::Result<ExitCode> {
     let file = args.out.join(format!("fuzz-failure-{seed}.scenario"));
-    std::fs::write(&file, case.to_text()).with_context(|| format!("cannot write {}", file.display()))?;
+    std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
     println!(
         "FINDING (seed {seed}), shrunk to {} mutation(s) of {}:",
         case.mutations().len(),

@@ -132,6 +132,9 @@ fn fuzz_split(profile: &str, out: &Path) -> (i32, String) {
 /// The store judge: a client that sends its message's last line one byte short after a split
 /// reply follows the script (the body lines are holes) and exits 0, yet stored another
 /// message than under the canonical, and that is the finding; without the bug, no finding.
+/// The written file pins the message's lines to what the client sent under the canonical, so
+/// the printed repro command fails at the line that differs, and the correct client passes
+/// the same file.
 #[test]
 fn the_store_judge_finds_a_message_changed_by_a_split_reply() {
     let out = tempfile::tempdir().expect("tempdir");
@@ -143,6 +146,45 @@ fn the_store_judge_finds_a_message_changed_by_a_split_reply() {
         "{stdout}"
     );
     assert!(stdout.contains("write boundary"), "found by a split: {stdout}");
+    let file = out.path().join("fuzz-failure-5.scenario");
+    let text = std::fs::read_to_string(&file).expect("the case is written");
+    assert!(
+        text.contains("\nC=: last line\n"),
+        "the message is pinned:\n{text}"
+    );
+    let (code, output) = repro(&stdout, "split-truncate.toml");
+    assert_ne!(code, 0, "the repro line reproduces the store finding:\n{output}");
+    assert!(
+        output.contains("C=: last line") && output.contains("received: last lin"),
+        "the repro shows the differing line:\n{output}"
+    );
+    let (code, output) = repro(&stdout, "split-correct.toml");
+    assert_eq!(code, 0, "the correct client passes the same file:\n{output}");
     let (code, _) = fuzz_split("split-correct.toml", out.path());
     assert_eq!(code, 0, "the same client without the bug passes");
+}
+
+/// Runs the printed repro line (`repro: mailrig run ...`) as a subprocess from the split
+/// client's directory, with `profile` as its `--client`; returns (exit code, its output).
+fn repro(stdout: &str, profile: &str) -> (i32, String) {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("repro: mailrig "))
+        .expect("a repro line");
+    let mut args: Vec<&str> = line.split(' ').collect();
+    let client = args.iter().position(|a| *a == "--client").expect("--client") + 1;
+    args[client] = profile;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_clients/split");
+    let output = Command::new(assert_cmd::cargo::cargo_bin!("mailrig"))
+        .current_dir(dir)
+        .args(&args)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .expect("the repro runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text)
 }
