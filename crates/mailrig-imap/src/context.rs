@@ -23,6 +23,7 @@ use mailrig_store::Message;
 use crate::command::{Command, Token};
 use crate::completion::{Completion, Refusal};
 use crate::data::{Data, DataKind, Esearch, ResultUpdate};
+use crate::defect::{Defect, Defects};
 use crate::error::SyntaxError;
 use crate::recent::Recent;
 use crate::response::Responses;
@@ -83,18 +84,26 @@ impl Contexts {
 
     /// Evaluates each kept search again over `view` (the client's numbering) and `messages`
     /// (the mailbox now, by UID) and writes what changed.
-    fn refresh(&mut self, out: &mut Responses, view: &[u32], messages: &[Message], recent: Option<&Recent>) {
+    fn refresh(
+        &mut self,
+        out: &mut Responses,
+        view: &[u32],
+        messages: &[Message],
+        recent: Option<&Recent>,
+        defects: Defects,
+    ) {
         for kept in &mut self.kept {
             let (hits, _) = kept.program.run(view, messages, recent);
             let now: Vec<u32> = match &kept.sort {
                 Some(criteria) => sorted_uids(&hits, criteria),
                 None => hits.iter().map(|hit| hit.message.uid).collect(),
             };
-            let updates = if kept.sort.is_some() {
+            let mut updates = if kept.sort.is_some() {
                 sorted_changes(&kept.results, &now)
             } else {
                 unsorted_changes(&kept.results, &now)
             };
+            deliberate_defects(&mut updates, defects);
             kept.results = now;
             if !updates.is_empty() {
                 let seq = |uid| {
@@ -122,6 +131,19 @@ impl Kept {
             updates: &updates,
             ..Esearch::default()
         }));
+    }
+}
+
+/// The deliberate defects of kept searches (`Defect::ContextRemovefromMissing`,
+/// `Defect::ContextSortPositionOffByOne`), for testing test suites.
+fn deliberate_defects(updates: &mut Vec<ResultUpdate>, defects: Defects) {
+    if defects.has(Defect::ContextRemovefromMissing) {
+        updates.retain(|update| update.add);
+    }
+    if defects.has(Defect::ContextSortPositionOffByOne) {
+        for update in updates.iter_mut().filter(|u| u.add && u.position > 1) {
+            update.position -= 1;
+        }
     }
 }
 
@@ -293,7 +315,14 @@ impl Session {
             return;
         };
         let mut contexts = std::mem::take(&mut selected.contexts);
-        contexts.refresh(out, selected.uids(), &snapshot.messages, selected.recent.as_ref());
+        let defects = self.config.defects;
+        contexts.refresh(
+            out,
+            selected.uids(),
+            &snapshot.messages,
+            selected.recent.as_ref(),
+            defects,
+        );
         selected.contexts = contexts;
     }
 }

@@ -185,11 +185,19 @@ pub enum Defect {
     /// FETCH EMAILID gives `E` and the message's UID, so ids repeat across mailboxes and
     /// SEARCH EMAILID misses (RFC 8474 §5.1: an EMAILID names one message in the server).
     EmailIdFromUid,
+    /// A search kept updated (`RETURN (UPDATE)`) reports messages that come to match with
+    /// ADDTO but never sends REMOVEFROM for a message that stops matching (RFC 5267 §4.3:
+    /// the server sends "REMOVEFROM" for messages that no longer match).
+    ContextRemovefromMissing,
+    /// A SORT kept updated gives each ADDTO a position one below the message's place in the
+    /// sorted result (RFC 5267 §4.3.4: the position is where the message goes in the
+    /// sorted list, counted from 1).
+    ContextSortPositionOffByOne,
 }
 
 impl Defect {
     /// Every defect, in the order of the catalogue.
-    pub const ALL: [Defect; 48] = [
+    pub const ALL: [Defect; 50] = [
         Defect::FlagsNotPushed,
         Defect::ExpungeDuringFetch,
         Defect::UidnextNotAdvanced,
@@ -238,6 +246,8 @@ impl Defect {
         Defect::CatenateSectionIgnored,
         Defect::QuotaRootWithoutQuota,
         Defect::EmailIdFromUid,
+        Defect::ContextRemovefromMissing,
+        Defect::ContextSortPositionOffByOne,
     ];
 
     /// The stable kebab-case name.
@@ -291,6 +301,8 @@ impl Defect {
             Defect::CatenateSectionIgnored => "catenate-section-ignored",
             Defect::QuotaRootWithoutQuota => "quotaroot-without-quota",
             Defect::EmailIdFromUid => "emailid-from-uid",
+            Defect::ContextRemovefromMissing => "context-removefrom-missing",
+            Defect::ContextSortPositionOffByOne => "context-sort-position-off-by-one",
         }
     }
 

@@ -2,6 +2,7 @@
 //! while another session appends, stores and expunges, CANCELUPDATE, and the refusals.
 
 use super::*;
+use crate::Defects;
 
 /// A store whose INBOX holds `n` messages (subjects `1`..`n`, sizes growing with the
 /// number), message 2 `\Seen`.
@@ -326,5 +327,44 @@ fn switched_off() {
     assert!(
         text.ends_with("e BAD unsupported RETURN option UPDATE\r\nf BAD unknown command\r\n"),
         "{text}"
+    );
+}
+
+/// The planted defects `context-removefrom-missing` and `context-sort-position-off-by-one`
+/// change exactly the updates the tests above pin: a result that stops matching is never
+/// removed, and an ADDTO past the first position lands one place early.
+#[test]
+fn planted_defects_change_the_updates() {
+    let store = inbox(3);
+    let mut a = selected_with(&store, Extensions::default());
+    a.config.defects = Defects::from(Defect::ContextRemovefromMissing);
+    let mut b = selected_with(&store, Extensions::default());
+    exchange(&mut a, b"u UID SEARCH RETURN (UPDATE) UNSEEN\r\n");
+    exchange(
+        &mut b,
+        b"2 STORE 1 +FLAGS.SILENT (\\Seen)\r\n3 STORE 2 -FLAGS.SILENT (\\Seen)\r\n",
+    );
+    assert_eq!(
+        exchange(&mut a, b"n NOOP\r\n"),
+        "* 1 FETCH (FLAGS (\\Seen) UID 1)\r\n* 2 FETCH (FLAGS () UID 2)\r\n\
+         * ESEARCH (TAG \"u\") UID ADDTO (0 2)\r\nn OK NOOP completed\r\n"
+    );
+
+    let store = inbox(3);
+    let mut a = selected_with(&store, Extensions::default());
+    a.config.defects = Defects::from(Defect::ContextSortPositionOffByOne);
+    let mut b = selected_with(&store, Extensions::default());
+    exchange(
+        &mut a,
+        b"u UID SORT RETURN (UPDATE) (REVERSE SIZE) UTF-8 UNSEEN\r\n",
+    );
+    exchange(
+        &mut b,
+        b"1 APPEND INBOX {26}\r\nSubject: 9\r\n\r\nxxxxxxxxxx\r\n\r\n2 APPEND INBOX {14}\r\nSubject: 0\r\n\r\n\r\n\
+          3 APPEND INBOX {25}\r\nSubject: 8\r\n\r\nxxxxxxxxx\r\n\r\n",
+    );
+    assert_eq!(
+        exchange(&mut a, b"n NOOP\r\n"),
+        "* 6 EXISTS\r\n* ESEARCH (TAG \"u\") UID ADDTO (1 4,6 4 5)\r\nn OK NOOP completed\r\n"
     );
 }
