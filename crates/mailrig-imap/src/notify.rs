@@ -16,10 +16,14 @@
 //! RFC 9051 §7.5.1's rule), and MessageNew's fetch attributes add a FETCH for each new
 //! message (§5.2).
 //!
-//! Not done: events caused by the notified session itself are reported too (§5 says the
-//! server SHOULD omit them); metadata and annotation events are refused with `BADEVENT`
-//! (mailrig has no METADATA or ANNOTATE); a journal that overflowed ends notifications with
-//! `* OK [NOTIFICATIONOVERFLOW]` (§5.8).
+//! Events the session caused itself are left out (§5: "The server SHOULD omit notifying the
+//! client if the event is caused by this client"): the session works through its own store
+//! handle ([`Store::actor`](mailrig_store::Store::actor)), and its journal watch skips what
+//! that handle did.
+//!
+//! Not done: metadata and annotation events are refused with `BADEVENT` (mailrig has no
+//! METADATA or ANNOTATE); a journal that overflowed ends notifications with `* OK
+//! [NOTIFICATIONOVERFLOW]` (§5.8).
 
 use mailrig_store::{AccountChange, AccountWatch, INBOX, MailboxInfo, MessageEvents, SEPARATOR};
 

@@ -114,7 +114,7 @@ impl Store {
         };
         wake(&wakers);
         let name = name.into_owned();
-        account.journal.log([AccountChange::Deleted { name }]);
+        account.journal.log(self.actor, [AccountChange::Deleted { name }]);
         Ok(())
     }
 
@@ -150,7 +150,7 @@ impl Store {
             wake(&wakers);
             journal.push(AccountChange::Renamed { from: old, to: name });
         }
-        account.journal.log(journal);
+        account.journal.log(self.actor, journal);
         Ok(())
     }
 
@@ -186,7 +186,7 @@ impl Store {
             let subscribed = true;
             account
                 .journal
-                .log([AccountChange::Subscription { name, subscribed }]);
+                .log(self.actor, [AccountChange::Subscription { name, subscribed }]);
         }
         Ok(())
     }
@@ -201,7 +201,7 @@ impl Store {
             let (name, subscribed) = (name.into_owned(), false);
             account
                 .journal
-                .log([AccountChange::Subscription { name, subscribed }]);
+                .log(self.actor, [AccountChange::Subscription { name, subscribed }]);
         }
         Ok(())
     }
@@ -224,6 +224,20 @@ impl Store {
     }
 
     fn create(&self, login: &str, name: &str, special_use: Option<SpecialUse>) -> Result<(), StoreError> {
+        let (account, created) = self.insert(login, name, special_use)?;
+        let created = created.into_iter().map(|name| AccountChange::Created { name });
+        account.journal.log(self.actor, created);
+        Ok(())
+    }
+
+    /// Makes mailbox `name` and the missing levels above it, logging nothing; returns the
+    /// account and the names made, outermost first (`name` last).
+    fn insert(
+        &self,
+        login: &str,
+        name: &str,
+        special_use: Option<SpecialUse>,
+    ) -> Result<(Arc<Account>, Vec<String>), StoreError> {
         let name = mailbox_name::new_name(name)?;
         let account = self.account(login)?;
         let mut created = {
@@ -237,10 +251,7 @@ impl Store {
             created
         };
         created.push(name);
-        account
-            .journal
-            .log(created.into_iter().map(|name| AccountChange::Created { name }));
-        Ok(())
+        Ok((account, created))
     }
 }
 

@@ -330,3 +330,46 @@ fn before_login_and_switched_off() {
         "1 BAD unknown command\r\n"
     );
 }
+
+/// RFC 5465 §5: "The server SHOULD omit notifying the client if the event is caused by this
+/// client". The session's own APPEND, COPY, MOVE, CREATE, SUBSCRIBE, RENAME and DELETE in
+/// mailboxes it watches send no STATUS or LIST (the tagged response already told it); another
+/// session's changes in the same mailboxes still do.
+#[test]
+fn the_sessions_own_changes_are_left_out() {
+    let store = store();
+    let mut n = notifier(&store);
+    let mut o = notifier(&store);
+    let text = exchange(
+        &mut n,
+        b"1 NOTIFY SET (personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))\r\n",
+    );
+    assert_eq!(text, "1 OK NOTIFY completed\r\n");
+    for command in [
+        &b"2 APPEND Sent {12+}\r\nSubject: x\r\n\r\n"[..],
+        b"3 CREATE Work/a\r\n",
+        b"4 SUBSCRIBE Work/a\r\n",
+        b"5 RENAME Work/a Work/b\r\n",
+        b"6 UNSUBSCRIBE Work/b\r\n",
+        b"7 DELETE Work/b\r\n",
+        b"8 SELECT Sent\r\n",
+        b"9 COPY 1 Trash\r\n",
+        b"10 MOVE 1 Junk\r\n",
+    ] {
+        let text = exchange(&mut n, command);
+        assert!(
+            !text.contains("* STATUS") && !text.contains("* LIST"),
+            "{}: {text}",
+            String::from_utf8_lossy(command)
+        );
+        assert!(text.contains(" OK "), "{text}");
+    }
+    assert_eq!(exchange(&mut n, b"11 NOOP\r\n"), "11 OK NOOP completed\r\n");
+    append(&mut o, "Trash");
+    other(&mut o, b"o CREATE Work/c\r\n");
+    assert_eq!(
+        exchange(&mut n, b"12 NOOP\r\n"),
+        "* STATUS \"Trash\" (MESSAGES 2 UIDNEXT 3 UIDVALIDITY 4 UNSEEN 2)\r\n\
+         * LIST (\\HasNoChildren) \"/\" \"Work/c\"\r\n12 OK NOOP completed\r\n"
+    );
+}
