@@ -19,11 +19,13 @@
 //! Events the session caused itself are left out (§5: "The server SHOULD omit notifying the
 //! client if the event is caused by this client"): the session works through its own store
 //! handle ([`Store::actor`](mailrig_store::Store::actor)), and its journal watch skips what
-//! that handle did.
+//! that handle did. RENAME INBOX is an extended LIST of the new name with `OLDNAME
+//! ("INBOX")` and nothing for INBOX's name (§5.4), then STATUS of both mailboxes. A session
+//! further behind than the journal keeps (the store's change-log limit) gets `* OK
+//! [NOTIFICATIONOVERFLOW]` and no more notifications, as after NOTIFY NONE (§5.8).
 //!
 //! Not done: metadata and annotation events are refused with `BADEVENT` (mailrig has no
-//! METADATA or ANNOTATE); a journal that overflowed ends notifications with `* OK
-//! [NOTIFICATIONOVERFLOW]` (§5.8).
+//! METADATA or ANNOTATE).
 
 use mailrig_store::{AccountChange, AccountWatch, INBOX, MailboxInfo, MessageEvents, SEPARATOR};
 

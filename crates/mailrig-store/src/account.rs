@@ -50,7 +50,9 @@ pub enum AccountChange {
         /// Its name.
         name: String,
     },
-    /// A mailbox was renamed (each mailbox below it too, with its own entry).
+    /// A mailbox was renamed (each mailbox below it too, with its own entry). For INBOX
+    /// (`from` is `INBOX`), its messages moved to a new mailbox `to`, and INBOX stays, empty
+    /// (RFC 9051 §6.3.6); a `Messages` entry for each follows.
     Renamed {
         /// The old name.
         from: String,

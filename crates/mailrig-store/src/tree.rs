@@ -123,15 +123,16 @@ impl Store {
     /// UIDVALIDITY are kept; watches report [`Change::Renamed`].
     ///
     /// Renaming INBOX instead moves all its messages to a new mailbox of that name (new
-    /// UIDs, a new UIDVALIDITY) and leaves INBOX empty; mailboxes below INBOX stay.
+    /// UIDs, a new UIDVALIDITY) and leaves INBOX empty; mailboxes below INBOX stay. The
+    /// account journal logs that as INBOX renamed ([`AccountChange::Renamed`]), then the
+    /// messages leaving INBOX and arriving in the new mailbox.
     ///
     /// [`Change::Renamed`]: crate::Change::Renamed
     pub fn rename_mailbox(&self, login: &str, from: &str, to: &str) -> Result<(), StoreError> {
         let from = mailbox_name::canonical(from);
         let to = mailbox_name::new_name(to)?;
         if from == INBOX {
-            self.create_mailbox(login, &to)?;
-            return self.transfer(login, INBOX, &to, None, true).map(|_| ());
+            return self.rename_inbox(login, &to);
         }
         let account = self.account(login)?;
         let (moved, created) = account
@@ -228,6 +229,26 @@ impl Store {
         let created = created.into_iter().map(|name| AccountChange::Created { name });
         account.journal.log(self.actor, created);
         Ok(())
+    }
+
+    /// RENAME INBOX (RFC 9051 §6.3.6): a new mailbox `to` takes all of INBOX's messages. The
+    /// journal has it as INBOX renamed to `to` (after any levels created above it), then the
+    /// messages leaving INBOX and arriving in `to`: RFC 5465 §5.4 reports it as a rename
+    /// ("When INBOX is renamed, a new INBOX is assumed to be created. No MailboxName event is
+    /// sent for INBOX in this case").
+    fn rename_inbox(&self, login: &str, to: &str) -> Result<(), StoreError> {
+        let (account, mut created) = self.insert(login, to, None)?;
+        let to = created.pop().expect("`insert` lists the mailbox it made last");
+        let mut journal: Vec<AccountChange> = created
+            .into_iter()
+            .map(|name| AccountChange::Created { name })
+            .collect();
+        journal.push(AccountChange::Renamed {
+            from: INBOX.to_owned(),
+            to: to.clone(),
+        });
+        account.journal.log(self.actor, journal);
+        self.transfer(login, INBOX, &to, None, true).map(|_| ())
     }
 
     /// Makes mailbox `name` and the missing levels above it, logging nothing; returns the

@@ -157,3 +157,25 @@ fn an_actors_watch_leaves_out_what_it_did() {
         ]
     );
 }
+
+/// RENAME INBOX is logged as INBOX renamed to the new name (after the levels made above
+/// it), then the messages leaving INBOX and arriving there (RFC 5465 §5.4).
+#[test]
+fn rename_of_inbox_logs_a_rename_and_the_moved_messages() {
+    let store = store();
+    store.deliver("alice", b"Subject: 1\r\n\r\n".to_vec(), 0).unwrap();
+    let mut watch = store.watch_account("alice").unwrap();
+    store.rename_mailbox("alice", "inbox", "Old/Inbox").unwrap();
+    assert_eq!(
+        watch.poll(),
+        [
+            AccountChange::Created { name: "Old".into() },
+            AccountChange::Renamed {
+                from: "INBOX".into(),
+                to: "Old/Inbox".into()
+            },
+            messages("INBOX", events(false, true, false)),
+            messages("Old/Inbox", events(true, false, false)),
+        ]
+    );
+}

@@ -373,3 +373,75 @@ fn the_sessions_own_changes_are_left_out() {
          * LIST (\\HasNoChildren) \"/\" \"Work/c\"\r\n12 OK NOOP completed\r\n"
     );
 }
+
+/// RFC 5465 §5.8: a session that fell further behind than the journal keeps gets `* OK
+/// [NOTIFICATIONOVERFLOW]` and then behaves as after NOTIFY NONE, until it asks again.
+#[test]
+fn falling_behind_the_journal_ends_notifications_with_overflow() {
+    let store = Store::with_change_log_limit(2);
+    store
+        .add_user(User::new("alice", "secret", ["alice@example.test"]))
+        .expect("a new store has no users");
+    let mut n = notifier(&store);
+    let mut o = notifier(&store);
+    exchange(&mut n, b"1 NOTIFY SET (personal (MessageNew MessageExpunge))\r\n");
+    append(&mut o, "Sent");
+    append(&mut o, "Sent");
+    // Two entries fit the journal's limit.
+    assert_eq!(
+        exchange(&mut n, b"2 NOOP\r\n"),
+        "* STATUS \"Sent\" (MESSAGES 2 UIDNEXT 3 UIDVALIDITY 2 UNSEEN 2)\r\n2 OK NOOP completed\r\n"
+    );
+    for _ in 0..3 {
+        append(&mut o, "Drafts");
+    }
+    assert_eq!(
+        exchange(&mut n, b"3 NOOP\r\n"),
+        "* OK [NOTIFICATIONOVERFLOW] notifications off\r\n3 OK NOOP completed\r\n"
+    );
+    append(&mut o, "Drafts");
+    assert_eq!(exchange(&mut n, b"4 NOOP\r\n"), "4 OK NOOP completed\r\n");
+    exchange(&mut n, b"5 NOTIFY SET (personal (MessageNew MessageExpunge))\r\n");
+    append(&mut o, "Drafts");
+    assert_eq!(
+        exchange(&mut n, b"6 NOOP\r\n"),
+        "* STATUS \"Drafts\" (MESSAGES 5 UIDNEXT 6 UIDVALIDITY 3 UNSEEN 5)\r\n6 OK NOOP completed\r\n"
+    );
+}
+
+/// RENAME INBOX (RFC 9051 §6.3.6) moves INBOX's messages to a new mailbox and leaves INBOX
+/// there, empty. NOTIFY reports it as RFC 5465 §5.4 says: an extended LIST of the new name
+/// with `OLDNAME ("INBOX")` and nothing for the name INBOX ("a new INBOX is assumed to be
+/// created"), then the messages: INBOX's STATUS (now empty, same UIDVALIDITY) and the new
+/// mailbox's (its own UIDVALIDITY, §5.1: UIDVALIDITY changes are reported).
+#[test]
+fn rename_of_inbox_is_a_rename_list_and_two_statuses() {
+    let store = store();
+    let mut n = notifier(&store);
+    let mut o = notifier(&store);
+    append(&mut o, "INBOX");
+    append(&mut o, "INBOX");
+    let text = exchange(
+        &mut n,
+        b"1 NOTIFY SET (personal (MessageNew MessageExpunge MailboxName))\r\n",
+    );
+    assert_eq!(text, "1 OK NOTIFY completed\r\n");
+    other(&mut o, b"o RENAME INBOX Old\r\n");
+    assert_eq!(
+        exchange(&mut n, b"2 NOOP\r\n"),
+        "* LIST (\\HasNoChildren) \"/\" \"Old\" (\"OLDNAME\" (\"INBOX\"))\r\n\
+         * STATUS \"INBOX\" (MESSAGES 0 UIDNEXT 3 UIDVALIDITY 1 UNSEEN 0)\r\n\
+         * STATUS \"Old\" (MESSAGES 2 UIDNEXT 3 UIDVALIDITY 6 UNSEEN 2)\r\n\
+         2 OK NOOP completed\r\n"
+    );
+    // Only name events asked for: just the LIST.
+    exchange(&mut n, b"3 NOTIFY SET (personal (MailboxName))\r\n");
+    append(&mut o, "INBOX");
+    other(&mut o, b"o RENAME INBOX New/Inbox\r\n");
+    assert_eq!(
+        exchange(&mut n, b"4 NOOP\r\n"),
+        "* LIST (\\HasChildren) \"/\" \"New\"\r\n\
+         * LIST (\\HasNoChildren) \"/\" \"New/Inbox\" (\"OLDNAME\" (\"INBOX\"))\r\n\
+         4 OK NOOP completed\r\n"
+    );
+}
