@@ -445,3 +445,25 @@ fn rename_of_inbox_is_a_rename_list_and_two_statuses() {
          4 OK NOOP completed\r\n"
     );
 }
+
+/// RFC 5465 §3's own example asks MessageNew for `body.peek[header.fields (...)]`: a section
+/// with a space inside is one fetch-att, and the FETCH for a new message carries it.
+#[test]
+fn messagenew_fetch_atts_take_sections() {
+    let store = store();
+    let mut n = notifier(&store);
+    let mut o = notifier(&store);
+    exchange(&mut n, b"s SELECT INBOX\r\n");
+    let text = exchange(
+        &mut n,
+        b"1 NOTIFY SET (selected (MessageNew (uid body.peek[header.fields (subject)]) MessageExpunge))\r\n",
+    );
+    assert_eq!(text, "1 OK NOTIFY completed\r\n");
+    append(&mut o, "INBOX");
+    assert_eq!(
+        exchange(&mut n, b"2 NOOP\r\n"),
+        "* 1 EXISTS\r\n* 1 RECENT\r\n\
+         * 1 FETCH (UID 1 BODY[HEADER.FIELDS (SUBJECT)] {14}\r\nSubject: x\r\n\r\n)\r\n\
+         2 OK NOOP completed\r\n"
+    );
+}
