@@ -467,3 +467,31 @@ fn messagenew_fetch_atts_take_sections() {
          2 OK NOOP completed\r\n"
     );
 }
+
+/// RFC 5465 §5.2: "A FETCH response SHOULD NOT be generated for a new message created by the
+/// client on this particular connection, for instance, as the result of an APPEND or COPY
+/// command to the selected mailbox performed by the client itself." Its EXISTS still comes
+/// (RFC 9051 §7.4.1), and another session's message in the same batch still gets its FETCH.
+#[test]
+fn messagenew_sends_no_fetch_for_the_sessions_own_messages() {
+    let store = store();
+    let mut n = notifier(&store);
+    let mut o = notifier(&store);
+    exchange(&mut n, b"s SELECT INBOX\r\n");
+    let text = exchange(
+        &mut n,
+        b"1 NOTIFY SET (selected (MessageNew (UID) MessageExpunge))\r\n",
+    );
+    assert_eq!(text, "1 OK NOTIFY completed\r\n");
+    assert_eq!(
+        exchange(&mut n, b"2 APPEND INBOX {12+}\r\nSubject: x\r\n\r\n"),
+        "* 1 EXISTS\r\n* 1 RECENT\r\n2 OK [APPENDUID 1 1] APPEND completed\r\n"
+    );
+    append(&mut o, "INBOX");
+    assert_eq!(
+        exchange(&mut n, b"3 COPY 1 INBOX\r\n"),
+        "* 3 EXISTS\r\n* 3 RECENT\r\n* 2 FETCH (UID 2)\r\n\
+         3 OK [COPYUID 1 1 3] COPY completed\r\n"
+    );
+    assert_eq!(exchange(&mut n, b"4 NOOP\r\n"), "4 OK NOOP completed\r\n");
+}
