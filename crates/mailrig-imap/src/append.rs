@@ -72,6 +72,11 @@ impl Session {
         let (Some(first), Some(last)) = (appended.first(), appended.last()) else {
             return Err(SyntaxError::Arguments.into());
         };
+        if let Some(selected) = self.selected.as_mut()
+            && selected.watch.uidvalidity() == first.uidvalidity
+        {
+            selected.own_arrivals.extend(appended.iter().map(|a| a.uid));
+        }
         if !self.config.extensions.uidplus {
             return Ok(Completion::ok("APPEND completed"));
         }

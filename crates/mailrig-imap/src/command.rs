@@ -341,6 +341,7 @@ fn parse_slice(input: &[u8]) -> Result<Parsed, SyntaxError> {
         input,
         pos: tag.len(),
         sections: false,
+        fetch_att_sections: false,
         tail: None,
         literal8: false,
     };
@@ -351,8 +352,11 @@ fn parse_slice(input: &[u8]) -> Result<Parsed, SyntaxError> {
         name = format!("UID {}", p.atom()?.to_ascii_uppercase());
     }
     // Only FETCH's `fetch-att` has `section`s (RFC 9051 §9); everywhere else `[` and `]`
-    // are ASTRING-CHARs of mailbox names, patterns and strings.
+    // are ASTRING-CHARs of mailbox names, patterns and strings. NOTIFY's MessageNew takes
+    // fetch-atts too (RFC 5465 §8) beside mailbox names, so there only a `[` right after
+    // BODY, BODY.PEEK or BINARY[.PEEK|.SIZE] opens one.
     p.sections = matches!(name.as_str(), "FETCH" | "UID FETCH");
+    p.fetch_att_sections = name == "NOTIFY";
     let mut args = Vec::new();
     let mut literals = Vec::new();
     while p.pos < input.len() {
@@ -384,6 +388,14 @@ fn is_atom_char(b: u8) -> bool {
     b > b' ' && b < 0x7f && !b"(){%*\"\\]".contains(&b) || b == b'%' || b == b'*'
 }
 
+/// Whether `atom` is a fetch-att name followed by a `section` (RFC 9051 §9 `fetch-att`,
+/// RFC 3516 §4.2 `BINARY`).
+fn takes_section(atom: &[u8]) -> bool {
+    ["BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE"]
+        .iter()
+        .any(|name| atom.eq_ignore_ascii_case(name.as_bytes()))
+}
+
 /// Lists nest at most this deep.
 const MAX_DEPTH: usize = 16;
 
@@ -393,6 +405,8 @@ struct Parser<'a> {
     /// Whether a `[` opens a `section` (FETCH): its brackets may hold spaces and strings.
     /// Otherwise `[` and `]` are plain characters of an atom.
     sections: bool,
+    /// Whether a `[` opens a `section` after a fetch-att name that takes one (NOTIFY).
+    fetch_att_sections: bool,
     /// Where the data of a literal that ends the input starts (its token is left empty, for
     /// [`parse`] to fill without copying). Only a top-level argument can end the input: a
     /// list's `)` or a section's `]` would follow.
@@ -525,7 +539,9 @@ impl Parser<'_> {
     fn atom(&mut self) -> Result<String, SyntaxError> {
         let start = self.pos;
         while let Some(b) = self.peek() {
-            if b == b'[' && self.sections {
+            let section =
+                self.sections || self.fetch_att_sections && takes_section(&self.input[start..self.pos]);
+            if b == b'[' && section {
                 self.section_brackets()?;
             } else if is_atom_char(b)
                 || b == b']' && (self.pos > start || !self.sections)
@@ -602,6 +618,41 @@ mod tests {
         let c = parse(b"f FETCH 1 BODY[HEADER.FIELDS (A B)]<0.5>".to_vec()).unwrap();
         assert_eq!(c.args[1], Token::Atom("BODY[HEADER.FIELDS (A B)]<0.5>".into()));
         assert!(parse(b"f FETCH 1 BODY[TEXT".to_vec()).is_err());
+    }
+
+    /// NOTIFY's MessageNew takes fetch-atts (RFC 5465 §8; §3's example asks for
+    /// `body.peek[header.fields (from to subject)]`): a section after BODY, BODY.PEEK or
+    /// BINARY is one atom, while mailbox names keep `[` and `]` as plain characters.
+    #[test]
+    fn notify_fetch_atts_have_sections_and_mailboxes_do_not() {
+        let c =
+            parse(b"n NOTIFY SET (selected (MessageNew (uid body.peek[header.fields (from to)])))".to_vec())
+                .unwrap();
+        let Token::List(group) = &c.args[1] else {
+            panic!("{:?}", c.args)
+        };
+        let Token::List(events) = &group[1] else {
+            panic!("{group:?}")
+        };
+        assert_eq!(
+            events[1],
+            Token::List(vec![
+                Token::Atom("uid".into()),
+                Token::Atom("body.peek[header.fields (from to)]".into())
+            ])
+        );
+        let c = parse(b"n NOTIFY SET (mailboxes (a[b c]d [x]) NONE)".to_vec()).unwrap();
+        let Token::List(group) = &c.args[1] else {
+            panic!("{:?}", c.args)
+        };
+        assert_eq!(
+            group[1],
+            Token::List(vec![
+                Token::Atom("a[b".into()),
+                Token::Atom("c]d".into()),
+                Token::Atom("[x]".into())
+            ])
+        );
     }
 
     #[test]

@@ -14,12 +14,19 @@
 //! keeps IMAP's own updates (EXISTS, EXPUNGE, FETCH); a `selected` group with message events
 //! lets EXPUNGE go out after FETCH, STORE and SEARCH too (§5.3, where `selected-delayed` keeps
 //! RFC 9051 §7.5.1's rule), and MessageNew's fetch attributes add a FETCH for each new
-//! message (§5.2).
+//! message (§5.2), except those the session's own APPEND, COPY or MOVE added (`Selected`'s
+//! `own_arrivals`).
 //!
-//! Not done: events caused by the notified session itself are reported too (§5 says the
-//! server SHOULD omit them); metadata and annotation events are refused with `BADEVENT`
-//! (mailrig has no METADATA or ANNOTATE); a journal that overflowed ends notifications with
-//! `* OK [NOTIFICATIONOVERFLOW]` (§5.8).
+//! Events the session caused itself are left out (§5: "The server SHOULD omit notifying the
+//! client if the event is caused by this client"): the session works through its own store
+//! handle ([`Store::actor`](mailrig_store::Store::actor)), and its journal watch skips what
+//! that handle did. RENAME INBOX is an extended LIST of the new name with `OLDNAME
+//! ("INBOX")` and nothing for INBOX's name (§5.4), then STATUS of both mailboxes. A session
+//! further behind than the journal keeps (the store's change-log limit) gets `* OK
+//! [NOTIFICATIONOVERFLOW]` and no more notifications, as after NOTIFY NONE (§5.8).
+//!
+//! Not done: metadata and annotation events are refused with `BADEVENT` (mailrig has no
+//! METADATA or ANNOTATE).
 
 use mailrig_store::{AccountChange, AccountWatch, INBOX, MailboxInfo, MessageEvents, SEPARATOR};
 
@@ -157,8 +164,17 @@ impl Session {
     }
 
     /// MessageNew's fetch attributes: a FETCH for each message the client learnt of since
-    /// it knew UIDs up to `before` (RFC 5465 §5.2).
+    /// it knew UIDs up to `before`, except those its own APPEND, COPY or MOVE added (RFC 5465
+    /// §5.2: "A FETCH response SHOULD NOT be generated for a new message created by the
+    /// client on this particular connection").
     pub(crate) fn fetch_new(&mut self, out: &mut Responses, before: Option<u32>) {
+        // The client knows every UID now, its own arrivals included: forget them.
+        let mut own = self
+            .selected
+            .as_mut()
+            .map(|s| std::mem::take(&mut s.own_arrivals))
+            .unwrap_or_default();
+        own.sort_unstable();
         let Some(before) = before else {
             return;
         };
@@ -173,7 +189,7 @@ impl Session {
             .uids()
             .iter()
             .copied()
-            .filter(|&uid| uid > before)
+            .filter(|&uid| uid > before && own.binary_search(&uid).is_err())
             .collect();
         if new.is_empty() {
             return;

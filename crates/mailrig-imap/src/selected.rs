@@ -56,6 +56,9 @@ pub(crate) struct Selected {
     defects: Defects,
     /// The searches kept updated (RFC 5267 §4.3); they end with the selection.
     pub(crate) contexts: Contexts,
+    /// UIDs this session's own APPEND, COPY or MOVE added to this mailbox and the client
+    /// has not been told of yet: NOTIFY's MessageNew sends them no FETCH (RFC 5465 §5.2).
+    pub(crate) own_arrivals: Vec<u32>,
 }
 
 impl Selected {
@@ -79,6 +82,7 @@ impl Selected {
             keywords: keywords.iter().cloned().collect(),
             defects,
             contexts: Contexts::default(),
+            own_arrivals: Vec::new(),
         }
     }
 
@@ -661,6 +665,9 @@ impl Session {
                 .copy_messages(login, &name, &to, &uids)
                 .map_err(Refusal::try_create)?
         };
+        if copied.uidvalidity == source_uidvalidity {
+            selected.own_arrivals.extend(&copied.dest);
+        }
         let uidvalidity = if defects.has(Defect::CopyuidSourceUidvalidity) {
             source_uidvalidity
         } else {

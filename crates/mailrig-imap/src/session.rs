@@ -153,7 +153,8 @@ impl Session {
         let rev2 = config.versions == Versions::Rev2;
         let mut session = Session {
             config,
-            store,
+            // Its own actor: NOTIFY leaves out what this session did (RFC 5465 §5).
+            store: store.actor(),
             framer,
             mode: Mode::Commands,
             tls,

@@ -182,6 +182,71 @@ fn bad_input_paths_parse() {
     assert!(check(&output) >= 12, "{}", String::from_utf8_lossy(&output));
 }
 
+/// NOTIFY's unsolicited responses (RFC 5465 §3.1, §5.1–§5.5, §5.8): STATUS for message and
+/// flag events in other mailboxes (HIGHESTMODSEQ with CONDSTORE), LIST for created,
+/// subscribed and deleted mailboxes, and `OK [NOTIFICATIONOVERFLOW]`. One session asks;
+/// another makes the changes, since a session is not told of its own (§5). The renamed
+/// mailbox's LIST with OLDNAME is skipped by the decoder (imap-codec has no LIST-EXTENDED);
+/// the grammar audit checks it.
+#[test]
+fn notify_responses_parse() {
+    let store = Store::with_change_log_limit(8);
+    store
+        .add_user(User::new("alice", "secret", ["alice@example.test"]))
+        .expect("a new store has no users");
+    let mut notified = Session::new(Config::default(), store.clone());
+    let mut other = Session::new(Config::default(), store.clone());
+    let mut out = drain(&mut notified);
+    drain(&mut other);
+    out.extend(say(
+        &mut notified,
+        "a1 LOGIN alice secret\r\na2 ENABLE CONDSTORE\r\na3 SELECT INBOX\r\n\
+         a4 NOTIFY SET STATUS (selected (MessageNew (UID FLAGS) MessageExpunge)) \
+         (personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))\r\n",
+    ));
+    say(
+        &mut other,
+        "b1 LOGIN alice secret\r\nb2 APPEND Sent {12+}\r\nSubject: x\r\n\r\n\
+         b3 APPEND INBOX {12+}\r\nSubject: y\r\n\r\nb4 SELECT Sent\r\n\
+         b5 STORE 1 +FLAGS (\\Seen)\r\nb6 CREATE Work/a\r\nb7 SUBSCRIBE Work/a\r\n",
+    );
+    out.extend(say(&mut notified, "a5 NOOP\r\n"));
+    say(&mut other, "b8 RENAME Work/a Work/b\r\nb9 DELETE Work/b\r\n");
+    out.extend(say(&mut notified, "a6 NOOP\r\n"));
+    for _ in 0..9 {
+        say(&mut other, "c APPEND Drafts {12+}\r\nSubject: z\r\n\r\n");
+    }
+    out.extend(say(&mut notified, "a7 NOOP\r\n"));
+    let text = String::from_utf8_lossy(&out);
+    for expected in [
+        "* STATUS \"Sent\" (MESSAGES 1 UIDNEXT 2 UIDVALIDITY 2 UNSEEN 0 HIGHESTMODSEQ",
+        "* 1 FETCH (UID 1 FLAGS (\\Recent))",
+        "* LIST (\\HasChildren) \"/\" \"Work\"",
+        "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Work/a\"",
+        "(\"OLDNAME\" (\"Work/a\"))",
+        "* LIST (\\NonExistent) \"/\" \"Work/b\"",
+        "* OK [NOTIFICATIONOVERFLOW]",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in {text}");
+    }
+    assert!(check(&out) >= 14, "{text}");
+}
+
+fn drain(session: &mut Session) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(output) = session.poll_output() {
+        if let Output::Response { bytes, .. } = output {
+            out.extend(bytes);
+        }
+    }
+    out
+}
+
+fn say(session: &mut Session, input: &str) -> Vec<u8> {
+    session.handle_input(input.as_bytes());
+    drain(session)
+}
+
 /// The oracle itself must reject what we guard against.
 #[test]
 fn checker_rejects_broken_output() {
@@ -192,6 +257,12 @@ fn checker_rejects_broken_output() {
         b"* 1 FETCH (BODY[] {5}\r\nabc)\r\n",
         b"* 1 FETCH (ENVELOPE (NIL NIL))\r\n",
         b"* 1 FETCH (BODYSTRUCTURE (\"text\" \"plain\" NIL))\r\n",
+        // NOTIFY's shapes, broken: a STATUS item without its number, an unbalanced list,
+        // a LIST without its delimiter, a response code left open.
+        b"* STATUS \"Sent\" (MESSAGES UIDNEXT 2)\r\n",
+        b"* STATUS \"Sent\" (MESSAGES 1\r\n",
+        b"* LIST (\\NonExistent) \"Work/b\"\r\n",
+        b"* OK [NOTIFICATIONOVERFLOW notifications off\r\n",
     ] {
         let output = [greeting.clone(), broken.to_vec()].concat();
         let result = std::panic::catch_unwind(|| check(&output));

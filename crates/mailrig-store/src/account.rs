@@ -5,7 +5,9 @@
 //!
 //! It reuses the mailbox feed's log (`Feed`): entries are kept only while some watch has not
 //! read them, at most the store's change-log limit, and a watch further behind gets
-//! [`AccountChange::Resync`]. The journal's lock is a leaf, taken after every other lock is
+//! [`AccountChange::Resync`]. Each entry remembers the actor whose handle made it
+//! ([`Store::actor`]); a watch opened through an actor's handle skips that actor's entries
+//! (they still count towards the limit). The journal's lock is a leaf, taken after every other lock is
 //! released, so logging cannot deadlock; wakers run after it is released too.
 
 use std::fmt;
@@ -48,7 +50,9 @@ pub enum AccountChange {
         /// Its name.
         name: String,
     },
-    /// A mailbox was renamed (each mailbox below it too, with its own entry).
+    /// A mailbox was renamed (each mailbox below it too, with its own entry). For INBOX
+    /// (`from` is `INBOX`), its messages moved to a new mailbox `to`, and INBOX stays, empty
+    /// (RFC 9051 §6.3.6); a `Messages` entry for each follows.
     Renamed {
         /// The old name.
         from: String,
@@ -71,10 +75,19 @@ pub enum AccountChange {
 pub struct AccountWatch {
     account: Arc<Account>,
     id: u64,
+    /// The actor whose own entries it skips.
+    actor: Option<u64>,
 }
 
 /// The journal itself, inside [`Account`].
-pub(crate) struct Journal(Mutex<Feed<AccountChange>>);
+pub(crate) struct Journal(Mutex<Feed<Entry>>);
+
+/// One journal entry and the actor that made it.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    actor: Option<u64>,
+    change: AccountChange,
+}
 
 impl MessageEvents {
     /// Whether nothing happened.
@@ -84,28 +97,43 @@ impl MessageEvents {
 }
 
 impl AccountWatch {
-    /// The entries since the last poll, oldest first; empty if none.
+    /// The entries since the last poll, oldest first, without the watch's own actor's
+    /// ([`Store::actor`]); empty if none.
     #[must_use]
     pub fn poll(&mut self) -> Vec<AccountChange> {
-        self.account.journal.lock().read(self.id, AccountChange::Resync)
+        let resync = Entry {
+            actor: None,
+            change: AccountChange::Resync,
+        };
+        let entries = self.account.journal.lock().read(self.id, resync);
+        entries
+            .into_iter()
+            .filter(|entry| !self.is_own(entry))
+            .map(|entry| entry.change)
+            .collect()
     }
 
     /// Whether [`AccountWatch::poll`] would return something.
     pub fn has_changes(&self) -> bool {
-        self.account.journal.lock().has_pending(self.id)
+        let journal = self.account.journal.lock();
+        journal.has_pending_where(self.id, |entry| !self.is_own(entry))
     }
 
     /// Runs `waker` after every later entry (outside every lock, on the thread that made the
-    /// change); runs it once right away if entries are pending already.
+    /// change, its own actor's too); runs it once right away if entries are pending already.
     pub fn set_waker(&self, waker: Arc<dyn Fn() + Send + Sync>) {
-        let pending = self
-            .account
-            .journal
-            .lock()
-            .set_waker(self.id, Some(waker.clone()));
+        let pending = {
+            let mut journal = self.account.journal.lock();
+            journal.set_waker(self.id, Some(waker.clone()));
+            journal.has_pending_where(self.id, |entry| !self.is_own(entry))
+        };
         if pending {
             waker();
         }
+    }
+
+    fn is_own(&self, entry: &Entry) -> bool {
+        entry.actor.is_some() && entry.actor == self.actor
     }
 }
 
@@ -129,16 +157,17 @@ impl Journal {
         Journal(Mutex::new(Feed::new(limit)))
     }
 
-    fn lock(&self) -> MutexGuard<'_, Feed<AccountChange>> {
+    fn lock(&self) -> MutexGuard<'_, Feed<Entry>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Logs `changes` and runs the watches' wakers. Call it with no other lock held.
-    pub(crate) fn log(&self, changes: impl IntoIterator<Item = AccountChange>) {
+    /// Logs `changes`, made by `actor`, and runs the watches' wakers. Call it with no other
+    /// lock held.
+    pub(crate) fn log(&self, actor: Option<u64>, changes: impl IntoIterator<Item = AccountChange>) {
         let wakers: Vec<WakeFn> = {
             let mut feed = self.lock();
             for change in changes {
-                feed.push(change);
+                feed.push(Entry { actor, change });
             }
             feed.take_wakers()
         };
@@ -154,6 +183,7 @@ impl fmt::Debug for Journal {
 
 impl Store {
     /// Starts following everything that happens in a user's mailboxes; see [`AccountWatch`].
+    /// Through an actor's handle ([`Store::actor`]), what that actor does is left out.
     ///
     /// ```
     /// use mailrig_store::{AccountChange, MessageEvents, Store, User};
@@ -173,7 +203,8 @@ impl Store {
         let account = self.account(login)?;
         let id = self.next_id();
         account.journal.lock().register(id);
-        Ok(AccountWatch { account, id })
+        let actor = self.actor;
+        Ok(AccountWatch { account, id, actor })
     }
 
     /// Logs what happened to the messages of `mailbox` (if anything) in `login`'s journal.
@@ -182,7 +213,8 @@ impl Store {
             return;
         }
         if let Ok(account) = self.account(login) {
-            account.journal.log([AccountChange::Messages { mailbox, events }]);
+            let change = AccountChange::Messages { mailbox, events };
+            account.journal.log(self.actor, [change]);
         }
     }
 }

@@ -304,6 +304,19 @@ impl<T: Clone> Feed<T> {
         self.cursors.get(&id).is_some_and(|c| c.next < self.end())
     }
 
+    /// Whether watch `id` has an unread entry that `wanted` accepts, or missed some (which
+    /// reads as a resync).
+    pub(crate) fn has_pending_where(&self, id: u64, wanted: impl Fn(&T) -> bool) -> bool {
+        let Some(cursor) = self.cursors.get(&id) else {
+            return false;
+        };
+        if cursor.next < self.start {
+            return true;
+        }
+        let skip = usize::try_from(cursor.next - self.start).unwrap_or(usize::MAX);
+        self.entries.iter().skip(skip).any(wanted)
+    }
+
     /// Sets or clears the waker of watch `id`; returns whether changes are pending for it.
     pub(crate) fn set_waker(&mut self, id: u64, waker: Option<WakeFn>) -> bool {
         if let Some(cursor) = self.cursors.get_mut(&id) {

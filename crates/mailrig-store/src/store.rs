@@ -43,6 +43,9 @@ impl Default for StoreLimits {
 #[derive(Clone, Default)]
 pub struct Store {
     pub(crate) inner: Arc<Inner>,
+    /// Who changes go on the account journal as made by ([`Store::actor`]); `None` for
+    /// nobody in particular.
+    pub(crate) actor: Option<u64>,
 }
 
 /// The shared state. Lock order: `users`, then an account's mailbox table, then one or two
@@ -161,6 +164,34 @@ impl Store {
         };
         Store {
             inner: Arc::new(inner),
+            actor: None,
+        }
+    }
+
+    /// A handle on the same data that acts as a new actor: the account journal marks what is
+    /// changed through it (or its clones) as that actor's, and an
+    /// [`AccountWatch`](crate::AccountWatch) opened through it leaves those entries out. An
+    /// IMAP session takes one, so NOTIFY does not tell a client what it did itself (RFC 5465
+    /// §5: "The server SHOULD omit notifying the client if the event is caused by this
+    /// client"). Every other handle still sees the changes.
+    ///
+    /// ```
+    /// use mailrig_store::{AccountChange, Store, User};
+    /// # let store = Store::new();
+    /// # store.add_user(User::new("alice", "secret", ["alice@example.test"])).unwrap();
+    /// let session = store.actor();
+    /// let mut own = session.watch_account("alice")?;
+    /// let mut other = store.watch_account("alice")?;
+    /// session.create_mailbox("alice", "Archive")?;
+    /// assert!(own.poll().is_empty());
+    /// assert_eq!(other.poll(), [AccountChange::Created { name: "Archive".into() }]);
+    /// # Ok::<(), mailrig_store::StoreError>(())
+    /// ```
+    #[must_use]
+    pub fn actor(&self) -> Store {
+        Store {
+            inner: self.inner.clone(),
+            actor: Some(self.next_id()),
         }
     }
 

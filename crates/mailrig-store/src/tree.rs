@@ -114,7 +114,7 @@ impl Store {
         };
         wake(&wakers);
         let name = name.into_owned();
-        account.journal.log([AccountChange::Deleted { name }]);
+        account.journal.log(self.actor, [AccountChange::Deleted { name }]);
         Ok(())
     }
 
@@ -123,15 +123,16 @@ impl Store {
     /// UIDVALIDITY are kept; watches report [`Change::Renamed`].
     ///
     /// Renaming INBOX instead moves all its messages to a new mailbox of that name (new
-    /// UIDs, a new UIDVALIDITY) and leaves INBOX empty; mailboxes below INBOX stay.
+    /// UIDs, a new UIDVALIDITY) and leaves INBOX empty; mailboxes below INBOX stay. The
+    /// account journal logs that as INBOX renamed ([`AccountChange::Renamed`]), then the
+    /// messages leaving INBOX and arriving in the new mailbox.
     ///
     /// [`Change::Renamed`]: crate::Change::Renamed
     pub fn rename_mailbox(&self, login: &str, from: &str, to: &str) -> Result<(), StoreError> {
         let from = mailbox_name::canonical(from);
         let to = mailbox_name::new_name(to)?;
         if from == INBOX {
-            self.create_mailbox(login, &to)?;
-            return self.transfer(login, INBOX, &to, None, true).map(|_| ());
+            return self.rename_inbox(login, &to);
         }
         let account = self.account(login)?;
         let (moved, created) = account
@@ -150,7 +151,7 @@ impl Store {
             wake(&wakers);
             journal.push(AccountChange::Renamed { from: old, to: name });
         }
-        account.journal.log(journal);
+        account.journal.log(self.actor, journal);
         Ok(())
     }
 
@@ -186,7 +187,7 @@ impl Store {
             let subscribed = true;
             account
                 .journal
-                .log([AccountChange::Subscription { name, subscribed }]);
+                .log(self.actor, [AccountChange::Subscription { name, subscribed }]);
         }
         Ok(())
     }
@@ -201,7 +202,7 @@ impl Store {
             let (name, subscribed) = (name.into_owned(), false);
             account
                 .journal
-                .log([AccountChange::Subscription { name, subscribed }]);
+                .log(self.actor, [AccountChange::Subscription { name, subscribed }]);
         }
         Ok(())
     }
@@ -224,6 +225,40 @@ impl Store {
     }
 
     fn create(&self, login: &str, name: &str, special_use: Option<SpecialUse>) -> Result<(), StoreError> {
+        let (account, created) = self.insert(login, name, special_use)?;
+        let created = created.into_iter().map(|name| AccountChange::Created { name });
+        account.journal.log(self.actor, created);
+        Ok(())
+    }
+
+    /// RENAME INBOX (RFC 9051 §6.3.6): a new mailbox `to` takes all of INBOX's messages. The
+    /// journal has it as INBOX renamed to `to` (after any levels created above it), then the
+    /// messages leaving INBOX and arriving in `to`: RFC 5465 §5.4 reports it as a rename
+    /// ("When INBOX is renamed, a new INBOX is assumed to be created. No MailboxName event is
+    /// sent for INBOX in this case").
+    fn rename_inbox(&self, login: &str, to: &str) -> Result<(), StoreError> {
+        let (account, mut created) = self.insert(login, to, None)?;
+        let to = created.pop().expect("`insert` lists the mailbox it made last");
+        let mut journal: Vec<AccountChange> = created
+            .into_iter()
+            .map(|name| AccountChange::Created { name })
+            .collect();
+        journal.push(AccountChange::Renamed {
+            from: INBOX.to_owned(),
+            to: to.clone(),
+        });
+        account.journal.log(self.actor, journal);
+        self.transfer(login, INBOX, &to, None, true).map(|_| ())
+    }
+
+    /// Makes mailbox `name` and the missing levels above it, logging nothing; returns the
+    /// account and the names made, outermost first (`name` last).
+    fn insert(
+        &self,
+        login: &str,
+        name: &str,
+        special_use: Option<SpecialUse>,
+    ) -> Result<(Arc<Account>, Vec<String>), StoreError> {
         let name = mailbox_name::new_name(name)?;
         let account = self.account(login)?;
         let mut created = {
@@ -237,10 +272,7 @@ impl Store {
             created
         };
         created.push(name);
-        account
-            .journal
-            .log(created.into_iter().map(|name| AccountChange::Created { name }));
-        Ok(())
+        Ok((account, created))
     }
 }
 

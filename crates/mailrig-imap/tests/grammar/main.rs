@@ -2,9 +2,13 @@
 //! §9 productions it uses, through the public `Session` API only. Each test names the
 //! production it covers; a valid form must not get BAD, an invalid one must (RFC 9051 §7.1.5:
 //! BAD is for a command the server cannot parse). `encoded.rs` runs the imap-codec oracle the
-//! other way: commands imap-codec encodes, mailrig must accept.
+//! other way: commands imap-codec encodes, mailrig must accept. `notify_context.rs` covers
+//! NOTIFY and CONTEXT=SEARCH/SORT, commands and responses; `responses.rs` checks the response
+//! shapes imap-codec cannot decode against their ABNF.
 
 mod encoded;
+mod notify_context;
+mod responses;
 
 use mailrig_imap::{Config, Defect, Defects, Output, Session};
 use mailrig_store::{Store, User};

@@ -10,10 +10,20 @@
 use imap_codec::decode::Decoder;
 use imap_codec::{GreetingCodec, ResponseCodec};
 
-/// Responses imap-codec cannot parse although they are valid, each with the reason.
+/// Responses imap-codec cannot parse although they are valid, each with the reason. The
+/// grammar audit checks their shapes instead (`tests/grammar/responses.rs`).
 pub(crate) fn unsupported(response: &[u8]) -> Option<&'static str> {
     // RFC 4731 / RFC 9051 §7.3.4 ESEARCH: not implemented by imap-codec 2.0.0-alpha.10.
-    response.starts_with(b"* ESEARCH").then_some("ESEARCH (RFC 4731)")
+    if response.starts_with(b"* ESEARCH") {
+        return Some("ESEARCH (RFC 4731)");
+    }
+    // RFC 5258 §9 `mbox-list-extended` after a LIST's mailbox name (NOTIFY's OLDNAME, RFC
+    // 5465 §5.4; CHILDINFO): imap-codec 2.0.0-alpha.10 decodes LIST without it only.
+    let line = response.split(|&b| b == b'\n').next().unwrap_or(response);
+    let extended = [&b"\" (\"OLDNAME\" ("[..], b"\" (\"CHILDINFO\" ("];
+    let has = |needle: &[u8]| line.windows(needle.len()).any(|w| w == needle);
+    (response.starts_with(b"* LIST ") && extended.iter().any(|needle| has(needle)))
+        .then_some("LIST with mbox-list-extended (RFC 5258)")
 }
 
 /// Decodes `output` (a greeting first if `greeting`) as whole responses; returns how many,

@@ -121,3 +121,61 @@ fn a_lagging_watch_gets_resync_and_the_waker_runs() {
     assert!(watch.has_changes());
     assert_eq!(watch.poll(), [AccountChange::Resync]);
 }
+
+/// A watch opened through an actor's handle skips that actor's entries (RFC 5465 §5, for
+/// NOTIFY), counts them for nothing in `has_changes`, and still sees everyone else's; a
+/// watch through the plain handle sees all.
+#[test]
+fn an_actors_watch_leaves_out_what_it_did() {
+    let store = store();
+    let session = store.actor();
+    let other = store.actor();
+    let mut own = session.watch_account("alice").unwrap();
+    let mut all = store.watch_account("alice").unwrap();
+    session.create_mailbox("alice", "Mine").unwrap();
+    session
+        .deliver("alice", b"Subject: 1\r\n\r\n".to_vec(), 0)
+        .unwrap();
+    assert!(!own.has_changes());
+    assert!(own.poll().is_empty());
+    other.subscribe("alice", "Mine").unwrap();
+    store.deliver("alice", b"Subject: 2\r\n\r\n".to_vec(), 0).unwrap();
+    assert!(own.has_changes());
+    let subscribed = AccountChange::Subscription {
+        name: "Mine".into(),
+        subscribed: true,
+    };
+    let arrived = messages("INBOX", events(true, false, false));
+    assert_eq!(own.poll(), [subscribed.clone(), arrived.clone()]);
+    assert_eq!(
+        all.poll(),
+        [
+            AccountChange::Created { name: "Mine".into() },
+            arrived.clone(),
+            subscribed,
+            arrived
+        ]
+    );
+}
+
+/// RENAME INBOX is logged as INBOX renamed to the new name (after the levels made above
+/// it), then the messages leaving INBOX and arriving there (RFC 5465 §5.4).
+#[test]
+fn rename_of_inbox_logs_a_rename_and_the_moved_messages() {
+    let store = store();
+    store.deliver("alice", b"Subject: 1\r\n\r\n".to_vec(), 0).unwrap();
+    let mut watch = store.watch_account("alice").unwrap();
+    store.rename_mailbox("alice", "inbox", "Old/Inbox").unwrap();
+    assert_eq!(
+        watch.poll(),
+        [
+            AccountChange::Created { name: "Old".into() },
+            AccountChange::Renamed {
+                from: "INBOX".into(),
+                to: "Old/Inbox".into()
+            },
+            messages("INBOX", events(false, true, false)),
+            messages("Old/Inbox", events(true, false, false)),
+        ]
+    );
+}

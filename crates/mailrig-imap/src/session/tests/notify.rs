@@ -330,3 +330,168 @@ fn before_login_and_switched_off() {
         "1 BAD unknown command\r\n"
     );
 }
+
+/// RFC 5465 §5: "The server SHOULD omit notifying the client if the event is caused by this
+/// client". The session's own APPEND, COPY, MOVE, CREATE, SUBSCRIBE, RENAME and DELETE in
+/// mailboxes it watches send no STATUS or LIST (the tagged response already told it); another
+/// session's changes in the same mailboxes still do.
+#[test]
+fn the_sessions_own_changes_are_left_out() {
+    let store = store();
+    let mut n = notifier(&store);
+    let mut o = notifier(&store);
+    let text = exchange(
+        &mut n,
+        b"1 NOTIFY SET (personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))\r\n",
+    );
+    assert_eq!(text, "1 OK NOTIFY completed\r\n");
+    for command in [
+        &b"2 APPEND Sent {12+}\r\nSubject: x\r\n\r\n"[..],
+        b"3 CREATE Work/a\r\n",
+        b"4 SUBSCRIBE Work/a\r\n",
+        b"5 RENAME Work/a Work/b\r\n",
+        b"6 UNSUBSCRIBE Work/b\r\n",
+        b"7 DELETE Work/b\r\n",
+        b"8 SELECT Sent\r\n",
+        b"9 COPY 1 Trash\r\n",
+        b"10 MOVE 1 Junk\r\n",
+    ] {
+        let text = exchange(&mut n, command);
+        assert!(
+            !text.contains("* STATUS") && !text.contains("* LIST"),
+            "{}: {text}",
+            String::from_utf8_lossy(command)
+        );
+        assert!(text.contains(" OK "), "{text}");
+    }
+    assert_eq!(exchange(&mut n, b"11 NOOP\r\n"), "11 OK NOOP completed\r\n");
+    append(&mut o, "Trash");
+    other(&mut o, b"o CREATE Work/c\r\n");
+    assert_eq!(
+        exchange(&mut n, b"12 NOOP\r\n"),
+        "* STATUS \"Trash\" (MESSAGES 2 UIDNEXT 3 UIDVALIDITY 4 UNSEEN 2)\r\n\
+         * LIST (\\HasNoChildren) \"/\" \"Work/c\"\r\n12 OK NOOP completed\r\n"
+    );
+}
+
+/// RFC 5465 §5.8: a session that fell further behind than the journal keeps gets `* OK
+/// [NOTIFICATIONOVERFLOW]` and then behaves as after NOTIFY NONE, until it asks again.
+#[test]
+fn falling_behind_the_journal_ends_notifications_with_overflow() {
+    let store = Store::with_change_log_limit(2);
+    store
+        .add_user(User::new("alice", "secret", ["alice@example.test"]))
+        .expect("a new store has no users");
+    let mut n = notifier(&store);
+    let mut o = notifier(&store);
+    exchange(&mut n, b"1 NOTIFY SET (personal (MessageNew MessageExpunge))\r\n");
+    append(&mut o, "Sent");
+    append(&mut o, "Sent");
+    // Two entries fit the journal's limit.
+    assert_eq!(
+        exchange(&mut n, b"2 NOOP\r\n"),
+        "* STATUS \"Sent\" (MESSAGES 2 UIDNEXT 3 UIDVALIDITY 2 UNSEEN 2)\r\n2 OK NOOP completed\r\n"
+    );
+    for _ in 0..3 {
+        append(&mut o, "Drafts");
+    }
+    assert_eq!(
+        exchange(&mut n, b"3 NOOP\r\n"),
+        "* OK [NOTIFICATIONOVERFLOW] notifications off\r\n3 OK NOOP completed\r\n"
+    );
+    append(&mut o, "Drafts");
+    assert_eq!(exchange(&mut n, b"4 NOOP\r\n"), "4 OK NOOP completed\r\n");
+    exchange(&mut n, b"5 NOTIFY SET (personal (MessageNew MessageExpunge))\r\n");
+    append(&mut o, "Drafts");
+    assert_eq!(
+        exchange(&mut n, b"6 NOOP\r\n"),
+        "* STATUS \"Drafts\" (MESSAGES 5 UIDNEXT 6 UIDVALIDITY 3 UNSEEN 5)\r\n6 OK NOOP completed\r\n"
+    );
+}
+
+/// RENAME INBOX (RFC 9051 §6.3.6) moves INBOX's messages to a new mailbox and leaves INBOX
+/// there, empty. NOTIFY reports it as RFC 5465 §5.4 says: an extended LIST of the new name
+/// with `OLDNAME ("INBOX")` and nothing for the name INBOX ("a new INBOX is assumed to be
+/// created"), then the messages: INBOX's STATUS (now empty, same UIDVALIDITY) and the new
+/// mailbox's (its own UIDVALIDITY, §5.1: UIDVALIDITY changes are reported).
+#[test]
+fn rename_of_inbox_is_a_rename_list_and_two_statuses() {
+    let store = store();
+    let mut n = notifier(&store);
+    let mut o = notifier(&store);
+    append(&mut o, "INBOX");
+    append(&mut o, "INBOX");
+    let text = exchange(
+        &mut n,
+        b"1 NOTIFY SET (personal (MessageNew MessageExpunge MailboxName))\r\n",
+    );
+    assert_eq!(text, "1 OK NOTIFY completed\r\n");
+    other(&mut o, b"o RENAME INBOX Old\r\n");
+    assert_eq!(
+        exchange(&mut n, b"2 NOOP\r\n"),
+        "* LIST (\\HasNoChildren) \"/\" \"Old\" (\"OLDNAME\" (\"INBOX\"))\r\n\
+         * STATUS \"INBOX\" (MESSAGES 0 UIDNEXT 3 UIDVALIDITY 1 UNSEEN 0)\r\n\
+         * STATUS \"Old\" (MESSAGES 2 UIDNEXT 3 UIDVALIDITY 6 UNSEEN 2)\r\n\
+         2 OK NOOP completed\r\n"
+    );
+    // Only name events asked for: just the LIST.
+    exchange(&mut n, b"3 NOTIFY SET (personal (MailboxName))\r\n");
+    append(&mut o, "INBOX");
+    other(&mut o, b"o RENAME INBOX New/Inbox\r\n");
+    assert_eq!(
+        exchange(&mut n, b"4 NOOP\r\n"),
+        "* LIST (\\HasChildren) \"/\" \"New\"\r\n\
+         * LIST (\\HasNoChildren) \"/\" \"New/Inbox\" (\"OLDNAME\" (\"INBOX\"))\r\n\
+         4 OK NOOP completed\r\n"
+    );
+}
+
+/// RFC 5465 §3's own example asks MessageNew for `body.peek[header.fields (...)]`: a section
+/// with a space inside is one fetch-att, and the FETCH for a new message carries it.
+#[test]
+fn messagenew_fetch_atts_take_sections() {
+    let store = store();
+    let mut n = notifier(&store);
+    let mut o = notifier(&store);
+    exchange(&mut n, b"s SELECT INBOX\r\n");
+    let text = exchange(
+        &mut n,
+        b"1 NOTIFY SET (selected (MessageNew (uid body.peek[header.fields (subject)]) MessageExpunge))\r\n",
+    );
+    assert_eq!(text, "1 OK NOTIFY completed\r\n");
+    append(&mut o, "INBOX");
+    assert_eq!(
+        exchange(&mut n, b"2 NOOP\r\n"),
+        "* 1 EXISTS\r\n* 1 RECENT\r\n\
+         * 1 FETCH (UID 1 BODY[HEADER.FIELDS (SUBJECT)] {14}\r\nSubject: x\r\n\r\n)\r\n\
+         2 OK NOOP completed\r\n"
+    );
+}
+
+/// RFC 5465 §5.2: "A FETCH response SHOULD NOT be generated for a new message created by the
+/// client on this particular connection, for instance, as the result of an APPEND or COPY
+/// command to the selected mailbox performed by the client itself." Its EXISTS still comes
+/// (RFC 9051 §7.4.1), and another session's message in the same batch still gets its FETCH.
+#[test]
+fn messagenew_sends_no_fetch_for_the_sessions_own_messages() {
+    let store = store();
+    let mut n = notifier(&store);
+    let mut o = notifier(&store);
+    exchange(&mut n, b"s SELECT INBOX\r\n");
+    let text = exchange(
+        &mut n,
+        b"1 NOTIFY SET (selected (MessageNew (UID) MessageExpunge))\r\n",
+    );
+    assert_eq!(text, "1 OK NOTIFY completed\r\n");
+    assert_eq!(
+        exchange(&mut n, b"2 APPEND INBOX {12+}\r\nSubject: x\r\n\r\n"),
+        "* 1 EXISTS\r\n* 1 RECENT\r\n2 OK [APPENDUID 1 1] APPEND completed\r\n"
+    );
+    append(&mut o, "INBOX");
+    assert_eq!(
+        exchange(&mut n, b"3 COPY 1 INBOX\r\n"),
+        "* 3 EXISTS\r\n* 3 RECENT\r\n* 2 FETCH (UID 2)\r\n\
+         3 OK [COPYUID 1 1 3] COPY completed\r\n"
+    );
+    assert_eq!(exchange(&mut n, b"4 NOOP\r\n"), "4 OK NOOP completed\r\n");
+}
