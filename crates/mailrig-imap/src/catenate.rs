@@ -1,7 +1,7 @@
 //! CATENATE (RFC 4469): an APPEND whose message is put together from `TEXT` literals and
 //! `URL`s naming messages, or parts of them, already in the user's mailboxes.
 //!
-//! Read first: RFC 4469 §5 (the grammar; "the server MUST ... NO [BADURL]" for a URL it
+//! Read first: RFC 4469 §5 (the grammar; "the server MUST ... NO \[BADURL\]" for a URL it
 //! cannot resolve), RFC 5092 §6 (IMAP URLs: `/mailbox;UIDVALIDITY=n/;UID=m/;SECTION=s/;PARTIAL=o.l`,
 //! `imap://user@host` before that path, and the path alone relative to the selected mailbox).
 
