@@ -193,11 +193,15 @@ pub enum Defect {
     /// sorted result (RFC 5267 §4.3.4: the position is where the message goes in the
     /// sorted list, counted from 1).
     ContextSortPositionOffByOne,
+    /// NOTIFY's STATUS for a change in another mailbox leaves out UIDVALIDITY, as Dovecot 2.3
+    /// does for a flag change (RFC 5465 §5.1: the STATUS carries at least MESSAGES, UIDNEXT
+    /// and UIDVALIDITY).
+    NotifyStatusWithoutUidvalidity,
 }
 
 impl Defect {
     /// Every defect, in the order of the catalogue.
-    pub const ALL: [Defect; 50] = [
+    pub const ALL: [Defect; 51] = [
         Defect::FlagsNotPushed,
         Defect::ExpungeDuringFetch,
         Defect::UidnextNotAdvanced,
@@ -248,6 +252,7 @@ impl Defect {
         Defect::EmailIdFromUid,
         Defect::ContextRemovefromMissing,
         Defect::ContextSortPositionOffByOne,
+        Defect::NotifyStatusWithoutUidvalidity,
     ];
 
     /// The stable kebab-case name.
@@ -303,6 +308,7 @@ impl Defect {
             Defect::EmailIdFromUid => "emailid-from-uid",
             Defect::ContextRemovefromMissing => "context-removefrom-missing",
             Defect::ContextSortPositionOffByOne => "context-sort-position-off-by-one",
+            Defect::NotifyStatusWithoutUidvalidity => "notify-status-without-uidvalidity",
         }
     }
 

@@ -34,6 +34,7 @@ use crate::command::{Command, Token};
 use crate::completion::{Completion, Refusal};
 use crate::condstore::Condstore;
 use crate::data::{Data, DataKind};
+use crate::defect::Defect;
 use crate::error::SyntaxError;
 use crate::fetch::{Item, fetch_items};
 use crate::response::Responses;
@@ -282,6 +283,9 @@ impl Session {
     fn notify_status(&self, login: &str, name: &str, out: &mut Responses) {
         let mut items: Vec<Token> = ["MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN"]
             .into_iter()
+            .filter(|item| {
+                *item != "UIDVALIDITY" || !self.config.defects.has(Defect::NotifyStatusWithoutUidvalidity)
+            })
             .map(|item| Token::Atom(item.into()))
             .collect();
         if self.condstore != Condstore::Off {

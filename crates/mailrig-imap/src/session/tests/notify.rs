@@ -495,3 +495,19 @@ fn messagenew_sends_no_fetch_for_the_sessions_own_messages() {
     );
     assert_eq!(exchange(&mut n, b"4 NOOP\r\n"), "4 OK NOOP completed\r\n");
 }
+
+/// The planted defect `notify-status-without-uidvalidity` drops UIDVALIDITY from the STATUS
+/// of a watched mailbox, as Dovecot 2.3 does for a flag change.
+#[test]
+fn planted_defect_drops_uidvalidity() {
+    let store = store();
+    let mut n = notifier(&store);
+    n.config.defects = crate::Defects::from(crate::Defect::NotifyStatusWithoutUidvalidity);
+    let mut o = notifier(&store);
+    exchange(&mut n, b"1 NOTIFY SET (personal (MessageNew MessageExpunge))\r\n");
+    append(&mut o, "Sent");
+    assert_eq!(
+        exchange(&mut n, b"2 NOOP\r\n"),
+        "* STATUS \"Sent\" (MESSAGES 1 UIDNEXT 2 UNSEEN 1)\r\n2 OK NOOP completed\r\n"
+    );
+}
