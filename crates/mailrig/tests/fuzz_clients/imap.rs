@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 /// How long one read may take before the client gives up.
-const READ: Duration = Duration::from_millis(500);
+const READ: Duration = Duration::from_secs(1);
 
 /// The client's bugs, all off for the correct client.
 #[derive(Debug, Clone, Copy, Default)]

@@ -16,7 +16,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls;
 
 /// How long one read may take before the client gives up.
-const READ: Duration = Duration::from_millis(500);
+const READ: Duration = Duration::from_secs(1);
 
 /// What the client does with bytes read past the STARTTLS go-ahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
