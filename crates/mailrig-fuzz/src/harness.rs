@@ -20,6 +20,7 @@ use tokio::runtime::Runtime;
 use crate::canonical::Canonical;
 use crate::case::{Case, Expect, gave_up_at_tls};
 use crate::delivered::Delivered;
+use crate::pin::pinned_case_text;
 
 /// Where the client under test connects: one loopback address per protocol of the scenario,
 /// and the CA certificate to trust for TLS (the certificate names `localhost`).
@@ -115,6 +116,8 @@ pub struct Harness<C, T> {
     baseline: T,
     /// What the client asked to store under the canonical (the store judge).
     delivered: Delivered,
+    /// The canonical run's transcript, to pin a changed message in a failure's case file.
+    baseline_run: Transcript,
 }
 
 impl<C, T> fmt::Debug for Harness<C, T>
@@ -164,11 +167,8 @@ where
                 .map_or_else(String::new, |f| format!("line {}: {}", f.pos.line, f.reason));
             return Err(HarnessError::Canonical(reason));
         }
-        let delivered = run
-            .transcript
-            .as_ref()
-            .map(Delivered::from_transcript)
-            .unwrap_or_default();
+        let baseline_run = run.transcript.unwrap_or_default();
+        let delivered = Delivered::from_transcript(&baseline_run);
         Ok(Harness {
             runtime,
             listeners,
@@ -176,6 +176,7 @@ where
             client,
             baseline,
             delivered,
+            baseline_run,
         })
     }
 
@@ -207,9 +208,20 @@ where
             None => Ok(()),
             Some(reason) => Err(TestCaseError::fail(format!(
                 "{reason}\n--- the case as a scenario file:\n{}",
-                case.to_text()
+                self.case_text(case, &run)
             ))),
         }
+    }
+
+    /// The case's scenario file; when the client changed a message it delivered under the
+    /// canonical, that message pinned ([`pinned_case_text`]), so a replay of the file fails
+    /// where the message differs.
+    fn case_text(&self, case: &Case, run: &Run<T>) -> String {
+        run.transcript
+            .as_ref()
+            .and_then(|t| Delivered::from_transcript(t).first_changed_message(&self.delivered))
+            .and_then(|m| pinned_case_text(case, &self.baseline_run, m))
+            .unwrap_or_else(|| case.to_text())
     }
 
     /// Why a run fails its expectation, or `None`.

@@ -124,5 +124,5 @@ pub use case::{Case, Expect, gave_up_at_tls};
 pub use delivered::{Append, Delivered};
 pub use harness::{Ended, Endpoint, Harness, HarnessConfig, HarnessError, Run};
 pub use mutation::{BadBytes, Extra, Mutation};
-pub use pin::pin_message;
+pub use pin::{pin_message, pinned_case_text};
 pub use strategy::{MAX_MUTATIONS, hostile, hostile_mutation, legal, legal_mutation};

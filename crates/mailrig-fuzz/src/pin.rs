@@ -8,6 +8,7 @@
 use mailrig_transcript::Transcript;
 use mailrig_transcript::scenario::{Family, Item, Line, Part, Scenario, Side, StepKind};
 
+use crate::case::Case;
 use crate::delivered::{Delivered, imap, smtp_messages};
 
 /// `scenario` (a case's) with the client lines of message `message` (an index into
@@ -34,6 +35,20 @@ pub fn pin_message(scenario: &Scenario, canonical_run: &Transcript, message: usi
         }
     }
     Some(pinned)
+}
+
+/// `case`'s scenario file with message `message` pinned ([`pin_message`]) and a header
+/// comment saying so, or `None` when that message cannot be pinned. What `mailrig fuzz`
+/// writes for a store finding, and what the in-process harness prints for one.
+pub fn pinned_case_text(case: &Case, canonical_run: &Transcript, message: usize) -> Option<String> {
+    let mut scenario = pin_message(&case.scenario(), canonical_run, message)?;
+    let comments = &mut scenario.header.comments;
+    comments.push(format!(
+        " Message {}'s lines are pinned (`C=:`) to what the client sent under the canonical,",
+        message + 1
+    ));
+    comments.push(" so a replay fails where this case's message differs.".to_owned());
+    Some(mailrig_transcript::print(&scenario))
 }
 
 fn pin(line: &mut Line, bytes: Vec<u8>) {

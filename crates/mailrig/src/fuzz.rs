@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use mailrig_fuzz::{Canonical, Case, Delivered, Expect, Mutation, hostile, legal, pin_message};
+use mailrig_fuzz::{Canonical, Case, Delivered, Expect, Mutation, hostile, legal, pinned_case_text};
 use mailrig_runner::client::{Flow, Probe, Profile, Script, TlsMode, probe};
 use mailrig_transcript::Transcript;
 use proptest::strategy::{BoxedStrategy, Strategy};
@@ -340,19 +340,9 @@ fn written(judge: &Judge<'_>, case: &Case) -> String {
         .rev()
         .find(|(mutations, _)| mutations == case.mutations())
         .map(|(_, message)| *message);
-    let pinned = message.and_then(|m| {
-        let mut scenario = pin_message(&case.scenario(), &judge.baseline.transcript, m)?;
-        scenario.header.comments.push(format!(
-            " Message {}'s lines are pinned (`C=:`) to what the client sent under the canonical,",
-            m + 1
-        ));
-        scenario
-            .header
-            .comments
-            .push(" so a replay fails where this case's message differs.".to_owned());
-        Some(scenario)
-    });
-    pinned.map_or_else(|| case.to_text(), |s| mailrig_transcript::print(&s))
+    message
+        .and_then(|m| pinned_case_text(case, &judge.baseline.transcript, m))
+        .unwrap_or_else(|| case.to_text())
 }
 
 fn report_failure(
