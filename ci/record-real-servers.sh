@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The record loop against real servers (part of ci/interop.sh): Python's imaplib (STARTTLS and
-# IMAPS) against Dovecot and smtplib (submission, STARTTLS + AUTH PLAIN) against Postfix,
-# through `mailrig record --generalize`; each file must pass `mailrig check` and then pass
-# again with `mailrig run` against the same server, and hold no password.
+# IMAPS) and curl (IMAP STATUS with STARTTLS) against Dovecot, and smtplib (submission,
+# STARTTLS + AUTH PLAIN) against Postfix, through `mailrig record --generalize`; each file must
+# pass `mailrig check` and then pass again with `mailrig run` against the same server, and hold
+# no password. Then each recording is replayed (`mailrig replay`) to the client that made it,
+# which must get the same outcome, and two recordings with one server line changed must change
+# the client's outcome (the replay reporting the divergence).
 #
 # Usage: bash ci/record-real-servers.sh ENV_FILE OUT_DIR
 #   ENV_FILE  what `ci/real-servers.sh start DIR` wrote (DIR/env)
