@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Every gate CI enforces, in order of cost. Run it locally before pushing: `bash ci/check.sh`.
+# Every gate CI enforces that needs only the Rust toolchain, curl and python3, in order of cost
+# (`.ci/run` then runs ci/fuzz.sh and ci/interop.sh). Run it locally before pushing:
+# `bash ci/check.sh`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TERM_COLOR=never
