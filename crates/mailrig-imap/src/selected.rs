@@ -637,8 +637,9 @@ impl Session {
             return Err(Refusal::no("mailbox is read-only").with_code("READ-ONLY"));
         }
         let (_, uids) = selected.named(set, uid)?;
-        if !moving {
-            // A MOVE between two mailboxes of one user changes no usage (RFC 9208: one root).
+        // A MOVE between two mailboxes of one user changes no usage (RFC 9208: one root), and
+        // without a quota there is nothing to check: the sizes cost a read of every message.
+        if !moving && config.quota != crate::quota::Quota::default() {
             let sizes = store
                 .messages_with_uids(login, &name, &uids)?
                 .iter()
