@@ -28,6 +28,8 @@
 //! Not done: metadata and annotation events are refused with `BADEVENT` (mailrig has no
 //! METADATA or ANNOTATE).
 
+use std::collections::HashMap;
+
 use mailrig_store::{AccountChange, AccountWatch, INBOX, MailboxInfo, MessageEvents, SEPARATOR};
 
 use crate::command::{Command, Token};
@@ -219,14 +221,25 @@ impl Session {
             out.condition(DataKind::Ok, Some("NOTIFICATIONOVERFLOW"), "notifications off");
             return;
         }
+        // One STATUS per mailbox: at its last event of the batch, for all its events together
+        // (an arrival followed by a flag change still reports the arrival).
+        let mut batched: HashMap<&str, (usize, MessageEvents)> = HashMap::new();
+        for (i, change) in changes.iter().enumerate() {
+            if let AccountChange::Messages { mailbox, events } = change {
+                let (last, all) = batched.entry(mailbox).or_default();
+                *last = i;
+                all.arrived |= events.arrived;
+                all.expunged |= events.expunged;
+                all.flags |= events.flags;
+            }
+        }
         for (i, change) in changes.iter().enumerate() {
             match change {
-                AccountChange::Messages { mailbox, events } => {
-                    // One STATUS per mailbox: at its last event of the batch.
-                    let later = changes[i + 1..]
-                        .iter()
-                        .any(|c| matches!(c, AccountChange::Messages { mailbox: m, .. } if m == mailbox));
-                    if !later && self.wants_messages(&login, mailbox, *events) {
+                AccountChange::Messages { mailbox, .. } => {
+                    if let Some(&(last, events)) = batched.get(mailbox.as_str())
+                        && last == i
+                        && self.wants_messages(&login, mailbox, events)
+                    {
                         self.notify_status(&login, mailbox, out);
                     }
                 }
