@@ -188,11 +188,11 @@ impl Session {
         let (Some(login), Some(selected)) = (self.login.clone(), self.selected.as_mut()) else {
             return;
         };
-        let new: Vec<u32> = selected
-            .uids()
+        let known = selected.uids();
+        let new: Vec<u32> = known[known.partition_point(|&uid| uid <= before)..]
             .iter()
             .copied()
-            .filter(|&uid| uid > before && own.binary_search(&uid).is_err())
+            .filter(|uid| own.binary_search(uid).is_err())
             .collect();
         if new.is_empty() {
             return;
@@ -202,7 +202,7 @@ impl Session {
             return;
         };
         for message in &messages {
-            if let Some(position) = selected.uids().iter().position(|&uid| uid == message.uid) {
+            if let Ok(position) = selected.uids().binary_search(&message.uid) {
                 selected.report(out, position, message, &items, self.condstore);
             }
         }
@@ -211,7 +211,10 @@ impl Session {
     /// Reports the account journal's events for other mailboxes (RFC 5465 §5): STATUS for
     /// message events, LIST for mailbox names and subscriptions.
     pub(crate) fn push_events(&mut self, out: &mut Responses) {
-        let (Some(notify), Some(login)) = (self.notify.as_mut(), self.login.clone()) else {
+        let Some(notify) = self.notify.as_mut() else {
+            return;
+        };
+        let Some(login) = self.login.clone() else {
             return;
         };
         let changes = notify.watch.poll();
