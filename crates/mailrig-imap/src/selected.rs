@@ -3,7 +3,9 @@
 //! reporting of changes made by other sessions (§7.5.1, §5.2, §7.4.1 EXPUNGE arithmetic).
 //!
 //! Read first: RFC 9051 §7.5.1: EXPUNGE is never sent while responding to FETCH, STORE or
-//! SEARCH, because the client's sequence numbers must stay valid until the command ends.
+//! SEARCH (nor, here, SORT or THREAD), because the client's sequence numbers must stay valid
+//! until the command ends; unless NOTIFY asked for the selected mailbox's message events
+//! undelayed (RFC 5465 §5.3, `Session::expunges_anytime`).
 //! Changes are read from the store's feed ([`Watch`]) in order; when expunges may not be sent
 //! yet, the feed is read up to the first expunge and the rest waits in `pending`. With
 //! CONDSTORE on (RFC 7162 §3.1), flag updates carry `UID` and `MODSEQ`; with QRESYNC on
