@@ -82,17 +82,13 @@ impl Session {
         } else {
             &url.section
         };
-        let item = BodyItem::parse(&format!("BODY.PEEK[{}]", section.to_ascii_uppercase()))
+        let mut item = BodyItem::parse(&format!("BODY.PEEK[{}]", section.to_ascii_uppercase()))
             .ok_or_else(|| bad("invalid SECTION"))?;
-        let bytes = item.extract_from(&message.raw, &OnceCell::new());
-        Ok(match url.partial {
-            Some((origin, length)) => {
-                let start = origin.min(bytes.len());
-                let end = length.map_or(bytes.len(), |l| start.saturating_add(l).min(bytes.len()));
-                bytes[start..end].to_vec()
-            }
-            None => bytes,
-        })
+        // `;PARTIAL=` cuts like FETCH's `<origin.count>`; without a length, to the end.
+        item.partial = url
+            .partial
+            .map(|(origin, length)| (origin, length.unwrap_or(usize::MAX)));
+        Ok(item.extract_from(&message.raw, &OnceCell::new()))
     }
 }
 

@@ -1,7 +1,7 @@
 //! FETCH and UID FETCH (RFC 9051 §6.4.5, §6.4.9): the data items, their macros, the
 //! CONDSTORE modifiers (RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.2.6 VANISHED) and the `* n FETCH`
-//! response; BINARY's items are in `binary.rs`. Message structure comes from `mime.rs` and `envelope.rs`, body sections from
-//! `section.rs`.
+//! response; BINARY's items are in `binary.rs`. Message structure comes from `mime.rs` and
+//! `envelope.rs`, body sections from `section.rs`.
 
 use std::io::Write;
 

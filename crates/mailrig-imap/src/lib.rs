@@ -9,7 +9,8 @@
 //!
 //! - `session.rs`: [`Session`], [`Output`]; input modes, the one dispatch on [`Verb`], any-state commands
 //!   (CAPABILITY, NOOP, LOGOUT, ENABLE), IDLE; `session/auth.rs`: STARTTLS, LOGIN,
-//!   AUTHENTICATE (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER); `session/oauth.rs`: the OAuth messages.
+//!   AUTHENTICATE (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER); `session/oauth.rs`: the OAuth messages;
+//!   `session/compress.rs`: COMPRESS (RFC 4978; the driver compresses).
 //! - `list_extended.rs`: LIST-EXTENDED and LIST-STATUS (RFC 5258, RFC 5819): what an
 //!   extended LIST returns (`\NonExistent`, CHILDINFO, a STATUS per mailbox).
 //! - `append.rs`: APPEND, with MULTIAPPEND (RFC 3502; all or none); `catenate.rs`:
@@ -30,6 +31,8 @@
 //! - `mime.rs`: BODYSTRUCTURE and BODY, the MIME part tree (over mail-parser);
 //!   `envelope.rs`: ENVELOPE and address lists.
 //! - `quota.rs`: [`Quota`], QUOTA (RFC 9208): GETQUOTA, GETQUOTAROOT, the OVERQUOTA check.
+//! - `objectid.rs`: OBJECTID (RFC 8474): `EMAILID`, `MAILBOXID`, and `THREADID` (always
+//!   `NIL`).
 //! - `notify.rs`: NOTIFY (RFC 5465): the session's event groups, and the STATUS and LIST
 //!   responses for events in other mailboxes (from the store's account journal).
 //! - `recent.rs`: IMAP4rev1's `\Recent` messages of a selection.

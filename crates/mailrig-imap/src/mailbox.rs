@@ -1,8 +1,9 @@
 //! Authenticated-state commands (RFC 9051 §6.3): SELECT, EXAMINE (§6.3.2–3), CREATE
 //! (§6.3.4), DELETE (§6.3.5), RENAME (§6.3.6), SUBSCRIBE and UNSUBSCRIBE (§6.3.7–8),
 //! LSUB (RFC 3501 §6.3.9), LIST (§6.3.9, with RFC 6154 special-use attributes and RFC 3348
-//! child attributes; the extended forms' listing is in `list_extended.rs`), STATUS (§6.3.11) (APPEND is in `append.rs`); SELECT's
-//! CONDSTORE and QRESYNC parameters and STATUS HIGHESTMODSEQ (RFC 7162 §3.1.2, §3.2.5).
+//! child attributes; the extended forms' listing is in `list_extended.rs`), STATUS
+//! (§6.3.11); SELECT's CONDSTORE and QRESYNC parameters and STATUS HIGHESTMODSEQ (RFC 7162
+//! §3.1.2, §3.2.5). APPEND is in `append.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -28,6 +28,8 @@
 //! Not done: metadata and annotation events are refused with `BADEVENT` (mailrig has no
 //! METADATA or ANNOTATE).
 
+use std::collections::HashMap;
+
 use mailrig_store::{AccountChange, AccountWatch, INBOX, MailboxInfo, MessageEvents, SEPARATOR};
 
 use crate::command::{Command, Token};
@@ -186,11 +188,11 @@ impl Session {
         let (Some(login), Some(selected)) = (self.login.clone(), self.selected.as_mut()) else {
             return;
         };
-        let new: Vec<u32> = selected
-            .uids()
+        let known = selected.uids();
+        let new: Vec<u32> = known[known.partition_point(|&uid| uid <= before)..]
             .iter()
             .copied()
-            .filter(|&uid| uid > before && own.binary_search(&uid).is_err())
+            .filter(|uid| own.binary_search(uid).is_err())
             .collect();
         if new.is_empty() {
             return;
@@ -200,7 +202,7 @@ impl Session {
             return;
         };
         for message in &messages {
-            if let Some(position) = selected.uids().iter().position(|&uid| uid == message.uid) {
+            if let Ok(position) = selected.uids().binary_search(&message.uid) {
                 selected.report(out, position, message, &items, self.condstore);
             }
         }
@@ -209,7 +211,10 @@ impl Session {
     /// Reports the account journal's events for other mailboxes (RFC 5465 §5): STATUS for
     /// message events, LIST for mailbox names and subscriptions.
     pub(crate) fn push_events(&mut self, out: &mut Responses) {
-        let (Some(notify), Some(login)) = (self.notify.as_mut(), self.login.clone()) else {
+        let Some(notify) = self.notify.as_mut() else {
+            return;
+        };
+        let Some(login) = self.login.clone() else {
             return;
         };
         let changes = notify.watch.poll();
@@ -219,14 +224,25 @@ impl Session {
             out.condition(DataKind::Ok, Some("NOTIFICATIONOVERFLOW"), "notifications off");
             return;
         }
+        // One STATUS per mailbox: at its last event of the batch, for all its events together
+        // (an arrival followed by a flag change still reports the arrival).
+        let mut batched: HashMap<&str, (usize, MessageEvents)> = HashMap::new();
+        for (i, change) in changes.iter().enumerate() {
+            if let AccountChange::Messages { mailbox, events } = change {
+                let (last, all) = batched.entry(mailbox).or_default();
+                *last = i;
+                all.arrived |= events.arrived;
+                all.expunged |= events.expunged;
+                all.flags |= events.flags;
+            }
+        }
         for (i, change) in changes.iter().enumerate() {
             match change {
-                AccountChange::Messages { mailbox, events } => {
-                    // One STATUS per mailbox: at its last event of the batch.
-                    let later = changes[i + 1..]
-                        .iter()
-                        .any(|c| matches!(c, AccountChange::Messages { mailbox: m, .. } if m == mailbox));
-                    if !later && self.wants_messages(&login, mailbox, *events) {
+                AccountChange::Messages { mailbox, .. } => {
+                    if let Some(&(last, events)) = batched.get(mailbox.as_str())
+                        && last == i
+                        && self.wants_messages(&login, mailbox, events)
+                    {
                         self.notify_status(&login, mailbox, out);
                     }
                 }

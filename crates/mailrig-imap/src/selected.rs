@@ -3,7 +3,9 @@
 //! reporting of changes made by other sessions (§7.5.1, §5.2, §7.4.1 EXPUNGE arithmetic).
 //!
 //! Read first: RFC 9051 §7.5.1: EXPUNGE is never sent while responding to FETCH, STORE or
-//! SEARCH, because the client's sequence numbers must stay valid until the command ends.
+//! SEARCH (nor, here, SORT or THREAD), because the client's sequence numbers must stay valid
+//! until the command ends; unless NOTIFY asked for the selected mailbox's message events
+//! undelayed (RFC 5465 §5.3, `Session::expunges_anytime`).
 //! Changes are read from the store's feed ([`Watch`]) in order; when expunges may not be sent
 //! yet, the feed is read up to the first expunge and the rest waits in `pending`. With
 //! CONDSTORE on (RFC 7162 §3.1), flag updates carry `UID` and `MODSEQ`; with QRESYNC on
@@ -637,8 +639,9 @@ impl Session {
             return Err(Refusal::no("mailbox is read-only").with_code("READ-ONLY"));
         }
         let (_, uids) = selected.named(set, uid)?;
-        if !moving {
-            // A MOVE between two mailboxes of one user changes no usage (RFC 9208: one root).
+        // A MOVE between two mailboxes of one user changes no usage (RFC 9208: one root), and
+        // without a quota there is nothing to check: the sizes cost a read of every message.
+        if !moving && config.quota != crate::quota::Quota::default() {
             let sizes = store
                 .messages_with_uids(login, &name, &uids)?
                 .iter()

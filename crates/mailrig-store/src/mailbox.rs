@@ -344,14 +344,12 @@ impl MailboxState {
         &mut self,
         messages: Vec<(Arc<[u8]>, Flags, i64)>,
     ) -> Result<Vec<u32>, StoreError> {
+        // Room for all first, so no single append below fails.
         self.check_room(messages.len())?;
-        Ok(messages
+        messages
             .into_iter()
-            .map(|(raw, flags, date)| {
-                let email_id = self.email_ids.fetch_add(1, Ordering::SeqCst) + 1;
-                self.push_message(raw, &flags, date, email_id)
-            })
-            .collect())
+            .map(|(raw, flags, date)| self.append(raw, &flags, date))
+            .collect()
     }
 
     /// Adds copies of `messages` (flags and internal dates kept) with new UIDs; all or none.

@@ -74,6 +74,23 @@ fn flag_changes_only_with_flagchange_and_condstore_adds_highestmodseq() {
     assert_eq!(exchange(&mut n, b"3 NOOP\r\n"), "3 OK NOOP completed\r\n");
 }
 
+/// A message event followed by one the client did not ask for, in one batch, still sends
+/// the STATUS: a mailbox's events are taken together, not only its last one.
+#[test]
+fn a_later_unwanted_event_does_not_hide_an_earlier_wanted_one() {
+    let store = store();
+    let mut n = notifier(&store);
+    let mut o = notifier(&store);
+    let text = exchange(&mut n, b"1 NOTIFY SET (inboxes (MessageNew MessageExpunge))\r\n");
+    assert_eq!(text, "1 OK NOTIFY completed\r\n");
+    append(&mut o, "INBOX");
+    other(&mut o, b"o SELECT INBOX\r\no STORE 1 +FLAGS (\\Seen)\r\n");
+    assert_eq!(
+        exchange(&mut n, b"2 NOOP\r\n"),
+        "* STATUS \"INBOX\" (MESSAGES 1 UIDNEXT 2 UIDVALIDITY 1 UNSEEN 0)\r\n2 OK NOOP completed\r\n"
+    );
+}
+
 #[test]
 fn set_status_reports_every_mailbox_at_once_and_idle_pushes() {
     let store = store();
