@@ -224,11 +224,12 @@ impl Judge<'_> {
     /// One case: its scenario replayed to the client, judged.
     fn case(&self, case: &Case) -> Result<(), TestCaseError> {
         COUNT.with(|c| c.set(c.get() + 1));
-        let text = case.to_text();
+        // Built once: printing it (`Case::to_text`) would apply the mutations again.
+        let scenario = case.scenario();
         let script = Script {
             path: PathBuf::from("fuzz-case.scenario"),
-            text,
-            scenario: case.scenario(),
+            text: mailrig_transcript::print(&scenario),
+            scenario,
         };
         let probe = self
             .runtime
