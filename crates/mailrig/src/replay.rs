@@ -216,10 +216,7 @@ fn write_ready_file(path: &Path, replay: &Replay, ca: &Path) -> anyhow::Result<(
     }
     ready.insert("ca".to_owned(), ca.display().to_string().into());
     let text = serde_json::to_string_pretty(&serde_json::Value::Object(ready))?;
-    // Write then rename, so a script polling for the file never reads half of it.
-    let partial = path.with_extension("partial");
-    std::fs::write(&partial, text).with_context(|| format!("cannot write {}", partial.display()))?;
-    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
+    crate::serve::write_ready(path, &text)
 }
 
 fn write_transcript(dir: &Path, replayed: &Replayed) -> anyhow::Result<()> {

@@ -354,7 +354,12 @@ fn write_ready_file(path: &Path, server: &Server, store: &Store, ca: Option<&Pat
         .collect();
     ready.insert("users".to_owned(), users.into());
     let text = serde_json::to_string_pretty(&serde_json::Value::Object(ready))?;
-    // Write then rename, so a script polling for the file never reads half of it.
+    write_ready(path, &text)
+}
+
+/// Writes a ready file: to a `.partial` file first, then renamed, so a script polling for the
+/// file never reads half of it (`serve`, `replay` and `record` all write one).
+pub(crate) fn write_ready(path: &Path, text: &str) -> anyhow::Result<()> {
     let partial = path.with_extension("partial");
     std::fs::write(&partial, text).with_context(|| format!("cannot write {}", partial.display()))?;
     std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
