@@ -197,11 +197,7 @@ fn announce(args: &ReplayArgs, replay: &Replay, scenario: &Scenario, shown: &str
         ca.display()
     );
     if let Some(faults) = replay.faults() {
-        // The rules as they run, seeds included, so the run can be repeated.
-        println!("  fault seed  {}", faults.seed());
-        for rule in faults.rules() {
-            println!("  fault       {rule}");
-        }
+        crate::serve::announce_faults(faults);
     }
     if let Some(path) = &args.ready_file {
         write_ready_file(path, replay, &ca)?;

@@ -310,6 +310,15 @@ pub(crate) fn fault_rules(texts: &[String]) -> anyhow::Result<Vec<mailrig_fault:
     mailrig_fault::parse_rules(texts).map_err(|(i, e)| anyhow::anyhow!("--fault:\n{}", e.render(&texts[i])))
 }
 
+/// Prints the fault rules as they run, seed included, so the run can be repeated
+/// (`serve` and `replay` both show them).
+pub(crate) fn announce_faults(faults: &mailrig_server::fault::FaultSet) {
+    println!("  fault seed  {}", faults.seed());
+    for rule in faults.rules() {
+        println!("  fault       {rule}");
+    }
+}
+
 /// Prints what is running, for people.
 fn announce(server: &Server, store: &Store, ca: Option<&Path>) {
     println!("mailrig is serving (Ctrl-C stops it)");
@@ -324,10 +333,7 @@ fn announce(server: &Server, store: &Store, ca: Option<&Path>) {
         None => println!("  TLS         off"),
     }
     if let Some(faults) = server.faults() {
-        println!("  fault seed  {}", faults.seed());
-        for rule in faults.rules() {
-            println!("  fault       {rule}");
-        }
+        announce_faults(faults);
     }
     for user in store.users() {
         println!(
