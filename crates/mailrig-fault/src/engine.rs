@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::reply::{Protocol, Reply, ReplyKind, Step};
-use crate::rule::{Action, Event, Position, Rule};
+use crate::rule::{Action, Event, Position, Rule, Trigger};
 use crate::transform::{self, CapEdit};
 
 /// The rules of one server, shared by its connections (which it numbers, per protocol).
@@ -378,9 +378,7 @@ impl ConnFaults {
                 if !named || !scoped(rule, protocol, number, peer) {
                     return false;
                 }
-                state.seen += 1;
-                let seen = state.seen;
-                when.nth.is_none_or(|n| n == seen) && when.random.is_none_or(|r| chance(&mut state.rng) < r.p)
+                counted(when, state)
             })
             .collect()
     }
@@ -405,9 +403,7 @@ impl ConnFaults {
                 if !event {
                     return false;
                 }
-                state.seen += 1;
-                let seen = state.seen;
-                when.nth.is_none_or(|n| n == seen) && when.random.is_none_or(|r| chance(&mut state.rng) < r.p)
+                counted(when, state)
             })
             .collect();
         Occurrence {
@@ -565,6 +561,14 @@ impl Shape {
             })
             .collect()
     }
+}
+
+/// Counts an occurrence of the rule's event (`state.seen`) and says whether the rule fires in
+/// it: its `#N` is this occurrence and its random draw, if any, succeeds.
+fn counted(when: &Trigger, state: &mut RuleState) -> bool {
+    state.seen += 1;
+    let seen = state.seen;
+    when.nth.is_none_or(|n| n == seen) && when.random.is_none_or(|r| chance(&mut state.rng) < r.p)
 }
 
 /// Whether `rule` applies to this connection at all: its protocol, connection number and

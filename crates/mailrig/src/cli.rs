@@ -130,28 +130,20 @@ fn check(paths: &[PathBuf], quiet: bool) -> anyhow::Result<ExitCode> {
     let files = scenario_files(paths)?;
     let mut invalid = 0;
     for file in &files {
-        match load(file)? {
-            Ok(scenario) if !scenario.header.faults.is_empty() => {
-                let shown = file.display().to_string();
-                match mailrig_runner::faults::scenario_faults(&scenario, &shown) {
-                    Ok(_) if quiet => {}
-                    Ok(_) => println!("ok    {}", file.display()),
-                    Err(errors) => {
-                        invalid += 1;
-                        for error in errors {
-                            eprintln!("{error}\n");
-                        }
-                    }
-                }
+        // A scenario that parses is still invalid when a `faults:` rule does not.
+        let errors = match load(file)? {
+            Ok(scenario) => mailrig_runner::faults::scenario_faults(&scenario, &file.display().to_string())
+                .err()
+                .unwrap_or_default(),
+            Err(errors) => errors.iter().map(ToString::to_string).collect(),
+        };
+        if !errors.is_empty() {
+            invalid += 1;
+            for error in errors {
+                eprintln!("{error}\n");
             }
-            Ok(_) if quiet => {}
-            Ok(_) => println!("ok    {}", file.display()),
-            Err(errors) => {
-                invalid += 1;
-                for error in errors {
-                    eprintln!("{error}\n");
-                }
-            }
+        } else if !quiet {
+            println!("ok    {}", file.display());
         }
     }
     println!(

@@ -8,7 +8,7 @@
 //! finding's message pinned in the file, so the repro fails too). Exit codes: 0 no finding,
 //! 1 a finding (in the client), 2 usage or harness error (in mailrig).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -117,10 +117,11 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         mode,
         baseline: &baseline,
         store_findings: RefCell::default(),
+        count: Cell::new(0),
     };
     let result = run_cases(&args, seed, &strategy, &judge);
     println!();
-    let ran = judge_count();
+    let ran = judge.count.get();
     let rate = f64::from(ran) / started.elapsed().as_secs_f64().max(0.001);
     match result {
         Ok(()) => {
@@ -210,25 +211,20 @@ struct Judge<'a> {
     baseline: &'a Baseline,
     /// The cases that failed the store judge, with the first canonical message they changed.
     store_findings: RefCell<Vec<(Vec<Mutation>, usize)>>,
-}
-
-thread_local! {
-    static COUNT: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
-
-fn judge_count() -> u32 {
-    COUNT.with(std::cell::Cell::get)
+    /// Cases judged so far, shrinking included.
+    count: Cell<u32>,
 }
 
 impl Judge<'_> {
     /// One case: its scenario replayed to the client, judged.
     fn case(&self, case: &Case) -> Result<(), TestCaseError> {
-        COUNT.with(|c| c.set(c.get() + 1));
-        let text = case.to_text();
+        self.count.set(self.count.get() + 1);
+        // Built once: printing it (`Case::to_text`) would apply the mutations again.
+        let scenario = case.scenario();
         let script = Script {
             path: PathBuf::from("fuzz-case.scenario"),
-            text,
-            scenario: case.scenario(),
+            text: mailrig_transcript::print(&scenario),
+            scenario,
         };
         let probe = self
             .runtime
@@ -241,7 +237,7 @@ impl Judge<'_> {
                 .borrow_mut()
                 .push((case.mutations().to_vec(), message));
         }
-        progress(verdict.is_ok());
+        progress(self.count.get(), verdict.is_ok());
         verdict.map_err(TestCaseError::fail)
     }
 
@@ -301,10 +297,10 @@ impl Judge<'_> {
     }
 }
 
-/// A dot per passing case, `F` per failing one (shrinking runs more), 64 to a line.
-fn progress(ok: bool) {
+/// A dot per passing case, `F` per failing one (shrinking runs more), 64 to a line; `n`
+/// counts the cases so far.
+fn progress(n: u32, ok: bool) {
     use std::io::Write as _;
-    let n = judge_count();
     print!("{}", if ok { '.' } else { 'F' });
     if n.is_multiple_of(64) {
         println!(" {n}");

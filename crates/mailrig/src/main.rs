@@ -1,4 +1,5 @@
-//! The `mailrig` command line: `run` scenarios against servers, `replay` one to a client,
+//! The `mailrig` command line: `run` scenarios against servers (or a client profile's flows),
+//! `replay` one to a client, `fuzz` a client, `record` a client and server through a proxy,
 //! `check` and `fmt` scenario files, `serve` fake mail servers, `bench` them (the subcommands
 //! are in `cli.rs`).
 

@@ -98,10 +98,7 @@ async fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
     println!("  Ctrl-C ends the recording");
     if let Some(path) = &args.ready_file {
         let ready = serde_json::json!({ "listen": listen.to_string(), "ca": ca_path });
-        let temp = path.with_extension("tmp");
-        std::fs::write(&temp, ready.to_string())
-            .with_context(|| format!("cannot write {}", temp.display()))?;
-        std::fs::rename(&temp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        crate::serve::write_ready(path, &ready.to_string())?;
     }
     let stop = async {
         if let Err(e) = crate::serve::stop_signal().await {

@@ -197,11 +197,7 @@ fn announce(args: &ReplayArgs, replay: &Replay, scenario: &Scenario, shown: &str
         ca.display()
     );
     if let Some(faults) = replay.faults() {
-        // The rules as they run, seeds included, so the run can be repeated.
-        println!("  fault seed  {}", faults.seed());
-        for rule in faults.rules() {
-            println!("  fault       {rule}");
-        }
+        crate::serve::announce_faults(faults);
     }
     if let Some(path) = &args.ready_file {
         write_ready_file(path, replay, &ca)?;
@@ -216,10 +212,7 @@ fn write_ready_file(path: &Path, replay: &Replay, ca: &Path) -> anyhow::Result<(
     }
     ready.insert("ca".to_owned(), ca.display().to_string().into());
     let text = serde_json::to_string_pretty(&serde_json::Value::Object(ready))?;
-    // Write then rename, so a script polling for the file never reads half of it.
-    let partial = path.with_extension("partial");
-    std::fs::write(&partial, text).with_context(|| format!("cannot write {}", partial.display()))?;
-    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
+    crate::serve::write_ready(path, &text)
 }
 
 fn write_transcript(dir: &Path, replayed: &Replayed) -> anyhow::Result<()> {

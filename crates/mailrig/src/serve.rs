@@ -310,6 +310,15 @@ pub(crate) fn fault_rules(texts: &[String]) -> anyhow::Result<Vec<mailrig_fault:
     mailrig_fault::parse_rules(texts).map_err(|(i, e)| anyhow::anyhow!("--fault:\n{}", e.render(&texts[i])))
 }
 
+/// Prints the fault rules as they run, seed included, so the run can be repeated
+/// (`serve` and `replay` both show them).
+pub(crate) fn announce_faults(faults: &mailrig_server::fault::FaultSet) {
+    println!("  fault seed  {}", faults.seed());
+    for rule in faults.rules() {
+        println!("  fault       {rule}");
+    }
+}
+
 /// Prints what is running, for people.
 fn announce(server: &Server, store: &Store, ca: Option<&Path>) {
     println!("mailrig is serving (Ctrl-C stops it)");
@@ -324,10 +333,7 @@ fn announce(server: &Server, store: &Store, ca: Option<&Path>) {
         None => println!("  TLS         off"),
     }
     if let Some(faults) = server.faults() {
-        println!("  fault seed  {}", faults.seed());
-        for rule in faults.rules() {
-            println!("  fault       {rule}");
-        }
+        announce_faults(faults);
     }
     for user in store.users() {
         println!(
@@ -354,7 +360,12 @@ fn write_ready_file(path: &Path, server: &Server, store: &Store, ca: Option<&Pat
         .collect();
     ready.insert("users".to_owned(), users.into());
     let text = serde_json::to_string_pretty(&serde_json::Value::Object(ready))?;
-    // Write then rename, so a script polling for the file never reads half of it.
+    write_ready(path, &text)
+}
+
+/// Writes a ready file: to a `.partial` file first, then renamed, so a script polling for the
+/// file never reads half of it (`serve`, `replay` and `record` all write one).
+pub(crate) fn write_ready(path: &Path, text: &str) -> anyhow::Result<()> {
     let partial = path.with_extension("partial");
     std::fs::write(&partial, text).with_context(|| format!("cannot write {}", partial.display()))?;
     std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))

@@ -15,6 +15,18 @@ fn start_serve(args: &[&str], dir: &Path) -> (std::process::Child, serde_json::V
     common::start_serve(args, dir, true)
 }
 
+/// `mailrig serve` with only `service` listening (on a free port), plus `extra` arguments.
+fn serve_only(service: &str, extra: &[&str], dir: &Path) -> (std::process::Child, serde_json::Value) {
+    let mut args = Vec::new();
+    for name in ["smtp", "submission", "smtps", "imap", "imaps"] {
+        let flag = if name == service { "127.0.0.1:0" } else { "off" };
+        args.extend([format!("--{name}"), flag.to_owned()]);
+    }
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.extend(extra);
+    start_serve(&args, dir)
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.join(name);
     fs::write(&path, text).expect("write temp file");
@@ -592,18 +604,9 @@ fn serve_imap_personality_switches_reach_the_greeting() {
     use std::io::BufRead;
 
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, info) = start_serve(
+    let (mut child, info) = serve_only(
+        "imap",
         &[
-            "--smtp",
-            "off",
-            "--submission",
-            "off",
-            "--smtps",
-            "off",
-            "--imap",
-            "127.0.0.1:0",
-            "--imaps",
-            "off",
             "--imap-version",
             "rev2",
             "--imap-disable",
@@ -630,22 +633,9 @@ fn serve_imap_max_literal_is_advertised_and_enforced() {
     use std::io::{BufRead, Write};
 
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, info) = start_serve(
-        &[
-            "--smtp",
-            "off",
-            "--submission",
-            "off",
-            "--smtps",
-            "off",
-            "--imaps",
-            "off",
-            "--imap",
-            "127.0.0.1:0",
-            "--allow-plaintext-auth",
-            "--imap-max-literal",
-            "1000",
-        ],
+    let (mut child, info) = serve_only(
+        "imap",
+        &["--allow-plaintext-auth", "--imap-max-literal", "1000"],
         dir.path(),
     );
     let imap = std::net::TcpStream::connect(info["imap"].as_str().expect("imap listener")).expect("connect");
@@ -680,22 +670,9 @@ fn serve_imap_quota_is_reported_and_enforced() {
     use std::io::{BufRead, Write};
 
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, info) = start_serve(
-        &[
-            "--smtp",
-            "off",
-            "--submission",
-            "off",
-            "--smtps",
-            "off",
-            "--imap",
-            "127.0.0.1:0",
-            "--imaps",
-            "off",
-            "--allow-plaintext-auth",
-            "--imap-quota-storage",
-            "1",
-        ],
+    let (mut child, info) = serve_only(
+        "imap",
+        &["--allow-plaintext-auth", "--imap-quota-storage", "1"],
         dir.path(),
     );
     let mut imap =
@@ -722,23 +699,7 @@ fn serve_with_a_fixture_uses_the_fixture_users() {
     let dir = tempfile::tempdir().unwrap();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/stores/basic.toml");
     let fixture = fixture.to_str().expect("utf-8 path");
-    let (child, info) = start_serve(
-        &[
-            "--smtp",
-            "127.0.0.1:0",
-            "--submission",
-            "off",
-            "--smtps",
-            "off",
-            "--imap",
-            "off",
-            "--imaps",
-            "off",
-            "--fixture",
-            fixture,
-        ],
-        dir.path(),
-    );
+    let (child, info) = serve_only("smtp", &["--fixture", fixture], dir.path());
     let logins: Vec<&str> = info["users"]
         .as_array()
         .unwrap()
@@ -759,10 +720,9 @@ fn serve_with_a_fixture_uses_the_fixture_users() {
 fn quit_reply(extra: &[&str]) -> String {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
-    let mut args = vec!["--smtp", "127.0.0.1:0", "--submission", "off", "--smtps", "off"];
-    args.extend(["--imap", "off", "--imaps", "off", "--no-tls"]);
+    let mut args = vec!["--no-tls"];
     args.extend(extra);
-    let (mut child, info) = start_serve(&args, dir.path());
+    let (mut child, info) = serve_only("smtp", &args, dir.path());
     let mut smtp = std::net::TcpStream::connect(info["smtp"].as_str().expect("smtp listener")).unwrap();
     smtp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .unwrap();
@@ -878,11 +838,8 @@ fn serve_applies_fault_rules() {
     use std::io::Read;
 
     let dir = tempfile::tempdir().unwrap();
-    let args = ["--smtp", "127.0.0.1:0", "--submission", "off", "--smtps", "off"];
-    let mut args = args.to_vec();
-    args.extend(["--imap", "off", "--imaps", "off"]);
-    args.extend(["--fault", "connect: reply 421 4.3.2 busy", "--fault-seed", "5"]);
-    let (mut child, info) = start_serve(&args, dir.path());
+    let args = ["--fault", "connect: reply 421 4.3.2 busy", "--fault-seed", "5"];
+    let (mut child, info) = serve_only("smtp", &args, dir.path());
     let smtp = info["smtp"].as_str().expect("smtp address");
     let mut socket = std::net::TcpStream::connect(smtp).expect("connect");
     socket

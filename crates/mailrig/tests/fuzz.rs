@@ -186,48 +186,37 @@ impl Replaying {
     }
 }
 
-#[test]
-fn fuzzing_finds_fetch_items_read_by_position() {
-    let bugs = imap::Bugs {
-        fixed_fetch_order: true,
-        ..imap::Bugs::default()
-    };
+/// Legal variations of the IMAP fetch flow find the fetch client's `bugs`: the shrunk case
+/// holds a mutation `kind` accepts, and its file reproduces the finding.
+fn imap_bug_is_found(bugs: imap::Bugs, kind: fn(&Mutation) -> bool) {
     let harness = imap_harness(bugs);
     let found = hunt(&harness, legal(&Flow::ImapFetch.canonical()), CASE_BUDGET).expect("the bug is found");
-    assert!(
-        found
-            .minimal
-            .mutations()
-            .iter()
-            .any(|m| matches!(m, Mutation::Permute { .. })),
-        "{:?}",
-        found.minimal
-    );
+    assert!(found.minimal.mutations().iter().any(kind), "{:?}", found.minimal);
     reproduce(&found, Protocol::Imap, harness.baseline(), |e| {
         imap::fetch(e, bugs)
     });
 }
 
 #[test]
-fn fuzzing_finds_list_literals_mishandled() {
-    let bugs = imap::Bugs {
-        list_literals: true,
-        ..imap::Bugs::default()
-    };
-    let harness = imap_harness(bugs);
-    let found = hunt(&harness, legal(&Flow::ImapFetch.canonical()), CASE_BUDGET).expect("the bug is found");
-    assert!(
-        found
-            .minimal
-            .mutations()
-            .iter()
-            .any(|m| matches!(m, Mutation::Literal { .. })),
-        "{:?}",
-        found.minimal
+fn fuzzing_finds_fetch_items_read_by_position() {
+    imap_bug_is_found(
+        imap::Bugs {
+            fixed_fetch_order: true,
+            ..imap::Bugs::default()
+        },
+        |m| matches!(m, Mutation::Permute { .. }),
     );
-    reproduce(&found, Protocol::Imap, harness.baseline(), |e| {
-        imap::fetch(e, bugs)
-    });
+}
+
+#[test]
+fn fuzzing_finds_list_literals_mishandled() {
+    imap_bug_is_found(
+        imap::Bugs {
+            list_literals: true,
+            ..imap::Bugs::default()
+        },
+        |m| matches!(m, Mutation::Literal { .. }),
+    );
 }
 
 #[test]

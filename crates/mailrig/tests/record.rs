@@ -98,6 +98,19 @@ impl Proxy {
     }
 }
 
+/// Starts `mailrig record` in front of `service` of the `mailrig serve` that `info`
+/// describes (its ready file), trusting that server's CA.
+fn record_service(dir: &Path, info: &serde_json::Value, service: &str, out: &Path, extra: &[&str]) -> Proxy {
+    let upstream = format!("{service}://{}", info[service].as_str().expect("address"));
+    record(dir, &upstream, info["ca"].as_str().expect("ca"), out, extra)
+}
+
+/// Stops a `mailrig serve` (SIGTERM) and waits for it to exit.
+fn stop_server(server: &mut Child) {
+    signal("TERM", server);
+    wait(server);
+}
+
 /// Sends a signal through `sh`'s `kill` builtin (`/bin/kill` is not everywhere).
 fn signal(name: &str, child: &Child) {
     let status = std::process::Command::new("sh")
@@ -184,8 +197,7 @@ fn run_against_fresh_server(
         ])
         .output()
         .expect("mailrig run");
-    signal("TERM", &server);
-    wait(&mut server);
+    stop_server(&mut server);
     output
 }
 
@@ -232,13 +244,11 @@ fn imaplib_with_starttls_is_recorded_redacted_and_runs_again() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, info) = serve(dir.path());
     let out = dir.path().join("imap.scenario");
-    let upstream = format!("imap://{}", info["imap"].as_str().unwrap());
-    let proxy = record(dir.path(), &upstream, info["ca"].as_str().unwrap(), &out, &[]);
+    let proxy = record_service(dir.path(), &info, "imap", &out, &[]);
     let fetched = imaplib(&proxy, "starttls");
     assert!(fetched.contains("hello through the proxy"), "{fetched}");
     proxy.stop();
-    signal("TERM", &server);
-    wait(&mut server);
+    stop_server(&mut server);
 
     let text = read(&out);
     check(&out);
@@ -265,12 +275,10 @@ fn a_changed_server_line_fails_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, info) = serve(dir.path());
     let out = dir.path().join("imap.scenario");
-    let upstream = format!("imaps://{}", info["imaps"].as_str().unwrap());
-    let proxy = record(dir.path(), &upstream, info["ca"].as_str().unwrap(), &out, &[]);
+    let proxy = record_service(dir.path(), &info, "imaps", &out, &[]);
     imaplib(&proxy, "tls");
     proxy.stop();
-    signal("TERM", &server);
-    wait(&mut server);
+    stop_server(&mut server);
     let text = read(&out);
     check(&out);
     assert!(
@@ -314,8 +322,7 @@ fn smtplib_with_starttls_and_auth_plain_is_recorded_and_runs_again() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, info) = serve(dir.path());
     let out = dir.path().join("submission.scenario");
-    let upstream = format!("submission://{}", info["submission"].as_str().unwrap());
-    let proxy = record(dir.path(), &upstream, info["ca"].as_str().unwrap(), &out, &[]);
+    let proxy = record_service(dir.path(), &info, "submission", &out, &[]);
     python(
         SMTPLIB,
         &[
@@ -328,8 +335,7 @@ fn smtplib_with_starttls_and_auth_plain_is_recorded_and_runs_again() {
         ],
     );
     proxy.stop();
-    signal("TERM", &server);
-    wait(&mut server);
+    stop_server(&mut server);
 
     let text = read(&out);
     check(&out);
@@ -352,18 +358,11 @@ fn smtplib_with_starttls_and_auth_plain_is_recorded_and_runs_again() {
 fn curl_over_implicit_tls_and_starttls_and_smtplib_over_plaintext_are_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, info) = serve(dir.path());
-    let ca = info["ca"].as_str().unwrap();
     let message = dir.path().join("m.eml");
     fs::write(&message, "Subject: curl\r\n\r\nsent by curl\r\n").unwrap();
 
     let smtps = dir.path().join("smtps.scenario");
-    let proxy = record(
-        dir.path(),
-        &format!("smtps://{}", info["smtps"].as_str().unwrap()),
-        ca,
-        &smtps,
-        &[],
-    );
+    let proxy = record_service(dir.path(), &info, "smtps", &smtps, &[]);
     let url = format!("smtps://localhost:{}", proxy.port());
     curl(&[
         "--url",
@@ -385,13 +384,7 @@ fn curl_over_implicit_tls_and_starttls_and_smtplib_over_plaintext_are_recorded()
 
     // curl reads it back over IMAP with STARTTLS.
     let imap = dir.path().join("imap.scenario");
-    let proxy = record(
-        dir.path(),
-        &format!("imap://{}", info["imap"].as_str().unwrap()),
-        ca,
-        &imap,
-        &[],
-    );
+    let proxy = record_service(dir.path(), &info, "imap", &imap, &[]);
     let url = format!("imap://localhost:{}/INBOX;UID=1", proxy.port());
     let user = format!("carol:{PASSWORD}");
     let fetched = curl(&["--ssl-reqd", "--cacert", &proxy.ca, "-u", &user, &url]);
@@ -400,20 +393,13 @@ fn curl_over_implicit_tls_and_starttls_and_smtplib_over_plaintext_are_recorded()
 
     // smtplib over plaintext SMTP, no TLS on either side.
     let smtp = dir.path().join("smtp.scenario");
-    let proxy = record(
-        dir.path(),
-        &format!("smtp://{}", info["smtp"].as_str().unwrap()),
-        ca,
-        &smtp,
-        &[],
-    );
+    let proxy = record_service(dir.path(), &info, "smtp", &smtp, &[]);
     python(
         SMTPLIB,
         &["localhost", proxy.port(), &proxy.ca, "plain", "carol", PASSWORD],
     );
     proxy.stop();
-    signal("TERM", &server);
-    wait(&mut server);
+    stop_server(&mut server);
 
     let text = read(&smtps);
     check(&smtps);
@@ -450,8 +436,7 @@ fn the_file_is_valid_after_the_proxy_is_killed_mid_session() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, info) = serve(dir.path());
     let out = dir.path().join("killed.scenario");
-    let upstream = format!("imaps://{}", info["imaps"].as_str().unwrap());
-    let mut proxy = record(dir.path(), &upstream, info["ca"].as_str().unwrap(), &out, &[]);
+    let mut proxy = record_service(dir.path(), &info, "imaps", &out, &[]);
     // Two sessions at once, the second opened mid-way through the first: the header is
     // rewritten and the first session's lines are kept.
     let script = r#"
@@ -489,8 +474,7 @@ time.sleep(60)
     wait(&mut proxy.child);
     let _ = client.kill();
     wait(&mut client);
-    signal("TERM", &server);
-    wait(&mut server);
+    stop_server(&mut server);
 
     let text = read(&out);
     check(&out);
@@ -508,8 +492,7 @@ fn plaintext_pipelined_behind_starttls_is_not_forwarded() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, info) = serve(dir.path());
     let out = dir.path().join("inject.scenario");
-    let upstream = format!("imap://{}", info["imap"].as_str().unwrap());
-    let proxy = record(dir.path(), &upstream, info["ca"].as_str().unwrap(), &out, &[]);
+    let proxy = record_service(dir.path(), &info, "imap", &out, &[]);
     // RFC 9051 §11.1: a2 rides in the same plaintext write as STARTTLS; it must not reach the
     // server, in clear or inside TLS.
     let script = r#"
@@ -529,8 +512,7 @@ t.sendall(b'a4 LOGOUT\r\n')
     let printed = python(script, &["localhost", proxy.port(), &proxy.ca]);
     assert_eq!(printed, "a1 OK Begin TLS negotiation now\na3 OK NOOP completed\n");
     proxy.stop();
-    signal("TERM", &server);
-    wait(&mut server);
+    stop_server(&mut server);
     let text = read(&out);
     check(&out);
     assert!(!text.contains("C: a2"), "{text}");
@@ -546,8 +528,7 @@ fn a_message_of_several_megabytes_streams_to_a_literal_file() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, info) = serve(dir.path());
     let out = dir.path().join("big.scenario");
-    let upstream = format!("imap://{}", info["imap"].as_str().unwrap());
-    let proxy = record(dir.path(), &upstream, info["ca"].as_str().unwrap(), &out, &[]);
+    let proxy = record_service(dir.path(), &info, "imap", &out, &[]);
     let script = r#"
 import imaplib, ssl, sys
 host, port, ca, password = sys.argv[1:5]
@@ -570,8 +551,7 @@ print(len(body))
     let pid = proxy.child.id();
     let peak = peak_memory_kib(pid);
     proxy.stop();
-    signal("TERM", &server);
-    wait(&mut server);
+    stop_server(&mut server);
 
     let text = read(&out);
     check(&out);
@@ -614,8 +594,7 @@ fn ctrl_c_with_a_session_open_ends_the_recording_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, info) = serve(dir.path());
     let out = dir.path().join("open.scenario");
-    let upstream = format!("smtp://{}", info["smtp"].as_str().unwrap());
-    let proxy = record(dir.path(), &upstream, info["ca"].as_str().unwrap(), &out, &[]);
+    let proxy = record_service(dir.path(), &info, "smtp", &out, &[]);
     let script = r#"
 import socket, sys, time
 s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=20)
@@ -644,8 +623,7 @@ time.sleep(60)
     proxy.stop();
     let _ = client.kill();
     wait(&mut client);
-    signal("TERM", &server);
-    wait(&mut server);
+    stop_server(&mut server);
     let text = read(&out);
     check(&out);
     assert!(
@@ -695,12 +673,11 @@ fn a_generalized_recording_passes_again_against_the_same_server_where_a_raw_one_
     }
     // The server now holds two messages more than when each session ran: EXISTS, UIDNEXT and
     // APPENDUID's UID differ, so the raw file fails where the general one passes.
-    let url = format!("imap://{}", info["imap"].as_str().unwrap());
     let run = |file: &Path| {
         mailrig()
             .arg("run")
             .arg(file)
-            .args(["--imap", &url, "--ca", ca, "--user", USER])
+            .args(["--imap", &upstream, "--ca", ca, "--user", USER])
             .output()
             .expect("mailrig run")
     };
@@ -717,8 +694,7 @@ fn a_generalized_recording_passes_again_against_the_same_server_where_a_raw_one_
         "{}\n{text}",
         String::from_utf8_lossy(&output.stdout)
     );
-    signal("TERM", &server);
-    wait(&mut server);
+    stop_server(&mut server);
     assert_runs(dir.path(), &general, "--imap", "imap", "imap");
 }
 
@@ -727,18 +703,10 @@ fn no_redact_keeps_credentials_and_bad_options_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, info) = serve(dir.path());
     let out = dir.path().join("clear.scenario");
-    let upstream = format!("imaps://{}", info["imaps"].as_str().unwrap());
-    let proxy = record(
-        dir.path(),
-        &upstream,
-        info["ca"].as_str().unwrap(),
-        &out,
-        &["--no-redact"],
-    );
+    let proxy = record_service(dir.path(), &info, "imaps", &out, &["--no-redact"]);
     imaplib(&proxy, "tls");
     proxy.stop();
-    signal("TERM", &server);
-    wait(&mut server);
+    stop_server(&mut server);
     check(&out);
     assert!(
         read(&out).contains(&format!(" LOGIN carol \"{PASSWORD}\"\n")),
