@@ -24,6 +24,20 @@ pub enum Expect {
     Survive,
 }
 
+impl Expect {
+    /// Whether a run with `transcript` must end as the canonical did (outcome, stored
+    /// messages, script): always for [`Expect::Same`], for [`Expect::SameOrGaveUp`] unless the
+    /// client gave up at the TLS handshake, never for [`Expect::Survive`]. The one rule both
+    /// the in-process harness and `mailrig fuzz` judge by.
+    pub fn judges_outcome(self, transcript: &Transcript) -> bool {
+        match self {
+            Expect::Same => true,
+            Expect::SameOrGaveUp => !gave_up_at_tls(transcript),
+            Expect::Survive => false,
+        }
+    }
+}
+
 /// One generated server behaviour: a canonical scenario and the mutations applied to it.
 #[derive(Clone)]
 pub struct Case {

@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 
 use crate::canonical::Canonical;
-use crate::case::{Case, Expect, gave_up_at_tls};
+use crate::case::{Case, Expect};
 use crate::delivered::Delivered;
 use crate::pin::pinned_case_text;
 
@@ -231,24 +231,27 @@ where
             Ended::Hung(limit) => return Some(format!("the client did not finish within {limit:?}")),
             Ended::Returned(outcome) => outcome,
         };
-        let gave_up = run.transcript.as_ref().is_some_and(gave_up_at_tls);
-        match expect {
-            Expect::Survive => None,
-            Expect::SameOrGaveUp if gave_up => None,
-            Expect::Same | Expect::SameOrGaveUp if *outcome != self.baseline => Some(format!(
+        // Without a transcript (the replay did not end in time) nobody gave up at TLS.
+        let judged = run
+            .transcript
+            .as_ref()
+            .map_or(expect != Expect::Survive, |t| expect.judges_outcome(t));
+        if !judged {
+            return None;
+        }
+        if *outcome != self.baseline {
+            return Some(format!(
                 "the client's outcome changed under a variation it must ignore:\n  canonical: {:?}\n  this case: {outcome:?}",
                 self.baseline
-            )),
-            Expect::Same | Expect::SameOrGaveUp => {
-                let stored = run.transcript.as_ref().map(Delivered::from_transcript);
-                if let Some(why) = stored.and_then(|d| d.differs(&self.delivered)) {
-                    return Some(format!(
-                        "the client stored something else under a variation it must ignore: {why}"
-                    ));
-                }
-                self.script_verdict(run)
-            }
+            ));
         }
+        let stored = run.transcript.as_ref().map(Delivered::from_transcript);
+        if let Some(why) = stored.and_then(|d| d.differs(&self.delivered)) {
+            return Some(format!(
+                "the client stored something else under a variation it must ignore: {why}"
+            ));
+        }
+        self.script_verdict(run)
     }
 
     fn script_verdict(&self, run: &Run<T>) -> Option<String> {

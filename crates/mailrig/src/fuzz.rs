@@ -243,9 +243,7 @@ impl Judge<'_> {
 
     /// The first canonical message the client changed, when the store judge applies.
     fn changed_message(&self, expect: Expect, probe: &Probe) -> Option<usize> {
-        let judged = expect == Expect::Same
-            || (expect == Expect::SameOrGaveUp && !mailrig_fuzz::gave_up_at_tls(&probe.transcript));
-        if !judged {
+        if !expect.judges_outcome(&probe.transcript) {
             return None;
         }
         Delivered::from_transcript(&probe.transcript).first_changed_message(&self.baseline.delivered)
@@ -269,8 +267,7 @@ impl Judge<'_> {
                 ran.shown()
             ));
         }
-        let gave_up = expect == Expect::SameOrGaveUp && mailrig_fuzz::gave_up_at_tls(&probe.transcript);
-        if expect != Expect::Survive && !gave_up {
+        if expect.judges_outcome(&probe.transcript) {
             if let Some(why) = Delivered::from_transcript(&probe.transcript).differs(&self.baseline.delivered)
             {
                 return Err(format!(
