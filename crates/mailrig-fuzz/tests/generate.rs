@@ -253,3 +253,27 @@ fn sleeps_stay_at_reply_boundaries() {
         }
     }
 }
+
+/// Every kind the strategies generate is in `Mutation::KINDS` (what `--skip` accepts), and
+/// every listed kind is generated: the list and `kind()` are kept by hand.
+#[test]
+fn every_generated_kind_is_listed_and_every_listed_kind_generated() {
+    use proptest::strategy::ValueTree;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    for flow in [Flow::ImapFetch, Flow::SmtpSend] {
+        let canonical = flow.canonical();
+        for strategy in [
+            mailrig_fuzz::legal_mutation(&canonical),
+            mailrig_fuzz::hostile_mutation(&canonical),
+        ] {
+            for _ in 0..2000 {
+                let kind = strategy.new_tree(&mut runner).expect("tree").current().kind();
+                assert!(Mutation::KINDS.contains(&kind), "{kind} is not in KINDS");
+                seen.insert(kind);
+            }
+        }
+    }
+    let listed: std::collections::BTreeSet<&str> = Mutation::KINDS.into_iter().collect();
+    assert_eq!(seen, listed, "listed kinds the strategies never generated");
+}
