@@ -8,9 +8,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mailrig_server::fault::{FaultSet, Plan, Protocol as FaultProtocol, Then};
+use mailrig_server::fault::{FaultSet, Plan, Then};
 use mailrig_transcript::engine::{Answer, Engine, Transmit};
-use mailrig_transcript::scenario::Family;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -18,7 +17,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
 use super::accept::{Arrival, handshake};
-use super::faults::{Outcome, SessionFaults};
+use super::faults::{Outcome, SessionFaults, fault_protocol};
 use super::{ReplayError, Replayed};
 use crate::stream::{Readiness, Stream, close_all, shutdown, wait_any};
 
@@ -311,13 +310,5 @@ impl Driver {
             arrival = arrival => Event::Arrived(arrival),
             ready = ready => Event::Ready(ready),
         }
-    }
-}
-
-/// The fault layer's name for a session's protocol family.
-fn fault_protocol(family: Family) -> FaultProtocol {
-    match family {
-        Family::Smtp => FaultProtocol::Smtp,
-        Family::Imap => FaultProtocol::Imap,
     }
 }
