@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mailrig_fault::ConnFaults;
+use mailrig_fault::{ConnFaults, FaultSet, Protocol as FaultProtocol};
 pub use mailrig_fault::{Plan, Reply, ReplyKind, Step, Then, Write};
 
 use mailrig_transcript::scenario::Side;
@@ -90,7 +90,13 @@ pub trait ReplyHook: Send {
 pub struct FaultHook(pub Arc<Mutex<ConnFaults>>);
 
 impl FaultHook {
-    fn with<T>(&self, f: impl FnOnce(&mut ConnFaults) -> T) -> T {
+    /// A new connection's fault state under `set`'s rules.
+    pub(crate) fn new(set: &FaultSet, protocol: FaultProtocol) -> FaultHook {
+        FaultHook(Arc::new(Mutex::new(set.connection(protocol))))
+    }
+
+    /// Runs `f` on the shared fault state (a poisoned lock is used as it is).
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut ConnFaults) -> T) -> T {
         let mut faults = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut faults)
     }
