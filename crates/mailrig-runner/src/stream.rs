@@ -1,5 +1,6 @@
-//! The connections of the engine's network drivers: plain TCP, or TLS as the client (`net`,
-//! testing servers) or as the server (`replay`, testing clients); the wait both drivers share
+//! The connections of the engine's network drivers and of the recording proxy: plain TCP, or
+//! TLS as the client (`net`, testing servers; the proxy's upstream side) or as the server
+//! (`replay`, testing clients; the proxy's client side); the wait both engine drivers share
 //! (a read from whichever of a run's connections has something first, or the engine's next
 //! deadline) and how its outcome reaches the engine.
 
