@@ -9,12 +9,11 @@ use std::time::Duration;
 use mailrig_transcript::engine::{Engine, EngineConfig, EngineError, Transmit};
 use mailrig_transcript::scenario::{Role, Scenario};
 use mailrig_transcript::{Report, Transcript};
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::{TlsConnector, rustls};
 
-use crate::stream::{Stream, close_all, shutdown, wait_any};
+use crate::stream::{Readiness, Stream, close_all, shutdown, wait_any, write_within};
 use crate::target::{Endpoint, Endpoints};
 
 /// What one play produced.
@@ -125,15 +124,9 @@ impl Driver<'_> {
                 let Some(stream) = self.connections[session].as_mut() else {
                     return;
                 };
-                let written = tokio::time::timeout(self.io_timeout, async {
-                    stream.write_all(&bytes).await?;
-                    stream.flush().await
-                })
-                .await;
-                if !matches!(written, Ok(Ok(()))) {
-                    self.connections[session] = None;
+                if !write_within(stream, &bytes, self.io_timeout).await {
                     let now = self.now();
-                    self.engine.handle_closed(session, now);
+                    Readiness::Closed(session).hand_to(&mut self.engine, &mut self.connections, now);
                 }
             }
             Transmit::StartTls { session } => self.start_tls(session).await,

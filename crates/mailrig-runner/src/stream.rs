@@ -126,6 +126,17 @@ pub(crate) async fn wait_any(
     }
 }
 
+/// Writes all of `bytes` and flushes, within `limit`, so a write boundary reaches the wire;
+/// `false` if the write failed or did not finish in time.
+pub(crate) async fn write_within(stream: &mut Stream, bytes: &[u8], limit: Duration) -> bool {
+    let written = tokio::time::timeout(limit, async {
+        stream.write_all(bytes).await?;
+        stream.flush().await
+    })
+    .await;
+    matches!(written, Ok(Ok(())))
+}
+
 /// Closes every connection still open, giving each 100 ms.
 pub(crate) async fn close_all(connections: &mut [Option<Stream>]) {
     for stream in connections.iter_mut().filter_map(Option::take) {

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use super::starttls::{ServerSays, StartTlsWatch};
-use crate::stream::Stream;
+use crate::stream::{Stream, write_within};
 use crate::target::Endpoint;
 
 /// The most plaintext a client may send behind STARTTLS before the reply.
@@ -251,12 +251,7 @@ async fn forward(
     if bytes.is_empty() {
         return Ok(());
     }
-    let written = tokio::time::timeout(shared.timeout, async {
-        to.write_all(bytes).await?;
-        to.flush().await
-    })
-    .await;
-    if !matches!(written, Ok(Ok(()))) {
+    if !write_within(to, bytes, shared.timeout).await {
         return Err(Stop::Closed(from.peer()));
     }
     // A full channel slows the connection down instead of growing memory.

@@ -19,7 +19,7 @@ use tokio_rustls::TlsAcceptor;
 use super::accept::{Arrival, handshake};
 use super::faults::{Outcome, SessionFaults, fault_protocol};
 use super::{ReplayError, Replayed};
-use crate::stream::{Readiness, Stream, close_all, shutdown, wait_any};
+use crate::stream::{Readiness, Stream, close_all, shutdown, wait_any, write_within};
 
 pub(super) struct Driver {
     engine: Engine,
@@ -178,15 +178,9 @@ impl Driver {
         let Some(stream) = self.connections[session].as_mut() else {
             return;
         };
-        let written = tokio::time::timeout(self.io_timeout, async {
-            stream.write_all(bytes).await?;
-            stream.flush().await
-        })
-        .await;
-        if !matches!(written, Ok(Ok(()))) {
-            self.connections[session] = None;
+        if !write_within(stream, bytes, self.io_timeout).await {
             let now = self.now();
-            self.engine.handle_closed(session, now);
+            Readiness::Closed(session).hand_to(&mut self.engine, &mut self.connections, now);
         }
     }
 
