@@ -9,12 +9,11 @@ use std::time::Duration;
 use mailrig_transcript::engine::{Engine, EngineConfig, EngineError, Transmit};
 use mailrig_transcript::scenario::{Role, Scenario};
 use mailrig_transcript::{Report, Transcript};
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::{TlsConnector, rustls};
 
-use crate::stream::{Readiness, Stream, poll_read_any, shutdown};
+use crate::stream::{Readiness, Stream, close_all, shutdown, wait_any, write_within};
 use crate::target::{Endpoint, Endpoints};
 
 /// What one play produced.
@@ -81,13 +80,6 @@ struct Driver<'a> {
     buf: Vec<u8>,
 }
 
-/// What happened on the connections while the engine waited.
-enum Event {
-    Read(usize, Vec<u8>),
-    Closed(usize),
-    Timer,
-}
-
 impl Driver<'_> {
     fn now(&self) -> Duration {
         self.start.elapsed()
@@ -103,25 +95,11 @@ impl Driver<'_> {
             if self.engine.is_finished() {
                 break;
             }
-            match self.wait().await {
-                Event::Read(session, bytes) => {
-                    let now = self.now();
-                    self.engine.handle_received(session, &bytes, now);
-                }
-                Event::Closed(session) => {
-                    self.connections[session] = None;
-                    let now = self.now();
-                    self.engine.handle_closed(session, now);
-                }
-                Event::Timer => {
-                    let now = self.now();
-                    self.engine.handle_timeout(now);
-                }
-            }
+            let ready = wait_any(&self.engine, self.start, &mut self.connections, &mut self.buf).await;
+            let now = self.now();
+            ready.hand_to(&mut self.engine, &mut self.connections, now);
         }
-        for stream in self.connections.iter_mut().filter_map(Option::take) {
-            drop(tokio::time::timeout(Duration::from_millis(100), shutdown(stream)).await);
-        }
+        close_all(&mut self.connections).await;
     }
 
     async fn transmit(&mut self, transmit: Transmit) {
@@ -146,15 +124,9 @@ impl Driver<'_> {
                 let Some(stream) = self.connections[session].as_mut() else {
                     return;
                 };
-                let written = tokio::time::timeout(self.io_timeout, async {
-                    stream.write_all(&bytes).await?;
-                    stream.flush().await
-                })
-                .await;
-                if !matches!(written, Ok(Ok(()))) {
-                    self.connections[session] = None;
+                if !write_within(stream, &bytes, self.io_timeout).await {
                     let now = self.now();
-                    self.engine.handle_closed(session, now);
+                    Readiness::Closed(session).hand_to(&mut self.engine, &mut self.connections, now);
                 }
             }
             Transmit::StartTls { session } => self.start_tls(session).await,
@@ -210,25 +182,6 @@ impl Driver<'_> {
                 self.engine.handle_tls_started(session, now);
             }
             Err(reason) => self.engine.handle_tls_failed(session, &reason, now),
-        }
-    }
-
-    /// Waits for bytes or a close on any connection, or the engine's next deadline.
-    async fn wait(&mut self) -> Event {
-        // An engine that waits always has a deadline; the hour is a guard, never reached.
-        let deadline = self
-            .engine
-            .poll_timeout()
-            .unwrap_or(self.now() + Duration::from_secs(3600));
-        let sleep = tokio::time::sleep_until(self.start + deadline);
-        let (buf, connections) = (&mut self.buf, &mut self.connections);
-        let read = std::future::poll_fn(|cx| poll_read_any(cx, connections, buf));
-        tokio::select! {
-            ready = read => match ready {
-                Readiness::Read(session, bytes) => Event::Read(session, bytes),
-                Readiness::Closed(session) => Event::Closed(session),
-            },
-            () = sleep => Event::Timer,
         }
     }
 }

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mailrig_fault::ConnFaults;
+use mailrig_fault::{ConnFaults, FaultSet, Protocol as FaultProtocol};
 pub use mailrig_fault::{Plan, Reply, ReplyKind, Step, Then, Write};
 
 use mailrig_transcript::scenario::Side;
@@ -90,7 +90,13 @@ pub trait ReplyHook: Send {
 pub struct FaultHook(pub Arc<Mutex<ConnFaults>>);
 
 impl FaultHook {
-    fn with<T>(&self, f: impl FnOnce(&mut ConnFaults) -> T) -> T {
+    /// A new connection's fault state under `set`'s rules.
+    pub(crate) fn new(set: &FaultSet, protocol: FaultProtocol) -> FaultHook {
+        FaultHook(Arc::new(Mutex::new(set.connection(protocol))))
+    }
+
+    /// Runs `f` on the shared fault state (a poisoned lock is used as it is).
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut ConnFaults) -> T) -> T {
         let mut faults = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut faults)
     }
@@ -394,24 +400,24 @@ async fn flush(conn: &mut Ctx, stream: &mut Stream, session: &mut dyn Protocol) 
     while let Some(action) = session.poll_action() {
         match action {
             Action::Write(reply) => {
-                let Some(hook) = conn.hook.as_mut() else {
-                    append(&mut batch, reply.bytes);
-                    if batch.len() >= BATCH_LIMIT {
-                        // A client that stops reading blocks this write, and so the session.
-                        write(conn, stream, &mut batch).await?;
+                let whole = match conn.hook.as_mut() {
+                    None => reply.bytes,
+                    Some(hook) => {
+                        let mut plan = hook.reply(reply);
+                        let Some(whole) = whole_at_once(&mut plan) else {
+                            write(conn, stream, &mut batch).await?;
+                            if carry_out(conn, stream, plan).await? {
+                                return Ok(true);
+                            }
+                            continue;
+                        };
+                        whole
                     }
-                    continue;
                 };
-                let mut plan = hook.reply(reply);
-                if let ([only], Then::Continue) = (plan.writes.as_mut_slice(), plan.then)
-                    && only.delay.is_zero()
-                {
-                    append(&mut batch, std::mem::take(&mut only.bytes));
-                    continue;
-                }
-                write(conn, stream, &mut batch).await?;
-                if carry_out(conn, stream, plan).await? {
-                    return Ok(true);
+                append(&mut batch, whole);
+                if batch.len() >= BATCH_LIMIT {
+                    // A client that stops reading blocks this write, and so the session.
+                    write(conn, stream, &mut batch).await?;
                 }
             }
             Action::StartTls => {
@@ -447,6 +453,14 @@ async fn flush(conn: &mut Ctx, stream: &mut Stream, session: &mut dyn Protocol) 
     }
     write(conn, stream, &mut batch).await?;
     Ok(false)
+}
+
+/// The bytes of a plan that writes one reply at once and goes on: they can join the batch.
+fn whole_at_once(plan: &mut Plan) -> Option<Vec<u8>> {
+    match (plan.writes.as_mut_slice(), plan.then) {
+        ([only], Then::Continue) if only.delay.is_zero() => Some(std::mem::take(&mut only.bytes)),
+        _ => None,
+    }
 }
 
 fn append(batch: &mut Vec<u8>, bytes: Vec<u8>) {

@@ -11,7 +11,7 @@
 //! the client is never told NO about a message that was stored (the rule SMTP's backend
 //! follows).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use mailrig_fault::FaultSet;
 use mailrig_imap::{Config, Kind, Operation, Output, Refusal, Session, Storage, StorageHook, Verb};
@@ -64,10 +64,9 @@ pub(crate) fn imap_factory(
         let wake = Arc::new(Notify::new());
         let notify = wake.clone();
         session.set_waker(Arc::new(move || notify.notify_one()));
-        let hook = faults.as_ref().map(|set| {
-            let conn = set.connection(mailrig_fault::Protocol::Imap);
-            FaultHook(Arc::new(Mutex::new(conn)))
-        });
+        let hook = faults
+            .as_ref()
+            .map(|set| FaultHook::new(set, mailrig_fault::Protocol::Imap));
         if let Some(hook) = &hook {
             session.set_storage(StorageHook::new(FaultStorage(hook.clone())));
         }
@@ -152,8 +151,10 @@ struct FaultStorage(FaultHook);
 
 impl Storage for FaultStorage {
     fn check(&self, _login: &str, operation: &Operation<'_>) -> Result<(), Refusal> {
-        let mut faults = self.0.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some(refusal) = faults.imap_refusal(Step::Command(verb(operation))) else {
+        let refusal = self
+            .0
+            .with(|faults| faults.imap_refusal(Step::Command(verb(operation))));
+        let Some(refusal) = refusal else {
             return Ok(());
         };
         let answer = if refusal.bad {

@@ -6,8 +6,8 @@
 //! for the message).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mailrig_fault::FaultSet;
@@ -58,10 +58,9 @@ pub(crate) fn smtp_factory(
     static SESSIONS: AtomicU64 = AtomicU64::new(1);
     Arc::new(move |_| {
         let id = SESSIONS.fetch_add(1, Ordering::Relaxed);
-        let faults = faults.as_ref().map(|set| {
-            let conn = set.connection(mailrig_fault::Protocol::Smtp);
-            FaultHook(Arc::new(Mutex::new(conn)))
-        });
+        let faults = faults
+            .as_ref()
+            .map(|set| FaultHook::new(set, mailrig_fault::Protocol::Smtp));
         let backend = StoreBackend {
             store: store.clone(),
             session_id: id,
@@ -173,9 +172,10 @@ impl StoreBackend {
 impl StoreBackend {
     /// What the fault rules say about `step` before it is answered.
     fn fault_refusal(&self, step: Step, address: Option<&str>) -> Option<SmtpReply> {
-        let faults = self.faults.as_ref()?;
-        let mut conn = faults.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let refusal = conn.refusal(step, address)?;
+        let refusal = self
+            .faults
+            .as_ref()?
+            .with(|faults| faults.refusal(step, address))?;
         Some(SmtpReply::plain(refusal.code, refusal.text))
     }
 

@@ -368,17 +368,9 @@ impl Engine {
     /// and a step still waiting for the peer on it fails.
     pub fn handle_closed_here(&mut self, session: usize, now: Duration) {
         self.tick(now);
-        let Some(conn) = self.conns.get_mut(session) else {
-            return;
-        };
-        if conn.closed_here || conn.closed_there {
-            return;
+        if session < self.conns.len() && self.mark_closed_here(session) {
+            self.advance();
         }
-        conn.closed_here = true;
-        let ours = self.our_side();
-        self.run.sessions[session].closed(ours);
-        self.records[session].closed(now, ours);
-        self.advance();
     }
 
     /// Time has passed: a wait whose deadline is reached ends, a `@sleep` that is over lets
@@ -623,16 +615,24 @@ impl Engine {
     }
 
     fn close_here(&mut self, session: usize) {
+        if self.mark_closed_here(session) {
+            self.transmits
+                .push_back((Transmit::Close { session }, Vec::new()));
+        }
+    }
+
+    /// Records that mailrig's side closed `session`, unless either side already had; returns
+    /// whether it did.
+    fn mark_closed_here(&mut self, session: usize) -> bool {
         let conn = &mut self.conns[session];
         if conn.closed_here || conn.closed_there {
-            return;
+            return false;
         }
         conn.closed_here = true;
         let ours = self.our_side();
         self.run.sessions[session].closed(ours);
         self.records[session].closed(self.now, ours);
-        self.transmits
-            .push_back((Transmit::Close { session }, Vec::new()));
+        true
     }
 
     /// Fails the run and closes `session` if the peer has sent more there than the engine

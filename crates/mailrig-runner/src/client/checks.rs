@@ -13,6 +13,8 @@
 //! - `nothing-after-quit`: nothing after QUIT or LOGOUT (RFC 5321 §4.1.1.10, RFC 9051 §6.1.3).
 //! - `store-flags`: STORE adds only the flags the flow asked for.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use mailrig_transcript::scenario::Side;
 use mailrig_transcript::transcript::EventKind;
 use mailrig_transcript::{SessionRecord, Transcript};
@@ -253,15 +255,8 @@ fn verb(line: &[u8], imap: bool) -> String {
 /// `{N}` or `{N+}` at the end of an IMAP line: the literal's size and whether it is
 /// synchronizing.
 fn literal_announced(line: &[u8]) -> Option<(usize, bool)> {
-    let text = std::str::from_utf8(line).ok()?;
-    let inner = text.strip_suffix('}')?;
-    let open = inner.rfind('{')?;
-    let count = &inner[open + 1..];
-    let (digits, sync) = match count.strip_suffix('+').or_else(|| count.strip_suffix('-')) {
-        Some(digits) => (digits, false),
-        None => (count, true),
-    };
-    Some((digits.parse().ok()?, sync))
+    let size = mailrig_transcript::framing::literal_size(line)?;
+    Some((size, !(line.ends_with(b"+}") || line.ends_with(b"-}"))))
 }
 
 fn client_commands(timeline: &Timeline) -> impl Iterator<Item = (usize, &Item)> {
@@ -295,9 +290,13 @@ fn no_cleartext_credentials(timeline: &Timeline, expect: &Expect<'_>) -> Option<
     }
     let secrets = [
         expect.password.as_bytes().to_vec(),
-        base64(expect.password.as_bytes()).into_bytes(),
-        base64(format!("\0{}\0{}", expect.login, expect.password).as_bytes()).into_bytes(),
-        base64(format!("{0}\0{0}\0{1}", expect.login, expect.password).as_bytes()).into_bytes(),
+        STANDARD.encode(expect.password).into_bytes(),
+        STANDARD
+            .encode(format!("\0{}\0{}", expect.login, expect.password))
+            .into_bytes(),
+        STANDARD
+            .encode(format!("{0}\0{0}\0{1}", expect.login, expect.password))
+            .into_bytes(),
     ];
     let (at, _) =
         timeline.items.iter().enumerate().find(|(_, i)| {
@@ -460,26 +459,6 @@ fn store_flags(timeline: &Timeline, allowed: &[&str]) -> Option<Finding> {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Standard base64 with padding (RFC 4648 §4), for finding SASL-encoded passwords.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// The first line where `received` differs from `expected`, as `-`/`+` lines.

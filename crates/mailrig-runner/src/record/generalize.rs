@@ -318,7 +318,9 @@ fn valued(name: Option<String>, class: Class, value: &[u8]) -> Option<Part> {
     }))
 }
 
-fn push_text(parts: &mut Vec<Part>, bytes: &[u8]) {
+/// Appends `bytes` to `parts`, joined to a `Text` part already last (parts keep no empty or
+/// adjacent `Text`).
+pub(super) fn push_text(parts: &mut Vec<Part>, bytes: &[u8]) {
     if bytes.is_empty() {
         return;
     }

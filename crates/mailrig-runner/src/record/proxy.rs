@@ -5,19 +5,17 @@
 //! other. Bytes are read straight from the sockets (no read-ahead buffer), so at a STARTTLS
 //! upgrade the proxy knows exactly which plaintext bytes it holds.
 
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use mailrig_transcript::scenario::{Protocol, Side};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio_rustls::{TlsAcceptor, TlsConnector, client, server};
+use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use super::starttls::{ServerSays, StartTlsWatch};
+use crate::stream::{Stream, write_within};
 use crate::target::Endpoint;
 
 /// The most plaintext a client may send behind STARTTLS before the reply.
@@ -58,7 +56,22 @@ pub(crate) async fn proxy(shared: Arc<Shared>, session: usize, client: TcpStream
             return;
         }
     };
-    let by = link.copy(&shared, session).await;
+    let by = loop {
+        match link.copy(&shared, session).await {
+            Stop::Closed(side) => break side,
+            Stop::Upgrade => match link.handshake(&shared).await {
+                Ok(secured) => {
+                    link = secured;
+                    drop(shared.events.send(Event::TlsStarted(session)).await);
+                }
+                Err(reason) => {
+                    note(&shared, session, format!("STARTTLS failed: {reason}")).await;
+                    drop(shared.events.send(Event::Closed(session, Side::Server)).await);
+                    return;
+                }
+            },
+        }
+    };
     drop(shared.events.send(Event::Closed(session, by)).await);
     let timeout = shared.timeout;
     drop(tokio::time::timeout(timeout, link.client.shutdown()).await);
@@ -81,28 +94,36 @@ async fn connect(shared: &Shared, client: TcpStream) -> Result<Link, String> {
     };
     drop(tcp.set_nodelay(true));
     drop(client.set_nodelay(true));
-    let mut link = Link {
-        client: Conn::Plain(client),
-        upstream: Conn::Plain(tcp),
+    let link = Link {
+        client: Stream::Plain(client),
+        upstream: Stream::Plain(tcp),
         watch: (!shared.protocol.implicit_tls()).then(|| StartTlsWatch::new(shared.protocol.family())),
     };
     if shared.protocol.implicit_tls() {
-        link.handshake(shared).await?;
+        return link.handshake(shared).await;
     }
     Ok(link)
 }
 
 /// Both sides of one proxied connection.
 struct Link {
-    client: Conn,
-    upstream: Conn,
+    client: Stream,
+    upstream: Stream,
     /// Watches for STARTTLS until TLS is up (`None` afterwards, and with implicit TLS).
     watch: Option<StartTlsWatch>,
 }
 
+/// Why [`Link::copy`] stopped.
+enum Stop {
+    /// This side closed (or failed).
+    Closed(Side),
+    /// The server accepted STARTTLS: both handshakes are next.
+    Upgrade,
+}
+
 impl Link {
-    /// Copies until a side closes; returns which.
-    async fn copy(&mut self, shared: &Shared, session: usize) -> Side {
+    /// Copies until a side closes or TLS is to start.
+    async fn copy(&mut self, shared: &Shared, session: usize) -> Stop {
         let mut from_client = vec![0u8; 16 * 1024];
         let mut from_server = vec![0u8; 16 * 1024];
         let mut held: Vec<u8> = Vec::new();
@@ -110,15 +131,15 @@ impl Link {
             let step = tokio::select! {
                 read = self.client.read(&mut from_client) => match read {
                     Ok(n @ 1..) => self.client_bytes(shared, session, &from_client[..n], &mut held).await,
-                    _ => Err(Side::Client),
+                    _ => Err(Stop::Closed(Side::Client)),
                 },
                 read = self.upstream.read(&mut from_server) => match read {
                     Ok(n @ 1..) => self.server_bytes(shared, session, &from_server[..n], &mut held).await,
-                    _ => Err(Side::Server),
+                    _ => Err(Stop::Closed(Side::Server)),
                 },
             };
-            if let Err(side) = step {
-                return side;
+            if let Err(stop) = step {
+                return stop;
             }
         }
     }
@@ -130,7 +151,7 @@ impl Link {
         session: usize,
         bytes: &[u8],
         held: &mut Vec<u8>,
-    ) -> Result<(), Side> {
+    ) -> Result<(), Stop> {
         let pass = match &mut self.watch {
             Some(watch) => watch.client(bytes),
             None => bytes.len(),
@@ -143,19 +164,19 @@ impl Link {
                 format!("the client sent over {MAX_HELD} bytes behind STARTTLS before the reply; closed"),
             )
             .await;
-            return Err(Side::Client);
+            return Err(Stop::Closed(Side::Client));
         }
         forward(shared, &mut self.upstream, session, Side::Client, &bytes[..pass]).await
     }
 
-    /// Forwards server bytes; at a positive STARTTLS reply, upgrades both sides.
+    /// Forwards server bytes; at a positive STARTTLS reply, stops for the upgrade.
     async fn server_bytes(
         &mut self,
         shared: &Shared,
         session: usize,
         bytes: &[u8],
         held: &mut Vec<u8>,
-    ) -> Result<(), Side> {
+    ) -> Result<(), Stop> {
         let says = self
             .watch
             .as_mut()
@@ -181,24 +202,15 @@ impl Link {
                     }
                 }
                 held.clear();
-                self.watch = None;
-                if let Err(reason) = self.handshake(shared).await {
-                    note(shared, session, format!("STARTTLS failed: {reason}")).await;
-                    return Err(Side::Server);
-                }
-                drop(shared.events.send(Event::TlsStarted(session)).await);
-                Ok(())
+                Err(Stop::Upgrade)
             }
         }
     }
 
     /// TLS to the upstream (verified with the run's trust), then TLS to the client (with
     /// mailrig's certificate), each within the deadline.
-    async fn handshake(&mut self, shared: &Shared) -> Result<(), String> {
-        let (Conn::Plain(client), Conn::Plain(upstream)) = (
-            std::mem::replace(&mut self.client, Conn::Gone),
-            std::mem::replace(&mut self.upstream, Conn::Gone),
-        ) else {
+    async fn handshake(self, shared: &Shared) -> Result<Link, String> {
+        let (Stream::Plain(client), Stream::Plain(upstream)) = (self.client, self.upstream) else {
             return Err("TLS is already up".to_owned());
         };
         let name = shared.upstream.server_name().map_err(|e| e.to_string())?;
@@ -211,7 +223,6 @@ impl Link {
                 )
             })?
             .map_err(|e| format!("upstream TLS handshake with {}: {e}", shared.upstream))?;
-        self.upstream = Conn::Client(Box::new(upstream));
         let client = tokio::time::timeout(shared.timeout, shared.acceptor.accept(client))
             .await
             .map_err(|_| {
@@ -221,29 +232,27 @@ impl Link {
                 )
             })?
             .map_err(|e| format!("client TLS handshake: {e} (does the client trust mailrig's CA?)"))?;
-        self.client = Conn::Server(Box::new(client));
-        Ok(())
+        Ok(Link {
+            client: Stream::Server(Box::new(client)),
+            upstream: Stream::Client(Box::new(upstream)),
+            watch: None,
+        })
     }
 }
 
 /// Writes to one side (within the deadline) and reports the bytes as sent by the other.
 async fn forward(
     shared: &Shared,
-    to: &mut Conn,
+    to: &mut Stream,
     session: usize,
     from: Side,
     bytes: &[u8],
-) -> Result<(), Side> {
+) -> Result<(), Stop> {
     if bytes.is_empty() {
         return Ok(());
     }
-    let written = tokio::time::timeout(shared.timeout, async {
-        to.write_all(bytes).await?;
-        to.flush().await
-    })
-    .await;
-    if !matches!(written, Ok(Ok(()))) {
-        return Err(from.peer());
+    if !write_within(to, bytes, shared.timeout).await {
+        return Err(Stop::Closed(from.peer()));
     }
     // A full channel slows the connection down instead of growing memory.
     drop(
@@ -253,53 +262,4 @@ async fn forward(
             .await,
     );
     Ok(())
-}
-
-/// One side of a connection, before or after TLS.
-enum Conn {
-    Plain(TcpStream),
-    Server(Box<server::TlsStream<TcpStream>>),
-    Client(Box<client::TlsStream<TcpStream>>),
-    /// During a handshake.
-    Gone,
-}
-
-impl AsyncRead for Conn {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Conn::Server(s) => Pin::new(s).poll_read(cx, buf),
-            Conn::Client(s) => Pin::new(s).poll_read(cx, buf),
-            Conn::Gone => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
-        }
-    }
-}
-
-impl AsyncWrite for Conn {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Conn::Server(s) => Pin::new(s).poll_write(cx, buf),
-            Conn::Client(s) => Pin::new(s).poll_write(cx, buf),
-            Conn::Gone => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
-            Conn::Server(s) => Pin::new(s).poll_flush(cx),
-            Conn::Client(s) => Pin::new(s).poll_flush(cx),
-            Conn::Gone => Poll::Ready(Ok(())),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Conn::Server(s) => Pin::new(s).poll_shutdown(cx),
-            Conn::Client(s) => Pin::new(s).poll_shutdown(cx),
-            Conn::Gone => Poll::Ready(Ok(())),
-        }
-    }
 }

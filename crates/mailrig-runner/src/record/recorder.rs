@@ -13,7 +13,7 @@ use mailrig_transcript::scenario::{
 
 use super::assemble::{Assembled, Assembler, LiteralSink, Seg};
 use super::credentials::{Credentials, Sasl};
-use super::generalize::Generalizer;
+use super::generalize::{Generalizer, push_text};
 
 /// How a recording is written.
 #[derive(Debug, Clone)]
@@ -329,16 +329,6 @@ fn literal_source(data: &[u8], sink: &mut dyn LiteralSink) -> LiteralSource {
     sink.write(id, data);
     sink.end(id);
     LiteralSource::File { path, data: None }
-}
-
-fn push_text(parts: &mut Vec<Part>, bytes: &[u8]) {
-    if bytes.is_empty() {
-        return;
-    }
-    match parts.last_mut() {
-        Some(Part::Text(t)) => t.extend_from_slice(bytes),
-        _ => parts.push(Part::Text(bytes.to_vec())),
-    }
 }
 
 #[cfg(test)]

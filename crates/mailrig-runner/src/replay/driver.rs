@@ -8,9 +8,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mailrig_server::fault::{FaultSet, Plan, Protocol as FaultProtocol, Then};
+use mailrig_server::fault::{FaultSet, Plan, Then};
 use mailrig_transcript::engine::{Answer, Engine, Transmit};
-use mailrig_transcript::scenario::Family;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -18,9 +17,9 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
 use super::accept::{Arrival, handshake};
-use super::faults::{Outcome, SessionFaults};
+use super::faults::{Outcome, SessionFaults, fault_protocol};
 use super::{ReplayError, Replayed};
-use crate::stream::{Readiness, Stream, poll_read_any, shutdown};
+use crate::stream::{Readiness, Stream, close_all, shutdown, wait_any, write_within};
 
 pub(super) struct Driver {
     engine: Engine,
@@ -44,9 +43,7 @@ pub(super) struct Driver {
 /// What happened while the engine waited.
 enum Event {
     Arrived(Arrival),
-    Read(usize, Vec<u8>),
-    Closed(usize),
-    Timer,
+    Ready(Readiness),
 }
 
 impl Driver {
@@ -94,9 +91,7 @@ impl Driver {
         // have no accept task of this one left on it.
         self.acceptors.shutdown().await;
         self.arrivals.close();
-        for stream in self.connections.iter_mut().filter_map(Option::take) {
-            drop(tokio::time::timeout(Duration::from_millis(100), shutdown(stream)).await);
-        }
+        close_all(&mut self.connections).await;
         let transcript = self.engine.transcript();
         match self.engine.result().cloned() {
             Some(Ok(report)) => Ok(Replayed { report, transcript }),
@@ -116,18 +111,9 @@ impl Driver {
             }
             match self.wait().await {
                 Event::Arrived(arrival) => self.arrived(arrival).await,
-                Event::Read(session, bytes) => {
+                Event::Ready(ready) => {
                     let now = self.now();
-                    self.engine.handle_received(session, &bytes, now);
-                }
-                Event::Closed(session) => {
-                    self.connections[session] = None;
-                    let now = self.now();
-                    self.engine.handle_closed(session, now);
-                }
-                Event::Timer => {
-                    let now = self.now();
-                    self.engine.handle_timeout(now);
+                    ready.hand_to(&mut self.engine, &mut self.connections, now);
                 }
             }
         }
@@ -192,15 +178,9 @@ impl Driver {
         let Some(stream) = self.connections[session].as_mut() else {
             return;
         };
-        let written = tokio::time::timeout(self.io_timeout, async {
-            stream.write_all(bytes).await?;
-            stream.flush().await
-        })
-        .await;
-        if !matches!(written, Ok(Ok(()))) {
-            self.connections[session] = None;
+        if !write_within(stream, bytes, self.io_timeout).await {
             let now = self.now();
-            self.engine.handle_closed(session, now);
+            Readiness::Closed(session).hand_to(&mut self.engine, &mut self.connections, now);
         }
     }
 
@@ -311,14 +291,7 @@ impl Driver {
     /// Waits for a connection, bytes or a close on any connection, or the engine's next
     /// deadline.
     async fn wait(&mut self) -> Event {
-        // An engine that waits always has a deadline; the hour is a guard, never reached.
-        let deadline = self
-            .engine
-            .poll_timeout()
-            .unwrap_or(self.now() + Duration::from_secs(3600));
-        let sleep = tokio::time::sleep_until(self.start + deadline);
-        let (buf, connections) = (&mut self.buf, &mut self.connections);
-        let read = std::future::poll_fn(|cx| poll_read_any(cx, connections, buf));
+        let ready = wait_any(&self.engine, self.start, &mut self.connections, &mut self.buf);
         let arrivals = &mut self.arrivals;
         let arrival = async {
             match arrivals.recv().await {
@@ -329,19 +302,7 @@ impl Driver {
         };
         tokio::select! {
             arrival = arrival => Event::Arrived(arrival),
-            ready = read => match ready {
-                Readiness::Read(session, bytes) => Event::Read(session, bytes),
-                Readiness::Closed(session) => Event::Closed(session),
-            },
-            () = sleep => Event::Timer,
+            ready = ready => Event::Ready(ready),
         }
-    }
-}
-
-/// The fault layer's name for a session's protocol family.
-fn fault_protocol(family: Family) -> FaultProtocol {
-    match family {
-        Family::Smtp => FaultProtocol::Smtp,
-        Family::Imap => FaultProtocol::Imap,
     }
 }

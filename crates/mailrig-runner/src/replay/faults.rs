@@ -13,6 +13,14 @@ use mailrig_server::fault::{ConnFaults, Plan, Protocol, Reply, ReplyKind, Step, 
 use mailrig_transcript::engine::{Answer, AnswerKind, Answered};
 use mailrig_transcript::scenario::Family;
 
+/// The fault crate's name for a session's protocol family.
+pub(super) fn fault_protocol(family: Family) -> Protocol {
+    match family {
+        Family::Smtp => Protocol::Smtp,
+        Family::Imap => Protocol::Imap,
+    }
+}
+
 /// The fault state of one session's connection.
 pub(super) struct SessionFaults {
     pub(super) conn: ConnFaults,
@@ -33,13 +41,9 @@ pub(super) enum Outcome {
 
 impl SessionFaults {
     pub(super) fn new(conn: ConnFaults, family: Family) -> SessionFaults {
-        let protocol = match family {
-            Family::Smtp => Protocol::Smtp,
-            Family::Imap => Protocol::Imap,
-        };
         SessionFaults {
             conn,
-            protocol,
+            protocol: fault_protocol(family),
             pieces: Vec::new(),
             silenced: false,
         }

@@ -178,8 +178,7 @@ impl Parser<'_> {
             match &step.kind {
                 StepKind::Line(line) if line.side == Side::Server => {
                     let smtp = self.scenario.header.sessions[step.session].protocol.family() == Family::Smtp;
-                    let goes_on = matches!(line.parts.first(), Some(Part::Text(t))
-                        if t.len() >= 4 && t[..3].iter().all(u8::is_ascii_digit) && t[3] == b'-');
+                    let goes_on = crate::verify::is_reply_continuation(line);
                     *slot = (smtp && goes_on).then_some(step.pos.line);
                 }
                 StepKind::Line(_) => *slot = None,

@@ -516,6 +516,9 @@ fn a_sleep_inside_a_multi_line_smtp_reply_is_an_error() {
     assert!(e.contains(":8:1"), "{e}");
     assert!(e.contains("`@sleep` inside a multi-line SMTP reply"), "{e}");
     assert!(e.contains("line 7 continues"), "{e}");
+    // A write boundary inside the code does not hide that the line goes on.
+    let split = "name: x\nsessions: s=smtp\nplays: server\n\nS: 220 hi\nC: EHLO x\nS: 25${|}0-one\n@sleep 5ms\nS: 250 two\n";
+    assert!(err(split).contains("`@sleep` inside a multi-line SMTP reply"));
     // Before the reply, or after its last line, a pause is fine; IMAP groups are not replies.
     ok(
         "name: x\nsessions: s=smtp\nplays: server\n\nS: 220 hi\nC: EHLO x\n@sleep 5ms\nS: 250-one\nS: 250 two\n@sleep 5ms\n",

@@ -486,8 +486,8 @@ fn is_terminal(line: &Line) -> bool {
     line.presence == Presence::Required && !leading_text(line).starts_with(b"*")
 }
 
-/// An SMTP reply line written `NNN-...`.
-fn is_reply_continuation(line: &Line) -> bool {
+/// An SMTP reply line written `NNN-...` (a write boundary inside `NNN-` does not hide it).
+pub(crate) fn is_reply_continuation(line: &Line) -> bool {
     let t = leading_text(line);
     t.len() >= 4 && t[..3].iter().all(u8::is_ascii_digit) && t[3] == b'-'
 }

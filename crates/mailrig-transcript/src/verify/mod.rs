@@ -18,6 +18,7 @@ mod live;
 mod msgs;
 mod steps;
 
+pub(crate) use group::is_reply_continuation;
 pub(crate) use live::Live;
 pub(crate) use steps::{Progress, Run};
 

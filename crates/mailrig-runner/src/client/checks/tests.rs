@@ -216,11 +216,3 @@ fn store_may_set_only_the_flags_the_flow_asks_for() {
         "{findings:?}"
     );
 }
-
-#[test]
-fn base64_matches_rfc_4648_examples() {
-    assert_eq!(base64(b""), "");
-    assert_eq!(base64(b"f"), "Zg==");
-    assert_eq!(base64(b"fo"), "Zm8=");
-    assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-}
